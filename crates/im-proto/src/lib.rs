@@ -1,0 +1,52 @@
+//! The Gtedx IM wire protocol: what server and clients say to each other, with no I/O.
+//!
+//! A connection is a WebSocket carrying JSON text frames. The client sends [`Request`]s
+//! (`{"id":1,"op":"send_text",...}`), each answered by exactly one result or error frame with the
+//! same `id`; the server also pushes [`Event`]s. The first request must be [`Hello`] naming
+//! [`PROTOCOL_VERSION`]. `docs/PROTOCOL.md` in the repository describes every frame for people
+//! writing clients in other languages.
+//!
+//! ```
+//! use im_proto::{parse_request, Call, SendText, Request, ConversationId, ClientId};
+//!
+//! let frame = serde_json::to_string(&Request {
+//!     id: 1,
+//!     call: SendText {
+//!         conversation_id: ConversationId::random(),
+//!         client_id: ClientId::random(),
+//!         text: "耗子，起床啦".into(),
+//!     }
+//!     .into(),
+//! })
+//! .unwrap();
+//! assert!(matches!(parse_request(&frame).unwrap().call, Call::SendText(_)));
+//! ```
+
+mod error;
+mod frame;
+mod ids;
+mod model;
+mod request;
+mod secret;
+
+pub use error::{ErrorBody, ErrorCode};
+pub use frame::{
+    decode_server_frame, encode_error, encode_event, encode_result, ConversationRemoved, Event,
+    FrameError, ServerFrame, SignedOut, EVENTS,
+};
+pub use ids::{BadClientId, BadId, ClientId, ConversationId, MessageId, Uid};
+pub use model::{
+    field_limits, normalize_username, Conversation, ConversationType, ConversationView, Limits,
+    Message, MessageBody, Millis, Receipt, Seq, Typing, User,
+};
+pub use request::{
+    parse_request, AddMembers, Call, ConversationPage, CreateConversation, CreatedConversation,
+    Empty, FindUsers, GetConversation, GetMessages, GetUsers, Hello, HelloOk, ListConversations,
+    MarkRead, MessagePage, Op, Ping, Pong, ReadMark, RemoveMembers, Request, RequestError,
+    RequestId, Resume, Resumed, SendText, SetTyping, SignIn, SignOut, SignUp, SignedIn, SignedUp,
+    Sync, SyncPage, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
+};
+pub use secret::Secret;
+
+/// The WebSocket path the server accepts connections on.
+pub const WS_PATH: &str = "/ws";

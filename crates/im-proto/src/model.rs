@@ -1,0 +1,330 @@
+//! The things the protocol talks about: users, conversations (the seed's ten fields, verbatim),
+//! messages, per-member state and the server's limits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ClientId, ConversationId, MessageId, Uid};
+
+/// Milliseconds since the Unix epoch (UTC), as every timestamp on the wire.
+pub type Millis = i64;
+
+/// A per-conversation message sequence number: 1, 2, 3 … with no gaps. 0 means "none yet".
+pub type Seq = u64;
+
+/// A user as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// 32 lowercase hex characters.
+    pub uid: Uid,
+    /// Unique, lower case, 3 to 32 characters from `a-z 0-9 _ . -`.
+    pub username: String,
+    /// The name shown in the UI (defaults to the username).
+    pub display_name: String,
+}
+
+/// `SINGLE_CHAT` (two members) or `GROUP_CHAT` (any other number), as in the seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConversationType {
+    /// A conversation between exactly two users; its members never change.
+    SingleChat,
+    /// A group: members can be added and removed by the manager.
+    GroupChat,
+}
+
+impl ConversationType {
+    /// The type a new conversation with this many members gets.
+    pub fn for_member_count(members: usize) -> Self {
+        if members == 2 {
+            Self::SingleChat
+        } else {
+            Self::GroupChat
+        }
+    }
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SingleChat => "SINGLE_CHAT",
+            Self::GroupChat => "GROUP_CHAT",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn from_wire(s: &str) -> Option<Self> {
+        match s {
+            "SINGLE_CHAT" => Some(Self::SingleChat),
+            "GROUP_CHAT" => Some(Self::GroupChat),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation, with exactly the seed's ten fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Primary key.
+    pub id: ConversationId,
+    /// Shown in the conversation list.
+    pub title: String,
+    /// An icon URL (or empty).
+    pub icon: String,
+    /// The conversation's manager (its creator, until they leave).
+    pub manager_id: Uid,
+    /// Free text about the conversation.
+    pub remark: String,
+    /// The number of members.
+    pub user_count: u32,
+    /// Front-end extra parameters: any JSON object.
+    pub attrs: serde_json::Map<String, serde_json::Value>,
+    /// When it was created.
+    pub create_time: Millis,
+    /// `SINGLE_CHAT` or `GROUP_CHAT`.
+    #[serde(rename = "type")]
+    pub kind: ConversationType,
+    /// Every member, the manager included, in the order they joined.
+    pub user_ids: Vec<Uid>,
+}
+
+/// What a message carries. Only text for now; clients must show an unknown `type` as
+/// "unsupported message" rather than fail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "content", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MessageBody {
+    /// Plain text (the seed's `TextMessage`).
+    Text {
+        /// The text, at most `max_text_chars` characters.
+        text: String,
+    },
+}
+
+impl MessageBody {
+    /// A text body.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text { text: text.into() }
+    }
+
+    /// A one-line preview for conversation lists and notifications.
+    pub fn preview(&self) -> &str {
+        match self {
+            Self::Text { text } => text,
+        }
+    }
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Server-assigned, time-ordered.
+    pub id: MessageId,
+    /// The conversation it belongs to.
+    pub conversation_id: ConversationId,
+    /// Its position in the conversation: 1, 2, 3 … gapless.
+    pub seq: Seq,
+    /// The sender's uid.
+    pub from: Uid,
+    /// The sender-chosen idempotency key.
+    pub client_id: ClientId,
+    /// When the server committed it.
+    pub timestamp: Millis,
+    /// `type` and `content`.
+    #[serde(flatten)]
+    pub body: MessageBody,
+}
+
+/// A conversation as seen by one member: the conversation plus where they stand in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationView {
+    /// The conversation (seed fields).
+    pub conversation: Conversation,
+    /// The seq of the newest message (0 when there is none).
+    pub last_seq: Seq,
+    /// The newest message, if any.
+    pub last_message: Option<Message>,
+    /// The newest seq this member has read (sending a message marks it read).
+    pub read_seq: Seq,
+    /// `last_seq - read_seq`.
+    pub unread_count: u64,
+    /// The change counter of the newest change this view reflects (see `sync`).
+    pub version: u64,
+    /// True when this user is no longer a member (they left or were removed); the
+    /// conversation is as it was when they left.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+/// A member's read mark, pushed to the conversation's other members and the reader's other sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Who read.
+    pub uid: Uid,
+    /// The newest seq they have read.
+    pub read_seq: Seq,
+}
+
+/// A typing notice (pushed, never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Typing {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Who is typing.
+    pub uid: Uid,
+    /// True while typing; false when they stopped. Clients should also expire a notice after
+    /// about 6 seconds without a new one.
+    pub typing: bool,
+}
+
+/// The server's limits, sent in the reply to `hello` so clients can check before sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// The largest frame the server reads, in bytes (UTF-8 JSON text).
+    pub max_frame_bytes: usize,
+    /// The longest text message, in Unicode characters.
+    pub max_text_chars: usize,
+    /// The most members a conversation may have.
+    pub max_members: usize,
+    /// Sustained requests per second allowed on one connection.
+    pub requests_per_second: u32,
+    /// Requests allowed in a burst above the sustained rate.
+    pub request_burst: u32,
+    /// The most items one page (`get_messages`, `list_conversations`, `sync`) returns.
+    pub max_page: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 64 * 1024,
+            max_text_chars: 4096,
+            max_members: 500,
+            requests_per_second: 200,
+            request_burst: 400,
+            max_page: 200,
+        }
+    }
+}
+
+/// Limits on the small text fields, in characters. Not configurable.
+pub mod field_limits {
+    /// Conversation title.
+    pub const TITLE: usize = 200;
+    /// Conversation icon URL.
+    pub const ICON: usize = 2048;
+    /// Conversation remark.
+    pub const REMARK: usize = 1000;
+    /// Conversation attrs, serialized JSON, in bytes.
+    pub const ATTRS_BYTES: usize = 4096;
+    /// A user's display name.
+    pub const DISPLAY_NAME: usize = 64;
+    /// Shortest and longest username.
+    pub const USERNAME: std::ops::RangeInclusive<usize> = 3..=32;
+    /// Shortest and longest password, in bytes.
+    pub const PASSWORD_BYTES: std::ops::RangeInclusive<usize> = 8..=256;
+    /// Device label given at sign-in.
+    pub const DEVICE: usize = 100;
+}
+
+/// Normalizes a username (trim, lower case) and checks its form.
+pub fn normalize_username(raw: &str) -> Option<String> {
+    let name = raw.trim().to_lowercase();
+    let ok = field_limits::USERNAME.contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'));
+    ok.then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_conversation() -> Conversation {
+        Conversation {
+            id: "5f1c0b1a2b3c4d5e6f708192a3b4c5d6".parse().unwrap(),
+            title: "Tom & Jerry".into(),
+            icon: String::new(),
+            manager_id: "9896d0783afa55ff194248ecc408baeb".parse().unwrap(),
+            remark: String::new(),
+            user_count: 2,
+            attrs: serde_json::Map::new(),
+            create_time: 1_764_096_000_000,
+            kind: ConversationType::SingleChat,
+            user_ids: vec![
+                "9896d0783afa55ff194248ecc408baeb".parse().unwrap(),
+                "0123456789abcdef0123456789abcdef".parse().unwrap(),
+            ],
+        }
+    }
+
+    #[test]
+    fn conversation_has_the_seed_fields_verbatim() {
+        let json = serde_json::to_value(seed_conversation()).unwrap();
+        let mut keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "attrs",
+                "create_time",
+                "icon",
+                "id",
+                "manager_id",
+                "remark",
+                "title",
+                "type",
+                "user_count",
+                "user_ids"
+            ]
+        );
+        assert_eq!(json["type"], "SINGLE_CHAT");
+        let back: Conversation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, seed_conversation());
+    }
+
+    #[test]
+    fn message_round_trips_with_type_and_content() {
+        let msg = Message {
+            id: MessageId::time_ordered(),
+            conversation_id: seed_conversation().id,
+            seq: 1,
+            from: seed_conversation().manager_id,
+            client_id: "c1".parse().unwrap(),
+            timestamp: 1_764_096_000_123,
+            body: MessageBody::text("耗子，起床啦"),
+        };
+        let json = serde_json::to_value(&msg).unwrap();
+        assert_eq!(json["type"], "text");
+        assert_eq!(json["content"]["text"], "耗子，起床啦");
+        assert_eq!(serde_json::from_value::<Message>(json).unwrap(), msg);
+    }
+
+    #[test]
+    fn type_follows_member_count() {
+        assert_eq!(
+            ConversationType::for_member_count(2),
+            ConversationType::SingleChat
+        );
+        for n in [1, 3, 10] {
+            assert_eq!(
+                ConversationType::for_member_count(n),
+                ConversationType::GroupChat
+            );
+        }
+        for t in [ConversationType::SingleChat, ConversationType::GroupChat] {
+            assert_eq!(ConversationType::from_wire(t.as_str()), Some(t));
+        }
+    }
+
+    #[test]
+    fn usernames_are_normalized() {
+        assert_eq!(normalize_username(" Tom ").as_deref(), Some("tom"));
+        assert_eq!(normalize_username("jerry.m-2_x").as_deref(), Some("jerry.m-2_x"));
+        assert_eq!(normalize_username("to"), None);
+        assert_eq!(normalize_username("tom cat"), None);
+        assert_eq!(normalize_username("汤姆汤姆"), None);
+        assert_eq!(normalize_username(&"a".repeat(33)), None);
+    }
+}

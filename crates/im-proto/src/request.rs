@@ -1,0 +1,633 @@
+//! Client → server requests: every operation, its parameters and its result type, and
+//! [`parse_request`], which turns a text frame into a [`Request`] or a precise error.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{ErrorBody, ErrorCode};
+use crate::ids::{ClientId, ConversationId, Uid, ID_EXPECTATION};
+use crate::model::{Conversation, ConversationView, Limits, Message, Millis, Seq, User};
+use crate::secret::Secret;
+
+/// A request id chosen by the client; the reply carries the same id. Use values below 2^53 so
+/// JavaScript clients can read them back exactly.
+pub type RequestId = u64;
+
+/// A request frame: `{"id": 1, "op": "send_text", ...parameters}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    /// Echoed in the reply.
+    pub id: RequestId,
+    /// The operation and its parameters.
+    #[serde(flatten)]
+    pub call: Call,
+}
+
+/// An operation: its wire name, its parameter type (the implementor) and its result type.
+pub trait Op: Serialize + Into<Call> {
+    /// The `op` string.
+    const NAME: &'static str;
+    /// What a successful reply's `result` holds.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+}
+
+macro_rules! ops {
+    ($( $(#[$doc:meta])* $variant:ident($params:ident) = $name:literal -> $output:ty; )*) => {
+        /// Every operation with its parameters, tagged by `op`.
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(tag = "op")]
+        pub enum Call {
+            $( $(#[$doc])* #[serde(rename = $name)] $variant($params), )*
+        }
+
+        impl Call {
+            /// The `op` string.
+            pub fn name(&self) -> &'static str {
+                match self { $( Call::$variant(_) => $name, )* }
+            }
+        }
+
+        /// Every `op` this version knows.
+        pub const OPS: &[&str] = &[$($name),*];
+
+        $(
+            impl Op for $params {
+                const NAME: &'static str = $name;
+                type Output = $output;
+            }
+            impl From<$params> for Call {
+                fn from(params: $params) -> Call { Call::$variant(params) }
+            }
+        )*
+
+        /// Deserializes the parameters of `op` from `value` again, this time tracking the path
+        /// of the field that fails.
+        fn diagnose(op: &str, value: &Value) -> Option<serde_path_to_error::Error<serde_json::Error>> {
+            match op {
+                $( $name => serde_path_to_error::deserialize::<_, $params>(value).err(), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+ops! {
+    /// Must be the first frame: names the protocol version.
+    Hello(Hello) = "hello" -> HelloOk;
+    /// Creates an account. Does not sign the connection in.
+    SignUp(SignUp) = "sign_up" -> SignedUp;
+    /// Signs the connection in and issues a session token.
+    SignIn(SignIn) = "sign_in" -> SignedIn;
+    /// Signs the connection in with a session token from an earlier `sign_in`.
+    Resume(Resume) = "resume" -> Resumed;
+    /// Revokes this connection's session token; the connection is signed out.
+    SignOut(SignOut) = "sign_out" -> Empty;
+    /// Liveness check; returns the server's clock.
+    Ping(Ping) = "ping" -> Pong;
+    /// Looks users up by username (exact, case-insensitive).
+    FindUsers(FindUsers) = "find_users" -> Users;
+    /// Looks users up by uid.
+    GetUsers(GetUsers) = "get_users" -> Users;
+    /// Creates a conversation (or, with `unique`, returns the one with exactly these members).
+    CreateConversation(CreateConversation) = "create_conversation" -> CreatedConversation;
+    /// One conversation as the caller sees it.
+    GetConversation(GetConversation) = "get_conversation" -> ConversationView;
+    /// The caller's conversations, most recently active first, paged.
+    ListConversations(ListConversations) = "list_conversations" -> ConversationPage;
+    /// The caller's conversations that changed since a cursor, oldest change first, paged.
+    Sync(Sync) = "sync" -> SyncPage;
+    /// Changes title, icon, remark or attrs.
+    UpdateConversation(UpdateConversation) = "update_conversation" -> Conversation;
+    /// Adds members to a group (manager only).
+    AddMembers(AddMembers) = "add_members" -> Conversation;
+    /// Removes members from a group (manager only; anyone may remove themselves).
+    RemoveMembers(RemoveMembers) = "remove_members" -> Conversation;
+    /// Sends a text message; acked once committed.
+    SendText(SendText) = "send_text" -> Message;
+    /// A page of a conversation's messages, before or after a seq.
+    GetMessages(GetMessages) = "get_messages" -> MessagePage;
+    /// Marks messages up to a seq as read.
+    MarkRead(MarkRead) = "mark_read" -> ReadMark;
+    /// Tells the other members the caller is (or stopped) typing. Not stored.
+    Typing(SetTyping) = "typing" -> Empty;
+}
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// `hello` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hello {
+    /// The protocol version the client speaks (currently 1).
+    pub protocol: u32,
+    /// A free-form client name and version, for the server's logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
+/// `hello` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloOk {
+    /// The version the connection will use.
+    pub protocol: u32,
+    /// Server name and version.
+    pub server: String,
+    /// The limits the server enforces.
+    pub limits: Limits,
+    /// The server's clock.
+    pub time: Millis,
+}
+
+/// `sign_up` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignUp {
+    /// 3 to 32 characters from `a-z 0-9 _ . -` (upper case is folded to lower case).
+    pub username: String,
+    /// 8 to 256 bytes.
+    pub password: Secret,
+    /// Defaults to the username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// `sign_up` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedUp {
+    /// The new account.
+    pub user: User,
+}
+
+/// `sign_in` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignIn {
+    /// The username (any case).
+    pub username: String,
+    /// The password.
+    pub password: Secret,
+    /// A label for the session, e.g. "Gtedx IM on Linux".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+/// `sign_in` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    /// The signed-in user.
+    pub user: User,
+    /// The session token (64 hex characters): keep it secret; `resume` with it later.
+    pub token: Secret,
+}
+
+/// `resume` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Resume {
+    /// A token from `sign_in`.
+    pub token: Secret,
+}
+
+/// `resume` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The signed-in user.
+    pub user: User,
+}
+
+/// `sign_out` parameters (none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SignOut {}
+
+/// `ping` parameters (none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Ping {}
+
+/// `ping` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pong {
+    /// The server's clock.
+    pub time: Millis,
+}
+
+/// An empty result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// `find_users` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindUsers {
+    /// Usernames to look up (at most `max_page`); unknown ones are left out of the result.
+    pub usernames: Vec<String>,
+}
+
+/// `get_users` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetUsers {
+    /// Uids to look up (at most `max_page`); unknown ones are left out of the result.
+    pub uids: Vec<Uid>,
+}
+
+/// `find_users` / `get_users` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Users {
+    /// The users found.
+    pub users: Vec<User>,
+}
+
+/// `create_conversation` parameters (the seed's `{title, user_ids}` plus the optional fields).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateConversation {
+    /// The other members (the caller is always a member).
+    pub user_ids: Vec<Uid>,
+    /// Title (may be empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Icon URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// Remark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// Extra front-end parameters (a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attrs: Option<Map<String, Value>>,
+    /// When true and a conversation with exactly these members exists, return it instead of
+    /// creating another (the seed's "avoid duplicates" chapter).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
+}
+
+/// `create_conversation` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedConversation {
+    /// The new conversation, or the existing one a unique create found.
+    pub conversation: Conversation,
+    /// False when a unique create returned an existing conversation.
+    pub created: bool,
+}
+
+/// `get_conversation` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetConversation {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// `list_conversations` parameters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ListConversations {
+    /// Page size (default and maximum `max_page`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Only conversations whose `version` is below this (the `next_before` of the previous page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
+}
+
+/// `list_conversations` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationPage {
+    /// Most recently active first.
+    pub conversations: Vec<ConversationView>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
+}
+
+/// `sync` parameters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Sync {
+    /// The `cursor` of the previous sync (0 the first time).
+    pub since: u64,
+    /// Page size (default and maximum `max_page`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// `sync` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPage {
+    /// Conversations changed after `since` (new messages, members, fields, the caller's read
+    /// mark, the caller's removal), oldest change first.
+    pub conversations: Vec<ConversationView>,
+    /// Pass as `since` next time.
+    pub cursor: u64,
+    /// True when more changed conversations wait: call again with `cursor` right away.
+    pub has_more: bool,
+}
+
+/// `update_conversation` parameters: absent fields stay as they are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdateConversation {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// New title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// New icon URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// New remark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// New attrs (replaces the whole object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attrs: Option<Map<String, Value>>,
+}
+
+/// `add_members` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddMembers {
+    /// Which conversation (a `GROUP_CHAT`).
+    pub conversation_id: ConversationId,
+    /// Users to add; those already members are skipped.
+    pub user_ids: Vec<Uid>,
+}
+
+/// `remove_members` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoveMembers {
+    /// Which conversation (a `GROUP_CHAT`).
+    pub conversation_id: ConversationId,
+    /// Members to remove; non-members are skipped.
+    pub user_ids: Vec<Uid>,
+}
+
+/// `send_text` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendText {
+    /// Where to send.
+    pub conversation_id: ConversationId,
+    /// The idempotency key: resending with the same one returns the original message.
+    pub client_id: ClientId,
+    /// 1 to `max_text_chars` characters, not only white space.
+    pub text: String,
+}
+
+/// `get_messages` parameters. With neither `before` nor `after`: the newest page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetMessages {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// Messages with a seq below this, the newest of them (history, paging backwards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Seq>,
+    /// Messages with a seq above this, the oldest of them (catch-up, paging forwards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Seq>,
+    /// Page size (default and maximum `max_page`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// `get_messages` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// In ascending seq order, gapless.
+    pub messages: Vec<Message>,
+    /// True when more messages lie beyond this page in the direction asked.
+    pub has_more: bool,
+}
+
+/// `mark_read` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MarkRead {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// The newest seq read. Read marks only move forward and stop at the last message.
+    pub seq: Seq,
+}
+
+/// `mark_read` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadMark {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// The caller's read mark now.
+    pub read_seq: Seq,
+    /// Messages after it.
+    pub unread_count: u64,
+}
+
+/// `typing` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetTyping {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// True when typing started (repeat every few seconds while typing), false when it stopped.
+    pub typing: bool,
+}
+
+/// Why a frame could not be read as a request: the error to send back, with the request id
+/// when it could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestError {
+    /// The request's id, if the frame had a readable one.
+    pub id: Option<RequestId>,
+    /// What to answer.
+    pub error: ErrorBody,
+}
+
+impl RequestError {
+    fn new(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            id,
+            error: ErrorBody::new(code, message),
+        }
+    }
+}
+
+/// Reads a text frame as a request. On failure says precisely why: `malformed_frame` (not JSON,
+/// not an object, no usable `id` or `op`), `unknown_op`, `bad_id` or `invalid_params` (naming
+/// the field).
+pub fn parse_request(text: &str) -> Result<Request, RequestError> {
+    serde_json::from_str::<Request>(text).map_err(|fast_error| explain(text, fast_error))
+}
+
+/// The slow path: the frame failed to parse; work out the most useful error.
+fn explain(text: &str, fast_error: serde_json::Error) -> RequestError {
+    use ErrorCode::*;
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => return RequestError::new(None, MalformedFrame, format!("not valid JSON: {e}")),
+    };
+    let Some(object) = value.as_object() else {
+        return RequestError::new(None, MalformedFrame, "a request must be a JSON object");
+    };
+    let id = match object.get("id") {
+        Some(v) => match v.as_u64() {
+            Some(id) => id,
+            None => {
+                return RequestError::new(None, MalformedFrame, "id must be an unsigned integer")
+            }
+        },
+        None => return RequestError::new(None, MalformedFrame, "missing request id"),
+    };
+    let Some(op) = object.get("op").and_then(Value::as_str) else {
+        return RequestError::new(Some(id), MalformedFrame, "op must be a string");
+    };
+    if !OPS.contains(&op) {
+        let shown: String = op.chars().take(64).collect();
+        return RequestError::new(Some(id), UnknownOp, format!("unknown op {shown:?}"));
+    }
+    match diagnose(op, &value) {
+        Some(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner().to_string();
+            let code = if inner.contains(ID_EXPECTATION) {
+                BadId
+            } else {
+                InvalidParams
+            };
+            let message = if path == "." {
+                format!("{op}: {inner}")
+            } else {
+                format!("{op}: {path}: {inner}")
+            };
+            RequestError::new(Some(id), code, message)
+        }
+        None => RequestError::new(Some(id), InvalidParams, format!("{op}: {fast_error}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> RequestError {
+        parse_request(text).unwrap_err()
+    }
+
+    #[test]
+    fn send_text_round_trips() {
+        let request = Request {
+            id: 7,
+            call: SendText {
+                conversation_id: "5f1c0b1a2b3c4d5e6f708192a3b4c5d6".parse().unwrap(),
+                client_id: "c-1".parse().unwrap(),
+                text: "耗子，起床啦".into(),
+            }
+            .into(),
+        };
+        let text = serde_json::to_string(&request).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["op"], "send_text");
+        assert_eq!(value["id"], 7);
+        assert_eq!(value["text"], "耗子，起床啦");
+        let back = parse_request(&text).unwrap();
+        assert_eq!(back.id, 7);
+        match back.call {
+            Call::SendText(p) => assert_eq!(p.text, "耗子，起床啦"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_op_round_trips_by_name() {
+        let calls: Vec<Call> = vec![
+            Hello { protocol: 1, client: Some("t".into()) }.into(),
+            SignUp { username: "tom".into(), password: "p".into(), display_name: None }.into(),
+            SignIn { username: "tom".into(), password: "p".into(), device: None }.into(),
+            Resume { token: "t".into() }.into(),
+            SignOut {}.into(),
+            Ping {}.into(),
+            FindUsers { usernames: vec!["jerry".into()] }.into(),
+            GetUsers { uids: vec![Uid::random()] }.into(),
+            CreateConversation { user_ids: vec![Uid::random()], unique: true, ..Default::default() }
+                .into(),
+            GetConversation { conversation_id: ConversationId::random() }.into(),
+            ListConversations::default().into(),
+            Sync { since: 3, limit: Some(10) }.into(),
+            UpdateConversation {
+                conversation_id: ConversationId::random(),
+                title: Some("x".into()),
+                icon: None,
+                remark: None,
+                attrs: None,
+            }
+            .into(),
+            AddMembers { conversation_id: ConversationId::random(), user_ids: vec![] }.into(),
+            RemoveMembers { conversation_id: ConversationId::random(), user_ids: vec![] }.into(),
+            SendText {
+                conversation_id: ConversationId::random(),
+                client_id: ClientId::random(),
+                text: "hi".into(),
+            }
+            .into(),
+            GetMessages { conversation_id: ConversationId::random(), before: Some(5), after: None, limit: None }
+                .into(),
+            MarkRead { conversation_id: ConversationId::random(), seq: 3 }.into(),
+            SetTyping { conversation_id: ConversationId::random(), typing: true }.into(),
+        ];
+        assert_eq!(calls.len(), OPS.len(), "a new op needs a case here");
+        for (i, call) in calls.into_iter().enumerate() {
+            let name = call.name();
+            let text = serde_json::to_string(&Request { id: i as u64, call }).unwrap();
+            let back = parse_request(&text).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(back.id, i as u64);
+            assert_eq!(back.call.name(), name);
+            assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn not_json_is_malformed() {
+        let e = err("{\"id\":1,");
+        assert_eq!((e.id, e.error.code), (None, ErrorCode::MalformedFrame));
+        assert_eq!(err("[1,2]").error.code, ErrorCode::MalformedFrame);
+        assert_eq!(err("\"hello\"").error.code, ErrorCode::MalformedFrame);
+    }
+
+    #[test]
+    fn missing_or_bad_request_id_is_malformed() {
+        assert_eq!(err(r#"{"op":"ping"}"#).error.code, ErrorCode::MalformedFrame);
+        assert_eq!(err(r#"{"id":"1","op":"ping"}"#).error.code, ErrorCode::MalformedFrame);
+        assert_eq!(err(r#"{"id":-1,"op":"ping"}"#).error.code, ErrorCode::MalformedFrame);
+        let e = err(r#"{"id":4,"op":7}"#);
+        assert_eq!((e.id, e.error.code), (Some(4), ErrorCode::MalformedFrame));
+    }
+
+    #[test]
+    fn unknown_op_keeps_the_id() {
+        let e = err(r#"{"id":9,"op":"launch_missiles"}"#);
+        assert_eq!((e.id, e.error.code), (Some(9), ErrorCode::UnknownOp));
+        assert!(e.error.message.contains("launch_missiles"));
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let e = err(
+            r#"{"id":3,"op":"send_text","conversation_id":"5f1c0b1a2b3c4d5e6f708192a3b4c5d6","client_id":"a","text":5}"#,
+        );
+        assert_eq!((e.id, e.error.code), (Some(3), ErrorCode::InvalidParams));
+        assert!(e.error.message.contains("text"), "{}", e.error.message);
+        let e = err(r#"{"id":3,"op":"send_text","client_id":"a","text":"x"}"#);
+        assert_eq!(e.error.code, ErrorCode::InvalidParams);
+        assert!(e.error.message.contains("conversation_id"), "{}", e.error.message);
+        let e = err(r#"{"id":3,"op":"send_text","conversation_id":"5f1c0b1a2b3c4d5e6f708192a3b4c5d6","client_id":"a b","text":"x"}"#);
+        assert_eq!(e.error.code, ErrorCode::InvalidParams);
+        assert!(e.error.message.contains("client_id"), "{}", e.error.message);
+    }
+
+    #[test]
+    fn bad_ids_get_bad_id() {
+        let e = err(r#"{"id":3,"op":"get_conversation","conversation_id":"nope"}"#);
+        assert_eq!((e.id, e.error.code), (Some(3), ErrorCode::BadId));
+        assert!(e.error.message.contains("conversation_id"), "{}", e.error.message);
+        let e = err(r#"{"id":3,"op":"create_conversation","user_ids":["9896d0783afa55ff194248ecc408baeb","XYZ"]}"#);
+        assert_eq!(e.error.code, ErrorCode::BadId);
+        assert!(e.error.message.contains("user_ids[1]"), "{}", e.error.message);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_for_forward_compatibility() {
+        let r = parse_request(r#"{"id":1,"op":"ping","future_field":true}"#).unwrap();
+        assert_eq!(r.call.name(), "ping");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let r = parse_request(r#"{"id":1,"op":"sign_in","username":"tom","password":"s3cret-pass"}"#)
+            .unwrap();
+        assert!(!format!("{r:?}").contains("s3cret-pass"));
+    }
+}
