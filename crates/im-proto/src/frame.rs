@@ -2,6 +2,8 @@
 //! [`encode_result`], [`encode_error`] and [`encode_event`]; a client reads them with
 //! [`decode_server_frame`].
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -24,6 +26,14 @@ macro_rules! events {
             /// The `event` string.
             pub fn name(&self) -> &'static str {
                 match self { $( Event::$variant(_) => $name, )* }
+            }
+
+            /// The event's `data` as JSON text.
+            pub fn data_json(&self) -> String {
+                match self {
+                    $( Event::$variant(data) => serde_json::to_string(data), )*
+                }
+                .expect("protocol types always serialize")
             }
 
             /// Decodes an event's `data` by its name. `Ok(None)` for an event this version does
@@ -112,13 +122,32 @@ pub fn encode_error(id: Option<RequestId>, error: &ErrorBody) -> String {
     .expect("protocol types always serialize")
 }
 
-/// `{"event":…,"data":…,"type":"event"}` (key order carries no meaning in JSON; putting `type`
-/// last lets the frame be written in one pass).
+/// `{"type":"event","event":…,"data":…}`.
 pub fn encode_event(event: &Event) -> String {
-    let mut out = serde_json::to_string(event).expect("protocol types always serialize");
-    debug_assert!(out.ends_with('}'));
-    out.pop();
-    out.push_str(r#","type":"event"}"#);
+    encode_event_json(event.name(), &event.data_json())
+}
+
+/// A result frame around a result that is already JSON text (so a value serialized once can
+/// go out in several frames).
+pub fn encode_result_json(id: RequestId, result_json: &str) -> String {
+    let mut out = String::with_capacity(result_json.len() + 40);
+    out.push_str(r#"{"type":"result","id":"#);
+    write!(out, "{id}").expect("writing to a String cannot fail");
+    out.push_str(r#","result":"#);
+    out.push_str(result_json);
+    out.push('}');
+    out
+}
+
+/// An event frame around data that is already JSON text. `name` must be one of [`EVENTS`].
+pub fn encode_event_json(name: &str, data_json: &str) -> String {
+    debug_assert!(EVENTS.contains(&name));
+    let mut out = String::with_capacity(data_json.len() + name.len() + 36);
+    out.push_str(r#"{"type":"event","event":""#);
+    out.push_str(name);
+    out.push_str(r#"","data":"#);
+    out.push_str(data_json);
+    out.push('}');
     out
 }
 
@@ -279,6 +308,19 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn preencoded_json_frames_match_the_typed_encoders() {
+        let pong = Pong { time: 7 };
+        let json = serde_json::to_string(&pong).unwrap();
+        assert_eq!(encode_result_json(9, &json), encode_result(9, &pong));
+        let event = Event::SignedOut(SignedOut { reason: "r".into() });
+        let text = encode_event(&event);
+        assert!(
+            text.starts_with(r#"{"type":"event","event":"signed_out","data":{"#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -18,8 +18,9 @@ pub struct BadId {
 }
 
 fn parse_hex_id(s: &str) -> Result<Uuid, BadId> {
-    let well_formed =
-        s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let well_formed = s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !well_formed {
         let mut found: String = s.chars().take(40).collect();
         if s.chars().count() > 40 {
@@ -27,7 +28,9 @@ fn parse_hex_id(s: &str) -> Result<Uuid, BadId> {
         }
         return Err(BadId { found });
     }
-    Uuid::try_parse(s).map_err(|_| BadId { found: s.to_owned() })
+    Uuid::try_parse(s).map_err(|_| BadId {
+        found: s.to_owned(),
+    })
 }
 
 macro_rules! hex_id {
@@ -147,7 +150,8 @@ impl FromStr for ClientId {
     fn from_str(s: &str) -> Result<Self, BadClientId> {
         let ok = !s.is_empty()
             && s.len() <= Self::MAX_LEN
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -221,7 +225,9 @@ mod tests {
     #[test]
     fn client_ids() {
         assert!("a".parse::<ClientId>().is_ok());
-        assert!("0b5c1c2e-4d7f-4c55-9a36-6f0b8f3f2a11".parse::<ClientId>().is_ok());
+        assert!("0b5c1c2e-4d7f-4c55-9a36-6f0b8f3f2a11"
+            .parse::<ClientId>()
+            .is_ok());
         assert!("".parse::<ClientId>().is_err());
         assert!("has space".parse::<ClientId>().is_err());
         assert!("x".repeat(65).parse::<ClientId>().is_err());

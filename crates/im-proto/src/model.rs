@@ -321,7 +321,10 @@ mod tests {
     #[test]
     fn usernames_are_normalized() {
         assert_eq!(normalize_username(" Tom ").as_deref(), Some("tom"));
-        assert_eq!(normalize_username("jerry.m-2_x").as_deref(), Some("jerry.m-2_x"));
+        assert_eq!(
+            normalize_username("jerry.m-2_x").as_deref(),
+            Some("jerry.m-2_x")
+        );
         assert_eq!(normalize_username("to"), None);
         assert_eq!(normalize_username("tom cat"), None);
         assert_eq!(normalize_username("汤姆汤姆"), None);

@@ -524,19 +524,50 @@ mod tests {
     #[test]
     fn every_op_round_trips_by_name() {
         let calls: Vec<Call> = vec![
-            Hello { protocol: 1, client: Some("t".into()) }.into(),
-            SignUp { username: "tom".into(), password: "p".into(), display_name: None }.into(),
-            SignIn { username: "tom".into(), password: "p".into(), device: None }.into(),
+            Hello {
+                protocol: 1,
+                client: Some("t".into()),
+            }
+            .into(),
+            SignUp {
+                username: "tom".into(),
+                password: "p".into(),
+                display_name: None,
+            }
+            .into(),
+            SignIn {
+                username: "tom".into(),
+                password: "p".into(),
+                device: None,
+            }
+            .into(),
             Resume { token: "t".into() }.into(),
             SignOut {}.into(),
             Ping {}.into(),
-            FindUsers { usernames: vec!["jerry".into()] }.into(),
-            GetUsers { uids: vec![Uid::random()] }.into(),
-            CreateConversation { user_ids: vec![Uid::random()], unique: true, ..Default::default() }
-                .into(),
-            GetConversation { conversation_id: ConversationId::random() }.into(),
+            FindUsers {
+                usernames: vec!["jerry".into()],
+            }
+            .into(),
+            GetUsers {
+                uids: vec![Uid::random()],
+            }
+            .into(),
+            CreateConversation {
+                user_ids: vec![Uid::random()],
+                unique: true,
+                ..Default::default()
+            }
+            .into(),
+            GetConversation {
+                conversation_id: ConversationId::random(),
+            }
+            .into(),
             ListConversations::default().into(),
-            Sync { since: 3, limit: Some(10) }.into(),
+            Sync {
+                since: 3,
+                limit: Some(10),
+            }
+            .into(),
             UpdateConversation {
                 conversation_id: ConversationId::random(),
                 title: Some("x".into()),
@@ -545,18 +576,39 @@ mod tests {
                 attrs: None,
             }
             .into(),
-            AddMembers { conversation_id: ConversationId::random(), user_ids: vec![] }.into(),
-            RemoveMembers { conversation_id: ConversationId::random(), user_ids: vec![] }.into(),
+            AddMembers {
+                conversation_id: ConversationId::random(),
+                user_ids: vec![],
+            }
+            .into(),
+            RemoveMembers {
+                conversation_id: ConversationId::random(),
+                user_ids: vec![],
+            }
+            .into(),
             SendText {
                 conversation_id: ConversationId::random(),
                 client_id: ClientId::random(),
                 text: "hi".into(),
             }
             .into(),
-            GetMessages { conversation_id: ConversationId::random(), before: Some(5), after: None, limit: None }
-                .into(),
-            MarkRead { conversation_id: ConversationId::random(), seq: 3 }.into(),
-            SetTyping { conversation_id: ConversationId::random(), typing: true }.into(),
+            GetMessages {
+                conversation_id: ConversationId::random(),
+                before: Some(5),
+                after: None,
+                limit: None,
+            }
+            .into(),
+            MarkRead {
+                conversation_id: ConversationId::random(),
+                seq: 3,
+            }
+            .into(),
+            SetTyping {
+                conversation_id: ConversationId::random(),
+                typing: true,
+            }
+            .into(),
         ];
         assert_eq!(calls.len(), OPS.len(), "a new op needs a case here");
         for (i, call) in calls.into_iter().enumerate() {
@@ -579,9 +631,18 @@ mod tests {
 
     #[test]
     fn missing_or_bad_request_id_is_malformed() {
-        assert_eq!(err(r#"{"op":"ping"}"#).error.code, ErrorCode::MalformedFrame);
-        assert_eq!(err(r#"{"id":"1","op":"ping"}"#).error.code, ErrorCode::MalformedFrame);
-        assert_eq!(err(r#"{"id":-1,"op":"ping"}"#).error.code, ErrorCode::MalformedFrame);
+        assert_eq!(
+            err(r#"{"op":"ping"}"#).error.code,
+            ErrorCode::MalformedFrame
+        );
+        assert_eq!(
+            err(r#"{"id":"1","op":"ping"}"#).error.code,
+            ErrorCode::MalformedFrame
+        );
+        assert_eq!(
+            err(r#"{"id":-1,"op":"ping"}"#).error.code,
+            ErrorCode::MalformedFrame
+        );
         let e = err(r#"{"id":4,"op":7}"#);
         assert_eq!((e.id, e.error.code), (Some(4), ErrorCode::MalformedFrame));
     }
@@ -602,8 +663,14 @@ mod tests {
         assert!(e.error.message.contains("text"), "{}", e.error.message);
         let e = err(r#"{"id":3,"op":"send_text","client_id":"a","text":"x"}"#);
         assert_eq!(e.error.code, ErrorCode::InvalidParams);
-        assert!(e.error.message.contains("conversation_id"), "{}", e.error.message);
-        let e = err(r#"{"id":3,"op":"send_text","conversation_id":"5f1c0b1a2b3c4d5e6f708192a3b4c5d6","client_id":"a b","text":"x"}"#);
+        assert!(
+            e.error.message.contains("conversation_id"),
+            "{}",
+            e.error.message
+        );
+        let e = err(
+            r#"{"id":3,"op":"send_text","conversation_id":"5f1c0b1a2b3c4d5e6f708192a3b4c5d6","client_id":"a b","text":"x"}"#,
+        );
         assert_eq!(e.error.code, ErrorCode::InvalidParams);
         assert!(e.error.message.contains("client_id"), "{}", e.error.message);
     }
@@ -612,10 +679,20 @@ mod tests {
     fn bad_ids_get_bad_id() {
         let e = err(r#"{"id":3,"op":"get_conversation","conversation_id":"nope"}"#);
         assert_eq!((e.id, e.error.code), (Some(3), ErrorCode::BadId));
-        assert!(e.error.message.contains("conversation_id"), "{}", e.error.message);
-        let e = err(r#"{"id":3,"op":"create_conversation","user_ids":["9896d0783afa55ff194248ecc408baeb","XYZ"]}"#);
+        assert!(
+            e.error.message.contains("conversation_id"),
+            "{}",
+            e.error.message
+        );
+        let e = err(
+            r#"{"id":3,"op":"create_conversation","user_ids":["9896d0783afa55ff194248ecc408baeb","XYZ"]}"#,
+        );
         assert_eq!(e.error.code, ErrorCode::BadId);
-        assert!(e.error.message.contains("user_ids[1]"), "{}", e.error.message);
+        assert!(
+            e.error.message.contains("user_ids[1]"),
+            "{}",
+            e.error.message
+        );
     }
 
     #[test]
@@ -626,8 +703,9 @@ mod tests {
 
     #[test]
     fn secrets_do_not_show_in_debug() {
-        let r = parse_request(r#"{"id":1,"op":"sign_in","username":"tom","password":"s3cret-pass"}"#)
-            .unwrap();
+        let r =
+            parse_request(r#"{"id":1,"op":"sign_in","username":"tom","password":"s3cret-pass"}"#)
+                .unwrap();
         assert!(!format!("{r:?}").contains("s3cret-pass"));
     }
 }

@@ -1,1 +1,177 @@
-//! stub
+//! The Gtedx IM server: accounts, conversations and durable real-time messages over WebSocket,
+//! on embedded SQLite.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), im_server::Error> {
+//! let server = im_server::start(im_server::Config::new(
+//!     "127.0.0.1:0".parse().unwrap(),
+//!     "/tmp/im.sqlite3",
+//! ))
+//! .await?;
+//! println!("clients connect to {}", server.url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Layout: `connection` runs each client's socket; `ops` decides what a request does;
+//! `store` owns the database (one writer thread with group commit, a pool of readers);
+//! `hub` knows who is online and delivers frames to them; `auth` handles passwords, tokens
+//! and the sign-in throttle.
+
+mod auth;
+mod config;
+mod connection;
+mod error;
+mod hub;
+mod ops;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{Config, DEFAULT_DATABASE, DEFAULT_LISTEN};
+pub use error::{Error, Result};
+
+use auth::{Passwords, SignInThrottle};
+use connection::Lifecycle;
+use hub::Hub;
+use store::Store;
+
+/// What every connection shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: Config,
+    pub store: Store,
+    pub hub: Arc<Hub>,
+    pub passwords: Passwords,
+    pub throttle: SignInThrottle,
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    done: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl RunningServer {
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The WebSocket URL clients connect to.
+    pub fn url(&self) -> String {
+        format!("ws://{}{}", self.addr, im_proto::WS_PATH)
+    }
+
+    /// How many signed-in connections are online.
+    pub fn online_connections(&self) -> u64 {
+        self.shared.hub.online_connections()
+    }
+
+    /// Stops gracefully: no new connections or requests; everything already taken is committed
+    /// and answered (or refused with `shutting_down`); connections are closed with 1001.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.done.await;
+    }
+
+    /// A token that stops the server when cancelled (e.g. from a signal handler).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn stopped(self) {
+        let _ = self.done.await;
+    }
+}
+
+/// Opens the database, binds the address and starts serving.
+pub async fn start(config: Config) -> Result<RunningServer> {
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let hub = Arc::new(Hub::new());
+    let (store, passwords) = {
+        let config = config.clone();
+        let hub = hub.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let store = Store::open(
+                &config.database,
+                hub,
+                config.max_batch,
+                config.readers,
+                config.limits.max_members,
+            )?;
+            let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+            Ok((store, Passwords::new(parallel)?))
+        })
+        .await
+        .map_err(|e| Error::Corrupt(format!("start-up task failed: {e}")))??
+    };
+    let shared = Arc::new(Shared {
+        throttle: SignInThrottle::new(config.sign_in_failures, config.sign_in_window),
+        config,
+        store,
+        hub,
+        passwords,
+    });
+    tracing::info!(
+        %addr,
+        database = %shared.config.database.display(),
+        "listening on ws://{addr}{}",
+        im_proto::WS_PATH
+    );
+    let shutdown = CancellationToken::new();
+    let done = tokio::spawn(accept_loop(listener, shared.clone(), shutdown.clone()));
+    Ok(RunningServer {
+        addr,
+        shutdown,
+        done,
+        shared,
+    })
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let connections = TaskTracker::new();
+    let life = Lifecycle::default();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(connection::serve(stream, peer, shared.clone(), life.clone()));
+                }
+                Err(e) => {
+                    // Typically out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+    drop(listener);
+    tracing::info!(
+        connections = connections.len(),
+        "shutting down: taking no new requests, committing what was taken"
+    );
+    life.stop_reading.cancel();
+    shared.store.stop_writer().await;
+    life.close.cancel();
+    connections.close();
+    if tokio::time::timeout(shared.config.shutdown_grace, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close in time");
+    }
+    tracing::info!("stopped");
+}

@@ -1,0 +1,250 @@
+//! Passwords (argon2id), session tokens (256 random bits, stored as SHA-256) and the throttle on
+//! failed sign-ins.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use im_proto::Secret;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::error::{Error, Result};
+use crate::hub::TokenHash;
+
+/// Hashes and checks passwords off the async threads, a few at a time (each argon2id hash
+/// takes ~19 MiB and tens of milliseconds; unbounded, a sign-in flood would exhaust memory).
+#[derive(Debug, Clone)]
+pub struct Passwords {
+    permits: Arc<Semaphore>,
+    /// A real hash of a random password: checked against when the username is unknown, so a
+    /// wrong username costs as long as a wrong password.
+    decoy: Arc<String>,
+}
+
+impl Passwords {
+    /// A hasher allowing `parallel` hashes at once.
+    pub fn new(parallel: usize) -> Result<Self> {
+        let mut random = [0u8; 24];
+        rand::rng().fill_bytes(&mut random);
+        let decoy = hash_blocking(&hex(&random))?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(parallel.max(1))),
+            decoy: Arc::new(decoy),
+        })
+    }
+
+    /// The PHC string of an argon2id hash of `password`.
+    pub async fn hash(&self, password: Secret) -> Result<String> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
+        tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
+            .await
+            .map_err(|e| Error::PasswordHash(e.to_string()))?
+    }
+
+    /// Whether `password` matches `stored` (or, with no stored hash, spends the same time and
+    /// says no).
+    pub async fn verify(&self, password: Secret, stored: Option<String>) -> Result<bool> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
+        let decoy = self.decoy.clone();
+        tokio::task::spawn_blocking(move || {
+            let known = stored.is_some();
+            let phc = stored.unwrap_or_else(|| decoy.to_string());
+            let parsed = PasswordHash::new(&phc).map_err(|e| Error::PasswordHash(e.to_string()))?;
+            let matches = Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok();
+            Ok(known && matches)
+        })
+        .await
+        .map_err(|e| Error::PasswordHash(e.to_string()))?
+    }
+}
+
+fn hash_blocking(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::PasswordHash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::PasswordHash(e.to_string()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new session token (64 hex characters) and its hash.
+pub fn new_token() -> (Secret, TokenHash) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex(&bytes);
+    let hash = token_hash(&token);
+    (Secret::new(token), hash)
+}
+
+/// The hash a token is stored and looked up by. `None` if it cannot be a token of ours.
+pub fn parse_token(token: &Secret) -> Option<TokenHash> {
+    let t = token.expose();
+    (t.len() == 64
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| token_hash(t))
+}
+
+fn token_hash(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Counts failed sign-ins per username and per address; refuses further attempts for the rest of
+/// the window once either passes its limit.
+#[derive(Debug)]
+pub struct SignInThrottle {
+    per_user: u32,
+    per_address: u32,
+    window: Duration,
+    failures: Mutex<HashMap<Key, (Instant, u32)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    User(String),
+    Address(IpAddr),
+}
+
+impl SignInThrottle {
+    /// Allows `per_user` failures per username and 4× that per address within `window`.
+    pub fn new(per_user: u32, window: Duration) -> Self {
+        Self {
+            per_user: per_user.max(1),
+            per_address: per_user.max(1) * 4,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(milliseconds to wait)` if sign-ins for this username or from this address are
+    /// blocked now.
+    pub fn check(&self, username: &str, address: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let failures = self.failures.lock().expect("throttle lock");
+        let mut wait = 0u64;
+        for (key, limit) in [
+            (Key::User(username.to_owned()), self.per_user),
+            (Key::Address(address), self.per_address),
+        ] {
+            if let Some((start, count)) = failures.get(&key) {
+                let elapsed = now.duration_since(*start);
+                if *count >= limit && elapsed < self.window {
+                    wait = wait.max((self.window - elapsed).as_millis() as u64 + 1);
+                }
+            }
+        }
+        if wait > 0 {
+            Err(wait)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Records a failed attempt.
+    pub fn failed(&self, username: &str, address: IpAddr) {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().expect("throttle lock");
+        if failures.len() > 100_000 {
+            let window = self.window;
+            failures.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        for key in [Key::User(username.to_owned()), Key::Address(address)] {
+            let entry = failures.entry(key).or_insert((now, 0));
+            if now.duration_since(entry.0) >= self.window {
+                *entry = (now, 0);
+            }
+            entry.1 += 1;
+        }
+    }
+
+    /// Forgets a username's failures after a successful sign-in.
+    pub fn succeeded(&self, username: &str) {
+        self.failures
+            .lock()
+            .expect("throttle lock")
+            .remove(&Key::User(username.to_owned()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_hash_and_verify() {
+        let passwords = Passwords::new(2).unwrap();
+        let hash = passwords.hash(Secret::new("correct horse")).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(!hash.contains("correct horse"));
+        assert!(passwords
+            .verify(Secret::new("correct horse"), Some(hash.clone()))
+            .await
+            .unwrap());
+        assert!(!passwords
+            .verify(Secret::new("wrong horse"), Some(hash))
+            .await
+            .unwrap());
+        assert!(!passwords
+            .verify(Secret::new("anything"), None)
+            .await
+            .unwrap());
+    }
+
+    #[test]
+    fn tokens_are_random_and_parse_to_their_hash() {
+        let (a, ha) = new_token();
+        let (b, hb) = new_token();
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(a.expose().len(), 64);
+        assert_eq!(parse_token(&a), Some(ha));
+        assert_ne!(ha, hb);
+        assert_eq!(parse_token(&Secret::new("short")), None);
+        assert_eq!(parse_token(&Secret::new("Z".repeat(64))), None);
+    }
+
+    #[test]
+    fn throttle_blocks_after_the_limit_and_forgets_on_success() {
+        let throttle = SignInThrottle::new(3, Duration::from_secs(60));
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(throttle.check("tom", ip).is_ok());
+            throttle.failed("tom", ip);
+        }
+        let wait = throttle.check("tom", ip).unwrap_err();
+        assert!(wait > 0 && wait <= 60_001);
+        assert!(
+            throttle.check("jerry", ip).is_ok(),
+            "the address limit is higher"
+        );
+        throttle.succeeded("tom");
+        assert!(throttle.check("tom", ip).is_ok());
+    }
+
+    #[test]
+    fn throttle_window_expires() {
+        let throttle = SignInThrottle::new(1, Duration::from_millis(0));
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        throttle.failed("tom", ip);
+        assert!(throttle.check("tom", ip).is_ok());
+    }
+}

@@ -1,0 +1,330 @@
+//! One client connection: the WebSocket handshake, the loop that reads requests and writes
+//! replies and pushed events, per-connection limits, heartbeats, and closing.
+//!
+//! Each connection is one task. It reads a request, answers it (reads are answered inline;
+//! changes go to the writer, which queues the reply on the connection's outbound queue once
+//! committed), and meanwhile writes whatever the outbound queue holds.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use im_proto::{encode_error, parse_request, ErrorBody, ErrorCode, WS_PATH};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::{ConnHandle, Outbound};
+use crate::ops::{self, ConnState};
+use crate::Shared;
+
+/// How long a client may take to complete the WebSocket handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one write to a client may take before the connection counts as dead.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most queued frames written before one flush.
+const WRITE_BATCH: usize = 256;
+/// Frames up to this many times `max_frame_bytes` are read and refused with an error; larger
+/// ones are not even read: the connection is closed with 1009.
+const HARD_CAP_FACTOR: usize = 16;
+
+/// The server-wide signals a connection obeys during shutdown.
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle {
+    /// Stop taking new requests (in-flight ones finish).
+    pub stop_reading: CancellationToken,
+    /// Write what is queued, send a close frame, and end.
+    pub close: CancellationToken,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The client closed it or the socket broke: no close frame to send.
+    Gone,
+    ShuttingDown,
+    TooSlow,
+    Idle,
+    FrameTooLarge,
+}
+
+impl End {
+    fn close_frame(self) -> Option<CloseFrame> {
+        let (code, reason) = match self {
+            End::Gone => return None,
+            End::ShuttingDown => (CloseCode::Away, "server shutting down"),
+            End::Idle => (CloseCode::Away, "idle timeout"),
+            End::TooSlow => (
+                CloseCode::Again,
+                "too slow to keep up; reconnect and catch up",
+            ),
+            End::FrameTooLarge => (CloseCode::Size, "frame too large"),
+        };
+        Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })
+    }
+}
+
+fn websocket_config(max_frame_bytes: usize) -> WebSocketConfig {
+    let hard_cap = max_frame_bytes.saturating_mul(HARD_CAP_FACTOR);
+    WebSocketConfig::default()
+        // Small buffers: most connections sit idle, and tungstenite's 128 KiB default read
+        // buffer would cost that much per connection.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(16 * 1024)
+        .max_message_size(Some(hard_cap))
+        .max_frame_size(Some(hard_cap))
+}
+
+#[allow(clippy::result_large_err)] // the signature tungstenite's callback requires
+fn check_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+    if request.uri().path() == WS_PATH {
+        Ok(response)
+    } else {
+        let mut refusal = ErrorResponse::new(Some(format!("not found: connect to {WS_PATH}")));
+        *refusal.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::NOT_FOUND;
+        Err(refusal)
+    }
+}
+
+/// Serves one accepted TCP connection until it ends.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, life: Lifecycle) {
+    let _ = stream.set_nodelay(true);
+    let config = websocket_config(shared.config.limits.max_frame_bytes);
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, check_path, Some(config));
+    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "handshake timed out");
+            return;
+        }
+    };
+    let (handle, outbound) =
+        ConnHandle::new(shared.hub.next_conn_id(), shared.config.outbound_queue);
+    let limits = &shared.config.limits;
+    let quota =
+        Quota::per_second(NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(limits.request_burst).unwrap_or(NonZeroU32::MIN));
+    let mut conn = Connection {
+        state: ConnState::new(peer.ip(), handle),
+        ws,
+        outbound,
+        limiter: RateLimiter::direct(quota),
+        shared: shared.clone(),
+    };
+    tracing::debug!(conn = conn.state.conn.id(), %peer, "connected");
+    let end = conn.run(&life).await;
+    conn.finish(end).await;
+}
+
+struct Connection {
+    state: ConnState,
+    ws: WebSocketStream<TcpStream>,
+    outbound: mpsc::Receiver<Outbound>,
+    limiter: DefaultDirectRateLimiter,
+    shared: Arc<Shared>,
+}
+
+impl Connection {
+    async fn run(&mut self, life: &Lifecycle) -> End {
+        let ping_interval = self.shared.config.ping_interval;
+        let idle_timeout = self.shared.config.idle_timeout;
+        let heartbeat = tokio::time::sleep(ping_interval);
+        tokio::pin!(heartbeat);
+        let mut last_heard = Instant::now();
+        let mut reading = !life.stop_reading.is_cancelled();
+        loop {
+            tokio::select! {
+                biased;
+                _ = life.close.cancelled() => return End::ShuttingDown,
+                _ = self.state.conn.too_slow().cancelled() => return End::TooSlow,
+                _ = life.stop_reading.cancelled(), if reading => reading = false,
+                item = self.outbound.recv() => {
+                    let Some(item) = item else { return End::Gone };
+                    if self.write_outbound(item).await.is_err() {
+                        return End::Gone;
+                    }
+                }
+                incoming = self.ws.next(), if reading => {
+                    last_heard = Instant::now();
+                    if let Err(end) = self.on_incoming(incoming).await {
+                        return end;
+                    }
+                }
+                _ = &mut heartbeat => {
+                    if last_heard.elapsed() >= idle_timeout {
+                        return End::Idle;
+                    }
+                    if self.write(Message::Ping(Default::default())).await.is_err() {
+                        return End::Gone;
+                    }
+                    heartbeat.as_mut().reset(tokio::time::Instant::now() + ping_interval);
+                }
+            }
+        }
+    }
+
+    async fn on_incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> Result<(), End> {
+        match incoming {
+            None => Err(End::Gone),
+            Some(Ok(Message::Text(text))) => self.on_text(text).await,
+            Some(Ok(Message::Binary(_))) => {
+                self.error(
+                    None,
+                    ErrorBody::new(
+                        ErrorCode::MalformedFrame,
+                        "binary frames are not supported: send JSON in text frames",
+                    ),
+                )
+                .await
+            }
+            Some(Ok(Message::Close(_))) => {
+                // tungstenite answers the close handshake; make sure the answer goes out.
+                let _ = self.ws.flush().await;
+                Err(End::Gone)
+            }
+            Some(Ok(_)) => Ok(()), // ping (answered by tungstenite), pong, raw frame
+            Some(Err(WsError::Capacity(e))) => {
+                let limit = self.shared.config.limits.max_frame_bytes;
+                let _ = self
+                    .error(
+                        None,
+                        ErrorBody::new(
+                            ErrorCode::FrameTooLarge,
+                            format!("{e}; frames may be at most {limit} bytes"),
+                        ),
+                    )
+                    .await;
+                Err(End::FrameTooLarge)
+            }
+            Some(Err(e)) => {
+                tracing::debug!(conn = self.state.conn.id(), error = %e, "read failed");
+                Err(End::Gone)
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: Utf8Bytes) -> Result<(), End> {
+        let limit = self.shared.config.limits.max_frame_bytes;
+        if text.len() > limit {
+            return self
+                .error(
+                    None,
+                    ErrorBody::new(
+                        ErrorCode::FrameTooLarge,
+                        format!("the frame is {} bytes; the limit is {limit}", text.len()),
+                    ),
+                )
+                .await;
+        }
+        let request = match parse_request(text.as_str()) {
+            Ok(request) => request,
+            Err(e) => return self.error(e.id, e.error).await,
+        };
+        if let Err(not_until) = self.limiter.check() {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let body = ErrorBody::rate_limited(
+                "too many requests on this connection",
+                wait.as_millis() as u64 + 1,
+            );
+            return self.error(Some(request.id), body).await;
+        }
+        let reply = Box::pin(ops::dispatch(&self.shared, &mut self.state, request)).await;
+        match reply {
+            Some(frame) => self.write(Message::Text(frame.into())).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn error(&mut self, id: Option<u64>, body: ErrorBody) -> Result<(), End> {
+        self.write(Message::Text(encode_error(id, &body).into()))
+            .await
+    }
+
+    async fn write(&mut self, message: Message) -> Result<(), End> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.ws.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(End::Gone),
+        }
+    }
+
+    /// Writes one queued item and whatever else is queued behind it, then flushes once.
+    async fn write_outbound(&mut self, first: Outbound) -> Result<(), End> {
+        let work = async {
+            let mut item = Some(first);
+            let mut written = 0;
+            while let Some(next) = item.take() {
+                let frame = match next {
+                    Outbound::Frame(frame) => frame,
+                    Outbound::Revoked(frame) => {
+                        self.state.end_session(&self.shared);
+                        frame
+                    }
+                };
+                self.ws.feed(Message::Text(frame)).await?;
+                written += 1;
+                if written < WRITE_BATCH {
+                    item = self.outbound.try_recv().ok();
+                }
+            }
+            self.ws.flush().await
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, work).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(End::Gone),
+        }
+    }
+
+    async fn finish(mut self, end: End) {
+        self.state.end_session(&self.shared);
+        if end == End::ShuttingDown {
+            // The writer has committed and answered everything it took: deliver those answers.
+            while let Ok(item) = self.outbound.try_recv() {
+                if self.write_outbound(item).await.is_err() {
+                    break;
+                }
+            }
+        }
+        if let Some(frame) = end.close_frame() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close(Some(frame))).await;
+        }
+        if end == End::FrameTooLarge {
+            self.linger().await;
+        }
+        tracing::debug!(conn = self.state.conn.id(), ?end, "disconnected");
+    }
+
+    /// After refusing a frame mid-stream, reads and discards what the client is still sending
+    /// (briefly), so that closing the socket does not reset it before the client has read the
+    /// error and the close frame.
+    async fn linger(&mut self) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let stream = self.ws.get_mut();
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 16 * 1024];
+        let drain = async {
+            while let Ok(n) = stream.read(&mut sink).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    }
+}

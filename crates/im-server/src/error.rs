@@ -1,0 +1,66 @@
+//! The server library's error type: a protocol error to send back, or a failure inside the
+//! server (logged, answered as `internal`).
+
+use im_proto::{ErrorBody, ErrorCode};
+
+/// What can go wrong while serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is refused for a reason the client can act on; sent back as is.
+    #[error("{0}")]
+    Refused(ErrorBody),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// Reading or writing a file or socket failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server is stopping; the request was not carried out.
+    #[error("shutting down")]
+    ShuttingDown,
+    /// A stored value could not be read back (a bug or a damaged database).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// Hashing a password failed.
+    #[error("password hashing: {0}")]
+    PasswordHash(String),
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A refusal with a code and a message.
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Refused(ErrorBody::new(code, message))
+    }
+
+    /// What the client is told. Internal details stay in the server log.
+    pub fn to_body(&self) -> ErrorBody {
+        match self {
+            Error::Refused(body) => body.clone(),
+            Error::ShuttingDown => ErrorBody::new(
+                ErrorCode::ShuttingDown,
+                "the server is shutting down; nothing was done",
+            ),
+            _ => ErrorBody::new(
+                ErrorCode::Internal,
+                "internal server error; nothing was changed",
+            ),
+        }
+    }
+
+    /// True for errors that are the server's fault (worth a log line at error level).
+    pub fn is_internal(&self) -> bool {
+        !matches!(self, Error::Refused(_) | Error::ShuttingDown)
+    }
+}
+
+impl From<ErrorBody> for Error {
+    fn from(body: ErrorBody) -> Self {
+        Self::Refused(body)
+    }
+}

@@ -1,0 +1,219 @@
+//! The hub: which connections are online for which user, and delivery of frames to them.
+//!
+//! Every connection has a bounded outbound queue. Delivery never waits: a connection whose queue
+//! is full is too slow to keep up and is told to close (it reconnects and catches up from its
+//! cursor), so one slow reader never holds up anyone else.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use im_proto::Uid;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
+
+/// A connection's number, unique for the life of the server process.
+pub type ConnId = u64;
+
+/// The SHA-256 of a session token: how sessions are named inside the server.
+pub type TokenHash = [u8; 32];
+
+/// What the rest of the server can hand to a connection.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A frame to write as is.
+    Frame(Utf8Bytes),
+    /// The connection's session was revoked: write this frame and sign the connection out.
+    Revoked(Utf8Bytes),
+}
+
+/// The sending side of one connection.
+#[derive(Debug)]
+pub struct ConnHandle {
+    id: ConnId,
+    tx: mpsc::Sender<Outbound>,
+    too_slow: CancellationToken,
+}
+
+impl ConnHandle {
+    /// A handle and the queue its connection reads from.
+    pub fn new(id: ConnId, queue: usize) -> (Arc<Self>, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        let handle = Arc::new(Self {
+            id,
+            tx,
+            too_slow: CancellationToken::new(),
+        });
+        (handle, rx)
+    }
+
+    /// The connection's number.
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// Queues a frame. Returns false if the connection is gone or too slow (it is then told to close).
+    pub fn send(&self, frame: Utf8Bytes) -> bool {
+        self.push(Outbound::Frame(frame))
+    }
+
+    fn push(&self, item: Outbound) -> bool {
+        match self.tx.try_send(item) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.too_slow.cancel();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Cancelled when the connection fell too far behind and must close.
+    pub fn too_slow(&self) -> &CancellationToken {
+        &self.too_slow
+    }
+}
+
+#[derive(Debug)]
+struct Online {
+    conn: Arc<ConnHandle>,
+    session: TokenHash,
+}
+
+/// Online connections by user.
+#[derive(Debug, Default)]
+pub struct Hub {
+    online: RwLock<HashMap<Uid, Vec<Online>>>,
+    next_conn: AtomicU64,
+    connections: AtomicU64,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A fresh connection number.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Marks a signed-in connection online for `uid`.
+    pub fn register(&self, uid: Uid, session: TokenHash, conn: Arc<ConnHandle>) {
+        let mut online = self.online.write().expect("hub lock");
+        online
+            .entry(uid)
+            .or_default()
+            .push(Online { conn, session });
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes a connection off line (on sign-out or disconnect).
+    pub fn unregister(&self, uid: Uid, conn: ConnId) {
+        let mut online = self.online.write().expect("hub lock");
+        if let Some(list) = online.get_mut(&uid) {
+            let before = list.len();
+            list.retain(|o| o.conn.id != conn);
+            if list.len() < before {
+                self.connections.fetch_sub(1, Ordering::Relaxed);
+            }
+            if list.is_empty() {
+                online.remove(&uid);
+            }
+        }
+    }
+
+    /// How many signed-in connections are online.
+    pub fn online_connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Queues `frame` for every online connection of every user in `uids`, except `skip`.
+    /// Returns how many connections it was queued for.
+    pub fn deliver(&self, uids: &[Uid], frame: &Utf8Bytes, skip: Option<ConnId>) -> usize {
+        let online = self.online.read().expect("hub lock");
+        let mut sent = 0;
+        for uid in uids {
+            if let Some(list) = online.get(uid) {
+                for o in list {
+                    if Some(o.conn.id) != skip && o.conn.send(frame.clone()) {
+                        sent += 1;
+                    }
+                }
+            }
+        }
+        sent
+    }
+
+    /// Tells every connection of `uid` signed in with `session` (but `skip`) that the session
+    /// was revoked.
+    pub fn revoke(&self, uid: Uid, session: &TokenHash, frame: &Utf8Bytes, skip: ConnId) {
+        let online = self.online.read().expect("hub lock");
+        if let Some(list) = online.get(&uid) {
+            for o in list {
+                if o.conn.id != skip && &o.session == session {
+                    o.conn.push(Outbound::Revoked(frame.clone()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivers_to_every_session_but_the_skipped_one() {
+        let hub = Hub::new();
+        let tom = Uid::random();
+        let jerry = Uid::random();
+        let (a, mut ra) = ConnHandle::new(1, 4);
+        let (b, mut rb) = ConnHandle::new(2, 4);
+        let (c, mut rc) = ConnHandle::new(3, 4);
+        hub.register(tom, [0; 32], a);
+        hub.register(tom, [0; 32], b);
+        hub.register(jerry, [1; 32], c);
+        assert_eq!(hub.online_connections(), 3);
+        let frame = Utf8Bytes::from("x");
+        assert_eq!(hub.deliver(&[tom, jerry], &frame, Some(1)), 2);
+        assert!(ra.try_recv().is_err());
+        assert!(matches!(rb.try_recv(), Ok(Outbound::Frame(_))));
+        assert!(matches!(rc.try_recv(), Ok(Outbound::Frame(_))));
+        hub.unregister(tom, 2);
+        hub.unregister(tom, 2);
+        assert_eq!(hub.online_connections(), 2);
+        assert_eq!(hub.deliver(&[tom], &frame, None), 1);
+    }
+
+    #[test]
+    fn a_full_queue_marks_the_connection_too_slow() {
+        let hub = Hub::new();
+        let uid = Uid::random();
+        let (a, _ra) = ConnHandle::new(1, 1);
+        hub.register(uid, [0; 32], a.clone());
+        let frame = Utf8Bytes::from("x");
+        assert_eq!(hub.deliver(&[uid], &frame, None), 1);
+        assert!(!a.too_slow().is_cancelled());
+        assert_eq!(hub.deliver(&[uid], &frame, None), 0);
+        assert!(a.too_slow().is_cancelled());
+    }
+
+    #[test]
+    fn revoke_reaches_only_the_same_session() {
+        let hub = Hub::new();
+        let uid = Uid::random();
+        let (a, mut ra) = ConnHandle::new(1, 4);
+        let (b, mut rb) = ConnHandle::new(2, 4);
+        let (c, mut rc) = ConnHandle::new(3, 4);
+        hub.register(uid, [7; 32], a);
+        hub.register(uid, [7; 32], b);
+        hub.register(uid, [8; 32], c);
+        hub.revoke(uid, &[7; 32], &Utf8Bytes::from("bye"), 1);
+        assert!(ra.try_recv().is_err());
+        assert!(matches!(rb.try_recv(), Ok(Outbound::Revoked(_))));
+        assert!(rc.try_recv().is_err());
+    }
+}

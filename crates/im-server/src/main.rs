@@ -1,0 +1,110 @@
+//! `im-server`: runs the Gtedx IM server until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use im_proto::Limits;
+use im_server::{Config, DEFAULT_DATABASE, DEFAULT_LISTEN};
+
+/// The Gtedx IM server: accounts, conversations and durable real-time messages over WebSocket.
+#[derive(Debug, Parser)]
+#[command(name = "im-server", version, about)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "IM_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// SQLite database file (created if missing).
+    #[arg(long, env = "IM_DATABASE", default_value = DEFAULT_DATABASE)]
+    database: PathBuf,
+    /// Log filter, e.g. `info`, `im_server=debug` (RUST_LOG syntax).
+    #[arg(long, env = "IM_LOG", default_value = "info")]
+    log: String,
+    /// Largest frame accepted, in bytes.
+    #[arg(long, env = "IM_MAX_FRAME_BYTES", default_value_t = Limits::default().max_frame_bytes)]
+    max_frame_bytes: usize,
+    /// Longest text message, in characters.
+    #[arg(long, env = "IM_MAX_TEXT_CHARS", default_value_t = Limits::default().max_text_chars)]
+    max_text_chars: usize,
+    /// Most members in a conversation.
+    #[arg(long, env = "IM_MAX_MEMBERS", default_value_t = Limits::default().max_members)]
+    max_members: usize,
+    /// Sustained requests per second per connection.
+    #[arg(long, env = "IM_REQUESTS_PER_SECOND", default_value_t = Limits::default().requests_per_second)]
+    requests_per_second: u32,
+    /// Burst of requests allowed above the sustained rate.
+    #[arg(long, env = "IM_REQUEST_BURST", default_value_t = Limits::default().request_burst)]
+    request_burst: u32,
+    /// Most items in one page of results.
+    #[arg(long, env = "IM_MAX_PAGE", default_value_t = Limits::default().max_page)]
+    max_page: usize,
+    /// Most writes committed in one transaction (group commit).
+    #[arg(long, env = "IM_MAX_BATCH", default_value_t = Config::default().max_batch)]
+    max_batch: usize,
+    /// Reader connections to the database.
+    #[arg(long, env = "IM_READERS", default_value_t = Config::default().readers)]
+    readers: usize,
+}
+
+impl Cli {
+    fn into_config(self) -> Config {
+        Config {
+            listen: self.listen,
+            database: self.database,
+            limits: Limits {
+                max_frame_bytes: self.max_frame_bytes,
+                max_text_chars: self.max_text_chars,
+                max_members: self.max_members,
+                requests_per_second: self.requests_per_second,
+                request_burst: self.request_burst,
+                max_page: self.max_page,
+            },
+            max_batch: self.max_batch,
+            readers: self.readers,
+            ..Config::default()
+        }
+    }
+}
+
+async fn terminated() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log)
+                .with_context(|| format!("bad log filter {:?}", cli.log))?,
+        )
+        .init();
+    let config = cli.into_config();
+    let server = im_server::start(config.clone()).await.with_context(|| {
+        format!(
+            "starting on {} with {}",
+            config.listen,
+            config.database.display()
+        )
+    })?;
+    let stop = server.shutdown_token();
+    tokio::spawn(async move {
+        terminated().await;
+        tracing::info!("signal received");
+        stop.cancel();
+    });
+    server.stopped().await;
+    Ok(())
+}

@@ -1,0 +1,604 @@
+//! What each request does: checks its parameters and the connection's state, then answers from
+//! the readers or hands the change to the writer (which answers once it is committed).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use im_proto::{
+    encode_error, encode_event, encode_result, field_limits, normalize_username, Call,
+    CreateConversation, Empty, ErrorBody, ErrorCode, Event, FindUsers, GetMessages, GetUsers,
+    Hello, HelloOk, Pong, Request, RequestId, Resume, Resumed, SetTyping, SignIn, SignUp, SignedIn,
+    SignedUp, Typing, UpdateConversation, User, Users, PROTOCOL_VERSION,
+};
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::auth;
+use crate::error::{Error, Result};
+use crate::hub::{ConnHandle, TokenHash};
+use crate::store::{Direction, Origin, Reply, WriteCmd};
+use crate::Shared;
+
+/// The most text bytes one `get_messages` page carries before it stops early.
+const PAGE_BYTE_BUDGET: usize = 256 * 1024;
+
+/// A signed-in connection's session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub token_hash: TokenHash,
+}
+
+/// Per-connection protocol state.
+#[derive(Debug)]
+pub struct ConnState {
+    pub hello: bool,
+    pub session: Option<Session>,
+    pub peer: IpAddr,
+    pub conn: Arc<ConnHandle>,
+}
+
+impl ConnState {
+    /// A fresh connection from `peer`.
+    pub fn new(peer: IpAddr, conn: Arc<ConnHandle>) -> Self {
+        Self {
+            hello: false,
+            session: None,
+            peer,
+            conn,
+        }
+    }
+
+    fn origin(&self, session: &Session) -> Origin {
+        Origin {
+            uid: session.user.uid,
+            conn: self.conn.id(),
+        }
+    }
+
+    fn start_session(&mut self, shared: &Shared, user: User, token_hash: TokenHash) {
+        shared.hub.register(user.uid, token_hash, self.conn.clone());
+        tracing::debug!(conn = self.conn.id(), uid = %user.uid, "signed in");
+        self.session = Some(Session { user, token_hash });
+    }
+
+    /// Signs the connection out locally (the session was revoked, or on disconnect).
+    pub fn end_session(&mut self, shared: &Shared) {
+        if let Some(session) = self.session.take() {
+            shared.hub.unregister(session.user.uid, self.conn.id());
+        }
+    }
+}
+
+fn refused(code: ErrorCode, message: impl Into<String>) -> Error {
+    Error::refused(code, message)
+}
+
+fn reply<T: Serialize>(id: RequestId, value: &T) -> Result<Option<String>> {
+    Ok(Some(encode_result(id, value)))
+}
+
+/// Handles one request. Returns the reply frame, or `None` when the writer will send it.
+pub async fn dispatch(shared: &Shared, state: &mut ConnState, request: Request) -> Option<String> {
+    let id = request.id;
+    let op = request.call.name();
+    match handle(shared, state, id, request.call).await {
+        Ok(frame) => frame,
+        Err(e) => {
+            if e.is_internal() {
+                tracing::error!(conn = state.conn.id(), op, error = %e, "request failed");
+            } else {
+                tracing::debug!(conn = state.conn.id(), op, error = %e, "request refused");
+            }
+            Some(encode_error(Some(id), &e.to_body()))
+        }
+    }
+}
+
+async fn handle(
+    shared: &Shared,
+    state: &mut ConnState,
+    id: RequestId,
+    call: Call,
+) -> Result<Option<String>> {
+    let call = match call {
+        Call::Hello(p) => return hello(shared, state, id, p),
+        _ if !state.hello => {
+            return Err(refused(
+                ErrorCode::HelloRequired,
+                "the first request must be hello",
+            ))
+        }
+        Call::Ping(_) => return reply(id, &Pong { time: now_millis() }),
+        Call::SignUp(p) => return sign_up(shared, state, id, p).await,
+        Call::SignIn(p) => return sign_in(shared, state, id, p).await,
+        Call::Resume(p) => return resume(shared, state, id, p).await,
+        call => call,
+    };
+    let Some(session) = state.session.clone() else {
+        return Err(refused(
+            ErrorCode::Unauthenticated,
+            "sign in first (sign_in or resume)",
+        ));
+    };
+    let limits = &shared.config.limits;
+    let by = state.origin(&session);
+    let uid = session.user.uid;
+    let conn = state.conn.clone();
+    macro_rules! frame {
+        () => {
+            Reply::Frame {
+                id,
+                conn: conn.clone(),
+            }
+        };
+    }
+    match call {
+        Call::SignOut(_) => {
+            let token_hash = session.token_hash;
+            shared
+                .store
+                .write(|reply| WriteCmd::RevokeSession {
+                    by,
+                    token_hash,
+                    reply,
+                })
+                .await?;
+            state.end_session(shared);
+            reply(id, &Empty {})
+        }
+        Call::FindUsers(FindUsers { usernames }) => {
+            check_count("usernames", usernames.len(), limits.max_page)?;
+            reply(
+                id,
+                &Users {
+                    users: shared.store.find_users(usernames).await?,
+                },
+            )
+        }
+        Call::GetUsers(GetUsers { uids }) => {
+            check_count("uids", uids.len(), limits.max_page)?;
+            reply(
+                id,
+                &Users {
+                    users: shared.store.get_users(uids).await?,
+                },
+            )
+        }
+        Call::CreateConversation(p) => {
+            check_conversation_fields(&p)?;
+            if p.user_ids.len() > limits.max_members {
+                return Err(too_many_members(limits.max_members));
+            }
+            submit(
+                shared,
+                WriteCmd::CreateConversation {
+                    by,
+                    params: p,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::GetConversation(p) => reply(
+            id,
+            &shared
+                .store
+                .conversation_view(uid, p.conversation_id)
+                .await?,
+        ),
+        Call::ListConversations(p) => {
+            let limit = page_limit(p.limit, limits.max_page)?;
+            reply(
+                id,
+                &shared
+                    .store
+                    .list_conversations(uid, p.before, limit)
+                    .await?,
+            )
+        }
+        Call::Sync(p) => {
+            let limit = page_limit(p.limit, limits.max_page)?;
+            reply(id, &shared.store.sync(uid, p.since, limit).await?)
+        }
+        Call::UpdateConversation(p) => {
+            check_update_fields(&p)?;
+            submit(
+                shared,
+                WriteCmd::UpdateConversation {
+                    by,
+                    params: p,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::AddMembers(p) => {
+            if p.user_ids.len() > limits.max_members {
+                return Err(too_many_members(limits.max_members));
+            }
+            submit(
+                shared,
+                WriteCmd::AddMembers {
+                    by,
+                    params: p,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::RemoveMembers(p) => {
+            check_count("user_ids", p.user_ids.len(), limits.max_members)?;
+            submit(
+                shared,
+                WriteCmd::RemoveMembers {
+                    by,
+                    params: p,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::SendText(p) => {
+            let chars = p.text.chars().count();
+            if chars > limits.max_text_chars {
+                return Err(refused(
+                    ErrorCode::TextTooLong,
+                    format!(
+                        "text has {chars} characters; the limit is {}",
+                        limits.max_text_chars
+                    ),
+                ));
+            }
+            if p.text.trim().is_empty() {
+                return Err(refused(
+                    ErrorCode::InvalidParams,
+                    "send_text: text is empty",
+                ));
+            }
+            submit(
+                shared,
+                WriteCmd::SendText {
+                    by,
+                    conversation_id: p.conversation_id,
+                    client_id: p.client_id,
+                    text: p.text,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::GetMessages(p) => get_messages(shared, uid, id, p).await,
+        Call::MarkRead(p) => {
+            submit(
+                shared,
+                WriteCmd::MarkRead {
+                    by,
+                    conversation_id: p.conversation_id,
+                    seq: p.seq,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::Typing(p) => typing(shared, state, uid, id, p).await,
+        Call::Hello(_) | Call::Ping(_) | Call::SignUp(_) | Call::SignIn(_) | Call::Resume(_) => {
+            unreachable!("handled before authentication")
+        }
+    }
+}
+
+async fn submit(shared: &Shared, cmd: WriteCmd) -> Result<Option<String>> {
+    shared.store.submit(cmd).await;
+    Ok(None)
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn hello(
+    shared: &Shared,
+    state: &mut ConnState,
+    id: RequestId,
+    p: Hello,
+) -> Result<Option<String>> {
+    if p.protocol != PROTOCOL_VERSION {
+        return Err(refused(
+            ErrorCode::UnsupportedVersion,
+            format!(
+                "this server speaks protocol {PROTOCOL_VERSION}, not {}",
+                p.protocol
+            ),
+        ));
+    }
+    if !state.hello {
+        tracing::debug!(
+            conn = state.conn.id(),
+            client = p.client.as_deref().unwrap_or("?"),
+            "hello"
+        );
+    }
+    state.hello = true;
+    reply(
+        id,
+        &HelloOk {
+            protocol: PROTOCOL_VERSION,
+            server: format!("im-server/{}", env!("CARGO_PKG_VERSION")),
+            limits: shared.config.limits.clone(),
+            time: now_millis(),
+        },
+    )
+}
+
+fn not_signed_in(state: &ConnState) -> Result<()> {
+    if state.session.is_some() {
+        return Err(refused(
+            ErrorCode::AlreadySignedIn,
+            "this connection is already signed in; sign_out first",
+        ));
+    }
+    Ok(())
+}
+
+fn check_password(password: &im_proto::Secret) -> Result<()> {
+    let len = password.expose().len();
+    if !field_limits::PASSWORD_BYTES.contains(&len) {
+        return Err(refused(
+            ErrorCode::InvalidPassword,
+            format!(
+                "a password must be {} to {} bytes long",
+                field_limits::PASSWORD_BYTES.start(),
+                field_limits::PASSWORD_BYTES.end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn sign_up(
+    shared: &Shared,
+    state: &mut ConnState,
+    id: RequestId,
+    p: SignUp,
+) -> Result<Option<String>> {
+    not_signed_in(state)?;
+    let username = normalize_username(&p.username).ok_or_else(|| {
+        refused(
+            ErrorCode::InvalidUsername,
+            "a username is 3 to 32 characters from a-z 0-9 _ . -",
+        )
+    })?;
+    check_password(&p.password)?;
+    let display_name = match p.display_name.as_deref().map(str::trim) {
+        Some(name) if !name.is_empty() => {
+            check_len("display_name", name, field_limits::DISPLAY_NAME)?;
+            name.to_owned()
+        }
+        _ => username.clone(),
+    };
+    let password_hash = shared.passwords.hash(p.password).await?;
+    let user = shared
+        .store
+        .write(|reply| WriteCmd::CreateUser {
+            username,
+            display_name,
+            password_hash,
+            reply,
+        })
+        .await?;
+    tracing::info!(uid = %user.uid, username = %user.username, "account created");
+    reply(id, &SignedUp { user })
+}
+
+async fn sign_in(
+    shared: &Shared,
+    state: &mut ConnState,
+    id: RequestId,
+    p: SignIn,
+) -> Result<Option<String>> {
+    not_signed_in(state)?;
+    let username = p.username.trim().to_lowercase();
+    if let Err(wait_ms) = shared.throttle.check(&username, state.peer) {
+        return Err(Error::Refused(ErrorBody::rate_limited(
+            "too many failed sign-ins; wait before trying again",
+            wait_ms,
+        )));
+    }
+    let stored = match normalize_username(&username) {
+        Some(name) => shared.store.user_for_sign_in(name).await?,
+        None => None,
+    };
+    let (user, hash) = match stored {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let matches = shared.passwords.verify(p.password, hash).await?;
+    let user = match (matches, user) {
+        (true, Some(user)) => user,
+        _ => {
+            shared.throttle.failed(&username, state.peer);
+            tracing::info!(peer = %state.peer, "failed sign-in");
+            return Err(refused(
+                ErrorCode::WrongCredentials,
+                "wrong username or password",
+            ));
+        }
+    };
+    shared.throttle.succeeded(&username);
+    let (token, token_hash) = auth::new_token();
+    let device: String = p
+        .device
+        .unwrap_or_default()
+        .chars()
+        .take(field_limits::DEVICE)
+        .collect();
+    let uid = user.uid;
+    shared
+        .store
+        .write(|reply| WriteCmd::CreateSession {
+            uid,
+            token_hash,
+            device,
+            reply,
+        })
+        .await?;
+    state.start_session(shared, user.clone(), token_hash);
+    reply(id, &SignedIn { user, token })
+}
+
+async fn resume(
+    shared: &Shared,
+    state: &mut ConnState,
+    id: RequestId,
+    p: Resume,
+) -> Result<Option<String>> {
+    not_signed_in(state)?;
+    let invalid = || {
+        refused(
+            ErrorCode::InvalidToken,
+            "unknown or revoked session token; sign in again",
+        )
+    };
+    let token_hash = auth::parse_token(&p.token).ok_or_else(invalid)?;
+    let user = shared
+        .store
+        .session_user(token_hash)
+        .await?
+        .ok_or_else(invalid)?;
+    state.start_session(shared, user.clone(), token_hash);
+    reply(id, &Resumed { user })
+}
+
+async fn get_messages(
+    shared: &Shared,
+    uid: im_proto::Uid,
+    id: RequestId,
+    p: GetMessages,
+) -> Result<Option<String>> {
+    let limit = page_limit(p.limit, shared.config.limits.max_page)?;
+    let direction = match (p.before, p.after) {
+        (Some(_), Some(_)) => {
+            return Err(refused(
+                ErrorCode::InvalidParams,
+                "get_messages: give before or after, not both",
+            ))
+        }
+        (None, Some(after)) => Direction::After(after),
+        (before, None) => Direction::Before(before.unwrap_or(u64::MAX)),
+    };
+    let page = shared
+        .store
+        .messages(uid, p.conversation_id, direction, limit, PAGE_BYTE_BUDGET)
+        .await?;
+    reply(id, &page)
+}
+
+async fn typing(
+    shared: &Shared,
+    state: &ConnState,
+    uid: im_proto::Uid,
+    id: RequestId,
+    p: SetTyping,
+) -> Result<Option<String>> {
+    let others: Vec<_> = shared
+        .store
+        .members_of(uid, p.conversation_id)
+        .await?
+        .into_iter()
+        .filter(|m| *m != uid)
+        .collect();
+    let frame = Utf8Bytes::from(encode_event(&Event::Typing(Typing {
+        conversation_id: p.conversation_id,
+        uid,
+        typing: p.typing,
+    })));
+    shared.hub.deliver(&others, &frame, Some(state.conn.id()));
+    reply(id, &Empty {})
+}
+
+fn page_limit(limit: Option<usize>, max: usize) -> Result<usize> {
+    match limit {
+        None => Ok(max),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(refused(
+            ErrorCode::InvalidParams,
+            format!("limit must be 1 to {max}, not {n}"),
+        )),
+    }
+}
+
+fn check_count(field: &str, n: usize, max: usize) -> Result<()> {
+    if n > max {
+        return Err(refused(
+            ErrorCode::InvalidParams,
+            format!("{field}: at most {max} at a time, not {n}"),
+        ));
+    }
+    Ok(())
+}
+
+fn too_many_members(max: usize) -> Error {
+    refused(
+        ErrorCode::TooManyMembers,
+        format!("a conversation may have at most {max} members"),
+    )
+}
+
+fn check_len(field: &str, value: &str, max_chars: usize) -> Result<()> {
+    let n = value.chars().count();
+    if n > max_chars {
+        return Err(refused(
+            ErrorCode::FieldTooLong,
+            format!("{field} has {n} characters; the limit is {max_chars}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_fields(
+    title: Option<&str>,
+    icon: Option<&str>,
+    remark: Option<&str>,
+    attrs: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<()> {
+    check_len("title", title.unwrap_or_default(), field_limits::TITLE)?;
+    check_len("icon", icon.unwrap_or_default(), field_limits::ICON)?;
+    check_len("remark", remark.unwrap_or_default(), field_limits::REMARK)?;
+    if let Some(attrs) = attrs {
+        let bytes = serde_json::to_string(attrs)
+            .map(|s| s.len())
+            .unwrap_or(usize::MAX);
+        if bytes > field_limits::ATTRS_BYTES {
+            return Err(refused(
+                ErrorCode::FieldTooLong,
+                format!(
+                    "attrs is {bytes} bytes of JSON; the limit is {}",
+                    field_limits::ATTRS_BYTES
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_conversation_fields(p: &CreateConversation) -> Result<()> {
+    check_fields(
+        p.title.as_deref(),
+        p.icon.as_deref(),
+        p.remark.as_deref(),
+        p.attrs.as_ref(),
+    )
+}
+
+fn check_update_fields(p: &UpdateConversation) -> Result<()> {
+    check_fields(
+        p.title.as_deref(),
+        p.icon.as_deref(),
+        p.remark.as_deref(),
+        p.attrs.as_ref(),
+    )
+}

@@ -1,0 +1,133 @@
+//! Durable state on embedded SQLite: one writer thread with group commit ([`write`]) and a
+//! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
+
+mod read;
+mod rows;
+mod schema;
+mod write;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::error::{Error, Result};
+use crate::hub::Hub;
+
+pub use read::Direction;
+pub use write::{Origin, Reply, WriteCmd};
+
+/// The database: submit changes to the writer, run queries on the readers.
+#[derive(Debug, Clone)]
+pub struct Store {
+    writer: mpsc::Sender<WriteCmd>,
+    readers: Arc<ReaderPool>,
+}
+
+#[derive(Debug)]
+struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `path` and starts the writer thread.
+    pub fn open(
+        path: &Path,
+        hub: Arc<Hub>,
+        max_batch: usize,
+        readers: usize,
+        max_members: usize,
+    ) -> Result<Self> {
+        let conn = schema::open_writer(path)?;
+        let writer = write::Writer::new(conn, hub, max_batch, max_members)?;
+        let (tx, rx) = mpsc::channel(max_batch.max(1) * 16);
+        std::thread::Builder::new()
+            .name("im-writer".into())
+            .spawn(move || writer.run(rx))?;
+        let readers = readers.max(1);
+        let idle = (0..readers)
+            .map(|_| schema::open_reader(path))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            writer: tx,
+            readers: Arc::new(ReaderPool {
+                idle: Mutex::new(idle),
+                permits: Semaphore::new(readers),
+            }),
+        })
+    }
+
+    /// Queues a change; its reply says how it went. Waits while the writer's queue is full
+    /// (back-pressure). Once the writer has stopped, the change is answered `shutting_down`.
+    pub async fn submit(&self, cmd: WriteCmd) {
+        if let Err(mpsc::error::SendError(cmd)) = self.writer.send(cmd).await {
+            cmd.refuse(Error::ShuttingDown);
+        }
+    }
+
+    /// Queues a change and waits for its result.
+    pub async fn write<T>(&self, make: impl FnOnce(Reply<T>) -> WriteCmd) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.submit(make(Reply::Direct(tx))).await;
+        rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Commits everything queued so far and stops the writer. Later changes are refused with
+    /// `shutting_down`.
+    pub async fn stop_writer(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.writer.send(WriteCmd::Stop(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Runs a query on a reader connection, off the async threads.
+    pub async fn read<T, F>(&self, query: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self
+            .readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
+        let pool = self.readers.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let lease = Lease::take(pool);
+            query(lease.conn())
+        })
+        .await
+        .map_err(|e| Error::Corrupt(format!("reader task failed: {e}")))?;
+        drop(permit);
+        result
+    }
+}
+
+/// A reader connection out of the pool; back in the pool when dropped, even on panic.
+struct Lease {
+    pool: Arc<ReaderPool>,
+    conn: Option<Connection>,
+}
+
+impl Lease {
+    fn take(pool: Arc<ReaderPool>) -> Self {
+        let conn = pool.idle.lock().expect("pool lock").pop();
+        Self { pool, conn }
+    }
+
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("a permit means an idle reader")
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.idle.lock().expect("pool lock").push(conn);
+        }
+    }
+}

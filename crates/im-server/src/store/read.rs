@@ -1,0 +1,276 @@
+//! Queries, run on the reader pool. Every conversation query checks membership first.
+
+use im_proto::{
+    normalize_username, ConversationId, ConversationPage, ConversationView, ErrorCode, Message,
+    MessagePage, Seq, SyncPage, Uid, User,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rows::{self, MemberPageRow};
+use super::Store;
+use crate::error::{Error, Result};
+use crate::hub::TokenHash;
+
+/// SQLite integers are signed: anything above this is "infinity" for a seq or version bound.
+const MAX_BOUND: u64 = i64::MAX as u64;
+
+/// Checks that `uid` is an active member: `(read_seq, member_version)`.
+fn require_member(conn: &Connection, uid: Uid, id: ConversationId) -> Result<(Seq, u64)> {
+    match rows::membership(conn, uid, id)? {
+        Some((true, read_seq, version)) => Ok((read_seq, version)),
+        _ => {
+            let exists = conn
+                .prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")?
+                .exists([id.as_bytes()])?;
+            Err(if exists {
+                Error::refused(
+                    ErrorCode::NotMember,
+                    format!("you are not a member of conversation {id}"),
+                )
+            } else {
+                Error::refused(
+                    ErrorCode::ConversationNotFound,
+                    format!("no conversation {id}"),
+                )
+            })
+        }
+    }
+}
+
+fn views(conn: &Connection, page: Vec<MemberPageRow>) -> Result<Vec<ConversationView>> {
+    page.into_iter()
+        .map(|m| {
+            let row = rows::conversation(conn, m.id)?.ok_or_else(|| {
+                Error::Corrupt(format!("member of missing conversation {}", m.id))
+            })?;
+            rows::view(conn, row, m.read_seq, m.member_version, m.active)
+        })
+        .collect()
+}
+
+/// Which way `messages` pages.
+#[derive(Debug, Clone, Copy)]
+pub enum Direction {
+    /// The newest messages below this seq.
+    Before(Seq),
+    /// The oldest messages above this seq.
+    After(Seq),
+}
+
+impl Store {
+    /// The account and password hash for a sign-in.
+    pub async fn user_for_sign_in(&self, username: String) -> Result<Option<(User, String)>> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {}, password_hash FROM users WHERE username = ?1",
+                    rows::USER_COLUMNS
+                ))?
+                .query_row([username], |r| Ok((rows::user(r)?, r.get(3)?)))
+                .optional()?)
+        })
+        .await
+    }
+
+    /// The user a session token (by hash) belongs to.
+    pub async fn session_user(&self, token_hash: TokenHash) -> Result<Option<User>> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT u.uid, u.username, u.display_name FROM sessions s
+                     JOIN users u ON u.uid = s.uid WHERE s.token_hash = ?1",
+                )?
+                .query_row([&token_hash[..]], rows::user)
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Users by username (exact after normalizing); unknown names are skipped.
+    pub async fn find_users(&self, usernames: Vec<String>) -> Result<Vec<User>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM users WHERE username = ?1",
+                rows::USER_COLUMNS
+            ))?;
+            let mut found: Vec<User> = Vec::new();
+            for name in usernames.iter().filter_map(|n| normalize_username(n)) {
+                if let Some(user) = stmt.query_row([name], rows::user).optional()? {
+                    if !found.iter().any(|u| u.uid == user.uid) {
+                        found.push(user);
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Users by uid; unknown uids are skipped.
+    pub async fn get_users(&self, uids: Vec<Uid>) -> Result<Vec<User>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM users WHERE uid = ?1",
+                rows::USER_COLUMNS
+            ))?;
+            let mut found: Vec<User> = Vec::new();
+            for uid in uids {
+                if found.iter().any(|u| u.uid == uid) {
+                    continue;
+                }
+                if let Some(user) = stmt.query_row([uid.as_bytes()], rows::user).optional()? {
+                    found.push(user);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// One conversation as `uid` sees it.
+    pub async fn conversation_view(
+        &self,
+        uid: Uid,
+        id: ConversationId,
+    ) -> Result<ConversationView> {
+        self.read(move |conn| {
+            let (read_seq, member_version) = require_member(conn, uid, id)?;
+            let row = rows::conversation(conn, id)?
+                .ok_or_else(|| Error::Corrupt("conversation vanished".into()))?;
+            rows::view(conn, row, read_seq, member_version, true)
+        })
+        .await
+    }
+
+    /// The active members of a conversation `uid` belongs to.
+    pub async fn members_of(&self, uid: Uid, id: ConversationId) -> Result<Vec<Uid>> {
+        self.read(move |conn| {
+            require_member(conn, uid, id)?;
+            rows::active_members(conn, id)
+        })
+        .await
+    }
+
+    /// `uid`'s conversations, most recently changed first.
+    pub async fn list_conversations(
+        &self,
+        uid: Uid,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<ConversationPage> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.conversation_id, m.active, m.read_seq, m.version, c.version
+                 FROM members m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.uid = ?1 AND m.active = 1 AND c.version < ?2
+                 ORDER BY c.version DESC LIMIT ?3",
+            )?;
+            let mut page: Vec<(MemberPageRow, u64)> = stmt
+                .query_map(
+                    params![
+                        uid.as_bytes(),
+                        before.unwrap_or(MAX_BOUND).min(MAX_BOUND),
+                        limit as i64 + 1
+                    ],
+                    |r| Ok((rows::member_page_row(r)?, r.get(4)?)),
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            let next_before = if page.len() > limit {
+                page.truncate(limit);
+                page.last().map(|(_, v)| *v)
+            } else {
+                None
+            };
+            Ok(ConversationPage {
+                conversations: views(conn, page.into_iter().map(|(m, _)| m).collect())?,
+                next_before,
+            })
+        })
+        .await
+    }
+
+    /// `uid`'s conversations that changed after `since`, oldest change first.
+    pub async fn sync(&self, uid: Uid, since: u64, limit: usize) -> Result<SyncPage> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.conversation_id, m.active, m.read_seq, m.version,
+                     CASE WHEN m.active THEN max(c.version, m.version) ELSE m.version END AS v
+                 FROM members m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.uid = ?1 AND v > ?2
+                 ORDER BY v LIMIT ?3",
+            )?;
+            let mut page: Vec<MemberPageRow> = stmt
+                .query_map(
+                    params![uid.as_bytes(), since.min(MAX_BOUND), limit as i64 + 1],
+                    rows::member_page_row,
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            let has_more = page.len() > limit;
+            page.truncate(limit);
+            let conversations = views(conn, page)?;
+            let cursor = conversations.last().map_or(since, |v| v.version);
+            Ok(SyncPage {
+                conversations,
+                cursor,
+                has_more,
+            })
+        })
+        .await
+    }
+
+    /// A page of messages, checked for membership. The page stops early (with `has_more`) once
+    /// its texts pass `byte_budget`, so one frame stays bounded however long the messages are.
+    pub async fn messages(
+        &self,
+        uid: Uid,
+        id: ConversationId,
+        direction: Direction,
+        limit: usize,
+        byte_budget: usize,
+    ) -> Result<MessagePage> {
+        self.read(move |conn| {
+            require_member(conn, uid, id)?;
+            let (sql, bound) = match direction {
+                Direction::After(seq) => (
+                    format!(
+                        "SELECT {} FROM messages WHERE conversation_id = ?1 AND seq > ?2
+                         ORDER BY seq LIMIT ?3",
+                        rows::MESSAGE_COLUMNS
+                    ),
+                    seq,
+                ),
+                Direction::Before(seq) => (
+                    format!(
+                        "SELECT {} FROM messages WHERE conversation_id = ?1 AND seq < ?2
+                         ORDER BY seq DESC LIMIT ?3",
+                        rows::MESSAGE_COLUMNS
+                    ),
+                    seq,
+                ),
+            };
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params![
+                id.as_bytes(),
+                bound.min(MAX_BOUND),
+                limit as i64 + 1
+            ])?;
+            let mut messages: Vec<Message> = Vec::new();
+            let mut bytes = 0;
+            let mut has_more = false;
+            while let Some(row) = rows.next()? {
+                if messages.len() == limit || (bytes >= byte_budget && !messages.is_empty()) {
+                    has_more = true;
+                    break;
+                }
+                let message = rows::message(row)?;
+                bytes += message.body.preview().len() + 200;
+                messages.push(message);
+            }
+            if matches!(direction, Direction::Before(_)) {
+                messages.reverse();
+            }
+            Ok(MessagePage { messages, has_more })
+        })
+        .await
+    }
+}

@@ -1,0 +1,205 @@
+//! Reading rows back into protocol types, shared by the writer and the readers.
+
+use im_proto::{
+    ClientId, Conversation, ConversationId, ConversationType, ConversationView, Message,
+    MessageBody, MessageId, Seq, Uid, User,
+};
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::Result;
+
+fn conversion(
+    idx: usize,
+    ty: Type,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, ty, Box::new(err))
+}
+
+/// Column `idx` as a user id.
+pub fn uid(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uid> {
+    Ok(Uid::from_bytes(row.get(idx)?))
+}
+
+/// Column `idx` as a conversation id.
+pub fn conversation_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<ConversationId> {
+    Ok(ConversationId::from_bytes(row.get(idx)?))
+}
+
+/// The columns [`message`] reads, in order.
+pub const MESSAGE_COLUMNS: &str =
+    "conversation_id, seq, id, sender, client_id, type, body, timestamp";
+
+/// A `messages` row selected with [`MESSAGE_COLUMNS`].
+pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let client_id: String = row.get(4)?;
+    let kind: String = row.get(5)?;
+    let body = match kind.as_str() {
+        "text" => MessageBody::Text { text: row.get(6)? },
+        other => {
+            return Err(conversion(
+                5,
+                Type::Text,
+                std::io::Error::other(format!("unknown message type {other:?}")),
+            ))
+        }
+    };
+    Ok(Message {
+        conversation_id: conversation_id(row, 0)?,
+        seq: row.get(1)?,
+        id: MessageId::from_bytes(row.get(2)?),
+        from: uid(row, 3)?,
+        client_id: client_id
+            .parse::<ClientId>()
+            .map_err(|e| conversion(4, Type::Text, e))?,
+        timestamp: row.get(7)?,
+        body,
+    })
+}
+
+/// The columns [`user`] reads, in order.
+pub const USER_COLUMNS: &str = "uid, username, display_name";
+
+/// A `users` row selected with [`USER_COLUMNS`].
+pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        uid: uid(row, 0)?,
+        username: row.get(1)?,
+        display_name: row.get(2)?,
+    })
+}
+
+/// A conversation row with its bookkeeping.
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub conversation: Conversation,
+    pub last_seq: Seq,
+    pub version: u64,
+}
+
+const CONVERSATION_COLUMNS: &str =
+    "id, title, icon, manager_id, remark, user_count, attrs, create_time, type, last_seq, version";
+
+fn conversation_row(row: &Row<'_>) -> rusqlite::Result<ConversationRow> {
+    let attrs: String = row.get(6)?;
+    let kind: String = row.get(8)?;
+    Ok(ConversationRow {
+        conversation: Conversation {
+            id: conversation_id(row, 0)?,
+            title: row.get(1)?,
+            icon: row.get(2)?,
+            manager_id: uid(row, 3)?,
+            remark: row.get(4)?,
+            user_count: row.get(5)?,
+            attrs: serde_json::from_str(&attrs).map_err(|e| conversion(6, Type::Text, e))?,
+            create_time: row.get(7)?,
+            kind: ConversationType::from_wire(&kind).ok_or_else(|| {
+                conversion(
+                    8,
+                    Type::Text,
+                    std::io::Error::other(format!("type {kind:?}")),
+                )
+            })?,
+            user_ids: Vec::new(),
+        },
+        last_seq: row.get(9)?,
+        version: row.get(10)?,
+    })
+}
+
+/// The active members of a conversation, in joining order.
+pub fn active_members(conn: &Connection, id: ConversationId) -> Result<Vec<Uid>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid FROM members WHERE conversation_id = ?1 AND active = 1 ORDER BY position",
+    )?;
+    let rows = stmt.query_map([id.as_bytes()], |r| uid(r, 0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A conversation with its members, or `None` if there is no such conversation.
+pub fn conversation(conn: &Connection, id: ConversationId) -> Result<Option<ConversationRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"
+    ))?;
+    let Some(mut row) = stmt
+        .query_row([id.as_bytes()], conversation_row)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    row.conversation.user_ids = active_members(conn, id)?;
+    Ok(Some(row))
+}
+
+/// A user's membership of a conversation: `(active, read_seq, version)`.
+pub fn membership(
+    conn: &Connection,
+    uid: Uid,
+    id: ConversationId,
+) -> Result<Option<(bool, Seq, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT active, read_seq, version FROM members WHERE uid = ?1 AND conversation_id = ?2",
+    )?;
+    Ok(stmt
+        .query_row(params![uid.as_bytes(), id.as_bytes()], |r| {
+            Ok((r.get::<_, bool>(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?)
+}
+
+/// One message by its seq.
+pub fn message_by_seq(conn: &Connection, id: ConversationId, seq: Seq) -> Result<Option<Message>> {
+    if seq == 0 {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq = ?2"
+    ))?;
+    Ok(stmt
+        .query_row(params![id.as_bytes(), seq], message)
+        .optional()?)
+}
+
+/// A conversation as `uid` sees it, given its row and the member's state.
+pub fn view(
+    conn: &Connection,
+    row: ConversationRow,
+    read_seq: Seq,
+    member_version: u64,
+    active: bool,
+) -> Result<ConversationView> {
+    let last_message = message_by_seq(conn, row.conversation.id, row.last_seq)?;
+    let read_seq = read_seq.min(row.last_seq);
+    Ok(ConversationView {
+        last_seq: row.last_seq,
+        last_message,
+        read_seq,
+        unread_count: row.last_seq - read_seq,
+        version: if active {
+            row.version.max(member_version)
+        } else {
+            member_version
+        },
+        removed: !active,
+        conversation: row.conversation,
+    })
+}
+
+/// The conversation ids (with member state) a page of `list_conversations` or `sync` covers.
+pub struct MemberPageRow {
+    pub id: ConversationId,
+    pub active: bool,
+    pub read_seq: Seq,
+    pub member_version: u64,
+}
+
+/// Maps a `(conversation_id, active, read_seq, member_version)` row.
+pub fn member_page_row(row: &Row<'_>) -> rusqlite::Result<MemberPageRow> {
+    Ok(MemberPageRow {
+        id: conversation_id(row, 0)?,
+        active: row.get(1)?,
+        read_seq: row.get(2)?,
+        member_version: row.get(3)?,
+    })
+}

@@ -1,0 +1,136 @@
+//! The database schema and its migrations, plus the connection settings every connection uses.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{Migrations, M};
+
+use crate::error::Result;
+
+/// Every schema version, oldest first. Append; never edit a released step.
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![M::up(
+        r#"
+        CREATE TABLE users (
+            uid           BLOB PRIMARY KEY,
+            username      TEXT NOT NULL UNIQUE,
+            display_name  TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at    INTEGER NOT NULL
+        ) STRICT;
+
+        -- Session tokens are stored as SHA-256 hashes, never in clear.
+        CREATE TABLE sessions (
+            token_hash BLOB PRIMARY KEY,
+            uid        BLOB NOT NULL REFERENCES users(uid),
+            device     TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX sessions_by_uid ON sessions(uid);
+
+        -- The seed's ten fields, plus bookkeeping:
+        --   member_key  the sorted member uids, concatenated (finds the unique conversation);
+        --   last_seq    the newest message's seq;
+        --   version     the server-wide change counter at its newest change (orders the list, drives sync).
+        CREATE TABLE conversations (
+            id          BLOB PRIMARY KEY,
+            title       TEXT NOT NULL,
+            icon        TEXT NOT NULL,
+            manager_id  BLOB NOT NULL,
+            remark      TEXT NOT NULL,
+            user_count  INTEGER NOT NULL,
+            attrs       TEXT NOT NULL,
+            create_time INTEGER NOT NULL,
+            type        TEXT NOT NULL,
+            member_key  BLOB NOT NULL,
+            last_seq    INTEGER NOT NULL DEFAULT 0,
+            version     INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX conversations_by_member_key ON conversations(member_key);
+
+        -- A row per user who is or was a member. active = 0 after they left or were removed.
+        -- position orders members by joining; version is the change counter at the member's
+        -- own newest change (joined, left, read mark).
+        CREATE TABLE members (
+            uid             BLOB NOT NULL,
+            conversation_id BLOB NOT NULL,
+            position        INTEGER NOT NULL,
+            active          INTEGER NOT NULL,
+            read_seq        INTEGER NOT NULL DEFAULT 0,
+            version         INTEGER NOT NULL,
+            PRIMARY KEY (uid, conversation_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX members_by_conversation ON members(conversation_id, position);
+
+        CREATE TABLE messages (
+            conversation_id BLOB NOT NULL,
+            seq             INTEGER NOT NULL,
+            id              BLOB NOT NULL,
+            sender          BLOB NOT NULL,
+            client_id       TEXT NOT NULL,
+            type            TEXT NOT NULL,
+            body            TEXT NOT NULL,
+            timestamp       INTEGER NOT NULL,
+            PRIMARY KEY (conversation_id, seq)
+        ) STRICT;
+        -- The idempotency key: a resend with the same client id finds the original.
+        CREATE UNIQUE INDEX messages_by_client_id ON messages(conversation_id, sender, client_id);
+        "#,
+    )])
+});
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Opens the writer connection: creates the file if needed, switches to WAL, runs migrations.
+/// `synchronous = FULL`: a commit is on disk before anyone is told it happened.
+pub fn open_writer(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    configure(&conn)?;
+    MIGRATIONS.to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection (after the writer has created and migrated the file).
+pub fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        MIGRATIONS.validate().unwrap();
+    }
+
+    #[test]
+    fn opening_twice_keeps_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        drop(open_writer(&path).unwrap());
+        let conn = open_writer(&path).unwrap();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let reader = open_reader(&path).unwrap();
+        let n: i64 = reader
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { charCount, composerKeyAction, limitInfo, MAX_TEXT_CHARS, textToSend, TypingNotifier } from '../composer';
+
+describe('composerKeyAction', () => {
+  it('Enter sends', () => {
+    expect(composerKeyAction({ key: 'Enter' })).toBe('send');
+    expect(composerKeyAction({ key: 'Enter', ctrlKey: true })).toBe('send');
+  });
+
+  it('Shift+Enter inserts a new line', () => {
+    expect(composerKeyAction({ key: 'Enter', shiftKey: true })).toBe('newline');
+  });
+
+  it('the Enter that confirms an IME composition does not send', () => {
+    expect(composerKeyAction({ key: 'Enter', isComposing: true })).toBe('none');
+    // WebKit reports only keyCode 229 for keys the IME handles.
+    expect(composerKeyAction({ key: 'Enter', keyCode: 229 })).toBe('none');
+    expect(composerKeyAction({ key: 'Process', keyCode: 229 })).toBe('none');
+  });
+
+  it('other keys do nothing', () => {
+    expect(composerKeyAction({ key: 'a' })).toBe('none');
+    expect(composerKeyAction({ key: 'Escape' })).toBe('none');
+  });
+});
+
+describe('text and limit', () => {
+  it('does not send empty or whitespace-only text, and trims', () => {
+    expect(textToSend('')).toBeNull();
+    expect(textToSend('  \n\t ')).toBeNull();
+    expect(textToSend('  hi \n')).toBe('hi');
+    expect(textToSend('a\nb')).toBe('a\nb');
+  });
+
+  it('counts code points like the server', () => {
+    expect(charCount('héllo')).toBe(5);
+    expect(charCount('😀😀')).toBe(2);
+    expect(charCount('你好')).toBe(2);
+  });
+
+  it('shows the counter near the limit and flags text over it', () => {
+    expect(limitInfo('short')).toMatchObject({ show: false, over: false });
+    expect(limitInfo('x'.repeat(3900))).toEqual({ count: 3900, show: true, over: false });
+    expect(limitInfo('x'.repeat(MAX_TEXT_CHARS))).toMatchObject({ show: true, over: false });
+    expect(limitInfo('x'.repeat(MAX_TEXT_CHARS + 1))).toMatchObject({ show: true, over: true });
+    // 4096 emoji are 8192 UTF-16 units but within the limit.
+    expect(limitInfo('😀'.repeat(MAX_TEXT_CHARS))).toMatchObject({ count: MAX_TEXT_CHARS, over: false });
+  });
+});
+
+describe('TypingNotifier', () => {
+  function setup() {
+    const sent: boolean[] = [];
+    let time = 0;
+    const n = new TypingNotifier((on) => sent.push(on), () => time);
+    return { sent, n, advance: (ms: number) => (time += ms) };
+  }
+
+  it('sends true at most every 3 s while typing', () => {
+    const { sent, n, advance } = setup();
+    n.input('h');
+    advance(1000);
+    n.input('he');
+    advance(1000);
+    n.input('hel');
+    expect(sent).toEqual([true]);
+    advance(1000);
+    n.input('hell');
+    expect(sent).toEqual([true, true]);
+  });
+
+  it('sends false once when the text is cleared or sent', () => {
+    const { sent, n } = setup();
+    n.input('hi');
+    n.stop();
+    n.stop();
+    expect(sent).toEqual([true, false]);
+    n.input('x');
+    n.input('');
+    expect(sent).toEqual([true, false, true, false]);
+  });
+
+  it('sends nothing for whitespace or a stop without typing', () => {
+    const { sent, n } = setup();
+    n.input('   ');
+    n.stop();
+    expect(sent).toEqual([]);
+  });
+});

@@ -1,0 +1,38 @@
+import type { ConversationItem, UiMessage } from '../api';
+
+let n = 0;
+
+export function msg(p: Partial<UiMessage> = {}): UiMessage {
+  n++;
+  return {
+    conversationId: 'c1',
+    clientId: `cl-${n}`,
+    id: `id-${n}`,
+    seq: n,
+    from: 'u-jerry',
+    fromName: 'Jerry',
+    own: false,
+    text: `message ${n}`,
+    timestamp: new Date(2024, 4, 10, 12, 0).getTime() + n * 1000,
+    status: 'sent',
+    error: null,
+    ...p,
+  };
+}
+
+export function conv(p: Partial<ConversationItem> = {}): ConversationItem {
+  return {
+    id: 'c1',
+    type: 'SINGLE_CHAT',
+    title: '',
+    displayTitle: 'Jerry',
+    managerId: 'u-tom',
+    userIds: ['u-tom', 'u-jerry'],
+    lastMessage: null,
+    unreadCount: 0,
+    readSeq: 0,
+    lastSeq: 0,
+    lastActivity: 0,
+    ...p,
+  };
+}

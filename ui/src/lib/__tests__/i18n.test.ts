@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { createTranslator, errorText, format, pickLocale } from '../i18n';
+
+describe('pickLocale', () => {
+  it('chooses Chinese for any zh language', () => {
+    for (const l of ['zh', 'zh-CN', 'zh-TW', 'zh-Hans-CN', 'ZH-cn', 'zh_CN']) expect(pickLocale([l])).toBe('zh-CN');
+  });
+
+  it('chooses English otherwise', () => {
+    for (const l of ['en-US', 'en', 'de-DE', 'ja', 'zu', '']) expect(pickLocale([l])).toBe('en');
+    expect(pickLocale([])).toBe('en');
+    expect(pickLocale([undefined])).toBe('en');
+  });
+
+  it('uses the first language given', () => {
+    expect(pickLocale(['en-US', 'zh-CN'])).toBe('en');
+    expect(pickLocale(['zh-CN', 'en-US'])).toBe('zh-CN');
+  });
+});
+
+describe('translator', () => {
+  it('fills placeholders', () => {
+    expect(createTranslator('en')('typing.one', { name: 'Jerry' })).toBe('Jerry is typing…');
+    expect(createTranslator('zh-CN')('typing.one', { name: 'Jerry' })).toBe('Jerry 正在输入…');
+    expect(format('{a} and {b}', { a: 1 })).toBe('1 and {b}');
+  });
+
+  it('has Chinese strings', () => {
+    expect(createTranslator('zh-CN')('auth.signIn')).toBe('登录');
+    expect(createTranslator('en')('auth.signIn')).toBe('Sign in');
+  });
+
+  it('words errors: the backend message in English, Chinese text for known codes', () => {
+    const e = { code: 'wrong_credentials', message: 'wrong username or password' };
+    expect(errorText('en', e)).toBe('wrong username or password');
+    expect(errorText('zh-CN', e)).toBe('用户名或密码错误。');
+    expect(errorText('zh-CN', { code: 'something_new', message: 'new thing' })).toBe('new thing');
+    expect(errorText('en', { code: 'x', message: '' })).toBe('Something went wrong.');
+  });
+});

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { compareMessages, maxSeq, mergeMessages, minSeq, pageLeavesGap, upsertMessage } from '../messages';
+import { msg } from './fixtures';
+
+const texts = (list: { text: string }[]) => list.map((m) => m.text);
+
+describe('upsertMessage', () => {
+  it('merges the ack into the sending message with the same clientId', () => {
+    const a = msg({ seq: 1, text: 'a' });
+    const sending = msg({ clientId: 'mine', id: null, seq: null, own: true, status: 'sending', text: 'hello' });
+    let list = upsertMessage([a], sending);
+    expect(list).toHaveLength(2);
+    expect(list[1].status).toBe('sending');
+
+    const acked = { ...sending, id: 'srv-9', seq: 2, status: 'sent' as const };
+    list = upsertMessage(list, acked);
+    expect(list).toHaveLength(2);
+    expect(list[1]).toMatchObject({ clientId: 'mine', seq: 2, id: 'srv-9', status: 'sent' });
+  });
+
+  it('appends a new message at the end', () => {
+    const a = msg({ seq: 1 });
+    const b = msg({ seq: 2 });
+    expect(upsertMessage([a], b)).toEqual([a, b]);
+  });
+
+  it('inserts an out-of-order message in seq order', () => {
+    const a = msg({ seq: 1, text: 'a' });
+    const c = msg({ seq: 3, text: 'c' });
+    const b = msg({ seq: 2, text: 'b' });
+    expect(texts(upsertMessage([a, c], b))).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps unacked own messages after acked ones, even if a later message is acked', () => {
+    const sending = msg({ clientId: 'mine', id: null, seq: null, own: true, status: 'sending', text: 'mine', timestamp: 1000 });
+    const incoming = msg({ seq: 5, text: 'theirs', timestamp: 2000 });
+    const list = upsertMessage([sending], incoming);
+    expect(texts(list)).toEqual(['theirs', 'mine']);
+  });
+
+  it('does not let a stale copy without seq undo an ack', () => {
+    const acked = msg({ clientId: 'mine', seq: 4, status: 'sent', own: true });
+    const stale = { ...acked, seq: null, id: null, status: 'sending' as const };
+    const list = [acked];
+    expect(upsertMessage(list, stale)).toBe(list);
+  });
+
+  it('a failed message becomes sending again on retry', () => {
+    const failed = msg({ clientId: 'mine', seq: null, id: null, own: true, status: 'failed', error: { code: 'internal', message: 'x' } });
+    const list = upsertMessage([failed], { ...failed, status: 'sending', error: null });
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ status: 'sending', error: null });
+  });
+
+  it('re-sorts when an ack moves a message', () => {
+    const s1 = msg({ clientId: 's1', seq: null, id: null, own: true, status: 'sending', timestamp: 10, text: 's1' });
+    const s2 = msg({ clientId: 's2', seq: null, id: null, own: true, status: 'sending', timestamp: 20, text: 's2' });
+    const a = msg({ seq: 1, text: 'a' });
+    let list = mergeMessages([], [a, s1, s2]);
+    expect(texts(list)).toEqual(['a', 's1', 's2']);
+    // s2 is acked first: it moves before the still-sending s1.
+    list = upsertMessage(list, { ...s2, seq: 2, id: 'x2', status: 'sent' });
+    expect(texts(list)).toEqual(['a', 's2', 's1']);
+  });
+});
+
+describe('mergeMessages', () => {
+  it('de-duplicates a message that arrives from a page and from an event', () => {
+    const a = msg({ seq: 1 });
+    const b = msg({ seq: 2 });
+    const c = msg({ seq: 3 });
+    const fromEvent = [c];
+    const page = [a, b, { ...c }];
+    const merged = mergeMessages(fromEvent, page);
+    expect(merged.map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('de-duplicates by server id when the clientId differs', () => {
+    const a = msg({ seq: 1, id: 'same' });
+    const copy = { ...a, clientId: 'other' };
+    expect(mergeMessages([a], [copy])).toHaveLength(1);
+  });
+
+  it('orders acked by seq, then unacked by timestamp', () => {
+    const list = mergeMessages(
+      [],
+      [
+        msg({ seq: null, id: null, clientId: 'late', timestamp: 300, text: 'late' }),
+        msg({ seq: 7, text: 'seven' }),
+        msg({ seq: null, id: null, clientId: 'early', timestamp: 100, text: 'early' }),
+        msg({ seq: 3, text: 'three' }),
+      ],
+    );
+    expect(texts(list)).toEqual(['three', 'seven', 'early', 'late']);
+  });
+
+  it('prepends an older page', () => {
+    const newest = [msg({ seq: 51 }), msg({ seq: 52 })];
+    const older = [msg({ seq: 49 }), msg({ seq: 50 })];
+    expect(mergeMessages(newest, older).map((m) => m.seq)).toEqual([49, 50, 51, 52]);
+  });
+
+  it('does not change its inputs', () => {
+    const a = [msg({ seq: 2 })];
+    const b = [msg({ seq: 1 })];
+    mergeMessages(a, b);
+    expect(a[0].seq).toBe(2);
+    expect(b[0].seq).toBe(1);
+  });
+});
+
+describe('seq helpers', () => {
+  it('min and max seq ignore unacked messages', () => {
+    const list = mergeMessages([], [msg({ seq: 4 }), msg({ seq: 9 }), msg({ seq: null, id: null })]);
+    expect(minSeq(list)).toBe(4);
+    expect(maxSeq(list)).toBe(9);
+    expect(minSeq([])).toBeNull();
+    expect(maxSeq([msg({ seq: null, id: null })])).toBeNull();
+  });
+
+  it('detects a gap between what we hold and a new newest page', () => {
+    const held = [msg({ seq: 10 }), msg({ seq: 11 })];
+    expect(pageLeavesGap(held, [msg({ seq: 12 }), msg({ seq: 13 })], true)).toBe(false);
+    expect(pageLeavesGap(held, [msg({ seq: 40 }), msg({ seq: 41 })], true)).toBe(true);
+    expect(pageLeavesGap(held, [msg({ seq: 40 })], false)).toBe(false);
+  });
+
+  it('compareMessages is a total order', () => {
+    const a = msg({ seq: 1 });
+    expect(compareMessages(a, a)).toBe(0);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { daysAgo, formatDay, formatListTime, formatTime } from '../time';
+import { createTranslator } from '../i18n';
+
+// Wednesday 15 May 2024, 14:30 local time.
+const now = new Date(2024, 4, 15, 14, 30).getTime();
+const at = (y: number, mo: number, d: number, h = 12, mi = 0) => new Date(y, mo, d, h, mi).getTime();
+
+describe('formatListTime', () => {
+  it('shows HH:MM for today (24-hour, zero-padded)', () => {
+    expect(formatListTime(at(2024, 4, 15, 9, 5), now, 'en')).toBe('09:05');
+    expect(formatListTime(at(2024, 4, 15, 0, 1), now, 'en')).toBe('00:01');
+    expect(formatListTime(at(2024, 4, 15, 9, 5), now, 'zh-CN')).toBe('09:05');
+  });
+
+  it('shows the weekday within the last week', () => {
+    expect(formatListTime(at(2024, 4, 14, 23, 59), now, 'en')).toBe('Tue');
+    expect(formatListTime(at(2024, 4, 9), now, 'en')).toBe('Thu');
+    expect(formatListTime(at(2024, 4, 14), now, 'zh-CN')).toBe('周二');
+  });
+
+  it('shows a date for anything older', () => {
+    expect(formatListTime(at(2024, 4, 8), now, 'en')).toBe('May 8');
+    expect(formatListTime(at(2024, 4, 8), now, 'zh-CN')).toBe('5月8日');
+    expect(formatListTime(at(2023, 11, 25), now, 'en')).toBe('12/25/2023');
+    expect(formatListTime(at(2023, 11, 25), now, 'zh-CN')).toBe('2023/12/25');
+  });
+
+  it('is empty for no activity', () => {
+    expect(formatListTime(0, now, 'en')).toBe('');
+  });
+});
+
+describe('formatDay (day separators)', () => {
+  const en = createTranslator('en');
+  const zh = createTranslator('zh-CN');
+
+  it('says Today and Yesterday', () => {
+    expect(formatDay(at(2024, 4, 15, 0, 0), now, 'en', en)).toBe('Today');
+    expect(formatDay(at(2024, 4, 14, 23, 59), now, 'en', en)).toBe('Yesterday');
+    expect(formatDay(at(2024, 4, 14), now, 'zh-CN', zh)).toBe('昨天');
+  });
+
+  it('gives the date otherwise, with the year only when it is not this year', () => {
+    expect(formatDay(at(2024, 4, 1), now, 'en', en)).toBe('Wednesday, May 1');
+    expect(formatDay(at(2023, 4, 1), now, 'en', en)).toBe('Monday, May 1, 2023');
+    expect(formatDay(at(2024, 4, 1), now, 'zh-CN', zh)).toBe('5月1日星期三');
+  });
+});
+
+describe('helpers', () => {
+  it('counts calendar days, not 24-hour periods', () => {
+    expect(daysAgo(at(2024, 4, 14, 23, 59), at(2024, 4, 15, 0, 1))).toBe(1);
+    expect(daysAgo(at(2024, 4, 15, 0, 1), at(2024, 4, 15, 23, 59))).toBe(0);
+  });
+
+  it('formats a message time', () => {
+    expect(formatTime(at(2024, 4, 15, 18, 7), 'en')).toBe('18:07');
+  });
+});

@@ -1,0 +1,131 @@
+// The backend contract: types and thin wrappers around the Tauri commands and the `im-event`
+// channel. Argument keys are camelCase; Tauri maps them to the Rust snake_case parameters.
+// Every command rejects with an `AppError`.
+//
+// Outside Tauri (a plain browser, `npm run dev`) an in-memory mock backend is loaded
+// dynamically instead, so it never runs (and is never fetched) inside the app.
+import { invoke as tauriInvoke } from '@tauri-apps/api/core';
+import { listen as tauriListen } from '@tauri-apps/api/event';
+
+export type AppError = { code: string; message: string };
+export type Account = { uid: string; username: string; displayName: string; serverUrl: string };
+export type UserInfo = { uid: string; username: string; displayName: string };
+export type MessageStatus = 'sending' | 'sent' | 'failed';
+export type UiMessage = {
+  conversationId: string;
+  clientId: string;
+  id: string | null;
+  seq: number | null; // null until the server acked it
+  from: string;
+  fromName: string;
+  own: boolean;
+  text: string;
+  timestamp: number; // ms since epoch (local time while sending)
+  status: MessageStatus;
+  error: AppError | null; // error set when failed
+};
+export type ConversationItem = {
+  id: string;
+  type: 'SINGLE_CHAT' | 'GROUP_CHAT';
+  title: string; // the stored title (may be empty)
+  displayTitle: string; // what to show: the title, or for 1:1 the other person's display name
+  managerId: string;
+  userIds: string[];
+  lastMessage: UiMessage | null;
+  unreadCount: number;
+  readSeq: number;
+  lastSeq: number;
+  lastActivity: number; // ms; sort key (most recent first)
+};
+export type ConnectionState =
+  | { state: 'connecting' }
+  | { state: 'online' }
+  | { state: 'offline' }
+  | { state: 'reconnecting'; attempt: number; delayMs: number };
+export type AppInfo = { version: string; profile: string | null; defaultServerUrl: string };
+export type MessagePage = { messages: UiMessage[]; hasMore: boolean }; // ascending seq order
+
+export type ImEvent =
+  | { kind: 'message'; message: UiMessage }
+  | { kind: 'conversation'; conversation: ConversationItem }
+  | { kind: 'conversationRemoved'; conversationId: string }
+  | { kind: 'connection'; state: ConnectionState }
+  | { kind: 'receipt'; conversationId: string; uid: string; readSeq: number }
+  | { kind: 'typing'; conversationId: string; uid: string; name: string; typing: boolean }
+  | { kind: 'signedOut'; reason: string }
+  | { kind: 'error'; error: AppError };
+
+/** What the UI needs from a backend: the Tauri one, or the dev mock. */
+export interface Backend {
+  invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
+  listen(handler: (event: ImEvent) => void): Promise<() => void>;
+}
+
+export function isTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+const tauriBackend: Backend = {
+  invoke: (cmd, args) => tauriInvoke(cmd, args),
+  listen: (handler) => tauriListen<ImEvent>('im-event', (e) => handler(e.payload)),
+};
+
+let backendPromise: Promise<Backend> | null = null;
+
+function backend(): Promise<Backend> {
+  backendPromise ??= isTauri()
+    ? Promise.resolve(tauriBackend)
+    : import('./mock').then((m) => m.createMockBackend());
+  return backendPromise;
+}
+
+/** Turns whatever a command rejected with into an `AppError`. */
+export function toAppError(e: unknown): AppError {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e as AppError).code === 'string') {
+    const message = (e as { message?: unknown }).message;
+    return { code: (e as AppError).code, message: typeof message === 'string' ? message : '' };
+  }
+  if (typeof e === 'string') return { code: 'internal', message: e };
+  if (e instanceof Error) return { code: 'internal', message: e.message };
+  return { code: 'internal', message: String(e) };
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return !!e && typeof e === 'object' && typeof (e as AppError).code === 'string';
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  const b = await backend();
+  try {
+    return await b.invoke<T>(cmd, args);
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+/** Subscribes to the single `im-event` channel; resolves to the unsubscribe function. */
+export async function onImEvent(handler: (event: ImEvent) => void): Promise<() => void> {
+  return (await backend()).listen(handler);
+}
+
+export const appInfo = () => call<AppInfo>('app_info');
+export const restoreSession = () => call<Account | null>('restore_session');
+export const signUp = (a: { serverUrl: string; username: string; password: string; displayName: string }) =>
+  call<Account>('sign_up', a);
+export const signIn = (a: { serverUrl: string; username: string; password: string }) =>
+  call<Account>('sign_in', a);
+export const signOut = () => call<null>('sign_out');
+export const findUser = (a: { username: string }) => call<UserInfo | null>('find_user', a);
+export const listConversations = () => call<ConversationItem[]>('list_conversations');
+export const createConversation = (a: { userIds: string[]; title: string; unique: boolean }) =>
+  call<ConversationItem>('create_conversation', a);
+export const loadMessages = (a: { conversationId: string; beforeSeq: number | null; limit: number }) =>
+  call<MessagePage>('load_messages', a);
+export const sendText = (a: { conversationId: string; text: string }) => call<UiMessage>('send_text', a);
+export const retrySend = (a: { conversationId: string; clientId: string }) => call<UiMessage>('retry_send', a);
+export const markRead = (a: { conversationId: string; seq: number }) => call<null>('mark_read', a);
+export const setTyping = (a: { conversationId: string; typing: boolean }) => call<null>('set_typing', a);
+export const setActiveConversation = (a: { conversationId: string | null }) =>
+  call<null>('set_active_conversation', a);
+export const connectionState = () => call<ConnectionState>('connection_state');
+export const uiReady = () => call<null>('ui_ready');

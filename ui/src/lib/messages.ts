@@ -1,0 +1,99 @@
+// Merging, ordering and de-duplicating the messages of one conversation.
+//
+// A message is identified by its `clientId`, which stays the same from sending through the
+// server's ack. Acked messages (with a `seq`) come first in `seq` order; messages not acked yet
+// (own messages being sent, or failed) follow in timestamp order.
+import type { UiMessage } from './api';
+
+/** Total order of the message list. */
+export function compareMessages(a: UiMessage, b: UiMessage): number {
+  if (a.seq !== null && b.seq !== null) {
+    return a.seq - b.seq || a.timestamp - b.timestamp || cmpStr(a.clientId, b.clientId);
+  }
+  if (a.seq !== null) return -1;
+  if (b.seq !== null) return 1;
+  return a.timestamp - b.timestamp || cmpStr(a.clientId, b.clientId);
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Which of two versions of the same message (same `clientId`) to keep. The newer one wins,
+ * except that an acked message never goes back to a version without a `seq` (a stale copy
+ * from a page loaded before the ack, for example).
+ */
+export function pickVersion(existing: UiMessage, incoming: UiMessage): UiMessage {
+  if (existing.seq !== null && incoming.seq === null) return existing;
+  return incoming;
+}
+
+function sameMessage(a: UiMessage, b: UiMessage): boolean {
+  return a.clientId === b.clientId || (a.id !== null && a.id === b.id);
+}
+
+/**
+ * Inserts or updates one message, returning a new array (the input is not changed).
+ * Fast path for the common case: a new message that sorts after the last one.
+ */
+export function upsertMessage(list: readonly UiMessage[], msg: UiMessage): UiMessage[] {
+  const idx = list.findIndex((m) => sameMessage(m, msg));
+  if (idx === -1) {
+    const last = list[list.length - 1];
+    if (!last || compareMessages(last, msg) <= 0) return [...list, msg];
+    return mergeMessages(list, [msg]);
+  }
+  const chosen = pickVersion(list[idx], msg);
+  if (chosen === list[idx]) return list as UiMessage[];
+  const next = list.slice();
+  next[idx] = chosen;
+  const prev = next[idx - 1];
+  const after = next[idx + 1];
+  // Still in place (e.g. only the status changed)? Then no sort is needed.
+  if ((!prev || compareMessages(prev, chosen) <= 0) && (!after || compareMessages(chosen, after) <= 0)) {
+    return next;
+  }
+  return next.sort(compareMessages);
+}
+
+/** Merges any number of messages into a list: de-duplicated, ordered, input untouched. */
+export function mergeMessages(list: readonly UiMessage[], incoming: readonly UiMessage[]): UiMessage[] {
+  const byClient = new Map<string, UiMessage>();
+  const byId = new Map<string, string>(); // server id -> clientId
+  const put = (m: UiMessage) => {
+    let key = m.clientId;
+    if (!byClient.has(key) && m.id !== null && byId.has(m.id)) key = byId.get(m.id)!;
+    const old = byClient.get(key);
+    const chosen = old ? pickVersion(old, m) : m;
+    byClient.set(key, chosen);
+    if (chosen.id !== null) byId.set(chosen.id, key);
+  };
+  list.forEach(put);
+  incoming.forEach(put);
+  return [...byClient.values()].sort(compareMessages);
+}
+
+/** Smallest `seq` in the list (the `beforeSeq` for loading older history), or null. */
+export function minSeq(list: readonly UiMessage[]): number | null {
+  for (const m of list) if (m.seq !== null) return m.seq;
+  return null;
+}
+
+/** Largest `seq` in the list (what to mark read), or null. */
+export function maxSeq(list: readonly UiMessage[]): number | null {
+  let max: number | null = null;
+  for (const m of list) if (m.seq !== null && (max === null || m.seq > max)) max = m.seq;
+  return max;
+}
+
+/**
+ * Whether a freshly loaded newest page leaves a hole after what we hold (messages arrived
+ * that neither the page nor the list contains): then the old list should be dropped.
+ */
+export function pageLeavesGap(list: readonly UiMessage[], page: readonly UiMessage[], pageHasMore: boolean): boolean {
+  const have = maxSeq(list);
+  const pageMin = minSeq(page);
+  if (have === null || pageMin === null) return false;
+  return pageHasMore && pageMin > have + 1;
+}

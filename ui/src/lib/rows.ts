@@ -1,0 +1,43 @@
+// Turns the ordered messages of a conversation into the rows of the message view: a day
+// separator before the first message of each local calendar day, and for group chats a flag
+// telling whether to show the sender's name (first of a run by the same sender).
+import type { UiMessage } from './api';
+
+export type DayRow = { kind: 'day'; key: string; day: string; timestamp: number };
+export type MessageRow = {
+  kind: 'message';
+  key: string;
+  message: UiMessage;
+  /** First message of a run from the same sender on the same day. */
+  firstOfGroup: boolean;
+};
+export type Row = DayRow | MessageRow;
+
+/** Local calendar day as YYYY-MM-DD. */
+export function dayKey(ts: number): string {
+  const d = new Date(ts);
+  const m = d.getMonth() + 1;
+  const day = d.getDate();
+  return `${d.getFullYear()}-${m < 10 ? '0' : ''}${m}-${day < 10 ? '0' : ''}${day}`;
+}
+
+export function buildRows(messages: readonly UiMessage[]): Row[] {
+  const rows: Row[] = [];
+  let lastDay = '';
+  let lastFrom: string | null = null;
+  const seen = new Set<string>();
+  for (const m of messages) {
+    const day = dayKey(m.timestamp);
+    if (day !== lastDay) {
+      // Clock skew can make a day come back; keys must stay unique for the keyed list.
+      const key = seen.has(day) ? `d:${day}:${rows.length}` : `d:${day}`;
+      seen.add(day);
+      rows.push({ kind: 'day', key, day, timestamp: m.timestamp });
+      lastDay = day;
+      lastFrom = null;
+    }
+    rows.push({ kind: 'message', key: `m:${m.clientId}`, message: m, firstOfGroup: m.from !== lastFrom });
+    lastFrom = m.from;
+  }
+  return rows;
+}

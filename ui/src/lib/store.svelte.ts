@@ -1,0 +1,373 @@
+// The app's state (Svelte 5 runes) and the glue between the backend and the components.
+// The logic itself lives in the plain modules next to this one, which the unit tests cover.
+import { SvelteMap } from 'svelte/reactivity';
+import * as api from './api';
+import type { Account, AppError, AppInfo, ConnectionState, ConversationItem, ImEvent, UiMessage } from './api';
+import { applyMessageToList, removeConversation, sortConversations, upsertConversation } from './conversations';
+import { DraftStore } from './drafts';
+import { mergeMessages, maxSeq, minSeq, pageLeavesGap, upsertMessage } from './messages';
+import { TypingTracker } from './typing';
+import { errorText, locale, t } from './i18n';
+
+export const DEFAULT_SERVER_URL = 'ws://127.0.0.1:7822/ws';
+export const PAGE_SIZE = 50;
+const MAX_CACHED_THREADS = 8;
+
+/** The loaded messages of one conversation. */
+export class Thread {
+  messages = $state.raw<UiMessage[]>([]);
+  hasMore = $state(true);
+  loaded = $state(false);
+  loadingOlder = $state(false);
+  constructor(readonly conversationId: string) {}
+}
+
+export type Toast = { id: number; text: string };
+
+class AppState {
+  phase = $state<'loading' | 'auth' | 'main'>('loading');
+  info = $state.raw<AppInfo | null>(null);
+  account = $state.raw<Account | null>(null);
+  /** An error to show on the sign-in screen (e.g. keyring_unavailable from restore_session). */
+  authError = $state.raw<AppError | null>(null);
+  signedOutReason = $state<string | null>(null);
+  /** The server of the last account, to prefill the sign-in form after signing out. */
+  lastServerUrl = $state<string | null>(null);
+
+  conversations = $state.raw<ConversationItem[]>([]);
+  conversationsLoaded = $state(false);
+  selectedId = $state<string | null>(null);
+  threads = new SvelteMap<string, Thread>();
+
+  connection = $state.raw<ConnectionState>({ state: 'connecting' });
+  /** When the current connection state arrived (for the reconnect countdown). */
+  connectionSince = $state(Date.now());
+
+  toasts = $state.raw<Toast[]>([]);
+  /** Bumped whenever typing information changes (the tracker itself is not reactive). */
+  typingVersion = $state(0);
+  /** The current time, refreshed every 30 s so "today"/"yesterday" labels roll over. */
+  now = $state(Date.now());
+  newChatOpen = $state(false);
+
+  readonly drafts = new DraftStore();
+  readonly typing = new TypingTracker();
+
+  selected = $derived(this.conversations.find((c) => c.id === this.selectedId) ?? null);
+  currentThread = $derived(this.selectedId ? (this.threads.get(this.selectedId) ?? null) : null);
+
+  private readySent = false;
+  private booted = false;
+  private toastSeq = 0;
+  private markedRead = new Map<string, number>();
+  private typingTimer: ReturnType<typeof setTimeout> | undefined;
+  private threadOrder: string[] = [];
+
+  /** Start: subscribe to events, read app info, try to restore the saved session. */
+  async boot(): Promise<void> {
+    if (this.booted) return;
+    this.booted = true;
+    setInterval(() => (this.now = Date.now()), 30_000);
+    if (typeof window !== 'undefined') {
+      window.addEventListener('focus', () => this.maybeMarkRead());
+      document.addEventListener('visibilitychange', () => this.maybeMarkRead());
+    }
+    try {
+      await api.onImEvent((e) => this.onEvent(e));
+    } catch (e) {
+      this.toast(api.toAppError(e));
+    }
+    try {
+      this.info = await api.appInfo();
+    } catch {
+      this.info = { version: '', profile: null, defaultServerUrl: DEFAULT_SERVER_URL };
+    }
+    try {
+      const account = await api.restoreSession();
+      if (account) await this.enter(account);
+      else this.phase = 'auth';
+    } catch (e) {
+      this.authError = api.toAppError(e);
+      this.phase = 'auth';
+    }
+  }
+
+  /** Called once the first screen a user can act on has rendered. */
+  notifyReady(): void {
+    if (this.readySent) return;
+    this.readySent = true;
+    api.uiReady().catch(() => {});
+  }
+
+  async signIn(a: { serverUrl: string; username: string; password: string }): Promise<void> {
+    await this.enter(await api.signIn(a));
+  }
+
+  async signUp(a: { serverUrl: string; username: string; password: string; displayName: string }): Promise<void> {
+    await this.enter(await api.signUp(a));
+  }
+
+  private async enter(account: Account): Promise<void> {
+    this.account = account;
+    this.authError = null;
+    this.signedOutReason = null;
+    this.phase = 'main';
+    api.connectionState().then(
+      (s) => this.setConnection(s),
+      () => {},
+    );
+    await this.refreshConversations();
+  }
+
+  async signOut(): Promise<void> {
+    try {
+      await api.signOut();
+    } catch (e) {
+      this.toast(api.toAppError(e));
+    }
+    this.reset();
+  }
+
+  private reset(): void {
+    this.phase = 'auth';
+    this.lastServerUrl = this.account?.serverUrl ?? this.lastServerUrl;
+    this.account = null;
+    this.conversations = [];
+    this.conversationsLoaded = false;
+    this.selectedId = null;
+    this.threads.clear();
+    this.threadOrder = [];
+    this.markedRead.clear();
+    this.drafts.clearAll();
+    this.typing.clear();
+    this.newChatOpen = false;
+    this.typingVersion++;
+  }
+
+  async refreshConversations(): Promise<void> {
+    try {
+      const list = await api.listConversations();
+      // Events may have arrived meanwhile; the list holds the fresher of each.
+      const merged = new Map(list.map((c) => [c.id, c]));
+      for (const c of this.conversations) {
+        const got = merged.get(c.id);
+        if (got && c.lastActivity > got.lastActivity) merged.set(c.id, c);
+      }
+      this.conversations = sortConversations([...merged.values()]);
+    } catch (e) {
+      this.toast(api.toAppError(e));
+    } finally {
+      this.conversationsLoaded = true;
+    }
+  }
+
+  /** Opens a conversation (or closes the open one with null). */
+  async select(id: string | null): Promise<void> {
+    if (this.selectedId === id) return;
+    let thread: Thread | undefined;
+    if (id) {
+      thread = this.threads.get(id);
+      if (!thread) {
+        thread = new Thread(id);
+        this.threads.set(id, thread);
+      }
+      this.touchThread(id);
+    }
+    this.selectedId = id;
+    api.setActiveConversation({ conversationId: id }).catch(() => {});
+    if (thread) await this.loadNewest(thread);
+  }
+
+  /** Loads (or refreshes) the newest page of a thread and merges it in. */
+  async loadNewest(thread: Thread): Promise<void> {
+    try {
+      const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: null, limit: PAGE_SIZE });
+      if (!thread.loaded || pageLeavesGap(thread.messages, page.messages, page.hasMore)) {
+        // Keep unacked own messages the page may not contain yet.
+        const pending = thread.messages.filter((m) => m.seq === null);
+        thread.messages = mergeMessages(pending, page.messages);
+        thread.hasMore = page.hasMore;
+      } else {
+        thread.messages = mergeMessages(thread.messages, page.messages);
+      }
+      thread.loaded = true;
+      this.maybeMarkRead();
+    } catch (e) {
+      thread.loaded = true;
+      thread.hasMore = false;
+      this.toast(api.toAppError(e));
+    }
+  }
+
+  /** Loads the page before the oldest message shown. */
+  async loadOlder(thread: Thread): Promise<void> {
+    if (thread.loadingOlder || !thread.hasMore || !thread.loaded) return;
+    const before = minSeq(thread.messages);
+    if (before === null) {
+      thread.hasMore = false;
+      return;
+    }
+    thread.loadingOlder = true;
+    try {
+      const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: before, limit: PAGE_SIZE });
+      thread.messages = mergeMessages(thread.messages, page.messages);
+      thread.hasMore = page.hasMore;
+    } catch (e) {
+      this.toast(api.toAppError(e));
+    } finally {
+      thread.loadingOlder = false;
+    }
+  }
+
+  async send(conversationId: string, text: string): Promise<boolean> {
+    try {
+      const msg = await api.sendText({ conversationId, text });
+      this.applyMessage(msg);
+      return true;
+    } catch (e) {
+      this.toast(api.toAppError(e));
+      return false;
+    }
+  }
+
+  async retry(msg: UiMessage): Promise<void> {
+    try {
+      this.applyMessage(await api.retrySend({ conversationId: msg.conversationId, clientId: msg.clientId }));
+    } catch (e) {
+      this.toast(api.toAppError(e));
+    }
+  }
+
+  setTyping(conversationId: string, typing: boolean): void {
+    api.setTyping({ conversationId, typing }).catch(() => {});
+  }
+
+  async createConversation(userIds: string[], title: string, unique: boolean): Promise<ConversationItem> {
+    const c = await api.createConversation({ userIds, title, unique });
+    this.conversations = upsertConversation(this.conversations, c);
+    await this.select(c.id);
+    return c;
+  }
+
+  typingNames(conversationId: string): string[] {
+    void this.typingVersion;
+    return this.typing.names(conversationId, Date.now());
+  }
+
+  toast(err: AppError | string): void {
+    const text = typeof err === 'string' ? err : errorText(locale, err);
+    const id = ++this.toastSeq;
+    this.toasts = [...this.toasts, { id, text }].slice(-4);
+    setTimeout(() => this.dismissToast(id), 6000);
+  }
+
+  dismissToast(id: number): void {
+    this.toasts = this.toasts.filter((x) => x.id !== id);
+  }
+
+  /** Marks the open conversation read up to its newest message, if the window has focus. */
+  maybeMarkRead(): void {
+    const id = this.selectedId;
+    const thread = this.currentThread;
+    if (this.phase !== 'main' || !id || !thread?.loaded) return;
+    if (typeof document !== 'undefined' && (document.visibilityState !== 'visible' || !document.hasFocus())) return;
+    const newest = maxSeq(thread.messages);
+    if (newest === null) return;
+    if (newest <= (this.markedRead.get(id) ?? 0)) return;
+    const conv = this.conversations.find((c) => c.id === id);
+    if (conv && newest <= conv.readSeq && conv.unreadCount === 0) return;
+    this.markedRead.set(id, newest);
+    api.markRead({ conversationId: id, seq: newest }).catch((e) => {
+      this.markedRead.delete(id);
+      this.toast(api.toAppError(e));
+    });
+  }
+
+  private applyMessage(msg: UiMessage): void {
+    const thread = this.threads.get(msg.conversationId);
+    if (thread) thread.messages = upsertMessage(thread.messages, msg);
+    this.conversations = applyMessageToList(this.conversations, msg);
+  }
+
+  private setConnection(s: ConnectionState): void {
+    const wasOnline = this.connection.state === 'online';
+    this.connection = s;
+    this.connectionSince = Date.now();
+    if (s.state === 'online' && !wasOnline && this.phase === 'main' && this.conversationsLoaded) {
+      // Catch up on what happened while we were away.
+      void this.refreshConversations();
+      if (this.currentThread) void this.loadNewest(this.currentThread);
+    }
+  }
+
+  private onEvent(e: ImEvent): void {
+    switch (e.kind) {
+      case 'message': {
+        if (this.phase !== 'main') return;
+        this.applyMessage(e.message);
+        if (!e.message.own) {
+          this.typing.stopped(e.message.conversationId, e.message.from);
+          this.typingVersion++;
+        }
+        if (e.message.conversationId === this.selectedId) this.maybeMarkRead();
+        break;
+      }
+      case 'conversation':
+        if (this.phase !== 'main') return;
+        this.conversations = upsertConversation(this.conversations, e.conversation);
+        if (e.conversation.id === this.selectedId) this.maybeMarkRead();
+        break;
+      case 'conversationRemoved':
+        this.conversations = removeConversation(this.conversations, e.conversationId);
+        this.threads.delete(e.conversationId);
+        this.drafts.clear(e.conversationId);
+        if (this.selectedId === e.conversationId) void this.select(null);
+        break;
+      case 'connection':
+        this.setConnection(e.state);
+        break;
+      case 'receipt':
+        // Read receipts of others: not shown yet (see README).
+        break;
+      case 'typing':
+        if (e.uid === this.account?.uid) return;
+        this.typing.apply(e, Date.now());
+        this.typingVersion++;
+        this.scheduleTypingExpiry();
+        break;
+      case 'signedOut':
+        if (this.phase === 'auth') return;
+        this.reset();
+        this.signedOutReason = e.reason || null;
+        break;
+      case 'error':
+        this.toast(e.error);
+        break;
+    }
+  }
+
+  private scheduleTypingExpiry(): void {
+    clearTimeout(this.typingTimer);
+    const next = this.typing.nextExpiry(Date.now());
+    if (next === null) return;
+    this.typingTimer = setTimeout(
+      () => {
+        this.typingVersion++;
+        this.scheduleTypingExpiry();
+      },
+      Math.max(50, next - Date.now() + 20),
+    );
+  }
+
+  /** Keeps a few recently opened threads in memory; drops the least recently used. */
+  private touchThread(id: string): void {
+    this.threadOrder = [id, ...this.threadOrder.filter((x) => x !== id)];
+    while (this.threadOrder.length > MAX_CACHED_THREADS) {
+      const drop = this.threadOrder.pop()!;
+      this.threads.delete(drop);
+    }
+  }
+}
+
+export const app = new AppState();
+export { t, locale };

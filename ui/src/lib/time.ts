@@ -1,0 +1,67 @@
+// Date and time formatting with Intl, in the app's locale. Formatters are cached per locale.
+import type { Locale, Translate } from './i18n';
+
+const cache = new Map<string, Intl.DateTimeFormat>();
+
+function fmt(locale: Locale, kind: 'time' | 'weekday' | 'date' | 'dateNoYear' | 'long' | 'longNoYear'): Intl.DateTimeFormat {
+  const key = `${locale}|${kind}`;
+  let f = cache.get(key);
+  if (!f) {
+    const opts: Intl.DateTimeFormatOptions = {
+      time: { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' },
+      weekday: { weekday: 'short' },
+      date: { year: 'numeric', month: '2-digit', day: '2-digit' },
+      dateNoYear: { month: 'short', day: 'numeric' },
+      long: { year: 'numeric', month: 'long', day: 'numeric', weekday: 'long' },
+      longNoYear: { month: 'long', day: 'numeric', weekday: 'long' },
+    }[kind] as Intl.DateTimeFormatOptions;
+    f = new Intl.DateTimeFormat(locale, opts);
+    cache.set(key, f);
+  }
+  return f;
+}
+
+/** Local midnight at the start of the day containing `ts`. */
+export function startOfDay(ts: number): number {
+  const d = new Date(ts);
+  d.setHours(0, 0, 0, 0);
+  return d.getTime();
+}
+
+/** Whole calendar days from the day of `ts` to the day of `now` (0 = same day). */
+export function daysAgo(ts: number, now: number): number {
+  // Round, because a day across a DST change is 23 or 25 hours long.
+  return Math.round((startOfDay(now) - startOfDay(ts)) / 86_400_000);
+}
+
+/** HH:MM, 24-hour. */
+export function formatTime(ts: number, locale: Locale): string {
+  return fmt(locale, 'time').format(ts);
+}
+
+/**
+ * The time shown in the conversation list: today HH:MM; within the last week the weekday;
+ * this year month and day; older the full date.
+ */
+export function formatListTime(ts: number, now: number, locale: Locale): string {
+  if (!ts) return '';
+  const days = daysAgo(ts, now);
+  if (days <= 0) return formatTime(ts, locale);
+  if (days < 7) return fmt(locale, 'weekday').format(ts);
+  if (new Date(ts).getFullYear() === new Date(now).getFullYear()) return fmt(locale, 'dateNoYear').format(ts);
+  return fmt(locale, 'date').format(ts);
+}
+
+/** The text of a day separator: Today, Yesterday, or the date (with the year if not this one). */
+export function formatDay(ts: number, now: number, locale: Locale, t: Translate): string {
+  const days = daysAgo(ts, now);
+  if (days === 0) return t('chat.today');
+  if (days === 1) return t('chat.yesterday');
+  if (new Date(ts).getFullYear() === new Date(now).getFullYear()) return fmt(locale, 'longNoYear').format(ts);
+  return fmt(locale, 'long').format(ts);
+}
+
+/** Full date and time, for tooltips. */
+export function formatFull(ts: number, locale: Locale): string {
+  return `${fmt(locale, 'long').format(ts)} ${formatTime(ts, locale)}`;
+}
