@@ -1,0 +1,503 @@
+//! `im-load`: drives an im-server with users in 1:1 pairs (or groups), each sending 100-byte
+//! texts to its conversation, open loop at a fixed offered rate (or closed loop as fast as acks
+//! allow), and reports delivery rate, lost and duplicated messages, end-to-end and ack latency,
+//! and the server's CPU and memory.
+//!
+//! Every message is stamped with the time it was *scheduled* to be sent, so a driver or server
+//! that falls behind shows up as latency (no coordinated omission).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use im_bench::{proc_sample, Session, Socket};
+use im_proto::{decode_server_frame, ConversationId, Event, ServerFrame};
+use tokio::sync::{Mutex as AsyncMutex, Semaphore};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Load driver for im-server.
+#[derive(Debug, Parser)]
+#[command(name = "im-load", about)]
+struct Args {
+    /// Server URL.
+    #[arg(long, default_value = "ws://127.0.0.1:7822/ws")]
+    url: String,
+    /// The server's pid, to report its CPU seconds and RSS.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Number of users (each one connection).
+    #[arg(long, default_value_t = 200)]
+    users: usize,
+    /// Members per conversation: 2 for 1:1 pairs, more for the group variant.
+    #[arg(long, default_value_t = 2)]
+    group_size: usize,
+    /// Offered rates in messages per second, comma-separated; 0 means as fast as acks allow.
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    rates: Vec<u64>,
+    /// Seconds measured per rate.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds sent before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Bytes per text.
+    #[arg(long, default_value_t = 100)]
+    text_bytes: usize,
+    /// Unacknowledged sends allowed per user at rate 0.
+    #[arg(long, default_value_t = 32)]
+    window: usize,
+    /// Username prefix (a random suffix keeps reruns on one database apart).
+    #[arg(long, default_value = "load")]
+    prefix: String,
+    /// Also print each run's figures as one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Everything one user's reader saw in one run.
+#[derive(Debug)]
+struct RunRecord {
+    ack: Histogram<u64>,
+    e2e: Histogram<u64>,
+    /// n of this user's own messages acked.
+    acked: Vec<u64>,
+    acked_in_window: u64,
+    /// (sender, n) received.
+    received: HashSet<(u32, u64)>,
+    received_in_window: u64,
+    duplicates: u64,
+    errors: u64,
+}
+
+impl RunRecord {
+    fn new() -> Self {
+        Self {
+            ack: Histogram::new_with_bounds(1, 120_000_000_000, 3).expect("histogram"),
+            e2e: Histogram::new_with_bounds(1, 120_000_000_000, 3).expect("histogram"),
+            acked: Vec::new(),
+            acked_in_window: 0,
+            received: HashSet::new(),
+            received_in_window: 0,
+            duplicates: 0,
+            errors: 0,
+        }
+    }
+}
+
+type Records = Arc<Mutex<HashMap<u32, RunRecord>>>;
+
+struct User {
+    index: u32,
+    conversation: ConversationId,
+    sink: Arc<AsyncMutex<SplitSink<Socket, Message>>>,
+    records: Records,
+    window: Arc<Semaphore>,
+}
+
+/// The shared clock: nanoseconds since the driver started.
+#[derive(Clone, Copy)]
+struct Clock(Instant);
+
+impl Clock {
+    fn nanos(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.0).as_nanos() as u64
+    }
+}
+
+/// What a run measures inside: scheduled times in [from, to) in clock nanos.
+#[derive(Clone, Copy)]
+struct Window {
+    from: u64,
+    to: u64,
+}
+
+impl Window {
+    fn contains(&self, t: u64) -> bool {
+        t >= self.from && t < self.to
+    }
+}
+
+/// `r{run}|u{user}|n{n}|t{scheduled}|` padded with `x`.
+fn stamp(run: u32, user: u32, n: u64, t: u64, bytes: usize) -> String {
+    let mut text = format!("r{run}|u{user}|n{n}|t{t}|");
+    while text.len() < bytes {
+        text.push('x');
+    }
+    text
+}
+
+fn parse_stamp(text: &str) -> Option<(u32, u32, u64, u64)> {
+    let mut parts = text.split('|');
+    let run = parts.next()?.strip_prefix('r')?.parse().ok()?;
+    let user = parts.next()?.strip_prefix('u')?.parse().ok()?;
+    let n = parts.next()?.strip_prefix('n')?.parse().ok()?;
+    let t = parts.next()?.strip_prefix('t')?.parse().ok()?;
+    Some((run, user, n, t))
+}
+
+/// The run windows, shared with readers so they know what counts.
+type Windows = Arc<Mutex<HashMap<u32, Window>>>;
+
+async fn reader(
+    mut stream: futures_util::stream::SplitStream<Socket>,
+    records: Records,
+    windows: Windows,
+    window_permits: Arc<Semaphore>,
+    clock: Clock,
+) {
+    while let Some(Ok(message)) = stream.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let now = clock.nanos(Instant::now());
+        let Ok(frame) = decode_server_frame(text.as_str()) else {
+            continue;
+        };
+        match frame {
+            ServerFrame::Result { result, .. } => {
+                // Only send_text replies carry a message with our stamp.
+                let Ok(message) = serde_json::from_str::<im_proto::Message>(result.get()) else {
+                    continue;
+                };
+                let Some((run, _, n, t)) = parse_stamp(message.body.preview()) else {
+                    continue;
+                };
+                window_permits.add_permits(1);
+                let w = windows.lock().unwrap().get(&run).copied();
+                let mut records = records.lock().unwrap();
+                let r = records.entry(run).or_insert_with(RunRecord::new);
+                r.acked.push(n);
+                if w.is_some_and(|w| w.contains(t)) {
+                    r.acked_in_window += 1;
+                    let _ = r.ack.record(now.saturating_sub(t).max(1));
+                }
+            }
+            ServerFrame::Error { error, .. } => {
+                window_permits.add_permits(1);
+                eprintln!("error from server: {error}");
+                let mut records = records.lock().unwrap();
+                // Attribute to the newest run.
+                if let Some(r) = records.values_mut().max_by_key(|r| r.acked.len()) {
+                    r.errors += 1;
+                }
+            }
+            ServerFrame::Event(Event::Message(message)) => {
+                let Some((run, user, n, t)) = parse_stamp(message.body.preview()) else {
+                    continue;
+                };
+                let w = windows.lock().unwrap().get(&run).copied();
+                let mut records = records.lock().unwrap();
+                let r = records.entry(run).or_insert_with(RunRecord::new);
+                if !r.received.insert((user, n)) {
+                    r.duplicates += 1;
+                    continue;
+                }
+                if w.is_some_and(|w| w.contains(t)) {
+                    r.received_in_window += 1;
+                    let _ = r.e2e.record(now.saturating_sub(t).max(1));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn sender(
+    user: Arc<User>,
+    run: u32,
+    rate_per_user: f64,
+    until: Instant,
+    text_bytes: usize,
+    clock: Clock,
+) -> Result<u64> {
+    let mut n: u64 = 0;
+    let mut request_id: u64 = 1_000_000 * (run as u64 + 1);
+    let send = |n: u64, t: u64, request_id: u64| {
+        let text = stamp(run, user.index, n, t, text_bytes);
+        format!(
+            r#"{{"id":{request_id},"op":"send_text","conversation_id":"{}","client_id":"r{run}u{}n{n}","text":"{text}"}}"#,
+            user.conversation, user.index
+        )
+    };
+    if rate_per_user > 0.0 {
+        let period = Duration::from_secs_f64(1.0 / rate_per_user);
+        // Spread users' first sends over one period.
+        let offset = period.mul_f64((user.index as f64 * 0.618_033_988_7) % 1.0);
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        loop {
+            let scheduled = ticks.tick().await.into_std();
+            if scheduled >= until {
+                break;
+            }
+            n += 1;
+            request_id += 1;
+            let frame = send(n, clock.nanos(scheduled), request_id);
+            user.sink.lock().await.send(Message::text(frame)).await?;
+        }
+    } else {
+        while Instant::now() < until {
+            let permit = user.window.acquire().await?;
+            permit.forget();
+            n += 1;
+            request_id += 1;
+            let frame = send(n, clock.nanos(Instant::now()), request_id);
+            user.sink.lock().await.send(Message::text(frame)).await?;
+        }
+    }
+    Ok(n)
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Figures {
+    users: usize,
+    group_size: usize,
+    offered_per_s: u64,
+    seconds: f64,
+    acked_per_s: f64,
+    deliveries_per_s: f64,
+    sent: u64,
+    lost: u64,
+    duplicated: u64,
+    errors: u64,
+    e2e_p50_ms: f64,
+    e2e_p99_ms: f64,
+    e2e_p999_ms: f64,
+    e2e_max_ms: f64,
+    ack_p50_ms: f64,
+    ack_p99_ms: f64,
+    ack_p999_ms: f64,
+    server_cpu_s: Option<f64>,
+    msgs_per_server_core_s: Option<f64>,
+    server_rss_mib: Option<f64>,
+    driver_cpu_share: f64,
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        return f64::NAN;
+    }
+    h.value_at_quantile(q) as f64 / 1e6
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.group_size < 2 || args.users % args.group_size != 0 {
+        bail!("--users must be a multiple of --group-size (at least 2)");
+    }
+    let clock = Clock(Instant::now());
+    let suffix = format!(
+        "{:x}",
+        std::process::id() ^ (clock.0.elapsed().as_nanos() as u32)
+    );
+    eprintln!(
+        "setting up {} users in conversations of {} …",
+        args.users, args.group_size
+    );
+    let setup_start = Instant::now();
+    let signups = Arc::new(Semaphore::new(8));
+    let mut handles = Vec::new();
+    for i in 0..args.users {
+        let url = args.url.clone();
+        let name = format!("{}{}-{}", args.prefix, suffix, i);
+        let signups = signups.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = signups.acquire().await?;
+            Session::sign_up_and_in(&url, &name, "load-test-password").await
+        }));
+    }
+    let mut sessions = Vec::new();
+    for h in handles {
+        sessions.push(h.await??);
+    }
+    // The first member of each group creates its conversation.
+    let mut conversations = Vec::new();
+    for group in sessions.chunks_mut(args.group_size) {
+        let others = group[1..].iter().map(|s| s.user.uid).collect();
+        let c = group[0]
+            .call(im_proto::CreateConversation {
+                user_ids: others,
+                ..Default::default()
+            })
+            .await
+            .context("creating a conversation")?;
+        conversations.push(c.conversation.id);
+    }
+    let windows: Windows = Arc::new(Mutex::new(HashMap::new()));
+    let mut users = Vec::new();
+    for (i, session) in sessions.into_iter().enumerate() {
+        let (sink, stream) = session.split();
+        let records: Records = Arc::new(Mutex::new(HashMap::new()));
+        let permits = Arc::new(Semaphore::new(args.window));
+        tokio::spawn(reader(
+            stream,
+            records.clone(),
+            windows.clone(),
+            permits.clone(),
+            clock,
+        ));
+        users.push(Arc::new(User {
+            index: i as u32,
+            conversation: conversations[i / args.group_size],
+            sink: Arc::new(AsyncMutex::new(sink)),
+            records,
+            window: permits,
+        }));
+    }
+    eprintln!("set up in {:.1} s", setup_start.elapsed().as_secs_f64());
+
+    let mut all = Vec::new();
+    for (run, &rate) in args.rates.iter().enumerate() {
+        let run = run as u32;
+        let begin = Instant::now();
+        let measure_from = begin + Duration::from_secs_f64(args.warmup);
+        let until = measure_from + Duration::from_secs_f64(args.duration);
+        windows.lock().unwrap().insert(
+            run,
+            Window {
+                from: clock.nanos(measure_from),
+                to: clock.nanos(until),
+            },
+        );
+        for u in &users {
+            // Refill each user's window for closed-loop runs.
+            let missing = args.window.saturating_sub(u.window.available_permits());
+            u.window.add_permits(missing);
+        }
+        let rate_per_user = rate as f64 / args.users as f64;
+        let senders: Vec<_> = users
+            .iter()
+            .map(|u| {
+                tokio::spawn(sender(
+                    u.clone(),
+                    run,
+                    rate_per_user,
+                    until,
+                    args.text_bytes,
+                    clock,
+                ))
+            })
+            .collect();
+        tokio::time::sleep_until(measure_from.into()).await;
+        let server_before = args.server_pid.map(proc_sample).transpose()?;
+        let driver_before = proc_sample(0)?;
+        tokio::time::sleep_until(until.into()).await;
+        let server_after = args.server_pid.map(proc_sample).transpose()?;
+        let driver_after = proc_sample(0)?;
+        let mut sent = 0;
+        for s in senders {
+            sent += s.await??;
+        }
+        // Wait for every acked message to reach every other member (or give up after 15 s).
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let (mut lost, mut duplicated, mut errors);
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            (lost, duplicated, errors) = (0u64, 0u64, 0u64);
+            for group in users.chunks(args.group_size) {
+                for receiver in group {
+                    let rec = receiver.records.lock().unwrap();
+                    let r = rec.get(&run);
+                    duplicated += r.map_or(0, |r| r.duplicates);
+                    errors += r.map_or(0, |r| r.errors);
+                    for sender in group.iter().filter(|s| s.index != receiver.index) {
+                        let acked = sender
+                            .records
+                            .lock()
+                            .unwrap()
+                            .get(&run)
+                            .map(|r| r.acked.clone())
+                            .unwrap_or_default();
+                        lost += acked
+                            .iter()
+                            .filter(|n| {
+                                !r.is_some_and(|r| r.received.contains(&(sender.index, **n)))
+                            })
+                            .count() as u64;
+                    }
+                }
+            }
+            if lost == 0 || Instant::now() > deadline {
+                break;
+            }
+        }
+        let mut e2e = Histogram::<u64>::new_with_bounds(1, 120_000_000_000, 3)?;
+        let mut ack = Histogram::<u64>::new_with_bounds(1, 120_000_000_000, 3)?;
+        let (mut acked_in_window, mut received_in_window) = (0, 0);
+        for u in &users {
+            let rec = u.records.lock().unwrap();
+            if let Some(r) = rec.get(&run) {
+                e2e.add(&r.e2e)?;
+                ack.add(&r.ack)?;
+                acked_in_window += r.acked_in_window;
+                received_in_window += r.received_in_window;
+            }
+        }
+        let seconds = args.duration;
+        let server_cpu = server_before
+            .zip(server_after)
+            .map(|(a, b)| b.cpu_seconds - a.cpu_seconds);
+        let figures = Figures {
+            users: args.users,
+            group_size: args.group_size,
+            offered_per_s: rate,
+            seconds,
+            acked_per_s: acked_in_window as f64 / seconds,
+            deliveries_per_s: received_in_window as f64 / seconds,
+            sent,
+            lost,
+            duplicated,
+            errors,
+            e2e_p50_ms: ms(&e2e, 0.5),
+            e2e_p99_ms: ms(&e2e, 0.99),
+            e2e_p999_ms: ms(&e2e, 0.999),
+            e2e_max_ms: e2e.max() as f64 / 1e6,
+            ack_p50_ms: ms(&ack, 0.5),
+            ack_p99_ms: ms(&ack, 0.99),
+            ack_p999_ms: ms(&ack, 0.999),
+            server_cpu_s: server_cpu,
+            msgs_per_server_core_s: server_cpu.map(|cpu| acked_in_window as f64 / cpu.max(1e-9)),
+            server_rss_mib: server_after.map(|s| s.rss_bytes as f64 / 1048576.0),
+            driver_cpu_share: (driver_after.cpu_seconds - driver_before.cpu_seconds) / seconds,
+        };
+        print_figures(&figures);
+        if args.json {
+            println!("{}", serde_json::to_string(&figures)?);
+        }
+        all.push(figures);
+    }
+    Ok(())
+}
+
+fn print_figures(f: &Figures) {
+    let offered = if f.offered_per_s == 0 {
+        "max".to_owned()
+    } else {
+        f.offered_per_s.to_string()
+    };
+    println!(
+        "offered {offered:>6}/s | acked {:>8.0}/s deliveries {:>8.0}/s | lost {} dup {} err {} | e2e p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.1} ms | ack p50 {:.2} p99 {:.2} ms | server cpu {} | msgs/core-s {} | rss {} | driver cpu {:.0}%{}",
+        f.acked_per_s,
+        f.deliveries_per_s,
+        f.lost,
+        f.duplicated,
+        f.errors,
+        f.e2e_p50_ms,
+        f.e2e_p99_ms,
+        f.e2e_p999_ms,
+        f.e2e_max_ms,
+        f.ack_p50_ms,
+        f.ack_p99_ms,
+        f.server_cpu_s.map_or("-".into(), |c| format!("{:.2} s ({:.0}% of a core)", c, 100.0 * c / f.seconds)),
+        f.msgs_per_server_core_s.map_or("-".into(), |m| format!("{m:.0}")),
+        f.server_rss_mib.map_or("-".into(), |m| format!("{m:.1} MiB")),
+        100.0 * f.driver_cpu_share,
+        if f.driver_cpu_share > 0.9 { " (driver-bound)" } else { "" },
+    );
+}

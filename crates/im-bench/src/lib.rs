@@ -1,0 +1,202 @@
+//! Shared pieces of the Gtedx IM benchmarks: a minimal protocol client, and process CPU and memory
+//! read from `/proc`.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use im_proto::{decode_server_frame, Op, Request, ServerFrame, User};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A client socket.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A signed-in connection, not yet split into reader and writer.
+#[derive(Debug)]
+pub struct Session {
+    /// The socket.
+    pub socket: Socket,
+    /// Who is signed in.
+    pub user: User,
+    /// The session token, for `resume`.
+    pub token: im_proto::Secret,
+    next_id: u64,
+}
+
+/// Sends one request on a socket and waits for its reply, skipping events.
+pub async fn call<P: Op>(socket: &mut Socket, id: u64, params: P) -> Result<P::Output> {
+    let text = serde_json::to_string(&Request {
+        id,
+        call: params.into(),
+    })?;
+    socket.send(Message::text(text)).await?;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(60), socket.next())
+            .await
+            .map_err(|_| anyhow!("{}: no reply in 60 s", P::NAME))?
+            .ok_or_else(|| anyhow!("{}: connection closed", P::NAME))??;
+        let Message::Text(text) = message else {
+            continue;
+        };
+        match decode_server_frame(text.as_str())? {
+            ServerFrame::Result { id: got, result } if got == id => {
+                return Ok(serde_json::from_str(result.get())?)
+            }
+            ServerFrame::Error { id: got, error } if got == Some(id) || got.is_none() => {
+                bail!("{}: {}", P::NAME, error)
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// Opens a connection and says hello.
+pub async fn connect(url: &str) -> Result<Socket> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    call(
+        &mut socket,
+        0,
+        im_proto::Hello {
+            protocol: im_proto::PROTOCOL_VERSION,
+            client: Some("im-bench".into()),
+        },
+    )
+    .await?;
+    Ok(socket)
+}
+
+impl Session {
+    /// Signs up `username` (if needed) and signs in on a new connection.
+    pub async fn sign_up_and_in(url: &str, username: &str, password: &str) -> Result<Self> {
+        let mut socket = connect(url).await?;
+        // A rerun against the same database finds the account already there.
+        let _ = call(
+            &mut socket,
+            1,
+            im_proto::SignUp {
+                username: username.into(),
+                password: password.into(),
+                display_name: None,
+            },
+        )
+        .await;
+        let signed = call(
+            &mut socket,
+            2,
+            im_proto::SignIn {
+                username: username.into(),
+                password: password.into(),
+                device: Some("im-bench".into()),
+            },
+        )
+        .await?;
+        Ok(Self {
+            socket,
+            user: signed.user,
+            token: signed.token,
+            next_id: 10,
+        })
+    }
+
+    /// Sends a request and waits for its reply.
+    pub async fn call<P: Op>(&mut self, params: P) -> Result<P::Output> {
+        self.next_id += 1;
+        call(&mut self.socket, self.next_id, params).await
+    }
+
+    /// Splits the socket for concurrent reading and writing.
+    pub fn split(self) -> (SplitSink<Socket, Message>, SplitStream<Socket>) {
+        self.socket.split()
+    }
+}
+
+/// CPU time and memory of a process, from `/proc`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcSample {
+    /// User + system CPU seconds so far.
+    pub cpu_seconds: f64,
+    /// Resident set size in bytes.
+    pub rss_bytes: u64,
+}
+
+/// Reads `/proc/PID/stat` and `/proc/PID/status` (`pid` 0 = this process).
+pub fn proc_sample(pid: u32) -> Result<ProcSample> {
+    let base = if pid == 0 {
+        "/proc/self".to_owned()
+    } else {
+        format!("/proc/{pid}")
+    };
+    let stat = std::fs::read_to_string(format!("{base}/stat"))?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let after = &stat[stat.rfind(')').ok_or_else(|| anyhow!("bad stat"))? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    let status = std::fs::read_to_string(format!("{base}/status"))?;
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(ProcSample {
+        cpu_seconds: ticks / clock_ticks_per_second(),
+        rss_bytes: rss_kib * 1024,
+    })
+}
+
+/// Proportional set size of a process in bytes (`/proc/PID/smaps_rollup`): its fair share of
+/// shared pages, the right figure to add up across processes.
+pub fn pss_bytes(pid: u32) -> Result<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))?;
+    let kib: u64 = rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow!("no Pss in smaps_rollup"))?;
+    Ok(kib * 1024)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // USER_HZ is 100 on every Linux architecture we run on.
+    100.0
+}
+
+/// The median of some values (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_its_own_process() {
+        let s = proc_sample(0).unwrap();
+        assert!(s.rss_bytes > 0);
+        assert!(s.cpu_seconds >= 0.0);
+        assert!(pss_bytes(std::process::id()).unwrap() > 0);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&mut []).is_nan());
+    }
+}
