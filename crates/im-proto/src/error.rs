@@ -93,8 +93,6 @@ error_codes! {
     FieldTooLong = "field_too_long", transient = false;
     /// The server is shutting down and took no action; retry on another connection.
     ShuttingDown = "shutting_down", transient = true;
-    /// The server is too busy to take the request now; nothing was done.
-    Overloaded = "overloaded", transient = true;
     /// Something failed inside the server; nothing was half-done. Retrying may help.
     Internal = "internal", transient = true;
 }

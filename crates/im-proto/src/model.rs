@@ -144,12 +144,15 @@ pub struct ConversationView {
     pub last_message: Option<Message>,
     /// The newest seq this member has read (sending a message marks it read).
     pub read_seq: Seq,
+    /// The highest read mark among the other members: in a `SINGLE_CHAT`, how far the other
+    /// person has read (for "read" ticks). 0 for a conversation you left.
+    pub others_read_seq: Seq,
     /// `last_seq - read_seq`.
     pub unread_count: u64,
     /// The change counter of the newest change this view reflects (see `sync`).
     pub version: u64,
-    /// True when this user is no longer a member (they left or were removed); the
-    /// conversation is as it was when they left.
+    /// True when this user is no longer a member (they left or were removed). The view is then
+    /// frozen as it was when they left: later changes to the conversation are not shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
 }

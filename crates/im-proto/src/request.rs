@@ -251,9 +251,17 @@ pub struct CreateConversation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attrs: Option<Map<String, Value>>,
     /// When true and a conversation with exactly these members exists, return it instead of
-    /// creating another (the seed's "avoid duplicates" chapter).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// creating another (the seed's "avoid duplicates" chapter). Absent or null means false.
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "null_is_false"
+    )]
     pub unique: bool,
+}
+
+fn null_is_false<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(deserializer)?.unwrap_or(false))
 }
 
 /// `create_conversation` result.
@@ -278,7 +286,7 @@ pub struct ListConversations {
     /// Page size (default and maximum `max_page`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
-    /// Only conversations whose `version` is below this (the `next_before` of the previous page).
+    /// Continue after the previous page: pass its `next_before` (an opaque cursor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<u64>,
 }

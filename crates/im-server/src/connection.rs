@@ -44,6 +44,8 @@ pub struct Lifecycle {
     pub stop_reading: CancellationToken,
     /// Write what is queued, send a close frame, and end.
     pub close: CancellationToken,
+    /// Drop the socket at once, answering nothing (`RunningServer::abort`, for crash tests).
+    pub kill: CancellationToken,
 }
 
 /// Why a connection ended.
@@ -87,6 +89,16 @@ fn websocket_config(max_frame_bytes: usize) -> WebSocketConfig {
         .max_frame_size(Some(hard_cap))
 }
 
+/// The `id` of an oversize request, so its refusal can name it (the frame is bounded by the hard
+/// cap, so reading it through once is cheap).
+fn request_id_of(text: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: Option<u64>,
+    }
+    serde_json::from_str::<IdOnly>(text).ok().and_then(|r| r.id)
+}
+
 #[allow(clippy::result_large_err)] // the signature tungstenite's callback requires
 fn check_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
     if request.uri().path() == WS_PATH {
@@ -98,8 +110,21 @@ fn check_path(request: &Request, response: Response) -> Result<Response, ErrorRe
     }
 }
 
-/// Serves one accepted TCP connection until it ends.
+/// Serves one accepted TCP connection until it ends (or is killed).
 pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, life: Lifecycle) {
+    let kill = life.kill.clone();
+    tokio::select! {
+        _ = kill.cancelled() => {}
+        _ = serve_until_done(stream, peer, shared, life) => {}
+    }
+}
+
+async fn serve_until_done(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    life: Lifecycle,
+) {
     let _ = stream.set_nodelay(true);
     let config = websocket_config(shared.config.limits.max_frame_bytes);
     let handshake =
@@ -145,6 +170,8 @@ impl Connection {
     async fn run(&mut self, life: &Lifecycle) -> End {
         let ping_interval = self.shared.config.ping_interval;
         let idle_timeout = self.shared.config.idle_timeout;
+        // One timer, re-armed only when it fires (not on every frame): it pings after
+        // `ping_interval` of silence and drops the connection after `idle_timeout` of it.
         let heartbeat = tokio::time::sleep(ping_interval);
         tokio::pin!(heartbeat);
         let mut last_heard = Instant::now();
@@ -168,13 +195,19 @@ impl Connection {
                     }
                 }
                 _ = &mut heartbeat => {
-                    if last_heard.elapsed() >= idle_timeout {
+                    let silent = last_heard.elapsed();
+                    if silent >= idle_timeout {
                         return End::Idle;
                     }
-                    if self.write(Message::Ping(Default::default())).await.is_err() {
-                        return End::Gone;
-                    }
-                    heartbeat.as_mut().reset(tokio::time::Instant::now() + ping_interval);
+                    let next = if silent >= ping_interval {
+                        if self.write(Message::Ping(Default::default())).await.is_err() {
+                            return End::Gone;
+                        }
+                        ping_interval.min(idle_timeout - silent)
+                    } else {
+                        ping_interval - silent
+                    };
+                    heartbeat.as_mut().reset(tokio::time::Instant::now() + next);
                 }
             }
         }
@@ -184,9 +217,9 @@ impl Connection {
         match incoming {
             None => Err(End::Gone),
             Some(Ok(Message::Text(text))) => self.on_text(text).await,
-            Some(Ok(Message::Binary(_))) => {
+            Some(Ok(Message::Binary(bytes))) => {
                 self.error(
-                    None,
+                    std::str::from_utf8(&bytes).ok().and_then(request_id_of),
                     ErrorBody::new(
                         ErrorCode::MalformedFrame,
                         "binary frames are not supported: send JSON in text frames",
@@ -225,7 +258,7 @@ impl Connection {
         if text.len() > limit {
             return self
                 .error(
-                    None,
+                    request_id_of(text.as_str()),
                     ErrorBody::new(
                         ErrorCode::FrameTooLarge,
                         format!("the frame is {} bytes; the limit is {limit}", text.len()),
@@ -303,9 +336,15 @@ impl Connection {
         }
         if let Some(frame) = end.close_frame() {
             let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close(Some(frame))).await;
-        }
-        if end == End::FrameTooLarge {
-            self.linger().await;
+            if end == End::FrameTooLarge {
+                // The frame in progress cannot be parsed past: drain raw bytes.
+                self.linger().await;
+            } else {
+                // Complete the close handshake: read (and answer) until the client's close
+                // arrives, so closing the socket does not reset it before the client has read ours.
+                let handshake = async { while let Some(Ok(_)) = self.ws.next().await {} };
+                let _ = tokio::time::timeout(Duration::from_secs(2), handshake).await;
+            }
         }
         tracing::debug!(conn = self.state.conn.id(), ?end, "disconnected");
     }

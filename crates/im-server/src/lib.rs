@@ -57,6 +57,7 @@ pub(crate) struct Shared {
 pub struct RunningServer {
     addr: SocketAddr,
     shutdown: CancellationToken,
+    kill: CancellationToken,
     done: JoinHandle<()>,
     shared: Arc<Shared>,
 }
@@ -80,6 +81,15 @@ impl RunningServer {
     /// Stops gracefully: no new connections or requests; everything already taken is committed
     /// and answered (or refused with `shutting_down`); connections are closed with 1001.
     pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.done.await;
+    }
+
+    /// Stops abruptly, as if the process were killed: every connection is dropped at once with
+    /// no reply, event or close frame. (What the writer already took is still committed, as a
+    /// crash after the fsync would leave it.) For tests of client resilience.
+    pub async fn abort(self) {
+        self.kill.cancel();
         self.shutdown.cancel();
         let _ = self.done.await;
     }
@@ -131,18 +141,30 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         im_proto::WS_PATH
     );
     let shutdown = CancellationToken::new();
-    let done = tokio::spawn(accept_loop(listener, shared.clone(), shutdown.clone()));
+    let life = Lifecycle::default();
+    let kill = life.kill.clone();
+    let done = tokio::spawn(accept_loop(
+        listener,
+        shared.clone(),
+        shutdown.clone(),
+        life,
+    ));
     Ok(RunningServer {
         addr,
         shutdown,
+        kill,
         done,
         shared,
     })
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    life: Lifecycle,
+) {
     let connections = TaskTracker::new();
-    let life = Lifecycle::default();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -159,6 +181,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: Cance
         }
     }
     drop(listener);
+    if life.kill.is_cancelled() {
+        tracing::warn!("aborted: dropping every connection");
+        shared.store.stop_writer().await;
+        connections.close();
+        connections.wait().await;
+        return;
+    }
     tracing::info!(
         connections = connections.len(),
         "shutting down: taking no new requests, committing what was taken"

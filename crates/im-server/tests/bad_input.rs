@@ -190,6 +190,11 @@ async fn malformed_frames_get_precise_codes_and_the_connection_carries_on() {
             Some(13),
             ErrorCode::InvalidParams,
         ),
+        (
+            r#"{"id":14,"op":"create_conversation","user_ids":[],"unique":"yes"}"#,
+            Some(14),
+            ErrorCode::InvalidParams,
+        ),
     ];
     for (frame, id, code) in cases {
         tom.send_text(frame).await;
@@ -476,7 +481,11 @@ async fn oversize_frames_are_refused_without_harm() {
     );
     tom.send_text(&big).await;
     let (id, error) = tom.error().await;
-    assert_eq!((id, error.code), (None, ErrorCode::FrameTooLarge));
+    assert_eq!(
+        (id, error.code),
+        (Some(1), ErrorCode::FrameTooLarge),
+        "the refusal names the request"
+    );
     assert!(tom.call(Ping {}).await.is_ok());
 
     // Far over it (past 16x): an error, then the connection is closed with 1009 ...
@@ -515,4 +524,45 @@ async fn other_paths_are_not_found() {
     let server = TestServer::start().await;
     let url = server.url.replace("/ws", "/elsewhere");
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
+}
+
+#[tokio::test]
+async fn optional_fields_may_be_null() {
+    let server = TestServer::start().await;
+    let (mut tom, jerry, _) = tom_and_jerry(&server.url).await;
+    tom.send_text(&format!(
+        r#"{{"id":77,"op":"create_conversation","user_ids":["{}"],"title":null,"unique":null}}"#,
+        jerry.uid()
+    ))
+    .await;
+    let created: im_proto::CreatedConversation = tom.reply(77).await.unwrap();
+    assert!(created.created);
+    assert_eq!(created.conversation.title, "");
+}
+
+#[tokio::test]
+async fn silent_connections_are_pinged_then_dropped() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    let server = TestServer::start_with(|c| {
+        c.ping_interval = Duration::from_millis(200);
+        c.idle_timeout = Duration::from_millis(700);
+    })
+    .await;
+    // A client that keeps reading answers the pings (tungstenite does) and stays.
+    let mut lively = Client::connect(&server.url).await;
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(1200);
+    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(until, lively.ws.next()).await {
+        if matches!(message, Message::Ping(_)) {
+            pings += 1;
+        }
+    }
+    assert!(pings >= 2, "pinged after silence, {pings} times");
+    assert!(lively.call(Ping {}).await.is_ok());
+
+    // One that reads nothing (so never answers) is closed as idle.
+    let mut silent = Client::connect(&server.url).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(silent.closed().await, Some(1001));
 }

@@ -160,6 +160,9 @@ async fn the_manager_adds_and_removes_members_and_everyone_is_told() {
     assert_eq!(c.kind, im_proto::ConversationType::GroupChat);
     jerry.event().await;
     spike.event().await;
+    let earlier = send(c.id, "hi all");
+    let earlier_ack = spike.call(earlier.clone()).await.unwrap();
+    jerry.event().await;
 
     // Only the manager adds.
     assert_code(
@@ -215,7 +218,21 @@ async fn the_manager_adds_and_removes_members_and_everyone_is_told() {
         spike.call(send(c.id, "still here?")).await,
         ErrorCode::NotMember,
     );
-    // Spike's sync reports the removal.
+    // ... but a resend of what he sent while a member still gets its original.
+    assert_eq!(spike.call(earlier.clone()).await.unwrap(), earlier_ack);
+    // Spike's sync reports the removal, frozen as it was when he left: what happens in the
+    // conversation afterwards stays hidden from him.
+    jerry
+        .call(UpdateConversation {
+            conversation_id: c.id,
+            title: Some("secret plan".into()),
+            icon: None,
+            remark: None,
+            attrs: None,
+        })
+        .await
+        .unwrap();
+    jerry.call(send(c.id, "spike is gone")).await.unwrap();
     let synced = spike
         .call(Sync {
             since: 0,
@@ -224,7 +241,12 @@ async fn the_manager_adds_and_removes_members_and_everyone_is_told() {
         .await
         .unwrap();
     assert_eq!(synced.conversations.len(), 1);
-    assert!(synced.conversations[0].removed);
+    let gone = &synced.conversations[0];
+    assert!(gone.removed);
+    assert_eq!(gone.conversation.title, "house");
+    assert!(gone.conversation.user_ids.contains(&spike.uid()));
+    assert_eq!((gone.last_seq, gone.unread_count), (1, 0));
+    assert_eq!(gone.last_message.as_ref(), Some(&earlier_ack));
 
     // When the manager leaves, the longest-standing member takes over.
     let left = tom

@@ -96,6 +96,14 @@ async fn tom_sends_jerry_wake_up_and_jerry_receives_it() {
         })
         .await;
     assert_eq!((receipt.uid, receipt.read_seq), (jerry.uid(), 1));
+    // Tom's view says how far Jerry has read (read ticks), without needing the event.
+    let tom_view = tom
+        .call(GetConversation {
+            conversation_id: c.id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(tom_view.others_read_seq, 1);
     let view = tom
         .call(GetConversation {
             conversation_id: c.id,

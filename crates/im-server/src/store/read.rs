@@ -6,7 +6,7 @@ use im_proto::{
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::rows::{self, MemberPageRow};
+use super::rows::{self, MemberState};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
@@ -14,10 +14,17 @@ use crate::hub::TokenHash;
 /// SQLite integers are signed: anything above this is "infinity" for a seq or version bound.
 const MAX_BOUND: u64 = i64::MAX as u64;
 
-/// Checks that `uid` is an active member: `(read_seq, member_version)`.
-fn require_member(conn: &Connection, uid: Uid, id: ConversationId) -> Result<(Seq, u64)> {
-    match rows::membership(conn, uid, id)? {
-        Some((true, read_seq, version)) => Ok((read_seq, version)),
+/// The member's state, checking that `uid` is an active member of `id`.
+fn require_member(conn: &Connection, uid: Uid, id: ConversationId) -> Result<MemberState> {
+    let state = conn
+        .prepare_cached(&format!(
+            "SELECT {} FROM members WHERE uid = ?1 AND conversation_id = ?2",
+            rows::MEMBER_COLUMNS
+        ))?
+        .query_row(params![uid.as_bytes(), id.as_bytes()], rows::member_state)
+        .optional()?;
+    match state {
+        Some(state) if state.active => Ok(state),
         _ => {
             let exists = conn
                 .prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")?
@@ -37,15 +44,8 @@ fn require_member(conn: &Connection, uid: Uid, id: ConversationId) -> Result<(Se
     }
 }
 
-fn views(conn: &Connection, page: Vec<MemberPageRow>) -> Result<Vec<ConversationView>> {
-    page.into_iter()
-        .map(|m| {
-            let row = rows::conversation(conn, m.id)?.ok_or_else(|| {
-                Error::Corrupt(format!("member of missing conversation {}", m.id))
-            })?;
-            rows::view(conn, row, m.read_seq, m.member_version, m.active)
-        })
-        .collect()
+fn views(conn: &Connection, uid: Uid, page: &[MemberState]) -> Result<Vec<ConversationView>> {
+    page.iter().map(|m| rows::view(conn, uid, m)).collect()
 }
 
 /// Which way `messages` pages.
@@ -134,10 +134,8 @@ impl Store {
         id: ConversationId,
     ) -> Result<ConversationView> {
         self.read(move |conn| {
-            let (read_seq, member_version) = require_member(conn, uid, id)?;
-            let row = rows::conversation(conn, id)?
-                .ok_or_else(|| Error::Corrupt("conversation vanished".into()))?;
-            rows::view(conn, row, read_seq, member_version, true)
+            let member = require_member(conn, uid, id)?;
+            rows::view(conn, uid, &member)
         })
         .await
     }
@@ -160,19 +158,20 @@ impl Store {
     ) -> Result<ConversationPage> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT m.conversation_id, m.active, m.read_seq, m.version, c.version
+                "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
+                     m.left_snapshot, c.version
                  FROM members m JOIN conversations c ON c.id = m.conversation_id
                  WHERE m.uid = ?1 AND m.active = 1 AND c.version < ?2
                  ORDER BY c.version DESC LIMIT ?3",
             )?;
-            let mut page: Vec<(MemberPageRow, u64)> = stmt
+            let mut page: Vec<(MemberState, u64)> = stmt
                 .query_map(
                     params![
                         uid.as_bytes(),
                         before.unwrap_or(MAX_BOUND).min(MAX_BOUND),
                         limit as i64 + 1
                     ],
-                    |r| Ok((rows::member_page_row(r)?, r.get(4)?)),
+                    |r| Ok((rows::member_state(r)?, r.get(6)?)),
                 )?
                 .collect::<rusqlite::Result<_>>()?;
             let next_before = if page.len() > limit {
@@ -182,7 +181,11 @@ impl Store {
                 None
             };
             Ok(ConversationPage {
-                conversations: views(conn, page.into_iter().map(|(m, _)| m).collect())?,
+                conversations: views(
+                    conn,
+                    uid,
+                    &page.into_iter().map(|(m, _)| m).collect::<Vec<_>>(),
+                )?,
                 next_before,
             })
         })
@@ -193,21 +196,22 @@ impl Store {
     pub async fn sync(&self, uid: Uid, since: u64, limit: usize) -> Result<SyncPage> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT m.conversation_id, m.active, m.read_seq, m.version,
+                "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
+                     m.left_snapshot,
                      CASE WHEN m.active THEN max(c.version, m.version) ELSE m.version END AS v
                  FROM members m JOIN conversations c ON c.id = m.conversation_id
                  WHERE m.uid = ?1 AND v > ?2
                  ORDER BY v LIMIT ?3",
             )?;
-            let mut page: Vec<MemberPageRow> = stmt
+            let mut page: Vec<MemberState> = stmt
                 .query_map(
                     params![uid.as_bytes(), since.min(MAX_BOUND), limit as i64 + 1],
-                    rows::member_page_row,
+                    rows::member_state,
                 )?
                 .collect::<rusqlite::Result<_>>()?;
             let has_more = page.len() > limit;
             page.truncate(limit);
-            let conversations = views(conn, page)?;
+            let conversations = views(conn, uid, &page)?;
             let cursor = conversations.last().map_or(since, |v| v.version);
             Ok(SyncPage {
                 conversations,

@@ -7,7 +7,7 @@ use im_proto::{
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 fn conversion(
     idx: usize,
@@ -132,19 +132,12 @@ pub fn conversation(conn: &Connection, id: ConversationId) -> Result<Option<Conv
     Ok(Some(row))
 }
 
-/// A user's membership of a conversation: `(active, read_seq, version)`.
-pub fn membership(
-    conn: &Connection,
-    uid: Uid,
-    id: ConversationId,
-) -> Result<Option<(bool, Seq, u64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT active, read_seq, version FROM members WHERE uid = ?1 AND conversation_id = ?2",
-    )?;
+/// A user's read mark in a conversation, if they are (or were) a member.
+pub fn read_seq(conn: &Connection, uid: Uid, id: ConversationId) -> Result<Option<Seq>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT read_seq FROM members WHERE uid = ?1 AND conversation_id = ?2")?;
     Ok(stmt
-        .query_row(params![uid.as_bytes(), id.as_bytes()], |r| {
-            Ok((r.get::<_, bool>(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(params![uid.as_bytes(), id.as_bytes()], |r| r.get(0))
         .optional()?)
 }
 
@@ -161,45 +154,76 @@ pub fn message_by_seq(conn: &Connection, id: ConversationId, seq: Seq) -> Result
         .optional()?)
 }
 
-/// A conversation as `uid` sees it, given its row and the member's state.
-pub fn view(
-    conn: &Connection,
-    row: ConversationRow,
-    read_seq: Seq,
-    member_version: u64,
-    active: bool,
-) -> Result<ConversationView> {
-    let last_message = message_by_seq(conn, row.conversation.id, row.last_seq)?;
-    let read_seq = read_seq.min(row.last_seq);
+/// A member's own state in a conversation.
+#[derive(Debug, Clone)]
+pub struct MemberState {
+    pub id: ConversationId,
+    pub active: bool,
+    pub read_seq: Seq,
+    pub version: u64,
+    /// For a former member: the last seq and the conversation as they were when they left.
+    pub left_seq: Seq,
+    pub left_snapshot: Option<String>,
+}
+
+/// The columns [`member_state`] reads, in order (from `members`).
+pub const MEMBER_COLUMNS: &str =
+    "conversation_id, active, read_seq, version, left_seq, left_snapshot";
+
+/// A `members` row selected with [`MEMBER_COLUMNS`] (optionally prefixed by a table alias).
+pub fn member_state(row: &Row<'_>) -> rusqlite::Result<MemberState> {
+    Ok(MemberState {
+        id: conversation_id(row, 0)?,
+        active: row.get(1)?,
+        read_seq: row.get(2)?,
+        version: row.get(3)?,
+        left_seq: row.get(4)?,
+        left_snapshot: row.get(5)?,
+    })
+}
+
+/// The highest read mark among the active members other than `uid`.
+fn others_read_seq(conn: &Connection, id: ConversationId, uid: Uid) -> Result<Seq> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT coalesce(max(read_seq), 0) FROM members
+             WHERE conversation_id = ?1 AND uid <> ?2 AND active = 1",
+        )?
+        .query_row(params![id.as_bytes(), uid.as_bytes()], |r| r.get(0))?)
+}
+
+/// A conversation as `uid` sees it. A former member sees it as it was when they left.
+pub fn view(conn: &Connection, uid: Uid, member: &MemberState) -> Result<ConversationView> {
+    if !member.active {
+        let conversation = match &member.left_snapshot {
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| Error::Corrupt(format!("left_snapshot: {e}")))?,
+            None => return Err(Error::Corrupt("former member without a snapshot".into())),
+        };
+        let read_seq = member.read_seq.min(member.left_seq);
+        return Ok(ConversationView {
+            conversation,
+            last_seq: member.left_seq,
+            last_message: message_by_seq(conn, member.id, member.left_seq)?,
+            read_seq,
+            others_read_seq: 0,
+            unread_count: member.left_seq - read_seq,
+            version: member.version,
+            removed: true,
+        });
+    }
+    let row = conversation(conn, member.id)?
+        .ok_or_else(|| Error::Corrupt(format!("member of missing conversation {}", member.id)))?;
+    let last_message = message_by_seq(conn, member.id, row.last_seq)?;
+    let read_seq = member.read_seq.min(row.last_seq);
     Ok(ConversationView {
         last_seq: row.last_seq,
         last_message,
         read_seq,
+        others_read_seq: others_read_seq(conn, member.id, uid)?.min(row.last_seq),
         unread_count: row.last_seq - read_seq,
-        version: if active {
-            row.version.max(member_version)
-        } else {
-            member_version
-        },
-        removed: !active,
+        version: row.version.max(member.version),
+        removed: false,
         conversation: row.conversation,
-    })
-}
-
-/// The conversation ids (with member state) a page of `list_conversations` or `sync` covers.
-pub struct MemberPageRow {
-    pub id: ConversationId,
-    pub active: bool,
-    pub read_seq: Seq,
-    pub member_version: u64,
-}
-
-/// Maps a `(conversation_id, active, read_seq, member_version)` row.
-pub fn member_page_row(row: &Row<'_>) -> rusqlite::Result<MemberPageRow> {
-    Ok(MemberPageRow {
-        id: conversation_id(row, 0)?,
-        active: row.get(1)?,
-        read_seq: row.get(2)?,
-        member_version: row.get(3)?,
     })
 }

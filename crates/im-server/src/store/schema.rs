@@ -49,9 +49,10 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         ) STRICT;
         CREATE INDEX conversations_by_member_key ON conversations(member_key);
 
-        -- A row per user who is or was a member. active = 0 after they left or were removed.
-        -- position orders members by joining; version is the change counter at the member's
-        -- own newest change (joined, left, read mark).
+        -- A row per user who is or was a member. active = 0 after they left or were removed;
+        -- left_seq and left_snapshot (the conversation as JSON) then record what they last saw,
+        -- so later changes stay hidden from them. position orders members by joining; version
+        -- is the change counter at the member's own newest change (joined, left, read mark).
         CREATE TABLE members (
             uid             BLOB NOT NULL,
             conversation_id BLOB NOT NULL,
@@ -59,8 +60,10 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
             active          INTEGER NOT NULL,
             read_seq        INTEGER NOT NULL DEFAULT 0,
             version         INTEGER NOT NULL,
+            left_seq        INTEGER NOT NULL DEFAULT 0,
+            left_snapshot   TEXT,
             PRIMARY KEY (uid, conversation_id)
-        ) STRICT, WITHOUT ROWID;
+        ) STRICT;
         CREATE INDEX members_by_conversation ON members(conversation_id, position);
 
         CREATE TABLE messages (

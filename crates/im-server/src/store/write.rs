@@ -901,14 +901,22 @@ impl Writer {
         }
         let version = self.next_version();
         {
+            // What the leavers saw last: later changes stay hidden from them.
+            let before = rows::conversation(&self.conn, p.conversation_id)?
+                .ok_or_else(|| Error::Corrupt("conversation vanished".into()))?;
+            let snapshot = serde_json::to_string(&before.conversation)
+                .map_err(|e| Error::Corrupt(e.to_string()))?;
             let mut stmt = self.conn.prepare_cached(
-                "UPDATE members SET active = 0, version = ?3 WHERE uid = ?1 AND conversation_id = ?2",
+                "UPDATE members SET active = 0, version = ?3, left_seq = ?4, left_snapshot = ?5
+                 WHERE uid = ?1 AND conversation_id = ?2",
             )?;
             for uid in &gone {
                 stmt.execute(params![
                     uid.as_bytes(),
                     p.conversation_id.as_bytes(),
-                    version
+                    version,
+                    hot.last_seq,
+                    snapshot
                 ])?;
             }
         }
@@ -948,7 +956,16 @@ impl Writer {
         client_id: ClientId,
         text: String,
     ) -> Result<Sent> {
-        let hot = self.hot_member(id, by.uid)?;
+        let hot = match self.hot_member(id, by.uid) {
+            Ok(hot) => hot,
+            // A resend of a message stored before the sender left still gets its original.
+            Err(refusal) => {
+                return match self.stored_by_client_id(id, by.uid, &client_id)? {
+                    Some(original) => Ok(Sent::Duplicate(original)),
+                    None => Err(refusal),
+                }
+            }
+        };
         let seq = hot.last_seq + 1;
         let message_id = MessageId::time_ordered();
         let timestamp = now_millis();
@@ -979,16 +996,8 @@ impl Writer {
         };
         if inserted == 0 {
             let original = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT {} FROM messages
-                     WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3",
-                    rows::MESSAGE_COLUMNS
-                ))?
-                .query_row(
-                    params![id.as_bytes(), by.uid.as_bytes(), message.client_id.as_str()],
-                    rows::message,
-                )?;
+                .stored_by_client_id(id, by.uid, &message.client_id)?
+                .ok_or_else(|| Error::Corrupt("conflicting message vanished".into()))?;
             return Ok(Sent::Duplicate(original));
         }
         // The sender has read everything up to their own message.
@@ -1006,6 +1015,26 @@ impl Writer {
         Ok(Sent::New(message, hot.members))
     }
 
+    fn stored_by_client_id(
+        &self,
+        id: ConversationId,
+        sender: Uid,
+        client_id: &ClientId,
+    ) -> Result<Option<Message>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM messages
+                 WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3",
+                rows::MESSAGE_COLUMNS
+            ))?
+            .query_row(
+                params![id.as_bytes(), sender.as_bytes(), client_id.as_str()],
+                rows::message,
+            )
+            .optional()?)
+    }
+
     fn mark_read(
         &mut self,
         by: Origin,
@@ -1014,7 +1043,7 @@ impl Writer {
         pushes: &mut Vec<Push>,
     ) -> Result<ReadMark> {
         let hot = self.hot_member(id, by.uid)?;
-        let (_, old, _) = rows::membership(&self.conn, by.uid, id)?
+        let old = rows::read_seq(&self.conn, by.uid, id)?
             .ok_or_else(|| Error::Corrupt("member row missing".into()))?;
         let read_seq = old.max(seq.min(hot.last_seq));
         if read_seq > old {
