@@ -96,6 +96,9 @@ fn request_id_of(text: &str) -> Option<u64> {
     struct IdOnly {
         id: Option<u64>,
     }
+    if !text.trim_start().starts_with('{') {
+        return None; // serde would read an array positionally
+    }
     serde_json::from_str::<IdOnly>(text).ok().and_then(|r| r.id)
 }
 

@@ -1,0 +1,84 @@
+//! Accounts: sign up, sign in, and the [`Session`] an [`ImClient`](crate::ImClient) runs on.
+
+use std::time::Duration;
+
+use im_proto::{Secret, SignIn, SignUp, User};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::transport::Connection;
+
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A signed-in user on a server: what a client needs to connect, and what an app keeps (the
+/// token in a secret store) to sign in again without the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// `ws://host:port/ws`.
+    pub server_url: String,
+    /// Who is signed in.
+    pub user: User,
+    /// The session token. Its `Debug` prints `[redacted]`.
+    pub token: Secret,
+}
+
+/// Creates an account and signs in.
+pub async fn sign_up(
+    server_url: &str,
+    username: &str,
+    password: &Secret,
+    display_name: Option<&str>,
+) -> Result<Session> {
+    let mut conn = Connection::open(server_url, TIMEOUT).await?;
+    conn.request(
+        1,
+        SignUp {
+            username: username.to_owned(),
+            password: password.clone(),
+            display_name: display_name.map(str::to_owned),
+        },
+        |_| {},
+    )
+    .await?;
+    let session = signed_in(&mut conn, server_url, username, password, None).await;
+    conn.close().await;
+    session
+}
+
+/// Signs in with a username and password. `device` labels the session (e.g. "Gtedx IM on Linux").
+pub async fn sign_in(
+    server_url: &str,
+    username: &str,
+    password: &Secret,
+    device: Option<&str>,
+) -> Result<Session> {
+    let mut conn = Connection::open(server_url, TIMEOUT).await?;
+    let session = signed_in(&mut conn, server_url, username, password, device).await;
+    conn.close().await;
+    session
+}
+
+async fn signed_in(
+    conn: &mut Connection,
+    server_url: &str,
+    username: &str,
+    password: &Secret,
+    device: Option<&str>,
+) -> Result<Session> {
+    let signed = conn
+        .request(
+            2,
+            SignIn {
+                username: username.to_owned(),
+                password: password.clone(),
+                device: device.map(str::to_owned),
+            },
+            |_| {},
+        )
+        .await?;
+    Ok(Session {
+        server_url: server_url.to_owned(),
+        user: signed.user,
+        token: signed.token,
+    })
+}

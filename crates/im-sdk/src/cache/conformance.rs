@@ -1,0 +1,212 @@
+//! The conformance suite every [`Cache`] must pass. Run it on your own implementation with
+//! [`cache_conformance_tests!`](crate::cache_conformance_tests):
+//!
+//! ```
+//! mod memory_cache {
+//!     im_sdk::cache_conformance_tests!(im_sdk::MemoryCache::new());
+//! }
+//! ```
+
+use im_proto::{
+    ClientId, Conversation, ConversationId, ConversationType, Message, MessageBody, MessageId, Uid,
+    User,
+};
+
+use super::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
+
+/// Generates one `#[test]` per conformance check, each on a fresh cache made by `$make`.
+#[macro_export]
+macro_rules! cache_conformance_tests {
+    ($make:expr) => {
+        $crate::cache_conformance_tests!(@tests $make;
+            owner_and_cursor,
+            conversations_sort_by_activity_and_page,
+            conversations_replace_and_hide_removed,
+            messages_are_idempotent_and_page_backwards,
+            outbox_keeps_order_and_replaces_in_place,
+            users_are_stored_and_replaced,
+        );
+    };
+    (@tests $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let cache = $make;
+                $crate::cache::conformance::$check(&cache);
+            }
+        )*
+    };
+}
+
+fn conversation(create_time: i64) -> Conversation {
+    let me = Uid::random();
+    Conversation {
+        id: ConversationId::random(),
+        title: format!("c{create_time}"),
+        icon: String::new(),
+        manager_id: me,
+        remark: String::new(),
+        user_count: 2,
+        attrs: Default::default(),
+        create_time,
+        kind: ConversationType::SingleChat,
+        user_ids: vec![me, Uid::random()],
+    }
+}
+
+fn message(conversation_id: ConversationId, seq: u64) -> Message {
+    Message {
+        id: MessageId::time_ordered(),
+        conversation_id,
+        seq,
+        from: Uid::random(),
+        client_id: ClientId::random(),
+        timestamp: 1_000 + seq as i64,
+        body: MessageBody::text(format!("message {seq}")),
+    }
+}
+
+/// A new cache has no owner and cursor 0; both persist once set.
+pub fn owner_and_cursor(cache: &dyn Cache) {
+    assert_eq!(cache.owner().unwrap(), None);
+    assert_eq!(cache.sync_cursor().unwrap(), 0);
+    let uid = Uid::random();
+    cache.set_owner(uid).unwrap();
+    cache.set_sync_cursor(17).unwrap();
+    cache.set_sync_cursor(18).unwrap();
+    assert_eq!(cache.owner().unwrap(), Some(uid));
+    assert_eq!(cache.sync_cursor().unwrap(), 18);
+}
+
+/// The list is ordered by activity, newest first, and pages with offset and limit.
+pub fn conversations_sort_by_activity_and_page(cache: &dyn Cache) {
+    let records: Vec<ConversationRecord> = (0..5)
+        .map(|i| ConversationRecord::new(conversation(100 + i)))
+        .collect();
+    cache.put_conversations(&records).unwrap();
+    let titles = |list: Vec<ConversationRecord>| -> Vec<String> {
+        list.into_iter().map(|r| r.conversation.title).collect()
+    };
+    assert_eq!(
+        titles(cache.conversations(0, 3).unwrap()),
+        ["c104", "c103", "c102"]
+    );
+    assert_eq!(titles(cache.conversations(3, 3).unwrap()), ["c101", "c100"]);
+    assert!(cache.conversations(5, 3).unwrap().is_empty());
+    // New activity moves a conversation to the top.
+    let mut bumped = records[0].clone();
+    bumped.activity = 999;
+    cache.put_conversations(&[bumped]).unwrap();
+    assert_eq!(titles(cache.conversations(0, 1).unwrap()), ["c100"]);
+}
+
+/// Putting a record again replaces it; removed conversations leave the list but stay readable.
+pub fn conversations_replace_and_hide_removed(cache: &dyn Cache) {
+    let mut record = ConversationRecord::new(conversation(1));
+    cache.put_conversations(&[record.clone()]).unwrap();
+    record.read_seq = 4;
+    record.last_seq = 9;
+    record.conversation.title = "renamed".into();
+    cache.put_conversations(&[record.clone()]).unwrap();
+    let back = cache.conversation(record.conversation.id).unwrap().unwrap();
+    assert_eq!(back, record);
+    assert_eq!(back.unread_count(), 5);
+    assert_eq!(cache.conversations(0, 10).unwrap().len(), 1);
+    record.removed = true;
+    cache.put_conversations(&[record.clone()]).unwrap();
+    assert!(cache.conversations(0, 10).unwrap().is_empty());
+    assert!(
+        cache
+            .conversation(record.conversation.id)
+            .unwrap()
+            .unwrap()
+            .removed
+    );
+    assert!(cache
+        .conversation(ConversationId::random())
+        .unwrap()
+        .is_none());
+}
+
+/// Messages are stored once per seq; `put_messages` reports only new ones; pages go backwards.
+pub fn messages_are_idempotent_and_page_backwards(cache: &dyn Cache) {
+    let c = ConversationId::random();
+    let other = ConversationId::random();
+    assert_eq!(cache.max_seq(c).unwrap(), 0);
+    let first: Vec<Message> = (1..=5).map(|s| message(c, s)).collect();
+    assert_eq!(cache.put_messages(&first).unwrap().len(), 5);
+    let mut again: Vec<Message> = (4..=8).map(|s| message(c, s)).collect();
+    again[0] = first[3].clone();
+    let new = cache.put_messages(&again).unwrap();
+    assert_eq!(new.iter().map(|m| m.seq).collect::<Vec<_>>(), [6, 7, 8]);
+    // The first copy of seq 5 stays.
+    assert_eq!(
+        cache.messages_before(c, 6, 1).unwrap(),
+        vec![first[4].clone()]
+    );
+    cache.put_messages(&[message(other, 1)]).unwrap();
+    assert_eq!(cache.max_seq(c).unwrap(), 8);
+    assert_eq!(cache.max_seq(other).unwrap(), 1);
+    let seqs = |page: Vec<Message>| page.into_iter().map(|m| m.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(cache.messages_before(c, u64::MAX, 3).unwrap()),
+        [6, 7, 8]
+    );
+    assert_eq!(seqs(cache.messages_before(c, 6, 3).unwrap()), [3, 4, 5]);
+    assert_eq!(seqs(cache.messages_before(c, 3, 10).unwrap()), [1, 2]);
+    assert!(cache.messages_before(c, 1, 10).unwrap().is_empty());
+    assert!(cache
+        .messages_before(ConversationId::random(), 10, 10)
+        .unwrap()
+        .is_empty());
+    let text = cache.messages_before(c, 2, 1).unwrap()[0]
+        .body
+        .preview()
+        .to_owned();
+    assert_eq!(text, "message 1");
+}
+
+/// The outbox keeps insertion order; putting an entry again replaces it in place.
+pub fn outbox_keeps_order_and_replaces_in_place(cache: &dyn Cache) {
+    let c = ConversationId::random();
+    let entries: Vec<OutgoingMessage> = (0..3)
+        .map(|i| OutgoingMessage {
+            client_id: ClientId::random(),
+            conversation_id: c,
+            text: format!("draft {i}"),
+            created_at: 10 - i,
+            state: OutboxState::Sending,
+        })
+        .collect();
+    for e in &entries {
+        cache.outbox_put(e).unwrap();
+    }
+    assert_eq!(cache.outbox().unwrap(), entries);
+    let mut failed = entries[1].clone();
+    failed.state = OutboxState::Failed {
+        code: "not_member".into(),
+        message: "no".into(),
+    };
+    cache.outbox_put(&failed).unwrap();
+    let now = cache.outbox().unwrap();
+    assert_eq!(now[1], failed);
+    assert_eq!(now.len(), 3);
+    cache.outbox_remove(&entries[0].client_id).unwrap();
+    cache.outbox_remove(&entries[0].client_id).unwrap();
+    assert_eq!(cache.outbox().unwrap(), vec![failed, entries[2].clone()]);
+}
+
+/// Users are stored and replaced by uid.
+pub fn users_are_stored_and_replaced(cache: &dyn Cache) {
+    let mut tom = User {
+        uid: Uid::random(),
+        username: "tom".into(),
+        display_name: "Tom".into(),
+    };
+    cache.put_users(&[tom.clone()]).unwrap();
+    assert_eq!(cache.user(tom.uid).unwrap(), Some(tom.clone()));
+    tom.display_name = "Thomas".into();
+    cache.put_users(&[tom.clone()]).unwrap();
+    assert_eq!(cache.user(tom.uid).unwrap().unwrap().display_name, "Thomas");
+    assert_eq!(cache.user(Uid::random()).unwrap(), None);
+}

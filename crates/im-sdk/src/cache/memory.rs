@@ -1,0 +1,161 @@
+//! [`MemoryCache`]: the cache in memory, gone when the process ends.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use im_proto::{ClientId, ConversationId, Message, Seq, Uid, User};
+
+use super::{Cache, ConversationRecord, OutgoingMessage};
+use crate::error::Result;
+
+/// A [`Cache`] that keeps everything in memory.
+#[derive(Debug, Default)]
+pub struct MemoryCache {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    owner: Option<Uid>,
+    cursor: u64,
+    conversations: HashMap<ConversationId, ConversationRecord>,
+    messages: HashMap<ConversationId, BTreeMap<Seq, Message>>,
+    outbox: Vec<OutgoingMessage>,
+    users: HashMap<Uid, User>,
+}
+
+impl MemoryCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Cache for MemoryCache {
+    fn owner(&self) -> Result<Option<Uid>> {
+        Ok(self.state().owner)
+    }
+
+    fn set_owner(&self, uid: Uid) -> Result<()> {
+        self.state().owner = Some(uid);
+        Ok(())
+    }
+
+    fn sync_cursor(&self) -> Result<u64> {
+        Ok(self.state().cursor)
+    }
+
+    fn set_sync_cursor(&self, cursor: u64) -> Result<()> {
+        self.state().cursor = cursor;
+        Ok(())
+    }
+
+    fn put_conversations(&self, records: &[ConversationRecord]) -> Result<()> {
+        let mut state = self.state();
+        for r in records {
+            state.conversations.insert(r.conversation.id, r.clone());
+        }
+        Ok(())
+    }
+
+    fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRecord>> {
+        Ok(self.state().conversations.get(&id).cloned())
+    }
+
+    fn conversations(&self, offset: usize, limit: usize) -> Result<Vec<ConversationRecord>> {
+        let state = self.state();
+        let mut list: Vec<&ConversationRecord> = state
+            .conversations
+            .values()
+            .filter(|r| !r.removed)
+            .collect();
+        list.sort_by(|a, b| {
+            b.activity
+                .cmp(&a.activity)
+                .then_with(|| b.conversation.id.cmp(&a.conversation.id))
+        });
+        Ok(list.into_iter().skip(offset).take(limit).cloned().collect())
+    }
+
+    fn put_messages(&self, messages: &[Message]) -> Result<Vec<Message>> {
+        let mut state = self.state();
+        let mut new = Vec::new();
+        for m in messages {
+            let stored = state.messages.entry(m.conversation_id).or_default();
+            if let std::collections::btree_map::Entry::Vacant(slot) = stored.entry(m.seq) {
+                slot.insert(m.clone());
+                new.push(m.clone());
+            }
+        }
+        Ok(new)
+    }
+
+    fn messages_before(
+        &self,
+        id: ConversationId,
+        before: Seq,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let state = self.state();
+        let Some(stored) = state.messages.get(&id) else {
+            return Ok(Vec::new());
+        };
+        let mut page: Vec<Message> = stored
+            .range(..before)
+            .rev()
+            .take(limit)
+            .map(|(_, m)| m.clone())
+            .collect();
+        page.reverse();
+        Ok(page)
+    }
+
+    fn max_seq(&self, id: ConversationId) -> Result<Seq> {
+        Ok(self
+            .state()
+            .messages
+            .get(&id)
+            .and_then(|m| m.keys().next_back().copied())
+            .unwrap_or(0))
+    }
+
+    fn outbox_put(&self, message: &OutgoingMessage) -> Result<()> {
+        let mut state = self.state();
+        match state
+            .outbox
+            .iter_mut()
+            .find(|m| m.client_id == message.client_id)
+        {
+            Some(existing) => *existing = message.clone(),
+            None => state.outbox.push(message.clone()),
+        }
+        Ok(())
+    }
+
+    fn outbox(&self) -> Result<Vec<OutgoingMessage>> {
+        Ok(self.state().outbox.clone())
+    }
+
+    fn outbox_remove(&self, client_id: &ClientId) -> Result<()> {
+        self.state().outbox.retain(|m| &m.client_id != client_id);
+        Ok(())
+    }
+
+    fn put_users(&self, users: &[User]) -> Result<()> {
+        let mut state = self.state();
+        for u in users {
+            state.users.insert(u.uid, u.clone());
+        }
+        Ok(())
+    }
+
+    fn user(&self, uid: Uid) -> Result<Option<User>> {
+        Ok(self.state().users.get(&uid).cloned())
+    }
+}

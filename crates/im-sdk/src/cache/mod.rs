@@ -1,0 +1,160 @@
+//! The client cache: what the SDK keeps locally so an app can show conversations and recent
+//! history before the network answers, and so unsent messages survive a restart.
+//!
+//! [`Cache`] is the seed's pluggable `Cache` class. Two implementations ship: [`DiskCache`]
+//! (SQLite, for apps) and [`MemoryCache`] (for tests and short-lived tools). Both pass the same
+//! conformance suite ([`conformance`]); a new implementation should too.
+
+pub mod conformance;
+mod disk;
+mod memory;
+
+use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid, User};
+use serde::{Deserialize, Serialize};
+
+pub use disk::DiskCache;
+pub use memory::MemoryCache;
+
+use crate::error::Result;
+
+/// A conversation as the cache keeps it: the server's fields plus where this user stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationRecord {
+    /// The conversation (the seed's fields).
+    pub conversation: Conversation,
+    /// The newest seq known to exist.
+    pub last_seq: Seq,
+    /// The newest message known, if any.
+    pub last_message: Option<Message>,
+    /// This user's read mark.
+    pub read_seq: Seq,
+    /// The highest read mark another member reported (for 1:1 "read" ticks).
+    pub peer_read_seq: Seq,
+    /// Sort key for the conversation list: the newest message's time, or the creation time.
+    pub activity: Millis,
+    /// True once this user left or was removed.
+    pub removed: bool,
+    /// True while a read mark made offline has not reached the server.
+    pub read_dirty: bool,
+    /// The catch-up watermark: every message after it that exists on the server will be
+    /// fetched (after a reconnect, or as a gap); what lies at or below it is in the cache or is
+    /// older history that loads on demand.
+    #[serde(default)]
+    pub synced_seq: Seq,
+}
+
+impl ConversationRecord {
+    /// A record for a conversation with nothing known about its messages yet.
+    pub fn new(conversation: Conversation) -> Self {
+        Self {
+            activity: conversation.create_time,
+            conversation,
+            last_seq: 0,
+            last_message: None,
+            read_seq: 0,
+            peer_read_seq: 0,
+            removed: false,
+            read_dirty: false,
+            synced_seq: 0,
+        }
+    }
+
+    /// Messages after the read mark.
+    pub fn unread_count(&self) -> u64 {
+        self.last_seq.saturating_sub(self.read_seq)
+    }
+
+    /// Takes in a message: newer messages move `last_seq`, `last_message` and `activity`; own
+    /// messages count as read.
+    pub fn absorb(&mut self, message: &Message, me: Uid) {
+        if message.seq >= self.last_seq {
+            self.last_seq = message.seq;
+            self.last_message = Some(message.clone());
+            self.activity = self.activity.max(message.timestamp);
+        }
+        if message.from == me {
+            self.read_seq = self.read_seq.max(message.seq);
+        }
+    }
+}
+
+/// Whether an outgoing message is still on its way or has failed for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting to be sent, or sent and waiting for the ack. Resent (same client id) after
+    /// reconnects and restarts until acked.
+    Sending,
+    /// Refused by the server for a reason retrying will not fix (see the code).
+    Failed {
+        /// The stable error code.
+        code: String,
+        /// The explanation.
+        message: String,
+    },
+}
+
+/// A message the user sent that the server has not acknowledged yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    /// The idempotency key, fixed at creation and reused for every resend.
+    pub client_id: ClientId,
+    /// Where it goes.
+    pub conversation_id: ConversationId,
+    /// The text.
+    pub text: String,
+    /// When the user sent it (local clock).
+    pub created_at: Millis,
+    /// Sending or failed.
+    pub state: OutboxState,
+}
+
+/// The storage an [`ImClient`](crate::ImClient) needs. Implementations must be safe to call from
+/// several threads; each method is a short, self-contained operation (the SDK calls them inline).
+///
+/// Writes are idempotent: storing the same message or conversation twice leaves one copy.
+pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
+    /// The uid of the account whose data this cache holds, once claimed.
+    fn owner(&self) -> Result<Option<Uid>>;
+    /// Claims the cache for an account (the first client to use it).
+    fn set_owner(&self, uid: Uid) -> Result<()>;
+
+    /// The `sync` cursor: the server's change counter up to which this cache is up to date.
+    fn sync_cursor(&self) -> Result<u64>;
+    /// Moves the `sync` cursor.
+    fn set_sync_cursor(&self, cursor: u64) -> Result<()>;
+
+    /// Inserts or replaces conversation records.
+    fn put_conversations(&self, records: &[ConversationRecord]) -> Result<()>;
+    /// One conversation record.
+    fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRecord>>;
+    /// Conversations the user is still in, most recent activity first, at most `limit`, starting
+    /// after `offset` of them.
+    fn conversations(&self, offset: usize, limit: usize) -> Result<Vec<ConversationRecord>>;
+
+    /// Stores messages (idempotent by conversation and seq). Returns those that were new.
+    fn put_messages(&self, messages: &[Message]) -> Result<Vec<Message>>;
+    /// Up to `limit` messages of a conversation with a seq below `before`, the newest of them,
+    /// in ascending seq order.
+    fn messages_before(
+        &self,
+        id: ConversationId,
+        before: Seq,
+        limit: usize,
+    ) -> Result<Vec<Message>>;
+    /// The highest seq stored for a conversation (0 if none).
+    fn max_seq(&self, id: ConversationId) -> Result<Seq>;
+
+    /// Adds a message to the outbox, or replaces the entry with the same client id (keeping
+    /// its place in the order).
+    fn outbox_put(&self, message: &OutgoingMessage) -> Result<()>;
+    /// Every outbox entry, oldest first.
+    fn outbox(&self) -> Result<Vec<OutgoingMessage>>;
+    /// Removes an outbox entry (it was acknowledged).
+    fn outbox_remove(&self, client_id: &ClientId) -> Result<()>;
+
+    /// Stores users (for names and avatars).
+    fn put_users(&self, users: &[User]) -> Result<()>;
+    /// A stored user.
+    fn user(&self, uid: Uid) -> Result<Option<User>>;
+}

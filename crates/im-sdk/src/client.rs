@@ -1,0 +1,618 @@
+//! [`ImClient`]: the seed's IM client. Create it once per signed-in user (through
+//! [`ImService::create_im_client`](crate::ImService::create_im_client)), set a cache right away,
+//! then create conversations, send, and listen to events; `close()` when done.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use im_proto::{
+    ClientId, ConversationId, CreateConversation, FindUsers, GetConversation, GetUsers, Limits,
+    Message, Op, Request, Uid, User,
+};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::account::Session;
+use crate::cache::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
+use crate::conversation::{Conversation, HistoryPage};
+use crate::error::{Error, Result};
+use crate::events::{ClientEvent, ConnectionState, EventKind};
+use crate::supervisor::{Command, Supervisor};
+
+/// Tuning for an [`ImClient`]. The defaults suit a desktop app.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// How long connecting (TCP, WebSocket, hello) may take.
+    pub connect_timeout: Duration,
+    /// How long a request may wait for its reply.
+    pub request_timeout: Duration,
+    /// Ping the server after this long without hearing from it.
+    pub ping_interval: Duration,
+    /// Consider the connection dead after this long without hearing from the server.
+    pub dead_after: Duration,
+    /// The first reconnect delay (then doubling, with jitter).
+    pub backoff_min: Duration,
+    /// The longest reconnect delay.
+    pub backoff_max: Duration,
+    /// Catching up fetches at most this many missed messages per conversation; beyond it only
+    /// the newest page (older history loads when scrolled to).
+    pub catch_up_limit: u64,
+    /// Messages per history page fetched by default.
+    pub page_size: usize,
+    /// Events buffered per subscriber before it counts as lagging.
+    pub event_buffer: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            ping_interval: Duration::from_secs(15),
+            dead_after: Duration::from_secs(40),
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            catch_up_limit: 1000,
+            page_size: 50,
+            event_buffer: 16 * 1024,
+        }
+    }
+}
+
+/// State shared by the client handles and the supervisor.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub session: Session,
+    pub config: ClientConfig,
+    cache: watch::Sender<Option<Arc<dyn Cache>>>,
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<ClientEvent>,
+    state: watch::Sender<ConnectionState>,
+    limits: Mutex<Limits>,
+    next_id: AtomicU64,
+    waiters: Mutex<HashMap<ClientId, Vec<oneshot::Sender<Result<Message>>>>>,
+    signed_out: Mutex<Option<String>>,
+    /// Cancelled when the client is closed or every handle is dropped.
+    pub stop: CancellationToken,
+}
+
+impl Inner {
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn emit(&self, event: ClientEvent) {
+        let _ = self.events.send(event);
+    }
+
+    pub fn emit_error(&self, error: Error) {
+        tracing::warn!(%error, "client error");
+        self.emit(ClientEvent::Error(error));
+    }
+
+    pub fn set_state(&self, state: ConnectionState) {
+        let changed = self.state.send_if_modified(|current| {
+            if *current == state {
+                false
+            } else {
+                *current = state.clone();
+                true
+            }
+        });
+        if changed {
+            self.emit(ClientEvent::ConnectionState(state));
+        }
+    }
+
+    pub fn cache_watch(&self) -> watch::Receiver<Option<Arc<dyn Cache>>> {
+        self.cache.subscribe()
+    }
+
+    pub fn set_limits(&self, limits: Limits) {
+        *self.limits.lock().expect("limits lock") = limits;
+    }
+
+    pub fn mark_signed_out(&self, reason: String) {
+        *self.signed_out.lock().expect("lock") = Some(reason);
+    }
+
+    /// Hands the outcome of a send to whoever waits for it.
+    pub fn resolve_send(&self, client_id: &ClientId, result: Result<Message>) {
+        let waiters = self.waiters.lock().expect("waiters lock").remove(client_id);
+        for tx in waiters.into_iter().flatten() {
+            let _ = tx.send(result.clone());
+        }
+    }
+}
+
+/// Stops the supervisor when the last [`ImClient`] handle goes away.
+#[derive(Debug)]
+struct Handle {
+    inner: Arc<Inner>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.inner.stop.cancel();
+    }
+}
+
+/// The IM client for one signed-in user: cheap to clone, all clones are the same client.
+///
+/// One supervisor task per client owns the connection; see the crate docs for the life cycle.
+#[derive(Debug, Clone)]
+pub struct ImClient {
+    handle: Arc<Handle>,
+}
+
+/// A weak reference, for [`ImService`](crate::ImService)'s registry.
+#[derive(Debug, Clone)]
+pub(crate) struct WeakClient(std::sync::Weak<Handle>);
+
+impl WeakClient {
+    pub fn upgrade(&self) -> Option<ImClient> {
+        self.0
+            .upgrade()
+            .map(|handle| ImClient { handle })
+            .filter(|c| !c.inner().stop.is_cancelled())
+    }
+}
+
+/// Pushed events as a stream (see [`ImClient::events`]).
+pub type EventStream = std::pin::Pin<Box<dyn Stream<Item = ClientEvent> + Send>>;
+
+impl ImClient {
+    /// Starts a client (and its supervisor) for `session`. Needs a Tokio runtime.
+    pub(crate) fn start(session: Session, config: ClientConfig) -> Result<Self> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::InvalidInput("create the client inside a Tokio runtime".into()))?;
+        let (commands, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(config.event_buffer.max(16));
+        let inner = Arc::new(Inner {
+            session,
+            config,
+            cache: watch::Sender::new(None),
+            commands,
+            events,
+            state: watch::Sender::new(ConnectionState::Connecting),
+            limits: Mutex::new(Limits::default()),
+            next_id: AtomicU64::new(0),
+            waiters: Mutex::new(HashMap::new()),
+            signed_out: Mutex::new(None),
+            stop: CancellationToken::new(),
+        });
+        runtime.spawn(Supervisor::run(inner.clone(), rx));
+        Ok(Self {
+            handle: Arc::new(Handle { inner }),
+        })
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.handle.inner
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.handle))
+    }
+
+    /// The signed-in user.
+    pub fn user(&self) -> &User {
+        &self.inner().session.user
+    }
+
+    /// The session this client runs on.
+    pub fn session(&self) -> &Session {
+        &self.inner().session
+    }
+
+    /// Sets the cache. Call it right after creating the client, before anything else (the
+    /// seed requires it); every other call fails with [`Error::CacheNotSet`] until then. The
+    /// client connects once it has a cache.
+    pub fn set_cache(&self, cache: impl Cache) -> Result<()> {
+        self.set_shared_cache(Arc::new(cache))
+    }
+
+    /// [`set_cache`](Self::set_cache) for a cache that is already shared.
+    pub fn set_shared_cache(&self, cache: Arc<dyn Cache>) -> Result<()> {
+        let me = self.user().uid;
+        match cache.owner()? {
+            Some(owner) if owner != me => return Err(Error::CacheOwnedByOther(owner.to_string())),
+            Some(_) => {}
+            None => cache.set_owner(me)?,
+        }
+        let mut set = false;
+        self.inner().cache.send_if_modified(|slot| {
+            if slot.is_none() {
+                *slot = Some(cache);
+                set = true;
+            }
+            set
+        });
+        if set {
+            Ok(())
+        } else {
+            Err(Error::CacheAlreadySet)
+        }
+    }
+
+    pub(crate) fn cache(&self) -> Result<Arc<dyn Cache>> {
+        if self.inner().stop.is_cancelled() {
+            return Err(Error::Closed);
+        }
+        self.inner()
+            .cache
+            .borrow()
+            .clone()
+            .ok_or(Error::CacheNotSet)
+    }
+
+    /// The connection's state now.
+    pub fn state(&self) -> ConnectionState {
+        self.inner().state.borrow().clone()
+    }
+
+    /// The connection's state, to watch for changes.
+    pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
+        self.inner().state.subscribe()
+    }
+
+    /// The server's limits (from its last hello; the defaults before the first).
+    pub fn limits(&self) -> Limits {
+        self.inner().limits.lock().expect("limits lock").clone()
+    }
+
+    /// Every event from now on, as a stream. A subscriber that falls more than
+    /// [`ClientConfig::event_buffer`] events behind gets [`ClientEvent::Lagged`].
+    pub fn events(&self) -> EventStream {
+        let stream = BroadcastStream::new(self.inner().events.subscribe());
+        Box::pin(stream.map(|item| match item {
+            Ok(event) => event,
+            Err(BroadcastStreamRecvError::Lagged(n)) => ClientEvent::Lagged(n),
+        }))
+    }
+
+    /// Calls `handler` for every event of `kind` (the seed's `client.on(Event.MESSAGE, …)`),
+    /// until the client closes or the returned subscription is cancelled.
+    pub fn on(
+        &self,
+        kind: EventKind,
+        handler: impl Fn(&ClientEvent) + Send + 'static,
+    ) -> Subscription {
+        let mut events = self.events();
+        let stop = self.inner().stop.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    event = events.next() => match event {
+                        Some(event) if event.kind() == kind => handler(&event),
+                        Some(_) => {}
+                        None => return,
+                    }
+                }
+            }
+        });
+        Subscription(task)
+    }
+
+    /// Sends a request and waits for its result. For operations the client has no method for.
+    pub async fn call<P: Op>(&self, params: P) -> Result<P::Output> {
+        self.cache()?;
+        if let Some(reason) = self.inner().signed_out.lock().expect("lock").clone() {
+            return Err(Error::SignedOut(reason));
+        }
+        let id = self.inner().next_id();
+        let frame = serde_json::to_string(&Request {
+            id,
+            call: params.into(),
+        })?;
+        let (reply, rx) = oneshot::channel();
+        self.command(Command::Call { id, frame, reply })?;
+        let raw = tokio::time::timeout(self.inner().config.request_timeout, rx)
+            .await
+            .map_err(|_| Error::Timeout)?
+            .map_err(|_| Error::Closed)??;
+        Ok(serde_json::from_str(raw.get())?)
+    }
+
+    fn command(&self, command: Command) -> Result<()> {
+        self.inner()
+            .commands
+            .send(command)
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Creates a conversation (the seed's `createConversation({title, user_ids})`). Every call
+    /// creates a new one unless `unique` is set, which returns the existing conversation with
+    /// exactly these members.
+    pub async fn create_conversation(&self, params: CreateConversation) -> Result<Conversation> {
+        let created = self.call(params).await?;
+        let cache = self.cache()?;
+        let record = match cache.conversation(created.conversation.id)? {
+            Some(mut r) => {
+                r.conversation = created.conversation;
+                r.removed = false;
+                r
+            }
+            None => ConversationRecord::new(created.conversation),
+        };
+        cache.put_conversations(std::slice::from_ref(&record))?;
+        Ok(Conversation::new(self.clone(), record))
+    }
+
+    /// One conversation: from the cache, or from the server if the cache does not have it.
+    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation> {
+        if let Some(record) = self.cache()?.conversation(id)? {
+            return Ok(Conversation::new(self.clone(), record));
+        }
+        self.refresh_conversation(id).await
+    }
+
+    /// One conversation, fresh from the server (and stored in the cache).
+    pub async fn refresh_conversation(&self, id: ConversationId) -> Result<Conversation> {
+        let view = self
+            .call(GetConversation {
+                conversation_id: id,
+            })
+            .await?;
+        let cache = self.cache()?;
+        let mut record = cache
+            .conversation(id)?
+            .unwrap_or_else(|| ConversationRecord::new(view.conversation.clone()));
+        record.conversation = view.conversation;
+        record.removed = view.removed;
+        if view.last_seq >= record.last_seq {
+            if let Some(m) = &view.last_message {
+                record.activity = record.activity.max(m.timestamp);
+            }
+            record.last_message = view.last_message;
+        }
+        record.last_seq = record.last_seq.max(view.last_seq);
+        if !record.read_dirty {
+            record.read_seq = record.read_seq.max(view.read_seq);
+        }
+        record.peer_read_seq = record.peer_read_seq.max(view.others_read_seq);
+        cache.put_conversations(std::slice::from_ref(&record))?;
+        Ok(Conversation::new(self.clone(), record))
+    }
+
+    /// The user's conversations from the cache, most recent activity first (works offline; the
+    /// supervisor keeps the cache up to date).
+    pub fn conversations(&self, offset: usize, limit: usize) -> Result<Vec<Conversation>> {
+        Ok(self
+            .cache()?
+            .conversations(offset, limit)?
+            .into_iter()
+            .map(|r| Conversation::new(self.clone(), r))
+            .collect())
+    }
+
+    /// Looks a user up by username (exact, case-insensitive).
+    pub async fn find_user(&self, username: &str) -> Result<Option<User>> {
+        let found = self
+            .call(FindUsers {
+                usernames: vec![username.to_owned()],
+            })
+            .await?;
+        self.cache()?.put_users(&found.users)?;
+        Ok(found.users.into_iter().next())
+    }
+
+    /// Users by uid: from the cache, asking the server for the ones it lacks (when online).
+    pub async fn users(&self, uids: &[Uid]) -> Result<Vec<User>> {
+        let cache = self.cache()?;
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for uid in uids {
+            match cache.user(*uid)? {
+                Some(user) => found.push(user),
+                None => missing.push(*uid),
+            }
+        }
+        if !missing.is_empty() && self.state() == ConnectionState::Online {
+            let fetched = self.call(GetUsers { uids: missing }).await?;
+            cache.put_users(&fetched.users)?;
+            found.extend(fetched.users);
+        }
+        Ok(found)
+    }
+
+    /// Messages waiting in the outbox (sending, or failed for good), oldest first.
+    pub fn outbox(&self) -> Result<Vec<OutgoingMessage>> {
+        self.cache()?.outbox()
+    }
+
+    /// Sends a failed outbox message again (same client id, so never twice).
+    pub fn retry_send(&self, client_id: &ClientId) -> Result<OutgoingMessage> {
+        let cache = self.cache()?;
+        let mut entry = cache
+            .outbox()?
+            .into_iter()
+            .find(|e| &e.client_id == client_id)
+            .ok_or_else(|| Error::InvalidInput(format!("no outbox message {client_id}")))?;
+        entry.state = OutboxState::Sending;
+        cache.outbox_put(&entry)?;
+        self.command(Command::Send(entry.clone()))?;
+        Ok(entry)
+    }
+
+    /// Drops a message from the outbox without sending it.
+    pub fn discard(&self, client_id: &ClientId) -> Result<()> {
+        self.cache()?.outbox_remove(client_id)?;
+        self.inner()
+            .resolve_send(client_id, Err(Error::InvalidInput("discarded".into())));
+        Ok(())
+    }
+
+    /// Stops waiting for the next reconnect attempt and tries now (e.g. when the network is back).
+    pub fn reconnect_now(&self) -> Result<()> {
+        self.command(Command::Reconnect)
+    }
+
+    /// Puts a text message in the outbox and returns it at once (status sending); the
+    /// supervisor sends it now or after reconnecting, and announces the outcome as
+    /// [`ClientEvent::MessageSent`] or [`ClientEvent::MessageFailed`].
+    pub(crate) fn enqueue_text(
+        &self,
+        conversation_id: ConversationId,
+        text: String,
+    ) -> Result<OutgoingMessage> {
+        self.enqueue_text_with(conversation_id, text, None)
+    }
+
+    fn enqueue_text_with(
+        &self,
+        conversation_id: ConversationId,
+        text: String,
+        waiter: Option<oneshot::Sender<Result<Message>>>,
+    ) -> Result<OutgoingMessage> {
+        let limit = self.limits().max_text_chars;
+        if text.trim().is_empty() {
+            return Err(Error::InvalidInput("the text is empty".into()));
+        }
+        let chars = text.chars().count();
+        if chars > limit {
+            return Err(Error::InvalidInput(format!(
+                "the text has {chars} characters; the limit is {limit}"
+            )));
+        }
+        let cache = self.cache()?;
+        let entry = OutgoingMessage {
+            client_id: ClientId::random(),
+            conversation_id,
+            text,
+            created_at: crate::supervisor::now(),
+            state: OutboxState::Sending,
+        };
+        if let Some(tx) = waiter {
+            self.inner()
+                .waiters
+                .lock()
+                .expect("waiters lock")
+                .entry(entry.client_id.clone())
+                .or_default()
+                .push(tx);
+        }
+        cache.outbox_put(&entry)?;
+        if let Some(mut record) = cache.conversation(conversation_id)? {
+            record.activity = record.activity.max(entry.created_at);
+            cache.put_conversations(&[record])?;
+        }
+        self.command(Command::Send(entry.clone()))?;
+        Ok(entry)
+    }
+
+    /// Sends a text message and waits until the server has stored it. Offline, it waits for
+    /// the reconnect (the message is safe in the outbox meanwhile).
+    pub(crate) async fn send_text(
+        &self,
+        conversation_id: ConversationId,
+        text: String,
+    ) -> Result<Message> {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue_text_with(conversation_id, text, Some(tx))?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Moves the read mark locally at once and tells the server when possible.
+    pub(crate) fn mark_read(&self, conversation_id: ConversationId, seq: u64) -> Result<u64> {
+        let cache = self.cache()?;
+        let mut record = cache.conversation(conversation_id)?.ok_or_else(|| {
+            Error::InvalidInput(format!("unknown conversation {conversation_id}"))
+        })?;
+        let target = seq.min(record.last_seq);
+        if target > record.read_seq {
+            record.read_seq = target;
+            record.read_dirty = true;
+            cache.put_conversations(&[record.clone()])?;
+            self.command(Command::MarkRead(conversation_id))?;
+        }
+        Ok(record.unread_count())
+    }
+
+    /// A page of history, from the cache when it holds the whole range, else from the server.
+    pub(crate) async fn history(
+        &self,
+        conversation_id: ConversationId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage> {
+        let cache = self.cache()?;
+        let limit = limit.clamp(1, 200);
+        let top = match (before, cache.conversation(conversation_id)?) {
+            (Some(before), _) => before,
+            (None, Some(r)) => r.last_seq + 1,
+            (None, None) => u64::MAX,
+        };
+        let cached = cache.messages_before(conversation_id, top, limit)?;
+        let lowest = top.saturating_sub(limit as u64).max(1);
+        let expected = top.saturating_sub(lowest);
+        if top != u64::MAX && cached.len() as u64 == expected {
+            return Ok(HistoryPage {
+                messages: cached,
+                has_more: lowest > 1,
+                complete: true,
+            });
+        }
+        let fetched = self
+            .call(im_proto::GetMessages {
+                conversation_id,
+                before: (top != u64::MAX).then_some(top),
+                after: None,
+                limit: Some(limit),
+            })
+            .await;
+        match fetched {
+            Ok(page) => {
+                cache.put_messages(&page.messages)?;
+                Ok(HistoryPage {
+                    messages: page.messages,
+                    has_more: page.has_more,
+                    complete: true,
+                })
+            }
+            Err(e) if e.is_transient() => Ok(HistoryPage {
+                has_more: cached.first().is_none_or(|m| m.seq > 1),
+                messages: cached,
+                complete: false,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Closes the client: disconnects, stops its supervisor, and leaves the cache as it is
+    /// (unsent messages stay in the outbox for next time). Every later call fails with
+    /// [`Error::Closed`].
+    pub async fn close(&self) {
+        self.stop(false).await;
+    }
+
+    /// Signs out: revokes the session on the server (when online), then closes.
+    pub async fn sign_out(&self) {
+        self.stop(true).await;
+    }
+
+    async fn stop(&self, sign_out: bool) {
+        let (done, rx) = oneshot::channel();
+        if self.command(Command::Close { sign_out, done }).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
+        self.inner().stop.cancel();
+    }
+}
+
+/// A running [`ImClient::on`] handler.
+#[derive(Debug)]
+pub struct Subscription(tokio::task::JoinHandle<()>);
+
+impl Subscription {
+    /// Stops calling the handler.
+    pub fn cancel(self) {
+        self.0.abort();
+    }
+}

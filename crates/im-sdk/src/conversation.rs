@@ -1,0 +1,158 @@
+//! [`Conversation`]: one conversation of an [`ImClient`], with the seed's `send(TextMessage)`.
+
+use im_proto::{
+    AddMembers, ConversationId, Message, RemoveMembers, Seq, SetTyping, Uid, UpdateConversation,
+};
+
+use crate::cache::{ConversationRecord, OutgoingMessage};
+use crate::client::ImClient;
+use crate::error::Result;
+
+/// A text message to send (the seed's `new TextMessage("…")`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextMessage {
+    text: String,
+}
+
+impl TextMessage {
+    /// A message with this text (at most the server's `max_text_chars` characters, not blank).
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into() }
+    }
+
+    /// The text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A page of history, ascending by seq.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// The messages, oldest first, gapless when `complete`.
+    pub messages: Vec<Message>,
+    /// True when older messages exist.
+    pub has_more: bool,
+    /// False when the server could not be asked (offline) and the cache had only part of the
+    /// range: the page is what the cache had.
+    pub complete: bool,
+}
+
+/// A conversation, as the cache last knew it, with what can be done in it.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    client: ImClient,
+    record: ConversationRecord,
+}
+
+impl Conversation {
+    pub(crate) fn new(client: ImClient, record: ConversationRecord) -> Self {
+        Self { client, record }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> ConversationId {
+        self.record.conversation.id
+    }
+
+    /// The seed's ten fields.
+    pub fn info(&self) -> &im_proto::Conversation {
+        &self.record.conversation
+    }
+
+    /// Everything the cache knows: last message, unread count, read marks.
+    pub fn record(&self) -> &ConversationRecord {
+        &self.record
+    }
+
+    /// Sends a text message and resolves to it once the server has stored it (the seed's
+    /// `conversation.send(new TextMessage(…))`). While offline it waits for the reconnect; the
+    /// message is kept in the outbox (on disk with a [`DiskCache`](crate::DiskCache)) and
+    /// resent with the same client id, so it is stored exactly once.
+    pub async fn send(&self, message: TextMessage) -> Result<Message> {
+        self.client.send_text(self.id(), message.text).await
+    }
+
+    /// Puts a text message in the outbox and returns at once; the outcome arrives as
+    /// [`ClientEvent::MessageSent`](crate::ClientEvent::MessageSent) or
+    /// [`ClientEvent::MessageFailed`](crate::ClientEvent::MessageFailed).
+    pub fn enqueue(&self, message: TextMessage) -> Result<OutgoingMessage> {
+        self.client.enqueue_text(self.id(), message.text)
+    }
+
+    /// Up to `limit` messages before seq `before` (the newest ones when `None`): from the cache
+    /// when it holds that whole range, otherwise from the server (and then cached).
+    pub async fn messages(&self, before: Option<Seq>, limit: usize) -> Result<HistoryPage> {
+        self.client.history(self.id(), before, limit).await
+    }
+
+    /// Marks messages up to `seq` as read: at once in the cache, and on the server when
+    /// connected. Returns the unread count left.
+    pub fn mark_read(&self, seq: Seq) -> Result<u64> {
+        self.client.mark_read(self.id(), seq)
+    }
+
+    /// Tells the other members this user is (or stopped) typing. Does nothing while offline.
+    pub async fn typing(&self, typing: bool) -> Result<()> {
+        if self.client.state() != crate::ConnectionState::Online {
+            return Ok(());
+        }
+        self.client
+            .call(SetTyping {
+                conversation_id: self.id(),
+                typing,
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Adds members (manager only, groups only).
+    pub async fn add_members(&self, uids: Vec<Uid>) -> Result<Conversation> {
+        self.client
+            .call(AddMembers {
+                conversation_id: self.id(),
+                user_ids: uids,
+            })
+            .await?;
+        self.client.refresh_conversation(self.id()).await
+    }
+
+    /// Removes members (manager only; anyone may remove themselves).
+    pub async fn remove_members(&self, uids: Vec<Uid>) -> Result<Conversation> {
+        self.client
+            .call(RemoveMembers {
+                conversation_id: self.id(),
+                user_ids: uids,
+            })
+            .await?;
+        self.client.refresh_conversation(self.id()).await
+    }
+
+    /// Leaves the conversation (a group).
+    pub async fn leave(&self) -> Result<()> {
+        self.client
+            .call(RemoveMembers {
+                conversation_id: self.id(),
+                user_ids: vec![self.client.user().uid],
+            })
+            .await?;
+        let cache = self.client.cache()?;
+        if let Some(mut r) = cache.conversation(self.id())? {
+            r.removed = true;
+            cache.put_conversations(&[r])?;
+        }
+        Ok(())
+    }
+
+    /// Changes the title, icon, remark or attrs (absent fields stay).
+    pub async fn update(&self, mut change: UpdateConversation) -> Result<Conversation> {
+        change.conversation_id = self.id();
+        self.client.call(change).await?;
+        self.client.refresh_conversation(self.id()).await
+    }
+
+    /// This conversation fresh from the server.
+    pub async fn refresh(&self) -> Result<Conversation> {
+        self.client.refresh_conversation(self.id()).await
+    }
+}

@@ -1,0 +1,136 @@
+//! What an [`ImClient`](crate::ImClient) tells its users: [`ClientEvent`]s on a stream, and the
+//! seed's `on(kind, handler)` style on top.
+
+use std::time::Duration;
+
+use im_proto::{ClientId, Conversation, ConversationId, Message, Receipt, Typing};
+use serde::Serialize;
+
+/// The connection's state, as the supervisor reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Connecting for the first time.
+    Connecting,
+    /// Connected and signed in; live events flow.
+    Online,
+    /// Not connected (before a reconnect attempt is scheduled, or after closing).
+    Offline,
+    /// Waiting `delay` before reconnect attempt number `attempt` (1, 2, …).
+    Reconnecting {
+        /// Which attempt comes next.
+        attempt: u32,
+        /// How long until it starts.
+        #[serde(rename = "delay_ms", serialize_with = "millis")]
+        delay: Duration,
+    },
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// Something that happened.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// A new message in one of the user's conversations (from others, or from the user's other
+    /// sessions). `live` is false for messages fetched while catching up after a reconnect.
+    Message {
+        /// The message.
+        message: Message,
+        /// Pushed as it happened (true) or fetched during catch-up (false).
+        live: bool,
+    },
+    /// One of this client's sends was acknowledged (it is stored with this id and seq).
+    MessageSent(Message),
+    /// One of this client's sends was refused for good; it stays in the outbox as failed
+    /// until retried or discarded.
+    MessageFailed {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The send's idempotency key.
+        client_id: ClientId,
+        /// Why.
+        error: crate::Error,
+    },
+    /// Something went wrong that no caller is waiting for (a failed catch-up, a cache error).
+    Error(crate::Error),
+    /// The connection's state changed.
+    ConnectionState(ConnectionState),
+    /// Catch-up after (re)connecting finished.
+    CaughtUp {
+        /// Conversations that changed while away.
+        conversations: usize,
+        /// Messages fetched.
+        messages: usize,
+    },
+    /// A member's read mark moved.
+    Receipt(Receipt),
+    /// The user was added to a conversation (or created one on another session).
+    ConversationCreated(Conversation),
+    /// A conversation changed (title, icon, remark, attrs, members, manager).
+    ConversationUpdated(Conversation),
+    /// The user left or was removed from a conversation.
+    ConversationRemoved(ConversationId),
+    /// Someone started or stopped typing.
+    Typing(Typing),
+    /// The session ended on the server (signed out elsewhere); the client stopped. Sign in again.
+    SignedOut(String),
+    /// This subscriber fell behind and missed this many events: reload what it shows from the
+    /// client (`conversations()`, `messages()`).
+    Lagged(u64),
+}
+
+/// The kinds of [`ClientEvent`], for [`ImClient::on`](crate::ImClient::on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// [`ClientEvent::Message`] (the seed's `Event.MESSAGE`).
+    Message,
+    /// [`ClientEvent::MessageSent`].
+    MessageSent,
+    /// [`ClientEvent::MessageFailed`].
+    MessageFailed,
+    /// [`ClientEvent::Error`] (the seed's `Event.ERROR`).
+    Error,
+    /// [`ClientEvent::ConnectionState`].
+    ConnectionState,
+    /// [`ClientEvent::CaughtUp`].
+    CaughtUp,
+    /// [`ClientEvent::Receipt`].
+    Receipt,
+    /// [`ClientEvent::ConversationCreated`].
+    ConversationCreated,
+    /// [`ClientEvent::ConversationUpdated`].
+    ConversationUpdated,
+    /// [`ClientEvent::ConversationRemoved`].
+    ConversationRemoved,
+    /// [`ClientEvent::Typing`].
+    Typing,
+    /// [`ClientEvent::SignedOut`].
+    SignedOut,
+    /// [`ClientEvent::Lagged`].
+    Lagged,
+}
+
+impl ClientEvent {
+    /// This event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            ClientEvent::Message { .. } => EventKind::Message,
+            ClientEvent::MessageSent(_) => EventKind::MessageSent,
+            ClientEvent::MessageFailed { .. } => EventKind::MessageFailed,
+            ClientEvent::Error(_) => EventKind::Error,
+            ClientEvent::ConnectionState(_) => EventKind::ConnectionState,
+            ClientEvent::CaughtUp { .. } => EventKind::CaughtUp,
+            ClientEvent::Receipt(_) => EventKind::Receipt,
+            ClientEvent::ConversationCreated(_) => EventKind::ConversationCreated,
+            ClientEvent::ConversationUpdated(_) => EventKind::ConversationUpdated,
+            ClientEvent::ConversationRemoved(_) => EventKind::ConversationRemoved,
+            ClientEvent::Typing(_) => EventKind::Typing,
+            ClientEvent::SignedOut(_) => EventKind::SignedOut,
+            ClientEvent::Lagged(_) => EventKind::Lagged,
+        }
+    }
+}

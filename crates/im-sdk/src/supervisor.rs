@@ -1,0 +1,1014 @@
+//! The supervisor: the one task that owns the client's socket.
+//!
+//! It connects (and reconnects with exponential backoff and jitter), resumes the session with
+//! the token, catches up from the cache's cursor, sends the outbox, routes requests and replies,
+//! applies pushed events to the cache, notices a dead connection by its silence, and reports
+//! every state change.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use im_proto::{
+    ClientId, ConversationId, ConversationView, ErrorBody, Event, GetConversation, GetMessages,
+    MarkRead, Message, MessagePage, RequestId, Resume, SendText, ServerFrame, Sync,
+};
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::cache::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
+use crate::client::Inner;
+use crate::error::{Error, Result};
+use crate::events::{ClientEvent, ConnectionState};
+use crate::transport::{Connection, Incoming};
+
+/// What the API asks of the supervisor.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Send a request frame (already encoded, with `id`) and hand back the raw result.
+    Call {
+        id: RequestId,
+        frame: String,
+        reply: oneshot::Sender<Result<Box<RawValue>>>,
+    },
+    /// A new (or retried) outbox entry, already in the cache: send it when possible.
+    Send(OutgoingMessage),
+    /// A read mark was moved locally: tell the server when possible.
+    MarkRead(ConversationId),
+    /// Try to connect now instead of waiting for the backoff.
+    Reconnect,
+    /// Stop; with `sign_out`, revoke the session first (if online).
+    Close {
+        sign_out: bool,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// Why a connection ended.
+enum Ended {
+    /// The client is closing.
+    Closed,
+    /// The session is gone on the server.
+    SignedOut(String),
+    /// The connection failed or dropped.
+    Lost { was_online: bool, error: Error },
+}
+
+/// What a pending request is for.
+enum Pending {
+    Call(oneshot::Sender<Result<Box<RawValue>>>),
+    Outbox(ClientId),
+    GapFill(ConversationId),
+    FetchConversation(ConversationId),
+    MarkRead(ConversationId),
+}
+
+pub(crate) struct Supervisor {
+    inner: Arc<Inner>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    cache: Arc<dyn Cache>,
+    /// Client ids in the outbox still being sent (to recognise our own messages in catch-up).
+    outbox_ids: HashSet<ClientId>,
+    /// Outbox entries to (re)send at a given time (after `rate_limited` and the like).
+    deferred: VecDeque<(Instant, ClientId)>,
+    /// Read marks to send once online.
+    dirty_reads: HashSet<ConversationId>,
+    /// Conversations with a gap fetch in flight.
+    filling: HashSet<ConversationId>,
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+impl Supervisor {
+    /// Waits for the cache, then supervises the connection until the client closes.
+    pub async fn run(inner: Arc<Inner>, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let Some(cache) = Self::wait_for_cache(&inner, &mut commands).await else {
+            inner.set_state(ConnectionState::Offline);
+            return;
+        };
+        let mut this = Self {
+            inner,
+            commands,
+            cache,
+            outbox_ids: HashSet::new(),
+            deferred: VecDeque::new(),
+            dirty_reads: HashSet::new(),
+            filling: HashSet::new(),
+        };
+        this.supervise().await;
+    }
+
+    async fn wait_for_cache(
+        inner: &Arc<Inner>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Option<Arc<dyn Cache>> {
+        let mut cache = inner.cache_watch();
+        loop {
+            if let Some(c) = cache.borrow_and_update().clone() {
+                return Some(c);
+            }
+            tokio::select! {
+                _ = inner.stop.cancelled() => return None,
+                changed = cache.changed() => if changed.is_err() { return None },
+                cmd = commands.recv() => match cmd {
+                    None => return None,
+                    Some(Command::Close { done, .. }) => { let _ = done.send(()); return None }
+                    Some(Command::Call { reply, .. }) => { let _ = reply.send(Err(Error::CacheNotSet)); }
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+
+    fn backoff(&self) -> impl Iterator<Item = Duration> {
+        let c = &self.inner.config;
+        ExponentialBuilder::default()
+            .with_min_delay(c.backoff_min)
+            .with_max_delay(c.backoff_max)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build()
+    }
+
+    async fn supervise(&mut self) {
+        match self.cache.outbox() {
+            Ok(entries) => {
+                self.outbox_ids = entries
+                    .into_iter()
+                    .filter(|e| e.state == OutboxState::Sending)
+                    .map(|e| e.client_id)
+                    .collect()
+            }
+            Err(e) => self.inner.emit_error(e),
+        }
+        let mut backoff = self.backoff();
+        let mut attempt: u32 = 0;
+        self.inner.set_state(ConnectionState::Connecting);
+        loop {
+            match self.connect_and_serve().await {
+                Ended::Closed => {
+                    self.inner.set_state(ConnectionState::Offline);
+                    return;
+                }
+                Ended::SignedOut(reason) => {
+                    tracing::info!(%reason, "session ended");
+                    self.inner.mark_signed_out(reason.clone());
+                    self.inner.set_state(ConnectionState::Offline);
+                    self.inner.emit(ClientEvent::SignedOut(reason));
+                    self.refuse_until_closed().await;
+                    return;
+                }
+                Ended::Lost { was_online, error } => {
+                    tracing::debug!(%error, was_online, "connection lost");
+                    if was_online {
+                        backoff = self.backoff();
+                        attempt = 0;
+                    }
+                    self.inner.set_state(ConnectionState::Offline);
+                }
+            }
+            attempt += 1;
+            let delay = backoff.next().unwrap_or(self.inner.config.backoff_max);
+            self.inner
+                .set_state(ConnectionState::Reconnecting { attempt, delay });
+            if !self.wait_offline(delay).await {
+                self.inner.set_state(ConnectionState::Offline);
+                return;
+            }
+        }
+    }
+
+    /// Serves commands while offline for `delay`. False when the client is closing.
+    async fn wait_offline(&mut self, delay: Duration) -> bool {
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = self.inner.stop.cancelled() => return false,
+                _ = &mut sleep => return true,
+                cmd = self.commands.recv() => match cmd {
+                    None => return false,
+                    Some(Command::Close { done, .. }) => { let _ = done.send(()); return false }
+                    Some(Command::Call { reply, .. }) => { let _ = reply.send(Err(Error::Offline)); }
+                    Some(Command::Reconnect) => return true,
+                    Some(Command::Send(entry)) => { self.outbox_ids.insert(entry.client_id); }
+                    Some(Command::MarkRead(id)) => { self.dirty_reads.insert(id); }
+                },
+            }
+        }
+    }
+
+    /// After the session ended: answer everything with `signed_out` until closed.
+    async fn refuse_until_closed(&mut self) {
+        loop {
+            let cmd = tokio::select! {
+                _ = self.inner.stop.cancelled() => return,
+                cmd = self.commands.recv() => match cmd {
+                    Some(cmd) => cmd,
+                    None => return,
+                },
+            };
+            match cmd {
+                Command::Close { done, .. } => {
+                    let _ = done.send(());
+                    return;
+                }
+                Command::Call { reply, .. } => {
+                    let _ = reply.send(Err(Error::SignedOut("the session has ended".into())));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn connect_and_serve(&mut self) -> Ended {
+        let stop = self.inner.stop.clone();
+        tokio::select! {
+            _ = stop.cancelled() => Ended::Closed,
+            ended = self.connect_and_serve_inner() => ended,
+        }
+    }
+
+    async fn connect_and_serve_inner(&mut self) -> Ended {
+        let config = &self.inner.config;
+        let url = self.inner.session.server_url.clone();
+        let mut conn = match Connection::open(&url, config.connect_timeout).await {
+            Ok(conn) => conn,
+            Err(error) => {
+                return Ended::Lost {
+                    was_online: false,
+                    error,
+                }
+            }
+        };
+        let token = self.inner.session.token.clone();
+        let resumed = tokio::time::timeout(
+            config.request_timeout,
+            conn.request(self.inner.next_id(), Resume { token }, |_| {}),
+        )
+        .await;
+        match resumed {
+            Ok(Ok(_)) => {}
+            Ok(Err(Error::SignedOut(reason))) => return Ended::SignedOut(reason),
+            Ok(Err(error)) => {
+                return Ended::Lost {
+                    was_online: false,
+                    error,
+                }
+            }
+            Err(_) => {
+                return Ended::Lost {
+                    was_online: false,
+                    error: Error::Timeout,
+                }
+            }
+        }
+        self.inner.set_limits(conn.limits.clone());
+        self.inner.set_state(ConnectionState::Online);
+        tracing::debug!(url = %conn.url(), "online");
+        match self.catch_up(&mut conn).await {
+            Ok((conversations, messages)) => self.inner.emit(ClientEvent::CaughtUp {
+                conversations,
+                messages,
+            }),
+            Err(Error::SignedOut(reason)) => return Ended::SignedOut(reason),
+            Err(error @ (Error::Disconnected | Error::Timeout | Error::Protocol(_))) => {
+                return Ended::Lost {
+                    was_online: true,
+                    error,
+                }
+            }
+            Err(error) => self.inner.emit_error(error),
+        }
+        self.serve(conn).await
+    }
+
+    /// Runs one request to completion on `conn` (during catch-up), applying events that arrive
+    /// meanwhile.
+    async fn request<P: im_proto::Op>(
+        &mut self,
+        conn: &mut Connection,
+        params: P,
+    ) -> Result<P::Output> {
+        let id = self.inner.next_id();
+        // Silence longer than `dead_after` means a dead connection here too.
+        let config = &self.inner.config;
+        let timeout = config.request_timeout.min(config.dead_after);
+        let mut events = Vec::new();
+        let result = tokio::time::timeout(
+            timeout,
+            conn.request(id, params, |frame| events.push(frame)),
+        )
+        .await
+        .unwrap_or(Err(Error::Timeout));
+        for frame in events {
+            if let ServerFrame::Event(event) = frame {
+                if let Some(reason) = self.apply_event(event, None) {
+                    return Err(Error::SignedOut(reason));
+                }
+            }
+        }
+        result
+    }
+
+    /// Catch-up after connecting: every conversation that changed since the cursor, and for each
+    /// the messages after the newest one in the cache. Returns (conversations, messages).
+    async fn catch_up(&mut self, conn: &mut Connection) -> Result<(usize, usize)> {
+        let fresh = self.cache.sync_cursor()? == 0 && self.cache.conversations(0, 1)?.is_empty();
+        let mut cursor = self.cache.sync_cursor()?;
+        let (mut conversations, mut messages) = (0, 0);
+        loop {
+            let page = self
+                .request(
+                    conn,
+                    Sync {
+                        since: cursor,
+                        limit: None,
+                    },
+                )
+                .await?;
+            for view in page.conversations {
+                conversations += 1;
+                let id = view.conversation.id;
+                let last_seq = view.last_seq;
+                let removed = view.removed;
+                self.apply_view(view)?;
+                if !removed {
+                    messages += self.fetch_missing(conn, id, last_seq, fresh).await?;
+                }
+            }
+            cursor = page.cursor;
+            self.cache.set_sync_cursor(cursor)?;
+            if !page.has_more {
+                break;
+            }
+        }
+        Ok((conversations, messages))
+    }
+
+    /// Stores a conversation view from the server, keeping what is newer locally.
+    fn apply_view(&mut self, view: ConversationView) -> Result<()> {
+        let id = view.conversation.id;
+        let existing = self.cache.conversation(id)?;
+        let known = existing.is_some();
+        let mut record =
+            existing.unwrap_or_else(|| ConversationRecord::new(view.conversation.clone()));
+        record.conversation = view.conversation;
+        record.removed = view.removed;
+        if let Some(last) = view.last_message {
+            if last.seq >= record.last_seq {
+                record.activity = record.activity.max(last.timestamp);
+                record.last_message = Some(last);
+            }
+        }
+        record.last_seq = record.last_seq.max(view.last_seq);
+        record.read_seq = record.read_seq.max(view.read_seq);
+        record.peer_read_seq = record.peer_read_seq.max(view.others_read_seq);
+        if record.read_dirty {
+            self.dirty_reads.insert(id);
+        }
+        self.cache.put_conversations(&[record.clone()])?;
+        self.inner.emit(if record.removed {
+            ClientEvent::ConversationRemoved(id)
+        } else if known {
+            ClientEvent::ConversationUpdated(record.conversation)
+        } else {
+            ClientEvent::ConversationCreated(record.conversation)
+        });
+        Ok(())
+    }
+
+    /// Fetches the messages of `id` after the newest cached one, up to the server's `last_seq`.
+    /// A fresh cache, or a gap wider than the catch-up limit, gets only the newest page (older
+    /// history loads on demand).
+    async fn fetch_missing(
+        &mut self,
+        conn: &mut Connection,
+        id: ConversationId,
+        last_seq: u64,
+        fresh: bool,
+    ) -> Result<usize> {
+        let local = self.cache.conversation(id)?.map_or(0, |r| r.synced_seq);
+        if last_seq <= local {
+            return Ok(0);
+        }
+        let config = &self.inner.config;
+        let page_size = config.page_size;
+        if fresh || last_seq - local > config.catch_up_limit {
+            // Only the newest page; what lies below it is history, loaded when scrolled to.
+            self.raise_watermark(id, last_seq.saturating_sub(page_size as u64))?;
+            let page = self
+                .request(
+                    conn,
+                    GetMessages {
+                        conversation_id: id,
+                        before: Some(last_seq + 1),
+                        after: None,
+                        limit: Some(page_size),
+                    },
+                )
+                .await?;
+            return self.store_messages(page.messages, false);
+        }
+        let mut after = local;
+        let mut count = 0;
+        loop {
+            let page: MessagePage = self
+                .request(
+                    conn,
+                    GetMessages {
+                        conversation_id: id,
+                        before: None,
+                        after: Some(after),
+                        limit: Some(200),
+                    },
+                )
+                .await?;
+            after = page.messages.last().map_or(after, |m| m.seq);
+            let more = page.has_more;
+            count += self.store_messages(page.messages, false)?;
+            if !more {
+                return Ok(count);
+            }
+        }
+    }
+
+    /// The fetch that fills the hole below `seen` (a message just received), if there is one
+    /// and none is in flight. A hole wider than the catch-up limit is left to history paging.
+    fn gap(&mut self, id: ConversationId, seen: u64) -> Result<Option<Followup>> {
+        let Some(record) = self.cache.conversation(id)? else {
+            return Ok(None);
+        };
+        let after = record.synced_seq;
+        if seen <= after + 1 || self.filling.contains(&id) {
+            return Ok(None);
+        }
+        if seen - after > self.inner.config.catch_up_limit {
+            self.raise_watermark(id, seen - 1)?;
+            return Ok(None);
+        }
+        Ok(Some(Followup::FillGap {
+            id,
+            after,
+            before: seen,
+        }))
+    }
+
+    /// Moves a conversation's catch-up watermark up to at least `seq` (and on over whatever
+    /// the cache already holds right after it).
+    fn raise_watermark(&mut self, id: ConversationId, seq: u64) -> Result<()> {
+        if let Some(mut record) = self.cache.conversation(id)? {
+            if seq > record.synced_seq {
+                record.synced_seq = seq;
+                self.advance_watermark(&mut record, &[])?;
+                self.cache.put_conversations(&[record])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Advances `record.synced_seq` over consecutive seqs: first through `batch` (sorted), then
+    /// through what the cache holds.
+    fn advance_watermark(&self, record: &mut ConversationRecord, batch: &[u64]) -> Result<()> {
+        for &seq in batch {
+            if seq == record.synced_seq + 1 {
+                record.synced_seq = seq;
+            }
+        }
+        let id = record.conversation.id;
+        loop {
+            let next = record.synced_seq + 1;
+            let found = self.cache.messages_before(id, next + 1, 1)?;
+            if found.first().map(|m| m.seq) == Some(next) {
+                record.synced_seq = next;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Stores messages and announces the new ones; our own outbox messages among them count as
+    /// sent. Returns how many were new.
+    fn store_messages(&mut self, messages: Vec<Message>, live: bool) -> Result<usize> {
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let new = self.cache.put_messages(&messages)?;
+        let me = self.inner.session.user.uid;
+        let mut records: HashMap<ConversationId, ConversationRecord> = HashMap::new();
+        for m in &messages {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                records.entry(m.conversation_id)
+            {
+                if let Some(r) = self.cache.conversation(m.conversation_id)? {
+                    slot.insert(r);
+                }
+            }
+            if let Some(r) = records.get_mut(&m.conversation_id) {
+                r.absorb(m, me);
+                if m.from != me {
+                    // A member's own message shows they read up to it.
+                    r.peer_read_seq = r.peer_read_seq.max(m.seq);
+                }
+            }
+        }
+        let mut records: Vec<ConversationRecord> = records.into_values().collect();
+        for record in &mut records {
+            let id = record.conversation.id;
+            let mut seqs: Vec<u64> = messages
+                .iter()
+                .filter(|m| m.conversation_id == id)
+                .map(|m| m.seq)
+                .collect();
+            seqs.sort_unstable();
+            self.advance_watermark(record, &seqs)?;
+        }
+        self.cache.put_conversations(&records)?;
+        for m in &new {
+            if m.from == me && self.outbox_ids.contains(&m.client_id) {
+                // Our own send, acked on a connection that dropped before the ack arrived.
+                self.acked(m.clone());
+            } else {
+                self.inner.emit(ClientEvent::Message {
+                    message: m.clone(),
+                    live,
+                });
+            }
+        }
+        Ok(new.len())
+    }
+
+    /// An outbox entry was acknowledged (or found stored).
+    fn acked(&mut self, message: Message) {
+        self.outbox_ids.remove(&message.client_id);
+        self.deferred.retain(|(_, c)| *c != message.client_id);
+        if let Err(e) = self.cache.outbox_remove(&message.client_id) {
+            self.inner.emit_error(e);
+        }
+        self.inner
+            .resolve_send(&message.client_id, Ok(message.clone()));
+        self.inner.emit(ClientEvent::MessageSent(message));
+    }
+
+    /// An outbox entry was refused for good.
+    fn failed(&mut self, client_id: ClientId, error: ErrorBody) {
+        self.outbox_ids.remove(&client_id);
+        let entry = self
+            .cache
+            .outbox()
+            .ok()
+            .and_then(|all| all.into_iter().find(|e| e.client_id == client_id));
+        let Some(mut entry) = entry else { return };
+        entry.state = OutboxState::Failed {
+            code: error.code.as_str().to_owned(),
+            message: error.message.clone(),
+        };
+        if let Err(e) = self.cache.outbox_put(&entry) {
+            self.inner.emit_error(e);
+        }
+        let error = Error::from(error);
+        self.inner.resolve_send(&client_id, Err(error.clone()));
+        self.inner.emit(ClientEvent::MessageFailed {
+            conversation_id: entry.conversation_id,
+            client_id,
+            error,
+        });
+    }
+
+    /// Applies a pushed event to the cache and announces it. Returns the reason if it ended the
+    /// session. `conn` (when serving) lets it fetch what it finds missing.
+    fn apply_event(
+        &mut self,
+        event: Event,
+        mut followups: Option<&mut Vec<Followup>>,
+    ) -> Option<String> {
+        let result: Result<()> = (|| {
+            match event {
+                Event::Message(message) => {
+                    let id = message.conversation_id;
+                    let seq = message.seq;
+                    let known = self.cache.conversation(id)?.is_some();
+                    self.store_messages(vec![message], true)?;
+                    // While catching up (no followups) the catch-up itself fetches what is missing.
+                    if let Some(f) = followups.as_mut() {
+                        if !known {
+                            f.push(Followup::FetchConversation(id));
+                        }
+                        if let Some(gap) = self.gap(id, seq)? {
+                            f.push(gap);
+                        }
+                    }
+                }
+                Event::Receipt(receipt) => {
+                    if let Some(mut r) = self.cache.conversation(receipt.conversation_id)? {
+                        if receipt.uid == self.inner.session.user.uid {
+                            r.read_seq = r.read_seq.max(receipt.read_seq);
+                        } else {
+                            r.peer_read_seq = r.peer_read_seq.max(receipt.read_seq);
+                        }
+                        self.cache.put_conversations(&[r])?;
+                    }
+                    self.inner.emit(ClientEvent::Receipt(receipt));
+                }
+                Event::Typing(typing) => self.inner.emit(ClientEvent::Typing(typing)),
+                Event::ConversationCreated(c) | Event::ConversationUpdated(c) => {
+                    let existing = self.cache.conversation(c.id)?;
+                    let known = existing.as_ref().is_some_and(|r| !r.removed);
+                    let mut record = existing.unwrap_or_else(|| ConversationRecord::new(c.clone()));
+                    record.conversation = c.clone();
+                    record.removed = false;
+                    self.cache.put_conversations(&[record])?;
+                    self.inner.emit(if known {
+                        ClientEvent::ConversationUpdated(c)
+                    } else {
+                        ClientEvent::ConversationCreated(c)
+                    });
+                }
+                Event::ConversationRemoved(removed) => {
+                    if let Some(mut r) = self.cache.conversation(removed.conversation_id)? {
+                        r.removed = true;
+                        self.cache.put_conversations(&[r])?;
+                    }
+                    self.inner
+                        .emit(ClientEvent::ConversationRemoved(removed.conversation_id));
+                }
+                Event::SignedOut(signed_out) => return Err(Error::SignedOut(signed_out.reason)),
+                _ => {}
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => None,
+            Err(Error::SignedOut(reason)) => Some(reason),
+            Err(e) => {
+                self.inner.emit_error(e);
+                None
+            }
+        }
+    }
+
+    /// The main loop while online.
+    async fn serve(&mut self, mut conn: Connection) -> Ended {
+        let mut pending: HashMap<RequestId, Pending> = HashMap::new();
+        // Read marks moved while offline, then the outbox, in order.
+        if let Err(error) = self.send_dirty_reads(&mut conn, &mut pending).await {
+            return self.lost(error, pending);
+        }
+        match self.cache.outbox() {
+            Ok(entries) => {
+                for entry in entries
+                    .into_iter()
+                    .filter(|e| e.state == OutboxState::Sending)
+                {
+                    self.outbox_ids.insert(entry.client_id.clone());
+                    if let Err(error) = self.send_entry(&mut conn, &mut pending, &entry).await {
+                        return self.lost(error, pending);
+                    }
+                }
+            }
+            Err(e) => self.inner.emit_error(e),
+        }
+        let ping_every = self.inner.config.ping_interval;
+        let dead_after = self.inner.config.dead_after;
+        let mut heartbeat = tokio::time::interval(ping_every);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        heartbeat.tick().await;
+        loop {
+            let next_deferred = self.deferred.front().map(|(at, _)| *at);
+            tokio::select! {
+                _ = self.inner.stop.cancelled() => return self.close(conn, false, None, pending).await,
+                cmd = self.commands.recv() => {
+                    let result = match cmd {
+                        None => return self.close(conn, false, None, pending).await,
+                        Some(Command::Close { sign_out, done }) => {
+                            return self.close(conn, sign_out, Some(done), pending).await
+                        }
+                        Some(Command::Call { id, frame, reply }) => {
+                            pending.insert(id, Pending::Call(reply));
+                            conn.send_text(frame).await
+                        }
+                        Some(Command::Send(entry)) => {
+                            self.outbox_ids.insert(entry.client_id.clone());
+                            self.send_entry(&mut conn, &mut pending, &entry).await
+                        }
+                        Some(Command::MarkRead(id)) => {
+                            self.dirty_reads.insert(id);
+                            self.send_dirty_reads(&mut conn, &mut pending).await
+                        }
+                        Some(Command::Reconnect) => Ok(()),
+                    };
+                    if let Err(error) = result {
+                        return self.lost(error, pending);
+                    }
+                }
+                incoming = conn.next() => {
+                    let frame = match incoming {
+                        Ok(Incoming::Frame(frame)) => frame,
+                        Ok(Incoming::Alive) => continue,
+                        Err(error) => return self.lost(error, pending),
+                    };
+                    let mut followups = Vec::new();
+                    if let Some(reason) = self.on_frame(frame, &mut pending, &mut followups) {
+                        self.fail_pending(pending, || Error::SignedOut(reason.clone()));
+                        return Ended::SignedOut(reason);
+                    }
+                    for f in followups {
+                        if let Err(error) = self.follow_up(&mut conn, &mut pending, f).await {
+                            return self.lost(error, pending);
+                        }
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if conn.last_heard.elapsed() > dead_after {
+                        return self.lost(Error::Timeout, pending);
+                    }
+                    if conn.last_heard.elapsed() >= ping_every {
+                        if let Err(error) = conn.ping().await {
+                            return self.lost(error, pending);
+                        }
+                    }
+                }
+                _ = sleep_until_opt(next_deferred) => {
+                    let now = Instant::now();
+                    while self.deferred.front().is_some_and(|(at, _)| *at <= now) {
+                        let (_, client_id) = self.deferred.pop_front().expect("checked");
+                        let entry = self.cache.outbox().ok().and_then(|all| all.into_iter().find(|e| e.client_id == client_id));
+                        if let Some(entry) = entry {
+                            if let Err(error) = self.send_entry(&mut conn, &mut pending, &entry).await {
+                                return self.lost(error, pending);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send_entry(
+        &mut self,
+        conn: &mut Connection,
+        pending: &mut HashMap<RequestId, Pending>,
+        entry: &OutgoingMessage,
+    ) -> Result<()> {
+        let id = self.inner.next_id();
+        pending.insert(id, Pending::Outbox(entry.client_id.clone()));
+        conn.send_request(
+            id,
+            SendText {
+                conversation_id: entry.conversation_id,
+                client_id: entry.client_id.clone(),
+                text: entry.text.clone(),
+            },
+        )
+        .await
+    }
+
+    async fn send_dirty_reads(
+        &mut self,
+        conn: &mut Connection,
+        pending: &mut HashMap<RequestId, Pending>,
+    ) -> Result<()> {
+        for id in std::mem::take(&mut self.dirty_reads) {
+            let Some(record) = self.cache.conversation(id)? else {
+                continue;
+            };
+            let request = self.inner.next_id();
+            pending.insert(request, Pending::MarkRead(id));
+            conn.send_request(
+                request,
+                MarkRead {
+                    conversation_id: id,
+                    seq: record.read_seq,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn follow_up(
+        &mut self,
+        conn: &mut Connection,
+        pending: &mut HashMap<RequestId, Pending>,
+        followup: Followup,
+    ) -> Result<()> {
+        let id = self.inner.next_id();
+        match followup {
+            Followup::FetchConversation(conversation_id) => {
+                pending.insert(id, Pending::FetchConversation(conversation_id));
+                conn.send_request(id, GetConversation { conversation_id })
+                    .await
+            }
+            Followup::FillGap {
+                id: conversation_id,
+                after,
+                before,
+            } => {
+                self.filling.insert(conversation_id);
+                pending.insert(id, Pending::GapFill(conversation_id));
+                let limit = (before - after - 1).min(200) as usize;
+                conn.send_request(
+                    id,
+                    GetMessages {
+                        conversation_id,
+                        after: Some(after),
+                        before: None,
+                        limit: Some(limit.max(1)),
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    /// Handles one frame while serving. Returns the reason if the session ended.
+    fn on_frame(
+        &mut self,
+        frame: ServerFrame,
+        pending: &mut HashMap<RequestId, Pending>,
+        followups: &mut Vec<Followup>,
+    ) -> Option<String> {
+        match frame {
+            ServerFrame::Event(event) => self.apply_event(event, Some(followups)),
+            ServerFrame::UnknownEvent(name) => {
+                tracing::debug!(%name, "ignoring an unknown event");
+                None
+            }
+            ServerFrame::Result { id, result } => {
+                self.on_reply(followups, pending.remove(&id), Ok(result));
+                None
+            }
+            ServerFrame::Error {
+                id: Some(id),
+                error,
+            } => {
+                self.on_reply(followups, pending.remove(&id), Err(error));
+                None
+            }
+            ServerFrame::Error { id: None, error } => {
+                self.inner.emit_error(Error::Server(error));
+                None
+            }
+        }
+    }
+
+    fn on_reply(
+        &mut self,
+        followups: &mut Vec<Followup>,
+        pending: Option<Pending>,
+        reply: std::result::Result<Box<RawValue>, ErrorBody>,
+    ) {
+        let Some(pending) = pending else { return };
+        match pending {
+            Pending::Call(tx) => {
+                let _ = tx.send(reply.map_err(Error::from));
+            }
+            Pending::Outbox(client_id) => match reply {
+                Ok(raw) => match serde_json::from_str::<Message>(raw.get()) {
+                    Ok(message) => {
+                        if let Err(e) = self.store_acked(&message) {
+                            self.inner.emit_error(e);
+                        }
+                        self.acked(message);
+                    }
+                    Err(e) => self.inner.emit_error(e.into()),
+                },
+                Err(error) if error.code.is_transient() => {
+                    let wait = Duration::from_millis(error.retry_after_ms.unwrap_or(1000));
+                    self.deferred.push_back((Instant::now() + wait, client_id));
+                    self.deferred.make_contiguous().sort_by_key(|(at, _)| *at);
+                }
+                Err(error) => self.failed(client_id, error),
+            },
+            Pending::GapFill(conversation_id) => {
+                self.filling.remove(&conversation_id);
+                match reply
+                    .map_err(Error::from)
+                    .and_then(|raw| Ok(serde_json::from_str::<MessagePage>(raw.get())?))
+                {
+                    Ok(page) => {
+                        let refill = self.store_messages(page.messages, true).and_then(|_| {
+                            // Still short of the newest known message? Keep filling.
+                            match self.cache.conversation(conversation_id)? {
+                                Some(r) if r.last_seq > r.synced_seq => {
+                                    self.gap(conversation_id, r.last_seq + 1)
+                                }
+                                _ => Ok(None),
+                            }
+                        });
+                        match refill {
+                            Ok(next) => followups.extend(next),
+                            Err(e) => self.inner.emit_error(e),
+                        }
+                    }
+                    Err(e) => self.inner.emit_error(e),
+                }
+            }
+            Pending::FetchConversation(conversation_id) => {
+                tracing::debug!(%conversation_id, "fetched a conversation first seen in a message");
+                match reply
+                    .map_err(Error::from)
+                    .and_then(|raw| Ok(serde_json::from_str::<ConversationView>(raw.get())?))
+                {
+                    Ok(view) => {
+                        if let Err(e) = self.apply_view(view) {
+                            self.inner.emit_error(e);
+                        }
+                    }
+                    Err(e) => self.inner.emit_error(e),
+                }
+            }
+            Pending::MarkRead(conversation_id) => match reply {
+                Ok(_) => {
+                    if let Ok(Some(mut r)) = self.cache.conversation(conversation_id) {
+                        if r.read_dirty {
+                            r.read_dirty = false;
+                            let _ = self.cache.put_conversations(&[r]);
+                        }
+                    }
+                }
+                Err(error) => self.inner.emit_error(error.into()),
+            },
+        }
+    }
+
+    /// Stores our acknowledged message and moves the conversation on.
+    fn store_acked(&mut self, message: &Message) -> Result<()> {
+        self.cache.put_messages(std::slice::from_ref(message))?;
+        if let Some(mut r) = self.cache.conversation(message.conversation_id)? {
+            r.absorb(message, self.inner.session.user.uid);
+            self.cache.put_conversations(&[r])?;
+        }
+        Ok(())
+    }
+
+    fn fail_pending(&self, pending: HashMap<RequestId, Pending>, error: impl Fn() -> Error) {
+        for (_, p) in pending {
+            if let Pending::Call(tx) = p {
+                let _ = tx.send(Err(error()));
+            }
+        }
+    }
+
+    /// The connection dropped: fail the waiting calls (sends stay in the outbox).
+    fn lost(&mut self, error: Error, pending: HashMap<RequestId, Pending>) -> Ended {
+        self.filling.clear();
+        self.fail_pending(pending, || Error::Disconnected);
+        Ended::Lost {
+            was_online: true,
+            error,
+        }
+    }
+
+    async fn close(
+        &mut self,
+        mut conn: Connection,
+        sign_out: bool,
+        done: Option<oneshot::Sender<()>>,
+        pending: HashMap<RequestId, Pending>,
+    ) -> Ended {
+        if sign_out {
+            let request = self.inner.next_id();
+            let _ = tokio::time::timeout(
+                self.inner.config.request_timeout,
+                conn.request(request, im_proto::SignOut {}, |_| {}),
+            )
+            .await;
+        }
+        self.fail_pending(pending, || Error::Closed);
+        conn.close().await;
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+        Ended::Closed
+    }
+}
+
+/// Something to fetch after applying an event.
+pub(crate) enum Followup {
+    FetchConversation(ConversationId),
+    FillGap {
+        id: ConversationId,
+        after: u64,
+        before: u64,
+    },
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The current time in milliseconds (for outbox entries).
+pub(crate) fn now() -> i64 {
+    now_millis()
+}

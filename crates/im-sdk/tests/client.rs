@@ -1,0 +1,329 @@
+//! The SDK against the real server: the seed scenario, conversations, history, and the
+//! client's life cycle (cache first, one client per user, close, sign-out).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{client, next_event, online, sign_up, Server, WAIT};
+use im_sdk::{
+    ClientEvent, ConnectionState, CreateConversation, Error, EventKind, ImService, MemoryCache,
+    TextMessage,
+};
+
+#[tokio::test]
+async fn tom_sends_jerry_wake_up_through_the_sdk() {
+    let server = Server::start().await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (tom_app, jerry_app) = (ImService::new(), ImService::new());
+    let jerry = client(&jerry_app, sign_up(&url, "jerry").await, dir.path());
+    let tom = client(&tom_app, sign_up(&url, "tom").await, dir.path());
+    let mut jerry_events = jerry.events();
+    // The seed's style: on(Event.MESSAGE, handler).
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    let _subscription = jerry.on(EventKind::Message, move |event| {
+        if let ClientEvent::Message { message, .. } = event {
+            let _ = seen_tx.send(message.body.preview().to_owned());
+        }
+    });
+    online(&tom).await;
+    online(&jerry).await;
+
+    let conversation = tom
+        .create_conversation(CreateConversation {
+            title: Some("Tom & Jerry".into()),
+            user_ids: vec![jerry.user().uid],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let info = conversation.info();
+    assert_eq!(info.title, "Tom & Jerry");
+    assert_eq!(info.user_ids, vec![tom.user().uid, jerry.user().uid]);
+    assert_eq!(info.kind, im_sdk::ConversationType::SingleChat);
+    assert_eq!(info.manager_id, tom.user().uid);
+
+    let sent = conversation
+        .send(TextMessage::new("耗子，起床啦"))
+        .await
+        .unwrap();
+    assert_eq!((sent.seq, sent.from), (1, tom.user().uid));
+
+    let created = next_event(&mut jerry_events, |e| match e {
+        ClientEvent::ConversationCreated(c) => Some(c),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&created, info);
+    let received = next_event(&mut jerry_events, |e| match e {
+        ClientEvent::Message { message, live } => Some((message, live)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(received, (sent.clone(), true));
+    let via_on = tokio::time::timeout(WAIT, seen_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(via_on, "耗子，起床啦");
+
+    // Both caches now list it, with the last message; Jerry has one unread until he reads it.
+    let listed = jerry.conversations(0, 10).unwrap();
+    assert_eq!(listed.len(), 1);
+    let record = listed[0].record();
+    assert_eq!(record.last_message.as_ref(), Some(&sent));
+    assert_eq!(record.unread_count(), 1);
+    assert_eq!(listed[0].mark_read(1).unwrap(), 0);
+    let receipt = next_event(&mut tom.events(), |e| match e {
+        ClientEvent::Receipt(r) => Some(r),
+        _ => None,
+    })
+    .await;
+    assert_eq!((receipt.uid, receipt.read_seq), (jerry.user().uid, 1));
+    let tom_side = tom.conversation(conversation.id()).await.unwrap();
+    assert_eq!(tom_side.record().peer_read_seq, 1, "read tick for Tom");
+    assert_eq!(tom_side.record().unread_count(), 0);
+
+    // Typing reaches Jerry.
+    conversation.typing(true).await.unwrap();
+    let typing = next_event(&mut jerry_events, |e| match e {
+        ClientEvent::Typing(t) => Some(t),
+        _ => None,
+    })
+    .await;
+    assert!(typing.typing);
+
+    tom.close().await;
+    jerry.close().await;
+}
+
+#[tokio::test]
+async fn plain_creates_make_new_conversations_and_unique_finds_the_first() {
+    let server = Server::start().await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let app = ImService::new();
+    let jerry = sign_up(&url, "jerry").await;
+    let tom = client(&app, sign_up(&url, "tom").await, dir.path());
+    let params = || CreateConversation {
+        user_ids: vec![jerry.user.uid],
+        ..Default::default()
+    };
+    let a = tom.create_conversation(params()).await.unwrap();
+    let b = tom.create_conversation(params()).await.unwrap();
+    assert_ne!(a.id(), b.id());
+    let unique = tom
+        .create_conversation(CreateConversation {
+            unique: true,
+            ..params()
+        })
+        .await
+        .unwrap();
+    assert_eq!(unique.id(), a.id());
+    assert_eq!(tom.conversations(0, 10).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn history_pages_from_the_cache_when_it_has_the_range_and_the_server_otherwise() {
+    let mut server = Server::start().await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let jerry_session = sign_up(&url, "jerry").await;
+    let tom = client(&ImService::new(), sign_up(&url, "tom").await, dir.path());
+    let c = tom
+        .create_conversation(CreateConversation {
+            user_ids: vec![jerry_session.user.uid],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for i in 1..=120 {
+        c.enqueue(TextMessage::new(format!("m{i}"))).unwrap();
+    }
+    let last = c.send(TextMessage::new("m121")).await.unwrap();
+    assert_eq!(last.seq, 121);
+    tom.close().await;
+
+    // Jerry starts on a new device: nothing cached yet.
+    let jerry = client(&ImService::new(), jerry_session, dir.path());
+    online(&jerry).await;
+    let conv = jerry.conversation(c.id()).await.unwrap();
+    let newest = conv.messages(None, 50).await.unwrap();
+    assert!(newest.complete);
+    assert_eq!(newest.messages.first().unwrap().seq, 72);
+    assert_eq!(newest.messages.last().unwrap().seq, 121);
+    assert!(newest.has_more);
+    let older = conv.messages(Some(72), 50).await.unwrap();
+    assert_eq!(
+        older.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (22..=71).collect::<Vec<_>>()
+    );
+
+    // With the server gone, the ranges already fetched still come whole from the cache ...
+    server.stop().await;
+    let conv = jerry.conversation(c.id()).await.unwrap();
+    let cached = conv.messages(Some(100), 40).await.unwrap();
+    assert!(cached.complete, "served from the cache");
+    assert_eq!(
+        cached.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (60..=99).collect::<Vec<_>>()
+    );
+    // ... and a range never fetched says it is incomplete rather than pretending.
+    let beyond = conv.messages(Some(22), 50).await.unwrap();
+    assert!(!beyond.complete);
+    assert!(beyond.messages.is_empty());
+    assert!(beyond.has_more);
+    // Back online, the rest comes from the server and joins up.
+    server.restart().await;
+    online(&jerry).await;
+    let rest = conv.messages(Some(22), 50).await.unwrap();
+    assert!(rest.complete);
+    assert_eq!(
+        rest.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=21).collect::<Vec<_>>()
+    );
+    assert!(!rest.has_more);
+}
+
+#[tokio::test]
+async fn the_cache_comes_first_and_once() {
+    let server = Server::start().await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let app = ImService::new();
+    let tom = app.create_im_client(sign_up(&url, "tom").await).unwrap();
+    // Before a cache is set, everything refuses clearly.
+    assert!(matches!(tom.conversations(0, 10), Err(Error::CacheNotSet)));
+    assert!(matches!(
+        tom.find_user("jerry").await,
+        Err(Error::CacheNotSet)
+    ));
+    assert!(matches!(tom.outbox(), Err(Error::CacheNotSet)));
+    assert_eq!(
+        tom.state(),
+        ConnectionState::Connecting,
+        "no connection before the cache"
+    );
+    tom.set_cache(MemoryCache::new()).unwrap();
+    assert!(matches!(
+        tom.set_cache(MemoryCache::new()),
+        Err(Error::CacheAlreadySet)
+    ));
+    online(&tom).await;
+    // Creating the client again for the same user hands back the same client.
+    let again = app.create_im_client(tom.session().clone()).unwrap();
+    assert!(matches!(
+        again.set_cache(MemoryCache::new()),
+        Err(Error::CacheAlreadySet)
+    ));
+    assert_eq!(server.online_connections(), 1, "one connection, not two");
+    // A disk cache claimed by one account refuses another.
+    let path = dir.path().join("shared.sqlite3");
+    let jerry = ImService::new()
+        .create_im_client(sign_up(&url, "jerry").await)
+        .unwrap();
+    jerry
+        .set_cache(im_sdk::DiskCache::open(&path).unwrap())
+        .unwrap();
+    let spike = ImService::new()
+        .create_im_client(sign_up(&url, "spike").await)
+        .unwrap();
+    assert!(matches!(
+        spike.set_cache(im_sdk::DiskCache::open(&path).unwrap()),
+        Err(Error::CacheOwnedByOther(_))
+    ));
+    // close() disconnects and stops; the client refuses afterwards.
+    tom.close().await;
+    assert!(matches!(tom.conversations(0, 1), Err(Error::Closed)));
+    assert_eq!(tom.state(), ConnectionState::Offline);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.online_connections() > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.online_connections(), 1, "only jerry is left");
+    // After close, creating a client for Tom again gives a new, working one.
+    let fresh = app.create_im_client(tom.session().clone()).unwrap();
+    fresh.set_cache(MemoryCache::new()).unwrap();
+    online(&fresh).await;
+    jerry.close().await;
+    fresh.close().await;
+}
+
+#[tokio::test]
+async fn signing_out_elsewhere_stops_the_client() {
+    let server = Server::start().await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let session = sign_up(&url, "tom").await;
+    let phone = client(&ImService::new(), session.clone(), dir.path());
+    let laptop = ImService::new().create_im_client(session).unwrap();
+    laptop.set_cache(MemoryCache::new()).unwrap();
+    let mut phone_events = phone.events();
+    online(&phone).await;
+    online(&laptop).await;
+    laptop.sign_out().await;
+    let reason = next_event(&mut phone_events, |e| match e {
+        ClientEvent::SignedOut(reason) => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert!(!reason.is_empty());
+    assert!(matches!(
+        phone.find_user("tom").await,
+        Err(Error::SignedOut(_))
+    ));
+    // The token is dead for good: a new client with it is signed out at once.
+    let again = ImService::new()
+        .create_im_client(phone.session().clone())
+        .unwrap();
+    let mut again_events = again.events();
+    again.set_cache(MemoryCache::new()).unwrap();
+    next_event(&mut again_events, |e| {
+        matches!(e, ClientEvent::SignedOut(_)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_and_by_the_server() {
+    let server = Server::start().await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let jerry = sign_up(&url, "jerry").await;
+    let tom = client(&ImService::new(), sign_up(&url, "tom").await, dir.path());
+    online(&tom).await;
+    let c = tom
+        .create_conversation(CreateConversation {
+            user_ids: vec![jerry.user.uid],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        c.send(TextMessage::new("  ")).await,
+        Err(Error::InvalidInput(_))
+    ));
+    let long = "x".repeat(tom.limits().max_text_chars + 1);
+    assert!(matches!(
+        c.send(TextMessage::new(long)).await,
+        Err(Error::InvalidInput(_))
+    ));
+    let err = tom
+        .create_conversation(CreateConversation {
+            user_ids: vec![im_sdk::Uid::random()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "user_not_found");
+    assert!(!err.is_transient());
+    assert!(matches!(
+        im_sdk::sign_in(&url, "tom", &im_sdk::Secret::new("wrong-password"), None).await,
+        Err(Error::Server(body)) if body.code == im_proto::ErrorCode::WrongCredentials
+    ));
+    assert!(matches!(
+        im_sdk::sign_in("ws://127.0.0.1:9/ws", "tom", &common::password("tom"), None).await,
+        Err(Error::Connect { .. })
+    ));
+}
