@@ -14,6 +14,8 @@ export default defineConfig({
     target: ['es2021', 'chrome105', 'safari15'],
     sourcemap: false,
   },
+  // Tests mount components (happy-dom): resolve Svelte's client build, not the server one.
+  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',

@@ -1,6 +1,8 @@
-//! Gtedx IM desktop app (placeholder until the Tauri app lands; see the open issues).
+//! Gtedx IM desktop app: `gtedx-im [--profile NAME]`.
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    eprintln!("The Gtedx IM desktop app is not built yet; run `im-server` for the server.");
-    std::process::exit(2);
+    gtedx_im::run();
 }

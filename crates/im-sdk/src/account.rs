@@ -82,3 +82,19 @@ async fn signed_in(
         token: signed.token,
     })
 }
+
+/// Revokes a session on the server without a client (e.g. one an app could not store).
+pub async fn sign_out(session: &Session) -> Result<()> {
+    let mut conn = Connection::open(&session.server_url, TIMEOUT).await?;
+    conn.request(
+        1,
+        im_proto::Resume {
+            token: session.token.clone(),
+        },
+        |_| {},
+    )
+    .await?;
+    conn.request(2, im_proto::SignOut {}, |_| {}).await?;
+    conn.close().await;
+    Ok(())
+}

@@ -84,7 +84,7 @@ mod service;
 mod supervisor;
 mod transport;
 
-pub use account::{sign_in, sign_up, Session};
+pub use account::{sign_in, sign_out, sign_up, Session};
 pub use cache::{Cache, ConversationRecord, DiskCache, MemoryCache, OutboxState, OutgoingMessage};
 pub use client::{ClientConfig, EventStream, ImClient, Subscription};
 pub use conversation::{Conversation, HistoryPage, TextMessage};

@@ -33,7 +33,12 @@ export type ConversationItem = {
   userIds: string[];
   lastMessage: UiMessage | null;
   unreadCount: number;
-  readSeq: number;
+  readSeq: number; // how far I have read
+  /**
+   * How far the other member(s) have read: the highest read mark among the others (a member's
+   * own message also counts as read up to it). Only ever grows. Drives the read ticks of 1:1 chats.
+   */
+  peerReadSeq: number;
   lastSeq: number;
   lastActivity: number; // ms; sort key (most recent first)
 };
@@ -42,7 +47,13 @@ export type ConnectionState =
   | { state: 'online' }
   | { state: 'offline' }
   | { state: 'reconnecting'; attempt: number; delayMs: number };
-export type AppInfo = { version: string; profile: string | null; defaultServerUrl: string };
+export type AppInfo = {
+  version: string;
+  profile: string | null;
+  defaultServerUrl: string;
+  /** The longest message text, in Unicode code points (the server's `max_text_chars`). */
+  maxTextChars: number;
+};
 export type MessagePage = { messages: UiMessage[]; hasMore: boolean }; // ascending seq order
 
 export type ImEvent =
@@ -52,7 +63,13 @@ export type ImEvent =
   | { kind: 'connection'; state: ConnectionState }
   | { kind: 'receipt'; conversationId: string; uid: string; readSeq: number }
   | { kind: 'typing'; conversationId: string; uid: string; name: string; typing: boolean }
+  /** `reason` is a human sentence from the server (English), e.g. "the session was revoked". */
   | { kind: 'signedOut'; reason: string }
+  /**
+   * The UI may have missed events (after the catch-up that follows a reconnect, or after the event
+   * channel overflowed): reload the conversation list and the open conversation's newest page.
+   */
+  | { kind: 'resync' }
   | { kind: 'error'; error: AppError };
 
 /** What the UI needs from a backend: the Tauri one, or the dev mock. */
@@ -109,6 +126,8 @@ export async function onImEvent(handler: (event: ImEvent) => void): Promise<() =
 }
 
 export const appInfo = () => call<AppInfo>('app_info');
+// restore_session, sign_in and sign_up reject with `keyring_unavailable` when the system keyring
+// (Secret Service) is missing or locked: the credentials were not stored.
 export const restoreSession = () => call<Account | null>('restore_session');
 export const signUp = (a: { serverUrl: string; username: string; password: string; displayName: string }) =>
   call<Account>('sign_up', a);

@@ -1,9 +1,10 @@
 // Composer logic: what a key press does, the character limit, and the typing notifications.
 
-/** The server's limit (`max_text_chars`), counted in Unicode code points like the Rust side. */
-export const MAX_TEXT_CHARS = 4096;
-/** Show the counter once the text is this close to the limit. */
-export const COUNTER_THRESHOLD = 3800;
+/**
+ * The server's default limit (`max_text_chars`), counted in Unicode code points like the Rust
+ * side. Only a fallback: the real limit comes from `app_info().maxTextChars`.
+ */
+export const DEFAULT_MAX_TEXT_CHARS = 4096;
 /** Send `set_typing(true)` at most this often while typing. */
 export const TYPING_INTERVAL_MS = 3000;
 
@@ -43,9 +44,22 @@ export function textToSend(text: string): string | null {
   return trimmed ? trimmed : null;
 }
 
+/** A usable limit from `app_info().maxTextChars` (a positive integer), else the default. */
+export function normalizeMaxChars(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 1 ? Math.floor(value) : DEFAULT_MAX_TEXT_CHARS;
+}
+
+/**
+ * Where the counter appears: 296 characters before the limit (3,800 of 4,096), but never
+ * earlier than 90% of it (so a small limit does not show the counter all the time).
+ */
+export function counterThreshold(max: number): number {
+  return Math.max(Math.floor(max * 0.9), max - 296);
+}
+
 export type LimitInfo = { count: number; show: boolean; over: boolean };
 
-export function limitInfo(text: string, max = MAX_TEXT_CHARS, threshold = COUNTER_THRESHOLD): LimitInfo {
+export function limitInfo(text: string, max = DEFAULT_MAX_TEXT_CHARS, threshold = counterThreshold(max)): LimitInfo {
   // Cheap exit: a UTF-16 length under the threshold means fewer code points too.
   if (text.length < threshold) return { count: text.length, show: false, over: false };
   const count = charCount(text);

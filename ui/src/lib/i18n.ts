@@ -22,10 +22,11 @@ const en = {
   'auth.toSignIn': 'Already have an account? Sign in',
   'auth.usernameHint': '3–32 characters: a–z, 0–9, _ . -',
   'auth.passwordHint': 'At least 8 characters',
-  'auth.keyringTitle': 'The system keyring is not available',
+  'auth.keyringTitle': 'The system keyring is missing or locked',
   'auth.keyringHelp':
-    'Gtedx IM keeps your session in the operating system keyring and never writes credentials to a plain file. Unlock your keyring (or install one, such as GNOME Keyring or KWallet) and try again.',
+    'Gtedx IM keeps your sign-in only in the system keyring (the Secret Service, e.g. gnome-keyring or KWallet) and never in a plain file. The keyring is not installed or not unlocked, so your credentials were not stored. Unlock or install a keyring, then try again.',
   'auth.signedOut': 'You were signed out: {reason}',
+  'auth.signedOutNoReason': 'You were signed out.',
 
   'main.me': 'Signed in as {name}',
   'main.signOut': 'Sign out',
@@ -51,6 +52,7 @@ const en = {
 
   'msg.sending': 'Sending',
   'msg.sent': 'Sent',
+  'msg.read': 'Read',
   'msg.failed': 'Not sent',
   'msg.retry': 'Retry',
   'msg.retryLabel': 'Retry sending this message',
@@ -87,7 +89,8 @@ const en = {
   'newChat.enterUsername': 'Enter a username.',
   'newChat.isYou': 'That is you.',
   'newChat.alreadyAdded': '{name} is already in the list.',
-  'newChat.needMembers': 'Add at least one member to the group.',
+  'newChat.needMembers': 'A group needs at least 2 other members (with one it would be a 1:1 chat).',
+  'newChat.groupHint': 'Add at least 2 people to create a group ({n} more). For one person, use “Start chat”.',
   'newChat.needTitle': 'Give the group a name.',
 
   'error.generic': 'Something went wrong.',
@@ -117,10 +120,11 @@ const zh: Dict = {
   'auth.toSignIn': '已有账号？登录',
   'auth.usernameHint': '3–32 个字符：a–z、0–9、_ . -',
   'auth.passwordHint': '至少 8 个字符',
-  'auth.keyringTitle': '系统密钥环不可用',
+  'auth.keyringTitle': '系统密钥环缺失或已锁定',
   'auth.keyringHelp':
-    'Gtedx IM 将会话保存在操作系统的密钥环中，绝不会把凭据写入普通文件。请解锁密钥环（或安装一个，例如 GNOME Keyring 或 KWallet）后重试。',
+    'Gtedx IM 只把登录信息保存在系统密钥环（Secret Service，例如 gnome-keyring 或 KWallet）中，绝不写入普通文件。系统密钥环未安装或未解锁，因此你的凭据没有被保存。请解锁或安装密钥环后重试。',
   'auth.signedOut': '你已退出登录：{reason}',
+  'auth.signedOutNoReason': '你已退出登录。',
 
   'main.me': '当前账号：{name}',
   'main.signOut': '退出登录',
@@ -146,6 +150,7 @@ const zh: Dict = {
 
   'msg.sending': '发送中',
   'msg.sent': '已发送',
+  'msg.read': '已读',
   'msg.failed': '发送失败',
   'msg.retry': '重试',
   'msg.retryLabel': '重新发送这条消息',
@@ -182,7 +187,8 @@ const zh: Dict = {
   'newChat.enterUsername': '请输入用户名。',
   'newChat.isYou': '这是你自己。',
   'newChat.alreadyAdded': '{name} 已在列表中。',
-  'newChat.needMembers': '请至少添加一位群成员。',
+  'newChat.needMembers': '群聊至少需要另外 2 位成员（只有一位时就是单聊）。',
+  'newChat.groupHint': '至少添加 2 人才能创建群聊（还需 {n} 人）。只和一个人聊天请用“开始聊天”。',
   'newChat.needTitle': '请填写群名称。',
 
   'error.generic': '出错了。',
@@ -207,7 +213,7 @@ const zhErrors: Record<string, string> = {
   overloaded: '服务器繁忙，请稍后再试。',
   shutting_down: '服务器正在关闭，请稍后再试。',
   internal: '服务器内部错误，请重试。',
-  keyring_unavailable: '系统密钥环不可用。',
+  keyring_unavailable: '系统密钥环缺失或已锁定，凭据没有被保存。',
 };
 
 const dicts: Record<Locale, Dict> = { en, 'zh-CN': zh };
@@ -247,3 +253,18 @@ function detectLocale(): Locale {
 /** The app's locale, chosen once at start. */
 export const locale: Locale = detectLocale();
 export const t: Translate = createTranslator(locale);
+
+export type AuthErrorView = { title: string | null; help: string | null; text: string };
+
+/**
+ * What the sign-in screen shows for an error. `keyring_unavailable` (from restore_session,
+ * sign_in or sign_up) gets a heading and an explanation in the UI's language, plus the backend's
+ * message as the detail; other errors are one line.
+ */
+export function authErrorView(locale: Locale, err: { code: string; message: string }): AuthErrorView {
+  if (err.code === 'keyring_unavailable') {
+    const tr = createTranslator(locale);
+    return { title: tr('auth.keyringTitle'), help: tr('auth.keyringHelp'), text: err.message };
+  }
+  return { title: null, help: null, text: errorText(locale, err) };
+}

@@ -87,13 +87,45 @@ export function maxSeq(list: readonly UiMessage[]): number | null {
   return max;
 }
 
+/** The largest `seq` below `limit` in the list, or null. */
+function maxSeqBelow(list: readonly UiMessage[], limit: number): number | null {
+  let below: number | null = null;
+  for (const m of list) if (m.seq !== null && m.seq < limit && (below === null || m.seq > below)) below = m.seq;
+  return below;
+}
+
 /**
- * Whether a freshly loaded newest page leaves a hole after what we hold (messages arrived
- * that neither the page nor the list contains): then the old list should be dropped.
+ * Whether a freshly loaded newest page leaves a hole before it: we hold messages older than the
+ * page, but the newest of those is not right before the page's first one (messages were missed,
+ * e.g. while offline or after an event overflow). Then those older messages should be dropped
+ * (scrolling up loads them again, without the hole).
  */
 export function pageLeavesGap(list: readonly UiMessage[], page: readonly UiMessage[], pageHasMore: boolean): boolean {
-  const have = maxSeq(list);
   const pageMin = minSeq(page);
-  if (have === null || pageMin === null) return false;
-  return pageHasMore && pageMin > have + 1;
+  if (pageMin === null || !pageHasMore) return false;
+  const below = maxSeqBelow(list, pageMin);
+  return below !== null && pageMin > below + 1;
+}
+
+/**
+ * Merges the newest page (`load_messages` with `beforeSeq: null`) into what we hold, by
+ * `clientId` (and server id), never duplicating. Held messages older than the page stay (with
+ * the held `hasMore`) when they join up with it; if the page leaves a hole before it they are
+ * dropped, and `hasMore` then comes from the page. Unacked own messages and anything as new as
+ * the page always stay.
+ */
+export function mergeNewestPage(
+  list: readonly UiMessage[],
+  hasMore: boolean,
+  page: { messages: readonly UiMessage[]; hasMore: boolean },
+): { messages: UiMessage[]; hasMore: boolean } {
+  const pageMin = minSeq(page.messages);
+  if (pageMin === null) return { messages: mergeMessages(list, page.messages), hasMore };
+  const below = maxSeqBelow(list, pageMin);
+  if (below === null) return { messages: mergeMessages(list, page.messages), hasMore: page.hasMore };
+  if (page.hasMore && pageMin > below + 1) {
+    const keep = list.filter((m) => m.seq === null || m.seq >= pageMin);
+    return { messages: mergeMessages(keep, page.messages), hasMore: page.hasMore };
+  }
+  return { messages: mergeMessages(list, page.messages), hasMore };
 }

@@ -1,9 +1,12 @@
 // An in-memory stand-in for the Rust backend, used only outside Tauri (plain browser,
 // `npm run dev`). Loaded with a dynamic import, so the app inside Tauri never fetches it.
 //
-// URL switches: `?mock=signedin` starts signed in, `?mock=keyring` makes restore_session fail
-// with keyring_unavailable. Sending a text containing "fail" fails it (Retry then succeeds);
-// sending "/reconnect" plays a reconnect sequence. Jerry answers in the 1:1 chat.
+// URL switches: `?mock=signedin` starts signed in, `?mock=keyring` makes restore_session,
+// sign_in and sign_up fail with keyring_unavailable, `?maxchars=N` sets app_info().maxTextChars.
+// Sending a text containing "fail" fails it (Retry then succeeds); "/reconnect" plays a reconnect
+// sequence (ending with a resync), "/resync" adds messages without events and then sends a
+// resync, "/signout" makes the server sign you out. Jerry reads (read ticks) and answers in the
+// 1:1 chat.
 import type {
   Account,
   AppError,
@@ -23,6 +26,7 @@ type Conv = {
   userIds: string[];
   messages: UiMessage[];
   readSeq: number;
+  peerReadSeq: number;
 };
 
 const err = (code: string, message: string): AppError => ({ code, message });
@@ -32,6 +36,10 @@ const newId = () => (Date.now().toString(16) + (counter++).toString(16) + Math.r
 
 export function createMockBackend(): Backend {
   const params = new URLSearchParams(location.search);
+  const maxTextChars = Number(params.get('maxchars')) || 4096;
+  const keyringBroken = params.get('mock') === 'keyring';
+  const keyringError = () =>
+    err('keyring_unavailable', 'no Secret Service provider is running (org.freedesktop.secrets)');
   const handlers = new Set<(e: ImEvent) => void>();
   const emit = (e: ImEvent) => setTimeout(() => handlers.forEach((h) => h(e)), 0);
 
@@ -59,19 +67,20 @@ export function createMockBackend(): Backend {
 
   // Seed: a long 1:1 history, a group, a short chat.
   const now = Date.now();
-  const jerry: Conv = { id: 'c-jerry', type: 'SINGLE_CHAT', title: '', managerId: me.uid, userIds: [me.uid, 'u-jerry'], messages: [], readSeq: 0 };
+  const jerry: Conv = { id: 'c-jerry', type: 'SINGLE_CHAT', title: '', managerId: me.uid, userIds: [me.uid, 'u-jerry'], messages: [], readSeq: 0, peerReadSeq: 0 };
   const lines = ['Hi Tom!', 'Where is the cheese?', 'Not telling 🧀', 'I will find it.', 'Good luck with that.', '你好，今天吃什么？', 'A longer message that wraps over more than one line, to see how the bubbles handle a paragraph of text in the message view.'];
   for (let i = 0; i < 2000; i++) {
     const from = i % 3 === 0 ? me.uid : 'u-jerry';
     msg(jerry, from, `${lines[i % lines.length]} (#${i + 1})`, now - (2000 - i) * 40 * 60_000);
   }
   jerry.readSeq = 1995;
-  const group: Conv = { id: 'c-group', type: 'GROUP_CHAT', title: 'Cat & Mouse Club', managerId: me.uid, userIds: [me.uid, 'u-jerry', 'u-spike'], messages: [], readSeq: 0 };
+  msg(jerry, me.uid, 'Did you read this? (not yet: a single tick)', now - 5 * 60_000);
+  const group: Conv = { id: 'c-group', type: 'GROUP_CHAT', title: 'Cat & Mouse Club', managerId: me.uid, userIds: [me.uid, 'u-jerry', 'u-spike'], messages: [], readSeq: 0, peerReadSeq: 0 };
   msg(group, 'u-spike', 'Meeting at noon.', now - 3 * 86_400_000);
   msg(group, 'u-jerry', 'I will bring snacks.', now - 3 * 86_400_000 + 60_000);
   msg(group, me.uid, 'Count me in.\nSecond line.', now - 2 * 86_400_000);
   msg(group, 'u-spike', 'Great, see you all!', now - 50 * 60_000);
-  const spike: Conv = { id: 'c-spike', type: 'SINGLE_CHAT', title: '', managerId: 'u-spike', userIds: [me.uid, 'u-spike'], messages: [], readSeq: 1 };
+  const spike: Conv = { id: 'c-spike', type: 'SINGLE_CHAT', title: '', managerId: 'u-spike', userIds: [me.uid, 'u-spike'], messages: [], readSeq: 1, peerReadSeq: 0 };
   msg(spike, 'u-spike', 'Keep it down, Tom.', now - 40 * 86_400_000);
   for (const c of [jerry, group, spike]) convs.set(c.id, c);
 
@@ -83,7 +92,10 @@ export function createMockBackend(): Backend {
       displayTitle: c.title || (c.type === 'SINGLE_CHAT' && other ? name(other) : c.userIds.map(name).join(', ')),
       managerId: c.managerId, userIds: c.userIds, lastMessage: last,
       unreadCount: c.messages.filter((m) => m.seq !== null && m.seq > c.readSeq && !m.own).length,
-      readSeq: c.readSeq, lastSeq: c.messages.reduce((s, m) => Math.max(s, m.seq ?? 0), 0),
+      readSeq: c.readSeq,
+      // Others' read marks; a member's own message counts as read up to it.
+      peerReadSeq: c.messages.reduce((s, m) => (!m.own && m.seq !== null ? Math.max(s, m.seq) : s), c.peerReadSeq),
+      lastSeq: c.messages.reduce((s, m) => Math.max(s, m.seq ?? 0), 0),
       lastActivity: last?.timestamp ?? 0,
     };
   };
@@ -104,12 +116,14 @@ export function createMockBackend(): Backend {
     setConn({ state: 'connecting' });
     setTimeout(() => {
       setConn({ state: 'online' });
-      // Send what was queued while offline.
+      // Send what was queued while offline; the catch-up is done: tell the UI to resync.
       for (const c of convs.values()) for (const m of c.messages) if (m.status === 'sending') void ack(c, m);
+      emit({ kind: 'resync' });
     }, 400);
   };
   const signIn = (a: Record<string, unknown>): Account => {
     if (a.password === 'wrong') throw err('wrong_credentials', 'wrong username or password');
+    if (keyringBroken) throw keyringError();
     account = { uid: me.uid, username: String(a.username || me.username), displayName: String(a.displayName || me.displayName), serverUrl: String(a.serverUrl) };
     me.username = account.username;
     me.displayName = account.displayName;
@@ -136,7 +150,13 @@ export function createMockBackend(): Backend {
   };
 
   const reply = async (c: Conv, text: string) => {
-    await sleep(700);
+    await sleep(600);
+    // Jerry reads it: the read tick.
+    const readSeq = c.messages.reduce((s, m) => Math.max(s, m.seq ?? 0), 0);
+    c.peerReadSeq = Math.max(c.peerReadSeq, readSeq);
+    emit({ kind: 'receipt', conversationId: c.id, uid: 'u-jerry', readSeq });
+    emit({ kind: 'conversation', conversation: item(c) });
+    await sleep(500);
     emit({ kind: 'typing', conversationId: c.id, uid: 'u-jerry', name: 'Jerry', typing: true });
     await sleep(2000);
     emit({ kind: 'typing', conversationId: c.id, uid: 'u-jerry', name: 'Jerry', typing: false });
@@ -155,10 +175,20 @@ export function createMockBackend(): Backend {
     connect();
   };
 
+  // Messages the UI never hears about (as if the event channel overflowed), then a resync.
+  const resyncDemo = async () => {
+    await sleep(300);
+    const c = convs.get('c-jerry')!;
+    for (let i = 1; i <= 3; i++) msg(c, 'u-jerry', `Missed message ${i} (brought by the resync)`, Date.now());
+    const g = convs.get('c-group')!;
+    msg(g, 'u-spike', 'A group message you missed', Date.now());
+    emit({ kind: 'resync' });
+  };
+
   const commands: Record<string, (a: Record<string, unknown>) => unknown> = {
-    app_info: () => ({ version: '0.1.0-mock', profile: 'mock', defaultServerUrl: 'ws://127.0.0.1:7822/ws' }),
+    app_info: () => ({ version: '0.1.0-mock', profile: 'mock', defaultServerUrl: 'ws://127.0.0.1:7822/ws', maxTextChars }),
     restore_session: () => {
-      if (params.get('mock') === 'keyring') throw err('keyring_unavailable', 'no Secret Service provider is running (org.freedesktop.secrets)');
+      if (keyringBroken) throw keyringError();
       const saved = sessionStorage.getItem('mock-account');
       if (saved) return signIn(JSON.parse(saved));
       if (params.get('mock') === 'signedin') return signIn({ serverUrl: 'ws://127.0.0.1:7822/ws', username: 'tom', displayName: 'Tom' });
@@ -188,7 +218,7 @@ export function createMockBackend(): Backend {
         const found = [...convs.values()].find((c) => c.userIds.length === ids.length && ids.every((u) => c.userIds.includes(u)));
         if (found) return item(found);
       }
-      const c: Conv = { id: 'c-' + newId(), type, title: String(a.title ?? ''), managerId: me.uid, userIds: ids, messages: [], readSeq: 0 };
+      const c: Conv = { id: 'c-' + newId(), type, title: String(a.title ?? ''), managerId: me.uid, userIds: ids, messages: [], readSeq: 0, peerReadSeq: 0 };
       convs.set(c.id, c);
       emit({ kind: 'conversation', conversation: item(c) });
       return item(c);
@@ -203,9 +233,15 @@ export function createMockBackend(): Backend {
     send_text: (a) => {
       const c = conv(a.conversationId);
       const text = String(a.text);
-      if ([...text].length > 4096) throw err('text_too_long', 'the text is longer than 4096 characters');
-      if (text === '/reconnect') {
-        void reconnectDemo();
+      if ([...text].length > maxTextChars) throw err('text_too_long', `the text is longer than ${maxTextChars} characters`);
+      if (text === '/reconnect') void reconnectDemo();
+      if (text === '/resync') void resyncDemo();
+      if (text === '/signout') {
+        setTimeout(() => {
+          account = null;
+          sessionStorage.removeItem('mock-account');
+          emit({ kind: 'signedOut', reason: 'Your session was revoked from another device.' });
+        }, 300);
       }
       const m: UiMessage = {
         conversationId: c.id, clientId: newId(), id: null, seq: null, from: me.uid, fromName: me.displayName,

@@ -1,11 +1,14 @@
 // The app's state (Svelte 5 runes) and the glue between the backend and the components.
 // The logic itself lives in the plain modules next to this one, which the unit tests cover.
+import { tick } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
 import * as api from './api';
 import type { Account, AppError, AppInfo, ConnectionState, ConversationItem, ImEvent, UiMessage } from './api';
-import { applyMessageToList, removeConversation, sortConversations, upsertConversation } from './conversations';
+import { applyMessageToList, applyReceipt, mergeFetchedList, removeConversation, upsertConversation } from './conversations';
+import { normalizeMaxChars } from './composer';
 import { DraftStore } from './drafts';
-import { mergeMessages, maxSeq, minSeq, pageLeavesGap, upsertMessage } from './messages';
+import { mergeMessages, mergeNewestPage, maxSeq, minSeq, upsertMessage } from './messages';
+import { afterPaint } from './paint';
 import { TypingTracker } from './typing';
 import { errorText, locale, t } from './i18n';
 
@@ -30,9 +33,11 @@ class AppState {
   account = $state.raw<Account | null>(null);
   /** An error to show on the sign-in screen (e.g. keyring_unavailable from restore_session). */
   authError = $state.raw<AppError | null>(null);
+  /** Set by a `signedOut` event: the server's reason, shown on the sign-in screen. */
   signedOutReason = $state<string | null>(null);
-  /** The server of the last account, to prefill the sign-in form after signing out. */
+  /** The server and username of the last account, to prefill the sign-in form after signing out. */
   lastServerUrl = $state<string | null>(null);
+  lastUsername = $state<string | null>(null);
 
   conversations = $state.raw<ConversationItem[]>([]);
   conversationsLoaded = $state(false);
@@ -53,6 +58,8 @@ class AppState {
   readonly drafts = new DraftStore();
   readonly typing = new TypingTracker();
 
+  /** The longest message text the server takes (code points), from `app_info`. */
+  maxTextChars = $derived(normalizeMaxChars(this.info?.maxTextChars));
   selected = $derived(this.conversations.find((c) => c.id === this.selectedId) ?? null);
   currentThread = $derived(this.selectedId ? (this.threads.get(this.selectedId) ?? null) : null);
 
@@ -62,25 +69,27 @@ class AppState {
   private markedRead = new Map<string, number>();
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
   private threadOrder: string[] = [];
+  private resyncing: Promise<void> | null = null;
+  private resyncAgain = false;
 
   /** Start: subscribe to events, read app info, try to restore the saved session. */
   async boot(): Promise<void> {
     if (this.booted) return;
     this.booted = true;
     setInterval(() => (this.now = Date.now()), 30_000);
-    if (typeof window !== 'undefined') {
-      window.addEventListener('focus', () => this.maybeMarkRead());
-      document.addEventListener('visibilitychange', () => this.maybeMarkRead());
-    }
+    // Mark the open conversation read again when the window comes back.
+    if (typeof window !== 'undefined') window.addEventListener('focus', () => this.maybeMarkRead());
+    if (typeof document !== 'undefined') document.addEventListener('visibilitychange', () => this.maybeMarkRead());
     try {
       await api.onImEvent((e) => this.onEvent(e));
     } catch (e) {
       this.toast(api.toAppError(e));
     }
     try {
-      this.info = await api.appInfo();
+      const info = await api.appInfo();
+      this.info = { ...info, maxTextChars: normalizeMaxChars(info?.maxTextChars) };
     } catch {
-      this.info = { version: '', profile: null, defaultServerUrl: DEFAULT_SERVER_URL };
+      this.info = { version: '', profile: null, defaultServerUrl: DEFAULT_SERVER_URL, maxTextChars: normalizeMaxChars(null) };
     }
     try {
       const account = await api.restoreSession();
@@ -92,11 +101,14 @@ class AppState {
     }
   }
 
-  /** Called once the first screen a user can act on has rendered. */
+  /**
+   * Called when the first screen a user can act on (the conversation list, or the sign-in screen)
+   * has rendered; invokes `ui_ready` once, after that screen's first paint.
+   */
   notifyReady(): void {
     if (this.readySent) return;
     this.readySent = true;
-    api.uiReady().catch(() => {});
+    void tick().then(() => afterPaint(() => void api.uiReady().catch(() => {})));
   }
 
   async signIn(a: { serverUrl: string; username: string; password: string }): Promise<void> {
@@ -131,6 +143,7 @@ class AppState {
   private reset(): void {
     this.phase = 'auth';
     this.lastServerUrl = this.account?.serverUrl ?? this.lastServerUrl;
+    this.lastUsername = this.account?.username ?? this.lastUsername;
     this.account = null;
     this.conversations = [];
     this.conversationsLoaded = false;
@@ -145,20 +158,39 @@ class AppState {
   }
 
   async refreshConversations(): Promise<void> {
+    const account = this.account;
     try {
       const list = await api.listConversations();
+      if (this.account !== account) return; // signed out meanwhile
       // Events may have arrived meanwhile; the list holds the fresher of each.
-      const merged = new Map(list.map((c) => [c.id, c]));
-      for (const c of this.conversations) {
-        const got = merged.get(c.id);
-        if (got && c.lastActivity > got.lastActivity) merged.set(c.id, c);
-      }
-      this.conversations = sortConversations([...merged.values()]);
+      this.conversations = mergeFetchedList(this.conversations, list);
     } catch (e) {
-      this.toast(api.toAppError(e));
+      if (this.account === account) this.toast(api.toAppError(e));
     } finally {
-      this.conversationsLoaded = true;
+      if (this.account === account) this.conversationsLoaded = true;
     }
+  }
+
+  /**
+   * The backend's `resync`: events may have been missed, so reload the conversation list and the
+   * newest page of the open conversation (merged by clientId, never duplicated). A resync arriving
+   * while one runs makes it run once more afterwards.
+   */
+  resync(): Promise<void> {
+    if (this.phase !== 'main') return Promise.resolve();
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return this.resyncing;
+    }
+    const run = async () => {
+      do {
+        this.resyncAgain = false;
+        const thread = this.currentThread;
+        await Promise.all([this.refreshConversations(), thread ? this.loadNewest(thread) : null]);
+      } while (this.resyncAgain && this.phase === 'main');
+    };
+    this.resyncing = run().finally(() => (this.resyncing = null));
+    return this.resyncing;
   }
 
   /** Opens a conversation (or closes the open one with null). */
@@ -182,13 +214,16 @@ class AppState {
   async loadNewest(thread: Thread): Promise<void> {
     try {
       const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: null, limit: PAGE_SIZE });
-      if (!thread.loaded || pageLeavesGap(thread.messages, page.messages, page.hasMore)) {
+      if (!thread.loaded) {
         // Keep unacked own messages the page may not contain yet.
         const pending = thread.messages.filter((m) => m.seq === null);
         thread.messages = mergeMessages(pending, page.messages);
         thread.hasMore = page.hasMore;
       } else {
-        thread.messages = mergeMessages(thread.messages, page.messages);
+        // A refresh (reopened, resync): merge; drop older messages only if a hole would be left.
+        const merged = mergeNewestPage(thread.messages, thread.hasMore, page);
+        thread.messages = merged.messages;
+        thread.hasMore = merged.hasMore;
       }
       thread.loaded = true;
       this.maybeMarkRead();
@@ -289,15 +324,10 @@ class AppState {
     this.conversations = applyMessageToList(this.conversations, msg);
   }
 
+  // Catching up after a reconnect is the backend's `resync` event (sent once its catch-up is done).
   private setConnection(s: ConnectionState): void {
-    const wasOnline = this.connection.state === 'online';
     this.connection = s;
     this.connectionSince = Date.now();
-    if (s.state === 'online' && !wasOnline && this.phase === 'main' && this.conversationsLoaded) {
-      // Catch up on what happened while we were away.
-      void this.refreshConversations();
-      if (this.currentThread) void this.loadNewest(this.currentThread);
-    }
   }
 
   private onEvent(e: ImEvent): void {
@@ -327,7 +357,9 @@ class AppState {
         this.setConnection(e.state);
         break;
       case 'receipt':
-        // Read receipts of others: not shown yet (see README).
+        // Another member read up to readSeq: raises peerReadSeq (the read ticks).
+        if (this.phase !== 'main') return;
+        this.conversations = applyReceipt(this.conversations, e, this.account?.uid);
         break;
       case 'typing':
         if (e.uid === this.account?.uid) return;
@@ -338,7 +370,10 @@ class AppState {
       case 'signedOut':
         if (this.phase === 'auth') return;
         this.reset();
-        this.signedOutReason = e.reason || null;
+        this.signedOutReason = e.reason?.trim() || '';
+        break;
+      case 'resync':
+        void this.resync();
         break;
       case 'error':
         this.toast(e.error);

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { charCount, composerKeyAction, limitInfo, MAX_TEXT_CHARS, textToSend, TypingNotifier } from '../composer';
+import {
+  charCount,
+  composerKeyAction,
+  counterThreshold,
+  DEFAULT_MAX_TEXT_CHARS as MAX_TEXT_CHARS,
+  limitInfo,
+  normalizeMaxChars,
+  textToSend,
+  TypingNotifier,
+} from '../composer';
 
 describe('composerKeyAction', () => {
   it('Enter sends', () => {
@@ -45,6 +54,32 @@ describe('text and limit', () => {
     expect(limitInfo('x'.repeat(MAX_TEXT_CHARS + 1))).toMatchObject({ show: true, over: true });
     // 4096 emoji are 8192 UTF-16 units but within the limit.
     expect(limitInfo('😀'.repeat(MAX_TEXT_CHARS))).toMatchObject({ count: MAX_TEXT_CHARS, over: false });
+  });
+
+  it('uses the limit from app_info (maxTextChars) instead of 4096', () => {
+    // A server configured with a small limit.
+    expect(limitInfo('x'.repeat(100), 100)).toEqual({ count: 100, show: true, over: false });
+    expect(limitInfo('x'.repeat(101), 100)).toEqual({ count: 101, show: true, over: true });
+    expect(limitInfo('x'.repeat(89), 100)).toMatchObject({ show: false, over: false });
+    expect(limitInfo('😀'.repeat(101), 100)).toMatchObject({ count: 101, over: true });
+    // A larger one: 5,000 characters are fine, the counter shows only near 10,000.
+    expect(limitInfo('x'.repeat(5000), 10_000)).toMatchObject({ show: false, over: false });
+    expect(limitInfo('x'.repeat(10_001), 10_000)).toMatchObject({ show: true, over: true });
+  });
+
+  it('puts the counter 296 characters before the limit, or at 90% of a small one', () => {
+    expect(counterThreshold(4096)).toBe(3800);
+    expect(counterThreshold(100)).toBe(90);
+    expect(counterThreshold(10_000)).toBe(9704);
+  });
+
+  it('takes maxTextChars from app_info when it is a positive number, else 4096', () => {
+    expect(normalizeMaxChars(2000)).toBe(2000);
+    expect(normalizeMaxChars(undefined)).toBe(4096);
+    expect(normalizeMaxChars(0)).toBe(4096);
+    expect(normalizeMaxChars(-5)).toBe(4096);
+    expect(normalizeMaxChars('100')).toBe(4096);
+    expect(normalizeMaxChars(Number.NaN)).toBe(4096);
   });
 });
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyMessageToList,
+  applyReceipt,
   initials,
+  isReadByPeer,
+  mergeFetchedList,
   oneLine,
   previewText,
   removeConversation,
@@ -50,7 +53,7 @@ describe('conversation list order', () => {
 
   it('an older message does not replace the last message', () => {
     const last = msg({ conversationId: 'a', seq: 10, timestamp: 1000 });
-    const list = [conv({ id: 'a', lastMessage: last, lastActivity: 1000, lastSeq: 10 })];
+    const list = [conv({ id: 'a', lastMessage: last, lastActivity: 1000, lastSeq: 10, peerReadSeq: 10 })];
     expect(applyMessageToList(list, msg({ conversationId: 'a', seq: 3, timestamp: 10 }))).toBe(list);
   });
 
@@ -88,5 +91,66 @@ describe('preview and title', () => {
     expect(initials('张三')).toBe('张');
     expect(initials('  ')).toBe('?');
     expect(oneLine('  a \n\n b  ')).toBe('a b');
+  });
+});
+
+describe('read marks and ticks', () => {
+  const mine = (seq: number | null, p = {}) =>
+    msg({ seq, own: true, from: 'u-tom', status: seq === null ? 'sending' : 'sent', ...p });
+
+  it('an own message shows "read" in a 1:1 chat once seq <= peerReadSeq', () => {
+    const c = conv({ type: 'SINGLE_CHAT', peerReadSeq: 5 });
+    expect(isReadByPeer(c, mine(4))).toBe(true);
+    expect(isReadByPeer(c, mine(5))).toBe(true);
+    expect(isReadByPeer(c, mine(6))).toBe(false);
+    expect(isReadByPeer(c, mine(null))).toBe(false); // still sending
+    expect(isReadByPeer(c, mine(null, { status: 'failed' }))).toBe(false);
+    expect(isReadByPeer(c, msg({ seq: 1 }))).toBe(false); // not mine
+  });
+
+  it('groups keep the single "sent" tick', () => {
+    expect(isReadByPeer(conv({ type: 'GROUP_CHAT', peerReadSeq: 50 }), mine(4))).toBe(false);
+  });
+
+  it('a receipt from another member raises peerReadSeq, never lowers it', () => {
+    const list = [conv({ id: 'a', peerReadSeq: 3 }), conv({ id: 'b', peerReadSeq: 0 })];
+    const next = applyReceipt(list, { conversationId: 'a', uid: 'u-jerry', readSeq: 8 }, 'u-tom');
+    expect(next.map((c) => c.peerReadSeq)).toEqual([8, 0]);
+    expect(list[0].peerReadSeq).toBe(3); // input untouched
+    expect(applyReceipt(next, { conversationId: 'a', uid: 'u-jerry', readSeq: 5 }, 'u-tom')).toBe(next);
+    expect(applyReceipt(next, { conversationId: 'a', uid: 'u-tom', readSeq: 99 }, 'u-tom')).toBe(next);
+    expect(applyReceipt(next, { conversationId: 'zz', uid: 'u-jerry', readSeq: 99 }, 'u-tom')).toBe(next);
+  });
+
+  it('a conversation item replacing ours keeps the higher peerReadSeq', () => {
+    const list = [conv({ id: 'a', peerReadSeq: 9, lastActivity: 1 })];
+    expect(upsertConversation(list, conv({ id: 'a', peerReadSeq: 4, lastActivity: 2, unreadCount: 1 }))[0]).toMatchObject({
+      peerReadSeq: 9,
+      unreadCount: 1,
+    });
+    expect(upsertConversation(list, conv({ id: 'a', peerReadSeq: 12, lastActivity: 2 }))[0].peerReadSeq).toBe(12);
+  });
+
+  it("a member's own message counts as read up to it", () => {
+    const list = [conv({ id: 'a', peerReadSeq: 2 })];
+    expect(applyMessageToList(list, msg({ conversationId: 'a', seq: 7 }))[0].peerReadSeq).toBe(7);
+    expect(applyMessageToList(list, mine(7, { conversationId: 'a' }))[0].peerReadSeq).toBe(2);
+  });
+
+  it('a fetched list decides which conversations exist; fresher copies and read marks win', () => {
+    const held = [
+      conv({ id: 'a', lastActivity: 50, peerReadSeq: 6, unreadCount: 1 }),
+      conv({ id: 'gone', lastActivity: 40 }),
+      conv({ id: 'b', lastActivity: 10, peerReadSeq: 1 }),
+    ];
+    const fetched = [
+      conv({ id: 'a', lastActivity: 30, peerReadSeq: 2 }), // older than the event we hold
+      conv({ id: 'b', lastActivity: 20, peerReadSeq: 4 }),
+      conv({ id: 'new', lastActivity: 60 }),
+    ];
+    const merged = mergeFetchedList(held, fetched);
+    expect(merged.map((c) => c.id)).toEqual(['new', 'a', 'b']);
+    expect(merged[1]).toMatchObject({ lastActivity: 50, unreadCount: 1, peerReadSeq: 6 });
+    expect(merged[2]).toMatchObject({ lastActivity: 20, peerReadSeq: 4 });
   });
 });

@@ -31,6 +31,7 @@ export function conv(p: Partial<ConversationItem> = {}): ConversationItem {
     lastMessage: null,
     unreadCount: 0,
     readSeq: 0,
+    peerReadSeq: 0,
     lastSeq: 0,
     lastActivity: 0,
     ...p,

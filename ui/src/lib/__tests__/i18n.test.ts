@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTranslator, errorText, format, pickLocale } from '../i18n';
+import { authErrorView, createTranslator, errorText, format, pickLocale } from '../i18n';
 
 describe('pickLocale', () => {
   it('chooses Chinese for any zh language', () => {
@@ -36,5 +36,44 @@ describe('translator', () => {
     expect(errorText('zh-CN', e)).toBe('用户名或密码错误。');
     expect(errorText('zh-CN', { code: 'something_new', message: 'new thing' })).toBe('new thing');
     expect(errorText('en', { code: 'x', message: '' })).toBe('Something went wrong.');
+  });
+});
+
+describe('sign-in screen errors', () => {
+  const keyring = { code: 'keyring_unavailable', message: 'no Secret Service provider is running' };
+
+  it('explains keyring_unavailable in English: missing or locked, credentials not stored', () => {
+    const v = authErrorView('en', keyring);
+    expect(v.title).toBe('The system keyring is missing or locked');
+    expect(v.help).toContain('Secret Service');
+    expect(v.help).toContain('gnome-keyring');
+    expect(v.help).toContain('credentials were not stored');
+    expect(v.text).toBe(keyring.message); // the backend's detail
+  });
+
+  it('explains keyring_unavailable in Chinese', () => {
+    const v = authErrorView('zh-CN', keyring);
+    expect(v.title).toBe('系统密钥环缺失或已锁定');
+    expect(v.help).toContain('Secret Service');
+    expect(v.help).toContain('gnome-keyring');
+    expect(v.help).toContain('凭据没有被保存');
+    expect(errorText('zh-CN', keyring)).toContain('密钥环');
+  });
+
+  it('shows other errors as one line', () => {
+    expect(authErrorView('en', { code: 'wrong_credentials', message: 'wrong username or password' })).toEqual({
+      title: null,
+      help: null,
+      text: 'wrong username or password',
+    });
+    expect(authErrorView('zh-CN', { code: 'wrong_credentials', message: 'x' }).text).toBe('用户名或密码错误。');
+  });
+
+  it('words the signed-out notice with the server reason', () => {
+    expect(createTranslator('en')('auth.signedOut', { reason: 'Your session was revoked.' })).toBe(
+      'You were signed out: Your session was revoked.',
+    );
+    expect(createTranslator('en')('msg.read')).toBe('Read');
+    expect(createTranslator('zh-CN')('msg.read')).toBe('已读');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareMessages, maxSeq, mergeMessages, minSeq, pageLeavesGap, upsertMessage } from '../messages';
+import { compareMessages, maxSeq, mergeMessages, mergeNewestPage, minSeq, pageLeavesGap, upsertMessage } from '../messages';
 import { msg } from './fixtures';
 
 const texts = (list: { text: string }[]) => list.map((m) => m.text);
@@ -123,6 +123,42 @@ describe('seq helpers', () => {
     expect(pageLeavesGap(held, [msg({ seq: 12 }), msg({ seq: 13 })], true)).toBe(false);
     expect(pageLeavesGap(held, [msg({ seq: 40 }), msg({ seq: 41 })], true)).toBe(true);
     expect(pageLeavesGap(held, [msg({ seq: 40 })], false)).toBe(false);
+  });
+
+  it('also sees a hole inside what we hold (older history, then only live messages)', () => {
+    // Held 10-11 and a live 60; the page (51-60) does not reach back to 11.
+    const held = [msg({ seq: 10 }), msg({ seq: 11 }), msg({ seq: 60 })];
+    expect(pageLeavesGap(held, [msg({ seq: 51 }), msg({ seq: 60 })], true)).toBe(true);
+    expect(pageLeavesGap(held, [msg({ seq: 12 }), msg({ seq: 60 })], true)).toBe(false);
+  });
+});
+
+describe('mergeNewestPage (opening again, resync)', () => {
+  const seqs = (l: { seq: number | null }[]) => l.map((m) => m.seq);
+
+  it('merges an overlapping page by clientId, keeping older history and hasMore', () => {
+    const held = [msg({ seq: 1 }), msg({ seq: 2 }), msg({ seq: 3 })];
+    const sending = msg({ clientId: 'mine', id: null, seq: null, own: true, status: 'sending' });
+    const page = [held[2], { ...sending, seq: 4, id: 's4', status: 'sent' as const }, msg({ seq: 5 })];
+    const out = mergeNewestPage([...held, sending], false, { messages: page, hasMore: true });
+    expect(seqs(out.messages)).toEqual([1, 2, 3, 4, 5]);
+    expect(out.messages.filter((m) => m.clientId === 'mine')).toHaveLength(1);
+    expect(out.hasMore).toBe(false);
+  });
+
+  it('drops held messages older than a page that leaves a hole, keeps unacked ones', () => {
+    const sending = msg({ seq: null, id: null, own: true, status: 'failed' });
+    const held = [msg({ seq: 10 }), msg({ seq: 11 }), msg({ seq: 60 }), sending];
+    const page = [msg({ seq: 51 }), held[2]];
+    const out = mergeNewestPage(held, false, { messages: page, hasMore: true });
+    expect(seqs(out.messages)).toEqual([51, 60, null]);
+    expect(out.hasMore).toBe(true);
+  });
+
+  it('takes hasMore from the page when nothing older is held', () => {
+    const out = mergeNewestPage([], false, { messages: [msg({ seq: 51 }), msg({ seq: 52 })], hasMore: true });
+    expect(out.hasMore).toBe(true);
+    expect(mergeNewestPage([msg({ seq: 3 })], true, { messages: [], hasMore: false }).hasMore).toBe(true);
   });
 
   it('compareMessages is a total order', () => {

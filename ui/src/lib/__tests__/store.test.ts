@@ -1,6 +1,7 @@
 // The app state wired to a fake backend: boot paths, event handling, read marking, typing expiry.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ImEvent } from '../api';
+import { isReadByPeer } from '../conversations';
 import { conv, msg } from './fixtures';
 
 const calls: { cmd: string; args?: unknown }[] = [];
@@ -62,7 +63,19 @@ beforeEach(() => {
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.unstubAllGlobals();
 });
+
+async function signedIn() {
+  responses.restore_session = () => account;
+  responses.list_conversations = () => [conv({ id: 'c1', lastActivity: 1 }), conv({ id: 'c2', lastActivity: 2 })];
+  const app = await freshApp();
+  await app.boot();
+  return app;
+}
+
+const count = (cmd: string) => calls.filter((c) => c.cmd === cmd).length;
+const argsOf = (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args);
 
 describe('boot', () => {
   it('shows the sign-in screen without a saved session', async () => {
@@ -90,21 +103,75 @@ describe('boot', () => {
     await app.boot();
     expect(app.phase).toBe('main');
     expect(app.conversations.map((c) => c.id)).toEqual(['new', 'old']);
+    // Without animation frames (here: Node) ui_ready still comes, once.
     app.notifyReady();
     app.notifyReady();
-    expect(calls.filter((c) => c.cmd === 'ui_ready')).toHaveLength(1);
+    await flush();
+    await flush();
+    expect(count('ui_ready')).toBe(1);
+  });
+
+  it('invokes ui_ready exactly once, after the first paint (two animation frames)', async () => {
+    const frames: (() => void)[] = [];
+    vi.stubGlobal('requestAnimationFrame', (cb: () => void) => frames.push(cb));
+    responses.restore_session = () => null;
+    const app = await freshApp();
+    await app.boot();
+    app.notifyReady(); // the sign-in screen mounted
+    app.notifyReady();
+    await flush();
+    expect(count('ui_ready')).toBe(0);
+    expect(frames).toHaveLength(1);
+    frames.shift()!(); // runs before the first paint
+    expect(count('ui_ready')).toBe(0);
+    expect(frames).toHaveLength(1);
+    frames.shift()!(); // runs after it
+    await flush();
+    expect(count('ui_ready')).toBe(1);
+    app.notifyReady(); // e.g. the conversation list after signing in
+    await flush();
+    expect(frames).toHaveLength(0);
+    expect(count('ui_ready')).toBe(1);
+  });
+
+  it('takes maxTextChars from app_info, 4096 when missing', async () => {
+    responses.restore_session = () => null;
+    responses.app_info = () => ({ version: '1', profile: null, defaultServerUrl: 'ws://x', maxTextChars: 1000 });
+    let app = await freshApp();
+    await app.boot();
+    expect(app.maxTextChars).toBe(1000);
+    responses.app_info = () => ({ version: '1', profile: null, defaultServerUrl: 'ws://x' });
+    app = await freshApp();
+    await app.boot();
+    expect(app.maxTextChars).toBe(4096);
+    responses.app_info = () => {
+      throw { code: 'internal', message: 'x' };
+    };
+    app = await freshApp();
+    await app.boot();
+    expect(app.maxTextChars).toBe(4096);
+  });
+
+  it('keyring_unavailable from sign_in / sign_up reaches the sign-in screen (rejects, stays there)', async () => {
+    responses.restore_session = () => null;
+    const app = await freshApp();
+    await app.boot();
+    responses.sign_in = () => {
+      throw { code: 'keyring_unavailable', message: 'no Secret Service' };
+    };
+    responses.sign_up = responses.sign_in;
+    await expect(app.signIn({ serverUrl: 'ws://x', username: 'tom', password: 'p' })).rejects.toEqual({
+      code: 'keyring_unavailable',
+      message: 'no Secret Service',
+    });
+    await expect(
+      app.signUp({ serverUrl: 'ws://x', username: 'tom', password: 'p', displayName: 'Tom' }),
+    ).rejects.toMatchObject({ code: 'keyring_unavailable' });
+    expect(app.phase).toBe('auth');
   });
 });
 
 describe('signed in', () => {
-  async function signedIn() {
-    responses.restore_session = () => account;
-    responses.list_conversations = () => [conv({ id: 'c1', lastActivity: 1 }), conv({ id: 'c2', lastActivity: 2 })];
-    const app = await freshApp();
-    await app.boot();
-    return app;
-  }
-
   it('opening a conversation loads the newest page and tells the backend', async () => {
     const app = await signedIn();
     responses.load_messages = () => ({ messages: [msg({ seq: 1 }), msg({ seq: 2 })], hasMore: true });
@@ -197,11 +264,21 @@ describe('signed in', () => {
   it('a signedOut event returns to the sign-in screen with the reason', async () => {
     const app = await signedIn();
     await app.select('c1');
-    emit({ kind: 'signedOut', reason: 'session revoked' });
+    emit({ kind: 'signedOut', reason: 'Your session was revoked.' });
     expect(app.phase).toBe('auth');
-    expect(app.signedOutReason).toBe('session revoked');
+    expect(app.signedOutReason).toBe('Your session was revoked.');
     expect(app.conversations).toEqual([]);
     expect(app.selectedId).toBeNull();
+    // The sign-in form is prefilled with the last server and username.
+    expect(app.lastServerUrl).toBe('ws://x');
+    expect(app.lastUsername).toBe('tom');
+  });
+
+  it('a signedOut event without a reason still says so', async () => {
+    const app = await signedIn();
+    emit({ kind: 'signedOut', reason: '' });
+    expect(app.phase).toBe('auth');
+    expect(app.signedOutReason).toBe('');
   });
 
   it('error events become toasts', async () => {
@@ -217,5 +294,175 @@ describe('signed in', () => {
     };
     expect(await app.send('c1', 'x')).toBe(false);
     expect(app.toasts.map((t) => t.text)).toEqual(['too long']);
+  });
+});
+
+describe('read ticks', () => {
+  it('receipts from the other person raise peerReadSeq; mine and older ones do not', async () => {
+    const app = await signedIn();
+    emit({ kind: 'receipt', conversationId: 'c1', uid: 'u-jerry', readSeq: 5 });
+    const c1 = () => app.conversations.find((c) => c.id === 'c1')!;
+    expect(c1().peerReadSeq).toBe(5);
+    emit({ kind: 'receipt', conversationId: 'c1', uid: 'u-tom', readSeq: 9 }); // my other device
+    expect(c1().peerReadSeq).toBe(5);
+    emit({ kind: 'receipt', conversationId: 'c1', uid: 'u-jerry', readSeq: 3 });
+    expect(c1().peerReadSeq).toBe(5);
+    emit({ kind: 'receipt', conversationId: 'nope', uid: 'u-jerry', readSeq: 3 });
+    expect(app.conversations.map((c) => c.peerReadSeq)).toEqual([0, 5]);
+  });
+
+  it('conversation events carry peerReadSeq; a stale copy does not take a tick back', async () => {
+    const app = await signedIn();
+    const c1 = () => app.conversations.find((c) => c.id === 'c1')!;
+    emit({ kind: 'conversation', conversation: conv({ id: 'c1', lastActivity: 3, peerReadSeq: 7 }) });
+    expect(c1().peerReadSeq).toBe(7);
+    emit({ kind: 'conversation', conversation: conv({ id: 'c1', lastActivity: 4, peerReadSeq: 6, unreadCount: 2 }) });
+    expect(c1()).toMatchObject({ peerReadSeq: 7, unreadCount: 2, lastActivity: 4 });
+  });
+
+  it('own messages up to peerReadSeq show as read in a 1:1 chat', async () => {
+    const app = await signedIn();
+    const mine = (seq: number | null) =>
+      msg({ conversationId: 'c1', seq, own: true, from: 'u-tom', status: seq === null ? 'sending' : 'sent' });
+    responses.load_messages = () => ({ messages: [mine(1), mine(2), mine(3)], hasMore: false });
+    await app.select('c1');
+    const ticks = () => app.currentThread!.messages.map((m) => isReadByPeer(app.selected!, m));
+    expect(ticks()).toEqual([false, false, false]);
+    emit({ kind: 'receipt', conversationId: 'c1', uid: 'u-jerry', readSeq: 2 });
+    expect(ticks()).toEqual([true, true, false]);
+    emit({ kind: 'conversation', conversation: conv({ id: 'c1', lastActivity: 9, peerReadSeq: 3 }) });
+    expect(ticks()).toEqual([true, true, true]);
+  });
+});
+
+describe('resync', () => {
+  it('reloads the list and the open conversation, merging by clientId without duplicates', async () => {
+    const app = await signedIn();
+    const m1 = msg({ conversationId: 'c1', seq: 1 });
+    const m2 = msg({ conversationId: 'c1', seq: 2 });
+    responses.load_messages = () => ({ messages: [m1, m2], hasMore: false });
+    await app.select('c1');
+    const pending = msg({ conversationId: 'c1', clientId: 'mine', id: null, seq: null, own: true, status: 'sending' });
+    responses.send_text = () => pending;
+    await app.send('c1', pending.text);
+    expect(app.currentThread!.messages).toHaveLength(3);
+
+    // Missed meanwhile: the ack of "mine", a new message, a new conversation; c2 was removed.
+    const acked = { ...pending, id: 's3', seq: 3, status: 'sent' as const };
+    const m4 = msg({ conversationId: 'c1', seq: 4 });
+    responses.load_messages = () => ({ messages: [m2, acked, m4], hasMore: true });
+    responses.list_conversations = () => [
+      conv({ id: 'c1', lastActivity: 10, peerReadSeq: 3 }),
+      conv({ id: 'c9', lastActivity: 5 }),
+    ];
+    calls.length = 0;
+    emit({ kind: 'resync' });
+    await flush();
+    await flush();
+
+    expect(argsOf('load_messages')).toEqual([{ conversationId: 'c1', beforeSeq: null, limit: 50 }]);
+    expect(count('list_conversations')).toBe(1);
+    const thread = app.currentThread!;
+    expect(thread.messages.map((m) => m.clientId)).toEqual([m1.clientId, m2.clientId, 'mine', m4.clientId]);
+    expect(thread.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    expect(thread.messages[2]).toMatchObject({ status: 'sent', id: 's3' });
+    expect(thread.hasMore).toBe(false); // we still hold the beginning (seq 1)
+    expect(app.conversations.map((c) => c.id)).toEqual(['c1', 'c9']);
+    expect(app.selected?.peerReadSeq).toBe(3);
+
+    // The same resync again changes nothing.
+    emit({ kind: 'resync' });
+    await flush();
+    await flush();
+    expect(thread.messages).toHaveLength(4);
+  });
+
+  it('drops held history that the new page does not join up with (missed messages)', async () => {
+    const app = await signedIn();
+    const old = [msg({ conversationId: 'c1', seq: 10 }), msg({ conversationId: 'c1', seq: 11 })];
+    responses.load_messages = () => ({ messages: old, hasMore: true });
+    await app.select('c1');
+    const page = [msg({ conversationId: 'c1', seq: 80 }), msg({ conversationId: 'c1', seq: 81 })];
+    responses.load_messages = () => ({ messages: page, hasMore: true });
+    emit({ kind: 'resync' });
+    await flush();
+    await flush();
+    expect(app.currentThread!.messages.map((m) => m.seq)).toEqual([80, 81]);
+    expect(app.currentThread!.hasMore).toBe(true);
+  });
+
+  it('without an open conversation only reloads the list; resyncs arriving meanwhile run once more', async () => {
+    const app = await signedIn();
+    calls.length = 0;
+    emit({ kind: 'resync' });
+    emit({ kind: 'resync' });
+    emit({ kind: 'resync' });
+    for (let i = 0; i < 4; i++) await flush();
+    expect(count('list_conversations')).toBe(2);
+    expect(count('load_messages')).toBe(0);
+  });
+
+  it('is ignored when signed out', async () => {
+    responses.restore_session = () => null;
+    const app = await freshApp();
+    await app.boot();
+    emit({ kind: 'resync' });
+    await flush();
+    expect(count('list_conversations')).toBe(0);
+  });
+
+  it('going back online no longer reloads by itself (the backend sends resync after its catch-up)', async () => {
+    const app = await signedIn();
+    emit({ kind: 'connection', state: { state: 'offline' } });
+    calls.length = 0;
+    emit({ kind: 'connection', state: { state: 'online' } });
+    await flush();
+    expect(app.connection.state).toBe('online');
+    expect(count('list_conversations')).toBe(0);
+  });
+});
+
+describe('read marking follows focus and visibility', () => {
+  function fakeWindow() {
+    const listeners: Record<string, (() => void)[]> = {};
+    const addEventListener = (type: string, f: () => void) => (listeners[type] ??= []).push(f);
+    const doc = { visibilityState: 'visible', focused: false, hasFocus: () => doc.focused, addEventListener };
+    vi.stubGlobal('window', { addEventListener });
+    vi.stubGlobal('document', doc);
+    const fire = (type: string) => listeners[type]?.forEach((f) => f());
+    return { doc, fire };
+  }
+
+  it('marks read only while focused and visible, and again when the window comes back', async () => {
+    const { doc, fire } = fakeWindow();
+    const app = await signedIn();
+    responses.load_messages = () => ({
+      messages: [msg({ conversationId: 'c1', seq: 1 }), msg({ conversationId: 'c1', seq: 2 })],
+      hasMore: false,
+    });
+    await app.select('c1');
+    expect(argsOf('mark_read')).toEqual([]); // not focused
+    emit({ kind: 'message', message: msg({ conversationId: 'c1', seq: 3 }) });
+    expect(argsOf('mark_read')).toEqual([]);
+
+    doc.focused = true;
+    fire('focus');
+    expect(argsOf('mark_read')).toEqual([{ conversationId: 'c1', seq: 3 }]);
+
+    doc.visibilityState = 'hidden'; // minimised
+    emit({ kind: 'message', message: msg({ conversationId: 'c1', seq: 4 }) });
+    expect(argsOf('mark_read')).toHaveLength(1);
+    doc.visibilityState = 'visible';
+    fire('visibilitychange');
+    expect(argsOf('mark_read')).toEqual([
+      { conversationId: 'c1', seq: 3 },
+      { conversationId: 'c1', seq: 4 },
+    ]);
+
+    // Focused and visible: new messages are marked at once, and only once.
+    emit({ kind: 'message', message: msg({ conversationId: 'c1', seq: 5 }) });
+    fire('focus');
+    expect(argsOf('mark_read')).toHaveLength(3);
+    expect(argsOf('mark_read')[2]).toEqual({ conversationId: 'c1', seq: 5 });
   });
 });

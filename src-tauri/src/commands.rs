@@ -1,0 +1,248 @@
+//! The commands the web UI invokes. Each is thin: parse ids, call the SDK, shape the result.
+//! Passwords arrive here and go straight into a `Secret`; tokens never leave the backend.
+
+use im_sdk::{ClientId, ConversationId, CreateConversation, Secret, TextMessage, Uid};
+use tauri::{AppHandle, Runtime, State};
+
+use crate::dto::{Account, AppInfo, ConversationItem, MessagePage, UiConnectionState, UiMessage, UserInfo};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::view::{self, Names};
+
+/// The server the sign-in form suggests.
+pub const DEFAULT_SERVER_URL: &str = "ws://127.0.0.1:7822/ws";
+
+type Result<T> = std::result::Result<T, AppError>;
+
+fn conversation_id(raw: &str) -> Result<ConversationId> {
+    raw.parse()
+        .map_err(|_| AppError::new("bad_id", format!("{raw:?} is not a conversation id")))
+}
+
+fn device_label() -> String {
+    format!("Gtedx IM on {}", std::env::consts::OS)
+}
+
+/// Version, profile and defaults.
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        profile: state.profile.name().map(str::to_owned),
+        default_server_url: DEFAULT_SERVER_URL.to_owned(),
+        max_text_chars: state
+            .client()
+            .map(|c| c.limits().max_text_chars)
+            .unwrap_or(im_sdk::Limits::default().max_text_chars),
+    }
+}
+
+/// Signs in from the keyring, if a session is saved there: at once, from the cache (the client
+/// connects in the background).
+#[tauri::command]
+pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<Option<Account>> {
+    if let Ok(client) = state.client() {
+        let s = client.session();
+        return Ok(Some(Account {
+            uid: s.user.uid.to_string(),
+            username: s.user.username.clone(),
+            display_name: s.user.display_name.clone(),
+            server_url: s.server_url.clone(),
+        }));
+    }
+    match state.credentials.load()? {
+        Some(session) => Ok(Some(state.start(&app, session).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn signed_in<R: Runtime>(app: &AppHandle<R>, state: &AppState, session: im_sdk::Session) -> Result<Account> {
+    if let Err(e) = state.credentials.save(&session) {
+        // Without a keyring the session cannot be kept: do not leave it alive on the server.
+        let _ = im_sdk::sign_out(&session).await;
+        return Err(e);
+    }
+    state.start(app, session).await
+}
+
+/// Creates an account and signs in.
+#[tauri::command]
+pub async fn sign_up<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    server_url: String,
+    username: String,
+    password: String,
+    display_name: Option<String>,
+) -> Result<Account> {
+    let password = Secret::new(password);
+    let display_name = display_name.filter(|n| !n.trim().is_empty());
+    let session = im_sdk::sign_up(server_url.trim(), &username, &password, display_name.as_deref()).await?;
+    signed_in(&app, &state, session).await
+}
+
+/// Signs in with a username and password.
+#[tauri::command]
+pub async fn sign_in<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    server_url: String,
+    username: String,
+    password: String,
+) -> Result<Account> {
+    let password = Secret::new(password);
+    let session = im_sdk::sign_in(server_url.trim(), &username, &password, Some(&device_label())).await?;
+    signed_in(&app, &state, session).await
+}
+
+/// Signs out: revokes the session on the server, forgets it in the keyring.
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<()> {
+    state.stop(true).await;
+    state.credentials.clear()
+}
+
+/// Finds a user by username.
+#[tauri::command]
+pub async fn find_user(state: State<'_, AppState>, username: String) -> Result<Option<UserInfo>> {
+    let client = state.client()?;
+    Ok(client.find_user(username.trim()).await?.as_ref().map(UserInfo::from))
+}
+
+/// The conversation list, from the cache (updates follow as events).
+#[tauri::command]
+pub async fn list_conversations(state: State<'_, AppState>) -> Result<Vec<ConversationItem>> {
+    let client = state.client()?;
+    let conversations = client.conversations(0, 500)?;
+    let names = Names::load(&client, view::uids_for(&conversations)).await;
+    let outbox = client.outbox()?;
+    let mut items: Vec<ConversationItem> = conversations
+        .iter()
+        .map(|c| view::item(&client, &names, c, &outbox))
+        .collect();
+    items.sort_by(|a, b| b.last_activity.cmp(&a.last_activity));
+    Ok(items)
+}
+
+/// Creates a conversation (1:1 with `unique`, or a group).
+#[tauri::command]
+pub async fn create_conversation(
+    state: State<'_, AppState>,
+    user_ids: Vec<String>,
+    title: Option<String>,
+    unique: Option<bool>,
+) -> Result<ConversationItem> {
+    let client = state.client()?;
+    let user_ids = user_ids
+        .iter()
+        .map(|u| u.parse::<Uid>().map_err(|_| AppError::new("bad_id", format!("{u:?} is not a user id"))))
+        .collect::<Result<Vec<_>>>()?;
+    let conversation = client
+        .create_conversation(CreateConversation {
+            user_ids,
+            title: title.filter(|t| !t.trim().is_empty()),
+            unique: unique.unwrap_or(false),
+            ..Default::default()
+        })
+        .await?;
+    let names = Names::load(&client, view::uids_for(std::slice::from_ref(&conversation))).await;
+    Ok(view::item(&client, &names, &conversation, &client.outbox()?))
+}
+
+/// A page of history, ascending; the newest page also carries the conversation's unsent messages.
+#[tauri::command]
+pub async fn load_messages(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    before_seq: Option<u64>,
+    limit: Option<usize>,
+) -> Result<MessagePage> {
+    let client = state.client()?;
+    let id = self::conversation_id(&conversation_id)?;
+    let conversation = client.conversation(id).await?;
+    let page = conversation.messages(before_seq, limit.unwrap_or(50)).await?;
+    let names = Names::load(&client, page.messages.iter().map(|m| m.from)).await;
+    let mut messages: Vec<UiMessage> = page.messages.iter().map(|m| view::message(&client, &names, m)).collect();
+    if before_seq.is_none() {
+        let sent: std::collections::HashSet<String> = messages.iter().map(|m| m.client_id.clone()).collect();
+        messages.extend(
+            client
+                .outbox()?
+                .iter()
+                .filter(|o| o.conversation_id == id && !sent.contains(o.client_id.as_str()))
+                .map(|o| UiMessage::outgoing(o, client.user())),
+        );
+    }
+    Ok(MessagePage {
+        messages,
+        has_more: page.has_more,
+    })
+}
+
+/// Puts a text message in the outbox; returns it at once (status sending).
+#[tauri::command]
+pub async fn send_text(state: State<'_, AppState>, conversation_id: String, text: String) -> Result<UiMessage> {
+    let client = state.client()?;
+    let conversation = client.conversation(self::conversation_id(&conversation_id)?).await?;
+    let pending = conversation.enqueue(TextMessage::new(text))?;
+    Ok(UiMessage::outgoing(&pending, client.user()))
+}
+
+/// Sends a failed message again (same client id: it is never stored twice).
+#[tauri::command]
+pub fn retry_send(state: State<'_, AppState>, conversation_id: String, client_id: String) -> Result<UiMessage> {
+    let client = state.client()?;
+    self::conversation_id(&conversation_id)?;
+    let client_id: ClientId = client_id
+        .parse()
+        .map_err(|_| AppError::new("bad_id", "not a client id"))?;
+    let entry = client.retry_send(&client_id)?;
+    Ok(UiMessage::outgoing(&entry, client.user()))
+}
+
+/// Marks messages up to `seq` read.
+#[tauri::command]
+pub async fn mark_read(state: State<'_, AppState>, conversation_id: String, seq: u64) -> Result<()> {
+    let client = state.client()?;
+    client.conversation(self::conversation_id(&conversation_id)?).await?.mark_read(seq)?;
+    Ok(())
+}
+
+/// Typing notices.
+#[tauri::command]
+pub async fn set_typing(state: State<'_, AppState>, conversation_id: String, typing: bool) -> Result<()> {
+    let client = state.client()?;
+    client.conversation(self::conversation_id(&conversation_id)?).await?.typing(typing).await?;
+    Ok(())
+}
+
+/// Which conversation the UI shows (no notifications for it while the window is focused).
+#[tauri::command]
+pub fn set_active_conversation(state: State<'_, AppState>, conversation_id: Option<String>) -> Result<()> {
+    let id = conversation_id.as_deref().map(self::conversation_id).transpose()?;
+    state.set_active(id);
+    Ok(())
+}
+
+/// The connection state now.
+#[tauri::command]
+pub fn connection_state(state: State<'_, AppState>) -> UiConnectionState {
+    state
+        .client()
+        .map(|c| UiConnectionState::from(&c.state()))
+        .unwrap_or(UiConnectionState::Offline)
+}
+
+/// The UI has painted its first screen: log the time since the process started, and append it
+/// (in milliseconds) to `$GTEDX_READY_FILE` if set (for start-up benchmarks).
+#[tauri::command]
+pub fn ui_ready(state: State<'_, AppState>) {
+    let ms = state.started.elapsed().as_secs_f64() * 1e3;
+    tracing::info!(ms, "ui ready");
+    if let Ok(path) = std::env::var("GTEDX_READY_FILE") {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(file, "{ms:.1}");
+        }
+    }
+}

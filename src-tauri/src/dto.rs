@@ -1,0 +1,215 @@
+//! What crosses into the web UI: camelCase JSON shapes of `ui/src/lib/api.ts`. Nothing here
+//! carries a password or token.
+
+use im_sdk::{ConnectionState, Message, OutboxState, OutgoingMessage, User};
+use serde::Serialize;
+
+use crate::error::AppError;
+
+/// The signed-in account.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub uid: String,
+    pub username: String,
+    pub display_name: String,
+    pub server_url: String,
+}
+
+/// Another user.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    pub uid: String,
+    pub username: String,
+    pub display_name: String,
+}
+
+impl From<&User> for UserInfo {
+    fn from(u: &User) -> Self {
+        Self {
+            uid: u.uid.to_string(),
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+        }
+    }
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Sending,
+    Sent,
+    Failed,
+}
+
+/// A message in a conversation, sent or still in the outbox. `clientId` identifies it from
+/// the moment it is written.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UiMessage {
+    pub conversation_id: String,
+    pub client_id: String,
+    pub id: Option<String>,
+    pub seq: Option<u64>,
+    pub from: String,
+    pub from_name: String,
+    pub own: bool,
+    pub text: String,
+    pub timestamp: i64,
+    pub status: MessageStatus,
+    pub error: Option<AppError>,
+}
+
+impl UiMessage {
+    /// A stored message.
+    pub fn sent(m: &Message, me: &str, from_name: String) -> Self {
+        let from = m.from.to_string();
+        Self {
+            conversation_id: m.conversation_id.to_string(),
+            client_id: m.client_id.to_string(),
+            id: Some(m.id.to_string()),
+            seq: Some(m.seq),
+            own: from == me,
+            from,
+            from_name,
+            text: m.body.preview().to_owned(),
+            timestamp: m.timestamp,
+            status: MessageStatus::Sent,
+            error: None,
+        }
+    }
+
+    /// One of the user's messages still in the outbox.
+    pub fn outgoing(m: &OutgoingMessage, me: &User) -> Self {
+        let (status, error) = match &m.state {
+            OutboxState::Sending => (MessageStatus::Sending, None),
+            OutboxState::Failed { code, message } => {
+                (MessageStatus::Failed, Some(AppError::new(code, message.clone())))
+            }
+        };
+        Self {
+            conversation_id: m.conversation_id.to_string(),
+            client_id: m.client_id.to_string(),
+            id: None,
+            seq: None,
+            from: me.uid.to_string(),
+            from_name: me.display_name.clone(),
+            own: true,
+            text: m.text.clone(),
+            timestamp: m.created_at,
+            status,
+            error,
+        }
+    }
+}
+
+/// A conversation in the list.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationItem {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub display_title: String,
+    pub manager_id: String,
+    pub user_ids: Vec<String>,
+    pub last_message: Option<UiMessage>,
+    pub unread_count: u64,
+    pub read_seq: u64,
+    pub last_seq: u64,
+    pub peer_read_seq: u64,
+    pub last_activity: i64,
+}
+
+/// The connection state for the banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum UiConnectionState {
+    Connecting,
+    Online,
+    Offline,
+    #[serde(rename_all = "camelCase")]
+    Reconnecting { attempt: u32, delay_ms: u64 },
+}
+
+impl From<&ConnectionState> for UiConnectionState {
+    fn from(s: &ConnectionState) -> Self {
+        match s {
+            ConnectionState::Connecting => Self::Connecting,
+            ConnectionState::Online => Self::Online,
+            ConnectionState::Offline => Self::Offline,
+            ConnectionState::Reconnecting { attempt, delay } => Self::Reconnecting {
+                attempt: *attempt,
+                delay_ms: delay.as_millis() as u64,
+            },
+        }
+    }
+}
+
+/// About the app.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: String,
+    pub profile: Option<String>,
+    pub default_server_url: String,
+    pub max_text_chars: usize,
+}
+
+/// A page of history, ascending.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePage {
+    pub messages: Vec<UiMessage>,
+    pub has_more: bool,
+}
+
+/// Everything the backend pushes to the UI, on the one `im-event` channel.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ImEvent {
+    /// A new message, or a change to one (same clientId): acked, failed.
+    Message { message: UiMessage },
+    /// A conversation was created or changed (title, members, last message, unread, read ticks).
+    Conversation { conversation: ConversationItem },
+    /// The user left or was removed.
+    ConversationRemoved { conversation_id: String },
+    /// The connection state changed.
+    Connection { state: UiConnectionState },
+    /// A member's read mark moved.
+    Receipt { conversation_id: String, uid: String, read_seq: u64 },
+    /// Someone is (or stopped) typing.
+    Typing { conversation_id: String, uid: String, name: String, typing: bool },
+    /// The session ended (signed out elsewhere); back to the sign-in screen.
+    SignedOut { reason: String },
+    /// Something went wrong in the background.
+    Error { error: AppError },
+    /// Events may have been missed (after catching up, or an overflow): reload what is shown.
+    Resync,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_the_ui_shapes() {
+        let e = ImEvent::ConversationRemoved {
+            conversation_id: "c".into(),
+        };
+        assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"kind": "conversationRemoved", "conversationId": "c"}));
+        let e = ImEvent::Connection {
+            state: UiConnectionState::Reconnecting { attempt: 2, delay_ms: 1500 },
+        };
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"kind": "connection", "state": {"state": "reconnecting", "attempt": 2, "delayMs": 1500}})
+        );
+        assert_eq!(serde_json::to_value(ImEvent::Resync).unwrap(), serde_json::json!({"kind": "resync"}));
+        let e = ImEvent::Receipt { conversation_id: "c".into(), uid: "u".into(), read_seq: 3 };
+        assert_eq!(serde_json::to_value(&e).unwrap()["readSeq"], 3);
+    }
+}

@@ -1,0 +1,140 @@
+//! Forwards the SDK's events to the UI on the one `im-event` channel (as `dto::ImEvent`), and
+//! shows notifications for incoming messages.
+
+use futures_util::StreamExt;
+use im_sdk::{ClientEvent, ImClient};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+use crate::dto::{ImEvent, UiConnectionState, UiMessage};
+use crate::notifications;
+use crate::state::AppState;
+use crate::view::{self, Names};
+
+/// The channel name the UI listens on.
+pub const CHANNEL: &str = "im-event";
+
+/// Spawns the task that forwards `client`'s events until the client stops.
+pub fn forward<R: Runtime>(app: AppHandle<R>, client: ImClient) -> tauri::async_runtime::JoinHandle<()> {
+    tauri::async_runtime::spawn(async move {
+        let mut events = client.events();
+        let mut caught_up_from_others = 0usize;
+        while let Some(event) = events.next().await {
+            for ui in translate(&app, &client, event, &mut caught_up_from_others).await {
+                if let Err(e) = app.emit(CHANNEL, ui) {
+                    tracing::warn!(error = %e, "cannot reach the UI");
+                }
+            }
+        }
+    })
+}
+
+async fn translate<R: Runtime>(app: &AppHandle<R>, client: &ImClient, event: ClientEvent, caught_up: &mut usize) -> Vec<ImEvent> {
+    let me = client.user().uid;
+    let conversation = |id| async move {
+        view::item_for(client, id)
+            .await
+            .map(|conversation| ImEvent::Conversation { conversation })
+    };
+    match event {
+        ClientEvent::Message { message, live } => {
+            let names = Names::load(client, [message.from]).await;
+            let ui = view::message(client, &names, &message);
+            if message.from != me {
+                if live {
+                    notify_message(app, client, &names, &message).await;
+                } else {
+                    *caught_up += 1;
+                }
+            }
+            let mut out = vec![ImEvent::Message { message: ui }];
+            out.extend(conversation(message.conversation_id).await);
+            out
+        }
+        ClientEvent::MessageSent(message) => {
+            let names = Names::load(client, []).await;
+            let mut out = vec![ImEvent::Message {
+                message: view::message(client, &names, &message),
+            }];
+            out.extend(conversation(message.conversation_id).await);
+            out
+        }
+        ClientEvent::MessageFailed { conversation_id, client_id, .. } => {
+            let failed = client
+                .outbox()
+                .unwrap_or_default()
+                .into_iter()
+                .find(|m| m.client_id == client_id);
+            let mut out: Vec<ImEvent> = failed
+                .map(|m| ImEvent::Message {
+                    message: UiMessage::outgoing(&m, client.user()),
+                })
+                .into_iter()
+                .collect();
+            out.extend(conversation(conversation_id).await);
+            out
+        }
+        ClientEvent::ConnectionState(state) => vec![ImEvent::Connection {
+            state: UiConnectionState::from(&state),
+        }],
+        ClientEvent::CaughtUp { .. } => {
+            let missed = std::mem::take(caught_up);
+            if missed > 0 && !notifications::main_window_focused(app) {
+                notifications::show(app, "Gtedx IM", &format!("{missed} new messages"));
+            }
+            vec![ImEvent::Resync]
+        }
+        ClientEvent::Receipt(receipt) => {
+            let mut out = vec![ImEvent::Receipt {
+                conversation_id: receipt.conversation_id.to_string(),
+                uid: receipt.uid.to_string(),
+                read_seq: receipt.read_seq,
+            }];
+            out.extend(conversation(receipt.conversation_id).await);
+            out
+        }
+        ClientEvent::ConversationCreated(c) | ClientEvent::ConversationUpdated(c) => {
+            conversation(c.id).await.into_iter().collect()
+        }
+        ClientEvent::ConversationRemoved(id) => vec![ImEvent::ConversationRemoved {
+            conversation_id: id.to_string(),
+        }],
+        ClientEvent::Typing(typing) if typing.uid != me => {
+            let names = Names::load(client, [typing.uid]).await;
+            vec![ImEvent::Typing {
+                conversation_id: typing.conversation_id.to_string(),
+                uid: typing.uid.to_string(),
+                name: names.of(typing.uid),
+                typing: typing.typing,
+            }]
+        }
+        ClientEvent::SignedOut(reason) => {
+            let state = app.state::<AppState>();
+            if let Err(e) = state.credentials.clear() {
+                tracing::warn!(error = %e, "could not forget the saved session");
+            }
+            vec![ImEvent::SignedOut { reason }]
+        }
+        ClientEvent::Error(error) => vec![ImEvent::Error { error: error.into() }],
+        ClientEvent::Lagged(n) => {
+            tracing::warn!(missed = n, "the UI forwarder fell behind");
+            vec![ImEvent::Resync]
+        }
+        _ => Vec::new(),
+    }
+}
+
+async fn notify_message<R: Runtime>(app: &AppHandle<R>, client: &ImClient, names: &Names, message: &im_sdk::Message) {
+    let state = app.state::<AppState>();
+    let open_here = state.active() == Some(message.conversation_id);
+    if !notifications::should_notify(false, notifications::main_window_focused(app), open_here) {
+        return;
+    }
+    let sender = names.of(message.from);
+    let title = match client.conversation(message.conversation_id).await {
+        Ok(c) if c.info().kind == im_sdk::ConversationType::GroupChat && !c.info().title.is_empty() => {
+            format!("{sender} · {}", c.info().title)
+        }
+        _ => sender,
+    };
+    notifications::show(app, &title, &notifications::preview(message.body.preview()));
+}

@@ -1,0 +1,108 @@
+//! The Gtedx IM desktop app (Tauri 2): one SDK client in managed state, a disk cache per account
+//! in the app data folder, credentials in the OS keyring, commands for the web UI in `ui/`, SDK
+//! events forwarded to it on one channel, native notifications, and profiles.
+//!
+//! `run` is what `main` calls; [`app`] sets a Tauri builder up and is generic over the runtime,
+//! so tests drive it with `tauri::test::mock_builder()`.
+
+mod commands;
+mod credentials;
+mod dto;
+mod error;
+mod events;
+mod notifications;
+mod profile;
+mod state;
+mod view;
+
+use std::time::Instant;
+
+use tauri::{Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
+
+pub use credentials::Credentials;
+pub use dto::{Account, ImEvent};
+pub use error::AppError;
+pub use profile::{Profile, PROFILE_ENV};
+pub use state::AppState;
+
+/// The main window's label.
+pub const MAIN_WINDOW: &str = "main";
+
+/// Adds the app's plugins, state, commands and main window to a Tauri builder.
+pub fn app<R: Runtime>(builder: tauri::Builder<R>, profile: Profile, started: Instant) -> tauri::Builder<R> {
+    builder
+        .plugin(tauri_plugin_notification::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::restore_session,
+            commands::sign_up,
+            commands::sign_in,
+            commands::sign_out,
+            commands::find_user,
+            commands::list_conversations,
+            commands::create_conversation,
+            commands::load_messages,
+            commands::send_text,
+            commands::retry_send,
+            commands::mark_read,
+            commands::set_typing,
+            commands::set_active_conversation,
+            commands::connection_state,
+            commands::ui_ready,
+        ])
+        .setup(move |app| {
+            let data_dir = app.path().app_data_dir()?;
+            tracing::info!(profile = profile.name().unwrap_or("default"), data = %data_dir.display(), "starting");
+            let title = profile.window_title();
+            app.manage(AppState::new(profile.clone(), data_dir, started));
+            WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::default())
+                .title(title)
+                .inner_size(1000.0, 700.0)
+                .min_inner_size(720.0, 480.0)
+                .build()?;
+            Ok(())
+        })
+}
+
+fn init_logging() {
+    let filter = std::env::var("GTEDX_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the app until it quits.
+pub fn run() {
+    let started = Instant::now();
+    init_logging();
+    let profile = match Profile::from_args(std::env::args().skip(1), std::env::var(PROFILE_ENV).ok()) {
+        Ok(profile) => profile,
+        Err(e) => {
+            eprintln!("gtedx-im: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut context = tauri::generate_context!();
+    // The identifier decides the data folder and the single-instance key: one per profile.
+    let identifier = profile.identifier(&context.config().identifier);
+    context.config_mut().identifier = identifier;
+    let builder = tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        // A second launch of the same profile focuses this window instead.
+        if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+    }));
+    let app = app(builder, profile, started)
+        .build(context)
+        .expect("the app could not start");
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            // Close the client cleanly: its socket, its supervisor, the cache.
+            let state = handle.state::<AppState>();
+            tauri::async_runtime::block_on(state.stop(false));
+        }
+    });
+}

@@ -1,0 +1,105 @@
+//! The app's managed state: the profile, the saved-credentials store, and the one running SDK
+//! client (with the task forwarding its events to the UI).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use im_sdk::{ConversationId, DiskCache, ImClient, ImService, Session};
+use tauri::{AppHandle, Runtime};
+
+use crate::credentials::Credentials;
+use crate::dto::Account;
+use crate::error::AppError;
+use crate::profile::Profile;
+
+#[derive(Debug)]
+struct Running {
+    client: ImClient,
+    forwarder: tauri::async_runtime::JoinHandle<()>,
+}
+
+/// Managed by Tauri; one per app.
+#[derive(Debug)]
+pub struct AppState {
+    pub profile: Profile,
+    pub credentials: Credentials,
+    /// When the process started (for the "ready" measurement).
+    pub started: Instant,
+    data_dir: PathBuf,
+    service: ImService,
+    running: Mutex<Option<Running>>,
+    active: Mutex<Option<ConversationId>>,
+}
+
+impl AppState {
+    /// State for `profile`, keeping account caches under `data_dir`.
+    pub fn new(profile: Profile, data_dir: PathBuf, started: Instant) -> Self {
+        Self {
+            credentials: Credentials::new(profile.keyring_service()),
+            profile,
+            started,
+            data_dir,
+            service: ImService::new(),
+            running: Mutex::new(None),
+            active: Mutex::new(None),
+        }
+    }
+
+    /// The running client.
+    pub fn client(&self) -> Result<ImClient, AppError> {
+        self.running
+            .lock()
+            .expect("state lock")
+            .as_ref()
+            .map(|r| r.client.clone())
+            .ok_or_else(AppError::not_signed_in)
+    }
+
+    /// The disk cache of one account.
+    pub fn cache_path(&self, uid: im_sdk::Uid) -> PathBuf {
+        self.data_dir.join("accounts").join(uid.to_string()).join("cache.sqlite3")
+    }
+
+    /// Starts the client for `session` (stopping any other), with the account's disk cache, and
+    /// forwards its events to the UI. Returns at once: the client connects in the background.
+    pub async fn start<R: Runtime>(&self, app: &AppHandle<R>, session: Session) -> Result<Account, AppError> {
+        self.stop(false).await;
+        let account = Account {
+            uid: session.user.uid.to_string(),
+            username: session.user.username.clone(),
+            display_name: session.user.display_name.clone(),
+            server_url: session.server_url.clone(),
+        };
+        let cache = DiskCache::open(self.cache_path(session.user.uid))?;
+        let client = self.service.create_im_client(session)?;
+        client.set_cache(cache)?;
+        let forwarder = crate::events::forward(app.clone(), client.clone());
+        *self.running.lock().expect("state lock") = Some(Running { client, forwarder });
+        Ok(account)
+    }
+
+    /// Stops the client (signing out on the server first when `sign_out`).
+    pub async fn stop(&self, sign_out: bool) {
+        let running = self.running.lock().expect("state lock").take();
+        if let Some(running) = running {
+            if sign_out {
+                running.client.sign_out().await;
+            } else {
+                running.client.close().await;
+            }
+            running.forwarder.abort();
+        }
+        *self.active.lock().expect("state lock") = None;
+    }
+
+    /// The conversation open in the UI.
+    pub fn active(&self) -> Option<ConversationId> {
+        *self.active.lock().expect("state lock")
+    }
+
+    /// Records which conversation the UI shows.
+    pub fn set_active(&self, id: Option<ConversationId>) {
+        *self.active.lock().expect("state lock") = id;
+    }
+}

@@ -1,0 +1,117 @@
+//! Turns SDK data into what the UI shows: messages with sender names, conversation list items
+//! with display titles, pending outbox messages merged in.
+
+use std::collections::HashMap;
+
+use im_sdk::{Conversation, ConversationType, ImClient, Message, OutgoingMessage, Uid, User};
+
+use crate::dto::{ConversationItem, UiMessage};
+
+/// Display names, looked up once per batch (cache first, then the server when online).
+pub struct Names {
+    known: HashMap<Uid, User>,
+}
+
+impl Names {
+    /// Looks up every uid in `uids` (errors just leave names unknown: the UI shows a short id).
+    pub async fn load(client: &ImClient, uids: impl IntoIterator<Item = Uid>) -> Self {
+        let mut wanted: Vec<Uid> = uids.into_iter().collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut known: HashMap<Uid, User> = HashMap::new();
+        known.insert(client.user().uid, client.user().clone());
+        wanted.retain(|u| !known.contains_key(u));
+        if !wanted.is_empty() {
+            match client.users(&wanted).await {
+                Ok(users) => known.extend(users.into_iter().map(|u| (u.uid, u))),
+                Err(e) => tracing::debug!(error = %e, "names unavailable"),
+            }
+        }
+        Self { known }
+    }
+
+    /// The display name of `uid`.
+    pub fn of(&self, uid: Uid) -> String {
+        match self.known.get(&uid) {
+            Some(u) => u.display_name.clone(),
+            None => uid.to_string()[..8].to_owned(),
+        }
+    }
+}
+
+/// A stored message for the UI.
+pub fn message(client: &ImClient, names: &Names, m: &Message) -> UiMessage {
+    UiMessage::sent(m, &client.user().uid.to_string(), names.of(m.from))
+}
+
+/// What the list shows as a conversation's name: its title, or the other members' names.
+pub fn display_title(client: &ImClient, names: &Names, c: &im_sdk::Conversation) -> String {
+    let info = c.info();
+    if !info.title.trim().is_empty() {
+        return info.title.clone();
+    }
+    let me = client.user().uid;
+    let others: Vec<String> = info
+        .user_ids
+        .iter()
+        .filter(|u| **u != me)
+        .map(|u| names.of(*u))
+        .collect();
+    match (info.kind, others.len()) {
+        (_, 0) => names.of(me),
+        (ConversationType::SingleChat, _) => others[0].clone(),
+        (_, n) if n <= 3 => others.join(", "),
+        (_, n) => format!("{} +{}", others[..3].join(", "), n - 3),
+    }
+}
+
+/// The uids whose names a list of conversations needs.
+pub fn uids_for(conversations: &[Conversation]) -> Vec<Uid> {
+    conversations
+        .iter()
+        .flat_map(|c| {
+            let from = c.record().last_message.as_ref().map(|m| m.from);
+            c.info().user_ids.iter().copied().chain(from)
+        })
+        .collect()
+}
+
+/// A list item. `outbox` is the client's outbox: a newer pending message shows as the preview.
+pub fn item(client: &ImClient, names: &Names, c: &Conversation, outbox: &[OutgoingMessage]) -> ConversationItem {
+    let record = c.record();
+    let info = c.info();
+    let mut last_message = record.last_message.as_ref().map(|m| message(client, names, m));
+    let mut last_activity = record.activity;
+    if let Some(pending) = outbox
+        .iter()
+        .filter(|o| o.conversation_id == info.id)
+        .max_by_key(|o| o.created_at)
+    {
+        if last_message.as_ref().is_none_or(|m| pending.created_at >= m.timestamp) {
+            last_message = Some(UiMessage::outgoing(pending, client.user()));
+            last_activity = last_activity.max(pending.created_at);
+        }
+    }
+    ConversationItem {
+        id: info.id.to_string(),
+        kind: info.kind.as_str(),
+        title: info.title.clone(),
+        display_title: display_title(client, names, c),
+        manager_id: info.manager_id.to_string(),
+        user_ids: info.user_ids.iter().map(|u| u.to_string()).collect(),
+        last_message,
+        unread_count: record.unread_count(),
+        read_seq: record.read_seq,
+        last_seq: record.last_seq,
+        peer_read_seq: record.peer_read_seq,
+        last_activity,
+    }
+}
+
+/// One conversation's list item, fresh from the cache.
+pub async fn item_for(client: &ImClient, id: im_sdk::ConversationId) -> Option<ConversationItem> {
+    let c = client.conversation(id).await.ok()?;
+    let names = Names::load(client, uids_for(std::slice::from_ref(&c))).await;
+    let outbox = client.outbox().unwrap_or_default();
+    Some(item(client, &names, &c, &outbox))
+}
