@@ -4,7 +4,9 @@
 use im_sdk::{ClientId, ConversationId, CreateConversation, Secret, TextMessage, Uid};
 use tauri::{AppHandle, Runtime, State};
 
-use crate::dto::{Account, AppInfo, ConversationItem, MessagePage, UiConnectionState, UiMessage, UserInfo};
+use crate::dto::{
+    Account, AppInfo, ConversationItem, MessagePage, UiConnectionState, UiMessage, UserInfo,
+};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::view::{self, Names};
@@ -40,7 +42,10 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 /// Signs in from the keyring, if a session is saved there: at once, from the cache (the client
 /// connects in the background).
 #[tauri::command]
-pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<Option<Account>> {
+pub async fn restore_session<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Option<Account>> {
     if let Ok(client) = state.client() {
         let s = client.session();
         return Ok(Some(Account {
@@ -56,7 +61,11 @@ pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, App
     }
 }
 
-async fn signed_in<R: Runtime>(app: &AppHandle<R>, state: &AppState, session: im_sdk::Session) -> Result<Account> {
+async fn signed_in<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    session: im_sdk::Session,
+) -> Result<Account> {
     if let Err(e) = state.credentials.save(&session) {
         // Without a keyring the session cannot be kept: do not leave it alive on the server.
         let _ = im_sdk::sign_out(&session).await;
@@ -77,7 +86,13 @@ pub async fn sign_up<R: Runtime>(
 ) -> Result<Account> {
     let password = Secret::new(password);
     let display_name = display_name.filter(|n| !n.trim().is_empty());
-    let session = im_sdk::sign_up(server_url.trim(), &username, &password, display_name.as_deref()).await?;
+    let session = im_sdk::sign_up(
+        server_url.trim(),
+        &username,
+        &password,
+        display_name.as_deref(),
+    )
+    .await?;
     signed_in(&app, &state, session).await
 }
 
@@ -91,7 +106,13 @@ pub async fn sign_in<R: Runtime>(
     password: String,
 ) -> Result<Account> {
     let password = Secret::new(password);
-    let session = im_sdk::sign_in(server_url.trim(), &username, &password, Some(&device_label())).await?;
+    let session = im_sdk::sign_in(
+        server_url.trim(),
+        &username,
+        &password,
+        Some(&device_label()),
+    )
+    .await?;
     signed_in(&app, &state, session).await
 }
 
@@ -106,7 +127,11 @@ pub async fn sign_out(state: State<'_, AppState>) -> Result<()> {
 #[tauri::command]
 pub async fn find_user(state: State<'_, AppState>, username: String) -> Result<Option<UserInfo>> {
     let client = state.client()?;
-    Ok(client.find_user(username.trim()).await?.as_ref().map(UserInfo::from))
+    Ok(client
+        .find_user(username.trim())
+        .await?
+        .as_ref()
+        .map(UserInfo::from))
 }
 
 /// The conversation list, from the cache (updates follow as events).
@@ -120,7 +145,7 @@ pub async fn list_conversations(state: State<'_, AppState>) -> Result<Vec<Conver
         .iter()
         .map(|c| view::item(&client, &names, c, &outbox))
         .collect();
-    items.sort_by(|a, b| b.last_activity.cmp(&a.last_activity));
+    items.sort_by_key(|item| std::cmp::Reverse(item.last_activity));
     Ok(items)
 }
 
@@ -135,7 +160,10 @@ pub async fn create_conversation(
     let client = state.client()?;
     let user_ids = user_ids
         .iter()
-        .map(|u| u.parse::<Uid>().map_err(|_| AppError::new("bad_id", format!("{u:?} is not a user id"))))
+        .map(|u| {
+            u.parse::<Uid>()
+                .map_err(|_| AppError::new("bad_id", format!("{u:?} is not a user id")))
+        })
         .collect::<Result<Vec<_>>>()?;
     let conversation = client
         .create_conversation(CreateConversation {
@@ -146,7 +174,12 @@ pub async fn create_conversation(
         })
         .await?;
     let names = Names::load(&client, view::uids_for(std::slice::from_ref(&conversation))).await;
-    Ok(view::item(&client, &names, &conversation, &client.outbox()?))
+    Ok(view::item(
+        &client,
+        &names,
+        &conversation,
+        &client.outbox()?,
+    ))
 }
 
 /// A page of history, ascending; the newest page also carries the conversation's unsent messages.
@@ -160,11 +193,18 @@ pub async fn load_messages(
     let client = state.client()?;
     let id = self::conversation_id(&conversation_id)?;
     let conversation = client.conversation(id).await?;
-    let page = conversation.messages(before_seq, limit.unwrap_or(50)).await?;
+    let page = conversation
+        .messages(before_seq, limit.unwrap_or(50))
+        .await?;
     let names = Names::load(&client, page.messages.iter().map(|m| m.from)).await;
-    let mut messages: Vec<UiMessage> = page.messages.iter().map(|m| view::message(&client, &names, m)).collect();
+    let mut messages: Vec<UiMessage> = page
+        .messages
+        .iter()
+        .map(|m| view::message(&client, &names, m))
+        .collect();
     if before_seq.is_none() {
-        let sent: std::collections::HashSet<String> = messages.iter().map(|m| m.client_id.clone()).collect();
+        let sent: std::collections::HashSet<String> =
+            messages.iter().map(|m| m.client_id.clone()).collect();
         messages.extend(
             client
                 .outbox()?
@@ -181,16 +221,26 @@ pub async fn load_messages(
 
 /// Puts a text message in the outbox; returns it at once (status sending).
 #[tauri::command]
-pub async fn send_text(state: State<'_, AppState>, conversation_id: String, text: String) -> Result<UiMessage> {
+pub async fn send_text(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    text: String,
+) -> Result<UiMessage> {
     let client = state.client()?;
-    let conversation = client.conversation(self::conversation_id(&conversation_id)?).await?;
+    let conversation = client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?;
     let pending = conversation.enqueue(TextMessage::new(text))?;
     Ok(UiMessage::outgoing(&pending, client.user()))
 }
 
 /// Sends a failed message again (same client id: it is never stored twice).
 #[tauri::command]
-pub fn retry_send(state: State<'_, AppState>, conversation_id: String, client_id: String) -> Result<UiMessage> {
+pub fn retry_send(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    client_id: String,
+) -> Result<UiMessage> {
     let client = state.client()?;
     self::conversation_id(&conversation_id)?;
     let client_id: ClientId = client_id
@@ -202,24 +252,45 @@ pub fn retry_send(state: State<'_, AppState>, conversation_id: String, client_id
 
 /// Marks messages up to `seq` read.
 #[tauri::command]
-pub async fn mark_read(state: State<'_, AppState>, conversation_id: String, seq: u64) -> Result<()> {
+pub async fn mark_read(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    seq: u64,
+) -> Result<()> {
     let client = state.client()?;
-    client.conversation(self::conversation_id(&conversation_id)?).await?.mark_read(seq)?;
+    client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?
+        .mark_read(seq)?;
     Ok(())
 }
 
 /// Typing notices.
 #[tauri::command]
-pub async fn set_typing(state: State<'_, AppState>, conversation_id: String, typing: bool) -> Result<()> {
+pub async fn set_typing(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    typing: bool,
+) -> Result<()> {
     let client = state.client()?;
-    client.conversation(self::conversation_id(&conversation_id)?).await?.typing(typing).await?;
+    client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?
+        .typing(typing)
+        .await?;
     Ok(())
 }
 
 /// Which conversation the UI shows (no notifications for it while the window is focused).
 #[tauri::command]
-pub fn set_active_conversation(state: State<'_, AppState>, conversation_id: Option<String>) -> Result<()> {
-    let id = conversation_id.as_deref().map(self::conversation_id).transpose()?;
+pub fn set_active_conversation(
+    state: State<'_, AppState>,
+    conversation_id: Option<String>,
+) -> Result<()> {
+    let id = conversation_id
+        .as_deref()
+        .map(self::conversation_id)
+        .transpose()?;
     state.set_active(id);
     Ok(())
 }
@@ -241,7 +312,11 @@ pub fn ui_ready(state: State<'_, AppState>) {
     tracing::info!(ms, "ui ready");
     if let Ok(path) = std::env::var("GTEDX_READY_FILE") {
         use std::io::Write;
-        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = writeln!(file, "{ms:.1}");
         }
     }

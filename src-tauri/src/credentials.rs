@@ -65,8 +65,11 @@ impl Credentials {
             user: session.user.clone(),
             token: session.token.expose().to_owned(),
         };
-        let secret = serde_json::to_string(&stored).map_err(|e| AppError::new("internal", e.to_string()))?;
-        self.entry()?.set_password(&secret).map_err(AppError::keyring)
+        let secret =
+            serde_json::to_string(&stored).map_err(|e| AppError::new("internal", e.to_string()))?;
+        self.entry()?
+            .set_password(&secret)
+            .map_err(AppError::keyring)
     }
 
     /// Forgets the saved session.

@@ -85,9 +85,10 @@ impl UiMessage {
     pub fn outgoing(m: &OutgoingMessage, me: &User) -> Self {
         let (status, error) = match &m.state {
             OutboxState::Sending => (MessageStatus::Sending, None),
-            OutboxState::Failed { code, message } => {
-                (MessageStatus::Failed, Some(AppError::new(code, message.clone())))
-            }
+            OutboxState::Failed { code, message } => (
+                MessageStatus::Failed,
+                Some(AppError::new(code, message.clone())),
+            ),
         };
         Self {
             conversation_id: m.conversation_id.to_string(),
@@ -132,7 +133,10 @@ pub enum UiConnectionState {
     Online,
     Offline,
     #[serde(rename_all = "camelCase")]
-    Reconnecting { attempt: u32, delay_ms: u64 },
+    Reconnecting {
+        attempt: u32,
+        delay_ms: u64,
+    },
 }
 
 impl From<&ConnectionState> for UiConnectionState {
@@ -169,7 +173,11 @@ pub struct MessagePage {
 
 /// Everything the backend pushes to the UI, on the one `im-event` channel.
 #[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ImEvent {
     /// A new message, or a change to one (same clientId): acked, failed.
     Message { message: UiMessage },
@@ -180,9 +188,18 @@ pub enum ImEvent {
     /// The connection state changed.
     Connection { state: UiConnectionState },
     /// A member's read mark moved.
-    Receipt { conversation_id: String, uid: String, read_seq: u64 },
+    Receipt {
+        conversation_id: String,
+        uid: String,
+        read_seq: u64,
+    },
     /// Someone is (or stopped) typing.
-    Typing { conversation_id: String, uid: String, name: String, typing: bool },
+    Typing {
+        conversation_id: String,
+        uid: String,
+        name: String,
+        typing: bool,
+    },
     /// The session ended (signed out elsewhere); back to the sign-in screen.
     SignedOut { reason: String },
     /// Something went wrong in the background.
@@ -200,16 +217,29 @@ mod tests {
         let e = ImEvent::ConversationRemoved {
             conversation_id: "c".into(),
         };
-        assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"kind": "conversationRemoved", "conversationId": "c"}));
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"kind": "conversationRemoved", "conversationId": "c"})
+        );
         let e = ImEvent::Connection {
-            state: UiConnectionState::Reconnecting { attempt: 2, delay_ms: 1500 },
+            state: UiConnectionState::Reconnecting {
+                attempt: 2,
+                delay_ms: 1500,
+            },
         };
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"kind": "connection", "state": {"state": "reconnecting", "attempt": 2, "delayMs": 1500}})
         );
-        assert_eq!(serde_json::to_value(ImEvent::Resync).unwrap(), serde_json::json!({"kind": "resync"}));
-        let e = ImEvent::Receipt { conversation_id: "c".into(), uid: "u".into(), read_seq: 3 };
+        assert_eq!(
+            serde_json::to_value(ImEvent::Resync).unwrap(),
+            serde_json::json!({"kind": "resync"})
+        );
+        let e = ImEvent::Receipt {
+            conversation_id: "c".into(),
+            uid: "u".into(),
+            read_seq: 3,
+        };
         assert_eq!(serde_json::to_value(&e).unwrap()["readSeq"], 3);
     }
 }

@@ -58,15 +58,24 @@ mod tests {
     fn serializes_as_code_and_message() {
         let e = AppError::not_signed_in();
         let json = serde_json::to_value(&e).unwrap();
-        assert_eq!(json, serde_json::json!({"code": "not_signed_in", "message": "sign in first"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "not_signed_in", "message": "sign in first"})
+        );
     }
 
     #[test]
     fn sdk_errors_keep_their_codes() {
         let e: AppError = im_sdk::Error::Offline.into();
         assert_eq!(e.code, "offline");
-        let refused: AppError =
-            im_sdk::Error::Server(im_sdk::ErrorBody::new(im_sdk::ErrorCode::WrongCredentials, "wrong username or password")).into();
-        assert_eq!((refused.code.as_str(), refused.message.as_str()), ("wrong_credentials", "wrong username or password"));
+        let refused: AppError = im_sdk::Error::Server(im_sdk::ErrorBody::new(
+            im_sdk::ErrorCode::WrongCredentials,
+            "wrong username or password",
+        ))
+        .into();
+        assert_eq!(
+            (refused.code.as_str(), refused.message.as_str()),
+            ("wrong_credentials", "wrong username or password")
+        );
     }
 }

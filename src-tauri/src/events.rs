@@ -14,7 +14,10 @@ use crate::view::{self, Names};
 pub const CHANNEL: &str = "im-event";
 
 /// Spawns the task that forwards `client`'s events until the client stops.
-pub fn forward<R: Runtime>(app: AppHandle<R>, client: ImClient) -> tauri::async_runtime::JoinHandle<()> {
+pub fn forward<R: Runtime>(
+    app: AppHandle<R>,
+    client: ImClient,
+) -> tauri::async_runtime::JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
         let mut events = client.events();
         let mut caught_up_from_others = 0usize;
@@ -28,7 +31,12 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, client: ImClient) -> tauri::async_
     })
 }
 
-async fn translate<R: Runtime>(app: &AppHandle<R>, client: &ImClient, event: ClientEvent, caught_up: &mut usize) -> Vec<ImEvent> {
+async fn translate<R: Runtime>(
+    app: &AppHandle<R>,
+    client: &ImClient,
+    event: ClientEvent,
+    caught_up: &mut usize,
+) -> Vec<ImEvent> {
     let me = client.user().uid;
     let conversation = |id| async move {
         view::item_for(client, id)
@@ -58,7 +66,11 @@ async fn translate<R: Runtime>(app: &AppHandle<R>, client: &ImClient, event: Cli
             out.extend(conversation(message.conversation_id).await);
             out
         }
-        ClientEvent::MessageFailed { conversation_id, client_id, .. } => {
+        ClientEvent::MessageFailed {
+            conversation_id,
+            client_id,
+            ..
+        } => {
             let failed = client
                 .outbox()
                 .unwrap_or_default()
@@ -114,7 +126,9 @@ async fn translate<R: Runtime>(app: &AppHandle<R>, client: &ImClient, event: Cli
             }
             vec![ImEvent::SignedOut { reason }]
         }
-        ClientEvent::Error(error) => vec![ImEvent::Error { error: error.into() }],
+        ClientEvent::Error(error) => vec![ImEvent::Error {
+            error: error.into(),
+        }],
         ClientEvent::Lagged(n) => {
             tracing::warn!(missed = n, "the UI forwarder fell behind");
             vec![ImEvent::Resync]
@@ -123,7 +137,12 @@ async fn translate<R: Runtime>(app: &AppHandle<R>, client: &ImClient, event: Cli
     }
 }
 
-async fn notify_message<R: Runtime>(app: &AppHandle<R>, client: &ImClient, names: &Names, message: &im_sdk::Message) {
+async fn notify_message<R: Runtime>(
+    app: &AppHandle<R>,
+    client: &ImClient,
+    names: &Names,
+    message: &im_sdk::Message,
+) {
     let state = app.state::<AppState>();
     let open_here = state.active() == Some(message.conversation_id);
     if !notifications::should_notify(false, notifications::main_window_focused(app), open_here) {
@@ -131,7 +150,10 @@ async fn notify_message<R: Runtime>(app: &AppHandle<R>, client: &ImClient, names
     }
     let sender = names.of(message.from);
     let title = match client.conversation(message.conversation_id).await {
-        Ok(c) if c.info().kind == im_sdk::ConversationType::GroupChat && !c.info().title.is_empty() => {
+        Ok(c)
+            if c.info().kind == im_sdk::ConversationType::GroupChat
+                && !c.info().title.is_empty() =>
+        {
             format!("{sender} · {}", c.info().title)
         }
         _ => sender,

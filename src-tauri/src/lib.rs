@@ -29,7 +29,11 @@ pub use state::AppState;
 pub const MAIN_WINDOW: &str = "main";
 
 /// Adds the app's plugins, state, commands and main window to a Tauri builder.
-pub fn app<R: Runtime>(builder: tauri::Builder<R>, profile: Profile, started: Instant) -> tauri::Builder<R> {
+pub fn app<R: Runtime>(
+    builder: tauri::Builder<R>,
+    profile: Profile,
+    started: Instant,
+) -> tauri::Builder<R> {
     builder
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
@@ -64,10 +68,17 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>, profile: Profile, started: In
         })
 }
 
+/// The app's Tauri context (`tauri.conf.json`, the embedded UI, the capabilities).
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
 fn init_logging() {
     let filter = std::env::var("GTEDX_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -76,25 +87,27 @@ fn init_logging() {
 pub fn run() {
     let started = Instant::now();
     init_logging();
-    let profile = match Profile::from_args(std::env::args().skip(1), std::env::var(PROFILE_ENV).ok()) {
-        Ok(profile) => profile,
-        Err(e) => {
-            eprintln!("gtedx-im: {e}");
-            std::process::exit(2);
-        }
-    };
-    let mut context = tauri::generate_context!();
+    let profile =
+        match Profile::from_args(std::env::args().skip(1), std::env::var(PROFILE_ENV).ok()) {
+            Ok(profile) => profile,
+            Err(e) => {
+                eprintln!("gtedx-im: {e}");
+                std::process::exit(2);
+            }
+        };
+    let mut context = context::<tauri::Wry>();
     // The identifier decides the data folder and the single-instance key: one per profile.
     let identifier = profile.identifier(&context.config().identifier);
     context.config_mut().identifier = identifier;
-    let builder = tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-        // A second launch of the same profile focuses this window instead.
-        if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-            let _ = window.unminimize();
-            let _ = window.show();
-            let _ = window.set_focus();
-        }
-    }));
+    let builder =
+        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            // A second launch of the same profile focuses this window instead.
+            if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }));
     let app = app(builder, profile, started)
         .build(context)
         .expect("the app could not start");

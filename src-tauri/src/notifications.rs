@@ -7,7 +7,7 @@ use tauri_plugin_notification::NotificationExt;
 /// Whether an incoming message deserves a notification: never for the user's own messages, nor
 /// for the conversation open in a focused window; otherwise yes.
 pub fn should_notify(own: bool, window_focused: bool, open_here: bool) -> bool {
-    !own && !(window_focused && open_here)
+    !(own || (window_focused && open_here))
 }
 
 /// The preview: the first line, at most 120 characters.
@@ -42,8 +42,14 @@ mod tests {
     fn who_gets_notified() {
         assert!(!should_notify(true, false, false), "own messages never");
         assert!(!should_notify(false, true, true), "open and focused: no");
-        assert!(should_notify(false, false, true), "open but window in the background");
-        assert!(should_notify(false, true, false), "another conversation is open");
+        assert!(
+            should_notify(false, false, true),
+            "open but window in the background"
+        );
+        assert!(
+            should_notify(false, true, false),
+            "another conversation is open"
+        );
         assert!(should_notify(false, false, false));
     }
 

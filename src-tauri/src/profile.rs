@@ -35,7 +35,10 @@ impl Profile {
     }
 
     /// The profile the command line (else the environment) asks for.
-    pub fn from_args(args: impl IntoIterator<Item = String>, env: Option<String>) -> Result<Self, String> {
+    pub fn from_args(
+        args: impl IntoIterator<Item = String>,
+        env: Option<String>,
+    ) -> Result<Self, String> {
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             if arg == "--profile" {
@@ -93,7 +96,11 @@ mod tests {
 
     #[test]
     fn flag_then_environment_then_default() {
-        let tom = Profile::from_args(args(&["gtedx-im", "--profile", "tom"]), Some("jerry".into())).unwrap();
+        let tom = Profile::from_args(
+            args(&["gtedx-im", "--profile", "tom"]),
+            Some("jerry".into()),
+        )
+        .unwrap();
         assert_eq!(tom.name(), Some("tom"));
         let eq = Profile::from_args(args(&["gtedx-im", "--profile=work"]), None).unwrap();
         assert_eq!(eq.name(), Some("work"));
@@ -117,7 +124,10 @@ mod tests {
         let jerry = Profile::named("jerry").unwrap();
         let base = "im.gtedx.desktop";
         assert_ne!(tom.identifier(base), jerry.identifier(base));
-        assert_ne!(tom.identifier(base), Profile::default_profile().identifier(base));
+        assert_ne!(
+            tom.identifier(base),
+            Profile::default_profile().identifier(base)
+        );
         assert_ne!(tom.keyring_service(), jerry.keyring_service());
         assert_eq!(Profile::default_profile().identifier(base), base);
     }

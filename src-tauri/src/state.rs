@@ -58,12 +58,19 @@ impl AppState {
 
     /// The disk cache of one account.
     pub fn cache_path(&self, uid: im_sdk::Uid) -> PathBuf {
-        self.data_dir.join("accounts").join(uid.to_string()).join("cache.sqlite3")
+        self.data_dir
+            .join("accounts")
+            .join(uid.to_string())
+            .join("cache.sqlite3")
     }
 
     /// Starts the client for `session` (stopping any other), with the account's disk cache, and
     /// forwards its events to the UI. Returns at once: the client connects in the background.
-    pub async fn start<R: Runtime>(&self, app: &AppHandle<R>, session: Session) -> Result<Account, AppError> {
+    pub async fn start<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        session: Session,
+    ) -> Result<Account, AppError> {
         self.stop(false).await;
         let account = Account {
             uid: session.user.uid.to_string(),

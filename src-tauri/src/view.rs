@@ -77,17 +77,28 @@ pub fn uids_for(conversations: &[Conversation]) -> Vec<Uid> {
 }
 
 /// A list item. `outbox` is the client's outbox: a newer pending message shows as the preview.
-pub fn item(client: &ImClient, names: &Names, c: &Conversation, outbox: &[OutgoingMessage]) -> ConversationItem {
+pub fn item(
+    client: &ImClient,
+    names: &Names,
+    c: &Conversation,
+    outbox: &[OutgoingMessage],
+) -> ConversationItem {
     let record = c.record();
     let info = c.info();
-    let mut last_message = record.last_message.as_ref().map(|m| message(client, names, m));
+    let mut last_message = record
+        .last_message
+        .as_ref()
+        .map(|m| message(client, names, m));
     let mut last_activity = record.activity;
     if let Some(pending) = outbox
         .iter()
         .filter(|o| o.conversation_id == info.id)
         .max_by_key(|o| o.created_at)
     {
-        if last_message.as_ref().is_none_or(|m| pending.created_at >= m.timestamp) {
+        if last_message
+            .as_ref()
+            .is_none_or(|m| pending.created_at >= m.timestamp)
+        {
             last_message = Some(UiMessage::outgoing(pending, client.user()));
             last_activity = last_activity.max(pending.created_at);
         }

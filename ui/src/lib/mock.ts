@@ -56,7 +56,7 @@ export function createMockBackend(): Backend {
   const name = (uid: string) => users.find((u) => u.uid === uid)?.displayName ?? uid;
 
   const msg = (c: Conv, from: string, text: string, timestamp: number): UiMessage => {
-    const seq = (c.messages[c.messages.length - 1]?.seq ?? 0) + 1;
+    const seq = c.messages.reduce((s, x) => Math.max(s, x.seq ?? 0), 0) + 1;
     const m: UiMessage = {
       conversationId: c.id, clientId: newId(), id: newId(), seq, from, fromName: name(from),
       own: from === me.uid, text, timestamp, status: 'sent', error: null,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building and testing Gtedx IM needs on Debian 12 / Ubuntu (as root, or with sudo).
-# Safe to run again: it only installs what is missing. Sourced by run.sh and test.sh.
+# Installs what building, running and testing Gtedx IM needs on Debian 12 / Ubuntu (as root, or
+# with sudo). Safe to run again: it only installs what is missing. Sourced by start, test and
+# bench-server.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,7 +11,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/gtedx-im/target}"
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
 APT_PACKAGES=(
-  build-essential pkg-config curl ca-certificates file
+  # building
+  build-essential pkg-config curl ca-certificates file libssl-dev
+  # Tauri 2 on Linux (WebKitGTK 4.1) and the keyring's Secret Service client
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libdbus-1-dev
+  # the headless desktop the end-to-end tests run in
+  xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin imagemagick
+  fonts-noto-cjk
 )
 
 need_root() {
@@ -42,17 +50,41 @@ install_rust() {
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt 2>/dev/null || true
 }
 
-install_nextest() {
+install_cargo_tools() {
   if ! command -v cargo-nextest >/dev/null 2>&1; then
     say "cargo-nextest: installing"
     cargo install cargo-nextest --locked
   fi
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    say "tauri-driver: installing"
+    cargo install tauri-driver --version '^2' --locked
+  fi
+}
+
+check_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    say "node: installing Debian's nodejs and npm"
+    need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  local version
+  version="$(node -p 'process.versions.node')"
+  if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+    echo "Node.js $version is too old: the UI's build (Vite 8) needs 20.19 or newer." >&2
+    return 1
+  fi
+}
+
+# The web UI: dependencies exactly as locked, then the production build the app embeds.
+build_ui() {
+  say "ui: npm ci and build"
+  (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
 }
 
 setup_all() {
   install_apt_packages
   install_rust
-  install_nextest
+  check_node
+  install_cargo_tools
   mkdir -p "$CARGO_TARGET_DIR"
 }
 

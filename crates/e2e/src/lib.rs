@@ -1,0 +1,347 @@
+//! The end-to-end harness: the real `im-server` binary, the real desktop app driven through
+//! `tauri-driver` + `WebKitWebDriver`, and `dbus-monitor` watching notifications.
+//!
+//! It expects to run inside `.ci/desktop-env` (Xvfb, a D-Bus session, an unlocked gnome-keyring,
+//! temporary HOME/XDG folders) and fails, never skips, when that environment is missing.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// How long a step may take before the test fails.
+pub const STEP: Duration = Duration::from_secs(30);
+
+/// Fails unless the test runs in a display and D-Bus session.
+pub fn require_desktop_session() -> Result<()> {
+    for var in ["DISPLAY", "DBUS_SESSION_BUS_ADDRESS"] {
+        if std::env::var_os(var).is_none() {
+            bail!("{var} is not set: run the end-to-end tests through .ci/desktop-env (Xvfb + D-Bus + keyring)");
+        }
+    }
+    Ok(())
+}
+
+/// The folder the built binaries are in (`GTEDX_BIN_DIR`, else the test binary's profile folder).
+fn bin_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GTEDX_BIN_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let exe = std::env::current_exe()?;
+    // target/debug/deps/desktop-xxxx → target/debug
+    Ok(exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| anyhow!("cannot find the target folder from {}", exe.display()))?
+        .to_owned())
+}
+
+/// A built binary, which must exist.
+pub fn binary(name: &str) -> Result<PathBuf> {
+    let path = bin_dir()?.join(name);
+    if !path.exists() {
+        bail!(
+            "{} is missing: build it first (cargo build -p gtedx-im -p im-server)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16, what: &str) -> Result<()> {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("{what} did not open port {port}")
+}
+
+/// A child process killed when dropped.
+#[derive(Debug)]
+pub struct Process {
+    child: Child,
+    name: String,
+}
+
+impl Process {
+    /// Sends SIGTERM and waits for it to exit; returns whether it exited successfully.
+    pub fn terminate(mut self) -> Result<bool> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        Ok(self.child.wait()?.success())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = &self.name;
+    }
+}
+
+/// The real server on a free port with its database in `dir`.
+pub fn start_server(dir: &Path, port: u16) -> Result<(Process, String)> {
+    let mut child = Command::new(binary("im-server")?)
+        .current_dir(dir)
+        .env("IM_LISTEN", format!("127.0.0.1:{port}"))
+        .env("IM_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting im-server")?;
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let url = loop {
+        let line = lines.next().ok_or_else(|| anyhow!("im-server exited"))??;
+        if let Some(at) = line.find("ws://") {
+            break line[at..]
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok((
+        Process {
+            child,
+            name: "im-server".into(),
+        },
+        url,
+    ))
+}
+
+/// `dbus-monitor` recording `Notify` calls on the session bus into a file.
+#[derive(Debug)]
+pub struct NotificationMonitor {
+    _process: Process,
+    log: PathBuf,
+}
+
+impl NotificationMonitor {
+    /// Starts watching; call before the notification is expected.
+    pub fn start(log: PathBuf) -> Result<Self> {
+        let out = std::fs::File::create(&log)?;
+        let child = Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting dbus-monitor")?;
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(Self {
+            _process: Process {
+                child,
+                name: "dbus-monitor".into(),
+            },
+            log,
+        })
+    }
+
+    /// Waits until a `Notify` call carrying every one of `texts` was seen.
+    pub async fn wait_for(&self, texts: &[&str]) -> Result<String> {
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            for call in log.split("method call").skip(1) {
+                if texts.iter().all(|t| call.contains(t)) {
+                    return Ok(call.to_owned());
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("no notification with {texts:?}; dbus-monitor saw:\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// One running instance of the desktop app, driven through its own tauri-driver.
+#[derive(Debug)]
+pub struct App {
+    pub client: Client,
+    _driver: Process,
+    pub profile: String,
+    shots: PathBuf,
+}
+
+impl App {
+    /// Launches the app with `--profile NAME` under a new tauri-driver.
+    pub async fn launch(profile: &str, shots: &Path) -> Result<Self> {
+        let (port, native) = (free_port()?, free_port()?);
+        let driver = Command::new(tauri_driver()?)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting tauri-driver")?;
+        let driver = Process {
+            child: driver,
+            name: "tauri-driver".into(),
+        };
+        wait_for_port(port, "tauri-driver")?;
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({
+                "application": binary("gtedx-im")?,
+                "args": ["--profile", profile],
+            }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .with_context(|| format!("opening a WebDriver session for {profile}"))?;
+        Ok(Self {
+            client,
+            _driver: driver,
+            profile: profile.to_owned(),
+            shots: shots.to_owned(),
+        })
+    }
+
+    /// The first element matching `css`, waiting for it.
+    pub async fn find(&self, css: &str) -> Result<Element> {
+        self.client
+            .wait()
+            .at_most(STEP)
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("[{}] waiting for {css}", self.profile))
+    }
+
+    /// Waits until `check` returns something, polling.
+    pub async fn until<T>(
+        &self,
+        what: &str,
+        mut check: impl AsyncFnMut() -> Result<Option<T>>,
+    ) -> Result<T> {
+        let deadline = tokio::time::Instant::now() + STEP;
+        let mut last_error = None;
+        loop {
+            match check().await {
+                Ok(Some(found)) => return Ok(found),
+                Ok(None) => {}
+                Err(e) => last_error = Some(e),
+            }
+            if tokio::time::Instant::now() > deadline {
+                let shot = self
+                    .screenshot(&format!("failure-{}", self.profile))
+                    .await
+                    .ok();
+                return Err(anyhow!(
+                    "[{}] timed out waiting until {what} (last error: {last_error:?}; screenshot {shot:?})",
+                    self.profile
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every element matching `css`, now.
+    pub async fn all(&self, css: &str) -> Result<Vec<Element>> {
+        Ok(self.client.find_all(Locator::Css(css)).await?)
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.find(css)
+            .await?
+            .click()
+            .await
+            .with_context(|| format!("clicking {css}"))
+    }
+
+    /// Replaces the text of the input matching `css`.
+    pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
+        let input = self.find(css).await?;
+        input.clear().await?;
+        input
+            .send_keys(text)
+            .await
+            .with_context(|| format!("typing into {css}"))
+    }
+
+    /// Types into the element matching `css` (without clearing it first).
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        self.find(css)
+            .await?
+            .send_keys(text)
+            .await
+            .with_context(|| format!("typing into {css}"))
+    }
+
+    /// Saves a screenshot as `<shots>/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self.client.screenshot().await?;
+        std::fs::create_dir_all(&self.shots)?;
+        let path = self.shots.join(format!("{name}.png"));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Ends the WebDriver session, which quits the app.
+    pub async fn quit(self) -> Result<()> {
+        self.client.close().await?;
+        Ok(())
+    }
+}
+
+fn tauri_driver() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return Ok(path.into());
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("REAL_HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
+    let candidate = home.join("bin/tauri-driver");
+    if candidate.exists() {
+        return Ok(candidate);
+    }
+    Ok(PathBuf::from("tauri-driver"))
+}
+
+/// An element's text (its `textContent`, trimmed). WebKitWebDriver's "get element text" comes
+/// back empty for these elements, so the DOM property is read instead.
+pub async fn text(element: &Element) -> Result<String> {
+    Ok(element
+        .prop("textContent")
+        .await?
+        .unwrap_or_default()
+        .trim()
+        .to_owned())
+}
+
+/// The text of the first element matching `css` inside `element`, if there is one.
+pub async fn text_in(element: &Element, css: &str) -> Result<Option<String>> {
+    match element.find(Locator::Css(css)).await {
+        Ok(found) => Ok(Some(text(&found).await?)),
+        Err(e) if e.is_no_such_element() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,223 @@
+//! The app's commands through Tauri's IPC (mock runtime, no window on screen), against a real
+//! im-server and the real Secret Service of the session (run inside `.ci/desktop-env`).
+
+use std::time::{Duration, Instant};
+
+use gtedx_im::Profile;
+use serde_json::{json, Value};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Listener, Manager, WebviewWindow};
+
+struct TestApp {
+    app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+}
+
+impl TestApp {
+    fn start(profile: &str) -> Self {
+        let mut context = gtedx_im::context::<MockRuntime>();
+        let profile = Profile::named(profile).unwrap();
+        context.config_mut().identifier = profile.identifier(&context.config().identifier);
+        let mut app = gtedx_im::app(mock_builder(), profile, Instant::now())
+            .build(context)
+            .expect("app builds");
+        // The setup hook (state, main window) runs on the event loop's first turn.
+        #[allow(deprecated)]
+        app.run_iteration(|_, _| {});
+        let window = app
+            .get_webview_window(gtedx_im::MAIN_WINDOW)
+            .expect("main window");
+        Self { app, window }
+    }
+
+    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        get_ipc_response(
+            &self.window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.invoke(cmd, args)
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args) {
+            Err(e) => e,
+            Ok(v) => panic!("{cmd} should fail, returned {v}"),
+        }
+    }
+
+    /// Collects `im-event` payloads.
+    fn events(&self) -> std::sync::mpsc::Receiver<Value> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.app.listen_any("im-event", move |event| {
+            let _ = tx.send(serde_json::from_str::<Value>(event.payload()).unwrap());
+        });
+        rx
+    }
+
+    fn close(self) {
+        let state = self.app.state::<gtedx_im::AppState>();
+        tauri::async_runtime::block_on(state.stop(false));
+    }
+}
+
+fn wait_event(rx: &std::sync::mpsc::Receiver<Value>, pick: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = rx.recv_timeout(left).expect("the event did not come");
+        if pick(&event) {
+            return event;
+        }
+    }
+}
+
+fn server() -> (im_server::RunningServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = im_server::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().join("im.sqlite3"),
+    );
+    let running = tauri::async_runtime::block_on(im_server::start(config)).unwrap();
+    (running, dir)
+}
+
+#[test]
+fn info_and_refusals_before_signing_in() {
+    let app = TestApp::start("info");
+    let info = app.ok("app_info", json!({}));
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(info["profile"], "info");
+    assert_eq!(info["defaultServerUrl"], "ws://127.0.0.1:7822/ws");
+    assert_eq!(info["maxTextChars"], 4096);
+    assert_eq!(app.ok("restore_session", json!({})), Value::Null);
+    for (cmd, args) in [
+        ("list_conversations", json!({})),
+        ("find_user", json!({"username": "jerry"})),
+        (
+            "send_text",
+            json!({"conversationId": "00000000000000000000000000000000", "text": "hi"}),
+        ),
+    ] {
+        let e = app.err(cmd, args);
+        assert_eq!(e["code"], "not_signed_in", "{cmd}: {e}");
+    }
+    assert_eq!(
+        app.ok("connection_state", json!({})),
+        json!({"state": "offline"})
+    );
+    app.close();
+}
+
+#[test]
+fn sign_up_chat_and_restore_from_the_keyring() {
+    let (server, _dir) = server();
+    let url = server.url();
+    // Jerry exists; Tom uses the app.
+    tauri::async_runtime::block_on(im_sdk::sign_up(
+        &url,
+        "jerry",
+        &im_sdk::Secret::new("jerry-password"),
+        Some("Jerry"),
+    ))
+    .unwrap();
+
+    let app = TestApp::start("cmd-tom");
+    let events = app.events();
+    let wrong = app.err(
+        "sign_in",
+        json!({"serverUrl": url, "username": "tom", "password": "nope-nope"}),
+    );
+    assert_eq!(wrong["code"], "wrong_credentials");
+    let account = app.ok(
+        "sign_up",
+        json!({"serverUrl": url, "username": "tom", "password": "tom-password", "displayName": "Tom"}),
+    );
+    assert_eq!(account["username"], "tom");
+    assert_eq!(account["displayName"], "Tom");
+    assert!(
+        account.get("token").is_none(),
+        "the token never reaches the UI: {account}"
+    );
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] == "online"
+    });
+
+    let jerry = app.ok("find_user", json!({"username": "Jerry"}));
+    assert_eq!(jerry["displayName"], "Jerry");
+    assert_eq!(
+        app.ok("find_user", json!({"username": "nobody"})),
+        Value::Null
+    );
+    let chat = app.ok(
+        "create_conversation",
+        json!({"userIds": [jerry["uid"]], "title": null, "unique": true}),
+    );
+    assert_eq!(chat["type"], "SINGLE_CHAT");
+    assert_eq!(
+        chat["displayTitle"], "Jerry",
+        "a 1:1 chat is named after the other person"
+    );
+    let bad = app.err(
+        "load_messages",
+        json!({"conversationId": "not-an-id", "beforeSeq": null, "limit": 10}),
+    );
+    assert_eq!(bad["code"], "bad_id");
+
+    let pending = app.ok(
+        "send_text",
+        json!({"conversationId": chat["id"], "text": "耗子，起床啦"}),
+    );
+    assert_eq!(pending["status"], "sending");
+    assert_eq!(pending["own"], true);
+    let sent = wait_event(&events, |e| {
+        e["kind"] == "message" && e["message"]["status"] == "sent"
+    });
+    assert_eq!(
+        sent["message"]["clientId"], pending["clientId"],
+        "the ack updates the same message"
+    );
+    assert_eq!(sent["message"]["seq"], 1);
+    let empty = app.err(
+        "send_text",
+        json!({"conversationId": chat["id"], "text": "   "}),
+    );
+    assert_eq!(empty["code"], "invalid_input");
+
+    let page = app.ok(
+        "load_messages",
+        json!({"conversationId": chat["id"], "beforeSeq": null, "limit": 50}),
+    );
+    assert_eq!(page["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(page["messages"][0]["text"], "耗子，起床啦");
+    let list = app.ok("list_conversations", json!({}));
+    assert_eq!(list[0]["lastMessage"]["text"], "耗子，起床啦");
+    app.close();
+
+    // The app restarts: signed in from the keyring, the list comes from the cache.
+    let again = TestApp::start("cmd-tom");
+    let restored = again.ok("restore_session", json!({}));
+    assert_eq!(restored["username"], "tom");
+    let list = again.ok("list_conversations", json!({}));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["displayTitle"], "Jerry");
+
+    // Signing out forgets the session on the server and in the keyring.
+    again.ok("sign_out", json!({}));
+    assert_eq!(again.ok("restore_session", json!({})), Value::Null);
+    again.close();
+    tauri::async_runtime::block_on(server.shutdown());
+}
