@@ -115,6 +115,79 @@ impl Session {
     }
 }
 
+/// Fills a cache (owned by `me`) with `conversations` 1:1 conversations and `messages` messages
+/// spread evenly over them, newest activity last. Returns the number of messages written.
+pub fn fill_cache(
+    cache: &dyn im_sdk::Cache,
+    me: im_proto::Uid,
+    conversations: usize,
+    messages: usize,
+) -> Result<usize> {
+    use im_proto::{
+        ClientId, Conversation, ConversationId, ConversationType, Message, MessageBody, MessageId,
+        Uid,
+    };
+    use im_sdk::ConversationRecord;
+    let per = (messages / conversations.max(1)).max(1);
+    let mut records = Vec::with_capacity(1000);
+    let mut batch = Vec::with_capacity(10_000);
+    let mut users = Vec::with_capacity(1000);
+    let base = 1_700_000_000_000i64;
+    for c in 0..conversations {
+        let other = im_proto::User {
+            uid: Uid::random(),
+            username: format!("friend{c}"),
+            display_name: format!("Friend {c}"),
+        };
+        let conversation = Conversation {
+            id: ConversationId::random(),
+            title: String::new(),
+            icon: String::new(),
+            manager_id: me,
+            remark: String::new(),
+            user_count: 2,
+            attrs: Default::default(),
+            create_time: base + (c * per) as i64,
+            kind: ConversationType::SingleChat,
+            user_ids: vec![me, other.uid],
+        };
+        let mut record = ConversationRecord::new(conversation);
+        for seq in 1..=per as u64 {
+            let m = Message {
+                id: MessageId::time_ordered(),
+                conversation_id: record.conversation.id,
+                seq,
+                from: if seq % 2 == 0 { me } else { other.uid },
+                client_id: ClientId::random(),
+                timestamp: base + (c * per) as i64 + seq as i64,
+                body: MessageBody::text(format!(
+                    "message {seq} of conversation {c}: {}",
+                    "x".repeat(60)
+                )),
+            };
+            record.absorb(&m, me);
+            batch.push(m);
+            if batch.len() == 10_000 {
+                cache.put_messages(&batch)?;
+                batch.clear();
+            }
+        }
+        record.synced_seq = record.last_seq;
+        records.push(record);
+        users.push(other);
+        if records.len() == 1000 {
+            cache.put_conversations(&records)?;
+            cache.put_users(&users)?;
+            records.clear();
+            users.clear();
+        }
+    }
+    cache.put_messages(&batch)?;
+    cache.put_conversations(&records)?;
+    cache.put_users(&users)?;
+    Ok(per * conversations)
+}
+
 /// CPU time and memory of a process, from `/proc`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProcSample {

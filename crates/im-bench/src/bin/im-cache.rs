@@ -12,10 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Parser;
 use im_bench::median;
-use im_proto::{
-    ClientId, Conversation, ConversationId, ConversationType, Message, MessageBody, MessageId, Uid,
-};
-use im_sdk::{Cache, ConversationRecord, DiskCache};
+use im_proto::Uid;
+use im_sdk::{Cache, DiskCache};
 
 /// Disk cache open-and-list benchmark.
 #[derive(Debug, Parser)]
@@ -51,58 +49,11 @@ fn fill(args: &Args) -> Result<()> {
     let cache = DiskCache::open(&args.path)?;
     let me = Uid::random();
     cache.set_owner(me)?;
-    let per = (args.messages / args.conversations).max(1);
-    let mut records = Vec::with_capacity(1000);
-    let mut batch = Vec::with_capacity(10_000);
-    for c in 0..args.conversations {
-        let other = Uid::random();
-        let conversation = Conversation {
-            id: ConversationId::random(),
-            title: format!("conversation {c}"),
-            icon: String::new(),
-            manager_id: me,
-            remark: String::new(),
-            user_count: 2,
-            attrs: Default::default(),
-            create_time: 1_700_000_000_000 + c as i64,
-            kind: ConversationType::SingleChat,
-            user_ids: vec![me, other],
-        };
-        let mut record = ConversationRecord::new(conversation);
-        for seq in 1..=per as u64 {
-            let m = Message {
-                id: MessageId::time_ordered(),
-                conversation_id: record.conversation.id,
-                seq,
-                from: if seq % 2 == 0 { me } else { other },
-                client_id: ClientId::random(),
-                timestamp: 1_700_000_000_000 + (c * per) as i64 + seq as i64,
-                body: MessageBody::text(format!(
-                    "message {seq} of conversation {c}: {}",
-                    "x".repeat(60)
-                )),
-            };
-            record.absorb(&m, me);
-            batch.push(m);
-            if batch.len() == 10_000 {
-                cache.put_messages(&batch)?;
-                batch.clear();
-            }
-        }
-        record.synced_seq = record.last_seq;
-        records.push(record);
-        if records.len() == 1000 {
-            cache.put_conversations(&records)?;
-            records.clear();
-        }
-    }
-    cache.put_messages(&batch)?;
-    cache.put_conversations(&records)?;
+    let messages = im_bench::fill_cache(&cache, me, args.conversations, args.messages)?;
     eprintln!(
-        "filled {} with {} conversations and {} messages in {:.1} s",
+        "filled {} with {} conversations and {messages} messages in {:.1} s",
         args.path.display(),
         args.conversations,
-        per * args.conversations,
         started.elapsed().as_secs_f64()
     );
     Ok(())
