@@ -5,6 +5,10 @@
 //!
 //! Every message is stamped with the time it was *scheduled* to be sent, so a driver or server
 //! that falls behind shows up as latency (no coordinated omission).
+//!
+//! With `--nats URL` the same load goes through a NATS server instead (core NATS, no
+//! persistence: each conversation is a subject its members subscribe to), as the reference for
+//! what the transport alone costs.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -57,13 +61,21 @@ struct Args {
     /// Also print each run's figures as one JSON line.
     #[arg(long)]
     json: bool,
+    /// Drive a NATS server at this URL instead of im-server (the transport reference).
+    #[arg(long)]
+    nats: Option<String>,
 }
 
 /// Everything one user's reader saw in one run.
 #[derive(Debug)]
 struct RunRecord {
     ack: Histogram<u64>,
+    /// Delivery latency from the moment the sender wrote the message.
     e2e: Histogram<u64>,
+    /// Delivery latency from the moment the message was scheduled (includes driver lag).
+    e2e_sched: Histogram<u64>,
+    /// How late the sender wrote messages relative to their schedule.
+    lag: Histogram<u64>,
     /// n of this user's own messages acked.
     acked: Vec<u64>,
     acked_in_window: u64,
@@ -79,6 +91,8 @@ impl RunRecord {
         Self {
             ack: Histogram::new_with_bounds(1, 120_000_000_000, 3).expect("histogram"),
             e2e: Histogram::new_with_bounds(1, 120_000_000_000, 3).expect("histogram"),
+            e2e_sched: Histogram::new_with_bounds(1, 120_000_000_000, 3).expect("histogram"),
+            lag: Histogram::new_with_bounds(1, 120_000_000_000, 3).expect("histogram"),
             acked: Vec::new(),
             acked_in_window: 0,
             received: HashSet::new(),
@@ -91,10 +105,17 @@ impl RunRecord {
 
 type Records = Arc<Mutex<HashMap<u32, RunRecord>>>;
 
+/// How a user sends.
+enum Link {
+    /// A WebSocket to im-server and the conversation to send to.
+    Im(Arc<AsyncMutex<SplitSink<Socket, Message>>>, ConversationId),
+    /// A NATS connection and the conversation's subject.
+    Nats(async_nats::Client, String),
+}
+
 struct User {
     index: u32,
-    conversation: ConversationId,
-    sink: Arc<AsyncMutex<SplitSink<Socket, Message>>>,
+    link: Link,
     records: Records,
     window: Arc<Semaphore>,
 }
@@ -122,26 +143,84 @@ impl Window {
     }
 }
 
-/// `r{run}|u{user}|n{n}|t{scheduled}|` padded with `x`.
-fn stamp(run: u32, user: u32, n: u64, t: u64, bytes: usize) -> String {
-    let mut text = format!("r{run}|u{user}|n{n}|t{t}|");
-    while text.len() < bytes {
-        text.push('x');
-    }
-    text
+/// What each message carries: `r{run}|u{user}|n{n}|t{scheduled}|s{sent}|`, padded with `x`.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    run: u32,
+    user: u32,
+    n: u64,
+    scheduled: u64,
+    sent: u64,
 }
 
-fn parse_stamp(text: &str) -> Option<(u32, u32, u64, u64)> {
-    let mut parts = text.split('|');
-    let run = parts.next()?.strip_prefix('r')?.parse().ok()?;
-    let user = parts.next()?.strip_prefix('u')?.parse().ok()?;
-    let n = parts.next()?.strip_prefix('n')?.parse().ok()?;
-    let t = parts.next()?.strip_prefix('t')?.parse().ok()?;
-    Some((run, user, n, t))
+impl Stamp {
+    fn text(&self, bytes: usize) -> String {
+        let mut text = format!(
+            "r{}|u{}|n{}|t{}|s{}|",
+            self.run, self.user, self.n, self.scheduled, self.sent
+        );
+        while text.len() < bytes {
+            text.push('x');
+        }
+        text
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split('|');
+        let mut field = |prefix: char| parts.next()?.strip_prefix(prefix)?.parse::<u64>().ok();
+        Some(Self {
+            run: field('r')? as u32,
+            user: field('u')? as u32,
+            n: field('n')?,
+            scheduled: field('t')?,
+            sent: field('s')?,
+        })
+    }
 }
 
 /// The run windows, shared with readers so they know what counts.
 type Windows = Arc<Mutex<HashMap<u32, Window>>>;
+
+/// Records a received message: duplicates, and its end-to-end latency if inside the window.
+fn record_delivery(records: &Records, windows: &Windows, text: &str, now: u64) {
+    let Some(stamp) = Stamp::parse(text) else {
+        return;
+    };
+    let w = windows.lock().unwrap().get(&stamp.run).copied();
+    let mut records = records.lock().unwrap();
+    let r = records.entry(stamp.run).or_insert_with(RunRecord::new);
+    if !r.received.insert((stamp.user, stamp.n)) {
+        r.duplicates += 1;
+        return;
+    }
+    if w.is_some_and(|w| w.contains(stamp.scheduled)) {
+        r.received_in_window += 1;
+        let _ = r.e2e.record(now.saturating_sub(stamp.sent).max(1));
+        let _ = r
+            .e2e_sched
+            .record(now.saturating_sub(stamp.scheduled).max(1));
+    }
+}
+
+/// Reads a NATS subscription (the conversation's subject), skipping the user's own messages.
+async fn nats_reader(
+    mut subscription: async_nats::Subscriber,
+    me: u32,
+    records: Records,
+    windows: Windows,
+    clock: Clock,
+) {
+    while let Some(message) = subscription.next().await {
+        let now = clock.nanos(Instant::now());
+        let Ok(text) = std::str::from_utf8(&message.payload) else {
+            continue;
+        };
+        if Stamp::parse(text).is_some_and(|stamp| stamp.user == me) {
+            continue;
+        }
+        record_delivery(&records, &windows, text, now);
+    }
+}
 
 async fn reader(
     mut stream: futures_util::stream::SplitStream<Socket>,
@@ -164,17 +243,17 @@ async fn reader(
                 let Ok(message) = serde_json::from_str::<im_proto::Message>(result.get()) else {
                     continue;
                 };
-                let Some((run, _, n, t)) = parse_stamp(message.body.preview()) else {
+                let Some(stamp) = Stamp::parse(message.body.preview()) else {
                     continue;
                 };
                 window_permits.add_permits(1);
-                let w = windows.lock().unwrap().get(&run).copied();
+                let w = windows.lock().unwrap().get(&stamp.run).copied();
                 let mut records = records.lock().unwrap();
-                let r = records.entry(run).or_insert_with(RunRecord::new);
-                r.acked.push(n);
-                if w.is_some_and(|w| w.contains(t)) {
+                let r = records.entry(stamp.run).or_insert_with(RunRecord::new);
+                r.acked.push(stamp.n);
+                if w.is_some_and(|w| w.contains(stamp.scheduled)) {
                     r.acked_in_window += 1;
-                    let _ = r.ack.record(now.saturating_sub(t).max(1));
+                    let _ = r.ack.record(now.saturating_sub(stamp.sent).max(1));
                 }
             }
             ServerFrame::Error { error, .. } => {
@@ -187,20 +266,7 @@ async fn reader(
                 }
             }
             ServerFrame::Event(Event::Message(message)) => {
-                let Some((run, user, n, t)) = parse_stamp(message.body.preview()) else {
-                    continue;
-                };
-                let w = windows.lock().unwrap().get(&run).copied();
-                let mut records = records.lock().unwrap();
-                let r = records.entry(run).or_insert_with(RunRecord::new);
-                if !r.received.insert((user, n)) {
-                    r.duplicates += 1;
-                    continue;
-                }
-                if w.is_some_and(|w| w.contains(t)) {
-                    r.received_in_window += 1;
-                    let _ = r.e2e.record(now.saturating_sub(t).max(1));
-                }
+                record_delivery(&records, &windows, message.body.preview(), now);
             }
             _ => {}
         }
@@ -214,15 +280,48 @@ async fn sender(
     until: Instant,
     text_bytes: usize,
     clock: Clock,
+    window: Window,
 ) -> Result<u64> {
     let mut n: u64 = 0;
     let mut request_id: u64 = 1_000_000 * (run as u64 + 1);
-    let send = |n: u64, t: u64, request_id: u64| {
-        let text = stamp(run, user.index, n, t, text_bytes);
-        format!(
-            r#"{{"id":{request_id},"op":"send_text","conversation_id":"{}","client_id":"r{run}u{}n{n}","text":"{text}"}}"#,
-            user.conversation, user.index
-        )
+    let send = async |n: u64, scheduled: u64, request_id: u64| -> Result<()> {
+        let sent = clock.nanos(Instant::now());
+        let stamp = Stamp {
+            run,
+            user: user.index,
+            n,
+            scheduled,
+            sent,
+        };
+        let text = stamp.text(text_bytes);
+        let in_window = window.contains(scheduled);
+        if in_window {
+            let mut records = user.records.lock().unwrap();
+            let r = records.entry(run).or_insert_with(RunRecord::new);
+            let _ = r.lag.record(sent.saturating_sub(scheduled).max(1));
+        }
+        match &user.link {
+            Link::Im(sink, conversation) => {
+                let frame = format!(
+                    r#"{{"id":{request_id},"op":"send_text","conversation_id":"{conversation}","client_id":"r{run}u{}n{n}","text":"{text}"}}"#,
+                    user.index
+                );
+                sink.lock().await.send(Message::text(frame)).await?;
+            }
+            Link::Nats(client, subject) => {
+                client.publish(subject.clone(), text.into()).await?;
+                // Core NATS has no ack: a published message counts as sent.
+                let mut records = user.records.lock().unwrap();
+                let r = records.entry(run).or_insert_with(RunRecord::new);
+                r.acked.push(n);
+                if in_window {
+                    r.acked_in_window += 1;
+                }
+                drop(records);
+                user.window.add_permits(1);
+            }
+        }
+        Ok(())
     };
     if rate_per_user > 0.0 {
         let period = Duration::from_secs_f64(1.0 / rate_per_user);
@@ -237,8 +336,7 @@ async fn sender(
             }
             n += 1;
             request_id += 1;
-            let frame = send(n, clock.nanos(scheduled), request_id);
-            user.sink.lock().await.send(Message::text(frame)).await?;
+            send(n, clock.nanos(scheduled), request_id).await?;
         }
     } else {
         while Instant::now() < until {
@@ -246,8 +344,7 @@ async fn sender(
             permit.forget();
             n += 1;
             request_id += 1;
-            let frame = send(n, clock.nanos(Instant::now()), request_id);
-            user.sink.lock().await.send(Message::text(frame)).await?;
+            send(n, clock.nanos(Instant::now()), request_id).await?;
         }
     }
     Ok(n)
@@ -269,6 +366,8 @@ struct Figures {
     e2e_p99_ms: f64,
     e2e_p999_ms: f64,
     e2e_max_ms: f64,
+    e2e_from_schedule_p99_ms: f64,
+    send_lag_p99_ms: f64,
     ack_p50_ms: f64,
     ack_p99_ms: f64,
     ack_p999_ms: f64,
@@ -285,22 +384,13 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1e6
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let args = Args::parse();
-    if args.group_size < 2 || args.users % args.group_size != 0 {
-        bail!("--users must be a multiple of --group-size (at least 2)");
-    }
-    let clock = Clock(Instant::now());
-    let suffix = format!(
-        "{:x}",
-        std::process::id() ^ (clock.0.elapsed().as_nanos() as u32)
-    );
-    eprintln!(
-        "setting up {} users in conversations of {} …",
-        args.users, args.group_size
-    );
-    let setup_start = Instant::now();
+/// Signs up users on im-server, creates their conversations, starts their readers.
+async fn im_users(
+    args: &Args,
+    suffix: &str,
+    windows: &Windows,
+    clock: Clock,
+) -> Result<Vec<Arc<User>>> {
     let signups = Arc::new(Semaphore::new(8));
     let mut handles = Vec::new();
     for i in 0..args.users {
@@ -329,7 +419,6 @@ async fn main() -> Result<()> {
             .context("creating a conversation")?;
         conversations.push(c.conversation.id);
     }
-    let windows: Windows = Arc::new(Mutex::new(HashMap::new()));
     let mut users = Vec::new();
     for (i, session) in sessions.into_iter().enumerate() {
         let (sink, stream) = session.split();
@@ -344,12 +433,76 @@ async fn main() -> Result<()> {
         ));
         users.push(Arc::new(User {
             index: i as u32,
-            conversation: conversations[i / args.group_size],
-            sink: Arc::new(AsyncMutex::new(sink)),
+            link: Link::Im(
+                Arc::new(AsyncMutex::new(sink)),
+                conversations[i / args.group_size],
+            ),
             records,
             window: permits,
         }));
     }
+    Ok(users)
+}
+
+/// Connects users to NATS, each subscribed to its conversation's subject.
+async fn nats_users(
+    args: &Args,
+    url: &str,
+    windows: &Windows,
+    clock: Clock,
+) -> Result<Vec<Arc<User>>> {
+    let mut users = Vec::new();
+    for i in 0..args.users {
+        let client = async_nats::connect(url)
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
+        let subject = format!("conversation.{}", i / args.group_size);
+        let subscription = client.subscribe(subject.clone()).await?;
+        let records: Records = Arc::new(Mutex::new(HashMap::new()));
+        tokio::spawn(nats_reader(
+            subscription,
+            i as u32,
+            records.clone(),
+            windows.clone(),
+            clock,
+        ));
+        users.push(Arc::new(User {
+            index: i as u32,
+            link: Link::Nats(client, subject),
+            records,
+            window: Arc::new(Semaphore::new(args.window)),
+        }));
+    }
+    // Let every subscription reach the server before anyone publishes.
+    for u in &users {
+        if let Link::Nats(client, _) = &u.link {
+            client.flush().await?;
+        }
+    }
+    Ok(users)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.group_size < 2 || args.users % args.group_size != 0 {
+        bail!("--users must be a multiple of --group-size (at least 2)");
+    }
+    let clock = Clock(Instant::now());
+    let suffix = format!(
+        "{:x}",
+        std::process::id() ^ (clock.0.elapsed().as_nanos() as u32)
+    );
+    eprintln!(
+        "setting up {} users in conversations of {} …",
+        args.users, args.group_size
+    );
+    let setup_start = Instant::now();
+    let windows: Windows = Arc::new(Mutex::new(HashMap::new()));
+    let users = match &args.nats {
+        None => im_users(&args, &suffix, &windows, clock).await?,
+        Some(url) => nats_users(&args, url, &windows, clock).await?,
+    };
     eprintln!("set up in {:.1} s", setup_start.elapsed().as_secs_f64());
 
     let mut all = Vec::new();
@@ -358,13 +511,11 @@ async fn main() -> Result<()> {
         let begin = Instant::now();
         let measure_from = begin + Duration::from_secs_f64(args.warmup);
         let until = measure_from + Duration::from_secs_f64(args.duration);
-        windows.lock().unwrap().insert(
-            run,
-            Window {
-                from: clock.nanos(measure_from),
-                to: clock.nanos(until),
-            },
-        );
+        let run_window = Window {
+            from: clock.nanos(measure_from),
+            to: clock.nanos(until),
+        };
+        windows.lock().unwrap().insert(run, run_window);
         for u in &users {
             // Refill each user's window for closed-loop runs.
             let missing = args.window.saturating_sub(u.window.available_permits());
@@ -381,6 +532,7 @@ async fn main() -> Result<()> {
                     until,
                     args.text_bytes,
                     clock,
+                    run_window,
                 ))
             })
             .collect();
@@ -429,11 +581,15 @@ async fn main() -> Result<()> {
         }
         let mut e2e = Histogram::<u64>::new_with_bounds(1, 120_000_000_000, 3)?;
         let mut ack = Histogram::<u64>::new_with_bounds(1, 120_000_000_000, 3)?;
+        let mut e2e_sched = Histogram::<u64>::new_with_bounds(1, 120_000_000_000, 3)?;
+        let mut lag = Histogram::<u64>::new_with_bounds(1, 120_000_000_000, 3)?;
         let (mut acked_in_window, mut received_in_window) = (0, 0);
         for u in &users {
             let rec = u.records.lock().unwrap();
             if let Some(r) = rec.get(&run) {
                 e2e.add(&r.e2e)?;
+                e2e_sched.add(&r.e2e_sched)?;
+                lag.add(&r.lag)?;
                 ack.add(&r.ack)?;
                 acked_in_window += r.acked_in_window;
                 received_in_window += r.received_in_window;
@@ -458,6 +614,8 @@ async fn main() -> Result<()> {
             e2e_p99_ms: ms(&e2e, 0.99),
             e2e_p999_ms: ms(&e2e, 0.999),
             e2e_max_ms: e2e.max() as f64 / 1e6,
+            e2e_from_schedule_p99_ms: ms(&e2e_sched, 0.99),
+            send_lag_p99_ms: ms(&lag, 0.99),
             ack_p50_ms: ms(&ack, 0.5),
             ack_p99_ms: ms(&ack, 0.99),
             ack_p999_ms: ms(&ack, 0.999),
@@ -481,8 +639,9 @@ fn print_figures(f: &Figures) {
     } else {
         f.offered_per_s.to_string()
     };
+    let driver_bound = f.driver_cpu_share > 0.9 || f.send_lag_p99_ms > 5.0;
     println!(
-        "offered {offered:>6}/s | acked {:>8.0}/s deliveries {:>8.0}/s | lost {} dup {} err {} | e2e p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.1} ms | ack p50 {:.2} p99 {:.2} ms | server cpu {} | msgs/core-s {} | rss {} | driver cpu {:.0}%{}",
+        "offered {offered:>6}/s | acked {:>8.0}/s deliveries {:>8.0}/s | lost {} dup {} err {} | e2e p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.1} ms (p99 {:.2} from schedule; send lag p99 {:.2}) | ack p50 {:.2} p99 {:.2} ms | server cpu {} | msgs/core-s {} | rss {} | driver cpu {:.0}%{}",
         f.acked_per_s,
         f.deliveries_per_s,
         f.lost,
@@ -492,12 +651,14 @@ fn print_figures(f: &Figures) {
         f.e2e_p99_ms,
         f.e2e_p999_ms,
         f.e2e_max_ms,
+        f.e2e_from_schedule_p99_ms,
+        f.send_lag_p99_ms,
         f.ack_p50_ms,
         f.ack_p99_ms,
         f.server_cpu_s.map_or("-".into(), |c| format!("{:.2} s ({:.0}% of a core)", c, 100.0 * c / f.seconds)),
         f.msgs_per_server_core_s.map_or("-".into(), |m| format!("{m:.0}")),
         f.server_rss_mib.map_or("-".into(), |m| format!("{m:.1} MiB")),
         100.0 * f.driver_cpu_share,
-        if f.driver_cpu_share > 0.9 { " (driver-bound)" } else { "" },
+        if driver_bound { " (driver-bound)" } else { "" },
     );
 }
