@@ -1,6 +1,7 @@
 //! Durable state on embedded SQLite: one writer thread with group commit ([`write`]) and a
 //! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
 
+mod checkpoint;
 mod read;
 mod rows;
 mod schema;
@@ -23,6 +24,7 @@ pub use write::{Origin, Reply, WriteCmd};
 pub struct Store {
     writer: mpsc::Sender<WriteCmd>,
     readers: Arc<ReaderPool>,
+    checkpointer: Arc<checkpoint::Checkpointer>,
 }
 
 #[derive(Debug)]
@@ -46,12 +48,14 @@ impl Store {
         std::thread::Builder::new()
             .name("im-writer".into())
             .spawn(move || writer.run(rx))?;
+        let checkpointer = checkpoint::Checkpointer::start(path)?;
         let readers = readers.max(1);
         let idle = (0..readers)
             .map(|_| schema::open_reader(path))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             writer: tx,
+            checkpointer,
             readers: Arc::new(ReaderPool {
                 idle: Mutex::new(idle),
                 permits: Semaphore::new(readers),
@@ -81,6 +85,8 @@ impl Store {
         if self.writer.send(WriteCmd::Stop(tx)).await.is_ok() {
             let _ = rx.await;
         }
+        let checkpointer = self.checkpointer.clone();
+        let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
     }
 
     /// Runs a query on a reader connection, off the async threads.

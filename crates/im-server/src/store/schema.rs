@@ -96,8 +96,18 @@ pub fn open_writer(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoints run on their own thread (`checkpoint.rs`), never inside a commit.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     configure(&conn)?;
     MIGRATIONS.to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens the checkpointer's connection.
+pub fn open_checkpointer(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    configure(&conn)?;
     Ok(conn)
 }
 
