@@ -105,9 +105,23 @@ impl RunningServer {
     }
 }
 
+/// Binds with a deep accept backlog: after a network blip every client reconnects at once, and
+/// tokio's default of 1024 pending connections makes the rest retry SYNs for seconds. (The kernel
+/// caps it at `net.core.somaxconn`, 4096 on current kernels.)
+fn listen(addr: SocketAddr) -> Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket.listen(65_535)?)
+}
+
 /// Opens the database, binds the address and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer> {
-    let listener = TcpListener::bind(config.listen).await?;
+    let listener = listen(config.listen)?;
     let addr = listener.local_addr()?;
     let hub = Arc::new(Hub::new());
     let (store, passwords) = {

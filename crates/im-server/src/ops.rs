@@ -446,6 +446,7 @@ async fn sign_in(
             reply,
         })
         .await?;
+    shared.store.remember_session(token_hash, user.clone());
     state.start_session(shared, user.clone(), token_hash);
     reply(id, &SignedIn { user, token })
 }

@@ -82,7 +82,14 @@ async fn connect_resumed(url: &str, token: &Secret) -> Result<Socket> {
     for _ in 0..50 {
         match open(url).await {
             Ok(mut socket) => {
-                call(&mut socket, 1, Resume { token: token.clone() }).await?;
+                call(
+                    &mut socket,
+                    1,
+                    Resume {
+                        token: token.clone(),
+                    },
+                )
+                .await?;
                 return Ok(socket);
             }
             Err(_) => {
@@ -177,7 +184,8 @@ async fn main() -> Result<()> {
     let open_seconds = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
     let after = proc_sample(args.server_pid)?;
-    let per_connection = (after.rss_bytes as f64 - before.rss_bytes as f64) / args.connections as f64;
+    let per_connection =
+        (after.rss_bytes as f64 - before.rss_bytes as f64) / args.connections as f64;
     println!(
         "idle: {} signed-in connections opened in {open_seconds:.1} s; server RSS {:.1} → {:.1} MiB: {:.2} KiB per connection",
         args.connections,
@@ -210,6 +218,8 @@ async fn main() -> Result<()> {
     }
 
     // The storm: all reconnect, resume and catch up at the same moment.
+    let server_before = proc_sample(args.server_pid)?;
+    let driver_before = proc_sample(0)?;
     let started = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
     let mut storm = Vec::new();
@@ -224,7 +234,15 @@ async fn main() -> Result<()> {
             let begun = Instant::now();
             let account = &accounts[i % accounts.len()];
             let mut socket = connect_resumed(&url, &account.token).await?;
-            let page = call(&mut socket, 2, Sync { since: 0, limit: None }).await?;
+            let page = call(
+                &mut socket,
+                2,
+                Sync {
+                    since: 0,
+                    limit: None,
+                },
+            )
+            .await?;
             let mut got = Vec::new();
             for view in page.conversations {
                 let messages = call(
@@ -258,16 +276,19 @@ async fn main() -> Result<()> {
         sockets.push(socket);
     }
     let storm_seconds = started.elapsed().as_secs_f64();
+    let server_cpu = proc_sample(args.server_pid)?.cpu_seconds - server_before.cpu_seconds;
+    let driver_cpu = proc_sample(0)?.cpu_seconds - driver_before.cpu_seconds;
     let p99 = {
         let mut sorted = latencies.clone();
         sorted.sort_by(|a, b| a.total_cmp(b));
         sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
     };
     println!(
-        "storm: {} connections reconnected, resumed and caught up in {storm_seconds:.2} s (per connection median {:.0} ms, p99 {p99:.0} ms); {lost} with missing or extra messages; server RSS {:.1} MiB",
+        "storm: {} connections reconnected, resumed and caught up in {storm_seconds:.2} s (per connection median {:.0} ms, p99 {p99:.0} ms); {lost} with missing or extra messages; server RSS {:.1} MiB; CPU server {server_cpu:.2} s, driver {driver_cpu:.2} s{}",
         done.load(Ordering::Relaxed),
         median(&mut latencies),
-        proc_sample(args.server_pid)?.rss_bytes as f64 / 1048576.0
+        proc_sample(args.server_pid)?.rss_bytes as f64 / 1048576.0,
+        if driver_cpu > 0.9 * storm_seconds { " (driver-bound)" } else { "" }
     );
     if lost > 0 {
         bail!("{lost} connections did not get exactly the messages sent while they were away");

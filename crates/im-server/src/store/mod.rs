@@ -25,7 +25,13 @@ pub struct Store {
     writer: mpsc::Sender<WriteCmd>,
     readers: Arc<ReaderPool>,
     checkpointer: Arc<checkpoint::Checkpointer>,
+    sessions: Arc<SessionCache>,
 }
+
+/// Recently used sessions by token hash, so that a reconnect (`resume`) needs no database read.
+/// A revoked token is remembered as `None`, so a read racing the revocation cannot bring it back.
+pub type SessionCache =
+    std::sync::Mutex<lru::LruCache<crate::hub::TokenHash, Option<im_proto::User>>>;
 
 #[derive(Debug)]
 struct ReaderPool {
@@ -43,7 +49,10 @@ impl Store {
         max_members: usize,
     ) -> Result<Self> {
         let conn = schema::open_writer(path)?;
-        let writer = write::Writer::new(conn, hub, max_batch, max_members)?;
+        let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
+            std::num::NonZeroUsize::new(100_000).expect("non-zero"),
+        )));
+        let writer = write::Writer::new(conn, hub, max_batch, max_members, sessions.clone())?;
         let (tx, rx) = mpsc::channel(max_batch.max(1) * 16);
         std::thread::Builder::new()
             .name("im-writer".into())
@@ -56,6 +65,7 @@ impl Store {
         Ok(Self {
             writer: tx,
             checkpointer,
+            sessions,
             readers: Arc::new(ReaderPool {
                 idle: Mutex::new(idle),
                 permits: Semaphore::new(readers),
@@ -87,6 +97,37 @@ impl Store {
         }
         let checkpointer = self.checkpointer.clone();
         let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
+    }
+
+    /// The user a session token (by hash) belongs to: from the cache, or the database.
+    pub async fn session_user(
+        &self,
+        token_hash: crate::hub::TokenHash,
+    ) -> Result<Option<im_proto::User>> {
+        if let Some(known) = self
+            .sessions
+            .lock()
+            .expect("session cache")
+            .get(&token_hash)
+        {
+            return Ok(known.clone());
+        }
+        let user = self.session_user_stored(token_hash).await?;
+        if let Some(user) = &user {
+            let mut cache = self.sessions.lock().expect("session cache");
+            if cache.peek(&token_hash).is_none() {
+                cache.put(token_hash, Some(user.clone()));
+            }
+        }
+        Ok(user)
+    }
+
+    /// Remembers a session just created.
+    pub fn remember_session(&self, token_hash: crate::hub::TokenHash, user: im_proto::User) {
+        self.sessions
+            .lock()
+            .expect("session cache")
+            .put(token_hash, Some(user));
     }
 
     /// Runs a query on a reader connection, off the async threads.

@@ -72,8 +72,8 @@ impl Store {
         .await
     }
 
-    /// The user a session token (by hash) belongs to.
-    pub async fn session_user(&self, token_hash: TokenHash) -> Result<Option<User>> {
+    /// The user a session token (by hash) belongs to, from the database.
+    pub(super) async fn session_user_stored(&self, token_hash: TokenHash) -> Result<Option<User>> {
         self.read(move |conn| {
             Ok(conn
                 .prepare_cached(

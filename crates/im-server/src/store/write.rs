@@ -245,6 +245,7 @@ pub struct Writer {
     dirty: Vec<ConversationId>,
     max_batch: usize,
     max_members: usize,
+    sessions: Arc<super::SessionCache>,
 }
 
 fn now_millis() -> Millis {
@@ -289,6 +290,7 @@ impl Writer {
         hub: Arc<Hub>,
         max_batch: usize,
         max_members: usize,
+        sessions: Arc<super::SessionCache>,
     ) -> Result<Self> {
         let version = Self::stored_version(&conn)?;
         Ok(Self {
@@ -299,6 +301,7 @@ impl Writer {
             dirty: Vec::new(),
             max_batch: max_batch.max(1),
             max_members,
+            sessions,
         })
     }
 
@@ -602,6 +605,11 @@ impl Writer {
         self.conn
             .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
             .execute([&token_hash[..]])?;
+        // Revoked from now on, whatever a racing read finds.
+        self.sessions
+            .lock()
+            .expect("session cache")
+            .put(token_hash, None);
         pushes.push(Push::Revoke {
             uid: by.uid,
             session: token_hash,
