@@ -5,7 +5,8 @@ use im_sdk::{ClientId, ConversationId, CreateConversation, Secret, TextMessage, 
 use tauri::{AppHandle, Runtime, State};
 
 use crate::dto::{
-    Account, AppInfo, ConversationItem, MessagePage, UiConnectionState, UiMessage, UserInfo,
+    Account, AppInfo, Bootstrap, ConversationItem, MessagePage, UiConnectionState, UiMessage,
+    UserInfo,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -28,6 +29,10 @@ fn device_label() -> String {
 /// Version, profile and defaults.
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    info(&state)
+}
+
+fn info(state: &AppState) -> AppInfo {
     AppInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         profile: state.profile.name().map(str::to_owned),
@@ -46,19 +51,37 @@ pub async fn restore_session<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<Option<Account>> {
-    if let Ok(client) = state.client() {
-        let s = client.session();
-        return Ok(Some(Account {
-            uid: s.user.uid.to_string(),
-            username: s.user.username.clone(),
-            display_name: s.user.display_name.clone(),
-            server_url: s.server_url.clone(),
-        }));
-    }
-    match state.credentials.load()? {
-        Some(session) => Ok(Some(state.start(&app, session).await?)),
-        None => Ok(None),
-    }
+    state.restore(&app).await
+}
+
+/// The first screen's data in one round trip: app info, the session restored from the keyring
+/// (started while the page was loading), the first page of conversations and the connection state.
+#[tauri::command]
+pub async fn bootstrap<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Bootstrap> {
+    let begun = std::time::Instant::now();
+    let (account, error) = match state.restore(&app).await {
+        Ok(account) => (account, None),
+        Err(e) => (None, Some(e)),
+    };
+    let conversations = match &account {
+        Some(_) => list_conversations(state.clone(), Some(0), Some(50)).await?,
+        None => Vec::new(),
+    };
+    tracing::debug!(
+        ms = begun.elapsed().as_secs_f64() * 1e3,
+        since_start_ms = state.started.elapsed().as_secs_f64() * 1e3,
+        "bootstrap"
+    );
+    Ok(Bootstrap {
+        info: info(&state),
+        account,
+        error,
+        conversations,
+        connection: connection_state(state),
+    })
 }
 
 async fn signed_in<R: Runtime>(
@@ -134,11 +157,18 @@ pub async fn find_user(state: State<'_, AppState>, username: String) -> Result<O
         .map(UserInfo::from))
 }
 
-/// The conversation list, from the cache (updates follow as events).
+/// A page of the conversation list from the cache, most recent activity first (updates follow
+/// as events). The UI asks for one screenful at start-up and more as the list scrolls.
 #[tauri::command]
-pub async fn list_conversations(state: State<'_, AppState>) -> Result<Vec<ConversationItem>> {
+pub async fn list_conversations(
+    state: State<'_, AppState>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+) -> Result<Vec<ConversationItem>> {
+    let begun = std::time::Instant::now();
     let client = state.client()?;
-    let conversations = client.conversations(0, 500)?;
+    let conversations =
+        client.conversations(offset.unwrap_or(0), limit.unwrap_or(50).clamp(1, 500))?;
     let names = Names::load(&client, view::uids_for(&conversations)).await;
     let outbox = client.outbox()?;
     let mut items: Vec<ConversationItem> = conversations
@@ -146,6 +176,12 @@ pub async fn list_conversations(state: State<'_, AppState>) -> Result<Vec<Conver
         .map(|c| view::item(&client, &names, c, &outbox))
         .collect();
     items.sort_by_key(|item| std::cmp::Reverse(item.last_activity));
+    tracing::debug!(
+        items = items.len(),
+        ms = begun.elapsed().as_secs_f64() * 1e3,
+        since_start_ms = state.started.elapsed().as_secs_f64() * 1e3,
+        "list_conversations"
+    );
     Ok(items)
 }
 
@@ -307,9 +343,11 @@ pub fn connection_state(state: State<'_, AppState>) -> UiConnectionState {
 /// The UI has painted its first screen: log the time since the process started, and append it
 /// (in milliseconds) to `$GTEDX_READY_FILE` if set (for start-up benchmarks).
 #[tauri::command]
-pub fn ui_ready(state: State<'_, AppState>) {
+pub fn ui_ready(state: State<'_, AppState>, marks: Option<serde_json::Value>) {
     let ms = state.started.elapsed().as_secs_f64() * 1e3;
     tracing::info!(ms, "ui ready");
+    // The page's own marks (ms since its time origin): where the start-up time goes.
+    tracing::debug!(marks = %marks.unwrap_or_default(), "ui start-up marks");
     if let Ok(path) = std::env::var("GTEDX_READY_FILE") {
         use std::io::Write;
         if let Ok(mut file) = std::fs::OpenOptions::new()

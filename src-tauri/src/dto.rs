@@ -163,6 +163,20 @@ pub struct AppInfo {
     pub max_text_chars: usize,
 }
 
+/// Everything the UI needs for its first screen, in one round trip.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bootstrap {
+    pub info: AppInfo,
+    /// Signed in from the keyring, or `None` (then `error` may say why).
+    pub account: Option<Account>,
+    /// Why the saved session could not be restored (e.g. `keyring_unavailable`).
+    pub error: Option<AppError>,
+    /// The first page of the conversation list (empty when not signed in).
+    pub conversations: Vec<ConversationItem>,
+    pub connection: UiConnectionState,
+}
+
 /// A page of history, ascending.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

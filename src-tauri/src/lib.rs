@@ -38,6 +38,7 @@ pub fn app<R: Runtime>(
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::bootstrap,
             commands::restore_session,
             commands::sign_up,
             commands::sign_in,
@@ -55,6 +56,7 @@ pub fn app<R: Runtime>(
             commands::ui_ready,
         ])
         .setup(move |app| {
+            tracing::debug!(since_start_ms = started.elapsed().as_secs_f64() * 1e3, "setup");
             let data_dir = app.path().app_data_dir()?;
             tracing::info!(profile = profile.name().unwrap_or("default"), data = %data_dir.display(), "starting");
             let title = profile.window_title();
@@ -64,6 +66,14 @@ pub fn app<R: Runtime>(
                 .inner_size(1000.0, 700.0)
                 .min_inner_size(720.0, 480.0)
                 .build()?;
+            // Restore the saved session (keyring, cache, client) while the page loads.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let state = handle.state::<AppState>();
+                if let Err(e) = state.restore(&handle).await {
+                    tracing::info!(error = %e, "no session restored at start-up");
+                }
+            });
             Ok(())
         })
 }

@@ -30,6 +30,7 @@ pub struct AppState {
     service: ImService,
     running: Mutex<Option<Running>>,
     active: Mutex<Option<ConversationId>>,
+    restoring: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -43,6 +44,7 @@ impl AppState {
             service: ImService::new(),
             running: Mutex::new(None),
             active: Mutex::new(None),
+            restoring: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -83,6 +85,38 @@ impl AppState {
         client.set_cache(cache)?;
         let forwarder = crate::events::forward(app.clone(), client.clone());
         *self.running.lock().expect("state lock") = Some(Running { client, forwarder });
+        Ok(account)
+    }
+
+    /// The running account, or the one saved in the keyring (started now). Concurrent callers
+    /// (the start-up prefetch and the UI) share one restore.
+    pub async fn restore<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+    ) -> Result<Option<Account>, AppError> {
+        let _once = self.restoring.lock().await;
+        if let Ok(client) = self.client() {
+            let s = client.session();
+            return Ok(Some(Account {
+                uid: s.user.uid.to_string(),
+                username: s.user.username.clone(),
+                display_name: s.user.display_name.clone(),
+                server_url: s.server_url.clone(),
+            }));
+        }
+        let begun = Instant::now();
+        let saved = self.credentials.load()?;
+        let keyring_ms = begun.elapsed().as_secs_f64() * 1e3;
+        let account = match saved {
+            Some(session) => Some(self.start(app, session).await?),
+            None => None,
+        };
+        tracing::debug!(
+            keyring_ms,
+            total_ms = begun.elapsed().as_secs_f64() * 1e3,
+            since_start_ms = self.started.elapsed().as_secs_f64() * 1e3,
+            "restore"
+        );
         Ok(account)
     }
 

@@ -205,6 +205,22 @@ fn sign_up_chat_and_restore_from_the_keyring() {
     assert_eq!(page["messages"][0]["text"], "耗子，起床啦");
     let list = app.ok("list_conversations", json!({}));
     assert_eq!(list[0]["lastMessage"]["text"], "耗子，起床啦");
+    // Paged, most recent activity first.
+    let second = app.ok(
+        "create_conversation",
+        json!({"userIds": [jerry["uid"]], "title": "plans", "unique": false}),
+    );
+    let first_page = app.ok("list_conversations", json!({"offset": 0, "limit": 1}));
+    let second_page = app.ok("list_conversations", json!({"offset": 1, "limit": 1}));
+    let beyond = app.ok("list_conversations", json!({"offset": 2, "limit": 1}));
+    assert_eq!(first_page.as_array().unwrap().len(), 1);
+    let firsts = [first_page[0]["id"].clone(), second_page[0]["id"].clone()];
+    assert!(
+        firsts.contains(&second["id"]) && firsts.contains(&chat["id"]),
+        "{firsts:?}"
+    );
+    assert_ne!(firsts[0], firsts[1]);
+    assert!(beyond.as_array().unwrap().is_empty());
     app.close();
 
     // The app restarts: signed in from the keyring, the list comes from the cache.
@@ -212,8 +228,12 @@ fn sign_up_chat_and_restore_from_the_keyring() {
     let restored = again.ok("restore_session", json!({}));
     assert_eq!(restored["username"], "tom");
     let list = again.ok("list_conversations", json!({}));
-    assert_eq!(list.as_array().unwrap().len(), 1);
-    assert_eq!(list[0]["displayTitle"], "Jerry");
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["displayTitle"] == "Jerry"));
 
     // Signing out forgets the session on the server and in the keyring.
     again.ok("sign_out", json!({}));

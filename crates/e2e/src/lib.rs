@@ -211,10 +211,14 @@ impl App {
                 "args": ["--profile", profile],
             }),
         );
-        let client = ClientBuilder::native()
+        let connecting = ClientBuilder::native()
             .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
+            .connect(&format!("http://127.0.0.1:{port}"));
+        let client = tokio::time::timeout(STEP, connecting)
             .await
+            .map_err(|_| {
+                anyhow!("the app ({profile}) did not start a WebDriver session in {STEP:?}")
+            })?
             .with_context(|| format!("opening a WebDriver session for {profile}"))?;
         Ok(Self {
             client,

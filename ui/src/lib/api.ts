@@ -126,6 +126,20 @@ export async function onImEvent(handler: (event: ImEvent) => void): Promise<() =
 }
 
 export const appInfo = () => call<AppInfo>('app_info');
+/** The first screen's data in one round trip (the backend starts restoring while the page loads). */
+export type Bootstrap = {
+  info: AppInfo;
+  account: Account | null;
+  error: AppError | null; // why the saved session could not be restored (e.g. keyring_unavailable)
+  conversations: ConversationItem[]; // the first page (CONVERSATIONS_FIRST_PAGE), empty when signed out
+  connection: ConnectionState;
+};
+export const bootstrap = async () => {
+  mark('bootstrap_sent');
+  const b = await call<Bootstrap>('bootstrap');
+  mark('bootstrap_received');
+  return b;
+};
 // restore_session, sign_in and sign_up reject with `keyring_unavailable` when the system keyring
 // (Secret Service) is missing or locked: the credentials were not stored.
 export const restoreSession = () => call<Account | null>('restore_session');
@@ -135,7 +149,18 @@ export const signIn = (a: { serverUrl: string; username: string; password: strin
   call<Account>('sign_in', a);
 export const signOut = () => call<null>('sign_out');
 export const findUser = (a: { username: string }) => call<UserInfo | null>('find_user', a);
-export const listConversations = () => call<ConversationItem[]>('list_conversations');
+/** The first page of the conversation list at start-up (and on `resync`): a screenful and more. */
+export const CONVERSATIONS_FIRST_PAGE = 50;
+/** Further pages, loaded as the list scrolls towards its end. */
+export const CONVERSATIONS_NEXT_PAGE = 100;
+/** The most items `list_conversations` returns at once (the backend clamps `limit` to 1..=500). */
+export const CONVERSATIONS_MAX_PAGE = 500;
+/**
+ * A page of the conversation list, most recent activity first: `limit` items (default 50, at most
+ * 500) starting at `offset` (default 0). A page shorter than `limit` is the end of the list.
+ */
+export const listConversations = (a: { offset?: number; limit?: number } = {}) =>
+  call<ConversationItem[]>('list_conversations', a);
 export const createConversation = (a: { userIds: string[]; title: string; unique: boolean }) =>
   call<ConversationItem>('create_conversation', a);
 export const loadMessages = (a: { conversationId: string; beforeSeq: number | null; limit: number }) =>
@@ -147,4 +172,12 @@ export const setTyping = (a: { conversationId: string; typing: boolean }) => cal
 export const setActiveConversation = (a: { conversationId: string | null }) =>
   call<null>('set_active_conversation', a);
 export const connectionState = () => call<ConnectionState>('connection_state');
-export const uiReady = () => call<null>('ui_ready');
+/** Start-up marks (ms since the page's time origin), reported with `ui_ready` for measurements. */
+export const startMarks: Record<string, number> = {};
+export function mark(name: string): void {
+  if (typeof performance !== 'undefined') startMarks[name] = Math.round(performance.now());
+}
+export const uiReady = () => {
+  mark('ready');
+  return call<null>('ui_ready', { marks: startMarks });
+};

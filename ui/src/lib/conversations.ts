@@ -20,33 +20,144 @@ function keepReadMarks(old: ConversationItem | undefined, item: ConversationItem
   return { ...item, peerReadSeq: old.peerReadSeq };
 }
 
+/** Inserts an item (not in the list) at its sorted place; a new array. */
+function insertSorted(list: readonly ConversationItem[], item: ConversationItem): ConversationItem[] {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareConversations(list[mid], item) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const next = list.slice();
+  next.splice(lo, 0, item);
+  return next;
+}
+
 /** Replaces (by id) or adds a conversation, keeping the list sorted. */
 export function upsertConversation(list: readonly ConversationItem[], item: ConversationItem): ConversationItem[] {
-  const old = list.find((c) => c.id === item.id);
-  const rest = list.filter((c) => c.id !== item.id);
-  rest.push(keepReadMarks(old, item));
-  return rest.sort(compareConversations);
+  const idx = list.findIndex((c) => c.id === item.id);
+  if (idx === -1) return insertSorted(list, item);
+  const rest = list.slice();
+  rest.splice(idx, 1);
+  return insertSorted(rest, keepReadMarks(list[idx], item));
+}
+
+/*
+ * Paging. The UI holds a prefix of the backend's list (most recent activity first): the first
+ * page, then further pages fetched with `offset` = the number held. `complete` says the whole list
+ * is held (a page came back shorter than asked). While it is not, an item that sorts below the
+ * last one held belongs to a page not loaded yet: it is left out (it comes with its page), so the
+ * held list stays a prefix and the next offset stays right.
+ */
+
+/** A page merged into the held list, and whether the list is now complete. */
+export type ListMerge = { items: ConversationItem[]; complete: boolean };
+
+/**
+ * What `conversation` / `conversationRemoved` events said while a page was being fetched: the
+ * latest copy per id, or null when removed. Replayed over the page, so a page answered before
+ * those events cannot undo them.
+ */
+export type ConversationJournal = Map<string, ConversationItem | null>;
+
+/**
+ * A `conversation` event applied to a possibly partial list: replaces the held copy and moves it
+ * to its sorted place. An item not held (or one whose activity went back) is kept only if it
+ * sorts above the last held item, or the list is complete; otherwise it is left to its page.
+ */
+export function upsertLoaded(
+  list: readonly ConversationItem[],
+  item: ConversationItem,
+  complete: boolean,
+): ConversationItem[] {
+  if (complete) return upsertConversation(list, item);
+  const idx = list.findIndex((c) => c.id === item.id);
+  const old = idx === -1 ? undefined : list[idx];
+  const next = keepReadMarks(old, item);
+  let rest = list as ConversationItem[];
+  if (idx !== -1) {
+    rest = list.slice();
+    rest.splice(idx, 1);
+  }
+  const last = rest[rest.length - 1];
+  const stays =
+    (old !== undefined && compareConversations(next, old) <= 0) || !last || compareConversations(next, last) < 0;
+  return stays ? insertSorted(rest, next) : rest;
+}
+
+/** The fresher of a held copy and a fetched one (later activity; a tie goes to the fetched), read marks kept. */
+function fresher(held: ConversationItem | undefined, got: ConversationItem): ConversationItem {
+  if (!held) return got;
+  const winner = held.lastActivity > got.lastActivity ? held : got;
+  const peerReadSeq = Math.max(held.peerReadSeq, got.peerReadSeq);
+  return winner.peerReadSeq === peerReadSeq ? winner : { ...winner, peerReadSeq };
+}
+
+/** Re-applies the events that arrived while a page was fetched (see `ConversationJournal`). */
+function replay(list: ConversationItem[], journal: ConversationJournal | undefined, complete: boolean): ConversationItem[] {
+  if (!journal) return list;
+  for (const [id, item] of journal) {
+    if (item === null) {
+      list = removeConversation(list, id);
+      continue;
+    }
+    const held = list.find((c) => c.id === id);
+    if (held && held.lastActivity > item.lastActivity) continue; // the page is newer than the event
+    list = upsertLoaded(list, item, complete);
+  }
+  return list;
 }
 
 /**
- * A freshly fetched list (`list_conversations`) merged with the one we hold: the fetched list
- * decides which conversations exist; for each, the copy with the later activity wins (events
- * may have arrived while the list was fetched), and read marks never go back.
+ * The first page (`offset` 0: at start-up and on `resync`) merged with the held list by id. Within
+ * the page's range (down to its last item) the page decides which conversations exist; held items
+ * below it are kept (they belong to later pages, loaded before). A page shorter than `limit` is the
+ * whole list. For each conversation the copy with the later activity wins and read marks never go
+ * back; events that arrived during the fetch (`journal`) are applied on top.
  */
-export function mergeFetchedList(
+export function mergeFirstPage(
   held: readonly ConversationItem[],
-  fetched: readonly ConversationItem[],
-): ConversationItem[] {
+  page: readonly ConversationItem[],
+  limit: number,
+  journal?: ConversationJournal,
+): ListMerge {
+  const complete = page.length < limit;
+  const fetched = sortConversations(page);
   const byId = new Map(held.map((c) => [c.id, c]));
-  return sortConversations(
-    fetched.map((got) => {
-      const mine = byId.get(got.id);
-      if (!mine) return got;
-      const fresher = mine.lastActivity > got.lastActivity ? mine : got;
-      const peerReadSeq = Math.max(mine.peerReadSeq, got.peerReadSeq);
-      return fresher.peerReadSeq === peerReadSeq ? fresher : { ...fresher, peerReadSeq };
-    }),
-  );
+  const inPage = new Set(fetched.map((c) => c.id));
+  const boundary = fetched[fetched.length - 1];
+  const items = fetched.map((got) => fresher(byId.get(got.id), got));
+  if (!complete && boundary) {
+    for (const c of held) if (!inPage.has(c.id) && compareConversations(c, boundary) > 0) items.push(c);
+  }
+  return { items: replay(sortConversations(items), journal, complete), complete };
+}
+
+/**
+ * A further page (`offset` = the number held) merged in by id: no duplicates, the fresher copy
+ * wins, read marks never go back, events from the time of the fetch (`journal`) applied on top.
+ * A page shorter than `limit` means the list is now complete.
+ */
+export function mergePage(
+  held: readonly ConversationItem[],
+  page: readonly ConversationItem[],
+  limit: number,
+  journal?: ConversationJournal,
+): ListMerge {
+  const complete = page.length < limit;
+  const index = new Map(held.map((c, i) => [c.id, i]));
+  const items = held.slice();
+  for (const got of page) {
+    const i = index.get(got.id);
+    if (i === undefined) {
+      index.set(got.id, items.length);
+      items.push(got);
+    } else {
+      items[i] = fresher(items[i], got);
+    }
+  }
+  return { items: replay(sortConversations(items), journal, complete), complete };
 }
 
 /**

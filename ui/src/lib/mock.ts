@@ -2,7 +2,9 @@
 // `npm run dev`). Loaded with a dynamic import, so the app inside Tauri never fetches it.
 //
 // URL switches: `?mock=signedin` starts signed in, `?mock=keyring` makes restore_session,
-// sign_in and sign_up fail with keyring_unavailable, `?maxchars=N` sets app_info().maxTextChars.
+// sign_in and sign_up fail with keyring_unavailable, `?maxchars=N` sets app_info().maxTextChars,
+// `?convs=N` adds N older conversations (to try the paged, virtual list), `?listlimit=N` makes
+// list_conversations answer N items whatever limit was asked (to measure a big first page).
 // Sending a text containing "fail" fails it (Retry then succeeds); "/reconnect" plays a reconnect
 // sequence (ending with a resync), "/resync" adds messages without events and then sends a
 // resync, "/signout" makes the server sign you out. Jerry reads (read ticks) and answers in the
@@ -17,6 +19,7 @@ import type {
   UiMessage,
   UserInfo,
 } from './api';
+import { compareConversations } from './conversations';
 
 type Conv = {
   id: string;
@@ -27,6 +30,7 @@ type Conv = {
   messages: UiMessage[];
   readSeq: number;
   peerReadSeq: number;
+  createdAt?: number; // the activity of a conversation without messages
 };
 
 const err = (code: string, message: string): AppError => ({ code, message });
@@ -37,6 +41,8 @@ const newId = () => (Date.now().toString(16) + (counter++).toString(16) + Math.r
 export function createMockBackend(): Backend {
   const params = new URLSearchParams(location.search);
   const maxTextChars = Number(params.get('maxchars')) || 4096;
+  const extraConvs = Math.max(0, Math.floor(Number(params.get('convs')) || 0));
+  const forcedLimit = Math.floor(Number(params.get('listlimit')) || 0);
   const keyringBroken = params.get('mock') === 'keyring';
   const keyringError = () =>
     err('keyring_unavailable', 'no Secret Service provider is running (org.freedesktop.secrets)');
@@ -83,6 +89,19 @@ export function createMockBackend(): Backend {
   const spike: Conv = { id: 'c-spike', type: 'SINGLE_CHAT', title: '', managerId: 'u-spike', userIds: [me.uid, 'u-spike'], messages: [], readSeq: 1, peerReadSeq: 0 };
   msg(spike, 'u-spike', 'Keep it down, Tom.', now - 40 * 86_400_000);
   for (const c of [jerry, group, spike]) convs.set(c.id, c);
+  // `?convs=N`: many older conversations, one message each, some unread.
+  const others = users.slice(1);
+  for (let i = 0; i < extraConvs; i++) {
+    const peer = others[i % others.length];
+    const single = i % 5 !== 0;
+    const c: Conv = {
+      id: `c-x${i}`, type: single ? 'SINGLE_CHAT' : 'GROUP_CHAT', title: single ? `${peer.displayName} ${i + 1}` : `Group ${i + 1}`,
+      managerId: me.uid, userIds: single ? [me.uid, peer.uid] : [me.uid, ...others.map((u) => u.uid)],
+      messages: [], readSeq: i % 7 === 0 ? 0 : 1, peerReadSeq: 0,
+    };
+    msg(c, i % 3 === 0 ? me.uid : peer.uid, `Conversation ${i + 1}: ${lines[i % lines.length]}`, now - 60 * 60_000 - i * 17 * 60_000);
+    convs.set(c.id, c);
+  }
 
   const item = (c: Conv): ConversationItem => {
     const last = c.messages[c.messages.length - 1] ?? null;
@@ -96,7 +115,7 @@ export function createMockBackend(): Backend {
       // Others' read marks; a member's own message counts as read up to it.
       peerReadSeq: c.messages.reduce((s, m) => (!m.own && m.seq !== null ? Math.max(s, m.seq) : s), c.peerReadSeq),
       lastSeq: c.messages.reduce((s, m) => Math.max(s, m.seq ?? 0), 0),
-      lastActivity: last?.timestamp ?? 0,
+      lastActivity: last?.timestamp ?? c.createdAt ?? 0,
     };
   };
   const conv = (id: unknown) => {
@@ -194,6 +213,18 @@ export function createMockBackend(): Backend {
       if (params.get('mock') === 'signedin') return signIn({ serverUrl: 'ws://127.0.0.1:7822/ws', username: 'tom', displayName: 'Tom' });
       return null;
     },
+    bootstrap: () => {
+      const info = commands.app_info({});
+      let account: unknown = null;
+      let error: unknown = null;
+      try {
+        account = commands.restore_session({});
+      } catch (e) {
+        error = e;
+      }
+      const conversations = account ? commands.list_conversations({ offset: 0, limit: 50 }) : [];
+      return { info, account, error, conversations, connection: commands.connection_state({}) };
+    },
     sign_in: signIn,
     sign_up: (a) => {
       if (a.username === 'jerry') throw err('username_taken', 'that username is taken');
@@ -206,9 +237,15 @@ export function createMockBackend(): Backend {
       return null;
     },
     find_user: (a) => users.find((u) => u.username === String(a.username).toLowerCase()) ?? null,
-    list_conversations: () => {
+    // Like the backend: most recent activity first, `limit` (default 50, clamped to 1..=500) from `offset`.
+    list_conversations: (a) => {
       needAccount();
-      return [...convs.values()].map(item);
+      const offset = a.offset == null ? 0 : Math.max(0, Math.floor(Number(a.offset)) || 0);
+      const asked = a.limit == null ? 50 : Math.floor(Number(a.limit)) || 1;
+      const limit = forcedLimit > 0 ? forcedLimit : Math.min(500, Math.max(1, asked));
+      const page = [...convs.values()].map(item).sort(compareConversations).slice(offset, offset + limit);
+      console.debug(`[mock] list_conversations offset ${offset} limit ${limit} → ${page.length}`);
+      return page;
     },
     create_conversation: (a) => {
       needAccount();
@@ -218,7 +255,7 @@ export function createMockBackend(): Backend {
         const found = [...convs.values()].find((c) => c.userIds.length === ids.length && ids.every((u) => c.userIds.includes(u)));
         if (found) return item(found);
       }
-      const c: Conv = { id: 'c-' + newId(), type, title: String(a.title ?? ''), managerId: me.uid, userIds: ids, messages: [], readSeq: 0, peerReadSeq: 0 };
+      const c: Conv = { id: 'c-' + newId(), type, title: String(a.title ?? ''), managerId: me.uid, userIds: ids, messages: [], readSeq: 0, peerReadSeq: 0, createdAt: Date.now() };
       convs.set(c.id, c);
       emit({ kind: 'conversation', conversation: item(c) });
       return item(c);
@@ -270,18 +307,30 @@ export function createMockBackend(): Backend {
     set_typing: () => null,
     set_active_conversation: () => null,
     connection_state: (): ConnectionState => (online ? { state: 'online' } : { state: 'connecting' }),
-    ui_ready: () => {
-      console.info('[mock] ui_ready after', Math.round(performance.now()), 'ms');
+    ui_ready: (a) => {
+      const at = Number(a.calledAt);
+      const list = firstList ? `, ${(at - firstList.at).toFixed(1)} ms after the first list_conversations answer (${firstList.items} items)` : '';
+      console.info(`[mock] ui_ready after ${at.toFixed(1)} ms${list}`);
       return null;
     },
   };
 
+  // When the first list_conversations answer left the "backend" (for the ui_ready log line: the
+  // time from the list data to the first paint; the structuredClone stands in for the IPC).
+  let firstList: { at: number; items: number } | null = null;
+
   return {
     async invoke<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+      const calledAt = performance.now(); // (ui_ready is timed when invoked, not after the mock's delay)
       await sleep(cmd === 'sign_in' || cmd === 'sign_up' ? 400 : 20);
       const f = commands[cmd];
       if (!f) throw err('unknown_command', `the mock has no command ${cmd}`);
-      return structuredClone(f(args)) as T;
+      const result = f(cmd === 'ui_ready' ? { calledAt } : args);
+      if (cmd === 'list_conversations' && !firstList) {
+        firstList = { at: performance.now(), items: (result as unknown[]).length };
+        performance.mark('mock:list_conversations');
+      }
+      return structuredClone(result) as T;
     },
     async listen(handler) {
       handlers.add(handler);

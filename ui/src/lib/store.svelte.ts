@@ -4,7 +4,16 @@ import { tick } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
 import * as api from './api';
 import type { Account, AppError, AppInfo, ConnectionState, ConversationItem, ImEvent, UiMessage } from './api';
-import { applyMessageToList, applyReceipt, mergeFetchedList, removeConversation, upsertConversation } from './conversations';
+import {
+  applyMessageToList,
+  applyReceipt,
+  mergeFirstPage,
+  mergePage,
+  removeConversation,
+  upsertLoaded,
+  type ConversationJournal,
+  type ListMerge,
+} from './conversations';
 import { normalizeMaxChars } from './composer';
 import { DraftStore } from './drafts';
 import { mergeMessages, mergeNewestPage, maxSeq, minSeq, upsertMessage } from './messages';
@@ -15,6 +24,8 @@ import { errorText, locale, t } from './i18n';
 export const DEFAULT_SERVER_URL = 'ws://127.0.0.1:7822/ws';
 export const PAGE_SIZE = 50;
 const MAX_CACHED_THREADS = 8;
+/** After a failed (or useless) page of the conversation list, no further page for this long. */
+const MORE_RETRY_MS = 5000;
 
 /** The loaded messages of one conversation. */
 export class Thread {
@@ -39,9 +50,24 @@ class AppState {
   lastServerUrl = $state<string | null>(null);
   lastUsername = $state<string | null>(null);
 
+  /**
+   * The loaded part of the conversation list: a prefix of the backend's list (most recent activity
+   * first), the first page at start-up and further pages as the list scrolls (`loadMoreConversations`).
+   */
   conversations = $state.raw<ConversationItem[]>([]);
+  /** The first page has been answered (or failed): the list can be shown. */
   conversationsLoaded = $state(false);
+  /** The whole list is loaded (a page came back shorter than asked). */
+  conversationsComplete = $state(false);
+  loadingMoreConversations = $state(false);
+  /** `ui_ready` has been sent (after the first paint); only then do further pages load. */
+  ready = $state(false);
   selectedId = $state<string | null>(null);
+  /**
+   * The open conversation's latest copy, kept up to date by events even while it is not in the
+   * loaded part of the list (e.g. an existing chat found by "new chat" that sorts below it).
+   */
+  private selectedItem = $state.raw<ConversationItem | null>(null);
   threads = new SvelteMap<string, Thread>();
 
   connection = $state.raw<ConnectionState>({ state: 'connecting' });
@@ -60,7 +86,10 @@ class AppState {
 
   /** The longest message text the server takes (code points), from `app_info`. */
   maxTextChars = $derived(normalizeMaxChars(this.info?.maxTextChars));
-  selected = $derived(this.conversations.find((c) => c.id === this.selectedId) ?? null);
+  selected = $derived(
+    this.conversations.find((c) => c.id === this.selectedId) ??
+      (this.selectedItem?.id === this.selectedId ? this.selectedItem : null),
+  );
   currentThread = $derived(this.selectedId ? (this.threads.get(this.selectedId) ?? null) : null);
 
   private readySent = false;
@@ -71,6 +100,9 @@ class AppState {
   private threadOrder: string[] = [];
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
+  /** One journal per list page in flight: the conversation events that arrived meanwhile. */
+  private journals = new Set<ConversationJournal>();
+  private moreBlockedUntil = 0;
 
   /** Start: subscribe to events, read app info, try to restore the saved session. */
   async boot(): Promise<void> {
@@ -80,25 +112,25 @@ class AppState {
     // Mark the open conversation read again when the window comes back.
     if (typeof window !== 'undefined') window.addEventListener('focus', () => this.maybeMarkRead());
     if (typeof document !== 'undefined') document.addEventListener('visibilitychange', () => this.maybeMarkRead());
+    // Subscribe and fetch the first screen at the same time: one round trip for everything.
+    const listening = api.onImEvent((e) => this.onEvent(e)).catch((e) => this.toast(api.toAppError(e)));
+    let boot: api.Bootstrap | null = null;
     try {
-      await api.onImEvent((e) => this.onEvent(e));
-    } catch (e) {
-      this.toast(api.toAppError(e));
-    }
-    try {
-      const info = await api.appInfo();
-      this.info = { ...info, maxTextChars: normalizeMaxChars(info?.maxTextChars) };
-    } catch {
-      this.info = { version: '', profile: null, defaultServerUrl: DEFAULT_SERVER_URL, maxTextChars: normalizeMaxChars(null) };
-    }
-    try {
-      const account = await api.restoreSession();
-      if (account) await this.enter(account);
-      else this.phase = 'auth';
+      boot = await api.bootstrap();
     } catch (e) {
       this.authError = api.toAppError(e);
+    }
+    const info = boot?.info;
+    this.info = info
+      ? { ...info, maxTextChars: normalizeMaxChars(info.maxTextChars) }
+      : { version: '', profile: null, defaultServerUrl: DEFAULT_SERVER_URL, maxTextChars: normalizeMaxChars(null) };
+    if (boot?.account) {
+      await this.enter(boot.account, boot.conversations, boot.connection);
+    } else {
+      if (boot?.error) this.authError = boot.error;
       this.phase = 'auth';
     }
+    await listening;
   }
 
   /**
@@ -108,7 +140,13 @@ class AppState {
   notifyReady(): void {
     if (this.readySent) return;
     this.readySent = true;
-    void tick().then(() => afterPaint(() => void api.uiReady().catch(() => {})));
+    api.mark('rendered');
+    void tick().then(() =>
+      afterPaint(() => {
+        this.ready = true;
+        void api.uiReady().catch(() => {});
+      }),
+    );
   }
 
   async signIn(a: { serverUrl: string; username: string; password: string }): Promise<void> {
@@ -119,16 +157,20 @@ class AppState {
     await this.enter(await api.signUp(a));
   }
 
-  private async enter(account: Account): Promise<void> {
+  private async enter(account: Account, firstPage?: ConversationItem[], connection?: ConnectionState): Promise<void> {
     this.account = account;
     this.authError = null;
     this.signedOutReason = null;
     this.phase = 'main';
-    api.connectionState().then(
-      (s) => this.setConnection(s),
-      () => {},
-    );
-    await this.refreshConversations();
+    if (connection) {
+      this.setConnection(connection);
+    } else {
+      api.connectionState().then(
+        (s) => this.setConnection(s),
+        () => {},
+      );
+    }
+    await this.refreshConversations(firstPage);
   }
 
   async signOut(): Promise<void> {
@@ -147,7 +189,11 @@ class AppState {
     this.account = null;
     this.conversations = [];
     this.conversationsLoaded = false;
+    this.conversationsComplete = false;
+    this.loadingMoreConversations = false;
+    this.moreBlockedUntil = 0;
     this.selectedId = null;
+    this.selectedItem = null;
     this.threads.clear();
     this.threadOrder = [];
     this.markedRead.clear();
@@ -157,17 +203,74 @@ class AppState {
     this.typingVersion++;
   }
 
-  async refreshConversations(): Promise<void> {
+  /**
+   * Loads the first page of the conversation list (at start-up and on `resync`) and merges it by id
+   * with what is held: nothing is duplicated, and pages loaded further down stay.
+   */
+  async refreshConversations(preloaded?: ConversationItem[]): Promise<void> {
     const account = this.account;
+    const journal = this.openJournal();
     try {
-      const list = await api.listConversations();
+      const limit = api.CONVERSATIONS_FIRST_PAGE;
+      const page = preloaded ?? (await api.listConversations({ offset: 0, limit }));
       if (this.account !== account) return; // signed out meanwhile
-      // Events may have arrived meanwhile; the list holds the fresher of each.
-      this.conversations = mergeFetchedList(this.conversations, list);
+      this.applyListMerge(mergeFirstPage(this.conversations, page, limit, journal));
     } catch (e) {
       if (this.account === account) this.toast(api.toAppError(e));
     } finally {
+      this.journals.delete(journal);
       if (this.account === account) this.conversationsLoaded = true;
+    }
+  }
+
+  /**
+   * Loads the next page of the conversation list (`offset` = the number loaded), one at a time,
+   * only after `ui_ready`, and not again for a while after a failure.
+   */
+  async loadMoreConversations(): Promise<void> {
+    if (this.phase !== 'main' || !this.ready || !this.conversationsLoaded) return;
+    if (this.conversationsComplete || this.loadingMoreConversations || Date.now() < this.moreBlockedUntil) return;
+    const account = this.account;
+    const journal = this.openJournal();
+    this.loadingMoreConversations = true;
+    try {
+      const limit = api.CONVERSATIONS_NEXT_PAGE;
+      const held = this.conversations.length;
+      const page = await api.listConversations({ offset: held, limit });
+      if (this.account !== account) return;
+      const merged = mergePage(this.conversations, page, limit, journal);
+      // A full page that added nothing (the list moved under us): do not ask again at once.
+      if (!merged.complete && merged.items.length <= held) this.moreBlockedUntil = Date.now() + MORE_RETRY_MS;
+      this.applyListMerge(merged);
+    } catch (e) {
+      if (this.account !== account) return;
+      this.moreBlockedUntil = Date.now() + MORE_RETRY_MS;
+      this.toast(api.toAppError(e));
+    } finally {
+      this.journals.delete(journal);
+      if (this.account === account) this.loadingMoreConversations = false;
+    }
+  }
+
+  private openJournal(): ConversationJournal {
+    const journal: ConversationJournal = new Map();
+    this.journals.add(journal);
+    return journal;
+  }
+
+  private applyListMerge(merged: ListMerge): void {
+    this.conversations = merged.items;
+    this.conversationsComplete = merged.complete;
+  }
+
+  /** A `conversation` event (or a created conversation): into the list if it belongs to the loaded part. */
+  private upsertItem(item: ConversationItem): void {
+    this.conversations = upsertLoaded(this.conversations, item, this.conversationsComplete);
+    if (item.id === this.selectedId) {
+      const old = this.selectedItem?.id === item.id ? this.selectedItem : null;
+      this.selectedItem =
+        this.conversations.find((c) => c.id === item.id) ??
+        (old && old.peerReadSeq > item.peerReadSeq ? { ...item, peerReadSeq: old.peerReadSeq } : item);
     }
   }
 
@@ -205,6 +308,8 @@ class AppState {
       }
       this.touchThread(id);
     }
+    const known = this.selectedItem?.id === id ? this.selectedItem : null;
+    this.selectedItem = id ? (this.conversations.find((c) => c.id === id) ?? known) : null;
     this.selectedId = id;
     api.setActiveConversation({ conversationId: id }).catch(() => {});
     if (thread) await this.loadNewest(thread);
@@ -279,7 +384,9 @@ class AppState {
 
   async createConversation(userIds: string[], title: string, unique: boolean): Promise<ConversationItem> {
     const c = await api.createConversation({ userIds, title, unique });
-    this.conversations = upsertConversation(this.conversations, c);
+    this.upsertItem(c);
+    // An existing chat below the loaded part of the list is not in it: it opens all the same.
+    if (this.selectedId !== c.id) this.selectedItem = c;
     await this.select(c.id);
     return c;
   }
@@ -309,7 +416,7 @@ class AppState {
     const newest = maxSeq(thread.messages);
     if (newest === null) return;
     if (newest <= (this.markedRead.get(id) ?? 0)) return;
-    const conv = this.conversations.find((c) => c.id === id);
+    const conv = this.selected;
     if (conv && newest <= conv.readSeq && conv.unreadCount === 0) return;
     this.markedRead.set(id, newest);
     api.markRead({ conversationId: id, seq: newest }).catch((e) => {
@@ -322,6 +429,7 @@ class AppState {
     const thread = this.threads.get(msg.conversationId);
     if (thread) thread.messages = upsertMessage(thread.messages, msg);
     this.conversations = applyMessageToList(this.conversations, msg);
+    if (this.selectedItem?.id === msg.conversationId) this.selectedItem = applyMessageToList([this.selectedItem], msg)[0];
   }
 
   // Catching up after a reconnect is the backend's `resync` event (sent once its catch-up is done).
@@ -344,10 +452,12 @@ class AppState {
       }
       case 'conversation':
         if (this.phase !== 'main') return;
-        this.conversations = upsertConversation(this.conversations, e.conversation);
+        for (const j of this.journals) j.set(e.conversation.id, e.conversation);
+        this.upsertItem(e.conversation);
         if (e.conversation.id === this.selectedId) this.maybeMarkRead();
         break;
       case 'conversationRemoved':
+        for (const j of this.journals) j.set(e.conversationId, null);
         this.conversations = removeConversation(this.conversations, e.conversationId);
         this.threads.delete(e.conversationId);
         this.drafts.clear(e.conversationId);
@@ -360,6 +470,7 @@ class AppState {
         // Another member read up to readSeq: raises peerReadSeq (the read ticks).
         if (this.phase !== 'main') return;
         this.conversations = applyReceipt(this.conversations, e, this.account?.uid);
+        if (this.selectedItem?.id === e.conversationId) this.selectedItem = applyReceipt([this.selectedItem], e, this.account?.uid)[0];
         break;
       case 'typing':
         if (e.uid === this.account?.uid) return;

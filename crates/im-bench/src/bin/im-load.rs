@@ -19,7 +19,7 @@ use clap::Parser;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use im_bench::{proc_sample, Session, Socket};
+use im_bench::{median, proc_sample, Session, Socket};
 use im_proto::{decode_server_frame, ConversationId, Event, ServerFrame};
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
@@ -43,6 +43,9 @@ struct Args {
     /// Offered rates in messages per second, comma-separated; 0 means as fast as acks allow.
     #[arg(long, value_delimiter = ',', default_value = "1000")]
     rates: Vec<u64>,
+    /// Runs of each rate (the summary gives medians and ranges).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Seconds measured per rate.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -64,6 +67,10 @@ struct Args {
     /// Drive a NATS server at this URL instead of im-server (the transport reference).
     #[arg(long)]
     nats: Option<String>,
+    /// Instead of driving anything, summarize the `--json` lines of earlier runs in these files
+    /// (medians and ranges per offered rate).
+    #[arg(long, num_args = 1..)]
+    summarize: Vec<std::path::PathBuf>,
 }
 
 /// Everything one user's reader saw in one run.
@@ -350,7 +357,7 @@ async fn sender(
     Ok(n)
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Figures {
     users: usize,
     group_size: usize,
@@ -485,6 +492,24 @@ async fn nats_users(
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if !args.summarize.is_empty() {
+        let mut all: Vec<Figures> = Vec::new();
+        for path in &args.summarize {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            for line in text.lines().filter(|l| l.starts_with('{')) {
+                all.push(serde_json::from_str(line)?);
+            }
+        }
+        let mut rates: Vec<u64> = Vec::new();
+        for f in &all {
+            if !rates.contains(&f.offered_per_s) {
+                rates.push(f.offered_per_s);
+            }
+        }
+        summarize(&rates, &all);
+        return Ok(());
+    }
     if args.group_size < 2 || args.users % args.group_size != 0 {
         bail!("--users must be a multiple of --group-size (at least 2)");
     }
@@ -506,7 +531,10 @@ async fn main() -> Result<()> {
     eprintln!("set up in {:.1} s", setup_start.elapsed().as_secs_f64());
 
     let mut all = Vec::new();
-    for (run, &rate) in args.rates.iter().enumerate() {
+    let schedule: Vec<u64> = (0..args.repeat.max(1))
+        .flat_map(|_| args.rates.iter().copied())
+        .collect();
+    for (run, &rate) in schedule.iter().enumerate() {
         let run = run as u32;
         let begin = Instant::now();
         let measure_from = begin + Duration::from_secs_f64(args.warmup);
@@ -630,7 +658,58 @@ async fn main() -> Result<()> {
         }
         all.push(figures);
     }
+    if args.repeat > 1 {
+        summarize(&args.rates, &all);
+    }
     Ok(())
+}
+
+/// Medians (and ranges) per offered rate over the repeated runs.
+fn summarize(rates: &[u64], all: &[Figures]) {
+    println!(
+        "\nsummary (median, range) over {} runs per rate:",
+        all.len() / rates.len().max(1)
+    );
+    for &rate in rates {
+        let runs: Vec<&Figures> = all.iter().filter(|f| f.offered_per_s == rate).collect();
+        let stat = |get: fn(&Figures) -> f64| {
+            let mut v: Vec<f64> = runs
+                .iter()
+                .map(|f| get(f))
+                .filter(|x| x.is_finite())
+                .collect();
+            if v.is_empty() {
+                return "-".to_owned();
+            }
+            let (lo, hi) = v
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(*x), h.max(*x)));
+            let m = median(&mut v);
+            if m >= 100.0 {
+                format!("{m:.0} ({lo:.0}–{hi:.0})")
+            } else {
+                format!("{m:.2} ({lo:.2}–{hi:.2})")
+            }
+        };
+        let offered = if rate == 0 {
+            "max".to_owned()
+        } else {
+            rate.to_string()
+        };
+        println!(
+            "offered {offered:>6}/s: acked/s {} | e2e p50 {} p99 {} p99.9 {} ms | ack p50 {} p99 {} ms | msgs per server core-s {} | server rss MiB {} | lost {} dup {}",
+            stat(|f| f.acked_per_s),
+            stat(|f| f.e2e_p50_ms),
+            stat(|f| f.e2e_p99_ms),
+            stat(|f| f.e2e_p999_ms),
+            stat(|f| f.ack_p50_ms),
+            stat(|f| f.ack_p99_ms),
+            stat(|f| f.msgs_per_server_core_s.unwrap_or(f64::NAN)),
+            stat(|f| f.server_rss_mib.unwrap_or(f64::NAN)),
+            runs.iter().map(|f| f.lost).sum::<u64>(),
+            runs.iter().map(|f| f.duplicated).sum::<u64>(),
+        );
+    }
 }
 
 fn print_figures(f: &Figures) {

@@ -1,7 +1,6 @@
 //! Durable state on embedded SQLite: one writer thread with group commit ([`write`]) and a
 //! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
 
-mod checkpoint;
 mod read;
 mod rows;
 mod schema;
@@ -24,7 +23,6 @@ pub use write::{Origin, Reply, WriteCmd};
 pub struct Store {
     writer: mpsc::Sender<WriteCmd>,
     readers: Arc<ReaderPool>,
-    checkpointer: Arc<checkpoint::Checkpointer>,
     sessions: Arc<SessionCache>,
 }
 
@@ -57,14 +55,12 @@ impl Store {
         std::thread::Builder::new()
             .name("im-writer".into())
             .spawn(move || writer.run(rx))?;
-        let checkpointer = checkpoint::Checkpointer::start(path)?;
         let readers = readers.max(1);
         let idle = (0..readers)
             .map(|_| schema::open_reader(path))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             writer: tx,
-            checkpointer,
             sessions,
             readers: Arc::new(ReaderPool {
                 idle: Mutex::new(idle),
@@ -95,8 +91,6 @@ impl Store {
         if self.writer.send(WriteCmd::Stop(tx)).await.is_ok() {
             let _ = rx.await;
         }
-        let checkpointer = self.checkpointer.clone();
-        let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
     }
 
     /// The user a session token (by hash) belongs to: from the cache, or the database.

@@ -227,6 +227,42 @@ struct Pending {
     pushes: Vec<Push>,
 }
 
+/// Batch sizes and times, logged every 10 s at debug level (`IM_LOG=im_server=debug`).
+#[derive(Default)]
+struct BatchStats {
+    since: Option<std::time::Instant>,
+    batches: u64,
+    commands: u64,
+    largest: usize,
+    busy: std::time::Duration,
+    slowest: std::time::Duration,
+}
+
+impl BatchStats {
+    fn record(&mut self, size: usize, took: std::time::Duration) {
+        let since = *self.since.get_or_insert_with(std::time::Instant::now);
+        self.batches += 1;
+        self.commands += size as u64;
+        self.largest = self.largest.max(size);
+        self.busy += took;
+        self.slowest = self.slowest.max(took);
+        let elapsed = since.elapsed();
+        if elapsed >= std::time::Duration::from_secs(10) {
+            tracing::debug!(
+                batches = self.batches,
+                commands = self.commands,
+                mean_batch = self.commands as f64 / self.batches as f64,
+                largest = self.largest,
+                mean_ms = self.busy.as_secs_f64() * 1e3 / self.batches as f64,
+                slowest_ms = self.slowest.as_secs_f64() * 1e3,
+                busy_share = self.busy.as_secs_f64() / elapsed.as_secs_f64(),
+                "writer"
+            );
+            *self = Self::default();
+        }
+    }
+}
+
 /// What the writer keeps in memory about a conversation.
 #[derive(Debug, Clone)]
 struct Hot {
@@ -317,6 +353,7 @@ impl Writer {
     /// Runs until `Stop` arrives or every sender is gone.
     pub fn run(mut self, mut rx: mpsc::Receiver<WriteCmd>) {
         let mut batch = Vec::with_capacity(self.max_batch);
+        let mut stats = BatchStats::default();
         while let Some(first) = rx.blocking_recv() {
             batch.push(first);
             while batch.len() < self.max_batch {
@@ -325,7 +362,11 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            if let Some(done) = self.execute(&mut batch) {
+            let size = batch.len();
+            let started = std::time::Instant::now();
+            let stopped = self.execute(&mut batch);
+            stats.record(size, started.elapsed());
+            if let Some(done) = stopped {
                 rx.close();
                 while let Ok(cmd) = rx.try_recv() {
                     cmd.refuse(Error::ShuttingDown);

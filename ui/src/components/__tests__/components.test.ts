@@ -20,6 +20,7 @@ vi.mock('../../lib/api', async (importOriginal) => {
     uiReady: ok,
     setTyping: ok,
     setActiveConversation: ok,
+    listConversations: vi.fn(async () => []),
     createConversation: vi.fn(async (a: { userIds: string[]; title: string }) =>
       conv({ id: 'g1', type: 'GROUP_CHAT', title: a.title, userIds: ['u-tom', ...a.userIds] }),
     ),
@@ -31,6 +32,7 @@ const MessageBubble = (await import('../MessageBubble.svelte')).default;
 const NewChatDialog = (await import('../NewChatDialog.svelte')).default;
 const Composer = (await import('../Composer.svelte')).default;
 const AuthScreen = (await import('../AuthScreen.svelte')).default;
+const ConversationList = (await import('../ConversationList.svelte')).default;
 
 let cleanup: (() => void)[] = [];
 beforeEach(() => {
@@ -146,5 +148,83 @@ describe('AuthScreen', () => {
     expect((byId(el, 'server-url') as HTMLInputElement).value).toBe('ws://last');
     expect((byId(el, 'username') as HTMLInputElement).value).toBe('tom');
     expect(byId(el, 'auth-error')).toBeNull();
+  });
+});
+
+describe('ConversationList', () => {
+  // happy-dom does no layout: a ResizeObserver that reports a 640 px viewport and 64 px rows.
+  beforeEach(() => {
+    class FakeResizeObserver {
+      constructor(private cb: ResizeObserverCallback) {}
+      observe(target: Element) {
+        const height = target.getAttribute('data-testid') === 'conversation-list' ? 640 : 64;
+        const entry = { target, contentRect: { width: 300, height } } as unknown as ResizeObserverEntry;
+        queueMicrotask(() => this.cb([entry], this as unknown as ResizeObserver));
+      }
+      unobserve() {}
+      disconnect() {}
+    }
+    vi.stubGlobal('ResizeObserver', FakeResizeObserver);
+    (window as unknown as { ResizeObserver: unknown }).ResizeObserver = FakeResizeObserver;
+    Object.defineProperty(HTMLElement.prototype, 'offsetParent', {
+      configurable: true,
+      get(this: HTMLElement) {
+        return this.parentElement;
+      },
+    });
+  });
+  const offsetParent = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'offsetParent');
+  afterEach(() => {
+    if (offsetParent) Object.defineProperty(HTMLElement.prototype, 'offsetParent', offsetParent);
+    else delete (HTMLElement.prototype as { offsetParent?: unknown }).offsetParent;
+    vi.unstubAllGlobals();
+  });
+
+  it('is a virtual list: a list of listitems, only the rows near the viewport in the DOM, with the test ids', async () => {
+    app.conversations = Array.from({ length: 3000 }, (_, i) =>
+      conv({ id: `c${i}`, displayTitle: `Chat ${i}`, lastActivity: 3000 - i, unreadCount: i === 0 ? 2 : 0, lastMessage: msg({ text: `hello ${i}` }) }),
+    );
+    app.conversationsLoaded = true;
+    app.conversationsComplete = true;
+    app.selectedId = 'c1';
+    const el = render(ConversationList, {});
+    await settle();
+    const list = byId(el, 'conversation-list')!;
+    expect(list.getAttribute('role')).toBe('list');
+    const items = [...el.querySelectorAll<HTMLElement>('[data-testid="conversation-item"]')];
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.length).toBeLessThan(40); // of 3000
+    const first = items.find((b) => b.dataset.conversationId === 'c0')!;
+    expect(first.closest('[role="listitem"]')?.getAttribute('aria-posinset')).toBe('1');
+    expect(first.closest('[role="listitem"]')?.getAttribute('aria-setsize')).toBe('3000');
+    expect(byId(first, 'conversation-title')?.textContent).toBe('Chat 0');
+    expect(byId(first, 'conversation-preview')?.textContent).toBe('hello 0');
+    expect(byId(first, 'unread-badge')?.textContent).toBe('2');
+    expect(el.querySelector('[aria-current="true"]')?.getAttribute('data-conversation-id')).toBe('c1');
+    app.conversations = [];
+    app.selectedId = null;
+  });
+
+  it('asks for the next page near the end of the list, only after ui_ready', async () => {
+    const more = vi.spyOn(app, 'loadMoreConversations').mockResolvedValue();
+    app.conversations = Array.from({ length: 50 }, (_, i) => conv({ id: `c${i}`, lastActivity: 50 - i }));
+    app.conversationsLoaded = true;
+    app.conversationsComplete = false;
+    app.ready = false;
+    const el = render(ConversationList, {});
+    await settle();
+    const list = byId(el, 'conversation-list')!;
+    expect(list.getAttribute('aria-busy')).toBe('false');
+    // (happy-dom has no layout: the end of the list is always "in view".)
+    list.dispatchEvent(new Event('scroll'));
+    expect(more).toHaveBeenCalledTimes(1); // refused by the store itself before ui_ready
+    more.mockClear();
+    app.ready = true;
+    flushSync();
+    await new Promise((r) => setTimeout(r, 50)); // the frame of the "end in view" check
+    expect(more).toHaveBeenCalled();
+    more.mockRestore();
+    app.conversations = [];
+    app.ready = false;
   });
 });

@@ -4,13 +4,16 @@ import {
   applyReceipt,
   initials,
   isReadByPeer,
-  mergeFetchedList,
+  mergeFirstPage,
+  mergePage,
   oneLine,
   previewText,
   removeConversation,
   sortConversations,
   titleOf,
   upsertConversation,
+  upsertLoaded,
+  type ConversationJournal,
 } from '../conversations';
 import { createTranslator } from '../i18n';
 import { conv, msg } from './fixtures';
@@ -137,7 +140,7 @@ describe('read marks and ticks', () => {
     expect(applyMessageToList(list, mine(7, { conversationId: 'a' }))[0].peerReadSeq).toBe(2);
   });
 
-  it('a fetched list decides which conversations exist; fresher copies and read marks win', () => {
+  it('a short first page (the whole list) decides which conversations exist; fresher copies and read marks win', () => {
     const held = [
       conv({ id: 'a', lastActivity: 50, peerReadSeq: 6, unreadCount: 1 }),
       conv({ id: 'gone', lastActivity: 40 }),
@@ -148,9 +151,85 @@ describe('read marks and ticks', () => {
       conv({ id: 'b', lastActivity: 20, peerReadSeq: 4 }),
       conv({ id: 'new', lastActivity: 60 }),
     ];
-    const merged = mergeFetchedList(held, fetched);
+    const { items: merged, complete } = mergeFirstPage(held, fetched, 50);
+    expect(complete).toBe(true);
     expect(merged.map((c) => c.id)).toEqual(['new', 'a', 'b']);
     expect(merged[1]).toMatchObject({ lastActivity: 50, unreadCount: 1, peerReadSeq: 6 });
     expect(merged[2]).toMatchObject({ lastActivity: 20, peerReadSeq: 4 });
+  });
+});
+
+describe('paging', () => {
+  // Activity 100 - i: c0 is the most recent.
+  const server = Array.from({ length: 10 }, (_, i) => conv({ id: `c${i}`, lastActivity: 100 - i }));
+  const ids = (list: readonly { id: string }[]) => list.map((c) => c.id);
+
+  it('the first page, then the next one appended; a short page completes the list', () => {
+    let r = mergeFirstPage([], server.slice(0, 4), 4);
+    expect(ids(r.items)).toEqual(['c0', 'c1', 'c2', 'c3']);
+    expect(r.complete).toBe(false);
+    r = mergePage(r.items, server.slice(4, 8), 4);
+    expect(ids(r.items)).toEqual(ids(server.slice(0, 8)));
+    expect(r.complete).toBe(false);
+    r = mergePage(r.items, server.slice(8, 12), 4);
+    expect(ids(r.items)).toEqual(ids(server));
+    expect(r.complete).toBe(true);
+  });
+
+  it('a page overlapping what is held (the list moved) adds no duplicates; the fresher copy wins', () => {
+    const held = [conv({ id: 'top', lastActivity: 200, unreadCount: 3 }), ...server.slice(0, 3)];
+    const page = [conv({ id: 'top', lastActivity: 150 }), conv({ id: 'c2', lastActivity: 98, peerReadSeq: 4 }), ...server.slice(3, 5)];
+    const r = mergePage(held, page, 4);
+    expect(ids(r.items)).toEqual(['top', 'c0', 'c1', 'c2', 'c3', 'c4']);
+    expect(r.items[0]).toMatchObject({ lastActivity: 200, unreadCount: 3 });
+    expect(r.items[3].peerReadSeq).toBe(4);
+  });
+
+  it('an event for a conversation beyond the loaded pages is left to its page unless it sorts above the last one held', () => {
+    const held = server.slice(0, 4); // c0..c3, activity 100..97
+    // Below the last held item: comes with its page.
+    expect(upsertLoaded(held, conv({ id: 'c7', lastActivity: 93, unreadCount: 1 }), false)).toBe(held);
+    // Moved up (new activity): inserted at its place.
+    expect(ids(upsertLoaded(held, conv({ id: 'c7', lastActivity: 99 }), false))).toEqual(['c0', 'c1', 'c7', 'c2', 'c3']);
+    expect(ids(upsertLoaded(held, conv({ id: 'c9', lastActivity: 500 }), false))).toEqual(['c9', 'c0', 'c1', 'c2', 'c3']);
+    // A complete list takes everything.
+    expect(ids(upsertLoaded(held, conv({ id: 'c7', lastActivity: 1 }), true))).toEqual(['c0', 'c1', 'c2', 'c3', 'c7']);
+    // A held item is updated in place or moved up; it stays even as the last one.
+    expect(upsertLoaded(held, conv({ id: 'c3', lastActivity: 97, unreadCount: 2 }), false)[3]).toMatchObject({ id: 'c3', unreadCount: 2 });
+    expect(ids(upsertLoaded(held, conv({ id: 'c3', lastActivity: 300 }), false))).toEqual(['c3', 'c0', 'c1', 'c2']);
+    // One whose activity went back below the loaded range leaves it (it comes back with its page).
+    expect(ids(upsertLoaded(held, conv({ id: 'c1', lastActivity: 10 }), false))).toEqual(['c0', 'c2', 'c3']);
+    // An empty list (before the first page) takes it: the first page decides.
+    expect(ids(upsertLoaded([], conv({ id: 'x', lastActivity: 1 }), false))).toEqual(['x']);
+  });
+
+  it('a first page again (resync) merges by id: keeps later pages, drops what vanished in its range', () => {
+    const held = server.slice(0, 8); // two pages of 4 loaded
+    // Meanwhile: c1 was removed, c6 got a new message (now on top), n1 is new.
+    const page = [conv({ id: 'c6', lastActivity: 300 }), conv({ id: 'n1', lastActivity: 200 }), server[0], server[2]];
+    const r = mergeFirstPage(held, page, 4);
+    expect(r.complete).toBe(false);
+    // c3, c4, c5, c7 sort below the page's last item (c2): loaded before, still valid, kept.
+    expect(ids(r.items)).toEqual(['c6', 'n1', 'c0', 'c2', 'c3', 'c4', 'c5', 'c7']);
+    expect(new Set(ids(r.items)).size).toBe(r.items.length);
+    // A short page is the whole list.
+    const all = mergeFirstPage(held, page.slice(0, 3), 4);
+    expect(all.complete).toBe(true);
+    expect(ids(all.items)).toEqual(['c6', 'n1', 'c0']);
+  });
+
+  it('events that arrived while a page was fetched win over the page', () => {
+    const journal: ConversationJournal = new Map([
+      ['c1', null], // removed after the server answered
+      ['c2', conv({ id: 'c2', lastActivity: 98, unreadCount: 5 })], // marked unread meanwhile
+      ['new', conv({ id: 'new', lastActivity: 400 })], // created meanwhile
+      ['c0', conv({ id: 'c0', lastActivity: 50 })], // older than the page's copy: ignored
+    ]);
+    const r = mergeFirstPage([], server.slice(0, 4), 4, journal);
+    expect(ids(r.items)).toEqual(['new', 'c0', 'c2', 'c3']);
+    expect(r.items[1].lastActivity).toBe(100);
+    expect(r.items[2].unreadCount).toBe(5);
+    const next = mergePage(r.items, server.slice(4, 8), 4, new Map([['c5', null]]));
+    expect(ids(next.items)).toEqual(['new', 'c0', 'c2', 'c3', 'c4', 'c6', 'c7']);
   });
 });

@@ -23,6 +23,27 @@ vi.mock('../api', async (importOriginal) => {
     },
     appInfo: call('app_info'),
     restoreSession: call('restore_session'),
+    // The real one is one round trip; here it is composed from the other fakes, and records the
+    // first-page list call it stands for.
+    bootstrap: async () => {
+      calls.push({ cmd: 'bootstrap' });
+      const info = responses.app_info ? responses.app_info({}) : null;
+      let account: unknown = null;
+      let error: unknown = null;
+      try {
+        account = responses.restore_session ? await responses.restore_session({}) : null;
+      } catch (e) {
+        error = real.toAppError(e);
+      }
+      let conversations: unknown = [];
+      if (account) {
+        const args = { offset: 0, limit: real.CONVERSATIONS_FIRST_PAGE };
+        calls.push({ cmd: 'list_conversations', args });
+        conversations = (responses.list_conversations ? await responses.list_conversations(args) : []) ?? [];
+      }
+      const connection = responses.connection_state ? responses.connection_state({}) : { state: 'offline' };
+      return { info, account, error, conversations, connection };
+    },
     signIn: call('sign_in'),
     signUp: call('sign_up'),
     signOut: call('sign_out'),
@@ -96,13 +117,15 @@ describe('boot', () => {
     expect(app.authError).toEqual({ code: 'keyring_unavailable', message: 'locked' });
   });
 
-  it('restores a session and loads the conversations, most recent first', async () => {
+  it('restores a session and loads the first page of conversations (offset 0, limit 50), most recent first', async () => {
     responses.restore_session = () => account;
     responses.list_conversations = () => [conv({ id: 'old', lastActivity: 1 }), conv({ id: 'new', lastActivity: 9 })];
     const app = await freshApp();
     await app.boot();
     expect(app.phase).toBe('main');
+    expect(argsOf('list_conversations')).toEqual([{ offset: 0, limit: 50 }]);
     expect(app.conversations.map((c) => c.id)).toEqual(['new', 'old']);
+    expect(app.conversationsComplete).toBe(true); // 2 < 50: the whole list
     // Without animation frames (here: Node) ui_ready still comes, once.
     app.notifyReady();
     app.notifyReady();
@@ -464,5 +487,193 @@ describe('read marking follows focus and visibility', () => {
     fire('focus');
     expect(argsOf('mark_read')).toHaveLength(3);
     expect(argsOf('mark_read')[2]).toEqual({ conversationId: 'c1', seq: 5 });
+  });
+});
+
+describe('conversation list paging', () => {
+  // A backend with many conversations, most recent first, paged like list_conversations.
+  function serveConversations(total: number) {
+    const all = Array.from({ length: total }, (_, i) => conv({ id: `s${i}`, lastActivity: 1_000_000 - i }));
+    responses.list_conversations = (a: { offset?: number; limit?: number }) => {
+      const offset = a?.offset ?? 0;
+      const limit = Math.min(500, Math.max(1, a?.limit ?? 50));
+      return all.slice(offset, offset + limit);
+    };
+    return all;
+  }
+
+  /** Boots with a saved session; animation frames are held until `paint()` (ui_ready after the second). */
+  async function bootWithFrames(total: number) {
+    const frames: (() => void)[] = [];
+    vi.stubGlobal('requestAnimationFrame', (cb: () => void) => frames.push(cb));
+    const all = serveConversations(total);
+    responses.restore_session = () => account;
+    const app = await freshApp();
+    await app.boot();
+    const paint = async () => {
+      while (frames.length) frames.shift()!();
+      await flush();
+    };
+    return { app, all, paint };
+  }
+
+  it('loads one page before ui_ready, however often more is asked for; the next pages after it', async () => {
+    const { app, paint } = await bootWithFrames(10_000);
+    expect(app.conversations).toHaveLength(50);
+    expect(app.conversationsComplete).toBe(false);
+    app.notifyReady(); // the list rendered
+    await app.loadMoreConversations(); // e.g. the list does not fill the viewport
+    await app.loadMoreConversations();
+    await flush();
+    expect(argsOf('list_conversations')).toEqual([{ offset: 0, limit: 50 }]);
+    expect(count('ui_ready')).toBe(0);
+    expect(app.ready).toBe(false);
+
+    await paint(); // two frames: the first paint, then ui_ready
+    await paint();
+    expect(count('ui_ready')).toBe(1);
+    expect(app.ready).toBe(true);
+    await app.loadMoreConversations();
+    expect(argsOf('list_conversations')).toEqual([
+      { offset: 0, limit: 50 },
+      { offset: 50, limit: 100 },
+    ]);
+    expect(app.conversations.map((c) => c.id).slice(48, 52)).toEqual(['s48', 's49', 's50', 's51']);
+    expect(app.conversations).toHaveLength(150);
+  });
+
+  it('loads one next page at a time, from the number loaded, until a page comes back short', async () => {
+    const { app, all, paint } = await bootWithFrames(260);
+    app.notifyReady();
+    await paint();
+    await paint();
+    const first = app.loadMoreConversations();
+    const again = app.loadMoreConversations(); // while one is on its way: nothing
+    await Promise.all([first, again]);
+    await app.loadMoreConversations();
+    expect(argsOf('list_conversations')).toEqual([
+      { offset: 0, limit: 50 },
+      { offset: 50, limit: 100 },
+      { offset: 150, limit: 100 },
+    ]);
+    expect(app.conversationsComplete).toBe(false); // the last page was full: there may be more
+    await app.loadMoreConversations(); // offset 250: 10 of 100
+    expect(app.conversationsComplete).toBe(true);
+    expect(app.conversations.map((c) => c.id)).toEqual(all.map((c) => c.id));
+    await app.loadMoreConversations();
+    expect(count('list_conversations')).toBe(4);
+  });
+
+  it('a failed page shows an error and is not retried at once', async () => {
+    const { app, paint } = await bootWithFrames(1000);
+    app.notifyReady();
+    await paint();
+    await paint();
+    const ok = responses.list_conversations;
+    responses.list_conversations = () => {
+      throw { code: 'internal', message: 'cache locked' };
+    };
+    await app.loadMoreConversations();
+    await app.loadMoreConversations();
+    expect(count('list_conversations')).toBe(2);
+    expect(app.toasts.map((t) => t.text)).toEqual(['cache locked']);
+    expect(app.loadingMoreConversations).toBe(false);
+    responses.list_conversations = ok;
+    expect(app.conversations).toHaveLength(50);
+  });
+
+  it('conversation events beyond the loaded pages: inserted if they sort above the last loaded item, else left to their page', async () => {
+    const { app, all, paint } = await bootWithFrames(1000);
+    app.notifyReady();
+    await paint();
+    await paint();
+    const ids = () => app.conversations.map((c) => c.id);
+    // s700 has an unread message but is still old: below s49, ignored.
+    emit({ kind: 'conversation', conversation: { ...all[700], unreadCount: 1 } });
+    expect(ids()).toHaveLength(50);
+    expect(ids()).not.toContain('s700');
+    // s800 gets a new message: now the most recent, shown on top.
+    emit({ kind: 'conversation', conversation: { ...all[800], lastActivity: 2_000_000, unreadCount: 1 } });
+    expect(ids().slice(0, 2)).toEqual(['s800', 's0']);
+    expect(ids()).toHaveLength(51);
+    // Between two loaded items: at its place.
+    emit({ kind: 'conversation', conversation: { ...all[900], lastActivity: all[10].lastActivity - 0.5 } });
+    expect(ids().slice(11, 14)).toEqual(['s10', 's900', 's11']);
+    // A loaded one moves up.
+    emit({ kind: 'conversation', conversation: { ...all[30], lastActivity: 3_000_000 } });
+    expect(ids()[0]).toBe('s30');
+    // The next page starts after what is held (52 items) and brings no duplicate.
+    await app.loadMoreConversations();
+    expect(argsOf('list_conversations').slice(-1)[0]).toEqual({ offset: 52, limit: 100 });
+    expect(new Set(ids()).size).toBe(ids().length);
+    expect(ids()).toHaveLength(152);
+    expect(ids().slice(-1)[0]).toBe('s151');
+  });
+
+  it('an event arriving while a page is fetched is not undone by that page', async () => {
+    const { app, all, paint } = await bootWithFrames(1000);
+    app.notifyReady();
+    await paint();
+    await paint();
+    const page = responses.list_conversations;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    responses.list_conversations = async (a) => {
+      const answer = page(a); // the server's answer, before the events below
+      await gate;
+      return answer;
+    };
+    const loading = app.loadMoreConversations();
+    await flush();
+    emit({ kind: 'conversationRemoved', conversationId: 's60' });
+    emit({ kind: 'conversation', conversation: { ...all[70], unreadCount: 9 } });
+    release();
+    await loading;
+    const ids = app.conversations.map((c) => c.id);
+    expect(ids).not.toContain('s60');
+    expect(app.conversations.find((c) => c.id === 's70')?.unreadCount).toBe(9);
+    expect(ids).toHaveLength(149);
+  });
+
+  it('resync reloads the first page only and merges it: loaded pages stay, nothing is duplicated', async () => {
+    const { app, all, paint } = await bootWithFrames(1000);
+    app.notifyReady();
+    await paint();
+    await paint();
+    await app.loadMoreConversations();
+    expect(app.conversations).toHaveLength(150);
+    // Missed meanwhile: s3 removed, s120 moved to the top, a new conversation.
+    const fresh = [conv({ id: 'n1', lastActivity: 5_000_000 }), { ...all[120], lastActivity: 4_000_000 }];
+    const rest = all.filter((c) => c.id !== 's3' && c.id !== 's120');
+    responses.list_conversations = (a: { offset?: number; limit?: number }) =>
+      [...fresh, ...rest].slice(a.offset ?? 0, (a.offset ?? 0) + (a.limit ?? 50));
+    calls.length = 0;
+    emit({ kind: 'resync' });
+    await flush();
+    await flush();
+    expect(argsOf('list_conversations')).toEqual([{ offset: 0, limit: 50 }]);
+    const ids = app.conversations.map((c) => c.id);
+    expect(ids.slice(0, 4)).toEqual(['n1', 's120', 's0', 's1']);
+    expect(ids).not.toContain('s3');
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(150); // +n1, s120 moved, -s3: the loaded pages below stay
+    expect(ids.slice(-1)[0]).toBe('s149');
+    expect(app.conversationsComplete).toBe(false);
+  });
+
+  it('opens an existing chat found by "new chat" even when it is beyond the loaded pages', async () => {
+    const { app, all, paint } = await bootWithFrames(1000);
+    app.notifyReady();
+    await paint();
+    await paint();
+    responses.create_conversation = () => all[600];
+    await app.createConversation(['u-x'], '', true);
+    expect(app.selectedId).toBe('s600');
+    expect(app.selected?.id).toBe('s600');
+    expect(app.conversations.map((c) => c.id)).not.toContain('s600'); // it comes with its page
+    emit({ kind: 'conversation', conversation: { ...all[600], unreadCount: 0, peerReadSeq: 4 } });
+    expect(app.selected?.peerReadSeq).toBe(4);
+    emit({ kind: 'receipt', conversationId: 's600', uid: 'u-jerry', readSeq: 6 });
+    expect(app.selected?.peerReadSeq).toBe(6);
   });
 });
