@@ -211,10 +211,10 @@ impl App {
                 "args": ["--profile", profile],
             }),
         );
-        let connecting = ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"));
-        let client = tokio::time::timeout(STEP, connecting)
+        let mut builder = ClientBuilder::native();
+        builder.capabilities(caps);
+        let url = format!("http://127.0.0.1:{port}");
+        let client = tokio::time::timeout(STEP, builder.connect(&url))
             .await
             .map_err(|_| {
                 anyhow!("the app ({profile}) did not start a WebDriver session in {STEP:?}")
