@@ -76,6 +76,9 @@ pub(crate) struct Supervisor {
     dirty_reads: HashSet<ConversationId>,
     /// Conversations with a gap fetch in flight.
     filling: HashSet<ConversationId>,
+    /// Events pushed during catch-up, applied once it is over: a message pushed live while the
+    /// catch-up is still fetching older ones must not be announced before them.
+    held: Vec<Event>,
 }
 
 fn now_millis() -> i64 {
@@ -100,6 +103,7 @@ impl Supervisor {
             deferred: VecDeque::new(),
             dirty_reads: HashSet::new(),
             filling: HashSet::new(),
+            held: Vec::new(),
         };
         this.supervise().await;
     }
@@ -273,7 +277,15 @@ impl Supervisor {
         self.inner.set_limits(conn.limits.clone());
         self.inner.set_state(ConnectionState::Online);
         tracing::debug!(url = %conn.url(), "online");
-        match self.catch_up(&mut conn).await {
+        let caught_up = self.catch_up(&mut conn).await;
+        // What was pushed meanwhile is newer than anything the catch-up fetched (pushes follow
+        // commit order), so announcing it now keeps every conversation in seq order.
+        for event in std::mem::take(&mut self.held) {
+            if let Some(reason) = self.apply_event(event, None) {
+                return Ended::SignedOut(reason);
+            }
+        }
+        match caught_up {
             Ok((conversations, messages)) => self.inner.emit(ClientEvent::CaughtUp {
                 conversations,
                 messages,
@@ -290,8 +302,8 @@ impl Supervisor {
         self.serve(conn).await
     }
 
-    /// Runs one request to completion on `conn` (during catch-up), applying events that arrive
-    /// meanwhile.
+    /// Runs one request to completion on `conn` (during catch-up), holding the events that
+    /// arrive meanwhile until the catch-up is over.
     async fn request<P: im_proto::Op>(
         &mut self,
         conn: &mut Connection,
@@ -301,21 +313,17 @@ impl Supervisor {
         // Silence longer than `dead_after` means a dead connection here too.
         let config = &self.inner.config;
         let timeout = config.request_timeout.min(config.dead_after);
-        let mut events = Vec::new();
-        let result = tokio::time::timeout(
+        let held = &mut self.held;
+        tokio::time::timeout(
             timeout,
-            conn.request(id, params, |frame| events.push(frame)),
+            conn.request(id, params, |frame| {
+                if let ServerFrame::Event(event) = frame {
+                    held.push(event);
+                }
+            }),
         )
         .await
-        .unwrap_or(Err(Error::Timeout));
-        for frame in events {
-            if let ServerFrame::Event(event) = frame {
-                if let Some(reason) = self.apply_event(event, None) {
-                    return Err(Error::SignedOut(reason));
-                }
-            }
-        }
-        result
+        .unwrap_or(Err(Error::Timeout))
     }
 
     /// Catch-up after connecting: every conversation that changed since the cursor, and for each

@@ -545,9 +545,16 @@ async fn main() -> Result<()> {
         };
         windows.lock().unwrap().insert(run, run_window);
         for u in &users {
-            // Refill each user's window for closed-loop runs.
-            let missing = args.window.saturating_sub(u.window.available_permits());
-            u.window.add_permits(missing);
+            // Each run starts with exactly `window` permits per user: refill what the last
+            // closed-loop run used, and drop the surplus that acks of open-loop runs added
+            // (otherwise a max run after open-loop runs would keep ~1,000 sends in flight per
+            // user and measure queueing instead of throughput).
+            let available = u.window.available_permits();
+            if available > args.window {
+                u.window.forget_permits(available - args.window);
+            } else {
+                u.window.add_permits(args.window - available);
+            }
         }
         let rate_per_user = rate as f64 / args.users as f64;
         let senders: Vec<_> = users

@@ -1,6 +1,7 @@
 //! Durable state on embedded SQLite: one writer thread with group commit ([`write`]) and a
 //! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
 
+mod checkpoint;
 mod read;
 mod rows;
 mod schema;
@@ -50,7 +51,15 @@ impl Store {
         let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
             std::num::NonZeroUsize::new(100_000).expect("non-zero"),
         )));
-        let writer = write::Writer::new(conn, hub, max_batch, max_members, sessions.clone())?;
+        let checkpointer = checkpoint::Checkpointer::start(path, checkpoint::CHECKPOINT_PAGES)?;
+        let writer = write::Writer::new(
+            conn,
+            hub,
+            max_batch,
+            max_members,
+            sessions.clone(),
+            checkpointer,
+        )?;
         let (tx, rx) = mpsc::channel(max_batch.max(1) * 16);
         std::thread::Builder::new()
             .name("im-writer".into())

@@ -99,8 +99,19 @@ pub fn open_writer(path: &Path) -> Result<Connection> {
     // Keep the hot index pages in memory: 64 MiB instead of SQLite's 2 MiB default, which a
     // busy server outgrows within minutes (every insert then reads its index leaves back).
     conn.pragma_update(None, "cache_size", -65_536)?;
+    // No automatic checkpoints inside commits: the hook (which replaces them) records the log's
+    // size, and the writer asks the checkpointer thread (`checkpoint.rs`) to copy it back.
+    conn.wal_hook(Some(super::checkpoint::note_wal_pages));
     configure(&conn)?;
     MIGRATIONS.to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens the checkpointer's connection.
+pub fn open_checkpointer(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    configure(&conn)?;
     Ok(conn)
 }
 

@@ -282,6 +282,7 @@ pub struct Writer {
     max_batch: usize,
     max_members: usize,
     sessions: Arc<super::SessionCache>,
+    checkpointer: Arc<super::checkpoint::Checkpointer>,
 }
 
 fn now_millis() -> Millis {
@@ -327,6 +328,7 @@ impl Writer {
         max_batch: usize,
         max_members: usize,
         sessions: Arc<super::SessionCache>,
+        checkpointer: Arc<super::checkpoint::Checkpointer>,
     ) -> Result<Self> {
         let version = Self::stored_version(&conn)?;
         Ok(Self {
@@ -338,6 +340,7 @@ impl Writer {
             max_batch: max_batch.max(1),
             max_members,
             sessions,
+            checkpointer,
         })
     }
 
@@ -350,8 +353,14 @@ impl Writer {
         )?)
     }
 
-    /// Runs until `Stop` arrives or every sender is gone.
-    pub fn run(mut self, mut rx: mpsc::Receiver<WriteCmd>) {
+    /// Runs until `Stop` arrives or every sender is gone, then stops the checkpointer.
+    pub fn run(self, rx: mpsc::Receiver<WriteCmd>) {
+        let checkpointer = self.checkpointer.clone();
+        self.serve(rx);
+        checkpointer.stop();
+    }
+
+    fn serve(mut self, mut rx: mpsc::Receiver<WriteCmd>) {
         let mut batch = Vec::with_capacity(self.max_batch);
         let mut stats = BatchStats::default();
         while let Some(first) = rx.blocking_recv() {
@@ -430,6 +439,7 @@ impl Writer {
                         }
                     }
                 }
+                self.checkpointer.after_commit(&self.conn);
             }
             Err(e) => {
                 tracing::error!(error = %e, size, "write batch failed; rolled back");
