@@ -375,13 +375,23 @@ struct Figures {
     e2e_max_ms: f64,
     e2e_from_schedule_p99_ms: f64,
     send_lag_p99_ms: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     ack_p50_ms: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     ack_p99_ms: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     ack_p999_ms: f64,
     server_cpu_s: Option<f64>,
     msgs_per_server_core_s: Option<f64>,
     server_rss_mib: Option<f64>,
     driver_cpu_share: f64,
+}
+
+/// JSON has no NaN (serde_json writes it as `null`): reads `null` back as NaN, e.g. the ack
+/// latencies of a NATS run, which has no acks.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
