@@ -4,6 +4,7 @@
 //!
 //! ```sh
 //! .ci/bench-desktop          # builds both apps (release) and runs this inside .ci/desktop-env
+//! IM_DESKTOP_BENCH_LOG=/tmp/apps.log .ci/bench-desktop --runs 3   # also keep the apps' debug logs
 //! ```
 //!
 //! "Ready" is the moment the UI has painted its first screen: both apps call `ui_ready` after two
@@ -124,12 +125,26 @@ fn launch(binary: &Path, args: &[&str], settle: Duration, cold: bool) -> Result<
         drop_page_cache()?;
     }
     let started = Instant::now();
+    // With IM_DESKTOP_BENCH_LOG set to a file, the apps' debug logs (among them the page's
+    // start-up marks) are appended to it.
+    let (log_level, stderr) = match std::env::var_os("IM_DESKTOP_BENCH_LOG") {
+        Some(path) => (
+            "warn,gtedx_im=debug",
+            Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+        ),
+        None => ("warn", Stdio::null()),
+    };
     let child = Command::new(binary)
         .args(args)
         .env("GTEDX_READY_FILE", &ready)
-        .env("GTEDX_LOG", "warn")
+        .env("GTEDX_LOG", log_level)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .with_context(|| format!("launching {}", binary.display()))?;
     let internal_ms = loop {

@@ -3,7 +3,7 @@
 //! sent meanwhile, and all of them reconnecting, resuming and catching up at the same moment.
 //!
 //! ```sh
-//! .ci/bench-server-idle            # or: im-idle --url ws://… --server-pid PID --connections 19000
+//! .ci/bench-server                 # part 4; or: im-idle --url ws://… --server-pid PID --connections 19000
 //! ```
 //!
 //! Memory per connection = (server RSS with every connection open and idle − RSS before) /
