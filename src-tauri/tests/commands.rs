@@ -3,76 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use gtedx_im::Profile;
+mod common;
+
+use common::TestApp;
 use serde_json::{json, Value};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{Listener, Manager, WebviewWindow};
-
-struct TestApp {
-    app: tauri::App<MockRuntime>,
-    window: WebviewWindow<MockRuntime>,
-}
-
-impl TestApp {
-    fn start(profile: &str) -> Self {
-        let mut context = gtedx_im::context::<MockRuntime>();
-        let profile = Profile::named(profile).unwrap();
-        context.config_mut().identifier = profile.identifier(&context.config().identifier);
-        let mut app = gtedx_im::app(mock_builder(), profile, Instant::now())
-            .build(context)
-            .expect("app builds");
-        // The setup hook (state, main window) runs on the event loop's first turn.
-        #[allow(deprecated)]
-        app.run_iteration(|_, _| {});
-        let window = app
-            .get_webview_window(gtedx_im::MAIN_WINDOW)
-            .expect("main window");
-        Self { app, window }
-    }
-
-    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        get_ipc_response(
-            &self.window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: tauri::ipc::CallbackFn(0),
-                error: tauri::ipc::CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: tauri::ipc::InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|body| body.deserialize::<Value>().unwrap())
-    }
-
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.invoke(cmd, args)
-            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
-    }
-
-    fn err(&self, cmd: &str, args: Value) -> Value {
-        match self.invoke(cmd, args) {
-            Err(e) => e,
-            Ok(v) => panic!("{cmd} should fail, returned {v}"),
-        }
-    }
-
-    /// Collects `im-event` payloads.
-    fn events(&self) -> std::sync::mpsc::Receiver<Value> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.app.listen_any("im-event", move |event| {
-            let _ = tx.send(serde_json::from_str::<Value>(event.payload()).unwrap());
-        });
-        rx
-    }
-
-    fn close(self) {
-        let state = self.app.state::<gtedx_im::AppState>();
-        tauri::async_runtime::block_on(state.stop(false));
-    }
-}
 
 fn wait_event(rx: &std::sync::mpsc::Receiver<Value>, pick: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -2,12 +2,10 @@
 //! falls back to storing the session in a plain file. (Own test binary: it points the D-Bus
 //! session address nowhere for its whole process.)
 
-use std::time::Instant;
+mod common;
 
-use gtedx_im::Profile;
-use serde_json::{json, Value};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
+use common::TestApp;
+use serde_json::json;
 use tauri::Manager;
 
 #[test]
@@ -23,31 +21,9 @@ fn a_missing_keyring_is_a_clear_error_and_nothing_is_written() {
     );
     let server = tauri::async_runtime::block_on(im_server::start(config)).unwrap();
 
-    let mut context = gtedx_im::context::<MockRuntime>();
-    let profile = Profile::named("no-keyring").unwrap();
-    context.config_mut().identifier = profile.identifier(&context.config().identifier);
-    let data_dir_name = context.config().identifier.clone();
-    let mut app = gtedx_im::app(mock_builder(), profile, Instant::now())
-        .build(context)
-        .unwrap();
-    #[allow(deprecated)]
-    app.run_iteration(|_, _| {});
-    let window = app.get_webview_window(gtedx_im::MAIN_WINDOW).unwrap();
-    let invoke = |cmd: &str, args: Value| {
-        get_ipc_response(
-            &window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: tauri::ipc::CallbackFn(0),
-                error: tauri::ipc::CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: tauri::ipc::InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|b| b.deserialize::<Value>().unwrap())
-    };
+    let test_app = TestApp::start("no-keyring");
+    let data_dir_name = test_app.app.config().identifier.clone();
+    let invoke = |cmd: &str, args| test_app.invoke(cmd, args);
 
     let restore = invoke("restore_session", json!({})).unwrap_err();
     assert_eq!(restore["code"], "keyring_unavailable", "{restore}");
@@ -63,7 +39,7 @@ fn a_missing_keyring_is_a_clear_error_and_nothing_is_written() {
         invoke("list_conversations", json!({})).unwrap_err()["code"],
         "not_signed_in"
     );
-    let data_dir = app.path().app_data_dir().unwrap();
+    let data_dir = test_app.app.path().app_data_dir().unwrap();
     assert!(data_dir.ends_with(&data_dir_name));
     if data_dir.exists() {
         for entry in walk(&data_dir) {
