@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{client, next_event, online, sign_up, Server, WAIT};
+use common::{chat, client, next_event, online, sign_up, Server, WAIT};
 use im_sdk::{
     ClientEvent, ConnectionState, CreateConversation, Error, EventKind, ImService, MemoryCache,
     TextMessage,
@@ -131,13 +131,7 @@ async fn history_pages_from_the_cache_when_it_has_the_range_and_the_server_other
     let dir = tempfile::tempdir().unwrap();
     let jerry_session = sign_up(&url, "jerry").await;
     let tom = client(&ImService::new(), sign_up(&url, "tom").await, dir.path());
-    let c = tom
-        .create_conversation(CreateConversation {
-            user_ids: vec![jerry_session.user.uid],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = chat(&tom, jerry_session.user.uid).await;
     for i in 1..=120 {
         c.enqueue(TextMessage::new(format!("m{i}"))).unwrap();
     }
@@ -293,13 +287,7 @@ async fn bad_input_is_refused_before_and_by_the_server() {
     let jerry = sign_up(&url, "jerry").await;
     let tom = client(&ImService::new(), sign_up(&url, "tom").await, dir.path());
     online(&tom).await;
-    let c = tom
-        .create_conversation(CreateConversation {
-            user_ids: vec![jerry.user.uid],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = chat(&tom, jerry.user.uid).await;
     assert!(matches!(
         c.send(TextMessage::new("  ")).await,
         Err(Error::InvalidInput(_))

@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{client, collect_messages, fast_config, next_event, online, sign_up, Server, WAIT};
+use common::{
+    chat, client, collect_messages, fast_config, next_event, online, sign_up, Server, WAIT,
+};
 use im_sdk::{
     ClientEvent, ConnectionState, CreateConversation, ImService, OutboxState, TextMessage,
 };
@@ -31,13 +33,7 @@ async fn the_server_is_killed_and_restarted_while_tom_sends() {
     let tom = client(&tom_app, sign_up(&url, "tom").await, dir.path());
     online(&tom).await;
     online(&jerry).await;
-    let c = tom
-        .create_conversation(CreateConversation {
-            user_ids: vec![jerry.user().uid],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = chat(&tom, jerry.user().uid).await;
     let mut jerry_events = jerry.events();
     let mut tom_states = tom.events();
 
@@ -137,13 +133,7 @@ async fn sends_while_the_server_is_down_are_delivered_once_when_it_returns() {
     );
     online(&tom).await;
     online(&jerry).await;
-    let c = tom
-        .create_conversation(CreateConversation {
-            user_ids: vec![jerry.user().uid],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = chat(&tom, jerry.user().uid).await;
     let mut jerry_events = jerry.events();
     server.stop().await;
     let mut tom_state = tom.watch_state();
@@ -199,13 +189,7 @@ async fn a_dropped_client_s_outbox_goes_out_once_when_it_is_reopened() {
             dir.path(),
         );
         online(&tom).await;
-        let c = tom
-            .create_conversation(CreateConversation {
-                user_ids: vec![jerry.user().uid],
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let c = chat(&tom, jerry.user().uid).await;
         conversation_id = c.id();
         server.stop().await;
         let mut state = tom.watch_state();
@@ -334,13 +318,7 @@ async fn one_account_signed_in_twice_sees_everything_on_both() {
     let mut phone_events = phone.events();
     let mut laptop_events = laptop.events();
 
-    let c = jerry
-        .create_conversation(CreateConversation {
-            user_ids: vec![laptop.user().uid],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = chat(&jerry, laptop.user().uid).await;
     c.send(TextMessage::new("hello tom")).await.unwrap();
     for events in [&mut phone_events, &mut laptop_events] {
         let got = collect_messages(events, 1).await;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use im_sdk::{
-    ClientConfig, ClientEvent, DiskCache, EventStream, ImClient, ImService, Secret, Session,
+    ClientConfig, ClientEvent, Conversation, CreateConversation, DiskCache, EventStream, ImClient,
+    ImService, Secret, Session, Uid,
 };
 use im_server::{Config, RunningServer};
 
@@ -116,6 +117,17 @@ pub fn client(service: &ImService, session: Session, dir: &std::path::Path) -> I
         .set_cache(DiskCache::open(dir.join(format!("{name}.sqlite3"))).unwrap())
         .unwrap();
     client
+}
+
+/// A new 1:1 conversation of `client` with `peer`.
+pub async fn chat(client: &ImClient, peer: Uid) -> Conversation {
+    client
+        .create_conversation(CreateConversation {
+            user_ids: vec![peer],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
 }
 
 /// Waits for the client to be online.
