@@ -483,7 +483,7 @@ impl ImClient {
         }
         let cache = self.cache()?;
         let entry = OutgoingMessage {
-            client_id: ClientId::random(),
+            client_id: ClientId::time_ordered(),
             conversation_id,
             text,
             created_at: crate::supervisor::now(),
