@@ -53,6 +53,8 @@ struct Launch {
     internal_ms: f64,
     pss_mib: f64,
     processes: usize,
+    /// Each process's name and PSS in MiB.
+    by_process: Vec<(String, f64)>,
 }
 
 fn descendants(root: u32) -> Vec<u32> {
@@ -162,6 +164,14 @@ fn launch(binary: &Path, args: &[&str], settle: Duration, cold: bool) -> Result<
     let wall_ms = started.elapsed().as_secs_f64() * 1e3;
     std::thread::sleep(settle);
     let tree = descendants(child.id());
+    let by_process: Vec<(String, f64)> = tree
+        .iter()
+        .filter_map(|p| {
+            let bytes = pss_bytes(*p).ok()?;
+            let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            Some((name.trim().to_owned(), bytes as f64 / 1048576.0))
+        })
+        .collect();
     let pss: u64 = tree.iter().filter_map(|p| pss_bytes(*p).ok()).sum();
     stop(child);
     let _ = std::fs::remove_file(&ready);
@@ -170,6 +180,7 @@ fn launch(binary: &Path, args: &[&str], settle: Duration, cold: bool) -> Result<
         internal_ms,
         pss_mib: pss as f64 / 1048576.0,
         processes: tree.len(),
+        by_process,
     })
 }
 
@@ -237,8 +248,15 @@ fn summarize(name: &str, launches: &[Launch]) -> Summary {
         pss: median(&mut pss.clone()),
         line: String::new(),
     };
+    let last_by_process = launches.last().map_or(String::new(), |l| {
+        l.by_process
+            .iter()
+            .map(|(name, mib)| format!("{name} {mib:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     let line = format!(
-        "{name}: ready {:.0} ms median ({}) from spawn, {:.0} ms ({}) from main; memory {:.1} MiB PSS median ({}) over {} processes; {} runs",
+        "{name}: ready {:.0} ms median ({}) from spawn, {:.0} ms ({}) from main; memory {:.1} MiB PSS median ({}) over {} processes (last run, MiB: {last_by_process}); {} runs",
         s.wall,
         spread(&wall),
         s.internal,
