@@ -103,6 +103,32 @@ impl Session {
         })
     }
 
+    /// Signs up and in each of `usernames` (all with `password`), eight at a time (each sign-up
+    /// hashes a password), in the order given.
+    pub async fn sign_up_many(
+        url: &str,
+        usernames: impl IntoIterator<Item = String>,
+        password: &str,
+    ) -> Result<Vec<Self>> {
+        let signups = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+        let handles: Vec<_> = usernames
+            .into_iter()
+            .map(|name| {
+                let (url, password, signups) =
+                    (url.to_owned(), password.to_owned(), signups.clone());
+                tokio::spawn(async move {
+                    let _permit = signups.acquire().await?;
+                    Self::sign_up_and_in(&url, &name, &password).await
+                })
+            })
+            .collect();
+        let mut sessions = Vec::with_capacity(handles.len());
+        for h in handles {
+            sessions.push(h.await??);
+        }
+        Ok(sessions)
+    }
+
     /// Sends a request and waits for its reply.
     pub async fn call<P: Op>(&mut self, params: P) -> Result<P::Output> {
         self.next_id += 1;

@@ -122,21 +122,12 @@ async fn main() -> Result<()> {
     // Accounts in 1:1 pairs, one conversation per pair.
     eprintln!("signing up {} accounts …", args.users);
     let started = Instant::now();
-    let signups = Arc::new(Semaphore::new(8));
-    let mut handles = Vec::new();
-    for i in 0..args.users {
-        let url = args.url.clone();
-        let name = format!("idle{suffix}-{i}");
-        let signups = signups.clone();
-        handles.push(tokio::spawn(async move {
-            let _permit = signups.acquire().await?;
-            Session::sign_up_and_in(&url, &name, "idle-test-password").await
-        }));
-    }
-    let mut sessions = Vec::new();
-    for h in handles {
-        sessions.push(h.await??);
-    }
+    let mut sessions = Session::sign_up_many(
+        &args.url,
+        (0..args.users).map(|i| format!("idle{suffix}-{i}")),
+        "idle-test-password",
+    )
+    .await?;
     let mut accounts: Vec<Account> = Vec::new();
     for pair in sessions.chunks_mut(2) {
         let other = pair[1].user.uid;

@@ -408,21 +408,12 @@ async fn im_users(
     windows: &Windows,
     clock: Clock,
 ) -> Result<Vec<Arc<User>>> {
-    let signups = Arc::new(Semaphore::new(8));
-    let mut handles = Vec::new();
-    for i in 0..args.users {
-        let url = args.url.clone();
-        let name = format!("{}{}-{}", args.prefix, suffix, i);
-        let signups = signups.clone();
-        handles.push(tokio::spawn(async move {
-            let _permit = signups.acquire().await?;
-            Session::sign_up_and_in(&url, &name, "load-test-password").await
-        }));
-    }
-    let mut sessions = Vec::new();
-    for h in handles {
-        sessions.push(h.await??);
-    }
+    let mut sessions = Session::sign_up_many(
+        &args.url,
+        (0..args.users).map(|i| format!("{}{}-{}", args.prefix, suffix, i)),
+        "load-test-password",
+    )
+    .await?;
     // The first member of each group creates its conversation.
     let mut conversations = Vec::new();
     for group in sessions.chunks_mut(args.group_size) {
