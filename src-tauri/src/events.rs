@@ -13,13 +13,14 @@ use crate::view::{self, Names};
 /// The channel name the UI listens on.
 pub const CHANNEL: &str = "im-event";
 
-/// Spawns the task that forwards `client`'s events until the client stops.
+/// Spawns the task that forwards `client`'s events until the client stops. It subscribes
+/// before returning, so every event after this call reaches the UI.
 pub fn forward<R: Runtime>(
     app: AppHandle<R>,
     client: ImClient,
 ) -> tauri::async_runtime::JoinHandle<()> {
+    let mut events = client.events();
     tauri::async_runtime::spawn(async move {
-        let mut events = client.events();
         let mut caught_up_from_others = 0usize;
         while let Some(event) = events.next().await {
             for ui in translate(&app, &client, event, &mut caught_up_from_others).await {

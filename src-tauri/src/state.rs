@@ -82,8 +82,13 @@ impl AppState {
         };
         let cache = DiskCache::open(self.cache_path(session.user.uid))?;
         let client = self.service.create_im_client(session)?;
-        client.set_cache(cache)?;
+        // Listen first: setting the cache starts the connection, whose first events (online,
+        // caught up) the UI must not miss.
         let forwarder = crate::events::forward(app.clone(), client.clone());
+        if let Err(e) = client.set_cache(cache) {
+            forwarder.abort();
+            return Err(e.into());
+        }
         *self.running.lock().expect("state lock") = Some(Running { client, forwarder });
         Ok(account)
     }
