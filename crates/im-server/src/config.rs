@@ -37,6 +37,9 @@ pub struct Config {
     pub sign_in_window: Duration,
     /// How long shutdown waits for connections to flush before giving up on them.
     pub shutdown_grace: Duration,
+    /// Fault injection for the crash-only tests: the writer panics after this many batches.
+    #[doc(hidden)]
+    pub debug_writer_panic_after: Option<u64>,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             sign_in_failures: 5,
             sign_in_window: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
+            debug_writer_panic_after: None,
         }
     }
 }

@@ -395,10 +395,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = crate::Config::new(addr, dir.path().join("db.sqlite3"));
         let hub = Arc::new(crate::hub::Hub::new());
-        let store = crate::store::Store::open(&config.database, hub.clone(), 16, 1, 10).unwrap();
+        let store =
+            crate::store::Store::open(&config, hub.clone(), &crate::fatal::Fatal::default())
+                .unwrap();
         let shared = Arc::new(Shared {
             throttle: crate::auth::SignInThrottle::new(5, Duration::from_secs(60)),
             passwords: crate::auth::Passwords::new(1).unwrap(),
+            fatal: crate::fatal::Fatal::default(),
             config,
             store,
             hub,

@@ -27,6 +27,9 @@ pub enum Error {
     /// Hashing a password failed.
     #[error("password hashing: {0}")]
     PasswordHash(String),
+    /// A part the server cannot run without failed; the server stopped.
+    #[error("fatal: {0}")]
+    Fatal(String),
 }
 
 /// Shorthand for results in this crate.

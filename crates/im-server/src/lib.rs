@@ -22,6 +22,7 @@ mod auth;
 mod config;
 mod connection;
 mod error;
+mod fatal;
 mod hub;
 mod ops;
 mod store;
@@ -39,6 +40,7 @@ pub use error::{Error, Result};
 
 use auth::{Passwords, SignInThrottle};
 use connection::Lifecycle;
+use fatal::Fatal;
 use hub::Hub;
 use store::Store;
 
@@ -46,6 +48,7 @@ use store::Store;
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: Config,
+    pub fatal: Fatal,
     pub store: Store,
     pub hub: Arc<Hub>,
     pub passwords: Passwords,
@@ -99,9 +102,14 @@ impl RunningServer {
         self.shutdown.clone()
     }
 
-    /// Waits until the server has stopped.
-    pub async fn stopped(self) {
-        let _ = self.done.await;
+    /// Waits until the server has stopped. An error means it stopped because a part it cannot
+    /// run without failed (crash-only: the binary exits non-zero so that it is restarted).
+    pub async fn stopped(self) -> Result<()> {
+        let finished = self.done.await;
+        if let Some(reason) = self.shared.fatal.reason() {
+            return Err(Error::Fatal(reason));
+        }
+        finished.map_err(|e| Error::Fatal(format!("the accept loop failed: {e}")))
     }
 }
 
@@ -124,17 +132,13 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     let listener = listen(config.listen)?;
     let addr = listener.local_addr()?;
     let hub = Arc::new(Hub::new());
+    let fatal = Fatal::default();
     let (store, passwords) = {
         let config = config.clone();
         let hub = hub.clone();
+        let fatal = fatal.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
-            let store = Store::open(
-                &config.database,
-                hub,
-                config.max_batch,
-                config.readers,
-                config.limits.max_members,
-            )?;
+            let store = Store::open(&config, hub, &fatal)?;
             let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
             Ok((store, Passwords::new(parallel)?))
         })
@@ -144,6 +148,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     let shared = Arc::new(Shared {
         throttle: SignInThrottle::new(config.sign_in_failures, config.sign_in_window),
         config,
+        fatal,
         store,
         hub,
         passwords,
@@ -182,6 +187,14 @@ async fn accept_loop(
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = shared.fatal.raised() => {
+                // Crash-only: no draining, no close handshakes; clients reconnect to the
+                // restarted server and catch up.
+                life.kill.cancel();
+                connections.close();
+                connections.wait().await;
+                return;
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     connections.spawn(connection::serve(stream, peer, shared.clone(), life.clone()));

@@ -50,6 +50,11 @@ struct Cli {
     /// Reader connections to the database.
     #[arg(long, env = "IM_READERS", default_value_t = Config::default().readers)]
     readers: usize,
+    /// Fault injection for the crash-only tests (debug builds only): the writer panics after
+    /// this many write batches.
+    #[cfg(debug_assertions)]
+    #[arg(long, env = "IM_DEBUG_WRITER_PANIC_AFTER", hide = true)]
+    debug_writer_panic_after: Option<u64>,
 }
 
 impl Cli {
@@ -67,6 +72,8 @@ impl Cli {
             },
             max_batch: self.max_batch,
             readers: self.readers,
+            #[cfg(debug_assertions)]
+            debug_writer_panic_after: self.debug_writer_panic_after,
             ..Config::default()
         }
     }
@@ -87,6 +94,23 @@ async fn terminated() {
     let _ = ctrl_c.await;
 }
 
+/// The exit status after a fatal failure (EX_SOFTWARE): a service manager restarts the server.
+const EXIT_FATAL: i32 = 70;
+
+/// Panics go to the log (with the thread and the location), not only to stderr.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let backtrace = std::backtrace::Backtrace::capture();
+        tracing::error!(
+            thread = thread.name().unwrap_or("unnamed"),
+            panic = %info,
+            backtrace = %backtrace,
+            "panicked"
+        );
+    }));
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -96,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("bad log filter {:?}", cli.log))?,
         )
         .init();
+    log_panics();
     let config = cli.into_config();
     let server = im_server::start(config.clone()).await.with_context(|| {
         format!(
@@ -110,6 +135,9 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("signal received");
         stop.cancel();
     });
-    server.stopped().await;
+    if let Err(error) = server.stopped().await {
+        tracing::error!(%error, "exiting with status {EXIT_FATAL}");
+        std::process::exit(EXIT_FATAL);
+    }
     Ok(())
 }

@@ -489,3 +489,125 @@ async fn concurrent_senders_get_gapless_unique_seqs() {
     }
     assert_eq!(pushed, (1..=total).collect::<Vec<_>>());
 }
+
+/// The outside tester's reproduction (issue 9): three members on 15 connections pipeline sends
+/// mixed with title changes and membership changes, so that they share write batches. The
+/// conversation's `last_seq` must stay the newest seq, later sends must work, and marking read
+/// must not take the writer down.
+#[tokio::test]
+async fn sends_mixed_with_renames_and_membership_changes_keep_last_seq() {
+    let server = TestServer::start().await;
+    let mut tom = Client::user(&server.url, "tom").await;
+    let mut jerry = Client::user(&server.url, "jerry").await;
+    let spike = Client::user(&server.url, "spike").await;
+    let tyke = Client::user(&server.url, "tyke").await;
+    let c = tom
+        .call(CreateConversation {
+            user_ids: vec![jerry.uid(), spike.uid()],
+            title: Some("the house".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .conversation;
+    let mut connections = Vec::new();
+    for who in [&tom, &jerry, &spike] {
+        for _ in 0..5 {
+            connections.push(who.another_session(&server.url).await);
+        }
+    }
+    let tyke_uid = tyke.uid();
+    let tom_uid = tom.uid();
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut conn)| {
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..20 {
+                    let id = match (i % 4, conn.uid() == tom_uid) {
+                        (1, _) => {
+                            conn.send(im_proto::UpdateConversation {
+                                conversation_id: c.id,
+                                title: Some(format!("title {n}.{i}")),
+                                icon: None,
+                                remark: None,
+                                attrs: None,
+                            })
+                            .await
+                        }
+                        (2, true) => {
+                            conn.send(im_proto::AddMembers {
+                                conversation_id: c.id,
+                                user_ids: vec![tyke_uid],
+                            })
+                            .await
+                        }
+                        (3, true) => {
+                            conn.send(im_proto::RemoveMembers {
+                                conversation_id: c.id,
+                                user_ids: vec![tyke_uid],
+                            })
+                            .await
+                        }
+                        _ => conn.send(text(c.id, &format!("{n}.{i}"))).await,
+                    };
+                    ids.push(id);
+                }
+                for id in ids {
+                    let reply: common::Reply<serde_json::Value> = conn.reply(id).await;
+                    assert!(reply.is_ok(), "request {id} on connection {n}: {reply:?}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let history = {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = tom
+                .call(GetMessages {
+                    conversation_id: c.id,
+                    after: Some(after),
+                    before: None,
+                    limit: None,
+                })
+                .await
+                .unwrap();
+            after = page.messages.last().map_or(after, |m| m.seq);
+            all.extend(page.messages);
+            if !page.has_more {
+                break all;
+            }
+        }
+    };
+    let seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "gapless");
+    let view = tom
+        .call(im_proto::GetConversation {
+            conversation_id: c.id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        view.last_seq,
+        seqs.len() as u64,
+        "last_seq is the newest seq"
+    );
+    assert_eq!(view.last_message.map(|m| m.seq), Some(view.last_seq));
+    let next: Message = tom.call(text(c.id, "after the storm")).await.unwrap();
+    assert_eq!(next.seq, view.last_seq + 1);
+    let mark = jerry
+        .call(im_proto::MarkRead {
+            conversation_id: c.id,
+            seq: next.seq,
+        })
+        .await
+        .unwrap();
+    assert_eq!((mark.read_seq, mark.unread_count), (next.seq, 0));
+    // The writer is still alive: a sign-up (a change of its own) goes through.
+    Client::user(&server.url, "nibbles").await;
+}

@@ -22,6 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use rusqlite::Connection;
 
 use crate::error::Result;
+use crate::fatal::Fatal;
 
 /// A checkpoint starts once the log holds this many pages (~40 MiB). Fewer, larger checkpoints
 /// write less in total: they copy each distinct changed page once, and under load most commits
@@ -70,7 +71,7 @@ pub struct Checkpointer {
 impl Checkpointer {
     /// Starts the checkpointer for the database at `path`; step 1 starts once the log holds
     /// `threshold` pages.
-    pub fn start(path: &Path, threshold: i32) -> Result<Arc<Self>> {
+    pub fn start(path: &Path, threshold: i32, fatal: &Fatal) -> Result<Arc<Self>> {
         let conn = super::schema::open_checkpointer(path)?;
         let this = Arc::new(Self {
             threshold,
@@ -79,9 +80,7 @@ impl Checkpointer {
             thread: Mutex::new(None),
         });
         let worker = this.clone();
-        let handle = std::thread::Builder::new()
-            .name("im-checkpoint".into())
-            .spawn(move || worker.run(conn))?;
+        let handle = fatal.spawn_essential("im-checkpoint", move || worker.run(conn))?;
         *this.thread.lock().expect("checkpointer lock") = Some(handle);
         Ok(this)
     }
@@ -189,7 +188,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
         let writer = super::super::schema::open_writer(&path).unwrap();
-        let checkpointer = Checkpointer::start(&path, 200).unwrap();
+        let checkpointer = Checkpointer::start(&path, 200, &Fatal::default()).unwrap();
         let commit = |sql: &str| {
             writer.execute_batch(sql).unwrap();
             checkpointer.after_commit(&writer);

@@ -2,19 +2,23 @@
 //! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
 
 mod checkpoint;
+mod consistency;
+#[cfg(test)]
+mod model_tests;
 mod read;
 mod rows;
 mod schema;
 mod write;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::error::{Error, Result};
+use crate::fatal::Fatal;
 use crate::hub::Hub;
+use crate::Config;
 
 pub use read::Direction;
 pub use write::{Origin, Reply, WriteCmd};
@@ -39,32 +43,32 @@ struct ReaderPool {
 }
 
 impl Store {
-    /// Opens (creating and migrating if needed) the database at `path` and starts the writer thread.
-    pub fn open(
-        path: &Path,
-        hub: Arc<Hub>,
-        max_batch: usize,
-        readers: usize,
-        max_members: usize,
-    ) -> Result<Self> {
-        let conn = schema::open_writer(path)?;
+    /// Opens (creating and migrating if needed) the database at `config.database`, checks what
+    /// the last run may have left inconsistent, and starts the writer thread. If the writer or
+    /// the checkpointer dies, `fatal` is raised.
+    pub fn open(config: &Config, hub: Arc<Hub>, fatal: &Fatal) -> Result<Self> {
+        let path = config.database.as_path();
+        let max_batch = config.max_batch;
+        let mut conn = schema::open_writer(path)?;
+        consistency::check_and_repair(&mut conn)?;
+        consistency::quick_check_in_background(path.to_owned());
         let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
             std::num::NonZeroUsize::new(100_000).expect("non-zero"),
         )));
-        let checkpointer = checkpoint::Checkpointer::start(path, checkpoint::CHECKPOINT_PAGES)?;
+        let checkpointer =
+            checkpoint::Checkpointer::start(path, checkpoint::CHECKPOINT_PAGES, fatal)?;
         let writer = write::Writer::new(
             conn,
             hub,
             max_batch,
-            max_members,
+            config.limits.max_members,
             sessions.clone(),
             checkpointer,
-        )?;
+        )?
+        .panic_after(config.debug_writer_panic_after);
         let (tx, rx) = mpsc::channel(max_batch.max(1) * 16);
-        std::thread::Builder::new()
-            .name("im-writer".into())
-            .spawn(move || writer.run(rx))?;
-        let readers = readers.max(1);
+        fatal.spawn_essential("im-writer", move || writer.run(rx))?;
+        let readers = config.readers.max(1);
         let idle = (0..readers)
             .map(|_| schema::open_reader(path))
             .collect::<Result<Vec<_>>>()?;

@@ -48,6 +48,35 @@ fn views(conn: &Connection, uid: Uid, page: &[MemberState]) -> Result<Vec<Conver
     page.iter().map(|m| rows::view(conn, uid, m)).collect()
 }
 
+/// `uid`'s conversations that changed after `since`, oldest change first: a conversation counts
+/// as changed for a member when it changed or their own membership did (joined, read mark), and
+/// for a former member only when their membership did (they left or were removed).
+pub(super) fn sync_page(conn: &Connection, uid: Uid, since: u64, limit: usize) -> Result<SyncPage> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
+             m.left_snapshot,
+             CASE WHEN m.active THEN max(c.version, m.version) ELSE m.version END AS v
+         FROM members m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.uid = ?1 AND v > ?2
+         ORDER BY v LIMIT ?3",
+    )?;
+    let mut page: Vec<MemberState> = stmt
+        .query_map(
+            params![uid.as_bytes(), since.min(MAX_BOUND), limit as i64 + 1],
+            rows::member_state,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let has_more = page.len() > limit;
+    page.truncate(limit);
+    let conversations = views(conn, uid, &page)?;
+    let cursor = conversations.last().map_or(since, |v| v.version);
+    Ok(SyncPage {
+        conversations,
+        cursor,
+        has_more,
+    })
+}
+
 /// Which way `messages` pages.
 #[derive(Debug, Clone, Copy)]
 pub enum Direction {
@@ -194,32 +223,8 @@ impl Store {
 
     /// `uid`'s conversations that changed after `since`, oldest change first.
     pub async fn sync(&self, uid: Uid, since: u64, limit: usize) -> Result<SyncPage> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
-                     m.left_snapshot,
-                     CASE WHEN m.active THEN max(c.version, m.version) ELSE m.version END AS v
-                 FROM members m JOIN conversations c ON c.id = m.conversation_id
-                 WHERE m.uid = ?1 AND v > ?2
-                 ORDER BY v LIMIT ?3",
-            )?;
-            let mut page: Vec<MemberState> = stmt
-                .query_map(
-                    params![uid.as_bytes(), since.min(MAX_BOUND), limit as i64 + 1],
-                    rows::member_state,
-                )?
-                .collect::<rusqlite::Result<_>>()?;
-            let has_more = page.len() > limit;
-            page.truncate(limit);
-            let conversations = views(conn, uid, &page)?;
-            let cursor = conversations.last().map_or(since, |v| v.version);
-            Ok(SyncPage {
-                conversations,
-                cursor,
-                has_more,
-            })
-        })
-        .await
+        self.read(move |conn| sync_page(conn, uid, since, limit))
+            .await
     }
 
     /// A page of messages, checked for membership. The page stops early (with `has_more`) once

@@ -10,8 +10,9 @@ use crate::error::Result;
 
 /// Every schema version, oldest first. Append; never edit a released step.
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
         CREATE TABLE users (
             uid           BLOB PRIMARY KEY,
             username      TEXT NOT NULL UNIQUE,
@@ -80,7 +81,18 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         -- The idempotency key: a resend with the same client id finds the original.
         CREATE UNIQUE INDEX messages_by_client_id ON messages(conversation_id, sender, client_id);
         "#,
-    )])
+        ),
+        // The server's own bookkeeping, e.g. the change counter up to which the data was last
+        // found consistent (`consistency.rs`).
+        M::up(
+            r#"
+        CREATE TABLE server_state (
+            key   TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) STRICT;
+        "#,
+        ),
+    ])
 });
 
 fn configure(conn: &Connection) -> Result<()> {

@@ -10,6 +10,7 @@
 //! Being the only writer also makes its caches authoritative: the members and last seq of hot
 //! conversations live in memory here and are changed only here.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
@@ -278,11 +279,16 @@ pub struct Writer {
     hub: Arc<Hub>,
     version: u64,
     hot: LruCache<ConversationId, Hot>,
-    dirty: Vec<ConversationId>,
+    /// The last seq of conversations that got messages in the open transaction, written to
+    /// their rows once per batch (`flush_dirty`). Until then this, not the row, is the truth:
+    /// whatever loads a conversation mid-batch takes its last seq from here.
+    dirty: HashMap<ConversationId, Seq>,
     max_batch: usize,
     max_members: usize,
     sessions: Arc<super::SessionCache>,
     checkpointer: Arc<super::checkpoint::Checkpointer>,
+    /// Fault injection for the crash-only tests: panic after this many batches.
+    panic_after: Option<u64>,
 }
 
 fn now_millis() -> Millis {
@@ -330,27 +336,34 @@ impl Writer {
         sessions: Arc<super::SessionCache>,
         checkpointer: Arc<super::checkpoint::Checkpointer>,
     ) -> Result<Self> {
-        let version = Self::stored_version(&conn)?;
+        let version = super::consistency::current_version(&conn)?;
         Ok(Self {
             conn,
             hub,
             version,
             hot: LruCache::new(NonZeroUsize::new(100_000).expect("non-zero")),
-            dirty: Vec::new(),
+            dirty: HashMap::new(),
             max_batch: max_batch.max(1),
             max_members,
             sessions,
             checkpointer,
+            panic_after: None,
         })
     }
 
-    fn stored_version(conn: &Connection) -> Result<u64> {
-        Ok(conn.query_row(
-            "SELECT max((SELECT coalesce(max(version), 0) FROM conversations),
-                        (SELECT coalesce(max(version), 0) FROM members))",
-            [],
-            |r| r.get(0),
-        )?)
+    /// Makes the writer panic after `batches` batches (fault injection for tests).
+    pub fn panic_after(mut self, batches: Option<u64>) -> Self {
+        self.panic_after = batches;
+        self
+    }
+
+    /// Keeps at most `capacity` conversations in memory (tests make it tiny, so conversations
+    /// leave the cache mid-batch).
+    #[cfg(test)]
+    pub(crate) fn with_hot_capacity(mut self, capacity: usize) -> Self {
+        self.hot
+            .resize(NonZeroUsize::new(capacity.max(1)).expect("non-zero"));
+        self
     }
 
     /// Runs until `Stop` arrives or every sender is gone, then stops the checkpointer.
@@ -363,7 +376,12 @@ impl Writer {
     fn serve(mut self, mut rx: mpsc::Receiver<WriteCmd>) {
         let mut batch = Vec::with_capacity(self.max_batch);
         let mut stats = BatchStats::default();
+        let mut batches = 0u64;
         while let Some(first) = rx.blocking_recv() {
+            if self.panic_after == Some(batches) {
+                panic!("injected fault: the writer panics after {batches} batches");
+            }
+            batches += 1;
             batch.push(first);
             while batch.len() < self.max_batch {
                 match rx.try_recv() {
@@ -380,6 +398,10 @@ impl Writer {
                 while let Ok(cmd) = rx.try_recv() {
                     cmd.refuse(Error::ShuttingDown);
                 }
+                // A clean stop: the next start need not check what this run changed.
+                if let Err(e) = super::consistency::mark_checked(&self.conn, self.version) {
+                    tracing::warn!(error = %e, "cannot record the clean stop");
+                }
                 tracing::info!("writer stopped; everything acknowledged is committed");
                 let _ = done.send(());
                 return;
@@ -389,7 +411,7 @@ impl Writer {
 
     /// Applies a batch in one transaction and settles it. Returns the `Stop` sender if the batch
     /// held one.
-    fn execute(&mut self, batch: &mut Vec<WriteCmd>) -> Option<oneshot::Sender<()>> {
+    pub(crate) fn execute(&mut self, batch: &mut Vec<WriteCmd>) -> Option<oneshot::Sender<()>> {
         let size = batch.len();
         let mut pending: Vec<Pending> = Vec::with_capacity(size);
         let mut stop = None;
@@ -449,7 +471,7 @@ impl Writer {
                 }
                 self.hot.clear();
                 self.dirty.clear();
-                match Self::stored_version(&self.conn) {
+                match super::consistency::current_version(&self.conn) {
                     Ok(v) => self.version = v,
                     Err(e) => tracing::error!(error = %e, "cannot reread the change counter"),
                 }
@@ -550,21 +572,29 @@ impl Writer {
         self.version
     }
 
+    /// Reads a conversation's row (inside the open transaction) into the hot cache, with the
+    /// last seq this batch has reached, and returns it.
+    fn load(&mut self, id: ConversationId) -> Result<Option<Conversation>> {
+        let Some(row) = rows::conversation(&self.conn, id)? else {
+            return Ok(None);
+        };
+        let last_seq = self.dirty.get(&id).copied().unwrap_or(row.last_seq);
+        self.hot.put(
+            id,
+            Hot {
+                kind: row.conversation.kind,
+                manager: row.conversation.manager_id,
+                members: row.conversation.user_ids.clone().into(),
+                last_seq,
+            },
+        );
+        Ok(Some(row.conversation))
+    }
+
     /// The in-memory state of a conversation, loaded on first use.
     fn hot(&mut self, id: ConversationId) -> Result<Option<&mut Hot>> {
-        if !self.hot.contains(&id) {
-            let Some(row) = rows::conversation(&self.conn, id)? else {
-                return Ok(None);
-            };
-            self.hot.put(
-                id,
-                Hot {
-                    kind: row.conversation.kind,
-                    manager: row.conversation.manager_id,
-                    members: row.conversation.user_ids.into(),
-                    last_seq: row.last_seq,
-                },
-            );
+        if !self.hot.contains(&id) && self.load(id)?.is_none() {
+            return Ok(None);
         }
         Ok(self.hot.get_mut(&id))
     }
@@ -591,10 +621,7 @@ impl Writer {
         }
         // Every change gets its own version, so that `sync` can page by version without ties.
         let dirty = std::mem::take(&mut self.dirty);
-        for id in &dirty {
-            let last_seq = self.hot.peek(id).map(|h| h.last_seq).ok_or_else(|| {
-                Error::Corrupt(format!("conversation {id} left the cache mid-batch"))
-            })?;
+        for (id, last_seq) in &dirty {
             let version = self.next_version();
             self.conn
                 .prepare_cached(
@@ -812,19 +839,10 @@ impl Writer {
         })
     }
 
+    /// The conversation as the open transaction has it, refreshing the hot cache from it.
     fn reload(&mut self, id: ConversationId) -> Result<Conversation> {
-        let row = rows::conversation(&self.conn, id)?
-            .ok_or_else(|| Error::Corrupt(format!("conversation {id} vanished")))?;
-        self.hot.put(
-            id,
-            Hot {
-                kind: row.conversation.kind,
-                manager: row.conversation.manager_id,
-                members: row.conversation.user_ids.clone().into(),
-                last_seq: row.last_seq,
-            },
-        );
-        Ok(row.conversation)
+        self.load(id)?
+            .ok_or_else(|| Error::Corrupt(format!("conversation {id} vanished")))
     }
 
     fn update_conversation(
@@ -1068,9 +1086,7 @@ impl Writer {
         if let Some(h) = self.hot.get_mut(&id) {
             h.last_seq = seq;
         }
-        if !self.dirty.contains(&id) {
-            self.dirty.push(id);
-        }
+        self.dirty.insert(id, seq);
         Ok(Sent::New(message, hot.members))
     }
 
@@ -1104,6 +1120,12 @@ impl Writer {
         let hot = self.hot_member(id, by.uid)?;
         let old = rows::read_seq(&self.conn, by.uid, id)?
             .ok_or_else(|| Error::Corrupt("member row missing".into()))?;
+        if old > hot.last_seq {
+            return Err(Error::Corrupt(format!(
+                "read mark {old} above last seq {} in conversation {id}",
+                hot.last_seq
+            )));
+        }
         let read_seq = old.max(seq.min(hot.last_seq));
         if read_seq > old {
             let version = self.next_version();

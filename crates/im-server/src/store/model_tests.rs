@@ -1,0 +1,1548 @@
+//! A model-based test of the writer: random sequences of every write command from many
+//! connections, cut into write batches at random, each batch checked against a reference model.
+//!
+//! After every batch it checks, against [`Model`]:
+//! - every reply (value or error code), and every frame each connection receives, in order —
+//!   replies and events interleaved as the connection would write them;
+//! - what is stored: per conversation gapless seqs `1..=last_seq`, `last_seq` = max seq, the
+//!   messages themselves, membership in joining order, manager, type, member key (the unique
+//!   lookup), read marks (never above `last_seq`), what former members saw when they left;
+//! - what readers serve from it: every member's view (last seq, read mark, unread count, others'
+//!   read mark, the frozen view of former members), and `sync` from the cursor before the batch
+//!   (exactly the conversations that changed for each user);
+//! - sessions per user.
+//!
+//! The writer's hot-conversation cache is sometimes tiny (1 to 3 entries), so conversations
+//! leave it mid-batch and are loaded back.
+//!
+//! `IM_MODEL_CASES` sets the number of cases (default 1,000; `.ci/long-tests` runs far more).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use im_proto::{
+    decode_server_frame, AddMembers, Conversation, ConversationId, ConversationType,
+    ConversationView, CreateConversation, CreatedConversation, ErrorCode, Event, Message,
+    MessageBody, ReadMark, RemoveMembers, RequestId, ServerFrame, Uid, UpdateConversation, User,
+};
+use proptest::prelude::*;
+use rusqlite::{params, Connection};
+use tokio::sync::{mpsc, oneshot};
+
+use super::write::{Origin, Reply, WriteCmd, Writer};
+use super::{checkpoint, read, rows, schema};
+use crate::error::Result;
+use crate::hub::{ConnHandle, Hub, Outbound, TokenHash};
+
+/// Members a conversation may have in these tests (small, so the limit is often hit).
+const MAX_MEMBERS: usize = 4;
+/// Usernames that sign-ups pick from; the first `INITIAL_USERS` exist from the start.
+const NAMES: usize = 6;
+const INITIAL_USERS: usize = 4;
+/// Connections per initial user: the first two share a session, the third has its own.
+const CONNS_PER_USER: usize = 3;
+/// Stands for a uid no account has.
+const GHOST: usize = usize::MAX;
+
+fn cases() -> u32 {
+    std::env::var("IM_MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000)
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the test generates: steps that name connections, conversations and users by small
+// numbers, resolved against the model's state when the step is reached.
+
+#[derive(Debug, Clone, Copy)]
+enum ReadTarget {
+    Zero,
+    Back(u8),
+    Last,
+    Beyond(u8),
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// Ends the current write batch.
+    Cut,
+    SignUp(u8),
+    SignIn(u8),
+    SignOut(u8),
+    Create {
+        conn: u8,
+        others: Vec<u8>,
+        unique: bool,
+        title: Option<u8>,
+    },
+    Update {
+        conn: u8,
+        conv: u8,
+        title: Option<u8>,
+    },
+    Add {
+        conn: u8,
+        conv: u8,
+        users: Vec<u8>,
+    },
+    Remove {
+        conn: u8,
+        conv: u8,
+        users: Vec<u8>,
+    },
+    Leave {
+        conn: u8,
+        conv: u8,
+    },
+    Send {
+        conn: u8,
+        conv: u8,
+        /// Reuse one of the sender's earlier client ids (a resend).
+        resend: Option<u8>,
+    },
+    MarkRead {
+        conn: u8,
+        conv: u8,
+        target: ReadTarget,
+    },
+}
+
+fn read_target() -> impl Strategy<Value = ReadTarget> {
+    prop_oneof![
+        Just(ReadTarget::Zero),
+        (0u8..4).prop_map(ReadTarget::Back),
+        Just(ReadTarget::Last),
+        (0u8..4).prop_map(ReadTarget::Beyond),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let n = any::<u8>;
+    let users = || prop::collection::vec(any::<u8>(), 0..4);
+    prop_oneof![
+        4 => Just(Step::Cut),
+        1 => n().prop_map(Step::SignUp),
+        1 => n().prop_map(Step::SignIn),
+        1 => n().prop_map(Step::SignOut),
+        3 => (n(), users(), any::<bool>(), prop::option::of(0u8..3)).prop_map(
+            |(conn, others, unique, title)| Step::Create { conn, others, unique, title }
+        ),
+        2 => (n(), n(), prop::option::of(0u8..3))
+            .prop_map(|(conn, conv, title)| Step::Update { conn, conv, title }),
+        2 => (n(), n(), users()).prop_map(|(conn, conv, users)| Step::Add { conn, conv, users }),
+        2 => (n(), n(), users())
+            .prop_map(|(conn, conv, users)| Step::Remove { conn, conv, users }),
+        1 => (n(), n()).prop_map(|(conn, conv)| Step::Leave { conn, conv }),
+        12 => (n(), n(), prop::option::weighted(0.2, n()))
+            .prop_map(|(conn, conv, resend)| Step::Send { conn, conv, resend }),
+        4 => (n(), n(), read_target())
+            .prop_map(|(conn, conv, target)| Step::MarkRead { conn, conv, target }),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference model: plain data, one command at a time.
+
+/// A conversation as everyone should see it (users and conversations by model index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snap {
+    conv: usize,
+    kind: ConversationType,
+    title: String,
+    manager: usize,
+    members: Vec<usize>,
+}
+
+/// A frame a connection should receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ev {
+    Message {
+        conv: usize,
+        seq: u64,
+        from: usize,
+        client_id: String,
+        text: String,
+    },
+    Receipt {
+        conv: usize,
+        user: usize,
+        read_seq: u64,
+    },
+    Created(Snap),
+    Updated(Snap),
+    Removed {
+        conv: usize,
+        by: usize,
+    },
+    SignedOut,
+    /// The reply to a request (its expected content is in `Model::expect`).
+    Reply(RequestId),
+}
+
+/// What a command should answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expect {
+    Unit,
+    User(usize),
+    Created {
+        snap: Snap,
+        created: bool,
+    },
+    Conv(Snap),
+    Message(Ev),
+    ReadMark {
+        conv: usize,
+        read_seq: u64,
+        unread: u64,
+    },
+    Refused(ErrorCode),
+}
+
+#[derive(Debug, Clone)]
+struct MUser {
+    name: String,
+    uid: Option<Uid>,
+}
+
+#[derive(Debug, Clone)]
+struct MMember {
+    active: bool,
+    read_seq: u64,
+    left_seq: u64,
+    /// The conversation as it was when they last left.
+    left_snap: Option<Snap>,
+}
+
+#[derive(Debug, Clone)]
+struct MConv {
+    id: Option<ConversationId>,
+    kind: ConversationType,
+    title: String,
+    manager: usize,
+    members: Vec<usize>,
+    rows: HashMap<usize, MMember>,
+    last_seq: u64,
+    /// (sender, client id) → seq.
+    by_client_id: HashMap<(usize, String), u64>,
+    /// By seq - 1: (sender, client id, text).
+    messages: Vec<(usize, String, String)>,
+}
+
+#[derive(Debug)]
+struct MConn {
+    user: usize,
+    handle: Arc<ConnHandle>,
+    rx: mpsc::Receiver<Outbound>,
+    session: Option<usize>,
+    /// In the hub (receives events); changes only between batches, as a connection registers
+    /// after its sign-in is committed and unregisters after processing its sign-out.
+    registered: bool,
+    /// Waiting for its own sign-in or sign-out to commit: it sends nothing else meanwhile.
+    busy: bool,
+    /// Client ids this connection's user has used, per conversation.
+    expected: Vec<Ev>,
+}
+
+#[derive(Debug)]
+struct MSession {
+    user: usize,
+    token: TokenHash,
+    live: bool,
+}
+
+#[derive(Debug, Default)]
+struct Model {
+    users: Vec<MUser>,
+    convs: Vec<MConv>,
+    conns: Vec<MConn>,
+    sessions: Vec<MSession>,
+    /// Replies expected, by request id.
+    expect: HashMap<RequestId, Expect>,
+    /// Conversations whose own version moved in this batch.
+    conv_touched: HashSet<usize>,
+    /// (user, conversation) whose membership row's version moved in this batch.
+    member_touched: HashSet<(usize, usize)>,
+    /// Client ids each user has used (for resends).
+    client_ids: HashMap<usize, Vec<(usize, String)>>,
+    next_client_id: u64,
+}
+
+fn dedupe(items: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let mut out = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+impl Model {
+    fn snap(&self, conv: usize) -> Snap {
+        let c = &self.convs[conv];
+        Snap {
+            conv,
+            kind: c.kind,
+            title: c.title.clone(),
+            manager: c.manager,
+            members: c.members.clone(),
+        }
+    }
+
+    /// Queues `ev` for every registered connection of `to`, but `skip`.
+    fn deliver(&mut self, to: &[usize], ev: Ev, skip: Option<usize>) {
+        for &user in to {
+            for (i, c) in self.conns.iter_mut().enumerate() {
+                if c.user == user && c.registered && Some(i) != skip {
+                    c.expected.push(ev.clone());
+                }
+            }
+        }
+    }
+
+    fn touch_members(&mut self, conv: usize, users: &[usize]) {
+        for &u in users {
+            self.member_touched.insert((u, conv));
+        }
+    }
+
+    fn create(
+        &mut self,
+        conn: usize,
+        others: Vec<usize>,
+        unique: bool,
+        title: Option<String>,
+    ) -> Expect {
+        let by = self.conns[conn].user;
+        let members = dedupe(std::iter::once(by).chain(others));
+        if members.len() > MAX_MEMBERS {
+            return Expect::Refused(ErrorCode::TooManyMembers);
+        }
+        if members.contains(&GHOST) {
+            return Expect::Refused(ErrorCode::UserNotFound);
+        }
+        if unique {
+            let wanted: BTreeSet<usize> = members.iter().copied().collect();
+            if let Some(existing) = self
+                .convs
+                .iter()
+                .position(|c| c.members.iter().copied().collect::<BTreeSet<_>>() == wanted)
+            {
+                return Expect::Created {
+                    snap: self.snap(existing),
+                    created: false,
+                };
+            }
+        }
+        let conv = self.convs.len();
+        self.convs.push(MConv {
+            id: None,
+            kind: ConversationType::for_member_count(members.len()),
+            title: title.unwrap_or_default(),
+            manager: by,
+            members: members.clone(),
+            rows: members
+                .iter()
+                .map(|&u| {
+                    (
+                        u,
+                        MMember {
+                            active: true,
+                            read_seq: 0,
+                            left_seq: 0,
+                            left_snap: None,
+                        },
+                    )
+                })
+                .collect(),
+            last_seq: 0,
+            by_client_id: HashMap::new(),
+            messages: Vec::new(),
+        });
+        self.conv_touched.insert(conv);
+        self.touch_members(conv, &members);
+        let snap = self.snap(conv);
+        self.deliver(&members, Ev::Created(snap.clone()), Some(conn));
+        Expect::Created {
+            snap,
+            created: true,
+        }
+    }
+
+    fn update(&mut self, conn: usize, conv: usize, title: Option<String>) -> Expect {
+        let by = self.conns[conn].user;
+        if !self.convs[conv].members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        let Some(title) = title else {
+            return Expect::Conv(self.snap(conv));
+        };
+        self.convs[conv].title = title;
+        self.conv_touched.insert(conv);
+        let snap = self.snap(conv);
+        let members = self.convs[conv].members.clone();
+        self.deliver(&members, Ev::Updated(snap.clone()), Some(conn));
+        Expect::Conv(snap)
+    }
+
+    fn add(&mut self, conn: usize, conv: usize, users: Vec<usize>) -> Expect {
+        let by = self.conns[conn].user;
+        let c = &self.convs[conv];
+        if !c.members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        if c.kind == ConversationType::SingleChat {
+            return Expect::Refused(ErrorCode::SingleChatMembersFixed);
+        }
+        if c.manager != by {
+            return Expect::Refused(ErrorCode::NotManager);
+        }
+        let new: Vec<usize> = dedupe(users)
+            .into_iter()
+            .filter(|u| !c.members.contains(u))
+            .collect();
+        if new.is_empty() {
+            return Expect::Conv(self.snap(conv));
+        }
+        if c.members.len() + new.len() > MAX_MEMBERS {
+            return Expect::Refused(ErrorCode::TooManyMembers);
+        }
+        if new.contains(&GHOST) {
+            return Expect::Refused(ErrorCode::UserNotFound);
+        }
+        let old = c.members.clone();
+        let c = &mut self.convs[conv];
+        let last_seq = c.last_seq;
+        for &u in &new {
+            c.members.push(u);
+            let row = c.rows.entry(u).or_insert(MMember {
+                active: true,
+                read_seq: 0,
+                left_seq: 0,
+                left_snap: None,
+            });
+            row.active = true;
+            row.read_seq = last_seq;
+        }
+        self.conv_touched.insert(conv);
+        self.touch_members(conv, &new);
+        let snap = self.snap(conv);
+        self.deliver(&new, Ev::Created(snap.clone()), None);
+        self.deliver(&old, Ev::Updated(snap.clone()), Some(conn));
+        Expect::Conv(snap)
+    }
+
+    fn remove(&mut self, conn: usize, conv: usize, users: Vec<usize>) -> Expect {
+        let by = self.conns[conn].user;
+        let c = &self.convs[conv];
+        if !c.members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        if c.kind == ConversationType::SingleChat {
+            return Expect::Refused(ErrorCode::SingleChatMembersFixed);
+        }
+        let gone: Vec<usize> = dedupe(users)
+            .into_iter()
+            .filter(|u| c.members.contains(u))
+            .collect();
+        if gone.iter().any(|u| *u != by) && c.manager != by {
+            return Expect::Refused(ErrorCode::NotManager);
+        }
+        if gone.is_empty() {
+            return Expect::Conv(self.snap(conv));
+        }
+        let before = self.snap(conv);
+        let c = &mut self.convs[conv];
+        let last_seq = c.last_seq;
+        for u in &gone {
+            let row = c.rows.get_mut(u).expect("a member has a row");
+            row.active = false;
+            row.left_seq = last_seq;
+            row.left_snap = Some(before.clone());
+        }
+        c.members.retain(|u| !gone.contains(u));
+        if gone.contains(&c.manager) {
+            if let Some(&first) = c.members.first() {
+                c.manager = first;
+            }
+        }
+        let remaining = c.members.clone();
+        self.conv_touched.insert(conv);
+        self.touch_members(conv, &gone);
+        let snap = self.snap(conv);
+        self.deliver(&gone, Ev::Removed { conv, by }, Some(conn));
+        self.deliver(&remaining, Ev::Updated(snap.clone()), Some(conn));
+        Expect::Conv(snap)
+    }
+
+    fn send(&mut self, conn: usize, conv: usize, client_id: String, text: String) -> Expect {
+        let by = self.conns[conn].user;
+        let c = &mut self.convs[conv];
+        if let Some(&seq) = c.by_client_id.get(&(by, client_id.clone())) {
+            // A resend (by a member, or by a former member of a message sent before leaving).
+            let (from, client_id, text) = c.messages[seq as usize - 1].clone();
+            return Expect::Message(Ev::Message {
+                conv,
+                seq,
+                from,
+                client_id,
+                text,
+            });
+        }
+        if !c.members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        c.last_seq += 1;
+        let seq = c.last_seq;
+        c.by_client_id.insert((by, client_id.clone()), seq);
+        c.messages.push((by, client_id.clone(), text.clone()));
+        let row = c.rows.get_mut(&by).expect("a member has a row");
+        row.read_seq = row.read_seq.max(seq);
+        let members = c.members.clone();
+        self.conv_touched.insert(conv);
+        let ev = Ev::Message {
+            conv,
+            seq,
+            from: by,
+            client_id,
+            text,
+        };
+        self.deliver(&members, ev.clone(), Some(conn));
+        Expect::Message(ev)
+    }
+
+    fn mark_read(&mut self, conn: usize, conv: usize, seq: u64) -> Expect {
+        let by = self.conns[conn].user;
+        let c = &mut self.convs[conv];
+        if !c.members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        let last = c.last_seq;
+        let row = c.rows.get_mut(&by).expect("a member has a row");
+        let new = row.read_seq.max(seq.min(last));
+        if new > row.read_seq {
+            row.read_seq = new;
+            let members = c.members.clone();
+            self.member_touched.insert((by, conv));
+            self.deliver(
+                &members,
+                Ev::Receipt {
+                    conv,
+                    user: by,
+                    read_seq: new,
+                },
+                Some(conn),
+            );
+        }
+        Expect::ReadMark {
+            conv,
+            read_seq: new,
+            unread: last - new,
+        }
+    }
+
+    /// The sync result each user should get for this batch.
+    fn changed_for(&self, user: usize) -> BTreeSet<usize> {
+        self.convs
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| match c.rows.get(&user) {
+                None => false,
+                Some(row) if row.active => {
+                    self.conv_touched.contains(i) || self.member_touched.contains(&(user, *i))
+                }
+                Some(_) => self.member_touched.contains(&(user, *i)),
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness: the real writer on a real SQLite file, with the model beside it.
+
+/// A reply that comes back to a waiting task rather than onto a connection.
+enum Direct {
+    Unit(oneshot::Receiver<Result<()>>),
+    User(oneshot::Receiver<Result<User>>),
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    writer: Writer,
+    hub: Arc<Hub>,
+    reader: Connection,
+    model: Model,
+    ghost: Uid,
+    next_request: RequestId,
+    batch: Vec<WriteCmd>,
+    direct: Vec<(RequestId, Direct)>,
+    /// Conversations created in the current batch, by request id.
+    creating: Vec<(RequestId, usize)>,
+    /// Users signing up in the current batch.
+    signing_up: Vec<(RequestId, usize)>,
+}
+
+impl Harness {
+    fn new(hot_capacity: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.sqlite3");
+        let conn = schema::open_writer(&path).unwrap();
+        // A test of logic, not of durability: no fsync per batch.
+        conn.pragma_update(None, "synchronous", "OFF").unwrap();
+        let hub = Arc::new(Hub::new());
+        let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
+            std::num::NonZeroUsize::new(1000).unwrap(),
+        )));
+        let checkpointer =
+            checkpoint::Checkpointer::start(&path, i32::MAX, &crate::fatal::Fatal::default())
+                .unwrap();
+        let writer = Writer::new(conn, hub.clone(), 1024, MAX_MEMBERS, sessions, checkpointer)
+            .unwrap()
+            .with_hot_capacity(hot_capacity);
+        let reader = schema::open_reader(&path).unwrap();
+        let mut this = Self {
+            _dir: dir,
+            writer,
+            hub,
+            reader,
+            model: Model::default(),
+            ghost: Uid::random(),
+            next_request: 0,
+            batch: Vec::new(),
+            direct: Vec::new(),
+            creating: Vec::new(),
+            signing_up: Vec::new(),
+        };
+        for i in 0..NAMES {
+            this.model.users.push(MUser {
+                name: format!("user{i}"),
+                uid: None,
+            });
+        }
+        // The first users sign up, then their connections sign in: two share a session.
+        for i in 0..INITIAL_USERS {
+            this.sign_up(i);
+        }
+        this.cut();
+        for user in 0..INITIAL_USERS {
+            for k in 0..CONNS_PER_USER {
+                let (handle, rx) = ConnHandle::new(100 + this.model.conns.len() as u64, 100_000);
+                this.model.conns.push(MConn {
+                    user,
+                    handle,
+                    rx,
+                    session: None,
+                    registered: false,
+                    busy: false,
+                    expected: Vec::new(),
+                });
+                let conn = this.model.conns.len() - 1;
+                if k == 1 {
+                    let shared = this.model.conns[conn - 1].session;
+                    this.model.conns[conn].session = shared;
+                    this.model.conns[conn].busy = true;
+                } else {
+                    this.sign_in(conn);
+                }
+            }
+        }
+        this.cut();
+        this
+    }
+
+    fn request_id(&mut self) -> RequestId {
+        self.next_request += 1;
+        self.next_request
+    }
+
+    fn uid(&self, user: usize) -> Uid {
+        if user == GHOST {
+            self.ghost
+        } else {
+            self.model.users[user]
+                .uid
+                .expect("only known users are named")
+        }
+    }
+
+    fn origin(&self, conn: usize) -> Origin {
+        let c = &self.model.conns[conn];
+        Origin {
+            uid: self.uid(c.user),
+            conn: c.handle.id(),
+        }
+    }
+
+    fn frame<T>(&self, conn: usize, id: RequestId) -> Reply<T> {
+        Reply::Frame {
+            id,
+            conn: self.model.conns[conn].handle.clone(),
+        }
+    }
+
+    /// Connections that may send a request now.
+    fn ready_conns(&self) -> Vec<usize> {
+        (0..self.model.conns.len())
+            .filter(|&i| {
+                let c = &self.model.conns[i];
+                c.registered && !c.busy
+            })
+            .collect()
+    }
+
+    /// Users whose uid a client could know by now, and the ghost.
+    fn known_users(&self) -> Vec<usize> {
+        let mut users: Vec<usize> = (0..self.model.users.len())
+            .filter(|&u| self.model.users[u].uid.is_some())
+            .collect();
+        users.push(GHOST);
+        users
+    }
+
+    /// Conversations whose id a client could know by now.
+    fn known_convs(&self) -> Vec<usize> {
+        (0..self.model.convs.len())
+            .filter(|&c| self.model.convs[c].id.is_some())
+            .collect()
+    }
+
+    fn pick<T: Copy>(items: &[T], n: u8) -> Option<T> {
+        (!items.is_empty()).then(|| items[n as usize % items.len()])
+    }
+
+    fn pick_users(&self, ns: &[u8]) -> Vec<usize> {
+        let known = self.known_users();
+        ns.iter().filter_map(|&n| Self::pick(&known, n)).collect()
+    }
+
+    fn expect_frame(&mut self, conn: usize, id: RequestId, expect: Expect) {
+        self.model.expect.insert(id, expect);
+        self.model.conns[conn].expected.push(Ev::Reply(id));
+    }
+
+    fn sign_up(&mut self, name: usize) {
+        let id = self.request_id();
+        let (tx, rx) = oneshot::channel();
+        let username = self.model.users[name].name.clone();
+        let taken =
+            self.model.users[name].uid.is_some() || self.signing_up.iter().any(|&(_, u)| u == name);
+        self.batch.push(WriteCmd::CreateUser {
+            username: username.clone(),
+            display_name: username.to_uppercase(),
+            password_hash: "not a real hash".into(),
+            reply: Reply::Direct(tx),
+        });
+        self.direct.push((id, Direct::User(rx)));
+        if taken {
+            self.model
+                .expect
+                .insert(id, Expect::Refused(ErrorCode::UsernameTaken));
+        } else {
+            self.signing_up.push((id, name));
+            self.model.expect.insert(id, Expect::User(name));
+        }
+    }
+
+    fn sign_in(&mut self, conn: usize) {
+        let id = self.request_id();
+        let (tx, rx) = oneshot::channel();
+        let token: TokenHash = rand::random();
+        let user = self.model.conns[conn].user;
+        self.batch.push(WriteCmd::CreateSession {
+            uid: self.uid(user),
+            token_hash: token,
+            device: "model".into(),
+            reply: Reply::Direct(tx),
+        });
+        self.direct.push((id, Direct::Unit(rx)));
+        self.model.expect.insert(id, Expect::Unit);
+        self.model.sessions.push(MSession {
+            user,
+            token,
+            live: true,
+        });
+        let c = &mut self.model.conns[conn];
+        c.session = Some(self.model.sessions.len() - 1);
+        c.busy = true;
+    }
+
+    fn sign_out(&mut self, conn: usize) {
+        let id = self.request_id();
+        let (tx, rx) = oneshot::channel();
+        let session = self.model.conns[conn].session.expect("signed in");
+        self.batch.push(WriteCmd::RevokeSession {
+            by: self.origin(conn),
+            token_hash: self.model.sessions[session].token,
+            reply: Reply::Direct(tx),
+        });
+        self.direct.push((id, Direct::Unit(rx)));
+        self.model.expect.insert(id, Expect::Unit);
+        self.model.sessions[session].live = false;
+        for (i, c) in self.model.conns.iter_mut().enumerate() {
+            if c.session == Some(session) && c.registered && i != conn {
+                c.expected.push(Ev::SignedOut);
+            }
+        }
+        self.model.conns[conn].busy = true;
+    }
+
+    /// Turns a step into a command (or nothing, when nobody could send it now).
+    fn step(&mut self, step: &Step) {
+        match step {
+            Step::Cut => self.cut(),
+            Step::SignUp(n) => self.sign_up(*n as usize % NAMES),
+            Step::SignIn(n) => {
+                let idle: Vec<usize> = (0..self.model.conns.len())
+                    .filter(|&i| !self.model.conns[i].registered && !self.model.conns[i].busy)
+                    .collect();
+                if let Some(conn) = Self::pick(&idle, *n) {
+                    self.sign_in(conn);
+                }
+            }
+            Step::SignOut(n) => {
+                if let Some(conn) = Self::pick(&self.ready_conns(), *n) {
+                    self.sign_out(conn);
+                }
+            }
+            Step::Create {
+                conn,
+                others,
+                unique,
+                title,
+            } => {
+                let Some(conn) = Self::pick(&self.ready_conns(), *conn) else {
+                    return;
+                };
+                let others = self.pick_users(others);
+                let title = title.map(|t| format!("title {t}"));
+                let id = self.request_id();
+                let params = CreateConversation {
+                    user_ids: others.iter().map(|&u| self.uid(u)).collect(),
+                    title: title.clone(),
+                    unique: *unique,
+                    ..Default::default()
+                };
+                self.batch.push(WriteCmd::CreateConversation {
+                    by: self.origin(conn),
+                    params,
+                    reply: self.frame(conn, id),
+                });
+                let expect = self.model.create(conn, others, *unique, title);
+                if let Expect::Created {
+                    snap,
+                    created: true,
+                } = &expect
+                {
+                    self.creating.push((id, snap.conv));
+                }
+                self.expect_frame(conn, id, expect);
+            }
+            Step::Update { conn, conv, title } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let title = title.map(|t| format!("renamed {t}"));
+                let id = self.request_id();
+                self.batch.push(WriteCmd::UpdateConversation {
+                    by: self.origin(conn),
+                    params: UpdateConversation {
+                        conversation_id: self.model.convs[conv].id.unwrap(),
+                        title: title.clone(),
+                        icon: None,
+                        remark: None,
+                        attrs: None,
+                    },
+                    reply: self.frame(conn, id),
+                });
+                let expect = self.model.update(conn, conv, title);
+                self.expect_frame(conn, id, expect);
+            }
+            Step::Add { conn, conv, users } | Step::Remove { conn, conv, users } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let users = self.pick_users(users);
+                self.members_change(conn, conv, users, matches!(step, Step::Add { .. }));
+            }
+            Step::Leave { conn, conv } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let me = self.model.conns[conn].user;
+                self.members_change(conn, conv, vec![me], false);
+            }
+            Step::Send { conn, conv, resend } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let user = self.model.conns[conn].user;
+                let used: Vec<String> = self
+                    .model
+                    .client_ids
+                    .get(&user)
+                    .map(|ids| {
+                        ids.iter()
+                            .filter(|(c, _)| *c == conv)
+                            .map(|(_, id)| id.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let client_id = match resend.and_then(|n| (!used.is_empty()).then_some(n)) {
+                    Some(n) => used[n as usize % used.len()].clone(),
+                    None => {
+                        self.model.next_client_id += 1;
+                        let id = format!("c{}", self.model.next_client_id);
+                        self.model
+                            .client_ids
+                            .entry(user)
+                            .or_default()
+                            .push((conv, id.clone()));
+                        id
+                    }
+                };
+                let id = self.request_id();
+                let text = format!("text of request {id}");
+                self.batch.push(WriteCmd::SendText {
+                    by: self.origin(conn),
+                    conversation_id: self.model.convs[conv].id.unwrap(),
+                    client_id: client_id.parse().unwrap(),
+                    text: text.clone(),
+                    reply: self.frame(conn, id),
+                });
+                let expect = self.model.send(conn, conv, client_id, text);
+                self.expect_frame(conn, id, expect);
+            }
+            Step::MarkRead { conn, conv, target } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let id = self.request_id();
+                let last = self.model.convs[conv].last_seq;
+                let seq = match target {
+                    ReadTarget::Zero => 0,
+                    ReadTarget::Back(n) => last.saturating_sub(*n as u64),
+                    ReadTarget::Last => last,
+                    ReadTarget::Beyond(n) => last + 1 + *n as u64,
+                };
+                let expect = self.model.mark_read(conn, conv, seq);
+                self.batch.push(WriteCmd::MarkRead {
+                    by: self.origin(conn),
+                    conversation_id: self.model.convs[conv].id.unwrap(),
+                    seq,
+                    reply: self.frame(conn, id),
+                });
+                self.expect_frame(conn, id, expect);
+            }
+        }
+    }
+
+    fn members_change(&mut self, conn: usize, conv: usize, users: Vec<usize>, add: bool) {
+        let id = self.request_id();
+        let conversation_id = self.model.convs[conv].id.unwrap();
+        let user_ids: Vec<Uid> = users.iter().map(|&u| self.uid(u)).collect();
+        let by = self.origin(conn);
+        let reply = self.frame(conn, id);
+        self.batch.push(if add {
+            WriteCmd::AddMembers {
+                by,
+                params: AddMembers {
+                    conversation_id,
+                    user_ids,
+                },
+                reply,
+            }
+        } else {
+            WriteCmd::RemoveMembers {
+                by,
+                params: RemoveMembers {
+                    conversation_id,
+                    user_ids,
+                },
+                reply,
+            }
+        });
+        let expect = if add {
+            self.model.add(conn, conv, users)
+        } else {
+            self.model.remove(conn, conv, users)
+        };
+        self.expect_frame(conn, id, expect);
+    }
+
+    /// Executes the batch so far as one write batch and checks everything.
+    fn cut(&mut self) {
+        let version_before = super::consistency::current_version(&self.reader).unwrap();
+        let mut batch = std::mem::take(&mut self.batch);
+        let size = batch.len();
+        assert!(
+            self.writer.execute(&mut batch).is_none(),
+            "no stop was queued"
+        );
+        // Every frame each connection received, in order.
+        let mut received: Vec<Vec<ServerFrame>> = Vec::new();
+        let mut revoked: Vec<Vec<bool>> = Vec::new();
+        for c in &mut self.model.conns {
+            let mut frames = Vec::new();
+            let mut marks = Vec::new();
+            while let Ok(item) = c.rx.try_recv() {
+                let (text, is_revoke) = match item {
+                    Outbound::Frame(f) => (f, false),
+                    Outbound::Revoked(f) => (f, true),
+                };
+                frames.push(decode_server_frame(text.as_str()).expect("a valid frame"));
+                marks.push(is_revoke);
+            }
+            received.push(frames);
+            revoked.push(marks);
+        }
+        // Learn the ids of what this batch created.
+        for (id, user) in std::mem::take(&mut self.signing_up) {
+            let Some(pos) = self.direct.iter().position(|(r, _)| *r == id) else {
+                continue;
+            };
+            if let (_, Direct::User(rx)) = &mut self.direct[pos] {
+                match rx.try_recv() {
+                    Ok(Ok(created)) => {
+                        assert_eq!(created.username, self.model.users[user].name);
+                        self.model.users[user].uid = Some(created.uid);
+                        self.direct[pos].1 = Direct::User(settled(Ok(created)));
+                    }
+                    other => panic!("sign-up {id} answered {other:?}"),
+                }
+            }
+        }
+        for (id, conv) in std::mem::take(&mut self.creating) {
+            let conn = self
+                .model
+                .conns
+                .iter()
+                .position(|c| c.expected.contains(&Ev::Reply(id)))
+                .expect("the creator expects a reply");
+            let reply = received[conn].iter().find_map(|f| match f {
+                ServerFrame::Result { id: rid, result } if *rid == id => Some(result.get()),
+                _ => None,
+            });
+            let created: CreatedConversation = match reply {
+                Some(json) => serde_json::from_str(json).unwrap(),
+                None => panic!(
+                    "create {id} got no result; connection {conn} received {:?}",
+                    received[conn]
+                ),
+            };
+            self.model.convs[conv].id = Some(created.conversation.id);
+        }
+        let names = Names::new(&self.model);
+        // Replies that come back to a waiting task.
+        for (id, direct) in std::mem::take(&mut self.direct) {
+            let expect = self.model.expect.remove(&id).expect("an expectation");
+            let got = match direct {
+                Direct::Unit(mut rx) => match rx.try_recv().expect("answered after the commit") {
+                    Ok(()) => Expect::Unit,
+                    Err(e) => Expect::Refused(e.to_body().code),
+                },
+                Direct::User(mut rx) => match rx.try_recv().expect("answered after the commit") {
+                    Ok(user) => Expect::User(names.user(user.uid)),
+                    Err(e) => Expect::Refused(e.to_body().code),
+                },
+            };
+            assert_eq!(got, expect, "reply to request {id} (batch of {size})");
+        }
+        // Frames on every connection, replies and events interleaved.
+        for (i, frames) in received.into_iter().enumerate() {
+            let expected = std::mem::take(&mut self.model.conns[i].expected);
+            let got: Vec<Ev> = frames
+                .into_iter()
+                .zip(&revoked[i])
+                .map(|(frame, &revoke)| {
+                    let ev = names.frame(frame, &self.model.expect);
+                    if revoke {
+                        assert_eq!(ev, Ev::SignedOut, "a revocation carries signed_out");
+                    }
+                    ev
+                })
+                .collect();
+            // Compare replies by content, not only by id.
+            let expand = |evs: Vec<Ev>| -> Vec<(Ev, Option<Expect>)> {
+                evs.into_iter()
+                    .map(|e| match e {
+                        Ev::Reply(id) => (e, self.model.expect.get(&id).cloned()),
+                        e => (e, None),
+                    })
+                    .collect()
+            };
+            let want = expand(expected);
+            let have: Vec<(Ev, Option<Expect>)> = got
+                .into_iter()
+                .map(|e| match e {
+                    Ev::Reply(id) => {
+                        let parsed = names.parsed.borrow_mut().remove(&id);
+                        (Ev::Reply(id), parsed)
+                    }
+                    e => (e, None),
+                })
+                .collect();
+            assert_eq!(
+                have, want,
+                "connection {i} (user {}) after a batch of {size}",
+                self.model.conns[i].user
+            );
+        }
+        self.model.expect.clear();
+        // Connections take their sign-ins and sign-outs into account.
+        for c in &mut self.model.conns {
+            let live = c.session.is_some_and(|s| self.model.sessions[s].live);
+            let uid = self.model.users[c.user].uid.expect("known");
+            if c.registered && !live {
+                self.hub.unregister(uid, c.handle.id());
+                c.registered = false;
+                c.session = None;
+            } else if !c.registered && live && c.busy {
+                let s = c.session.expect("live");
+                self.hub
+                    .register(uid, self.model.sessions[s].token, c.handle.clone());
+                c.registered = true;
+            }
+            c.busy = false;
+        }
+        self.check_store(version_before);
+        self.model.conv_touched.clear();
+        self.model.member_touched.clear();
+    }
+
+    /// Compares what is stored, and what readers serve from it, with the model.
+    fn check_store(&self, version_before: u64) {
+        let db = &self.reader;
+        let names = Names::new(&self.model);
+        let users: i64 = db
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .unwrap();
+        let known = self.model.users.iter().filter(|u| u.uid.is_some()).count();
+        assert_eq!(users as usize, known, "accounts");
+        for (u, user) in self.model.users.iter().enumerate() {
+            let Some(uid) = user.uid else { continue };
+            let sessions: i64 = db
+                .query_row(
+                    "SELECT count(*) FROM sessions WHERE uid = ?1",
+                    [uid.as_bytes()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let live = self
+                .model
+                .sessions
+                .iter()
+                .filter(|s| s.user == u && s.live)
+                .count();
+            assert_eq!(sessions as usize, live, "sessions of user {u}");
+            let synced: BTreeSet<usize> = read::sync_page(db, uid, version_before, 10_000)
+                .unwrap()
+                .conversations
+                .iter()
+                .map(|v| names.conv(v.conversation.id))
+                .collect();
+            assert_eq!(
+                synced,
+                self.model.changed_for(u),
+                "sync of user {u} from the cursor before the batch"
+            );
+        }
+        let conversations: i64 = db
+            .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            conversations as usize,
+            self.model.convs.len(),
+            "conversations"
+        );
+        for (k, c) in self.model.convs.iter().enumerate() {
+            let id = c.id.expect("known after its batch");
+            let (last_seq, title, manager, count, kind, key): (
+                u64,
+                String,
+                [u8; 16],
+                u32,
+                String,
+                Vec<u8>,
+            ) = db
+                .query_row(
+                    "SELECT last_seq, title, manager_id, user_count, type, member_key
+                     FROM conversations WHERE id = ?1",
+                    [id.as_bytes()],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
+                )
+                .unwrap();
+            assert_eq!(last_seq, c.last_seq, "last_seq of conversation {k}");
+            assert_eq!(title, c.title, "title of conversation {k}");
+            assert_eq!(
+                names.user(Uid::from_bytes(manager)),
+                c.manager,
+                "manager of {k}"
+            );
+            assert_eq!(count as usize, c.members.len(), "user_count of {k}");
+            assert_eq!(kind, c.kind.as_str(), "type of {k}");
+            let mut uids: Vec<Uid> = c.members.iter().map(|&u| names.uids[u]).collect();
+            uids.sort();
+            let want_key: Vec<u8> = uids.iter().flat_map(|u| *u.as_bytes()).collect();
+            assert_eq!(key, want_key, "member_key of conversation {k}");
+            // Messages: exactly seqs 1..=last_seq, as sent.
+            let mut stmt = db
+                .prepare_cached(&format!(
+                    "SELECT {} FROM messages WHERE conversation_id = ?1 ORDER BY seq",
+                    rows::MESSAGE_COLUMNS
+                ))
+                .unwrap();
+            let stored: Vec<Message> = stmt
+                .query_map([id.as_bytes()], rows::message)
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let want: Vec<(u64, usize, String, String)> = c
+                .messages
+                .iter()
+                .enumerate()
+                .map(|(i, (from, cid, text))| (i as u64 + 1, *from, cid.clone(), text.clone()))
+                .collect();
+            let have: Vec<(u64, usize, String, String)> = stored
+                .iter()
+                .map(|m| {
+                    let MessageBody::Text { text } = &m.body else {
+                        panic!("text messages only")
+                    };
+                    (
+                        m.seq,
+                        names.user(m.from),
+                        m.client_id.to_string(),
+                        text.clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(have, want, "messages of conversation {k}");
+            // Membership rows, in joining order for the active ones.
+            let mut stmt = db
+                .prepare_cached(&format!(
+                    "SELECT uid, {} FROM members WHERE conversation_id = ?1 ORDER BY position",
+                    rows::MEMBER_COLUMNS
+                ))
+                .unwrap();
+            let members: Vec<(Uid, rows::MemberState)> = stmt
+                .query_map(params![id.as_bytes()], |r| {
+                    let uid = rows::uid(r, 0)?;
+                    // member_state reads from column 0: shift by one.
+                    Ok((
+                        uid,
+                        rows::MemberState {
+                            id: rows::conversation_id(r, 1)?,
+                            active: r.get(2)?,
+                            read_seq: r.get(3)?,
+                            version: r.get(4)?,
+                            left_seq: r.get(5)?,
+                            left_snapshot: r.get(6)?,
+                        },
+                    ))
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let active: Vec<usize> = members
+                .iter()
+                .filter(|(_, m)| m.active)
+                .map(|(u, _)| names.user(*u))
+                .collect();
+            assert_eq!(active, c.members, "active members of conversation {k}");
+            assert_eq!(
+                members.len(),
+                c.rows.len(),
+                "member rows of conversation {k}"
+            );
+            for (uid, state) in &members {
+                let u = names.user(*uid);
+                let row = &c.rows[&u];
+                assert_eq!(state.active, row.active, "user {u} active in {k}");
+                assert_eq!(state.read_seq, row.read_seq, "read mark of user {u} in {k}");
+                if row.active {
+                    assert!(state.read_seq <= c.last_seq, "read mark above last_seq");
+                } else {
+                    assert_eq!(state.left_seq, row.left_seq, "left_seq of user {u} in {k}");
+                }
+                let view = rows::view(db, *uid, state).unwrap();
+                self.check_view(&names, k, u, &view);
+            }
+        }
+    }
+
+    fn check_view(&self, names: &Names, k: usize, u: usize, view: &ConversationView) {
+        let c = &self.model.convs[k];
+        let row = &c.rows[&u];
+        let what = format!("user {u}'s view of conversation {k}");
+        if row.active {
+            let others = c
+                .members
+                .iter()
+                .filter(|&&o| o != u)
+                .map(|o| c.rows[o].read_seq)
+                .max()
+                .unwrap_or(0)
+                .min(c.last_seq);
+            assert!(!view.removed, "{what}");
+            assert_eq!(view.last_seq, c.last_seq, "{what}: last_seq");
+            assert_eq!(view.read_seq, row.read_seq, "{what}: read_seq");
+            assert_eq!(
+                view.unread_count,
+                c.last_seq - row.read_seq,
+                "{what}: unread"
+            );
+            assert_eq!(view.others_read_seq, others, "{what}: others_read_seq");
+            assert_eq!(
+                names.snap(k, &view.conversation),
+                self.model.snap(k),
+                "{what}"
+            );
+        } else {
+            let read = row.read_seq.min(row.left_seq);
+            assert!(view.removed, "{what}");
+            assert_eq!(view.last_seq, row.left_seq, "{what}: last_seq");
+            assert_eq!(view.read_seq, read, "{what}: read_seq");
+            assert_eq!(view.unread_count, row.left_seq - read, "{what}: unread");
+            assert_eq!(
+                Some(names.snap(k, &view.conversation)),
+                row.left_snap,
+                "{what}: frozen at leaving"
+            );
+        }
+        assert_eq!(
+            view.last_message.as_ref().map(|m| m.seq),
+            (view.last_seq > 0).then_some(view.last_seq),
+            "{what}: last message"
+        );
+    }
+}
+
+/// A receiver that already holds its value.
+fn settled<T>(value: Result<T>) -> oneshot::Receiver<Result<T>> {
+    let (tx, rx) = oneshot::channel();
+    let _ = tx.send(value);
+    rx
+}
+
+/// Translates what the writer sent back into model terms.
+struct Names {
+    uids: Vec<Uid>,
+    users: HashMap<Uid, usize>,
+    convs: HashMap<ConversationId, usize>,
+    /// Replies parsed by `frame`, by request id.
+    parsed: std::cell::RefCell<HashMap<RequestId, Expect>>,
+}
+
+impl Names {
+    fn new(model: &Model) -> Self {
+        let uids: Vec<Uid> = model
+            .users
+            .iter()
+            .map(|u| u.uid.unwrap_or_else(Uid::random))
+            .collect();
+        Self {
+            users: uids.iter().enumerate().map(|(i, u)| (*u, i)).collect(),
+            uids,
+            convs: model
+                .convs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.id.map(|id| (id, i)))
+                .collect(),
+            parsed: Default::default(),
+        }
+    }
+
+    fn user(&self, uid: Uid) -> usize {
+        *self
+            .users
+            .get(&uid)
+            .unwrap_or_else(|| panic!("unknown user {uid}"))
+    }
+
+    fn conv(&self, id: ConversationId) -> usize {
+        *self
+            .convs
+            .get(&id)
+            .unwrap_or_else(|| panic!("unknown conversation {id}"))
+    }
+
+    fn snap(&self, conv: usize, c: &Conversation) -> Snap {
+        assert_eq!(c.user_count as usize, c.user_ids.len(), "user_count");
+        Snap {
+            conv,
+            kind: c.kind,
+            title: c.title.clone(),
+            manager: self.user(c.manager_id),
+            members: c.user_ids.iter().map(|u| self.user(*u)).collect(),
+        }
+    }
+
+    fn message(&self, m: &Message) -> Ev {
+        let MessageBody::Text { text } = &m.body else {
+            panic!("text messages only")
+        };
+        Ev::Message {
+            conv: self.conv(m.conversation_id),
+            seq: m.seq,
+            from: self.user(m.from),
+            client_id: m.client_id.to_string(),
+            text: text.clone(),
+        }
+    }
+
+    /// A received frame as an `Ev`; a reply is parsed by the type its expectation names and
+    /// kept in `parsed`.
+    fn frame(&self, frame: ServerFrame, expect: &HashMap<RequestId, Expect>) -> Ev {
+        match frame {
+            ServerFrame::Event(event) => match event {
+                Event::Message(m) => self.message(&m),
+                Event::Receipt(r) => Ev::Receipt {
+                    conv: self.conv(r.conversation_id),
+                    user: self.user(r.uid),
+                    read_seq: r.read_seq,
+                },
+                Event::ConversationCreated(c) => Ev::Created(self.snap(self.conv(c.id), &c)),
+                Event::ConversationUpdated(c) => Ev::Updated(self.snap(self.conv(c.id), &c)),
+                Event::ConversationRemoved(r) => Ev::Removed {
+                    conv: self.conv(r.conversation_id),
+                    by: self.user(r.by),
+                },
+                Event::SignedOut(_) => Ev::SignedOut,
+                other => panic!("unexpected event {other:?}"),
+            },
+            ServerFrame::Error { id, error } => {
+                let id = id.expect("errors name their request");
+                self.parsed
+                    .borrow_mut()
+                    .insert(id, Expect::Refused(error.code));
+                Ev::Reply(id)
+            }
+            ServerFrame::Result { id, result } => {
+                let json = result.get();
+                let parsed = match expect.get(&id) {
+                    Some(Expect::Created { .. }) => {
+                        let c: CreatedConversation = serde_json::from_str(json).unwrap();
+                        Expect::Created {
+                            snap: self.snap(self.conv(c.conversation.id), &c.conversation),
+                            created: c.created,
+                        }
+                    }
+                    Some(Expect::Conv(_)) => {
+                        let c: Conversation = serde_json::from_str(json).unwrap();
+                        Expect::Conv(self.snap(self.conv(c.id), &c))
+                    }
+                    Some(Expect::Message(_)) => {
+                        let m: Message = serde_json::from_str(json).unwrap();
+                        Expect::Message(self.message(&m))
+                    }
+                    Some(Expect::ReadMark { .. }) => {
+                        let r: ReadMark = serde_json::from_str(json).unwrap();
+                        Expect::ReadMark {
+                            conv: self.conv(r.conversation_id),
+                            read_seq: r.read_seq,
+                            unread: r.unread_count,
+                        }
+                    }
+                    other => panic!("result {json} for request {id}, which expects {other:?}"),
+                };
+                self.parsed.borrow_mut().insert(id, parsed);
+                Ev::Reply(id)
+            }
+            ServerFrame::UnknownEvent(name) => panic!("unknown event {name}"),
+        }
+    }
+}
+
+fn run(hot_capacity: usize, steps: &[Step]) {
+    let mut harness = Harness::new(hot_capacity);
+    for step in steps {
+        harness.step(step);
+    }
+    harness.cut();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        max_shrink_iters: 20_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The writer, batched any way, does what the model does one command at a time.
+    #[test]
+    fn the_writer_agrees_with_the_model(
+        hot_capacity in prop_oneof![Just(1usize), Just(2), Just(3), Just(100_000)],
+        steps in prop::collection::vec(step(), 1..150),
+    ) {
+        run(hot_capacity, &steps);
+    }
+}
+
+/// The tester's reproduction (issue 9): sends and title changes in one batch lost `last_seq`.
+#[test]
+fn sends_and_a_rename_in_one_batch_keep_last_seq() {
+    let steps = [
+        Step::Create {
+            conn: 0,
+            others: vec![1, 2],
+            unique: false,
+            title: None,
+        },
+        Step::Cut,
+        Step::Send {
+            conn: 0,
+            conv: 0,
+            resend: None,
+        },
+        Step::Update {
+            conn: 3,
+            conv: 0,
+            title: Some(1),
+        },
+        Step::Send {
+            conn: 3,
+            conv: 0,
+            resend: None,
+        },
+        Step::Cut,
+        Step::Send {
+            conn: 6,
+            conv: 0,
+            resend: None,
+        },
+        Step::MarkRead {
+            conn: 0,
+            conv: 0,
+            target: ReadTarget::Last,
+        },
+    ];
+    run(100_000, &steps);
+}
