@@ -481,7 +481,9 @@ fn explain(text: &str, fast_error: serde_json::Error) -> RequestError {
         Some(error) => {
             let path = error.path().to_string();
             let inner = error.into_inner().to_string();
-            let code = if inner.contains(ID_EXPECTATION) {
+            // A string that is not an id is `bad_id`; a value of the wrong JSON type (a number,
+            // null, an object) is `invalid_params`, as for any other field (§3.1).
+            let code = if inner.contains(ID_EXPECTATION) && !inner.starts_with("invalid type") {
                 BadId
             } else {
                 InvalidParams
@@ -681,6 +683,26 @@ mod tests {
         );
         assert_eq!(e.error.code, ErrorCode::InvalidParams);
         assert!(e.error.message.contains("client_id"), "{}", e.error.message);
+    }
+
+    #[test]
+    fn an_id_field_of_the_wrong_json_type_is_invalid_params() {
+        for value in ["5", "null", "{}", "[\"5f1c0b1a2b3c4d5e6f708192a3b4c5d6\"]"] {
+            let e = err(&format!(
+                r#"{{"id":3,"op":"get_conversation","conversation_id":{value}}}"#
+            ));
+            assert_eq!(
+                (e.id, e.error.code),
+                (Some(3), ErrorCode::InvalidParams),
+                "{value}: {}",
+                e.error.message
+            );
+            assert!(
+                e.error.message.contains("conversation_id"),
+                "{}",
+                e.error.message
+            );
+        }
     }
 
     #[test]

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use im_proto::{encode_error, parse_request, ErrorBody, ErrorCode, WS_PATH};
+use im_proto::{encode_error, parse_request, ErrorBody, ErrorCode};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
@@ -61,6 +61,10 @@ enum End {
     TooSlow,
     Idle,
     FrameTooLarge,
+    /// A text frame that is not UTF-8 (RFC 6455: close with 1007).
+    InvalidUtf8,
+    /// A violation of the WebSocket protocol itself (RFC 6455: close with 1002).
+    ProtocolViolation,
 }
 
 impl End {
@@ -74,6 +78,8 @@ impl End {
                 "too slow to keep up; reconnect and catch up",
             ),
             End::FrameTooLarge => (CloseCode::Size, "frame too large"),
+            End::InvalidUtf8 => (CloseCode::Invalid, "text frame is not valid UTF-8"),
+            End::ProtocolViolation => (CloseCode::Protocol, "WebSocket protocol violation"),
         };
         Some(CloseFrame {
             code,
@@ -94,28 +100,38 @@ fn websocket_config(max_frame_bytes: usize) -> WebSocketConfig {
         .max_frame_size(Some(hard_cap))
 }
 
-/// The `id` of an oversize request, so its refusal can name it (the frame is bounded by the hard
-/// cap, so reading it through once is cheap).
-fn request_id_of(text: &str) -> Option<u64> {
+/// The `id` and `op` of a frame that is refused before it is parsed as a request (oversize,
+/// over the rate, before `hello`), so the refusal can name it. The frame is bounded by the hard
+/// cap, so reading it through once is cheap.
+fn id_and_op(text: &str) -> (Option<u64>, Option<String>) {
     #[derive(serde::Deserialize)]
-    struct IdOnly {
+    struct IdAndOp {
         id: Option<u64>,
+        op: Option<String>,
     }
     if !text.trim_start().starts_with('{') {
-        return None; // serde would read an array positionally
+        return (None, None); // serde would read an array positionally
     }
-    serde_json::from_str::<IdOnly>(text).ok().and_then(|r| r.id)
+    match serde_json::from_str::<IdAndOp>(text) {
+        Ok(r) => (r.id, r.op),
+        Err(_) => (None, None),
+    }
 }
 
-#[allow(clippy::result_large_err)] // the signature tungstenite's callback requires
-fn check_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
-    if request.uri().path() == WS_PATH {
-        Ok(response)
-    } else {
-        let mut refusal = ErrorResponse::new(Some(format!("not found: connect to {WS_PATH}")));
-        *refusal.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::NOT_FOUND;
-        Err(refusal)
+fn request_id_of(text: &str) -> Option<u64> {
+    id_and_op(text).0
+}
+
+/// The conversation and client id of a `send_text` frame refused before it was parsed.
+fn send_key(text: &str) -> Option<(im_proto::ConversationId, im_proto::ClientId)> {
+    #[derive(serde::Deserialize)]
+    struct SendKey<'a> {
+        op: &'a str,
+        conversation_id: im_proto::ConversationId,
+        client_id: im_proto::ClientId,
     }
+    let key: SendKey<'_> = serde_json::from_str(text).ok()?;
+    (key.op == "send_text").then_some((key.conversation_id, key.client_id))
 }
 
 /// Serves one accepted TCP connection until it ends (or is killed).
@@ -136,15 +152,15 @@ async fn serve_until_done(
     let _ = stream.set_nodelay(true);
     let config = websocket_config(shared.config.limits.max_frame_bytes);
     // Boxed, so the handshake's state is freed once it is done instead of staying in the task.
-    let handshake = Box::pin(tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
-        check_path,
-        Some(config),
-    ));
+    let handshake = Box::pin(crate::http::accept(stream, config));
     let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "handshake failed");
+        Ok(Err(crate::http::Refused::Status(status))) => {
+            tracing::debug!(%peer, status, "not a WebSocket request: answered with an HTTP status");
+            return;
+        }
+        Ok(Err(crate::http::Refused::Gone)) => {
+            tracing::debug!(%peer, "gone before its request head arrived");
             return;
         }
         Err(_) => {
@@ -230,14 +246,23 @@ impl Connection {
             None => Err(End::Gone),
             Some(Ok(Message::Text(text))) => self.on_text(text).await,
             Some(Ok(Message::Binary(bytes))) => {
-                self.error(
-                    std::str::from_utf8(&bytes).ok().and_then(request_id_of),
+                let id = || std::str::from_utf8(&bytes).ok().and_then(request_id_of);
+                if let Some(refusal) = self.over_rate() {
+                    return self.error(id(), refusal).await;
+                }
+                let limit = self.shared.config.limits.max_frame_bytes;
+                let error = if bytes.len() > limit {
+                    ErrorBody::new(
+                        ErrorCode::FrameTooLarge,
+                        format!("the frame is {} bytes; the limit is {limit}", bytes.len()),
+                    )
+                } else {
                     ErrorBody::new(
                         ErrorCode::MalformedFrame,
                         "binary frames are not supported: send JSON in text frames",
-                    ),
-                )
-                .await
+                    )
+                };
+                self.error(id(), error).await
             }
             Some(Ok(Message::Close(_))) => {
                 // tungstenite answers the close handshake; make sure the answer goes out.
@@ -258,6 +283,14 @@ impl Connection {
                     .await;
                 Err(End::FrameTooLarge)
             }
+            Some(Err(WsError::Utf8(_))) => Err(End::InvalidUtf8),
+            Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                Err(End::Gone)
+            }
+            Some(Err(WsError::Protocol(e))) => {
+                tracing::debug!(conn = self.state.conn.id(), error = %e, "protocol violation");
+                Err(End::ProtocolViolation)
+            }
             Some(Err(e)) => {
                 tracing::debug!(conn = self.state.conn.id(), error = %e, "read failed");
                 Err(End::Gone)
@@ -265,7 +298,27 @@ impl Connection {
         }
     }
 
+    /// Charges one frame to the connection's rate limit; the refusal if it is over. Every frame
+    /// is charged before it is parsed, so malformed and oversize frames count too.
+    fn over_rate(&self) -> Option<ErrorBody> {
+        let not_until = self.limiter.check().err()?;
+        let wait = not_until.wait_time_from(CLOCK.now());
+        Some(ErrorBody::rate_limited(
+            "too many requests on this connection",
+            wait.as_millis() as u64 + 1,
+        ))
+    }
+
     async fn on_text(&mut self, text: Utf8Bytes) -> Result<(), End> {
+        if let Some(refusal) = self.over_rate() {
+            if let Some((conversation, client_id)) = send_key(text.as_str()) {
+                // The client's later sends there wait for this one (ordered outbox).
+                self.state
+                    .conn
+                    .hold(conversation, client_id, refusal.clone());
+            }
+            return self.error(request_id_of(text.as_str()), refusal).await;
+        }
         let limit = self.shared.config.limits.max_frame_bytes;
         if text.len() > limit {
             return self
@@ -280,16 +333,18 @@ impl Connection {
         }
         let request = match parse_request(text.as_str()) {
             Ok(request) => request,
+            Err(e) if !self.state.hello && e.id.is_some() => {
+                // Before hello, any request but hello is refused as such, whatever else is
+                // wrong with it (§2.2).
+                return match id_and_op(text.as_str()) {
+                    (Some(id), Some(op)) if op != "hello" => {
+                        self.error(Some(id), crate::ops::hello_required()).await
+                    }
+                    _ => self.error(e.id, e.error).await,
+                };
+            }
             Err(e) => return self.error(e.id, e.error).await,
         };
-        if let Err(not_until) = self.limiter.check() {
-            let wait = not_until.wait_time_from(CLOCK.now());
-            let body = ErrorBody::rate_limited(
-                "too many requests on this connection",
-                wait.as_millis() as u64 + 1,
-            );
-            return self.error(Some(request.id), body).await;
-        }
         let reply = Box::pin(ops::dispatch(&self.shared, &mut self.state, request)).await;
         match reply {
             Some(frame) => self.write(Message::Text(frame.into())).await,

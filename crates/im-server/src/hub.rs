@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
-use im_proto::Uid;
+use im_proto::{ClientId, ConversationId, ErrorBody, Uid};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
@@ -34,7 +35,23 @@ pub struct ConnHandle {
     id: ConnId,
     tx: mpsc::Sender<Outbound>,
     too_slow: CancellationToken,
+    /// Sends refused for now, by conversation: later sends to that conversation on this
+    /// connection are refused the same way until the refused one comes again, so that a client
+    /// pipelining its outbox gets its messages stored in the order it sent them.
+    held: Mutex<HashMap<ConversationId, HeldSend>>,
 }
+
+/// A send refused for now, holding back the connection's later sends to its conversation.
+#[derive(Debug, Clone)]
+struct HeldSend {
+    client_id: ClientId,
+    refusal: ErrorBody,
+    since: Instant,
+}
+
+/// How long a held send holds the others back at most (a client that gives up on it is not
+/// blocked for ever).
+const HOLD_AT_MOST: Duration = Duration::from_secs(60);
 
 impl ConnHandle {
     /// A handle and the queue its connection reads from.
@@ -44,6 +61,7 @@ impl ConnHandle {
             id,
             tx,
             too_slow: CancellationToken::new(),
+            held: Mutex::new(HashMap::new()),
         });
         (handle, rx)
     }
@@ -72,6 +90,41 @@ impl ConnHandle {
     /// Cancelled when the connection fell too far behind and must close.
     pub fn too_slow(&self) -> &CancellationToken {
         &self.too_slow
+    }
+
+    /// Records that the send of `client_id` to `conversation` was refused for now (`refusal`
+    /// is transient): later sends there are refused the same way until it comes again.
+    pub fn hold(&self, conversation: ConversationId, client_id: ClientId, refusal: ErrorBody) {
+        let mut held = self.held.lock().expect("held sends");
+        held.entry(conversation).or_insert(HeldSend {
+            client_id,
+            refusal,
+            since: Instant::now(),
+        });
+    }
+
+    /// Whether a send may go ahead: `Err` with the refusal if an earlier send to the
+    /// conversation is held and this is not it. The held one coming again releases the hold.
+    pub fn check_order(
+        &self,
+        conversation: ConversationId,
+        client_id: &ClientId,
+    ) -> Result<(), ErrorBody> {
+        let mut held = self.held.lock().expect("held sends");
+        let Some(hold) = held.get(&conversation) else {
+            return Ok(());
+        };
+        if &hold.client_id == client_id || hold.since.elapsed() >= HOLD_AT_MOST {
+            held.remove(&conversation);
+            return Ok(());
+        }
+        let mut refusal = hold.refusal.clone();
+        refusal.message = format!(
+            "an earlier message to this conversation ({}) was refused for now: send it again \
+             first, then this one ({})",
+            hold.client_id, refusal.message
+        );
+        Err(refusal)
     }
 }
 
@@ -199,6 +252,32 @@ mod tests {
         assert!(!a.too_slow().is_cancelled());
         assert_eq!(hub.deliver(&[uid], &frame, None), 0);
         assert!(a.too_slow().is_cancelled());
+    }
+
+    #[test]
+    fn a_held_send_holds_back_later_sends_to_its_conversation_until_it_comes_again() {
+        let (conn, _rx) = ConnHandle::new(1, 4);
+        let here = ConversationId::random();
+        let elsewhere = ConversationId::random();
+        let id = |s: &str| s.parse::<ClientId>().unwrap();
+        assert!(conn.check_order(here, &id("a")).is_ok());
+        conn.hold(here, id("b"), ErrorBody::rate_limited("slow down", 40));
+        let refusal = conn.check_order(here, &id("c")).unwrap_err();
+        assert_eq!(refusal.code, im_proto::ErrorCode::RateLimited);
+        assert_eq!(refusal.retry_after_ms, Some(40));
+        assert!(refusal.message.contains('b'), "{}", refusal.message);
+        assert!(
+            conn.check_order(elsewhere, &id("c")).is_ok(),
+            "other conversations go on"
+        );
+        // A second refusal does not move the hold.
+        conn.hold(here, id("c"), ErrorBody::rate_limited("slow down", 40));
+        assert!(conn.check_order(here, &id("c")).is_err());
+        assert!(
+            conn.check_order(here, &id("b")).is_ok(),
+            "the held one releases it"
+        );
+        assert!(conn.check_order(here, &id("c")).is_ok());
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod config;
 mod connection;
 mod error;
 mod fatal;
+mod http;
 mod hub;
 mod ops;
 mod store;

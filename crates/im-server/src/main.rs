@@ -111,14 +111,22 @@ fn log_panics() {
     }));
 }
 
+/// The log filter from `--log`, with the WebSocket library capped at `debug` whatever the filter
+/// says: at `trace` it logs every frame's payload, passwords and session tokens included.
+fn log_filter(spec: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {
+    let mut filter = tracing_subscriber::EnvFilter::try_new(spec)
+        .with_context(|| format!("bad log filter {spec:?}"))?;
+    for target in ["tungstenite", "tokio_tungstenite"] {
+        filter = filter.add_directive(format!("{target}=debug").parse()?);
+    }
+    Ok(filter)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log)
-                .with_context(|| format!("bad log filter {:?}", cli.log))?,
-        )
+        .with_env_filter(log_filter(&cli.log)?)
         .init();
     log_panics();
     let config = cli.into_config();

@@ -70,6 +70,11 @@ impl ConnState {
     }
 }
 
+/// The refusal of any request but `hello` before `hello`.
+pub fn hello_required() -> ErrorBody {
+    ErrorBody::new(ErrorCode::HelloRequired, "the first request must be hello")
+}
+
 fn refused(code: ErrorCode, message: impl Into<String>) -> Error {
     Error::refused(code, message)
 }
@@ -103,12 +108,7 @@ async fn handle(
 ) -> Result<Option<String>> {
     let call = match call {
         Call::Hello(p) => return hello(shared, state, id, p),
-        _ if !state.hello => {
-            return Err(refused(
-                ErrorCode::HelloRequired,
-                "the first request must be hello",
-            ))
-        }
+        _ if !state.hello => return Err(Error::Refused(hello_required())),
         Call::Ping(_) => return reply(id, &Pong { time: now_millis() }),
         Call::SignUp(p) => return sign_up(shared, state, id, p).await,
         Call::SignIn(p) => return sign_in(shared, state, id, p).await,

@@ -176,9 +176,20 @@ async fn malformed_frames_get_precise_codes_and_the_connection_carries_on() {
             ErrorCode::BadId,
         ),
         (
-            r#"{"id":11,"op":"get_users","uids":[42]}"#,
+            r#"{"id":11,"op":"get_users","uids":["42"]}"#,
             Some(11),
             ErrorCode::BadId,
+        ),
+        // An id of the wrong JSON type is a wrong type like any other (§3.1).
+        (
+            r#"{"id":15,"op":"get_users","uids":[42]}"#,
+            Some(15),
+            ErrorCode::InvalidParams,
+        ),
+        (
+            r#"{"id":16,"op":"get_conversation","conversation_id":null}"#,
+            Some(16),
+            ErrorCode::InvalidParams,
         ),
         (
             r#"{"id":12,"op":"send_text","client_id":"a","text":"hi"}"#,
@@ -213,6 +224,13 @@ async fn malformed_frames_get_precise_codes_and_the_connection_carries_on() {
         .await
         .unwrap();
     assert_eq!(tom.error().await.1.code, ErrorCode::MalformedFrame);
+    // An oversize one is refused for its size, as a text frame would be.
+    let limit = im_proto::Limits::default().max_frame_bytes;
+    tom.ws
+        .send(Message::Binary(vec![b' '; limit + 1].into()))
+        .await
+        .unwrap();
+    assert_eq!(tom.error().await.1.code, ErrorCode::FrameTooLarge);
     // And after all that, the connection still works.
     let sent = tom
         .call(SendText {
@@ -565,4 +583,133 @@ async fn silent_connections_are_pinged_then_dropped() {
     let mut silent = Client::connect(&server.url).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(silent.closed().await, Some(1001));
+}
+
+#[tokio::test]
+async fn before_hello_every_request_but_hello_gets_hello_required() {
+    let server = TestServer::start().await;
+    let mut raw = Client::raw(&server.url).await;
+    for (frame, id) in [
+        (r#"{"id":1,"op":"launch_missiles"}"#, 1),
+        (r#"{"id":2,"op":"send_text","conversation_id":7}"#, 2),
+        (r#"{"id":3,"op":"get_conversation"}"#, 3),
+    ] {
+        raw.send_text(frame).await;
+        let (got, error) = raw.error().await;
+        assert_eq!(
+            (got, error.code),
+            (Some(id), ErrorCode::HelloRequired),
+            "{frame}"
+        );
+    }
+    // A hello with bad parameters is a bad hello, and frames without an id stay malformed.
+    raw.send_text(r#"{"id":4,"op":"hello","protocol":"one"}"#)
+        .await;
+    let (got, error) = raw.error().await;
+    assert_eq!((got, error.code), (Some(4), ErrorCode::InvalidParams));
+    raw.send_text(r#"{"op":"ping"}"#).await;
+    assert_eq!(raw.error().await.1.code, ErrorCode::MalformedFrame);
+    raw.send_text(r#"{"id":5,"op":"hello","protocol":1}"#).await;
+    let _: im_proto::HelloOk = raw.reply(5).await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_and_oversize_frames_are_charged_to_the_rate_limit() {
+    let server = TestServer::start_with(|c| {
+        c.limits.requests_per_second = 1;
+        c.limits.request_burst = 5;
+    })
+    .await;
+    let mut raw = Client::connect(&server.url).await; // hello: 1 of 5
+    let oversize = format!(r#"{{"id":9,"op":"ping","pad":"{}"}}"#, " ".repeat(70_000));
+    for frame in ["not json", "[]", "{}", oversize.as_str()] {
+        raw.send_text(frame).await;
+        let (_, error) = raw.error().await;
+        assert_ne!(error.code, ErrorCode::RateLimited, "{error:?}");
+    }
+    raw.send_text("still not json").await;
+    let (_, error) = raw.error().await;
+    assert_eq!(error.code, ErrorCode::RateLimited, "{error:?}");
+    assert!(error.retry_after_ms.is_some());
+}
+
+/// Plain HTTP requests get an HTTP answer instead of silence.
+#[tokio::test]
+async fn plain_http_gets_a_status_and_a_length() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let addr = server.server.as_ref().unwrap().local_addr();
+    for (request, status) in [
+        (
+            "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n",
+            "426 Upgrade Required",
+        ),
+        ("GET / HTTP/1.1\r\nHost: x\r\n\r\n", "404 Not Found"),
+        ("GET /favicon.ico HTTP/1.0\r\n\r\n", "404 Not Found"),
+        (
+            "DELETE /ws HTTP/1.1\r\nHost: x\r\n\r\n",
+            "405 Method Not Allowed",
+        ),
+    ] {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = String::new();
+        tokio::time::timeout(common::WAIT, tcp.read_to_string(&mut reply))
+            .await
+            .expect("answered and closed")
+            .unwrap();
+        assert!(
+            reply.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+            "{request:?}: {reply:?}"
+        );
+        assert!(reply.contains("Connection: close\r\n"), "{reply:?}");
+        let body = reply.split("\r\n\r\n").nth(1).unwrap();
+        assert!(!body.is_empty());
+        assert!(
+            reply.contains(&format!("Content-Length: {}\r\n", body.len())),
+            "{reply:?}"
+        );
+    }
+}
+
+/// A masked client frame, written past the WebSocket library.
+fn raw_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![first_byte, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+async fn write_raw(client: &mut Client, bytes: &[u8]) {
+    use tokio::io::AsyncWriteExt;
+    match client.ws.get_mut() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.write_all(bytes).await.unwrap(),
+        _ => unreachable!("tests connect over plain TCP"),
+    }
+}
+
+#[tokio::test]
+async fn websocket_violations_are_closed_with_their_rfc_6455_codes() {
+    let server = TestServer::start().await;
+    // A text frame that is not UTF-8: 1007.
+    let mut client = Client::connect(&server.url).await;
+    write_raw(
+        &mut client,
+        &raw_frame(0x81, b"{\"id\":1,\"op\":\"ping\",\"x\":\"\xff\xfe\"}"),
+    )
+    .await;
+    assert_eq!(client.closed().await, Some(1007));
+    // A frame with a reserved bit set (no extension was negotiated): 1002.
+    let mut client = Client::connect(&server.url).await;
+    write_raw(&mut client, &raw_frame(0xC1, b"{}")).await;
+    assert_eq!(client.closed().await, Some(1002));
+    // An unknown opcode: 1002.
+    let mut client = Client::connect(&server.url).await;
+    write_raw(&mut client, &raw_frame(0x83, b"{}")).await;
+    assert_eq!(client.closed().await, Some(1002));
+    // Everyone else carries on.
+    let mut tom = Client::user(&server.url, "tom").await;
+    tom.call(Ping {}).await.unwrap();
 }

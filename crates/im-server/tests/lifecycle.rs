@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use common::{Client, TestServer};
 use im_proto::{ClientId, CreateConversation, ErrorCode, GetMessages, Message, Resume, SendText};
@@ -185,33 +186,67 @@ async fn tom_again(url: &str) -> Client {
     tom
 }
 
-/// The real binary, listening on a free port with its database in `dir`.
+/// The real binary, listening on a free port with its database in `dir`; everything it writes
+/// (stdout and stderr) is kept in `log`.
 struct Binary {
     child: Child,
     url: String,
+    log: Arc<Mutex<String>>,
 }
 
 impl Binary {
     fn start(dir: &std::path::Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_im-server"))
             .current_dir(dir)
             .env("IM_LISTEN", "127.0.0.1:0")
             .env("IM_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let keep = |log: &Arc<Mutex<String>>, line: &str| {
+            let mut log = log.lock().unwrap();
+            log.push_str(line);
+            log.push('\n');
+        };
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn({
+            let log = log.clone();
+            move || {
+                for line in stderr.lines().map_while(Result::ok) {
+                    keep(&log, &line);
+                }
+            }
+        });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let url = loop {
             let line = lines.next().expect("server exited").unwrap();
+            keep(&log, &line);
             if let Some(at) = line.find("ws://") {
                 break line[at..].split_whitespace().next().unwrap().to_owned();
             }
         };
         // Keep draining its output so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url }
+        std::thread::spawn({
+            let log = log.clone();
+            move || {
+                for line in lines.map_while(Result::ok) {
+                    keep(&log, &line);
+                }
+            }
+        });
+        Self { child, url, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     fn terminate(mut self) -> std::process::ExitStatus {
@@ -222,6 +257,22 @@ impl Binary {
             .unwrap()
             .success());
         self.child.wait().unwrap()
+    }
+
+    /// Waits for the process to exit on its own (an upper bound, not a timing assertion).
+    fn exited(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + common::WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running; its log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
@@ -252,5 +303,191 @@ async fn the_binary_runs_with_defaults_and_stops_cleanly_on_sigterm() {
     let mut tom = Client::connect(&server.url).await;
     tom.sign_in("tom").await;
     assert_eq!(all_messages(&mut tom, c.id).await, vec![first]);
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn a_panicking_writer_stops_the_binary_at_once_with_the_panic_in_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sign-up and sign-in are the first two batches; the third panics.
+    let mut server = Binary::start_with(dir.path(), &[("IM_DEBUG_WRITER_PANIC_AFTER", "2")]);
+    let mut tom = Client::user(&server.url, "tom").await;
+    let id = tom.send(im_proto::CreateConversation::default()).await;
+    let status = server.exited();
+    assert_eq!(status.code(), Some(70), "exits non-zero (EX_SOFTWARE)");
+    let log = server.log();
+    assert!(
+        log.contains("injected fault: the writer panics after 2 batches"),
+        "the panic is in the log:\n{log}"
+    );
+    assert!(log.contains("fatal"), "{log}");
+    // The request in flight is never answered (the process is gone), and the connection drops.
+    match tom.next_raw().await {
+        common::Raw::Closed(_) => {}
+        common::Raw::Reply(got, reply) => panic!("reply {got:?} to {id}: {reply:?}"),
+        common::Raw::Event => panic!("an event from a dead server"),
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_writer_stops_the_server_in_process_with_an_error() {
+    let mut server = TestServer::start_with(|c| c.debug_writer_panic_after = Some(1)).await;
+    let mut raw = Client::connect(&server.url).await;
+    // The sign-up is the first batch; its sign-in the second, which panics.
+    raw.call(im_proto::SignUp {
+        username: "tom".into(),
+        password: "tom-password".into(),
+        display_name: None,
+    })
+    .await
+    .unwrap();
+    let _ = raw
+        .send(im_proto::SignIn {
+            username: "tom".into(),
+            password: "tom-password".into(),
+            device: None,
+        })
+        .await;
+    let running = server.server.take().unwrap();
+    let stopped = tokio::time::timeout(common::WAIT, running.stopped())
+        .await
+        .expect("stops by itself");
+    match stopped {
+        Err(im_server::Error::Fatal(reason)) => {
+            assert!(reason.contains("im-writer"), "{reason}");
+            assert!(reason.contains("injected fault"), "{reason}");
+        }
+        other => panic!("stopped with {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn credentials_never_reach_the_log_even_at_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Binary::start_with(
+        dir.path(),
+        &[("IM_LOG", "trace,tungstenite=trace,tokio_tungstenite=trace")],
+    );
+    let password = "Sw0rdfish-is-the-password";
+    let mut tom = Client::connect(&server.url).await;
+    tom.call(im_proto::SignUp {
+        username: "tom".into(),
+        password: password.into(),
+        display_name: None,
+    })
+    .await
+    .unwrap();
+    let signed = tom
+        .call(im_proto::SignIn {
+            username: "tom".into(),
+            password: password.into(),
+            device: None,
+        })
+        .await
+        .unwrap();
+    // A wrong password and a malformed sign-in, too.
+    let mut other = Client::connect(&server.url).await;
+    let wrong = "Wrong-Sw0rdfish-guess";
+    assert!(other
+        .call(im_proto::SignIn {
+            username: "tom".into(),
+            password: wrong.into(),
+            device: None,
+        })
+        .await
+        .is_err());
+    other
+        .send_text(&format!(
+            r#"{{"id":99,"op":"sign_in","username":7,"password":"{wrong}"}}"#
+        ))
+        .await;
+    other.error().await;
+    let token = signed.token.expose().to_owned();
+    let mut again = Client::connect(&server.url).await;
+    again
+        .call(Resume {
+            token: token.clone().into(),
+        })
+        .await
+        .unwrap();
+    let log = server.log();
+    assert!(
+        log.contains("TRACE") || log.contains("trace"),
+        "the log runs at trace"
+    );
+    for secret in [password, wrong, token.as_str()] {
+        assert!(!log.contains(secret), "{secret:?} is in the log");
+    }
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn start_up_repairs_what_a_crash_left_inconsistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Binary::start(dir.path());
+    let mut jerry = Client::user(&server.url, "jerry").await;
+    let mut tom = Client::user(&server.url, "tom").await;
+    let c = tom
+        .call(CreateConversation {
+            user_ids: vec![jerry.uid()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .conversation;
+    for i in 0..6 {
+        tom.call(send(c.id, &format!("m{i}"))).await.unwrap();
+    }
+    assert!(server.terminate().success());
+    // The state issue 9's bug left behind: last_seq one below the newest message, and a read
+    // mark above it.
+    {
+        let db = rusqlite::Connection::open(dir.path().join(im_server::DEFAULT_DATABASE)).unwrap();
+        db.execute(
+            "UPDATE conversations SET last_seq = 5, version = version + 100",
+            [],
+        )
+        .unwrap();
+    }
+    let server = Binary::start(dir.path());
+    let log = server.log();
+    assert!(
+        log.contains("consistency check: last_seq set to the newest stored message"),
+        "{log}"
+    );
+    jerry = {
+        let mut j = Client::connect(&server.url).await;
+        j.sign_in("jerry").await;
+        j
+    };
+    let view = jerry
+        .call(im_proto::GetConversation {
+            conversation_id: c.id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(view.last_seq, 6);
+    assert_eq!(view.last_message.map(|m| m.seq), Some(6));
+    let mut tom = tom_again(&server.url).await;
+    assert_eq!(tom.call(send(c.id, "after")).await.unwrap().seq, 7);
+    let mark = tom
+        .call(im_proto::MarkRead {
+            conversation_id: c.id,
+            seq: 7,
+        })
+        .await
+        .unwrap();
+    assert_eq!(mark.unread_count, 0);
+    assert!(server.terminate().success());
+    // A clean stop records that everything is consistent: the next start has nothing to look at.
+    let server = Binary::start(dir.path());
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while !server.log().contains("PRAGMA quick_check: ok") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let log = server.log();
+    assert!(log.contains("consistency check: all consistent"), "{log}");
+    assert!(log.contains("conversations=0"), "{log}");
     assert!(server.terminate().success());
 }

@@ -611,3 +611,77 @@ async fn sends_mixed_with_renames_and_membership_changes_keep_last_seq() {
     // The writer is still alive: a sign-up (a change of its own) goes through.
     Client::user(&server.url, "nibbles").await;
 }
+
+/// A send refused for now holds back the connection's later sends to that conversation until it
+/// comes again, so a pipelining client that resends in order gets its messages stored in order.
+#[tokio::test]
+async fn a_send_refused_for_now_holds_back_the_later_ones_until_it_comes_again() {
+    let server = TestServer::start_with(|c| {
+        c.limits.requests_per_second = 10;
+        c.limits.request_burst = 4;
+    })
+    .await;
+    let jerry = Client::user(&server.url, "jerry").await;
+    let mut tom = Client::user(&server.url, "tom").await;
+    let c = tom
+        .call(CreateConversation {
+            user_ids: vec![jerry.uid()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .conversation;
+    let mut sender = tom.another_session(&server.url).await; // hello + resume: 2 of 4
+    let texts: Vec<SendText> = (1..=4).map(|i| text(c.id, &format!("s{i}"))).collect();
+    let mut ids = Vec::new();
+    for t in &texts {
+        ids.push(sender.send(t.clone()).await);
+    }
+    // Replies to one connection's requests may come in any order (refusals are immediate).
+    let mut replies = std::collections::HashMap::new();
+    while replies.len() < ids.len() {
+        let (id, reply) = sender.any_reply().await;
+        replies.insert(id.unwrap(), reply);
+    }
+    let seq = |id: &u64| replies[id].as_ref().map(|v| v["seq"].as_u64().unwrap());
+    assert_eq!(seq(&ids[0]), Ok(1));
+    assert_eq!(seq(&ids[1]), Ok(2));
+    let refused = replies[&ids[2]].as_ref().unwrap_err();
+    assert_eq!(refused.code, ErrorCode::RateLimited);
+    assert_eq!(
+        replies[&ids[3]].as_ref().unwrap_err().code,
+        ErrorCode::RateLimited
+    );
+    // s4 again, before s3: within the rate now, but held back behind s3.
+    let wait = |e: &im_proto::ErrorBody| {
+        std::time::Duration::from_millis(e.retry_after_ms.unwrap_or(100) + 20)
+    };
+    tokio::time::sleep(wait(refused)).await;
+    let held = sender.call(texts[3].clone()).await.unwrap_err();
+    assert_eq!(held.code, ErrorCode::RateLimited, "{held:?}");
+    assert!(
+        held.message.contains(texts[2].client_id.as_str()),
+        "names the one to send first: {}",
+        held.message
+    );
+    // s3, then s4: stored in the order sent.
+    tokio::time::sleep(wait(&held)).await;
+    assert_eq!(sender.call(texts[2].clone()).await.unwrap().seq, 3);
+    tokio::time::sleep(wait(&held)).await;
+    assert_eq!(sender.call(texts[3].clone()).await.unwrap().seq, 4);
+    let history = tom
+        .call(GetMessages {
+            conversation_id: c.id,
+            after: Some(0),
+            before: None,
+            limit: None,
+        })
+        .await
+        .unwrap();
+    let bodies: Vec<String> = history
+        .messages
+        .iter()
+        .map(|m| m.body.preview().to_owned())
+        .collect();
+    assert_eq!(bodies, ["s1", "s2", "s3", "s4"]);
+}

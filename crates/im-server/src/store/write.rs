@@ -156,6 +156,14 @@ enum Answer {
 }
 
 impl Answer {
+    /// True unless the command itself was refused (a failed batch turns the rest into errors).
+    fn succeeded(&self) -> bool {
+        match self {
+            Answer::Frame { text, .. } => text.is_ok(),
+            Answer::Direct(_) => true,
+        }
+    }
+
     /// Sends the answer; `failure` is the commit error if the transaction failed.
     fn deliver(self, failure: Option<&Error>) {
         match self {
@@ -226,6 +234,9 @@ enum Push {
 struct Pending {
     answer: Answer,
     pushes: Vec<Push>,
+    /// For a send: if its batch fails, later sends of that connection to that conversation are
+    /// held back until it is sent again (`ConnHandle::hold`).
+    send: Option<(Arc<ConnHandle>, ConversationId, ClientId)>,
 }
 
 /// Batch sizes and times, logged every 10 s at debug level (`IM_LOG=im_server=debug`).
@@ -466,7 +477,13 @@ impl Writer {
             Err(e) => {
                 tracing::error!(error = %e, size, "write batch failed; rolled back");
                 let _ = self.conn.execute_batch("ROLLBACK");
+                let body = e.to_body();
                 for p in pending {
+                    if let Some((conn, conversation, client_id)) = p.send {
+                        if p.answer.succeeded() && body.code.is_transient() {
+                            conn.hold(conversation, client_id, body.clone());
+                        }
+                    }
                     p.answer.deliver(Some(&e));
                 }
                 self.hot.clear();
@@ -485,7 +502,10 @@ impl Writer {
     fn apply(&mut self, cmd: WriteCmd, pending: &mut Vec<Pending>) -> Result<()> {
         let mut pushes = Vec::new();
         macro_rules! settle {
-            ($reply:expr, $result:expr) => {{
+            ($reply:expr, $result:expr) => {
+                settle!($reply, $result, None)
+            };
+            ($reply:expr, $result:expr, $send:expr) => {{
                 let result = $result;
                 let fatal = match &result {
                     Err(e) if e.is_internal() => Some(Error::Corrupt(e.to_string())),
@@ -494,6 +514,7 @@ impl Writer {
                 pending.push(Pending {
                     answer: $reply.settle(result),
                     pushes,
+                    send: $send,
                 });
                 match fatal {
                     Some(e) => Err(e),
@@ -540,23 +561,35 @@ impl Writer {
                 client_id,
                 text,
                 reply,
-            } => match self.send_text(by, conversation_id, client_id, text) {
-                Ok(Sent::New(message, members)) => {
-                    let json = serde_json::to_string(&message).expect("messages serialize");
-                    pushes.push(Push::Deliver {
-                        to: members,
-                        frame: Utf8Bytes::from(encode_event_json("message", &json)),
-                        skip: Some(by.conn),
-                    });
-                    pending.push(Pending {
-                        answer: reply.settle_json(message, &json),
-                        pushes,
-                    });
-                    Ok(())
+            } => {
+                let send = match &reply {
+                    Reply::Frame { conn, .. } => {
+                        if let Err(refusal) = conn.check_order(conversation_id, &client_id) {
+                            return settle!(reply, Err::<Message, _>(Error::Refused(refusal)));
+                        }
+                        Some((conn.clone(), conversation_id, client_id.clone()))
+                    }
+                    Reply::Direct(_) => None,
+                };
+                match self.send_text(by, conversation_id, client_id, text) {
+                    Ok(Sent::New(message, members)) => {
+                        let json = serde_json::to_string(&message).expect("messages serialize");
+                        pushes.push(Push::Deliver {
+                            to: members,
+                            frame: Utf8Bytes::from(encode_event_json("message", &json)),
+                            skip: Some(by.conn),
+                        });
+                        pending.push(Pending {
+                            answer: reply.settle_json(message, &json),
+                            pushes,
+                            send,
+                        });
+                        Ok(())
+                    }
+                    Ok(Sent::Duplicate(message)) => settle!(reply, Ok::<_, Error>(message), send),
+                    Err(e) => settle!(reply, Err::<Message, _>(e), send),
                 }
-                Ok(Sent::Duplicate(message)) => settle!(reply, Ok::<_, Error>(message)),
-                Err(e) => settle!(reply, Err::<Message, _>(e)),
-            },
+            }
             WriteCmd::MarkRead {
                 by,
                 conversation_id,

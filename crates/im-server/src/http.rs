@@ -1,0 +1,226 @@
+//! The HTTP side of an accepted connection: reads the request head, upgrades a WebSocket
+//! request for `/ws`, and answers everything else with a proper HTTP status and a short body
+//! (`404` for other paths, `405` for other methods on `/ws`, `426` for a plain request to `/ws`,
+//! `400` for a malformed head, `431` for an oversized one), then closes.
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
+use tokio_tungstenite::tungstenite::http;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+use im_proto::WS_PATH;
+
+/// The largest request head read (a WebSocket upgrade is a few hundred bytes).
+const MAX_HEAD: usize = 8 * 1024;
+/// Headers parsed at most.
+const MAX_HEADERS: usize = 32;
+
+/// Why a connection did not become a WebSocket.
+#[derive(Debug)]
+pub enum Refused {
+    /// Answered with this HTTP status and closed.
+    Status(u16),
+    /// The client went away or the socket failed before a full request head arrived.
+    Gone,
+}
+
+/// A parsed request head.
+struct Head {
+    method: String,
+    path: String,
+    request: Option<http::Request<()>>,
+}
+
+fn parse(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut raw = httparse::Request::new(&mut headers);
+    let size = match raw.parse(buf) {
+        Ok(httparse::Status::Complete(size)) => size,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    let method = raw.method.unwrap_or_default().to_owned();
+    let target = raw.path.unwrap_or_default();
+    let path = target.split('?').next().unwrap_or_default().to_owned();
+    // What tungstenite needs to validate the upgrade and make the 101 response.
+    let mut request = http::Request::builder()
+        .method(method.as_str())
+        .uri(target)
+        .version(match raw.version {
+            Some(1) => http::Version::HTTP_11,
+            _ => http::Version::HTTP_10,
+        });
+    for header in raw.headers.iter() {
+        request = request.header(header.name, header.value);
+    }
+    Ok(Some((
+        size,
+        Head {
+            method,
+            path,
+            request: request.body(()).ok(),
+        },
+    )))
+}
+
+/// Writes a plain-text HTTP response and closes the connection.
+async fn answer<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: u16,
+    extra_headers: &str,
+    body: &str,
+) -> Refused {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n{extra_headers}\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    Refused::Status(status)
+}
+
+/// Reads the request head from `stream` and upgrades it to a WebSocket, or answers it and
+/// returns why not.
+pub async fn accept<S>(
+    mut stream: S,
+    config: WebSocketConfig,
+) -> Result<WebSocketStream<S>, Refused>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let (size, head) = loop {
+        let mut chunk = [0u8; 1024];
+        let room = chunk.len().min(MAX_HEAD - buf.len());
+        let n = match stream.read(&mut chunk[..room]).await {
+            Ok(0) | Err(_) => return Err(Refused::Gone),
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        match parse(&buf) {
+            Ok(Some(parsed)) => break parsed,
+            Ok(None) if buf.len() >= MAX_HEAD => {
+                return Err(answer(&mut stream, 431, "", "request head too large\n").await)
+            }
+            Ok(None) => continue,
+            Err(()) => return Err(answer(&mut stream, 400, "", "bad request\n").await),
+        }
+    };
+    if head.path != WS_PATH {
+        let body = format!("not found: connect to {WS_PATH}\n");
+        return Err(answer(&mut stream, 404, "", &body).await);
+    }
+    if head.method != "GET" {
+        return Err(answer(
+            &mut stream,
+            405,
+            "Allow: GET\r\n",
+            "use GET to open a WebSocket\n",
+        )
+        .await);
+    }
+    let response = head.request.as_ref().and_then(|r| create_response(r).ok());
+    let Some(response) = response else {
+        return Err(answer(
+            &mut stream,
+            426,
+            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
+            "this is a WebSocket endpoint: connect with a WebSocket client\n",
+        )
+        .await);
+    };
+    let mut head_bytes = Vec::with_capacity(256);
+    if write_response(&mut head_bytes, &response).is_err()
+        || stream.write_all(&head_bytes).await.is_err()
+        || stream.flush().await.is_err()
+    {
+        return Err(Refused::Gone);
+    }
+    // Whatever the client sent after the head (its first frames) belongs to the WebSocket.
+    let early = buf.split_off(size);
+    Ok(WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config)).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn exchange(request: &str) -> (String, bool) {
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let request = request.to_owned();
+        let sent = tokio::spawn(async move {
+            client.write_all(request.as_bytes()).await.unwrap();
+            let mut out = Vec::new();
+            let _ = client.read_to_end(&mut out).await;
+            String::from_utf8_lossy(&out).into_owned()
+        });
+        let upgraded = accept(server, WebSocketConfig::default()).await;
+        let ok = upgraded.is_ok();
+        drop(upgraded);
+        (sent.await.unwrap(), ok)
+    }
+
+    #[tokio::test]
+    async fn a_plain_get_of_the_websocket_path_gets_426() {
+        let (reply, upgraded) = exchange("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(!upgraded);
+        assert!(
+            reply.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+            "{reply}"
+        );
+        assert!(reply.contains("Upgrade: websocket\r\n"), "{reply}");
+        assert!(reply.contains("Connection: close\r\n"), "{reply}");
+        let body = reply.split("\r\n\r\n").nth(1).unwrap();
+        assert!(
+            reply.contains(&format!("Content-Length: {}\r\n", body.len())),
+            "{reply}"
+        );
+    }
+
+    #[tokio::test]
+    async fn other_paths_get_404_other_methods_405_and_garbage_400() {
+        let (reply, _) = exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(reply.starts_with("HTTP/1.1 404 Not Found\r\n"), "{reply}");
+        assert!(reply.ends_with("not found: connect to /ws\n"), "{reply}");
+        let (reply, _) = exchange("POST /ws HTTP/1.1\r\nContent-Length: 0\r\n\r\n").await;
+        assert!(
+            reply.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+            "{reply}"
+        );
+        assert!(reply.contains("Allow: GET\r\n"), "{reply}");
+        let (reply, _) = exchange("\x16\x03\x01 not http at all\r\n\r\n").await;
+        assert!(reply.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{reply}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_head_gets_431() {
+        let long = format!("GET /ws HTTP/1.1\r\nX-Long: {}\r\n", "a".repeat(MAX_HEAD));
+        let (reply, upgraded) = exchange(&long).await;
+        assert!(!upgraded);
+        assert!(reply.starts_with("HTTP/1.1 431 "), "{reply}");
+    }
+
+    #[tokio::test]
+    async fn a_websocket_upgrade_with_a_query_string_is_accepted() {
+        let (reply, upgraded) = exchange(
+            "GET /ws?client=test HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        )
+        .await;
+        assert!(upgraded, "{reply}");
+        assert!(
+            reply.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+            "{reply}"
+        );
+        assert!(
+            reply.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "the accept key of RFC 6455's example: {reply}"
+        );
+    }
+}
