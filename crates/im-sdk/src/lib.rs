@@ -80,6 +80,8 @@ mod client;
 mod conversation;
 mod error;
 mod events;
+mod outbox;
+mod pacing;
 mod service;
 mod supervisor;
 mod transport;

@@ -5,7 +5,7 @@
 //! applies pushed events to the cache, notices a dead connection by its silence, and reports
 //! every state change.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,8 @@ use crate::cache::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
 use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::events::{ClientEvent, ConnectionState};
+use crate::outbox::OutboxQueue;
+use crate::pacing::Pacer;
 use crate::transport::{Connection, Incoming};
 
 /// What the API asks of the supervisor.
@@ -68,10 +70,11 @@ pub(crate) struct Supervisor {
     inner: Arc<Inner>,
     commands: mpsc::UnboundedReceiver<Command>,
     cache: Arc<dyn Cache>,
-    /// Client ids in the outbox still being sent (to recognise our own messages in catch-up).
-    outbox_ids: HashSet<ClientId>,
-    /// Outbox entries to (re)send at a given time (after `rate_limited` and the like).
-    deferred: VecDeque<(Instant, ClientId)>,
+    /// The outbox's order and progress on the current connection (the entries are in the
+    /// cache); also how our own messages are recognised when catch-up finds them stored.
+    outbox: OutboxQueue,
+    /// Keeps the requests of the current connection within the rate the server announced.
+    pacer: Pacer,
     /// Read marks to send once online.
     dirty_reads: HashSet<ConversationId>,
     /// Conversations with a gap fetch in flight.
@@ -99,8 +102,8 @@ impl Supervisor {
             inner,
             commands,
             cache,
-            outbox_ids: HashSet::new(),
-            deferred: VecDeque::new(),
+            outbox: OutboxQueue::default(),
+            pacer: Pacer::new(&im_proto::Limits::default(), Instant::now()),
             dirty_reads: HashSet::new(),
             filling: HashSet::new(),
             held: Vec::new(),
@@ -141,17 +144,21 @@ impl Supervisor {
             .build()
     }
 
-    async fn supervise(&mut self) {
+    /// Takes the outbox as stored (what is still being sent, oldest first) as the queue to send.
+    fn reload_outbox(&mut self) {
         match self.cache.outbox() {
-            Ok(entries) => {
-                self.outbox_ids = entries
+            Ok(entries) => self.outbox.reload(
+                entries
                     .into_iter()
                     .filter(|e| e.state == OutboxState::Sending)
-                    .map(|e| e.client_id)
-                    .collect()
-            }
+                    .map(|e| e.client_id),
+            ),
             Err(e) => self.inner.emit_error(e),
         }
+    }
+
+    async fn supervise(&mut self) {
+        self.reload_outbox();
         let mut backoff = self.backoff();
         let mut attempt: u32 = 0;
         self.inner.set_state(ConnectionState::Connecting);
@@ -202,7 +209,7 @@ impl Supervisor {
                     Some(Command::Close { done, .. }) => { let _ = done.send(()); return false }
                     Some(Command::Call { reply, .. }) => { let _ = reply.send(Err(Error::Offline)); }
                     Some(Command::Reconnect) => return true,
-                    Some(Command::Send(entry)) => { self.outbox_ids.insert(entry.client_id); }
+                    Some(Command::Send(entry)) => self.outbox.push(entry.client_id),
                     Some(Command::MarkRead(id)) => { self.dirty_reads.insert(id); }
                 },
             }
@@ -275,6 +282,8 @@ impl Supervisor {
             }
         }
         self.inner.set_limits(conn.limits.clone());
+        self.pacer = Pacer::new(&conn.limits, Instant::now());
+        self.reload_outbox();
         self.inner.set_state(ConnectionState::Online);
         tracing::debug!(url = %conn.url(), "online");
         let caught_up = self.catch_up(&mut conn).await;
@@ -302,9 +311,28 @@ impl Supervisor {
         self.serve(conn).await
     }
 
-    /// Runs one request to completion on `conn` (during catch-up), holding the events that
-    /// arrive meanwhile until the catch-up is over.
-    async fn request<P: im_proto::Op>(
+    /// Runs one request to completion on `conn` (during catch-up), at the server's pace, holding
+    /// the events that arrive meanwhile until the catch-up is over. A `rate_limited` refusal is
+    /// waited out and the request sent again.
+    async fn request<P: im_proto::Op + Clone>(
+        &mut self,
+        conn: &mut Connection,
+        params: P,
+    ) -> Result<P::Output> {
+        loop {
+            self.pacer.take().await;
+            match self.request_once(conn, params.clone()).await {
+                Err(Error::Server(e)) if e.code == im_proto::ErrorCode::RateLimited => {
+                    let wait = Duration::from_millis(e.retry_after_ms.unwrap_or(1000));
+                    tracing::debug!(?wait, "catch-up request refused for now; waiting");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn request_once<P: im_proto::Op>(
         &mut self,
         conn: &mut Connection,
         params: P,
@@ -540,7 +568,7 @@ impl Supervisor {
         }
         self.cache.put_conversations(&records)?;
         for m in &new {
-            if m.from == me && self.outbox_ids.contains(&m.client_id) {
+            if m.from == me && self.outbox.contains(&m.client_id) {
                 // Our own send, acked on a connection that dropped before the ack arrived.
                 self.acked(m.clone());
             } else {
@@ -555,8 +583,7 @@ impl Supervisor {
 
     /// An outbox entry was acknowledged (or found stored).
     fn acked(&mut self, message: Message) {
-        self.outbox_ids.remove(&message.client_id);
-        self.deferred.retain(|(_, c)| *c != message.client_id);
+        self.outbox.stored(&message.client_id);
         if let Err(e) = self.cache.outbox_remove(&message.client_id) {
             self.inner.emit_error(e);
         }
@@ -565,29 +592,30 @@ impl Supervisor {
         self.inner.emit(ClientEvent::MessageSent(message));
     }
 
-    /// An outbox entry was refused for good.
-    fn failed(&mut self, client_id: ClientId, error: ErrorBody) {
-        self.outbox_ids.remove(&client_id);
-        let entry = self
-            .cache
-            .outbox()
-            .ok()
-            .and_then(|all| all.into_iter().find(|e| e.client_id == client_id));
-        let Some(mut entry) = entry else { return };
-        entry.state = OutboxState::Failed {
-            code: error.code.as_str().to_owned(),
-            message: error.message.clone(),
-        };
-        if let Err(e) = self.cache.outbox_put(&entry) {
-            self.inner.emit_error(e);
+    /// An outbox entry was refused for good: it stays in the outbox, marked failed (retry or
+    /// discard), and whoever waits for it hears why.
+    fn failed(&mut self, client_id: ClientId, body: ErrorBody) {
+        self.outbox.failed(&client_id);
+        let error = Error::from(body.clone());
+        match self.cache.outbox_entry(&client_id) {
+            Ok(Some(mut entry)) => {
+                entry.state = OutboxState::Failed {
+                    code: body.code.as_str().to_owned(),
+                    message: body.message,
+                };
+                if let Err(e) = self.cache.outbox_put(&entry) {
+                    self.inner.emit_error(e);
+                }
+                self.inner.emit(ClientEvent::MessageFailed {
+                    conversation_id: entry.conversation_id,
+                    client_id: client_id.clone(),
+                    error: error.clone(),
+                });
+            }
+            Ok(None) => {} // discarded meanwhile
+            Err(e) => self.inner.emit_error(e),
         }
-        let error = Error::from(error);
-        self.inner.resolve_send(&client_id, Err(error.clone()));
-        self.inner.emit(ClientEvent::MessageFailed {
-            conversation_id: entry.conversation_id,
-            client_id,
-            error,
-        });
+        self.inner.resolve_send(&client_id, Err(error));
     }
 
     /// Applies a pushed event to the cache and announces it. Returns the reason if it ended the
@@ -665,31 +693,21 @@ impl Supervisor {
     /// The main loop while online.
     async fn serve(&mut self, mut conn: Connection) -> Ended {
         let mut pending: HashMap<RequestId, Pending> = HashMap::new();
-        // Read marks moved while offline, then the outbox, in order.
+        // Read marks moved while offline first; the outbox follows, at the server's pace.
         if let Err(error) = self.send_dirty_reads(&mut conn, &mut pending).await {
             return self.lost(error, pending);
         }
-        match self.cache.outbox() {
-            Ok(entries) => {
-                for entry in entries
-                    .into_iter()
-                    .filter(|e| e.state == OutboxState::Sending)
-                {
-                    self.outbox_ids.insert(entry.client_id.clone());
-                    if let Err(error) = self.send_entry(&mut conn, &mut pending, &entry).await {
-                        return self.lost(error, pending);
-                    }
-                }
-            }
-            Err(e) => self.inner.emit_error(e),
-        }
-        let ping_every = self.inner.config.ping_interval;
-        let dead_after = self.inner.config.dead_after;
-        let mut heartbeat = tokio::time::interval(ping_every);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        heartbeat.tick().await;
+        let heartbeat = Heartbeat::new(
+            self.inner.config.ping_interval,
+            self.inner.config.dead_after,
+        );
+        let mut last_ping: Option<Instant> = None;
         loop {
-            let next_deferred = self.deferred.front().map(|(at, _)| *at);
+            let outbox_wake = match self.pump_outbox(&mut conn, &mut pending).await {
+                Ok(wake) => wake,
+                Err(error) => return self.lost(error, pending),
+            };
+            let (beat_at, beat) = heartbeat.next(conn.last_heard, last_ping);
             tokio::select! {
                 _ = self.inner.stop.cancelled() => return self.close(conn, false, None, pending).await,
                 cmd = self.commands.recv() => {
@@ -699,12 +717,13 @@ impl Supervisor {
                             return self.close(conn, sign_out, Some(done), pending).await
                         }
                         Some(Command::Call { id, frame, reply }) => {
+                            self.pacer.take_anyway(Instant::now());
                             pending.insert(id, Pending::Call(reply));
                             conn.send_text(frame).await
                         }
                         Some(Command::Send(entry)) => {
-                            self.outbox_ids.insert(entry.client_id.clone());
-                            self.send_entry(&mut conn, &mut pending, &entry).await
+                            self.outbox.push(entry.client_id);
+                            Ok(())
                         }
                         Some(Command::MarkRead(id)) => {
                             self.dirty_reads.insert(id);
@@ -733,49 +752,71 @@ impl Supervisor {
                         }
                     }
                 }
-                _ = heartbeat.tick() => {
-                    if conn.last_heard.elapsed() > dead_after {
-                        return self.lost(Error::Timeout, pending);
-                    }
-                    if conn.last_heard.elapsed() >= ping_every {
+                _ = tokio::time::sleep_until(beat_at.into()) => match beat {
+                    Beat::Dead => return self.lost(Error::Timeout, pending),
+                    Beat::Ping => {
+                        last_ping = Some(Instant::now());
                         if let Err(error) = conn.ping().await {
                             return self.lost(error, pending);
                         }
                     }
-                }
-                _ = sleep_until_opt(next_deferred) => {
-                    let now = Instant::now();
-                    while self.deferred.front().is_some_and(|(at, _)| *at <= now) {
-                        let (_, client_id) = self.deferred.pop_front().expect("checked");
-                        let entry = self.cache.outbox().ok().and_then(|all| all.into_iter().find(|e| e.client_id == client_id));
-                        if let Some(entry) = entry {
-                            if let Err(error) = self.send_entry(&mut conn, &mut pending, &entry).await {
-                                return self.lost(error, pending);
-                            }
-                        }
-                    }
-                }
+                },
+                _ = sleep_until_opt(outbox_wake) => {}
             }
         }
     }
 
-    async fn send_entry(
+    /// Sends what the outbox may send now (in order, within the in-flight window and the pace).
+    /// Returns when to look again if it had to stop for the pace or a pause.
+    async fn pump_outbox(
         &mut self,
         conn: &mut Connection,
         pending: &mut HashMap<RequestId, Pending>,
-        entry: &OutgoingMessage,
-    ) -> Result<()> {
-        let id = self.inner.next_id();
-        pending.insert(id, Pending::Outbox(entry.client_id.clone()));
-        conn.send_request(
-            id,
-            SendText {
-                conversation_id: entry.conversation_id,
-                client_id: entry.client_id.clone(),
-                text: entry.text.clone(),
-            },
-        )
-        .await
+    ) -> Result<Option<Instant>> {
+        loop {
+            let now = Instant::now();
+            if self.outbox.waiting() >= self.pacer.window() {
+                return Ok(None); // an answer frees room
+            }
+            if let Some(until) = self.outbox.paused_until().filter(|u| *u > now) {
+                return Ok(Some(until));
+            }
+            if !self.outbox.has_ready() {
+                return Ok(None);
+            }
+            if let Err(at) = self.pacer.try_take(now) {
+                return Ok(Some(at));
+            }
+            let Some(client_id) = self.outbox.next(now) else {
+                self.pacer.give_back();
+                return Ok(None);
+            };
+            let entry = match self.cache.outbox_entry(&client_id) {
+                Ok(Some(entry)) if entry.state == OutboxState::Sending => entry,
+                Ok(_) => {
+                    // Discarded (or failed) meanwhile.
+                    self.outbox.discard(&client_id);
+                    self.pacer.give_back();
+                    continue;
+                }
+                Err(e) => {
+                    // Cannot read it now: it goes again after the next reconnect.
+                    self.inner.emit_error(e);
+                    return Err(Error::Disconnected);
+                }
+            };
+            let id = self.inner.next_id();
+            pending.insert(id, Pending::Outbox(entry.client_id.clone()));
+            conn.send_request(
+                id,
+                SendText {
+                    conversation_id: entry.conversation_id,
+                    client_id: entry.client_id,
+                    text: entry.text,
+                },
+            )
+            .await?;
+        }
     }
 
     async fn send_dirty_reads(
@@ -788,6 +829,7 @@ impl Supervisor {
                 continue;
             };
             let request = self.inner.next_id();
+            self.pacer.take_anyway(Instant::now());
             pending.insert(request, Pending::MarkRead(id));
             conn.send_request(
                 request,
@@ -808,6 +850,7 @@ impl Supervisor {
         followup: Followup,
     ) -> Result<()> {
         let id = self.inner.next_id();
+        self.pacer.take_anyway(Instant::now());
         match followup {
             Followup::FetchConversation(conversation_id) => {
                 pending.insert(id, Pending::FetchConversation(conversation_id));
@@ -889,9 +932,12 @@ impl Supervisor {
                     Err(e) => self.inner.emit_error(e.into()),
                 },
                 Err(error) if error.code.is_transient() => {
+                    // The queue stops here and resumes from this message (the server holds
+                    // back our later sends to this conversation until it comes again).
                     let wait = Duration::from_millis(error.retry_after_ms.unwrap_or(1000));
-                    self.deferred.push_back((Instant::now() + wait, client_id));
-                    self.deferred.make_contiguous().sort_by_key(|(at, _)| *at);
+                    tracing::debug!(%client_id, code = %error.code, ?wait, "send refused for now");
+                    self.outbox
+                        .refused_for_now(&client_id, wait, Instant::now());
                 }
                 Err(error) => self.failed(client_id, error),
             },
@@ -968,6 +1014,7 @@ impl Supervisor {
     /// The connection dropped: fail the waiting calls (sends stay in the outbox).
     fn lost(&mut self, error: Error, pending: HashMap<RequestId, Pending>) -> Ended {
         self.filling.clear();
+        self.outbox.disconnected();
         self.fail_pending(pending, || Error::Disconnected);
         Ended::Lost {
             was_online: true,
@@ -1019,4 +1066,80 @@ async fn sleep_until_opt(at: Option<Instant>) {
 /// The current time in milliseconds (for outbox entries).
 pub(crate) fn now() -> i64 {
     now_millis()
+}
+
+/// What the heartbeat does when its timer fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Beat {
+    /// Nothing heard for `ping_interval` (and no ping since): ping the server.
+    Ping,
+    /// Nothing heard for `dead_after`: the connection is dead.
+    Dead,
+}
+
+/// When to ping and when to give up on a silent connection, from when the server was last
+/// heard: exactly `dead_after` of silence is a dead connection (not "at the next tick after it").
+#[derive(Debug, Clone, Copy)]
+struct Heartbeat {
+    ping_interval: Duration,
+    dead_after: Duration,
+}
+
+impl Heartbeat {
+    fn new(ping_interval: Duration, dead_after: Duration) -> Self {
+        Self {
+            ping_interval,
+            dead_after,
+        }
+    }
+
+    /// The next thing to do and when: a ping after `ping_interval` of silence (again every
+    /// `ping_interval` while it lasts), death at `dead_after` of silence.
+    fn next(&self, last_heard: Instant, last_ping: Option<Instant>) -> (Instant, Beat) {
+        let dead_at = last_heard + self.dead_after;
+        let since = last_ping.filter(|p| *p > last_heard).unwrap_or(last_heard);
+        let ping_at = since + self.ping_interval;
+        if ping_at < dead_at {
+            (ping_at, Beat::Ping)
+        } else {
+            (dead_at, Beat::Dead)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_connection_is_pinged_then_declared_dead_at_exactly_dead_after() {
+        let beat = Heartbeat::new(Duration::from_secs(15), Duration::from_secs(40));
+        let heard = Instant::now();
+        let mut pinged = None;
+        let mut timeline = Vec::new();
+        loop {
+            let (at, what) = beat.next(heard, pinged);
+            timeline.push(((at - heard).as_secs(), what));
+            match what {
+                Beat::Ping => pinged = Some(at),
+                Beat::Dead => break,
+            }
+        }
+        assert_eq!(
+            timeline,
+            [(15, Beat::Ping), (30, Beat::Ping), (40, Beat::Dead)]
+        );
+    }
+
+    #[test]
+    fn hearing_from_the_server_moves_everything_on() {
+        let beat = Heartbeat::new(Duration::from_secs(15), Duration::from_secs(40));
+        let start = Instant::now();
+        let pinged = start + Duration::from_secs(15);
+        let heard = start + Duration::from_secs(16);
+        assert_eq!(
+            beat.next(heard, Some(pinged)),
+            (heard + Duration::from_secs(15), Beat::Ping)
+        );
+    }
 }

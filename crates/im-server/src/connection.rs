@@ -353,6 +353,7 @@ impl Connection {
     }
 
     async fn error(&mut self, id: Option<u64>, body: ErrorBody) -> Result<(), End> {
+        self.shared.metrics.error(body.code);
         self.write(Message::Text(encode_error(id, &body).into()))
             .await
     }
@@ -450,13 +451,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = crate::Config::new(addr, dir.path().join("db.sqlite3"));
         let hub = Arc::new(crate::hub::Hub::new());
-        let store =
-            crate::store::Store::open(&config, hub.clone(), &crate::fatal::Fatal::default())
-                .unwrap();
+        let store = crate::store::Store::open(
+            &config,
+            hub.clone(),
+            &Default::default(),
+            Default::default(),
+        )
+        .unwrap();
         let shared = Arc::new(Shared {
             throttle: crate::auth::SignInThrottle::new(5, Duration::from_secs(60)),
             passwords: crate::auth::Passwords::new(1).unwrap(),
             fatal: crate::fatal::Fatal::default(),
+            metrics: Default::default(),
             config,
             store,
             hub,

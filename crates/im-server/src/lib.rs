@@ -25,6 +25,7 @@ mod error;
 mod fatal;
 mod http;
 mod hub;
+mod metrics;
 mod ops;
 mod store;
 
@@ -43,6 +44,7 @@ use auth::{Passwords, SignInThrottle};
 use connection::Lifecycle;
 use fatal::Fatal;
 use hub::Hub;
+use metrics::Metrics;
 use store::Store;
 
 /// What every connection shares.
@@ -50,6 +52,7 @@ use store::Store;
 pub(crate) struct Shared {
     pub config: Config,
     pub fatal: Fatal,
+    pub metrics: Arc<Metrics>,
     pub store: Store,
     pub hub: Arc<Hub>,
     pub passwords: Passwords,
@@ -80,6 +83,16 @@ impl RunningServer {
     /// How many signed-in connections are online.
     pub fn online_connections(&self) -> u64 {
         self.shared.hub.online_connections()
+    }
+
+    /// How many error replies with `code` the server has sent.
+    pub fn errors_sent(&self, code: im_proto::ErrorCode) -> u64 {
+        self.shared.metrics.errors(code)
+    }
+
+    /// How many sends were resends, answered with the message already stored.
+    pub fn resends_answered(&self) -> u64 {
+        self.shared.metrics.resends()
     }
 
     /// Stops gracefully: no new connections or requests; everything already taken is committed
@@ -134,12 +147,14 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     let addr = listener.local_addr()?;
     let hub = Arc::new(Hub::new());
     let fatal = Fatal::default();
+    let metrics = Arc::new(Metrics::default());
     let (store, passwords) = {
         let config = config.clone();
         let hub = hub.clone();
         let fatal = fatal.clone();
+        let metrics = metrics.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
-            let store = Store::open(&config, hub, &fatal)?;
+            let store = Store::open(&config, hub, &fatal, metrics)?;
             let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
             Ok((store, Passwords::new(parallel)?))
         })
@@ -150,6 +165,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         throttle: SignInThrottle::new(config.sign_in_failures, config.sign_in_window),
         config,
         fatal,
+        metrics,
         store,
         hub,
         passwords,

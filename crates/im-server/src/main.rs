@@ -79,19 +79,26 @@ impl Cli {
     }
 }
 
-async fn terminated() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// A future that resolves on SIGINT or SIGTERM. The handlers are installed when this returns,
+/// before the server starts: a signal that arrives early still stops it gracefully.
+fn termination() -> anyhow::Result<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
+{
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        Ok(Box::pin(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }))
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    Ok(Box::pin(async {
+        let _ = tokio::signal::ctrl_c().await;
+    }))
 }
 
 /// The exit status after a fatal failure (EX_SOFTWARE): a service manager restarts the server.
@@ -130,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     log_panics();
     let config = cli.into_config();
+    let terminated = termination()?;
     let server = im_server::start(config.clone()).await.with_context(|| {
         format!(
             "starting on {} with {}",
@@ -139,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
     })?;
     let stop = server.shutdown_token();
     tokio::spawn(async move {
-        terminated().await;
+        terminated.await;
         tracing::info!("signal received");
         stop.cancel();
     });

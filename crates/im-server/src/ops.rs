@@ -90,6 +90,7 @@ pub async fn dispatch(shared: &Shared, state: &mut ConnState, request: Request) 
     match handle(shared, state, id, request.call).await {
         Ok(frame) => frame,
         Err(e) => {
+            shared.metrics.error(e.to_body().code);
             if e.is_internal() {
                 tracing::error!(conn = state.conn.id(), op, error = %e, "request failed");
             } else {

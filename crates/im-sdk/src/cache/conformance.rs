@@ -191,8 +191,14 @@ pub fn outbox_keeps_order_and_replaces_in_place(cache: &dyn Cache) {
     let now = cache.outbox().unwrap();
     assert_eq!(now[1], failed);
     assert_eq!(now.len(), 3);
+    assert_eq!(
+        cache.outbox_entry(&entries[1].client_id).unwrap().as_ref(),
+        Some(&failed),
+        "found by client id"
+    );
     cache.outbox_remove(&entries[0].client_id).unwrap();
     cache.outbox_remove(&entries[0].client_id).unwrap();
+    assert_eq!(cache.outbox_entry(&entries[0].client_id).unwrap(), None);
     assert_eq!(cache.outbox().unwrap(), vec![failed, entries[2].clone()]);
 }
 

@@ -234,6 +234,15 @@ impl Cache for DiskCache {
         rows.map(|t| parse(&t?)).collect()
     }
 
+    fn outbox_entry(&self, client_id: &ClientId) -> Result<Option<OutgoingMessage>> {
+        let conn = self.conn();
+        let entry: Option<String> = conn
+            .prepare_cached("SELECT entry FROM outbox WHERE client_id = ?1")?
+            .query_row([client_id.as_str()], |r| r.get(0))
+            .optional()?;
+        entry.map(|t| parse(&t)).transpose()
+    }
+
     fn outbox_remove(&self, client_id: &ClientId) -> Result<()> {
         self.conn()
             .prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?

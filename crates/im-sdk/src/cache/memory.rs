@@ -142,6 +142,15 @@ impl Cache for MemoryCache {
         Ok(self.state().outbox.clone())
     }
 
+    fn outbox_entry(&self, client_id: &ClientId) -> Result<Option<OutgoingMessage>> {
+        Ok(self
+            .state()
+            .outbox
+            .iter()
+            .find(|m| &m.client_id == client_id)
+            .cloned())
+    }
+
     fn outbox_remove(&self, client_id: &ClientId) -> Result<()> {
         self.state().outbox.retain(|m| &m.client_id != client_id);
         Ok(())

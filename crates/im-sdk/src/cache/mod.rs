@@ -150,6 +150,8 @@ pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
     fn outbox_put(&self, message: &OutgoingMessage) -> Result<()>;
     /// Every outbox entry, oldest first.
     fn outbox(&self) -> Result<Vec<OutgoingMessage>>;
+    /// One outbox entry by its client id.
+    fn outbox_entry(&self, client_id: &ClientId) -> Result<Option<OutgoingMessage>>;
     /// Removes an outbox entry (it was acknowledged).
     fn outbox_remove(&self, client_id: &ClientId) -> Result<()>;
 

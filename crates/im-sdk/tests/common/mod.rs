@@ -19,22 +19,40 @@ pub struct Server {
     running: Option<RunningServer>,
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
+    tune: std::sync::Arc<dyn Fn(&mut Config) + Send + Sync>,
 }
 
 impl Server {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with settings changed by `tune` (kept for restarts).
+    pub async fn start_with(tune: impl Fn(&mut Config) + Send + Sync + 'static) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let running = im_server::start(config(
+        let tune: std::sync::Arc<dyn Fn(&mut Config) + Send + Sync> = std::sync::Arc::new(tune);
+        let mut first = config(
             "127.0.0.1:0".parse().unwrap(),
             dir.path().join("im.sqlite3"),
-        ))
-        .await
-        .unwrap();
+        );
+        tune(&mut first);
+        let running = im_server::start(first).await.unwrap();
         Self {
             addr: running.local_addr(),
             running: Some(running),
             dir,
+            tune,
         }
+    }
+
+    /// Error replies with `code` the running server has sent.
+    pub fn errors_sent(&self, code: im_proto::ErrorCode) -> u64 {
+        self.running.as_ref().map_or(0, |r| r.errors_sent(code))
+    }
+
+    /// Resends the running server answered with their original.
+    pub fn resends_answered(&self) -> u64 {
+        self.running.as_ref().map_or(0, |r| r.resends_answered())
     }
 
     pub fn url(&self) -> String {
@@ -60,7 +78,9 @@ impl Server {
         assert!(self.running.is_none(), "stop or kill it first");
         let mut tries = 0;
         loop {
-            match im_server::start(config(self.addr, self.dir.path().join("im.sqlite3"))).await {
+            let mut config = config(self.addr, self.dir.path().join("im.sqlite3"));
+            (self.tune)(&mut config);
+            match im_server::start(config).await {
                 Ok(running) => {
                     self.running = Some(running);
                     return;

@@ -46,7 +46,12 @@ impl Store {
     /// Opens (creating and migrating if needed) the database at `config.database`, checks what
     /// the last run may have left inconsistent, and starts the writer thread. If the writer or
     /// the checkpointer dies, `fatal` is raised.
-    pub fn open(config: &Config, hub: Arc<Hub>, fatal: &Fatal) -> Result<Self> {
+    pub fn open(
+        config: &Config,
+        hub: Arc<Hub>,
+        fatal: &Fatal,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<Self> {
         let path = config.database.as_path();
         let max_batch = config.max_batch;
         let mut conn = schema::open_writer(path)?;
@@ -64,6 +69,7 @@ impl Store {
             config.limits.max_members,
             sessions.clone(),
             checkpointer,
+            metrics,
         )?
         .panic_after(config.debug_writer_panic_after);
         let (tx, rx) = mpsc::channel(max_batch.max(1) * 16);

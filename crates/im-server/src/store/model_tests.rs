@@ -598,9 +598,17 @@ impl Harness {
         let checkpointer =
             checkpoint::Checkpointer::start(&path, i32::MAX, &crate::fatal::Fatal::default())
                 .unwrap();
-        let writer = Writer::new(conn, hub.clone(), 1024, MAX_MEMBERS, sessions, checkpointer)
-            .unwrap()
-            .with_hot_capacity(hot_capacity);
+        let writer = Writer::new(
+            conn,
+            hub.clone(),
+            1024,
+            MAX_MEMBERS,
+            sessions,
+            checkpointer,
+            Default::default(),
+        )
+        .unwrap()
+        .with_hot_capacity(hot_capacity);
         let reader = schema::open_reader(&path).unwrap();
         let mut this = Self {
             _dir: dir,

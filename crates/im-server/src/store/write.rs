@@ -164,6 +164,20 @@ impl Answer {
         }
     }
 
+    /// The error code this answer carries to a connection, if it is an error.
+    fn error_code(&self, failure: Option<&Error>) -> Option<ErrorCode> {
+        match (self, failure) {
+            (
+                Answer::Frame {
+                    text: Err(body), ..
+                },
+                _,
+            ) => Some(body.code),
+            (Answer::Frame { .. }, Some(e)) => Some(e.to_body().code),
+            _ => None,
+        }
+    }
+
     /// Sends the answer; `failure` is the commit error if the transaction failed.
     fn deliver(self, failure: Option<&Error>) {
         match self {
@@ -300,6 +314,7 @@ pub struct Writer {
     checkpointer: Arc<super::checkpoint::Checkpointer>,
     /// Fault injection for the crash-only tests: panic after this many batches.
     panic_after: Option<u64>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 fn now_millis() -> Millis {
@@ -346,6 +361,7 @@ impl Writer {
         max_members: usize,
         sessions: Arc<super::SessionCache>,
         checkpointer: Arc<super::checkpoint::Checkpointer>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Result<Self> {
         let version = super::consistency::current_version(&conn)?;
         Ok(Self {
@@ -359,6 +375,7 @@ impl Writer {
             sessions,
             checkpointer,
             panic_after: None,
+            metrics,
         })
     }
 
@@ -457,6 +474,9 @@ impl Writer {
             Ok(()) => {
                 tracing::trace!(size, "batch committed");
                 for p in pending {
+                    if let Some(code) = p.answer.error_code(None) {
+                        self.metrics.error(code);
+                    }
                     p.answer.deliver(None);
                     for push in p.pushes {
                         match push {
@@ -483,6 +503,9 @@ impl Writer {
                         if p.answer.succeeded() && body.code.is_transient() {
                             conn.hold(conversation, client_id, body.clone());
                         }
+                    }
+                    if let Some(code) = p.answer.error_code(Some(&e)) {
+                        self.metrics.error(code);
                     }
                     p.answer.deliver(Some(&e));
                 }
@@ -586,7 +609,10 @@ impl Writer {
                         });
                         Ok(())
                     }
-                    Ok(Sent::Duplicate(message)) => settle!(reply, Ok::<_, Error>(message), send),
+                    Ok(Sent::Duplicate(message)) => {
+                        self.metrics.resend();
+                        settle!(reply, Ok::<_, Error>(message), send)
+                    }
                     Err(e) => settle!(reply, Err::<Message, _>(e), send),
                 }
             }
