@@ -80,7 +80,25 @@ impl AppState {
             display_name: session.user.display_name.clone(),
             server_url: session.server_url.clone(),
         };
-        let cache = DiskCache::open(self.cache_path(session.user.uid))?;
+        // Opening runs migrations (and, for a damaged file, a rebuild): off the async threads.
+        let path = self.cache_path(session.user.uid);
+        let (cache, opened) = tokio::task::spawn_blocking(move || DiskCache::open_or_rebuild(path))
+            .await
+            .map_err(|e| AppError::new("internal", format!("opening the cache: {e}")))??;
+        if let im_sdk::cache::Opened::Rebuilt {
+            moved_to,
+            reason,
+            outbox_kept,
+        } = &opened
+        {
+            // The client fills the new cache from the server; only unsent messages were local.
+            tracing::warn!(
+                damaged = %moved_to.display(),
+                %reason,
+                outbox_kept,
+                "the local cache was damaged and has been rebuilt"
+            );
+        }
         let client = self.service.create_im_client(session)?;
         // Listen first: setting the cache starts the connection, whose first events (online,
         // caught up) the UI must not miss.

@@ -93,6 +93,9 @@ error_codes! {
     FieldTooLong = "field_too_long", transient = false;
     /// The server is shutting down and took no action; retry on another connection.
     ShuttingDown = "shutting_down", transient = true;
+    /// The server's disk is full: nothing was stored. `retry_after_ms` says when to try again
+    /// (an outbox keeps the message and sends it again then, with the same client id).
+    StorageFull = "storage_full", transient = true;
     /// Something failed inside the server; nothing was half-done. Retrying may help.
     Internal = "internal", transient = true;
 }

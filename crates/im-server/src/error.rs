@@ -27,6 +27,9 @@ pub enum Error {
     /// Hashing a password failed.
     #[error("password hashing: {0}")]
     PasswordHash(String),
+    /// The disk is full (a write failed with it earlier in the same batch).
+    #[error("storage full: {0}")]
+    StorageFull(String),
     /// A part the server cannot run without failed; the server stopped.
     #[error("fatal: {0}")]
     Fatal(String),
@@ -34,6 +37,9 @@ pub enum Error {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How long a client is asked to wait after `storage_full` before sending again.
+const STORAGE_FULL_RETRY_MS: u64 = 5_000;
 
 impl Error {
     /// A refusal with a code and a message.
@@ -49,11 +55,26 @@ impl Error {
                 ErrorCode::ShuttingDown,
                 "the server is shutting down; nothing was done",
             ),
+            e if e.is_storage_full() => ErrorBody {
+                code: ErrorCode::StorageFull,
+                message: "the server's disk is full; nothing was stored; try again later".into(),
+                retry_after_ms: Some(STORAGE_FULL_RETRY_MS),
+            },
             _ => ErrorBody::new(
                 ErrorCode::Internal,
                 "internal server error; nothing was changed",
             ),
         }
+    }
+
+    /// True when the database could not write because the disk (or its quota) is full.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DiskFull
+        ) || matches!(self, Error::Io(e) if e.kind() == std::io::ErrorKind::StorageFull)
+            || matches!(self, Error::StorageFull(_))
     }
 
     /// True for errors that are the server's fault (worth a log line at error level).

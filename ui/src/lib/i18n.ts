@@ -212,6 +212,7 @@ const zhErrors: Record<string, string> = {
   invalid_token: '登录已失效，请重新登录。',
   overloaded: '服务器繁忙，请稍后再试。',
   shutting_down: '服务器正在关闭，请稍后再试。',
+  storage_full: '服务器存储空间已满，消息将稍后自动重发。',
   internal: '服务器内部错误，请重试。',
   keyring_unavailable: '系统密钥环缺失或已锁定，凭据没有被保存。',
 };

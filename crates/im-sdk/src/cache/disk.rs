@@ -1,6 +1,6 @@
 //! [`DiskCache`]: the cache in a SQLite file (WAL, migrations), one per account.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
 use im_proto::{ClientId, ConversationId, Message, Seq, Uid, User};
@@ -52,15 +52,145 @@ pub struct DiskCache {
     conn: Mutex<Connection>,
 }
 
-impl DiskCache {
-    /// Opens the cache at `path`, creating the file (and its folder) and bringing the schema up
-    /// to date.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Cache(format!("creating {}: {e}", dir.display())))?;
+/// What [`DiskCache::open_or_rebuild`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// The cache opened as it was.
+    AsItWas,
+    /// The file was damaged: it was moved aside and a new cache started, which the client
+    /// fills again from the server. Unsent messages that could still be read were carried over.
+    Rebuilt {
+        /// Where the damaged file went (kept for a bug report; safe to delete).
+        moved_to: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+        /// Unsent messages read back from it and kept in the new cache's outbox.
+        outbox_kept: usize,
+    },
+}
+
+/// Why opening failed: the file is damaged (rebuildable) or something else is wrong (disk full,
+/// no permission: not a reason to throw the cache away).
+enum OpenError {
+    Damaged(String),
+    Other(Error),
+}
+
+/// True for errors that mean the file itself is damaged.
+fn damaged(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(e: rusqlite::Error) -> Self {
+        if damaged(&e) {
+            OpenError::Damaged(e.to_string())
+        } else {
+            OpenError::Other(e.into())
         }
+    }
+}
+
+impl From<rusqlite_migration::Error> for OpenError {
+    fn from(e: rusqlite_migration::Error) -> Self {
+        match &e {
+            rusqlite_migration::Error::RusqliteError { err, .. } if damaged(err) => {
+                OpenError::Damaged(e.to_string())
+            }
+            _ => OpenError::Other(e.into()),
+        }
+    }
+}
+
+/// Creates `path` readable by its owner only (0600) if it does not exist yet; SQLite gives the
+/// `-wal` and `-shm` files the same permissions. The cache holds messages in clear.
+fn create_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::Cache(format!("creating {}: {e}", path.display())))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// The file's companions (`-wal`, `-shm`).
+fn companions(path: &Path) -> [PathBuf; 2] {
+    ["-wal", "-shm"].map(|suffix| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    })
+}
+
+impl DiskCache {
+    /// Opens the cache at `path`, creating the file (and its folder, both private to the user)
+    /// and bringing the schema up to date. A damaged file is an error here; see
+    /// [`open_or_rebuild`](Self::open_or_rebuild) for what an app should call.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        match Self::try_open(path.as_ref()) {
+            Ok(cache) => Ok(cache),
+            Err(OpenError::Damaged(reason)) => Err(Error::Cache(format!("damaged: {reason}"))),
+            Err(OpenError::Other(e)) => Err(e),
+        }
+    }
+
+    /// Opens the cache at `path`; if the file is damaged (not a database, corrupt pages), moves
+    /// it aside, starts a new one and carries over the unsent messages it can still read. The
+    /// rest is the server's to give back: the client catches up into the new cache.
+    pub fn open_or_rebuild(path: impl AsRef<Path>) -> Result<(Self, Opened)> {
+        let path = path.as_ref();
+        let reason = match Self::try_open(path) {
+            Ok(cache) => return Ok((cache, Opened::AsItWas)),
+            Err(OpenError::Other(e)) => return Err(e),
+            Err(OpenError::Damaged(reason)) => reason,
+        };
+        tracing::warn!(path = %path.display(), %reason, "the cache is damaged; rebuilding it");
+        let outbox = salvage_outbox(path);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let mut moved = path.as_os_str().to_owned();
+        moved.push(format!(".damaged-{stamp}"));
+        let moved_to = PathBuf::from(moved);
+        std::fs::rename(path, &moved_to)
+            .map_err(|e| Error::Cache(format!("moving the damaged cache aside: {e}")))?;
+        for companion in companions(path) {
+            let _ = std::fs::remove_file(companion);
+        }
+        let cache = match Self::try_open(path) {
+            Ok(cache) => cache,
+            Err(OpenError::Damaged(r)) => return Err(Error::Cache(format!("damaged: {r}"))),
+            Err(OpenError::Other(e)) => return Err(e),
+        };
+        for entry in &outbox {
+            cache.outbox_put(entry)?;
+        }
+        Ok((
+            cache,
+            Opened::Rebuilt {
+                moved_to,
+                reason,
+                outbox_kept: outbox.len(),
+            },
+        ))
+    }
+
+    fn try_open(path: &Path) -> std::result::Result<Self, OpenError> {
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir).map_err(OpenError::Other)?;
+        }
+        create_private(path).map_err(OpenError::Other)?;
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL in WAL mode survives a crash of the app (not of the OS): enough for a cache,
@@ -68,6 +198,15 @@ impl DiskCache {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         MIGRATIONS.to_latest(&mut conn)?;
+        // A cheap probe of the tables start-up reads first (a full integrity check would read
+        // the whole file and slow every start).
+        conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?;
+        conn.query_row(
+            "SELECT count(length(record)) FROM (SELECT record FROM conversations
+             ORDER BY removed, activity DESC, id DESC LIMIT 50)",
+            [],
+            |r| r.get::<_, i64>(0),
+        )?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -97,6 +236,42 @@ impl DiskCache {
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Cache(e.to_string()))
+}
+
+/// Creates a folder (and its parents) private to the user (0700) if it does not exist.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| Error::Cache(format!("creating {}: {e}", dir.display())))
+}
+
+/// The unsent messages that can still be read from a damaged cache file, oldest first.
+fn salvage_outbox(path: &Path) -> Vec<OutgoingMessage> {
+    let read = || -> rusqlite::Result<Vec<String>> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let mut stmt = conn.prepare("SELECT entry FROM outbox ORDER BY position")?;
+        let mut entries = Vec::new();
+        let mut rows = stmt.query([])?;
+        // Keep what reads before the damage stops the scan.
+        while let Ok(Some(row)) = rows.next() {
+            if let Ok(entry) = row.get::<_, String>(0) {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    };
+    read()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|text| parse(text).ok())
+        .collect()
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
@@ -298,5 +473,136 @@ mod tests {
         let cache = DiskCache::open(&path).unwrap();
         assert_eq!(cache.owner().unwrap(), Some(uid));
         assert_eq!(cache.sync_cursor().unwrap(), 42);
+    }
+
+    fn entry(text: &str) -> OutgoingMessage {
+        OutgoingMessage {
+            client_id: ClientId::time_ordered(),
+            conversation_id: ConversationId::random(),
+            text: text.into(),
+            created_at: 1,
+            state: super::super::OutboxState::Sending,
+        }
+    }
+
+    fn record(n: u8) -> ConversationRecord {
+        ConversationRecord::new(im_proto::Conversation {
+            id: ConversationId::random(),
+            title: format!("conversation {n} {}", "padding ".repeat(40)),
+            icon: String::new(),
+            manager_id: Uid::random(),
+            remark: String::new(),
+            user_count: 2,
+            attrs: Default::default(),
+            create_time: n as i64,
+            kind: im_proto::ConversationType::SingleChat,
+            user_ids: vec![Uid::random(), Uid::random()],
+        })
+    }
+
+    /// Overwrites the pages of `table`'s b-tree root with garbage.
+    fn damage_table(path: &Path, table: &str) {
+        let (root, page_size): (u64, u64) = {
+            let conn = Connection::open(path).unwrap();
+            let root = conn
+                .query_row(
+                    "SELECT rootpage FROM sqlite_schema WHERE name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let size = conn
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .unwrap();
+            (root, size)
+        };
+        use std::io::{Seek, Write};
+        let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.seek(std::io::SeekFrom::Start((root - 1) * page_size))
+            .unwrap();
+        file.write_all(&vec![0xA5; page_size as usize]).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_moved_aside_and_a_new_cache_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.sqlite3");
+        std::fs::write(
+            &path,
+            b"this is not a database, it was overwritten by something",
+        )
+        .unwrap();
+        assert!(
+            DiskCache::open(&path).is_err(),
+            "open refuses a damaged file"
+        );
+        let (cache, opened) = DiskCache::open_or_rebuild(&path).unwrap();
+        let Opened::Rebuilt {
+            moved_to,
+            outbox_kept,
+            reason,
+        } = opened
+        else {
+            panic!("not rebuilt: {opened:?}")
+        };
+        assert_eq!(outbox_kept, 0);
+        assert!(reason.contains("not a database"), "{reason}");
+        assert!(moved_to.exists(), "the damaged file is kept aside");
+        assert!(cache.conversations(0, 10).unwrap().is_empty());
+        cache.set_sync_cursor(7).unwrap();
+        drop(cache);
+        let (again, opened) = DiskCache::open_or_rebuild(&path).unwrap();
+        assert_eq!(opened, Opened::AsItWas);
+        assert_eq!(again.sync_cursor().unwrap(), 7);
+    }
+
+    #[test]
+    fn a_damaged_cache_is_rebuilt_keeping_the_unsent_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.sqlite3");
+        let unsent = [entry("耗子，起床啦"), entry("written offline")];
+        {
+            let cache = DiskCache::open(&path).unwrap();
+            let records: Vec<ConversationRecord> = (0..40).map(record).collect();
+            cache.put_conversations(&records).unwrap();
+            for e in &unsent {
+                cache.outbox_put(e).unwrap();
+            }
+        }
+        damage_table(&path, "conversations");
+        let (cache, opened) = DiskCache::open_or_rebuild(&path).unwrap();
+        assert!(
+            matches!(opened, Opened::Rebuilt { outbox_kept: 2, .. }),
+            "{opened:?}"
+        );
+        assert_eq!(
+            cache.outbox().unwrap(),
+            unsent,
+            "the unsent messages, in order"
+        );
+        assert_eq!(
+            cache.sync_cursor().unwrap(),
+            0,
+            "the rest comes from the server again"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_cache_and_its_folder_are_private_to_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("accounts/tom");
+        let path = folder.join("cache.sqlite3");
+        let cache = DiskCache::open(&path).unwrap();
+        cache.outbox_put(&entry("secret plans")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        for companion in companions(&path) {
+            if companion.exists() {
+                assert_eq!(mode(&companion), 0o600, "{}", companion.display());
+            }
+        }
     }
 }

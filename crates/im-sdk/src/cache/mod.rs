@@ -12,7 +12,7 @@ mod memory;
 use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid, User};
 use serde::{Deserialize, Serialize};
 
-pub use disk::DiskCache;
+pub use disk::{DiskCache, Opened};
 pub use memory::MemoryCache;
 
 use crate::error::Result;

@@ -496,7 +496,13 @@ impl Writer {
             }
             Err(e) => {
                 tracing::error!(error = %e, size, "write batch failed; rolled back");
-                let _ = self.conn.execute_batch("ROLLBACK");
+                if let Err(rollback) = self.conn.execute_batch("ROLLBACK") {
+                    if !self.conn.is_autocommit() {
+                        // Left inside the failed transaction, every later batch would fail too:
+                        // crash-only (the process restarts and SQLite rolls it back on open).
+                        panic!("cannot roll back a failed write batch: {rollback}");
+                    }
+                }
                 let body = e.to_body();
                 for p in pending {
                     if let Some((conn, conversation, client_id)) = p.send {
@@ -531,6 +537,7 @@ impl Writer {
             ($reply:expr, $result:expr, $send:expr) => {{
                 let result = $result;
                 let fatal = match &result {
+                    Err(e) if e.is_storage_full() => Some(Error::StorageFull(e.to_string())),
                     Err(e) if e.is_internal() => Some(Error::Corrupt(e.to_string())),
                     _ => None,
                 };
