@@ -39,27 +39,33 @@ impl Passwords {
     }
 
     /// The PHC string of an argon2id hash of `password`.
+    /// The permit goes into the blocking work: a caller that gives up (a dropped connection)
+    /// does not free it while the hash is still running, so the memory bound holds.
     pub async fn hash(&self, password: Secret) -> Result<String> {
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = self.permit().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(password.expose())
+        })
+        .await
+        .map_err(|e| Error::PasswordHash(e.to_string()))?
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        self.permits
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|_| Error::ShuttingDown)?;
-        tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
-            .await
-            .map_err(|e| Error::PasswordHash(e.to_string()))?
+            .map_err(|_| Error::ShuttingDown)
     }
 
     /// Whether `password` matches `stored` (or, with no stored hash, spends the same time and
     /// says no).
     pub async fn verify(&self, password: Secret, stored: Option<String>) -> Result<bool> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::ShuttingDown)?;
+        let permit = self.permit().await?;
         let decoy = self.decoy.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let known = stored.is_some();
             let phc = stored.unwrap_or_else(|| decoy.to_string());
             let parsed = PasswordHash::new(&phc).map_err(|e| Error::PasswordHash(e.to_string()))?;
@@ -189,6 +195,31 @@ impl SignInThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A caller that gives up on a hash (its connection dropped) keeps its permit until the
+    /// hash ends: at most `parallel` argon2 buffers exist at once, whatever callers do.
+    #[tokio::test]
+    async fn a_cancelled_hash_keeps_its_permit_until_it_ends() {
+        let passwords = Passwords::new(1).unwrap();
+        let hashing = passwords.hash(Secret::new("a password of some length"));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), hashing)
+                .await
+                .is_err(),
+            "given up while hashing"
+        );
+        assert_eq!(
+            passwords.permits.available_permits(),
+            0,
+            "the permit is still held by the running hash"
+        );
+        let verified = passwords
+            .verify(Secret::new("a password of some length"), None)
+            .await
+            .unwrap();
+        assert!(!verified);
+        assert_eq!(passwords.permits.available_permits(), 1);
+    }
 
     #[tokio::test]
     async fn passwords_hash_and_verify() {

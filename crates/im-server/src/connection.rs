@@ -310,12 +310,14 @@ impl Connection {
     }
 
     async fn on_text(&mut self, text: Utf8Bytes) -> Result<(), End> {
+        self.state.frames += 1;
         if let Some(refusal) = self.over_rate() {
             if let Some((conversation, client_id)) = send_key(text.as_str()) {
                 // The client's later sends there wait for this one (ordered outbox).
+                let order = self.state.frames;
                 self.state
                     .conn
-                    .hold(conversation, client_id, refusal.clone());
+                    .hold(conversation, client_id, order, refusal.clone());
             }
             return self.error(request_id_of(text.as_str()), refusal).await;
         }

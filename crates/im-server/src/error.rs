@@ -77,6 +77,31 @@ impl Error {
             || matches!(self, Error::StorageFull(_))
     }
 
+    /// True for failures of the storage itself rather than of one command's data: a full disk,
+    /// I/O errors, a busy or damaged database. A write batch hitting one fails as a whole.
+    pub fn is_batch_wide(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            Error::Database(e) => matches!(
+                e.sqlite_error_code(),
+                Some(
+                    C::DiskFull
+                        | C::SystemIoFailure
+                        | C::DatabaseBusy
+                        | C::DatabaseLocked
+                        | C::OutOfMemory
+                        | C::ReadOnly
+                        | C::CannotOpen
+                        | C::DatabaseCorrupt
+                        | C::NotADatabase
+                        | C::FileLockingProtocolFailed
+                )
+            ),
+            Error::Io(_) | Error::StorageFull(_) | Error::ShuttingDown | Error::Fatal(_) => true,
+            _ => false,
+        }
+    }
+
     /// True for errors that are the server's fault (worth a log line at error level).
     pub fn is_internal(&self) -> bool {
         !matches!(self, Error::Refused(_) | Error::ShuttingDown)

@@ -45,6 +45,8 @@ pub struct ConnHandle {
 #[derive(Debug, Clone)]
 struct HeldSend {
     client_id: ClientId,
+    /// Its place among the connection's frames: only sends read after it are held back.
+    order: u64,
     refusal: ErrorBody,
     since: Instant,
 }
@@ -94,21 +96,40 @@ impl ConnHandle {
 
     /// Records that the send of `client_id` to `conversation` was refused for now (`refusal`
     /// is transient): later sends there are refused the same way until it comes again.
-    pub fn hold(&self, conversation: ConversationId, client_id: ClientId, refusal: ErrorBody) {
+    /// `order` is the send's place among the connection's frames.
+    pub fn hold(
+        &self,
+        conversation: ConversationId,
+        client_id: ClientId,
+        order: u64,
+        refusal: ErrorBody,
+    ) {
         let mut held = self.held.lock().expect("held sends");
-        held.entry(conversation).or_insert(HeldSend {
-            client_id,
-            refusal,
-            since: Instant::now(),
-        });
+        match held.get(&conversation) {
+            // The earliest refused send is the one to come again first.
+            Some(hold) if hold.order <= order => {}
+            _ => {
+                held.insert(
+                    conversation,
+                    HeldSend {
+                        client_id,
+                        order,
+                        refusal,
+                        since: Instant::now(),
+                    },
+                );
+            }
+        }
     }
 
-    /// Whether a send may go ahead: `Err` with the refusal if an earlier send to the
-    /// conversation is held and this is not it. The held one coming again releases the hold.
+    /// Whether a send (the connection's frame number `order`) may go ahead: `Err` with the
+    /// refusal if a send to the conversation read before it is held and this is not it. The held
+    /// one coming again releases the hold; sends read before the held one are not affected.
     pub fn check_order(
         &self,
         conversation: ConversationId,
         client_id: &ClientId,
+        order: u64,
     ) -> Result<(), ErrorBody> {
         let mut held = self.held.lock().expect("held sends");
         let Some(hold) = held.get(&conversation) else {
@@ -116,6 +137,9 @@ impl ConnHandle {
         };
         if &hold.client_id == client_id || hold.since.elapsed() >= HOLD_AT_MOST {
             held.remove(&conversation);
+            return Ok(());
+        }
+        if order < hold.order {
             return Ok(());
         }
         let mut refusal = hold.refusal.clone();
@@ -260,24 +284,28 @@ mod tests {
         let here = ConversationId::random();
         let elsewhere = ConversationId::random();
         let id = |s: &str| s.parse::<ClientId>().unwrap();
-        assert!(conn.check_order(here, &id("a")).is_ok());
-        conn.hold(here, id("b"), ErrorBody::rate_limited("slow down", 40));
-        let refusal = conn.check_order(here, &id("c")).unwrap_err();
+        assert!(conn.check_order(here, &id("a"), 1).is_ok());
+        conn.hold(here, id("b"), 3, ErrorBody::rate_limited("slow down", 40));
+        assert!(
+            conn.check_order(here, &id("a2"), 2).is_ok(),
+            "a send read before the held one goes ahead"
+        );
+        let refusal = conn.check_order(here, &id("c"), 4).unwrap_err();
         assert_eq!(refusal.code, im_proto::ErrorCode::RateLimited);
         assert_eq!(refusal.retry_after_ms, Some(40));
         assert!(refusal.message.contains('b'), "{}", refusal.message);
         assert!(
-            conn.check_order(elsewhere, &id("c")).is_ok(),
+            conn.check_order(elsewhere, &id("c"), 4).is_ok(),
             "other conversations go on"
         );
-        // A second refusal does not move the hold.
-        conn.hold(here, id("c"), ErrorBody::rate_limited("slow down", 40));
-        assert!(conn.check_order(here, &id("c")).is_err());
+        // A later refusal does not move the hold; the held one releases it.
+        conn.hold(here, id("c"), 4, ErrorBody::rate_limited("slow down", 40));
+        assert!(conn.check_order(here, &id("c"), 5).is_err());
         assert!(
-            conn.check_order(here, &id("b")).is_ok(),
+            conn.check_order(here, &id("b"), 6).is_ok(),
             "the held one releases it"
         );
-        assert!(conn.check_order(here, &id("c")).is_ok());
+        assert!(conn.check_order(here, &id("c"), 7).is_ok());
     }
 
     #[test]

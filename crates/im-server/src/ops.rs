@@ -33,6 +33,8 @@ pub struct Session {
 #[derive(Debug)]
 pub struct ConnState {
     pub hello: bool,
+    /// Frames read so far on this connection (the current one's number while it is handled).
+    pub frames: u64,
     pub session: Option<Session>,
     pub peer: IpAddr,
     pub conn: Arc<ConnHandle>,
@@ -43,6 +45,7 @@ impl ConnState {
     pub fn new(peer: IpAddr, conn: Arc<ConnHandle>) -> Self {
         Self {
             hello: false,
+            frames: 0,
             session: None,
             peer,
             conn,
@@ -264,6 +267,7 @@ async fn handle(
                     conversation_id: p.conversation_id,
                     client_id: p.client_id,
                     text: p.text,
+                    order: state.frames,
                     reply: frame!(),
                 },
             )
@@ -472,6 +476,13 @@ async fn resume(
         .await?
         .ok_or_else(invalid)?;
     state.start_session(shared, user.clone(), token_hash);
+    // A revocation commits by remembering the session as revoked, then telling the session's
+    // connections. Checked again now that this one is registered: either it is told, or it sees
+    // the revocation here — never neither.
+    if shared.store.is_revoked(&token_hash) {
+        state.end_session(shared);
+        return Err(invalid());
+    }
     reply(id, &Resumed { user })
 }
 

@@ -2,13 +2,20 @@
 //! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
 
 mod checkpoint;
+mod command;
 mod consistency;
+mod engine;
+#[cfg(test)]
+mod engine_tests;
+mod hot;
 #[cfg(test)]
 mod model_tests;
 mod read;
 mod rows;
+mod rules;
 mod schema;
-mod write;
+mod sqlite_tx;
+mod tx;
 
 use std::sync::{Arc, Mutex};
 
@@ -20,8 +27,8 @@ use crate::fatal::Fatal;
 use crate::hub::Hub;
 use crate::Config;
 
+pub use command::{Origin, Reply, WriteCmd};
 pub use read::Direction;
-pub use write::{Origin, Reply, WriteCmd};
 
 /// The database: submit changes to the writer, run queries on the readers.
 #[derive(Debug, Clone)]
@@ -39,7 +46,9 @@ pub type SessionCache =
 #[derive(Debug)]
 struct ReaderPool {
     idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    /// One per idle connection. A permit travels with the query into the blocking thread, so a
+    /// caller that gives up (its future dropped) does not free it while the query still runs.
+    permits: Arc<Semaphore>,
 }
 
 impl Store {
@@ -62,7 +71,7 @@ impl Store {
         )));
         let checkpointer =
             checkpoint::Checkpointer::start(path, checkpoint::CHECKPOINT_PAGES, fatal)?;
-        let writer = write::Writer::new(
+        let writer = engine::Writer::new(
             conn,
             hub,
             max_batch,
@@ -83,7 +92,7 @@ impl Store {
             sessions,
             readers: Arc::new(ReaderPool {
                 idle: Mutex::new(idle),
-                permits: Semaphore::new(readers),
+                permits: Arc::new(Semaphore::new(readers)),
             }),
         })
     }
@@ -126,13 +135,36 @@ impl Store {
             return Ok(known.clone());
         }
         let user = self.session_user_stored(token_hash).await?;
-        if let Some(user) = &user {
-            let mut cache = self.sessions.lock().expect("session cache");
-            if cache.peek(&token_hash).is_none() {
+        Ok(self.admit(token_hash, user))
+    }
+
+    /// What a database read of a session may be trusted for: a revocation committed while the
+    /// read ran has put a tombstone in the cache, which wins.
+    fn admit(
+        &self,
+        token_hash: crate::hub::TokenHash,
+        read: Option<im_proto::User>,
+    ) -> Option<im_proto::User> {
+        let mut cache = self.sessions.lock().expect("session cache");
+        match (cache.peek(&token_hash), read) {
+            (Some(None), _) => None,
+            (None, Some(user)) => {
                 cache.put(token_hash, Some(user.clone()));
+                Some(user)
             }
+            (_, read) => read,
         }
-        Ok(user)
+    }
+
+    /// True once the session was revoked (its revocation committed).
+    pub fn is_revoked(&self, token_hash: &crate::hub::TokenHash) -> bool {
+        matches!(
+            self.sessions
+                .lock()
+                .expect("session cache")
+                .peek(token_hash),
+            Some(None)
+        )
     }
 
     /// Remembers a session just created.
@@ -152,18 +184,19 @@ impl Store {
         let permit = self
             .readers
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| Error::ShuttingDown)?;
         let pool = self.readers.clone();
-        let result = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
+            // The lease goes back to the pool before the permit is released.
+            let _permit = permit;
             let lease = Lease::take(pool);
             query(lease.conn())
         })
         .await
-        .map_err(|e| Error::Corrupt(format!("reader task failed: {e}")))?;
-        drop(permit);
-        result
+        .map_err(|e| Error::Corrupt(format!("reader task failed: {e}")))?
     }
 }
 
@@ -189,5 +222,68 @@ impl Drop for Lease {
         if let Some(conn) = self.conn.take() {
             self.pool.idle.lock().expect("pool lock").push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn store(readers: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db"));
+        config.readers = readers;
+        let store = Store::open(
+            &config,
+            Arc::new(Hub::new()),
+            &Fatal::default(),
+            Default::default(),
+        )
+        .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_session_read_racing_its_revocation_is_not_admitted() {
+        let (_dir, store) = store(1);
+        let user = im_proto::User {
+            uid: im_proto::Uid::random(),
+            username: "tom".into(),
+            display_name: "Tom".into(),
+        };
+        let token = [3u8; 32];
+        // The read found the session; meanwhile its revocation committed (tombstone).
+        store.sessions.lock().unwrap().put(token, None);
+        assert_eq!(store.admit(token, Some(user.clone())), None);
+        assert!(store.is_revoked(&token));
+        // Without a revocation the read is admitted and remembered.
+        let other = [4u8; 32];
+        assert_eq!(store.admit(other, Some(user.clone())), Some(user.clone()));
+        assert_eq!(
+            store.sessions.lock().unwrap().peek(&other),
+            Some(&Some(user))
+        );
+    }
+
+    /// A caller that gives up on a read (its connection dropped) must not free the reader
+    /// while the query still runs: the next read would find no idle connection.
+    #[tokio::test]
+    async fn a_cancelled_read_keeps_its_reader_until_the_query_ends() {
+        let (_dir, store) = store(1);
+        let slow = store.read(|conn| {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), slow)
+                .await
+                .is_err(),
+            "given up while the query runs"
+        );
+        let next = store
+            .read(|conn| Ok(conn.query_row("SELECT 2", [], |r| r.get::<_, i64>(0))?))
+            .await;
+        assert_eq!(next.unwrap(), 2, "waited for the reader instead of failing");
     }
 }

@@ -1,0 +1,297 @@
+//! The writer's commands and what comes of them: [`WriteCmd`] (a change and where its answer
+//! goes), [`Value`] (what a command produced, held until its transaction commits), [`Push`] (a
+//! side effect carried out only after the commit), and settling answers onto connections or back
+//! to waiting tasks.
+
+use std::sync::Arc;
+
+use im_proto::{
+    encode_error, encode_result, encode_result_json, AddMembers, ClientId, Conversation,
+    ConversationId, CreateConversation, CreatedConversation, ErrorBody, ErrorCode, Message,
+    ReadMark, RemoveMembers, RequestId, Seq, Uid, UpdateConversation, User,
+};
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::error::{Error, Result};
+use crate::hub::{ConnHandle, ConnId, TokenHash};
+
+/// Who asked for a change: the user, and the connection not to echo events to.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    /// The signed-in user.
+    pub uid: Uid,
+    /// Their connection.
+    pub conn: ConnId,
+}
+
+/// Where the result of a command goes.
+#[derive(Debug)]
+pub enum Reply<T> {
+    /// Encode it as the reply frame to request `id` and queue it on `conn` (in commit order with
+    /// the events that connection receives).
+    Frame {
+        /// The request id.
+        id: RequestId,
+        /// The requesting connection.
+        conn: Arc<ConnHandle>,
+    },
+    /// Hand it to a waiting task.
+    Direct(oneshot::Sender<Result<T>>),
+}
+
+/// A change for the writer to make.
+#[derive(Debug)]
+pub enum WriteCmd {
+    /// Store a new account.
+    CreateUser {
+        username: String,
+        display_name: String,
+        password_hash: String,
+        reply: Reply<User>,
+    },
+    /// Store a new session.
+    CreateSession {
+        uid: Uid,
+        token_hash: TokenHash,
+        device: String,
+        reply: Reply<()>,
+    },
+    /// Delete a session and tell its other connections.
+    RevokeSession {
+        by: Origin,
+        token_hash: TokenHash,
+        reply: Reply<()>,
+    },
+    /// Create (or, when unique, find) a conversation.
+    CreateConversation {
+        by: Origin,
+        params: CreateConversation,
+        reply: Reply<CreatedConversation>,
+    },
+    /// Change a conversation's fields.
+    UpdateConversation {
+        by: Origin,
+        params: UpdateConversation,
+        reply: Reply<Conversation>,
+    },
+    /// Add members to a group.
+    AddMembers {
+        by: Origin,
+        params: AddMembers,
+        reply: Reply<Conversation>,
+    },
+    /// Remove members from a group.
+    RemoveMembers {
+        by: Origin,
+        params: RemoveMembers,
+        reply: Reply<Conversation>,
+    },
+    /// Store a text message.
+    SendText {
+        by: Origin,
+        conversation_id: ConversationId,
+        client_id: ClientId,
+        text: String,
+        /// The request's place among its connection's frames (for send holds).
+        order: u64,
+        reply: Reply<Message>,
+    },
+    /// Move a read mark.
+    MarkRead {
+        by: Origin,
+        conversation_id: ConversationId,
+        seq: Seq,
+        reply: Reply<ReadMark>,
+    },
+    /// Commit what came before, then stop; later commands are refused.
+    Stop(oneshot::Sender<()>),
+}
+
+/// What a command produced.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Unit,
+    User(User),
+    Created(CreatedConversation),
+    Conversation(Conversation),
+    /// A stored message: just now (with its JSON, also sent as the event) or earlier (a resend).
+    Message {
+        message: Message,
+        json: Option<Arc<str>>,
+    },
+    ReadMark(ReadMark),
+}
+
+/// A side effect of a command, carried out only once it is committed.
+#[derive(Debug)]
+pub enum Push {
+    /// Queue `frame` for every connection of `to` but `skip`.
+    Deliver {
+        to: Arc<[Uid]>,
+        frame: Utf8Bytes,
+        skip: Option<ConnId>,
+    },
+    /// The session is gone: remember it as revoked, then sign out its other connections.
+    Revoke {
+        uid: Uid,
+        session: TokenHash,
+        skip: ConnId,
+        frame: Utf8Bytes,
+    },
+}
+
+/// Hands a result to a waiting task, given the commit error if the transaction failed.
+pub type Handback = Box<dyn FnOnce(Option<&Error>) + Send>;
+
+/// The answer to one command, ready to go once its transaction commits (or fails).
+pub enum Answer {
+    Frame {
+        conn: Arc<ConnHandle>,
+        id: RequestId,
+        text: std::result::Result<String, ErrorBody>,
+    },
+    Direct(Handback),
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Frame { id, text, .. } => f
+                .debug_struct("Frame")
+                .field("id", id)
+                .field("ok", &text.is_ok())
+                .finish(),
+            Answer::Direct(_) => f.write_str("Direct"),
+        }
+    }
+}
+
+impl Answer {
+    /// The error code this answer carries to a connection, if it is an error.
+    pub fn error_code(&self, failure: Option<&Error>) -> Option<ErrorCode> {
+        match (self, failure) {
+            (
+                Answer::Frame {
+                    text: Err(body), ..
+                },
+                _,
+            ) => Some(body.code),
+            (Answer::Frame { .. }, Some(e)) => Some(e.to_body().code),
+            _ => None,
+        }
+    }
+
+    /// Sends the answer; `failure` is the commit error if the transaction failed.
+    pub fn deliver(self, failure: Option<&Error>) {
+        match self {
+            Answer::Frame { conn, id, text } => {
+                let frame = match (failure, text) {
+                    (Some(e), Ok(_)) => encode_error(Some(id), &e.to_body()),
+                    (_, Ok(text)) => text,
+                    (_, Err(body)) => encode_error(Some(id), &body),
+                };
+                conn.send(Utf8Bytes::from(frame));
+            }
+            Answer::Direct(send) => send(failure),
+        }
+    }
+}
+
+impl<T: Serialize + Send + 'static> Reply<T> {
+    /// The answer carrying `result`.
+    pub fn settle(self, result: Result<T>) -> Answer {
+        match self {
+            Reply::Frame { id, conn } => Answer::Frame {
+                conn,
+                id,
+                text: match result {
+                    Ok(value) => Ok(encode_result(id, &value)),
+                    Err(e) => Err(e.to_body()),
+                },
+            },
+            Reply::Direct(tx) => Answer::Direct(Box::new(move |failure| {
+                let result = match (failure, result) {
+                    (Some(e), Ok(_)) => Err(Error::Refused(e.to_body())),
+                    (_, result) => result,
+                };
+                let _ = tx.send(result);
+            })),
+        }
+    }
+
+    /// The connection a frame reply goes to.
+    pub fn conn(&self) -> Option<&Arc<ConnHandle>> {
+        match self {
+            Reply::Frame { conn, .. } => Some(conn),
+            Reply::Direct(_) => None,
+        }
+    }
+}
+
+/// The value of the wrong kind for its command: a bug, answered `internal`.
+fn mismatch(value: &Value) -> Error {
+    Error::Corrupt(format!(
+        "a command produced the wrong kind of value: {value:?}"
+    ))
+}
+
+impl WriteCmd {
+    /// Answers the command with `error` without doing it.
+    pub fn refuse(self, error: Error) {
+        self.settle(Err(error)).deliver(None);
+    }
+
+    /// The answer to this command for what it produced (or the refusal).
+    pub fn settle(self, result: Result<Value>) -> Answer {
+        match self {
+            WriteCmd::CreateUser { reply, .. } => reply.settle(result.and_then(|v| match v {
+                Value::User(u) => Ok(u),
+                other => Err(mismatch(&other)),
+            })),
+            WriteCmd::CreateSession { reply, .. } | WriteCmd::RevokeSession { reply, .. } => reply
+                .settle(result.and_then(|v| match v {
+                    Value::Unit => Ok(()),
+                    other => Err(mismatch(&other)),
+                })),
+            WriteCmd::CreateConversation { reply, .. } => {
+                reply.settle(result.and_then(|v| match v {
+                    Value::Created(c) => Ok(c),
+                    other => Err(mismatch(&other)),
+                }))
+            }
+            WriteCmd::UpdateConversation { reply, .. }
+            | WriteCmd::AddMembers { reply, .. }
+            | WriteCmd::RemoveMembers { reply, .. } => reply.settle(result.and_then(|v| match v {
+                Value::Conversation(c) => Ok(c),
+                other => Err(mismatch(&other)),
+            })),
+            WriteCmd::SendText { reply, .. } => match (result, reply) {
+                // One serialization for the sender's ack and everyone's event.
+                (
+                    Ok(Value::Message {
+                        json: Some(json), ..
+                    }),
+                    Reply::Frame { id, conn },
+                ) => Answer::Frame {
+                    conn,
+                    id,
+                    text: Ok(encode_result_json(id, &json)),
+                },
+                (result, reply) => reply.settle(result.and_then(|v| match v {
+                    Value::Message { message, .. } => Ok(message),
+                    other => Err(mismatch(&other)),
+                })),
+            },
+            WriteCmd::MarkRead { reply, .. } => reply.settle(result.and_then(|v| match v {
+                Value::ReadMark(r) => Ok(r),
+                other => Err(mismatch(&other)),
+            })),
+            WriteCmd::Stop(done) => {
+                let _ = done.send(());
+                Answer::Direct(Box::new(|_| {}))
+            }
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The writer: one thread that owns the only writing database connection and applies every
+//! change, in arrival order, with group commit.
+//!
+//! It takes whatever is queued (up to `max_batch` commands) and applies it in one transaction:
+//! one fsync for the lot. Only after the commit does anyone hear of it: replies are sent and
+//! events fanned out in commit order, so every connection sees a conversation's messages in seq
+//! order and an ack always means "on disk".
+//!
+//! One failing command does not fail its batch. Refusals (not a member, too long…) write
+//! nothing and are just answers. A command that *fails* (a bug, a damaged row) rolls the
+//! transaction back, and the batch is applied again without it: the others commit, it alone is
+//! answered `internal`. (A savepoint per command would do the same, but costs a copy of every
+//! page each command touches, on every command; a replay costs nothing until something fails.)
+//! Failures that are not the command's — a full disk, an I/O error — fail the whole batch
+//! (`storage_full`, `internal`: transient, so clients send again). A failed ROLLBACK is fatal.
+//!
+//! What each command does is in `rules/`, written against the [`WriteTx`](super::tx::WriteTx)
+//! trait; this file is the engine around them: batching, the transaction, replays, answers,
+//! pushes, the send holds that keep a pipelined outbox in order, and the checkpoint hand-off.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::command::{Push, Value, WriteCmd};
+use super::hot::{HotCache, DEFAULT_MEMBER_BUDGET};
+use super::rules::{self, Ctx};
+use super::sqlite_tx::SqliteTx;
+use crate::error::{Error, Result};
+use crate::hub::{ConnHandle, Hub};
+use crate::metrics::Metrics;
+
+/// A batch is replayed at most this many times (each without one more failing command);
+/// beyond that the rest of the batch is failed.
+const MAX_REPLAYS: usize = 8;
+
+/// What one command came to in a committed transaction.
+#[derive(Debug)]
+struct Outcome {
+    result: Result<Value>,
+    pushes: Vec<Push>,
+}
+
+/// How an attempt at a batch went.
+enum Attempt {
+    Committed(Vec<Option<Outcome>>),
+    /// Command `i` failed on its own; the transaction was rolled back.
+    CommandFailed(usize, Error),
+    /// The transaction failed as a whole (or could not start); it was rolled back.
+    BatchFailed(Error),
+}
+
+/// The writer thread's state.
+pub struct Writer {
+    conn: Connection,
+    hub: Arc<Hub>,
+    version: u64,
+    hot: HotCache,
+    max_batch: usize,
+    max_members: usize,
+    sessions: Arc<super::SessionCache>,
+    checkpointer: Arc<super::checkpoint::Checkpointer>,
+    /// Fault injection for the crash-only tests: panic after this many batches.
+    panic_after: Option<u64>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("version", &self.version)
+            .field("hot_members", &self.hot.members_held())
+            .finish()
+    }
+}
+
+/// Batch sizes and times, logged every 10 s at debug level (`IM_LOG=im_server=debug`).
+#[derive(Default)]
+struct BatchStats {
+    since: Option<std::time::Instant>,
+    batches: u64,
+    commands: u64,
+    largest: usize,
+    busy: std::time::Duration,
+    slowest: std::time::Duration,
+}
+
+impl BatchStats {
+    fn record(&mut self, size: usize, took: std::time::Duration) {
+        let since = *self.since.get_or_insert_with(std::time::Instant::now);
+        self.batches += 1;
+        self.commands += size as u64;
+        self.largest = self.largest.max(size);
+        self.busy += took;
+        self.slowest = self.slowest.max(took);
+        let elapsed = since.elapsed();
+        if elapsed >= std::time::Duration::from_secs(10) {
+            tracing::debug!(
+                batches = self.batches,
+                commands = self.commands,
+                mean_batch = self.commands as f64 / self.batches as f64,
+                largest = self.largest,
+                mean_ms = self.busy.as_secs_f64() * 1e3 / self.batches as f64,
+                slowest_ms = self.slowest.as_secs_f64() * 1e3,
+                busy_share = self.busy.as_secs_f64() / elapsed.as_secs_f64(),
+                "writer"
+            );
+            *self = Self::default();
+        }
+    }
+}
+
+/// A send's connection, conversation, client id and frame number (for holds).
+struct SendKey {
+    conn: Arc<ConnHandle>,
+    conversation: im_proto::ConversationId,
+    client_id: im_proto::ClientId,
+    order: u64,
+}
+
+fn send_key(cmd: &WriteCmd) -> Option<SendKey> {
+    match cmd {
+        WriteCmd::SendText {
+            conversation_id,
+            client_id,
+            order,
+            reply,
+            ..
+        } => reply.conn().map(|conn| SendKey {
+            conn: conn.clone(),
+            conversation: *conversation_id,
+            client_id: client_id.clone(),
+            order: *order,
+        }),
+        _ => None,
+    }
+}
+
+impl Writer {
+    /// A writer over an open, migrated connection.
+    pub fn new(
+        conn: Connection,
+        hub: Arc<Hub>,
+        max_batch: usize,
+        max_members: usize,
+        sessions: Arc<super::SessionCache>,
+        checkpointer: Arc<super::checkpoint::Checkpointer>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self> {
+        let version = super::consistency::current_version(&conn)?;
+        Ok(Self {
+            conn,
+            hub,
+            version,
+            hot: HotCache::new(DEFAULT_MEMBER_BUDGET),
+            max_batch: max_batch.max(1),
+            max_members,
+            sessions,
+            checkpointer,
+            panic_after: None,
+            metrics,
+        })
+    }
+
+    /// Makes the writer panic after `batches` batches (fault injection for tests).
+    pub fn panic_after(mut self, batches: Option<u64>) -> Self {
+        self.panic_after = batches;
+        self
+    }
+
+    /// Holds at most `budget` members in the hot cache (tests make it tiny, so conversations
+    /// leave the cache mid-batch).
+    #[cfg(test)]
+    pub(crate) fn with_member_budget(mut self, budget: usize) -> Self {
+        self.hot = HotCache::new(budget);
+        self
+    }
+
+    /// The writer's connection (tests inject faults through it).
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs until `Stop` arrives or every sender is gone, then stops the checkpointer.
+    pub fn run(self, rx: mpsc::Receiver<WriteCmd>) {
+        let checkpointer = self.checkpointer.clone();
+        self.serve(rx);
+        checkpointer.stop();
+    }
+
+    fn serve(mut self, mut rx: mpsc::Receiver<WriteCmd>) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        let mut stats = BatchStats::default();
+        let mut batches = 0u64;
+        while let Some(first) = rx.blocking_recv() {
+            if self.panic_after == Some(batches) {
+                panic!("injected fault: the writer panics after {batches} batches");
+            }
+            batches += 1;
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            let size = batch.len();
+            let started = std::time::Instant::now();
+            let stopped = self.execute(&mut batch);
+            stats.record(size, started.elapsed());
+            if let Some(done) = stopped {
+                rx.close();
+                while let Ok(cmd) = rx.try_recv() {
+                    cmd.refuse(Error::ShuttingDown);
+                }
+                // A clean stop: the next start need not check what this run changed.
+                if let Err(e) = super::consistency::mark_checked(&self.conn, self.version) {
+                    tracing::warn!(error = %e, "cannot record the clean stop");
+                }
+                tracing::info!("writer stopped; everything acknowledged is committed");
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    /// Applies a batch in one transaction and settles it. Returns the `Stop` sender if the batch
+    /// held one (what came after it is refused).
+    pub(crate) fn execute(&mut self, batch: &mut Vec<WriteCmd>) -> Option<oneshot::Sender<()>> {
+        let mut stop = None;
+        if let Some(at) = batch.iter().position(|c| matches!(c, WriteCmd::Stop(_))) {
+            for cmd in batch.drain(at + 1..) {
+                cmd.refuse(Error::ShuttingDown);
+            }
+            if let Some(WriteCmd::Stop(done)) = batch.pop() {
+                stop = Some(done);
+            }
+        }
+        let cmds = std::mem::take(batch);
+        let size = cmds.len();
+        // Commands that failed on their own: answered with their error, left out of replays.
+        let mut failed: Vec<Option<Error>> = (0..size).map(|_| None).collect();
+        let mut replays = 0;
+        let committed = loop {
+            if cmds.is_empty() {
+                break Ok(Vec::new());
+            }
+            match self.attempt(&cmds, &failed) {
+                Attempt::Committed(outcomes) => break Ok(outcomes),
+                Attempt::CommandFailed(i, e) if replays < MAX_REPLAYS => {
+                    tracing::error!(error = %e, size, "a command failed; the batch goes again without it");
+                    failed[i] = Some(e);
+                    replays += 1;
+                }
+                Attempt::CommandFailed(_, e) | Attempt::BatchFailed(e) => break Err(e),
+            }
+        };
+        match committed {
+            Ok(mut outcomes) => {
+                tracing::trace!(size, replays, "batch committed");
+                for (i, cmd) in cmds.into_iter().enumerate() {
+                    let (result, pushes) =
+                        match (outcomes.get_mut(i).and_then(Option::take), failed[i].take()) {
+                            (Some(o), _) => (o.result, o.pushes),
+                            (None, Some(e)) => (Err(e), Vec::new()),
+                            (None, None) => (
+                                Err(Error::Corrupt("a command without an outcome".into())),
+                                Vec::new(),
+                            ),
+                        };
+                    self.answer(cmd, result);
+                    for push in pushes {
+                        self.carry_out(push);
+                    }
+                }
+                self.checkpointer.after_commit(&self.conn);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, size, "write batch failed; rolled back");
+                let body = e.to_body();
+                for (i, cmd) in cmds.into_iter().enumerate() {
+                    let result = match failed[i].take() {
+                        Some(own) => Err(own),
+                        None => Err(Error::Refused(body.clone())),
+                    };
+                    self.answer(cmd, result);
+                }
+            }
+        }
+        stop
+    }
+
+    /// One try at the batch (without the commands that already failed on their own).
+    fn attempt(&mut self, cmds: &[WriteCmd], failed: &[Option<Error>]) -> Attempt {
+        if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
+            return Attempt::BatchFailed(e.into());
+        }
+        let tx = SqliteTx::new(&self.conn);
+        let mut ctx = Ctx {
+            tx: &tx,
+            hot: &mut self.hot,
+            version: &mut self.version,
+            max_members: self.max_members,
+            pushes: Vec::new(),
+        };
+        let mut outcomes = Vec::with_capacity(cmds.len());
+        let mut failure = None;
+        for (i, cmd) in cmds.iter().enumerate() {
+            if failed[i].is_some() {
+                outcomes.push(None);
+                continue;
+            }
+            // A send held back behind an earlier one refused for now is refused the same way.
+            if let Some(key) = send_key(cmd) {
+                if let Err(refusal) =
+                    key.conn
+                        .check_order(key.conversation, &key.client_id, key.order)
+                {
+                    outcomes.push(Some(Outcome {
+                        result: Err(Error::Refused(refusal)),
+                        pushes: Vec::new(),
+                    }));
+                    continue;
+                }
+            }
+            match rules::apply(&mut ctx, cmd) {
+                Ok(value) => outcomes.push(Some(Outcome {
+                    result: Ok(value),
+                    pushes: std::mem::take(&mut ctx.pushes),
+                })),
+                // A refusal writes nothing: just an answer.
+                Err(e) if !e.is_internal() => {
+                    ctx.pushes.clear();
+                    outcomes.push(Some(Outcome {
+                        result: Err(e),
+                        pushes: Vec::new(),
+                    }));
+                }
+                Err(e) if e.is_batch_wide() => {
+                    failure = Some(Attempt::BatchFailed(e));
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(Attempt::CommandFailed(i, e));
+                    break;
+                }
+            }
+        }
+        let flushed = match failure {
+            Some(_) => Ok(()),
+            None => rules::flush_last_seqs(&mut ctx),
+        };
+        if let Some(failure) = failure {
+            self.roll_back();
+            return failure;
+        }
+        match flushed.and_then(|()| self.conn.execute_batch("COMMIT").map_err(Error::from)) {
+            Ok(()) => Attempt::Committed(outcomes),
+            Err(e) => {
+                self.roll_back();
+                Attempt::BatchFailed(e)
+            }
+        }
+    }
+
+    /// Undoes the open transaction and forgets what memory held about it.
+    fn roll_back(&mut self) {
+        if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+            if !self.conn.is_autocommit() {
+                // Left inside the failed transaction, every later batch would fail too:
+                // crash-only (the process restarts and SQLite rolls it back on open).
+                panic!("cannot roll back a failed write batch: {e}");
+            }
+        }
+        self.hot.clear();
+        match super::consistency::current_version(&self.conn) {
+            Ok(v) => self.version = v,
+            Err(e) => tracing::error!(error = %e, "cannot reread the change counter"),
+        }
+    }
+
+    /// Answers a command (after its transaction committed or failed) and keeps the send order:
+    /// a send refused for now holds back its connection's later sends to that conversation.
+    fn answer(&mut self, cmd: WriteCmd, result: Result<Value>) {
+        let key = send_key(&cmd);
+        if let (WriteCmd::SendText { .. }, Ok(Value::Message { json: None, .. })) = (&cmd, &result)
+        {
+            self.metrics.resend();
+        }
+        let answer = cmd.settle(result);
+        if let Some(code) = answer.error_code(None) {
+            self.metrics.error(code);
+            if let Some(key) = key {
+                if code.is_transient() {
+                    if let super::command::Answer::Frame {
+                        text: Err(body), ..
+                    } = &answer
+                    {
+                        key.conn
+                            .hold(key.conversation, key.client_id, key.order, body.clone());
+                    }
+                }
+            }
+        }
+        answer.deliver(None);
+    }
+
+    /// Carries out a committed command's side effect.
+    fn carry_out(&mut self, push: Push) {
+        match push {
+            Push::Deliver { to, frame, skip } => {
+                self.hub.deliver(&to, &frame, skip);
+            }
+            Push::Revoke {
+                uid,
+                session,
+                skip,
+                frame,
+            } => {
+                // Revoked from now on, whatever a racing read finds; then its connections go.
+                self.sessions
+                    .lock()
+                    .expect("session cache")
+                    .put(session, None);
+                self.hub.revoke(uid, &session, &frame, skip);
+            }
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! [`WriteTx`] on SQLite: the writer's statements, on the writer's connection inside its open
+//! transaction (prepared once, cached).
+
+use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid, User};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rows::{self, ConversationRow};
+use super::tx::{Fields, WriteTx};
+use crate::error::Result;
+use crate::hub::TokenHash;
+
+/// The writer's connection, seen as a write transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> SqliteTx<'c> {
+    /// Operations on `conn`, which must be inside a transaction.
+    pub fn new(conn: &'c Connection) -> Self {
+        Self { conn }
+    }
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn insert_user(&self, user: &User, password_hash: &str, created_at: Millis) -> Result<bool> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO users (uid, username, display_name, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (username) DO NOTHING",
+            )?
+            .execute(params![
+                user.uid.as_bytes(),
+                user.username,
+                user.display_name,
+                password_hash,
+                created_at
+            ])?;
+        Ok(inserted == 1)
+    }
+
+    fn missing_users(&self, uids: &[Uid]) -> Result<Vec<Uid>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM users WHERE uid = ?1")?;
+        let mut missing = Vec::new();
+        for uid in uids {
+            if !stmt.exists([uid.as_bytes()])? {
+                missing.push(*uid);
+            }
+        }
+        Ok(missing)
+    }
+
+    fn insert_session(
+        &self,
+        token_hash: &TokenHash,
+        uid: Uid,
+        device: &str,
+        at: Millis,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sessions (token_hash, uid, device, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![&token_hash[..], uid.as_bytes(), device, at])?;
+        Ok(())
+    }
+
+    fn delete_session(&self, token_hash: &TokenHash) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+            .execute([&token_hash[..]])?;
+        Ok(())
+    }
+
+    fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+        rows::conversation(self.conn, id)
+    }
+
+    fn conversation_by_members(&self, member_key: &[u8]) -> Result<Option<ConversationId>> {
+        let id: Option<[u8; 16]> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE member_key = ?1
+                 ORDER BY create_time, rowid LIMIT 1",
+            )?
+            .query_row([member_key], |r| r.get(0))
+            .optional()?;
+        Ok(id.map(ConversationId::from_bytes))
+    }
+
+    fn insert_conversation(&self, c: &Conversation, member_key: &[u8], version: u64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO conversations (id, title, icon, manager_id, remark, user_count, attrs,
+                     create_time, type, member_key, last_seq, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)",
+            )?
+            .execute(params![
+                c.id.as_bytes(),
+                c.title,
+                c.icon,
+                c.manager_id.as_bytes(),
+                c.remark,
+                c.user_count,
+                serde_json::Value::Object(c.attrs.clone()).to_string(),
+                c.create_time,
+                c.kind.as_str(),
+                member_key,
+                version
+            ])?;
+        Ok(())
+    }
+
+    fn update_conversation(&self, id: ConversationId, f: &Fields, version: u64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE conversations SET
+                     title = coalesce(?2, title), icon = coalesce(?3, icon),
+                     remark = coalesce(?4, remark), attrs = coalesce(?5, attrs), version = ?6
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.as_bytes(),
+                f.title,
+                f.icon,
+                f.remark,
+                f.attrs,
+                version
+            ])?;
+        Ok(())
+    }
+
+    fn set_membership(
+        &self,
+        id: ConversationId,
+        count: usize,
+        member_key: &[u8],
+        manager: Uid,
+        version: u64,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE conversations SET user_count = ?2, member_key = ?3, manager_id = ?4,
+                     version = ?5 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.as_bytes(),
+                count as u32,
+                member_key,
+                manager.as_bytes(),
+                version
+            ])?;
+        Ok(())
+    }
+
+    fn set_last_seq(&self, id: ConversationId, last_seq: Seq, version: u64) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE conversations SET last_seq = ?2, version = ?3 WHERE id = ?1")?
+            .execute(params![id.as_bytes(), last_seq, version])?;
+        Ok(())
+    }
+
+    fn add_members(
+        &self,
+        id: ConversationId,
+        uids: &[Uid],
+        read_seq: Seq,
+        version: u64,
+    ) -> Result<()> {
+        let next_position: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(max(position), -1) + 1 FROM members WHERE conversation_id = ?1",
+            )?
+            .query_row([id.as_bytes()], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO members (uid, conversation_id, position, active, read_seq, version)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5)
+             ON CONFLICT (uid, conversation_id) DO UPDATE SET
+                 active = 1, position = excluded.position, read_seq = excluded.read_seq,
+                 version = excluded.version",
+        )?;
+        for (i, uid) in uids.iter().enumerate() {
+            stmt.execute(params![
+                uid.as_bytes(),
+                id.as_bytes(),
+                next_position + i as i64,
+                read_seq,
+                version
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn remove_members(
+        &self,
+        id: ConversationId,
+        uids: &[Uid],
+        version: u64,
+        left_seq: Seq,
+        snapshot: &str,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE members SET active = 0, version = ?3, left_seq = ?4, left_snapshot = ?5
+             WHERE uid = ?1 AND conversation_id = ?2",
+        )?;
+        for uid in uids {
+            stmt.execute(params![
+                uid.as_bytes(),
+                id.as_bytes(),
+                version,
+                left_seq,
+                snapshot
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn read_seq(&self, uid: Uid, id: ConversationId) -> Result<Option<Seq>> {
+        rows::read_seq(self.conn, uid, id)
+    }
+
+    fn set_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq, version: u64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE members SET read_seq = ?3, version = ?4
+                 WHERE uid = ?1 AND conversation_id = ?2",
+            )?
+            .execute(params![uid.as_bytes(), id.as_bytes(), seq, version])?;
+        Ok(())
+    }
+
+    fn raise_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE members SET read_seq = ?3
+                 WHERE uid = ?1 AND conversation_id = ?2 AND read_seq < ?3",
+            )?
+            .execute(params![uid.as_bytes(), id.as_bytes(), seq])?;
+        Ok(())
+    }
+
+    fn insert_message(&self, m: &Message) -> Result<bool> {
+        let kind = match &m.body {
+            im_proto::MessageBody::Text { .. } => "text",
+            other => {
+                return Err(crate::error::Error::Corrupt(format!(
+                    "cannot store a message body {other:?}"
+                )))
+            }
+        };
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO messages
+                     (conversation_id, seq, id, sender, client_id, type, body, timestamp)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (conversation_id, sender, client_id) DO NOTHING",
+            )?
+            .execute(params![
+                m.conversation_id.as_bytes(),
+                m.seq,
+                m.id.as_bytes(),
+                m.from.as_bytes(),
+                m.client_id.as_str(),
+                kind,
+                m.body.preview(),
+                m.timestamp
+            ])?;
+        Ok(inserted == 1)
+    }
+
+    fn message_by_client_id(
+        &self,
+        id: ConversationId,
+        sender: Uid,
+        client_id: &ClientId,
+    ) -> Result<Option<Message>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM messages
+                 WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3",
+                rows::MESSAGE_COLUMNS
+            ))?
+            .query_row(
+                params![id.as_bytes(), sender.as_bytes(), client_id.as_str()],
+                rows::message,
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,102 @@
+//! [`WriteTx`]: what the write rules need from a storage backend inside one write transaction.
+//! The rules (`rules/`) are written against this trait only; SQLite (`sqlite_tx.rs`) is its
+//! first implementation, and a second backend implements the same operations.
+//!
+//! Every method runs inside the open transaction and sees what earlier calls in it wrote.
+//! Nothing here decides anything: checks, ids, versions and events are the rules' business.
+
+use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid, User};
+
+use super::rows::ConversationRow;
+use crate::error::Result;
+use crate::hub::TokenHash;
+
+/// The storage operations of a write transaction.
+pub trait WriteTx {
+    /// Inserts an account; false if the username is taken.
+    fn insert_user(&self, user: &User, password_hash: &str, created_at: Millis) -> Result<bool>;
+    /// The uids among `uids` that name no account.
+    fn missing_users(&self, uids: &[Uid]) -> Result<Vec<Uid>>;
+
+    /// Stores a session (by its token's hash).
+    fn insert_session(
+        &self,
+        token_hash: &TokenHash,
+        uid: Uid,
+        device: &str,
+        at: Millis,
+    ) -> Result<()>;
+    /// Deletes a session; nothing if there is none.
+    fn delete_session(&self, token_hash: &TokenHash) -> Result<()>;
+
+    /// A conversation with its active members (in joining order) and bookkeeping.
+    fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>>;
+    /// The oldest conversation whose active members are exactly `member_key`'s.
+    fn conversation_by_members(&self, member_key: &[u8]) -> Result<Option<ConversationId>>;
+    /// Inserts a new conversation (members are inserted separately).
+    fn insert_conversation(&self, c: &Conversation, member_key: &[u8], version: u64) -> Result<()>;
+    /// Sets the given fields (the others stay) and the version.
+    fn update_conversation(&self, id: ConversationId, fields: &Fields, version: u64) -> Result<()>;
+    /// Writes what follows from the membership: count, member key, manager, version.
+    fn set_membership(
+        &self,
+        id: ConversationId,
+        count: usize,
+        member_key: &[u8],
+        manager: Uid,
+        version: u64,
+    ) -> Result<()>;
+    /// Writes a conversation's last seq and version (once per batch).
+    fn set_last_seq(&self, id: ConversationId, last_seq: Seq, version: u64) -> Result<()>;
+
+    /// Makes `uids` active members (after the current ones, in order), with a read mark of
+    /// `read_seq`. A former member comes back with a fresh position and read mark.
+    fn add_members(
+        &self,
+        id: ConversationId,
+        uids: &[Uid],
+        read_seq: Seq,
+        version: u64,
+    ) -> Result<()>;
+    /// Marks `uids` as former members, remembering what they saw: the last seq and the
+    /// conversation as JSON.
+    fn remove_members(
+        &self,
+        id: ConversationId,
+        uids: &[Uid],
+        version: u64,
+        left_seq: Seq,
+        snapshot: &str,
+    ) -> Result<()>;
+    /// A member's (or former member's) read mark.
+    fn read_seq(&self, uid: Uid, id: ConversationId) -> Result<Option<Seq>>;
+    /// Sets a read mark (and the membership's version).
+    fn set_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq, version: u64) -> Result<()>;
+    /// Raises a read mark to `seq` if it is below (a sender has read their own message); the
+    /// version stays.
+    fn raise_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq) -> Result<()>;
+
+    /// Inserts a message; false (and nothing written) if its sender already stored one with
+    /// that client id in that conversation.
+    fn insert_message(&self, message: &Message) -> Result<bool>;
+    /// The message a sender stored with a client id.
+    fn message_by_client_id(
+        &self,
+        id: ConversationId,
+        sender: Uid,
+        client_id: &ClientId,
+    ) -> Result<Option<Message>>;
+}
+
+/// The editable fields of a conversation; `None` leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    /// New title.
+    pub title: Option<String>,
+    /// New icon.
+    pub icon: Option<String>,
+    /// New remark.
+    pub remark: Option<String>,
+    /// New attrs, as JSON text.
+    pub attrs: Option<String>,
+}
