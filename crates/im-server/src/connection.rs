@@ -179,7 +179,9 @@ async fn serve_until_done(
         ws,
         outbound,
         limiter: RateLimiter::direct_with_clock(quota, CLOCK.clone()),
+        read_budget: (shared.config.outbound_queue / 2).max(1),
         shared: shared.clone(),
+        pending: None,
     };
     tracing::debug!(conn = conn.state.conn.id(), %peer, "connected");
     let end = conn.run(&life).await;
@@ -192,6 +194,13 @@ struct Connection {
     outbound: mpsc::Receiver<Outbound>,
     limiter: DefaultDirectRateLimiter,
     shared: Arc<Shared>,
+    /// A change waiting for room in the writer's queue: no more requests are read meanwhile,
+    /// but the outbound queue keeps draining (the writer's back-pressure never makes the
+    /// connection too slow to take its own answers).
+    pending: Option<crate::store::WriteCmd>,
+    /// Requests are read only while fewer changes than this await their answers, so those
+    /// answers always fit in the outbound queue beside the events.
+    read_budget: usize,
 }
 
 impl Connection {
@@ -204,6 +213,8 @@ impl Connection {
         tokio::pin!(heartbeat);
         let mut last_heard = Instant::now();
         let mut reading = !life.stop_reading.is_cancelled();
+        // Its own handle, so that waiting for room in the writer's queue borrows nothing of self.
+        let shared = self.shared.clone();
         loop {
             tokio::select! {
                 biased;
@@ -216,7 +227,18 @@ impl Connection {
                         return End::Gone;
                     }
                 }
-                incoming = self.ws.next(), if reading => {
+                permit = shared.store.reserve(), if self.pending.is_some() => {
+                    let cmd = self.pending.take().expect("a pending change");
+                    match permit {
+                        Some(permit) => permit.send(cmd),
+                        None => cmd.refuse(crate::error::Error::ShuttingDown),
+                    }
+                }
+                incoming = self.ws.next(),
+                    if reading
+                        && self.pending.is_none()
+                        && self.state.conn.in_flight() < self.read_budget =>
+                {
                     last_heard = Instant::now();
                     if let Err(end) = self.on_incoming(incoming).await {
                         return end;
@@ -348,6 +370,11 @@ impl Connection {
             Err(e) => return self.error(e.id, e.error).await,
         };
         let reply = Box::pin(ops::dispatch(&self.shared, &mut self.state, request)).await;
+        if let Some(cmd) = self.state.outgoing.take() {
+            if let Err(cmd) = self.shared.store.try_submit(cmd) {
+                self.pending = Some(cmd);
+            }
+        }
         match reply {
             Some(frame) => self.write(Message::Text(frame.into())).await,
             None => Ok(()),

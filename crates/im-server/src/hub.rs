@@ -5,7 +5,7 @@
 //! cursor), so one slow reader never holds up anyone else.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,9 @@ pub struct ConnHandle {
     /// connection are refused the same way until the refused one comes again, so that a client
     /// pipelining its outbox gets its messages stored in the order it sent them.
     held: Mutex<HashMap<ConversationId, HeldSend>>,
+    /// Changes submitted to the writer whose answers have not been queued yet: the connection
+    /// reads no more requests while this is half its queue, so that its own answers always fit.
+    in_flight: AtomicUsize,
 }
 
 /// A send refused for now, holding back the connection's later sends to its conversation.
@@ -64,6 +67,7 @@ impl ConnHandle {
             tx,
             too_slow: CancellationToken::new(),
             held: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
         });
         (handle, rx)
     }
@@ -87,6 +91,23 @@ impl ConnHandle {
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+
+    /// A change was handed to the writer; its answer will come on this connection's queue.
+    pub fn begin_request(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The writer queued a change's answer.
+    pub fn end_request(&self) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// Changes submitted and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Cancelled when the connection fell too far behind and must close.

@@ -33,6 +33,8 @@ pub struct Session {
 #[derive(Debug)]
 pub struct ConnState {
     pub hello: bool,
+    /// A change to hand to the writer (set by a request, taken by the connection).
+    pub outgoing: Option<WriteCmd>,
     /// Frames read so far on this connection (the current one's number while it is handled).
     pub frames: u64,
     pub session: Option<Session>,
@@ -45,6 +47,7 @@ impl ConnState {
     pub fn new(peer: IpAddr, conn: Arc<ConnHandle>) -> Self {
         Self {
             hello: false,
+            outgoing: None,
             frames: 0,
             session: None,
             peer,
@@ -176,6 +179,7 @@ async fn handle(
             }
             submit(
                 shared,
+                state,
                 WriteCmd::CreateConversation {
                     by,
                     params: p,
@@ -209,6 +213,7 @@ async fn handle(
             check_update_fields(&p)?;
             submit(
                 shared,
+                state,
                 WriteCmd::UpdateConversation {
                     by,
                     params: p,
@@ -223,6 +228,7 @@ async fn handle(
             }
             submit(
                 shared,
+                state,
                 WriteCmd::AddMembers {
                     by,
                     params: p,
@@ -235,6 +241,7 @@ async fn handle(
             check_count("user_ids", p.user_ids.len(), limits.max_members)?;
             submit(
                 shared,
+                state,
                 WriteCmd::RemoveMembers {
                     by,
                     params: p,
@@ -262,6 +269,7 @@ async fn handle(
             }
             submit(
                 shared,
+                state,
                 WriteCmd::SendText {
                     by,
                     conversation_id: p.conversation_id,
@@ -277,6 +285,7 @@ async fn handle(
         Call::MarkRead(p) => {
             submit(
                 shared,
+                state,
                 WriteCmd::MarkRead {
                     by,
                     conversation_id: p.conversation_id,
@@ -293,8 +302,11 @@ async fn handle(
     }
 }
 
-async fn submit(shared: &Shared, cmd: WriteCmd) -> Result<Option<String>> {
-    shared.store.submit(cmd).await;
+/// Hands a change to the connection to submit to the writer (which answers it on the
+/// connection's queue once committed). The connection submits it without blocking its loop.
+async fn submit(_shared: &Shared, state: &mut ConnState, cmd: WriteCmd) -> Result<Option<String>> {
+    state.conn.begin_request();
+    state.outgoing = Some(cmd);
     Ok(None)
 }
 

@@ -193,6 +193,7 @@ impl Answer {
                     (_, Err(body)) => encode_error(Some(id), &body),
                 };
                 conn.send(Utf8Bytes::from(frame));
+                conn.end_request();
             }
             Answer::Direct(send) => send(failure),
         }

@@ -105,6 +105,24 @@ impl Store {
         }
     }
 
+    /// Queues a change if the writer's queue has room; hands it back if it is full. Once the
+    /// writer has stopped, the change is answered `shutting_down`.
+    pub fn try_submit(&self, cmd: WriteCmd) -> std::result::Result<(), WriteCmd> {
+        match self.writer.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(cmd)) => Err(cmd),
+            Err(mpsc::error::TrySendError::Closed(cmd)) => {
+                cmd.refuse(Error::ShuttingDown);
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits for room in the writer's queue (`None` once the writer has stopped).
+    pub async fn reserve(&self) -> Option<mpsc::Permit<'_, WriteCmd>> {
+        self.writer.reserve().await.ok()
+    }
+
     /// Queues a change and waits for its result.
     pub async fn write<T>(&self, make: impl FnOnce(Reply<T>) -> WriteCmd) -> Result<T> {
         let (tx, rx) = oneshot::channel();
