@@ -371,9 +371,7 @@ impl Connection {
         };
         let reply = Box::pin(ops::dispatch(&self.shared, &mut self.state, request)).await;
         if let Some(cmd) = self.state.outgoing.take() {
-            if let Err(cmd) = self.shared.store.try_submit(cmd) {
-                self.pending = Some(cmd);
-            }
+            self.pending = self.shared.store.try_submit(cmd);
         }
         match reply {
             Some(frame) => self.write(Message::Text(frame.into())).await,

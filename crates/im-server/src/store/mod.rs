@@ -107,13 +107,14 @@ impl Store {
 
     /// Queues a change if the writer's queue has room; hands it back if it is full. Once the
     /// writer has stopped, the change is answered `shutting_down`.
-    pub fn try_submit(&self, cmd: WriteCmd) -> std::result::Result<(), WriteCmd> {
+    #[must_use = "a change handed back must be submitted later"]
+    pub fn try_submit(&self, cmd: WriteCmd) -> Option<WriteCmd> {
         match self.writer.try_send(cmd) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(cmd)) => Err(cmd),
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(cmd)) => Some(cmd),
             Err(mpsc::error::TrySendError::Closed(cmd)) => {
                 cmd.refuse(Error::ShuttingDown);
-                Ok(())
+                None
             }
         }
     }
