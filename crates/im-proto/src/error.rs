@@ -66,6 +66,9 @@ error_codes! {
     InvalidUsername = "invalid_username", transient = false;
     /// The password is shorter than 8 or longer than 256 bytes.
     InvalidPassword = "invalid_password", transient = false;
+    /// The display name has text-direction or control characters, nothing visible, or is too
+    /// long.
+    InvalidDisplayName = "invalid_display_name", transient = false;
     /// Another account already has that username.
     UsernameTaken = "username_taken", transient = false;
     /// Unknown username or wrong password (deliberately not telling which).

@@ -36,8 +36,9 @@ pub use frame::{
 };
 pub use ids::{BadClientId, BadId, ClientId, ConversationId, MessageId, Uid};
 pub use model::{
-    field_limits, normalize_username, Conversation, ConversationType, ConversationView, Limits,
-    Message, MessageBody, Millis, Receipt, Seq, Typing, User,
+    check_display_name, field_limits, normalize_username, BadDisplayName, Conversation,
+    ConversationType, ConversationView, Limits, Message, MessageBody, Millis, Receipt, Seq, Typing,
+    User,
 };
 pub use request::{
     parse_request, AddMembers, Call, ConversationPage, CreateConversation, CreatedConversation,

@@ -240,9 +240,100 @@ pub fn normalize_username(raw: &str) -> Option<String> {
     ok.then_some(name)
 }
 
+/// Why a display name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadDisplayName {
+    /// Text-direction controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) can make a
+    /// name display as something else ("nimda metsys" shown as "system admin").
+    #[error("a display name may not contain text-direction control characters")]
+    DirectionControls,
+    /// Control characters (line breaks, NUL…).
+    #[error("a display name may not contain control characters")]
+    ControlCharacters,
+    /// Nothing visible: only spaces and zero-width characters.
+    #[error("a display name needs at least one visible character")]
+    Invisible,
+    /// Longer than [`field_limits::DISPLAY_NAME`] characters.
+    #[error("a display name may be at most 64 characters long")]
+    TooLong,
+}
+
+/// True for characters that take no space and show nothing on their own.
+fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}'
+                | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+        )
+}
+
+/// Checks a display name (trimmed) so that it cannot pass for someone it is not by its
+/// rendering: no text-direction or control characters, something visible. Lookalike names
+/// ("t0m" beside "tom") are allowed; clients show the `@username` where identity matters.
+pub fn check_display_name(raw: &str) -> Result<String, BadDisplayName> {
+    let name = raw.trim();
+    if name.chars().any(|c| {
+        matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        )
+    }) {
+        return Err(BadDisplayName::DirectionControls);
+    }
+    if name.chars().any(char::is_control) {
+        return Err(BadDisplayName::ControlCharacters);
+    }
+    if name.chars().all(invisible) {
+        return Err(BadDisplayName::Invisible);
+    }
+    if name.chars().count() > field_limits::DISPLAY_NAME {
+        return Err(BadDisplayName::TooLong);
+    }
+    Ok(name.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_names_that_would_impersonate_by_rendering_are_refused() {
+        assert_eq!(check_display_name("  Tom  ").unwrap(), "Tom");
+        assert_eq!(check_display_name("耗子").unwrap(), "耗子");
+        assert_eq!(
+            check_display_name("👨\u{200D}👩\u{200D}👧 family").unwrap(),
+            "👨\u{200D}👩\u{200D}👧 family"
+        );
+        assert_eq!(
+            check_display_name("\u{202E}nimda metsys"),
+            Err(BadDisplayName::DirectionControls)
+        );
+        assert_eq!(
+            check_display_name("a\u{2067}b"),
+            Err(BadDisplayName::DirectionControls)
+        );
+        assert_eq!(
+            check_display_name("\u{200B}\u{200B}"),
+            Err(BadDisplayName::Invisible)
+        );
+        assert_eq!(
+            check_display_name(" \u{3164} "),
+            Err(BadDisplayName::Invisible)
+        );
+        assert_eq!(
+            check_display_name("tom\u{0}"),
+            Err(BadDisplayName::ControlCharacters)
+        );
+        assert_eq!(
+            check_display_name("two\nlines"),
+            Err(BadDisplayName::ControlCharacters)
+        );
+        assert_eq!(
+            check_display_name(&"x".repeat(65)),
+            Err(BadDisplayName::TooLong)
+        );
+    }
 
     fn seed_conversation() -> Conversation {
         Conversation {

@@ -1,10 +1,7 @@
-//! Passwords (argon2id), session tokens (256 random bits, stored as SHA-256) and the throttle on
-//! failed sign-ins.
+//! Passwords (argon2id) and session tokens (256 random bits, stored as SHA-256). The throttle on
+//! failed sign-ins is in `guard.rs`.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -22,19 +19,17 @@ use crate::hub::TokenHash;
 pub struct Passwords {
     permits: Arc<Semaphore>,
     /// A real hash of a random password: checked against when the username is unknown, so a
-    /// wrong username costs as long as a wrong password.
-    decoy: Arc<String>,
+    /// wrong username costs as long as a wrong password. Made on first need (not at start-up:
+    /// a restart should not spend a hash before it listens).
+    decoy: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Passwords {
     /// A hasher allowing `parallel` hashes at once.
     pub fn new(parallel: usize) -> Result<Self> {
-        let mut random = [0u8; 24];
-        rand::rng().fill_bytes(&mut random);
-        let decoy = hash_blocking(&hex(&random))?;
         Ok(Self {
             permits: Arc::new(Semaphore::new(parallel.max(1))),
-            decoy: Arc::new(decoy),
+            decoy: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -67,7 +62,21 @@ impl Passwords {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let known = stored.is_some();
-            let phc = stored.unwrap_or_else(|| decoy.to_string());
+            let phc = match stored {
+                Some(phc) => phc,
+                None => match decoy.get() {
+                    Some(phc) => phc.clone(),
+                    None => {
+                        let mut random = [0u8; 24];
+                        rand::rng().fill_bytes(&mut random);
+                        decoy
+                            .get_or_init(|| {
+                                hash_blocking(&hex(&random)).unwrap_or_else(|_| String::new())
+                            })
+                            .clone()
+                    }
+                },
+            };
             let parsed = PasswordHash::new(&phc).map_err(|e| Error::PasswordHash(e.to_string()))?;
             let matches = Argon2::default()
                 .verify_password(password.expose().as_bytes(), &parsed)
@@ -115,86 +124,10 @@ fn token_hash(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Counts failed sign-ins per username and per address; refuses further attempts for the rest of
-/// the window once either passes its limit.
-#[derive(Debug)]
-pub struct SignInThrottle {
-    per_user: u32,
-    per_address: u32,
-    window: Duration,
-    failures: Mutex<HashMap<Key, (Instant, u32)>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    User(String),
-    Address(IpAddr),
-}
-
-impl SignInThrottle {
-    /// Allows `per_user` failures per username and 4× that per address within `window`.
-    pub fn new(per_user: u32, window: Duration) -> Self {
-        Self {
-            per_user: per_user.max(1),
-            per_address: per_user.max(1) * 4,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// `Err(milliseconds to wait)` if sign-ins for this username or from this address are
-    /// blocked now.
-    pub fn check(&self, username: &str, address: IpAddr) -> Result<(), u64> {
-        let now = Instant::now();
-        let failures = self.failures.lock().expect("throttle lock");
-        let mut wait = 0u64;
-        for (key, limit) in [
-            (Key::User(username.to_owned()), self.per_user),
-            (Key::Address(address), self.per_address),
-        ] {
-            if let Some((start, count)) = failures.get(&key) {
-                let elapsed = now.duration_since(*start);
-                if *count >= limit && elapsed < self.window {
-                    wait = wait.max((self.window - elapsed).as_millis() as u64 + 1);
-                }
-            }
-        }
-        if wait > 0 {
-            Err(wait)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, username: &str, address: IpAddr) {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().expect("throttle lock");
-        if failures.len() > 100_000 {
-            let window = self.window;
-            failures.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        for key in [Key::User(username.to_owned()), Key::Address(address)] {
-            let entry = failures.entry(key).or_insert((now, 0));
-            if now.duration_since(entry.0) >= self.window {
-                *entry = (now, 0);
-            }
-            entry.1 += 1;
-        }
-    }
-
-    /// Forgets a username's failures after a successful sign-in.
-    pub fn succeeded(&self, username: &str) {
-        self.failures
-            .lock()
-            .expect("throttle lock")
-            .remove(&Key::User(username.to_owned()));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// A caller that gives up on a hash (its connection dropped) keeps its permit until the
     /// hash ends: at most `parallel` argon2 buffers exist at once, whatever callers do.
@@ -251,31 +184,5 @@ mod tests {
         assert_ne!(ha, hb);
         assert_eq!(parse_token(&Secret::new("short")), None);
         assert_eq!(parse_token(&Secret::new("Z".repeat(64))), None);
-    }
-
-    #[test]
-    fn throttle_blocks_after_the_limit_and_forgets_on_success() {
-        let throttle = SignInThrottle::new(3, Duration::from_secs(60));
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..3 {
-            assert!(throttle.check("tom", ip).is_ok());
-            throttle.failed("tom", ip);
-        }
-        let wait = throttle.check("tom", ip).unwrap_err();
-        assert!(wait > 0 && wait <= 60_001);
-        assert!(
-            throttle.check("jerry", ip).is_ok(),
-            "the address limit is higher"
-        );
-        throttle.succeeded("tom");
-        assert!(throttle.check("tom", ip).is_ok());
-    }
-
-    #[test]
-    fn throttle_window_expires() {
-        let throttle = SignInThrottle::new(1, Duration::from_millis(0));
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        throttle.failed("tom", ip);
-        assert!(throttle.check("tom", ip).is_ok());
     }
 }

@@ -31,12 +31,14 @@ pub struct Config {
     pub ping_interval: Duration,
     /// Drop a connection that has sent nothing (not even a pong) for this long.
     pub idle_timeout: Duration,
-    /// Failed sign-ins allowed per username (and 4× that per address) within `sign_in_window`.
-    pub sign_in_failures: u32,
-    /// The window failed sign-ins are counted in.
-    pub sign_in_window: Duration,
+    /// What one address or one user may do (abuse limits).
+    pub guard: GuardLimits,
     /// How long shutdown waits for connections to flush before giving up on them.
     pub shutdown_grace: Duration,
+    /// Web origins allowed to open WebSockets (`https://chat.example.org`). A connection whose
+    /// handshake carries an `Origin` header not listed here is refused with 403, so a web page
+    /// cannot reach a server on the user's machine or network; native clients send none.
+    pub allowed_origins: Vec<String>,
     /// Fault injection for the crash-only tests: the writer panics after this many batches.
     #[doc(hidden)]
     pub debug_writer_panic_after: Option<u64>,
@@ -53,10 +55,67 @@ impl Default for Config {
             outbound_queue: 1024,
             ping_interval: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
-            sign_in_failures: 5,
-            sign_in_window: Duration::from_secs(60),
+            guard: GuardLimits::default(),
             shutdown_grace: Duration::from_secs(10),
+            allowed_origins: Vec::new(),
             debug_writer_panic_after: None,
+        }
+    }
+}
+
+/// Limits on what one address or one user may do; 0 means unlimited. The defaults suit a small
+/// organisation's server open to the internet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardLimits {
+    /// Failed sign-ins of one username from one address before each attempt has to wait (1 s,
+    /// doubling up to 15 min). A username is slowed from anywhere after 4× as many, an address
+    /// for every username after 20× as many.
+    pub sign_in_free_failures: u32,
+    /// Accounts created from one address per hour.
+    pub sign_ups_per_hour_per_address: u32,
+    /// Connections open at once from one address.
+    pub connections_per_address: usize,
+    /// Sessions (signed-in devices) per account; signing in beyond it signs out the oldest.
+    pub sessions_per_user: usize,
+    /// Conversations one user may create per day.
+    pub conversations_per_day_per_user: u32,
+    /// Members one user may add to conversations per hour (creating one counts its members).
+    pub members_added_per_hour_per_user: u32,
+    /// `find_users` lookups per user per minute.
+    pub lookups_per_minute_per_user: u32,
+    /// Loopback addresses are exempt from the per-address limits (sign-ups, connections, an
+    /// address's failed sign-ins): they are this host itself, or a reverse proxy on it that every
+    /// client comes through.
+    pub exempt_loopback: bool,
+}
+
+impl Default for GuardLimits {
+    fn default() -> Self {
+        Self {
+            sign_in_free_failures: 5,
+            sign_ups_per_hour_per_address: 20,
+            connections_per_address: 512,
+            sessions_per_user: 50,
+            conversations_per_day_per_user: 500,
+            members_added_per_hour_per_user: 5_000,
+            lookups_per_minute_per_user: 120,
+            exempt_loopback: true,
+        }
+    }
+}
+
+impl GuardLimits {
+    /// No limits at all (benchmarks and load tests from one address).
+    pub fn unlimited() -> Self {
+        Self {
+            sign_in_free_failures: 5,
+            sign_ups_per_hour_per_address: 0,
+            connections_per_address: 0,
+            sessions_per_user: 0,
+            conversations_per_day_per_user: 0,
+            members_added_per_hour_per_user: 0,
+            lookups_per_minute_per_user: 0,
+            exempt_loopback: true,
         }
     }
 }

@@ -134,8 +134,33 @@ fn send_key(text: &str) -> Option<(im_proto::ConversationId, im_proto::ClientId)
     (key.op == "send_text").then_some((key.conversation_id, key.client_id))
 }
 
-/// Serves one accepted TCP connection until it ends (or is killed).
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, life: Lifecycle) {
+/// Answers a connection from an address that has too many open already (HTTP 429) and closes it.
+pub async fn refuse_busy_address(mut stream: TcpStream, peer: SocketAddr) {
+    use tokio::io::AsyncWriteExt;
+    tracing::debug!(%peer, "too many connections from this address");
+    let body = "too many connections from this address\n";
+    let response = format!(
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nRetry-After: 10\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
+}
+
+/// Serves one accepted TCP connection until it ends (or is killed). `slot` holds its place in
+/// its address's count of open connections.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    life: Lifecycle,
+    slot: crate::guard::AddressSlot,
+) {
+    let _slot = slot;
     let kill = life.kill.clone();
     tokio::select! {
         _ = kill.cancelled() => {}
@@ -152,7 +177,11 @@ async fn serve_until_done(
     let _ = stream.set_nodelay(true);
     let config = websocket_config(shared.config.limits.max_frame_bytes);
     // Boxed, so the handshake's state is freed once it is done instead of staying in the task.
-    let handshake = Box::pin(crate::http::accept(stream, config));
+    let handshake = Box::pin(crate::http::accept(
+        stream,
+        config,
+        &shared.config.allowed_origins,
+    ));
     let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(crate::http::Refused::Status(status))) => {
@@ -486,7 +515,7 @@ mod tests {
         )
         .unwrap();
         let shared = Arc::new(Shared {
-            throttle: crate::auth::SignInThrottle::new(5, Duration::from_secs(60)),
+            guard: crate::guard::Guard::new(&crate::config::GuardLimits::default()),
             passwords: crate::auth::Passwords::new(1).unwrap(),
             fatal: crate::fatal::Fatal::default(),
             metrics: Default::default(),
@@ -494,7 +523,8 @@ mod tests {
             store,
             hub,
         });
-        let future = serve(stream, peer, shared, Lifecycle::default());
+        let slot = shared.guard.connections.take(peer.ip()).unwrap();
+        let future = serve(stream, peer, shared, Lifecycle::default(), slot);
         let size = std::mem::size_of_val(&future);
         eprintln!("connection future: {size} bytes");
         // 18.6 KB before the handshake was boxed and the linger buffer moved to the heap.

@@ -1,7 +1,8 @@
 //! The HTTP side of an accepted connection: reads the request head, upgrades a WebSocket
 //! request for `/ws`, and answers everything else with a proper HTTP status and a short body
 //! (`404` for other paths, `405` for other methods on `/ws`, `426` for a plain request to `/ws`,
-//! `400` for a malformed head, `431` for an oversized one), then closes.
+//! `403` for a web page's origin that is not allowed, `400` for a malformed head, `431` for an
+//! oversized one), then closes.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
@@ -29,6 +30,8 @@ pub enum Refused {
 struct Head {
     method: String,
     path: String,
+    /// The `Origin` header: browsers send it, native clients do not.
+    origin: Option<String>,
     request: Option<http::Request<()>>,
 }
 
@@ -51,7 +54,11 @@ fn parse(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
             Some(1) => http::Version::HTTP_11,
             _ => http::Version::HTTP_10,
         });
+    let mut origin = None;
     for header in raw.headers.iter() {
+        if header.name.eq_ignore_ascii_case("origin") {
+            origin = Some(String::from_utf8_lossy(header.value).into_owned());
+        }
         request = request.header(header.name, header.value);
     }
     Ok(Some((
@@ -59,6 +66,7 @@ fn parse(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
         Head {
             method,
             path,
+            origin,
             request: request.body(()).ok(),
         },
     )))
@@ -86,10 +94,12 @@ async fn answer<S: AsyncWrite + Unpin>(
 }
 
 /// Reads the request head from `stream` and upgrades it to a WebSocket, or answers it and
-/// returns why not.
+/// returns why not. A request from a web page (with an `Origin` header) must come from one of
+/// `allowed_origins`.
 pub async fn accept<S>(
     mut stream: S,
     config: WebSocketConfig,
+    allowed_origins: &[String],
 ) -> Result<WebSocketStream<S>, Refused>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -124,6 +134,17 @@ where
             "use GET to open a WebSocket\n",
         )
         .await);
+    }
+    if let Some(origin) = &head.origin {
+        if !allowed_origins.iter().any(|allowed| allowed == origin) {
+            return Err(answer(
+                &mut stream,
+                403,
+                "",
+                "web pages from this origin may not connect to this server\n",
+            )
+            .await);
+        }
     }
     let response = head.request.as_ref().and_then(|r| create_response(r).ok());
     let Some(response) = response else {
@@ -160,7 +181,8 @@ mod tests {
             let _ = client.read_to_end(&mut out).await;
             String::from_utf8_lossy(&out).into_owned()
         });
-        let upgraded = accept(server, WebSocketConfig::default()).await;
+        let allowed = ["https://ok.example".to_owned()];
+        let upgraded = accept(server, WebSocketConfig::default(), &allowed).await;
         let ok = upgraded.is_ok();
         drop(upgraded);
         (sent.await.unwrap(), ok)
@@ -196,6 +218,23 @@ mod tests {
         assert!(reply.contains("Allow: GET\r\n"), "{reply}");
         let (reply, _) = exchange("\x16\x03\x01 not http at all\r\n\r\n").await;
         assert!(reply.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{reply}");
+    }
+
+    #[tokio::test]
+    async fn a_web_page_from_an_origin_not_allowed_gets_403() {
+        let upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+                       Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        let (reply, upgraded) = exchange(&format!(
+            "GET /ws HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n{upgrade}\r\n"
+        ))
+        .await;
+        assert!(!upgraded);
+        assert!(reply.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{reply}");
+        let (reply, upgraded) = exchange(&format!(
+            "GET /ws HTTP/1.1\r\nHost: x\r\nOrigin: https://ok.example\r\n{upgrade}\r\n"
+        ))
+        .await;
+        assert!(upgraded, "an allowed origin: {reply}");
     }
 
     #[tokio::test]

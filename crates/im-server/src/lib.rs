@@ -23,6 +23,7 @@ mod config;
 mod connection;
 mod error;
 mod fatal;
+mod guard;
 mod http;
 mod hub;
 mod metrics;
@@ -37,12 +38,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{Config, DEFAULT_DATABASE, DEFAULT_LISTEN};
+pub use config::{Config, GuardLimits, DEFAULT_DATABASE, DEFAULT_LISTEN};
 pub use error::{Error, Result};
 
-use auth::{Passwords, SignInThrottle};
+use auth::Passwords;
 use connection::Lifecycle;
 use fatal::Fatal;
+use guard::Guard;
 use hub::Hub;
 use metrics::Metrics;
 use store::Store;
@@ -56,7 +58,7 @@ pub(crate) struct Shared {
     pub store: Store,
     pub hub: Arc<Hub>,
     pub passwords: Passwords,
-    pub throttle: SignInThrottle,
+    pub guard: Guard,
 }
 
 /// A server that is accepting connections.
@@ -162,7 +164,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         .map_err(|e| Error::Corrupt(format!("start-up task failed: {e}")))??
     };
     let shared = Arc::new(Shared {
-        throttle: SignInThrottle::new(config.sign_in_failures, config.sign_in_window),
+        guard: Guard::new(&config.guard),
         config,
         fatal,
         metrics,
@@ -213,9 +215,14 @@ async fn accept_loop(
                 return;
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(connection::serve(stream, peer, shared.clone(), life.clone()));
-                }
+                Ok((stream, peer)) => match shared.guard.connections.take(peer.ip()) {
+                    Some(slot) => {
+                        connections.spawn(connection::serve(stream, peer, shared.clone(), life.clone(), slot));
+                    }
+                    None => {
+                        connections.spawn(connection::refuse_busy_address(stream, peer));
+                    }
+                },
                 Err(e) => {
                     // Typically out of file descriptors: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");

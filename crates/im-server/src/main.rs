@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use im_proto::Limits;
-use im_server::{Config, DEFAULT_DATABASE, DEFAULT_LISTEN};
+use im_server::{Config, GuardLimits, DEFAULT_DATABASE, DEFAULT_LISTEN};
 
 // mimalloc returns freed memory to the system promptly; with glibc's malloc every thread that
 // ever hashed a password kept its ~19 MiB argon2 buffer in its arena (650 MiB after 200 sign-ups).
@@ -50,6 +50,36 @@ struct Cli {
     /// Reader connections to the database.
     #[arg(long, env = "IM_READERS", default_value_t = Config::default().readers)]
     readers: usize,
+    /// Failed sign-ins of one username from one address before each attempt waits (1 s,
+    /// doubling up to 15 min).
+    #[arg(long, env = "IM_SIGN_IN_FREE_FAILURES", default_value_t = GuardLimits::default().sign_in_free_failures)]
+    sign_in_free_failures: u32,
+    /// Accounts created per hour from one address (0: no limit).
+    #[arg(long, env = "IM_SIGN_UPS_PER_HOUR_PER_ADDRESS", default_value_t = GuardLimits::default().sign_ups_per_hour_per_address)]
+    sign_ups_per_hour_per_address: u32,
+    /// Connections open at once from one address (0: no limit).
+    #[arg(long, env = "IM_CONNECTIONS_PER_ADDRESS", default_value_t = GuardLimits::default().connections_per_address)]
+    connections_per_address: usize,
+    /// Sessions per account; signing in beyond it ends the oldest (0: no limit).
+    #[arg(long, env = "IM_SESSIONS_PER_USER", default_value_t = GuardLimits::default().sessions_per_user)]
+    sessions_per_user: usize,
+    /// Conversations one user may create per day (0: no limit).
+    #[arg(long, env = "IM_CONVERSATIONS_PER_DAY_PER_USER", default_value_t = GuardLimits::default().conversations_per_day_per_user)]
+    conversations_per_day_per_user: u32,
+    /// Members one user may add per hour, creations included (0: no limit).
+    #[arg(long, env = "IM_MEMBERS_ADDED_PER_HOUR_PER_USER", default_value_t = GuardLimits::default().members_added_per_hour_per_user)]
+    members_added_per_hour_per_user: u32,
+    /// `find_users` lookups per user per minute (0: no limit).
+    #[arg(long, env = "IM_LOOKUPS_PER_MINUTE_PER_USER", default_value_t = GuardLimits::default().lookups_per_minute_per_user)]
+    lookups_per_minute_per_user: u32,
+    /// Apply the per-address limits to loopback addresses too (by default they are exempt: the
+    /// host itself, or a reverse proxy on it).
+    #[arg(long, env = "IM_LIMIT_LOOPBACK")]
+    limit_loopback: bool,
+    /// Web origins allowed to open WebSockets, comma-separated (by default none: a web page
+    /// cannot connect; native clients are not affected).
+    #[arg(long, env = "IM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
     /// Fault injection for the crash-only tests (debug builds only): the writer panics after
     /// this many write batches.
     #[cfg(debug_assertions)]
@@ -72,6 +102,17 @@ impl Cli {
             },
             max_batch: self.max_batch,
             readers: self.readers,
+            guard: GuardLimits {
+                sign_in_free_failures: self.sign_in_free_failures,
+                sign_ups_per_hour_per_address: self.sign_ups_per_hour_per_address,
+                connections_per_address: self.connections_per_address,
+                sessions_per_user: self.sessions_per_user,
+                conversations_per_day_per_user: self.conversations_per_day_per_user,
+                members_added_per_hour_per_user: self.members_added_per_hour_per_user,
+                lookups_per_minute_per_user: self.lookups_per_minute_per_user,
+                exempt_loopback: !self.limit_loopback,
+            },
+            allowed_origins: self.allowed_origins,
             #[cfg(debug_assertions)]
             debug_writer_panic_after: self.debug_writer_panic_after,
             ..Config::default()
@@ -118,13 +159,35 @@ fn log_panics() {
     }));
 }
 
-/// The log filter from `--log`, with the WebSocket library capped at `debug` whatever the filter
-/// says: at `trace` it logs every frame's payload, passwords and session tokens included.
+/// The WebSocket library's log targets: at `trace` they log every frame's payload, passwords
+/// and session tokens included.
+const PAYLOAD_LOGGERS: [&str; 2] = ["tungstenite", "tokio_tungstenite"];
+
+/// Whether a filter could let a payload logger through at `trace`: `trace` as the default level,
+/// or for one of them (or one of their modules).
+fn enables_payload_trace(spec: &str) -> bool {
+    spec.split(',')
+        .map(str::trim)
+        .any(|directive| match directive.split_once('=') {
+            None => directive.eq_ignore_ascii_case("trace"),
+            Some((target, level)) => {
+                level.trim().eq_ignore_ascii_case("trace")
+                    && PAYLOAD_LOGGERS.iter().any(|t| {
+                        target.trim() == *t || target.trim().starts_with(&format!("{t}::"))
+                    })
+            }
+        })
+}
+
+/// The log filter from `--log`, with the WebSocket library capped at `debug` when the filter
+/// would let it log at `trace` (and left as the filter says otherwise).
 fn log_filter(spec: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {
     let mut filter = tracing_subscriber::EnvFilter::try_new(spec)
         .with_context(|| format!("bad log filter {spec:?}"))?;
-    for target in ["tungstenite", "tokio_tungstenite"] {
-        filter = filter.add_directive(format!("{target}=debug").parse()?);
+    if enables_payload_trace(spec) {
+        for target in PAYLOAD_LOGGERS {
+            filter = filter.add_directive(format!("{target}=debug").parse()?);
+        }
     }
     Ok(filter)
 }
@@ -156,4 +219,30 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(EXIT_FATAL);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::enables_payload_trace;
+
+    #[test]
+    fn the_websocket_library_is_capped_only_when_trace_could_reach_it() {
+        for spec in [
+            "trace",
+            "info,trace",
+            "tungstenite=trace",
+            "warn,tokio_tungstenite::x=TRACE",
+        ] {
+            assert!(enables_payload_trace(spec), "{spec}");
+        }
+        for spec in [
+            "warn",
+            "info",
+            "debug",
+            "im_server=trace",
+            "warn,im_server=trace",
+        ] {
+            assert!(!enables_payload_trace(spec), "{spec}");
+        }
+    }
 }

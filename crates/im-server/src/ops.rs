@@ -5,10 +5,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use im_proto::{
-    encode_error, encode_event, encode_result, field_limits, normalize_username, Call,
-    CreateConversation, Empty, ErrorBody, ErrorCode, Event, FindUsers, GetMessages, GetUsers,
-    Hello, HelloOk, Pong, Request, RequestId, Resume, Resumed, SetTyping, SignIn, SignUp, SignedIn,
-    SignedUp, Typing, UpdateConversation, User, Users, PROTOCOL_VERSION,
+    check_display_name, encode_error, encode_event, encode_result, field_limits,
+    normalize_username, Call, CreateConversation, Empty, ErrorBody, ErrorCode, Event, FindUsers,
+    GetMessages, GetUsers, Hello, HelloOk, Pong, Request, RequestId, Resume, Resumed, SetTyping,
+    SignIn, SignUp, SignedIn, SignedUp, Typing, UpdateConversation, User, Users, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -156,6 +156,7 @@ async fn handle(
         }
         Call::FindUsers(FindUsers { usernames }) => {
             check_count("usernames", usernames.len(), limits.max_page)?;
+            shared.guard.lookup(uid)?;
             reply(
                 id,
                 &Users {
@@ -177,6 +178,7 @@ async fn handle(
             if p.user_ids.len() > limits.max_members {
                 return Err(too_many_members(limits.max_members));
             }
+            shared.guard.create_conversation(uid, p.user_ids.len())?;
             submit(
                 shared,
                 state,
@@ -226,6 +228,7 @@ async fn handle(
             if p.user_ids.len() > limits.max_members {
                 return Err(too_many_members(limits.max_members));
             }
+            shared.guard.add_members(uid, p.user_ids.len())?;
             submit(
                 shared,
                 state,
@@ -391,12 +394,21 @@ async fn sign_up(
     })?;
     check_password(&p.password)?;
     let display_name = match p.display_name.as_deref().map(str::trim) {
-        Some(name) if !name.is_empty() => {
-            check_len("display_name", name, field_limits::DISPLAY_NAME)?;
-            name.to_owned()
-        }
+        Some(name) if !name.is_empty() => check_display_name(name).map_err(|e| match e {
+            im_proto::BadDisplayName::TooLong => refused(
+                ErrorCode::FieldTooLong,
+                format!(
+                    "display_name has {} characters; the limit is {}",
+                    name.chars().count(),
+                    field_limits::DISPLAY_NAME
+                ),
+            ),
+            e => refused(ErrorCode::InvalidDisplayName, e.to_string()),
+        })?,
         _ => username.clone(),
     };
+    // Every attempt that gets this far costs a password hash: counted per address.
+    shared.guard.sign_up(state.peer)?;
     let password_hash = shared.passwords.hash(p.password).await?;
     let user = shared
         .store
@@ -419,7 +431,7 @@ async fn sign_in(
 ) -> Result<Option<String>> {
     not_signed_in(state)?;
     let username = p.username.trim().to_lowercase();
-    if let Err(wait_ms) = shared.throttle.check(&username, state.peer) {
+    if let Err(wait_ms) = shared.guard.sign_ins.check(&username, state.peer) {
         return Err(Error::Refused(ErrorBody::rate_limited(
             "too many failed sign-ins; wait before trying again",
             wait_ms,
@@ -437,7 +449,7 @@ async fn sign_in(
     let user = match (matches, user) {
         (true, Some(user)) => user,
         _ => {
-            shared.throttle.failed(&username, state.peer);
+            shared.guard.sign_ins.failed(&username, state.peer);
             tracing::info!(peer = %state.peer, "failed sign-in");
             return Err(refused(
                 ErrorCode::WrongCredentials,
@@ -445,7 +457,7 @@ async fn sign_in(
             ));
         }
     };
-    shared.throttle.succeeded(&username);
+    shared.guard.sign_ins.succeeded(&username, state.peer);
     let (token, token_hash) = auth::new_token();
     let device: String = p
         .device

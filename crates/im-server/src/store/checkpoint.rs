@@ -142,7 +142,7 @@ impl Checkpointer {
 /// Makes the calling thread yield the CPU to everything else in the server (nice 19): on a busy
 /// core, a checkpoint that takes its fair share of time slices delays the writer and the
 /// connection tasks by milliseconds; at the lowest priority it runs in their gaps.
-fn lower_priority() {
+pub(super) fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         // On Linux the nice value belongs to the thread, named by its id.

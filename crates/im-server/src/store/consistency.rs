@@ -182,6 +182,8 @@ pub fn quick_check_in_background(path: std::path::PathBuf) {
     let spawned = std::thread::Builder::new()
         .name("im-quick-check".into())
         .spawn(move || {
+            // It reads the whole file: in the gaps of everything else.
+            super::checkpoint::lower_priority();
             let started = std::time::Instant::now();
             let result = super::schema::open_reader(&path).and_then(|conn| {
                 let mut stmt = conn.prepare("PRAGMA quick_check")?;

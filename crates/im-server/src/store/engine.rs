@@ -64,6 +64,8 @@ pub struct Writer {
     /// Fault injection for the crash-only tests: panic after this many batches.
     panic_after: Option<u64>,
     metrics: Arc<Metrics>,
+    /// Sessions one user may have (0: no limit).
+    max_sessions: usize,
 }
 
 impl std::fmt::Debug for Writer {
@@ -160,7 +162,14 @@ impl Writer {
             checkpointer,
             panic_after: None,
             metrics,
+            max_sessions: 0,
         })
+    }
+
+    /// Ends a user's oldest sessions past `max` (0: no limit).
+    pub fn sessions_per_user(mut self, max: usize) -> Self {
+        self.max_sessions = max;
+        self
     }
 
     /// Makes the writer panic after `batches` batches (fault injection for tests).
@@ -303,6 +312,7 @@ impl Writer {
             hot: &mut self.hot,
             version: &mut self.version,
             max_members: self.max_members,
+            max_sessions: self.max_sessions,
             pushes: Vec::new(),
         };
         let mut outcomes = Vec::with_capacity(cmds.len());

@@ -230,3 +230,33 @@ fn a_failed_batch_answers_everyone_leaves_nothing_and_the_writer_goes_on() {
         "revoked once committed"
     );
 }
+
+#[test]
+fn signing_in_past_the_most_sessions_ends_the_oldest() {
+    let f = fixture();
+    let mut writer = f.writer.sessions_per_user(2);
+    let sessions: Vec<TokenHash> = (1..=3u8).map(|n| [n; 32]).collect();
+    for token in &sessions {
+        run(&mut writer, |reply| WriteCmd::CreateSession {
+            uid: f.tom,
+            token_hash: *token,
+            device: "test".into(),
+            reply,
+        })
+        .unwrap();
+    }
+    let stored: Vec<[u8; 32]> = {
+        let conn = writer.connection();
+        let mut stmt = conn
+            .prepare("SELECT token_hash FROM sessions ORDER BY rowid")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    assert_eq!(stored, sessions[1..], "the oldest ended");
+    assert_eq!(
+        f.sessions.lock().unwrap().peek(&sessions[0]),
+        Some(&None),
+        "and is remembered as revoked"
+    );
+}

@@ -80,7 +80,8 @@ impl Store {
             checkpointer,
             metrics,
         )?
-        .panic_after(config.debug_writer_panic_after);
+        .panic_after(config.debug_writer_panic_after)
+        .sessions_per_user(config.guard.sessions_per_user);
         let (tx, rx) = mpsc::channel(max_batch.max(1) * 16);
         fatal.spawn_essential("im-writer", move || writer.run(rx))?;
         let readers = config.readers.max(1);

@@ -75,6 +75,14 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn sessions_of(&self, uid: Uid) -> Result<Vec<TokenHash>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT token_hash FROM sessions WHERE uid = ?1 ORDER BY created_at, rowid",
+        )?;
+        let rows = stmt.query_map([uid.as_bytes()], |r| r.get::<_, [u8; 32]>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
         rows::conversation(self.conn, id)
     }

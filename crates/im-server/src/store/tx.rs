@@ -28,6 +28,8 @@ pub trait WriteTx {
     ) -> Result<()>;
     /// Deletes a session; nothing if there is none.
     fn delete_session(&self, token_hash: &TokenHash) -> Result<()>;
+    /// A user's sessions, oldest first.
+    fn sessions_of(&self, uid: Uid) -> Result<Vec<TokenHash>>;
 
     /// A conversation with its active members (in joining order) and bookkeeping.
     fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>>;

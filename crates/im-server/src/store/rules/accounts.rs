@@ -28,6 +28,9 @@ pub fn create_user<T: WriteTx>(
     Ok(Value::User(user))
 }
 
+/// Stores a session. Past the most sessions a user may have, the oldest ones end (their
+/// connections are signed out once committed): a stolen password cannot pile up sessions, and the
+/// owner is never locked out of signing in.
 pub fn create_session<T: WriteTx>(
     ctx: &mut Ctx<'_, T>,
     uid: Uid,
@@ -36,6 +39,21 @@ pub fn create_session<T: WriteTx>(
 ) -> Result<Value> {
     ctx.tx
         .insert_session(token_hash, uid, device, now_millis())?;
+    if ctx.max_sessions > 0 {
+        let sessions = ctx.tx.sessions_of(uid)?;
+        let excess = sessions.len().saturating_sub(ctx.max_sessions);
+        for old in &sessions[..excess] {
+            ctx.tx.delete_session(old)?;
+            ctx.pushes.push(Push::Revoke {
+                uid,
+                session: *old,
+                skip: 0,
+                frame: super::event_frame(&Event::SignedOut(SignedOut {
+                    reason: "signed out: this account signed in on too many devices".into(),
+                })),
+            });
+        }
+    }
     Ok(Value::Unit)
 }
 

@@ -24,6 +24,8 @@ pub struct Ctx<'a, T: WriteTx> {
     /// The server-wide change counter: every change stamps the next value.
     pub version: &'a mut u64,
     pub max_members: usize,
+    /// Sessions one user may have (0: no limit); signing in beyond it ends the oldest.
+    pub max_sessions: usize,
     /// The side effects of the command being applied.
     pub pushes: Vec<Push>,
 }
