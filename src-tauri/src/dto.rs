@@ -137,6 +137,10 @@ pub enum UiConnectionState {
         attempt: u32,
         delay_ms: u64,
     },
+    /// The client stopped after an internal failure; restarting the app starts a new one.
+    Failed {
+        reason: String,
+    },
 }
 
 impl From<&ConnectionState> for UiConnectionState {
@@ -148,6 +152,9 @@ impl From<&ConnectionState> for UiConnectionState {
             ConnectionState::Reconnecting { attempt, delay } => Self::Reconnecting {
                 attempt: *attempt,
                 delay_ms: delay.as_millis() as u64,
+            },
+            ConnectionState::Failed { reason } => Self::Failed {
+                reason: reason.clone(),
             },
         }
     }

@@ -77,7 +77,10 @@ pub(crate) struct Inner {
     next_id: AtomicU64,
     waiters: Mutex<HashMap<ClientId, Vec<oneshot::Sender<Result<Message>>>>>,
     signed_out: Mutex<Option<String>>,
+    /// Set when the supervisor failed for good (see [`Inner::fail`]).
+    failed: Mutex<Option<String>>,
     /// Cancelled when the client is closed or every handle is dropped.
+    /// Also when it failed.
     pub stop: CancellationToken,
 }
 
@@ -119,6 +122,36 @@ impl Inner {
 
     pub fn mark_signed_out(&self, reason: String) {
         *self.signed_out.lock().expect("lock") = Some(reason);
+    }
+
+    /// The client failed for good: say so, and fail everyone waiting.
+    pub fn fail(&self, reason: String) {
+        tracing::error!(%reason, "the IM client failed");
+        *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
+        let waiters: Vec<_> = self
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for (_, senders) in waiters {
+            for tx in senders {
+                let _ = tx.send(Err(Error::Failed(reason.clone())));
+            }
+        }
+        self.set_state(ConnectionState::Failed {
+            reason: reason.clone(),
+        });
+        self.emit(ClientEvent::Error(Error::Failed(reason)));
+        self.stop.cancel();
+    }
+
+    /// Why the client failed, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Hands the outcome of a send to whoever waits for it.
@@ -184,9 +217,38 @@ impl ImClient {
             next_id: AtomicU64::new(0),
             waiters: Mutex::new(HashMap::new()),
             signed_out: Mutex::new(None),
+            failed: Mutex::new(None),
             stop: CancellationToken::new(),
         });
-        runtime.spawn(Supervisor::run(inner.clone(), rx));
+        // The supervisor gets a thread (and a one-thread runtime) of its own: the cache calls it
+        // makes (SQLite, blocking) never hold up the app's async threads, and whatever happens
+        // to it is watched: if it panics, the client fails visibly instead of looking online
+        // while nothing moves.
+        let _ = runtime;
+        let watched = inner.clone();
+        std::thread::Builder::new()
+            .name(format!("im-sdk {}", inner.session.user.username))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => return watched.fail(format!("cannot start its runtime: {e}")),
+                };
+                let run = std::panic::AssertUnwindSafe(|| {
+                    runtime.block_on(Supervisor::run(watched.clone(), rx))
+                });
+                if let Err(panic) = std::panic::catch_unwind(run) {
+                    let reason = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".to_owned());
+                    watched.fail(format!("the connection supervisor panicked: {reason}"));
+                }
+            })
+            .map_err(|e| Error::InvalidInput(format!("cannot start the client's thread: {e}")))?;
         Ok(Self {
             handle: Arc::new(Handle { inner }),
         })
@@ -241,6 +303,9 @@ impl ImClient {
     }
 
     pub(crate) fn cache(&self) -> Result<Arc<dyn Cache>> {
+        if let Some(reason) = self.inner().failure() {
+            return Err(Error::Failed(reason));
+        }
         if self.inner().stop.is_cancelled() {
             return Err(Error::Closed);
         }
@@ -316,15 +381,20 @@ impl ImClient {
         let raw = tokio::time::timeout(self.inner().config.request_timeout, rx)
             .await
             .map_err(|_| Error::Timeout)?
-            .map_err(|_| Error::Closed)??;
+            .map_err(|_| self.gone())??;
         Ok(serde_json::from_str(raw.get())?)
     }
 
     fn command(&self, command: Command) -> Result<()> {
-        self.inner()
-            .commands
-            .send(command)
-            .map_err(|_| Error::Closed)
+        self.inner().commands.send(command).map_err(|_| self.gone())
+    }
+
+    /// Why the supervisor is no longer there: it failed, or the client was closed.
+    fn gone(&self) -> Error {
+        match self.inner().failure() {
+            Some(reason) => Error::Failed(reason),
+            None => Error::Closed,
+        }
     }
 
     /// Creates a conversation (the seed's `createConversation({title, user_ids})`). Every call
@@ -332,16 +402,18 @@ impl ImClient {
     /// exactly these members.
     pub async fn create_conversation(&self, params: CreateConversation) -> Result<Conversation> {
         let created = self.call(params).await?;
-        let cache = self.cache()?;
-        let record = match cache.conversation(created.conversation.id)? {
-            Some(mut r) => {
-                r.conversation = created.conversation;
-                r.removed = false;
-                r
-            }
-            None => ConversationRecord::new(created.conversation),
-        };
-        cache.put_conversations(std::slice::from_ref(&record))?;
+        let conversation = created.conversation;
+        let record = self
+            .cache()?
+            .update_conversation(
+                conversation.id,
+                Some(ConversationRecord::new(conversation.clone())),
+                &mut |r| {
+                    r.conversation = conversation.clone();
+                    r.removed = false;
+                },
+            )?
+            .ok_or_else(|| Error::Cache("the conversation was not stored".into()))?;
         Ok(Conversation::new(self.clone(), record))
     }
 
@@ -360,24 +432,16 @@ impl ImClient {
                 conversation_id: id,
             })
             .await?;
-        let cache = self.cache()?;
-        let mut record = cache
-            .conversation(id)?
-            .unwrap_or_else(|| ConversationRecord::new(view.conversation.clone()));
-        record.conversation = view.conversation;
-        record.removed = view.removed;
-        if view.last_seq >= record.last_seq {
-            if let Some(m) = &view.last_message {
-                record.activity = record.activity.max(m.timestamp);
-            }
-            record.last_message = view.last_message;
-        }
-        record.last_seq = record.last_seq.max(view.last_seq);
-        if !record.read_dirty {
-            record.read_seq = record.read_seq.max(view.read_seq);
-        }
-        record.peer_read_seq = record.peer_read_seq.max(view.others_read_seq);
-        cache.put_conversations(std::slice::from_ref(&record))?;
+        let new = ConversationRecord::new(view.conversation.clone());
+        let mut view = Some(view);
+        let record = self
+            .cache()?
+            .update_conversation(id, Some(new), &mut |r| {
+                if let Some(view) = view.take() {
+                    r.apply_view(view);
+                }
+            })?
+            .ok_or_else(|| Error::Cache("the conversation was not stored".into()))?;
         Ok(Conversation::new(self.clone(), record))
     }
 
@@ -499,10 +563,9 @@ impl ImClient {
                 .push(tx);
         }
         cache.outbox_put(&entry)?;
-        if let Some(mut record) = cache.conversation(conversation_id)? {
-            record.activity = record.activity.max(entry.created_at);
-            cache.put_conversations(&[record])?;
-        }
+        cache.update_conversation(conversation_id, None, &mut |r| {
+            r.activity = r.activity.max(entry.created_at);
+        })?;
         self.command(Command::Send(entry.clone()))?;
         Ok(entry)
     }
@@ -516,20 +579,26 @@ impl ImClient {
     ) -> Result<Message> {
         let (tx, rx) = oneshot::channel();
         self.enqueue_text_with(conversation_id, text, Some(tx))?;
-        rx.await.map_err(|_| Error::Closed)?
+        rx.await.map_err(|_| self.gone())?
     }
 
     /// Moves the read mark locally at once and tells the server when possible.
     pub(crate) fn mark_read(&self, conversation_id: ConversationId, seq: u64) -> Result<u64> {
-        let cache = self.cache()?;
-        let mut record = cache.conversation(conversation_id)?.ok_or_else(|| {
-            Error::InvalidInput(format!("unknown conversation {conversation_id}"))
-        })?;
-        let target = seq.min(record.last_seq);
-        if target > record.read_seq {
-            record.read_seq = target;
-            record.read_dirty = true;
-            cache.put_conversations(&[record.clone()])?;
+        let mut moved = false;
+        let record = self
+            .cache()?
+            .update_conversation(conversation_id, None, &mut |r| {
+                let target = seq.min(r.last_seq);
+                if target > r.read_seq {
+                    r.read_seq = target;
+                    r.read_dirty = true;
+                    moved = true;
+                }
+            })?
+            .ok_or_else(|| {
+                Error::InvalidInput(format!("unknown conversation {conversation_id}"))
+            })?;
+        if moved {
             self.command(Command::MarkRead(conversation_id))?;
         }
         Ok(record.unread_count())

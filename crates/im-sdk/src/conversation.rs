@@ -136,11 +136,9 @@ impl Conversation {
                 user_ids: vec![self.client.user().uid],
             })
             .await?;
-        let cache = self.client.cache()?;
-        if let Some(mut r) = cache.conversation(self.id())? {
-            r.removed = true;
-            cache.put_conversations(&[r])?;
-        }
+        self.client
+            .cache()?
+            .update_conversation(self.id(), None, &mut |r| r.removed = true)?;
         Ok(())
     }
 

@@ -44,6 +44,10 @@ pub enum Error {
     /// The client was closed; create a new one.
     #[error("the client is closed")]
     Closed,
+    /// The client stopped after an internal failure (a bug); create a new one. Nothing in the
+    /// outbox is lost.
+    #[error("the client stopped after an internal failure: {0}")]
+    Failed(String),
     /// The session is no longer valid (signed out elsewhere, or the token was revoked):
     /// sign in again.
     #[error("signed out: {0}")]
@@ -72,7 +76,8 @@ impl Error {
 
     /// A stable, machine-readable code: the server's error code, or one of `offline`,
     /// `disconnected`, `timeout`, `connect_failed`, `cache_not_set`, `cache_already_set`,
-    /// `cache_owned_by_other`, `cache`, `closed`, `signed_out`, `invalid_input`, `protocol`.
+    /// `cache_owned_by_other`, `cache`, `closed`, `failed`, `signed_out`, `invalid_input`,
+    /// `protocol`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Server(body) => body.code.as_str(),
@@ -85,6 +90,7 @@ impl Error {
             Error::CacheOwnedByOther(_) => "cache_owned_by_other",
             Error::Cache(_) => "cache",
             Error::Closed => "closed",
+            Error::Failed(_) => "failed",
             Error::SignedOut(_) => "signed_out",
             Error::InvalidInput(_) => "invalid_input",
             Error::Protocol(_) => "protocol",

@@ -24,6 +24,13 @@ pub enum ConnectionState {
         #[serde(rename = "delay_ms", serialize_with = "millis")]
         delay: Duration,
     },
+    /// The client stopped for good after an internal failure (a bug): every call fails with
+    /// [`Error::Failed`](crate::Error::Failed). Unsent messages stay in the cache's outbox; a
+    /// new client on the same cache sends them.
+    Failed {
+        /// What failed, for a bug report.
+        reason: String,
+    },
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

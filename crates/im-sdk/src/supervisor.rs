@@ -63,7 +63,8 @@ enum Pending {
     Outbox(ClientId),
     GapFill(ConversationId),
     FetchConversation(ConversationId),
-    MarkRead(ConversationId),
+    /// A read mark sent: the conversation and the seq.
+    MarkRead(ConversationId, u64),
 }
 
 pub(crate) struct Supervisor {
@@ -392,25 +393,20 @@ impl Supervisor {
     /// Stores a conversation view from the server, keeping what is newer locally.
     fn apply_view(&mut self, view: ConversationView) -> Result<()> {
         let id = view.conversation.id;
-        let existing = self.cache.conversation(id)?;
-        let known = existing.is_some();
-        let mut record =
-            existing.unwrap_or_else(|| ConversationRecord::new(view.conversation.clone()));
-        record.conversation = view.conversation;
-        record.removed = view.removed;
-        if let Some(last) = view.last_message {
-            if last.seq >= record.last_seq {
-                record.activity = record.activity.max(last.timestamp);
-                record.last_message = Some(last);
-            }
-        }
-        record.last_seq = record.last_seq.max(view.last_seq);
-        record.read_seq = record.read_seq.max(view.read_seq);
-        record.peer_read_seq = record.peer_read_seq.max(view.others_read_seq);
+        let known = self.cache.conversation(id)?.is_some();
+        let new = ConversationRecord::new(view.conversation.clone());
+        let mut view = Some(view);
+        let record = self
+            .cache
+            .update_conversation(id, Some(new), &mut |r| {
+                if let Some(view) = view.take() {
+                    r.apply_view(view);
+                }
+            })?
+            .ok_or_else(|| Error::Cache("the conversation was not stored".into()))?;
         if record.read_dirty {
             self.dirty_reads.insert(id);
         }
-        self.cache.put_conversations(&[record.clone()])?;
         self.inner.emit(if record.removed {
             ClientEvent::ConversationRemoved(id)
         } else if known {
@@ -500,32 +496,29 @@ impl Supervisor {
     /// Moves a conversation's catch-up watermark up to at least `seq` (and on over whatever
     /// the cache already holds right after it).
     fn raise_watermark(&mut self, id: ConversationId, seq: u64) -> Result<()> {
-        if let Some(mut record) = self.cache.conversation(id)? {
-            if seq > record.synced_seq {
-                record.synced_seq = seq;
-                self.advance_watermark(&mut record, &[])?;
-                self.cache.put_conversations(&[record])?;
-            }
+        let Some(record) = self.cache.conversation(id)? else {
+            return Ok(());
+        };
+        if seq > record.synced_seq {
+            let watermark = self.contiguous_from(id, seq)?;
+            self.cache.update_conversation(id, None, &mut |r| {
+                r.synced_seq = r.synced_seq.max(watermark);
+            })?;
         }
         Ok(())
     }
 
-    /// Advances `record.synced_seq` over consecutive seqs: first through `batch` (sorted), then
-    /// through what the cache holds.
-    fn advance_watermark(&self, record: &mut ConversationRecord, batch: &[u64]) -> Result<()> {
-        for &seq in batch {
-            if seq == record.synced_seq + 1 {
-                record.synced_seq = seq;
-            }
-        }
-        let id = record.conversation.id;
+    /// The highest seq reached from `from` over consecutive seqs the cache holds. (Only the
+    /// supervisor moves watermarks, so reading it before the update that stores it is safe.)
+    fn contiguous_from(&self, id: ConversationId, from: u64) -> Result<u64> {
+        let mut seq = from;
         loop {
-            let next = record.synced_seq + 1;
+            let next = seq + 1;
             let found = self.cache.messages_before(id, next + 1, 1)?;
             if found.first().map(|m| m.seq) == Some(next) {
-                record.synced_seq = next;
+                seq = next;
             } else {
-                return Ok(());
+                return Ok(seq);
             }
         }
     }
@@ -538,35 +531,28 @@ impl Supervisor {
         }
         let new = self.cache.put_messages(&messages)?;
         let me = self.inner.session.user.uid;
-        let mut records: HashMap<ConversationId, ConversationRecord> = HashMap::new();
+        let mut conversations: Vec<ConversationId> = Vec::new();
         for m in &messages {
-            if let std::collections::hash_map::Entry::Vacant(slot) =
-                records.entry(m.conversation_id)
-            {
-                if let Some(r) = self.cache.conversation(m.conversation_id)? {
-                    slot.insert(r);
-                }
-            }
-            if let Some(r) = records.get_mut(&m.conversation_id) {
-                r.absorb(m, me);
-                if m.from != me {
-                    // A member's own message shows they read up to it.
-                    r.peer_read_seq = r.peer_read_seq.max(m.seq);
-                }
+            if !conversations.contains(&m.conversation_id) {
+                conversations.push(m.conversation_id);
             }
         }
-        let mut records: Vec<ConversationRecord> = records.into_values().collect();
-        for record in &mut records {
-            let id = record.conversation.id;
-            let mut seqs: Vec<u64> = messages
-                .iter()
-                .filter(|m| m.conversation_id == id)
-                .map(|m| m.seq)
-                .collect();
-            seqs.sort_unstable();
-            self.advance_watermark(record, &seqs)?;
+        for id in conversations {
+            let Some(record) = self.cache.conversation(id)? else {
+                continue;
+            };
+            let watermark = self.contiguous_from(id, record.synced_seq)?;
+            self.cache.update_conversation(id, None, &mut |r| {
+                for m in messages.iter().filter(|m| m.conversation_id == id) {
+                    r.absorb(m, me);
+                    if m.from != me {
+                        // A member's own message shows they read up to it.
+                        r.peer_read_seq = r.peer_read_seq.max(m.seq);
+                    }
+                }
+                r.synced_seq = r.synced_seq.max(watermark);
+            })?;
         }
-        self.cache.put_conversations(&records)?;
         for m in &new {
             if m.from == me && self.outbox.contains(&m.client_id) {
                 // Our own send, acked on a connection that dropped before the ack arrived.
@@ -643,24 +629,32 @@ impl Supervisor {
                     }
                 }
                 Event::Receipt(receipt) => {
-                    if let Some(mut r) = self.cache.conversation(receipt.conversation_id)? {
-                        if receipt.uid == self.inner.session.user.uid {
-                            r.read_seq = r.read_seq.max(receipt.read_seq);
-                        } else {
-                            r.peer_read_seq = r.peer_read_seq.max(receipt.read_seq);
-                        }
-                        self.cache.put_conversations(&[r])?;
-                    }
+                    let mine = receipt.uid == self.inner.session.user.uid;
+                    self.cache
+                        .update_conversation(receipt.conversation_id, None, &mut |r| {
+                            if mine {
+                                r.read_seq = r.read_seq.max(receipt.read_seq);
+                            } else {
+                                r.peer_read_seq = r.peer_read_seq.max(receipt.read_seq);
+                            }
+                        })?;
                     self.inner.emit(ClientEvent::Receipt(receipt));
                 }
                 Event::Typing(typing) => self.inner.emit(ClientEvent::Typing(typing)),
                 Event::ConversationCreated(c) | Event::ConversationUpdated(c) => {
-                    let existing = self.cache.conversation(c.id)?;
-                    let known = existing.as_ref().is_some_and(|r| !r.removed);
-                    let mut record = existing.unwrap_or_else(|| ConversationRecord::new(c.clone()));
-                    record.conversation = c.clone();
-                    record.removed = false;
-                    self.cache.put_conversations(&[record])?;
+                    let mut known = false;
+                    self.cache.update_conversation(
+                        c.id,
+                        Some(ConversationRecord {
+                            removed: true,
+                            ..ConversationRecord::new(c.clone())
+                        }),
+                        &mut |r| {
+                            known = !r.removed;
+                            r.conversation = c.clone();
+                            r.removed = false;
+                        },
+                    )?;
                     self.inner.emit(if known {
                         ClientEvent::ConversationUpdated(c)
                     } else {
@@ -668,10 +662,10 @@ impl Supervisor {
                     });
                 }
                 Event::ConversationRemoved(removed) => {
-                    if let Some(mut r) = self.cache.conversation(removed.conversation_id)? {
-                        r.removed = true;
-                        self.cache.put_conversations(&[r])?;
-                    }
+                    self.cache
+                        .update_conversation(removed.conversation_id, None, &mut |r| {
+                            r.removed = true
+                        })?;
                     self.inner
                         .emit(ClientEvent::ConversationRemoved(removed.conversation_id));
                 }
@@ -830,7 +824,7 @@ impl Supervisor {
             };
             let request = self.inner.next_id();
             self.pacer.take_anyway(Instant::now());
-            pending.insert(request, Pending::MarkRead(id));
+            pending.insert(request, Pending::MarkRead(id, record.read_seq));
             conn.send_request(
                 request,
                 MarkRead {
@@ -979,13 +973,18 @@ impl Supervisor {
                     Err(e) => self.inner.emit_error(e),
                 }
             }
-            Pending::MarkRead(conversation_id) => match reply {
+            Pending::MarkRead(conversation_id, sent) => match reply {
                 Ok(_) => {
-                    if let Ok(Some(mut r)) = self.cache.conversation(conversation_id) {
-                        if r.read_dirty {
-                            r.read_dirty = false;
-                            let _ = self.cache.put_conversations(&[r]);
-                        }
+                    // Clean only if the mark has not moved past what this reply acknowledges.
+                    let cleaned = self
+                        .cache
+                        .update_conversation(conversation_id, None, &mut |r| {
+                            if r.read_seq <= sent {
+                                r.read_dirty = false;
+                            }
+                        });
+                    if let Err(e) = cleaned {
+                        self.inner.emit_error(e);
                     }
                 }
                 Err(error) => self.inner.emit_error(error.into()),
@@ -996,10 +995,11 @@ impl Supervisor {
     /// Stores our acknowledged message and moves the conversation on.
     fn store_acked(&mut self, message: &Message) -> Result<()> {
         self.cache.put_messages(std::slice::from_ref(message))?;
-        if let Some(mut r) = self.cache.conversation(message.conversation_id)? {
-            r.absorb(message, self.inner.session.user.uid);
-            self.cache.put_conversations(&[r])?;
-        }
+        let me = self.inner.session.user.uid;
+        self.cache
+            .update_conversation(message.conversation_id, None, &mut |r| {
+                r.absorb(message, me)
+            })?;
         Ok(())
     }
 

@@ -46,7 +46,8 @@ export type ConnectionState =
   | { state: 'connecting' }
   | { state: 'online' }
   | { state: 'offline' }
-  | { state: 'reconnecting'; attempt: number; delayMs: number };
+  | { state: 'reconnecting'; attempt: number; delayMs: number }
+  | { state: 'failed'; reason: string };
 export type AppInfo = {
   version: string;
   profile: string | null;

@@ -14,6 +14,8 @@ export function bannerText(state: ConnectionState, t: Translate, remainingMs?: n
       return t('banner.connecting');
     case 'offline':
       return t('banner.offline');
+    case 'failed':
+      return t('banner.failed');
     case 'reconnecting': {
       const ms = Math.max(0, remainingMs ?? state.delayMs);
       const s = Math.ceil(ms / 1000);

@@ -70,6 +70,7 @@ const en = {
   'banner.connecting': 'Connecting…',
   'banner.offline': 'Offline — messages will be sent when you reconnect',
   'banner.reconnecting': 'Reconnecting in {s} s (attempt {n})…',
+  'banner.failed': 'Something went wrong inside the app. Restart it; unsent messages are kept.',
   'banner.reconnectingNow': 'Reconnecting (attempt {n})…',
 
   'newChat.title': 'New chat',
@@ -168,6 +169,7 @@ const zh: Dict = {
   'banner.connecting': '正在连接…',
   'banner.offline': '已离线 — 重新连接后将自动发送消息',
   'banner.reconnecting': '{s} 秒后重新连接（第 {n} 次尝试）…',
+  'banner.failed': '应用内部出错。请重新启动应用；未发送的消息会保留。',
   'banner.reconnectingNow': '正在重新连接（第 {n} 次尝试）…',
 
   'newChat.title': '发起聊天',

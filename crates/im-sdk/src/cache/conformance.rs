@@ -22,6 +22,7 @@ macro_rules! cache_conformance_tests {
             owner_and_cursor,
             conversations_sort_by_activity_and_page,
             conversations_replace_and_hide_removed,
+            updates_are_atomic_and_insert_only_when_asked,
             messages_are_idempotent_and_page_backwards,
             outbox_keeps_order_and_replaces_in_place,
             users_are_stored_and_replaced,
@@ -126,6 +127,45 @@ pub fn conversations_replace_and_hide_removed(cache: &dyn Cache) {
         .conversation(ConversationId::random())
         .unwrap()
         .is_none());
+}
+
+/// `update_conversation` changes a record in place without losing anyone's change, and inserts
+/// only when given a new record.
+pub fn updates_are_atomic_and_insert_only_when_asked(cache: &dyn Cache) {
+    let record = ConversationRecord::new(conversation(1));
+    let id = record.conversation.id;
+    let untouched = cache
+        .update_conversation(id, None, &mut |r| r.last_seq = 99)
+        .unwrap();
+    assert_eq!(untouched, None, "no record, nothing given: nothing stored");
+    assert!(cache.conversation(id).unwrap().is_none());
+    let stored = cache
+        .update_conversation(id, Some(record.clone()), &mut |r| r.last_seq = 1)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.last_seq, 1);
+    assert_eq!(cache.conversation(id).unwrap(), Some(stored));
+    // Eight threads, each moving its own field forward 100 times: nothing is lost.
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            scope.spawn(move || {
+                for _ in 0..100 {
+                    cache
+                        .update_conversation(id, None, &mut |r| match t % 2 {
+                            0 => r.last_seq += 1,
+                            _ => r.read_seq += 1,
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let after = cache.conversation(id).unwrap().unwrap();
+    assert_eq!((after.last_seq, after.read_seq), (401, 400));
+    assert_eq!(
+        after.conversation, record.conversation,
+        "the rest as it was"
+    );
 }
 
 /// Messages are stored once per seq; `put_messages` reports only new ones; pages go backwards.

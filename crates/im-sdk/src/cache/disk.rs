@@ -322,6 +322,40 @@ impl Cache for DiskCache {
         Ok(())
     }
 
+    fn update_conversation(
+        &self,
+        id: ConversationId,
+        new: Option<ConversationRecord>,
+        change: &mut dyn FnMut(&mut ConversationRecord),
+    ) -> Result<Option<ConversationRecord>> {
+        // One connection behind one lock: nobody else reads or writes between the two steps.
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let stored: Option<String> = tx
+            .prepare_cached("SELECT record FROM conversations WHERE id = ?1")?
+            .query_row([id.as_bytes()], |r| r.get(0))
+            .optional()?;
+        let mut record = match (stored, new) {
+            (Some(text), _) => parse::<ConversationRecord>(&text)?,
+            (None, Some(new)) => new,
+            (None, None) => return Ok(None),
+        };
+        change(&mut record);
+        tx.prepare_cached(
+            "INSERT INTO conversations (id, activity, removed, record) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET activity = excluded.activity,
+                 removed = excluded.removed, record = excluded.record",
+        )?
+        .execute(params![
+            id.as_bytes(),
+            record.activity,
+            record.removed,
+            json(&record)?
+        ])?;
+        tx.commit()?;
+        Ok(Some(record))
+    }
+
     fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRecord>> {
         let text: Option<String> = self
             .conn()

@@ -64,6 +64,22 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
+    fn update_conversation(
+        &self,
+        id: ConversationId,
+        new: Option<ConversationRecord>,
+        change: &mut dyn FnMut(&mut ConversationRecord),
+    ) -> Result<Option<ConversationRecord>> {
+        let mut state = self.state();
+        let record = match (state.conversations.get_mut(&id), new) {
+            (Some(record), _) => record,
+            (None, Some(new)) => state.conversations.entry(id).or_insert(new),
+            (None, None) => return Ok(None),
+        };
+        change(record);
+        Ok(Some(record.clone()))
+    }
+
     fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRecord>> {
         Ok(self.state().conversations.get(&id).cloned())
     }

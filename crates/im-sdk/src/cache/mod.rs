@@ -64,6 +64,22 @@ impl ConversationRecord {
         self.last_seq.saturating_sub(self.read_seq)
     }
 
+    /// Takes in the server's view of the conversation, keeping what is newer locally (seqs and
+    /// read marks only move forward).
+    pub fn apply_view(&mut self, view: im_proto::ConversationView) {
+        self.conversation = view.conversation;
+        self.removed = view.removed;
+        if let Some(last) = view.last_message {
+            if last.seq >= self.last_seq {
+                self.activity = self.activity.max(last.timestamp);
+                self.last_message = Some(last);
+            }
+        }
+        self.last_seq = self.last_seq.max(view.last_seq);
+        self.read_seq = self.read_seq.max(view.read_seq);
+        self.peer_read_seq = self.peer_read_seq.max(view.others_read_seq);
+    }
+
     /// Takes in a message: newer messages move `last_seq`, `last_message` and `activity`; own
     /// messages count as read.
     pub fn absorb(&mut self, message: &Message, me: Uid) {
@@ -128,6 +144,17 @@ pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
     fn put_conversations(&self, records: &[ConversationRecord]) -> Result<()>;
     /// One conversation record.
     fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRecord>>;
+    /// Changes one conversation record in place, atomically: no other change to it made in the
+    /// meantime is lost (the SDK and the app change records from different threads). `change`
+    /// gets the stored record — or `new` when there is none and `new` is given — and what it
+    /// leaves is stored. Returns the record as stored, or `None` if there was none (and no `new`).
+    /// `change` must not call back into the cache.
+    fn update_conversation(
+        &self,
+        id: ConversationId,
+        new: Option<ConversationRecord>,
+        change: &mut dyn FnMut(&mut ConversationRecord),
+    ) -> Result<Option<ConversationRecord>>;
     /// Conversations the user is still in, most recent activity first, at most `limit`, starting
     /// after `offset` of them.
     fn conversations(&self, offset: usize, limit: usize) -> Result<Vec<ConversationRecord>>;

@@ -23,4 +23,10 @@ describe('connection banner', () => {
     expect(bannerText(s, en, 0)).toBe('Reconnecting (attempt 2)…');
     expect(bannerText(s, zh)).toBe('3 秒后重新连接（第 2 次尝试）…');
   });
+
+  it('tells the user to restart when the client failed for good', () => {
+    const s = { state: 'failed', reason: 'the connection supervisor panicked' } as const;
+    expect(bannerText(s, en)).toContain('Restart');
+    expect(bannerText(s, zh)).toContain('重新启动');
+  });
 });
