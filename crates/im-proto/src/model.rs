@@ -253,7 +253,8 @@ pub enum BadDisplayName {
     /// Nothing visible: only spaces and zero-width characters.
     #[error("a display name needs at least one visible character")]
     Invisible,
-    /// Longer than [`field_limits::DISPLAY_NAME`] characters.
+    /// Longer than [`field_limits::DISPLAY_NAME`] characters (the server answers
+    /// `field_too_long` for this one, `invalid_display_name` for the others).
     #[error("a display name may be at most 64 characters long")]
     TooLong,
 }
