@@ -2,7 +2,7 @@
 //! Passwords arrive here and go straight into a `Secret`; tokens never leave the backend.
 
 use im_sdk::{ClientId, ConversationId, CreateConversation, Secret, TextMessage, Uid};
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::dto::{
     Account, AppInfo, Bootstrap, ConversationItem, MessagePage, UiConnectionState, UiMessage,
@@ -89,12 +89,27 @@ async fn signed_in<R: Runtime>(
     state: &AppState,
     session: im_sdk::Session,
 ) -> Result<Account> {
-    if let Err(e) = state.credentials.save(&session) {
+    let credentials = state.credentials.clone();
+    let saving = session.clone();
+    if let Err(e) = crate::state::blocking(move || credentials.save(&saving)).await {
         // Without a keyring the session cannot be kept: do not leave it alive on the server.
         let _ = im_sdk::sign_out(&session).await;
         return Err(e);
     }
-    state.start(app, session).await
+    let account = state.start(app, session).await?;
+    retry_sign_outs_later(app);
+    Ok(account)
+}
+
+/// Revokes, in the background, sessions signed out while offline (the server answers now).
+pub fn retry_sign_outs_later<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = handle.state::<AppState>();
+        if let Err(e) = state.retry_sign_outs().await {
+            tracing::debug!(error = %e, "pending sign-outs not retried");
+        }
+    });
 }
 
 /// Creates an account and signs in.
@@ -139,11 +154,11 @@ pub async fn sign_in<R: Runtime>(
     signed_in(&app, &state, session).await
 }
 
-/// Signs out: revokes the session on the server, forgets it in the keyring.
+/// Signs out: revokes the session on the server (later, if offline now), forgets it in the
+/// keyring, and with `forget_data` removes this account's messages from this computer.
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>) -> Result<()> {
-    state.stop(true).await;
-    state.credentials.clear()
+pub async fn sign_out(state: State<'_, AppState>, forget_data: Option<bool>) -> Result<()> {
+    state.sign_out(forget_data.unwrap_or(false)).await
 }
 
 /// Finds a user by username.

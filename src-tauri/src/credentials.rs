@@ -9,6 +9,8 @@ use crate::error::AppError;
 
 /// The keyring entry's "user" (the service names the profile).
 const ENTRY: &str = "session";
+/// The entry holding sessions signed out while offline, still to be revoked on their server.
+const PENDING_SIGN_OUTS: &str = "pending-sign-outs";
 
 /// What is stored, as JSON, in the entry's secret.
 #[derive(Serialize, Deserialize)]
@@ -16,6 +18,24 @@ struct Stored {
     server_url: String,
     user: User,
     token: String,
+}
+
+impl Stored {
+    fn of(session: &Session) -> Self {
+        Self {
+            server_url: session.server_url.clone(),
+            user: session.user.clone(),
+            token: session.token.expose().to_owned(),
+        }
+    }
+
+    fn session(self) -> Session {
+        Session {
+            server_url: self.server_url,
+            user: self.user,
+            token: Secret::new(self.token),
+        }
+    }
 }
 
 /// The profile's credential store.
@@ -33,7 +53,11 @@ impl Credentials {
     }
 
     fn entry(&self) -> Result<keyring::Entry, AppError> {
-        keyring::Entry::new(&self.service, ENTRY).map_err(AppError::keyring)
+        self.entry_named(ENTRY)
+    }
+
+    fn entry_named(&self, name: &str) -> Result<keyring::Entry, AppError> {
+        keyring::Entry::new(&self.service, name).map_err(AppError::keyring)
     }
 
     /// The saved session, if any.
@@ -60,11 +84,7 @@ impl Credentials {
 
     /// Saves the session, replacing any earlier one.
     pub fn save(&self, session: &Session) -> Result<(), AppError> {
-        let stored = Stored {
-            server_url: session.server_url.clone(),
-            user: session.user.clone(),
-            token: session.token.expose().to_owned(),
-        };
+        let stored = Stored::of(session);
         let secret =
             serde_json::to_string(&stored).map_err(|e| AppError::new("internal", e.to_string()))?;
         self.entry()?
@@ -78,5 +98,50 @@ impl Credentials {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(AppError::keyring(e)),
         }
+    }
+
+    /// Sessions signed out while offline, to revoke once their server can be reached (in the
+    /// keyring too: their tokens are still valid until then).
+    pub fn pending_sign_outs(&self) -> Result<Vec<Session>, AppError> {
+        let secret = match self.entry_named(PENDING_SIGN_OUTS)?.get_password() {
+            Ok(secret) => secret,
+            Err(keyring::Error::NoEntry) => return Ok(Vec::new()),
+            Err(e) => return Err(AppError::keyring(e)),
+        };
+        let stored: Vec<Stored> = serde_json::from_str(&secret).unwrap_or_default();
+        Ok(stored.into_iter().map(Stored::session).collect())
+    }
+
+    fn set_pending_sign_outs(&self, sessions: &[Session]) -> Result<(), AppError> {
+        let entry = self.entry_named(PENDING_SIGN_OUTS)?;
+        if sessions.is_empty() {
+            return match entry.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(AppError::keyring(e)),
+            };
+        }
+        let stored: Vec<Stored> = sessions.iter().map(Stored::of).collect();
+        let secret =
+            serde_json::to_string(&stored).map_err(|e| AppError::new("internal", e.to_string()))?;
+        entry.set_password(&secret).map_err(AppError::keyring)
+    }
+
+    /// Remembers a session to revoke later.
+    pub fn queue_sign_out(&self, session: &Session) -> Result<(), AppError> {
+        let mut pending = self.pending_sign_outs()?;
+        if !pending
+            .iter()
+            .any(|s| s.token.expose() == session.token.expose())
+        {
+            pending.push(session.clone());
+        }
+        self.set_pending_sign_outs(&pending)
+    }
+
+    /// The session was revoked (or was already): nothing left to do for it.
+    pub fn sign_out_done(&self, session: &Session) -> Result<(), AppError> {
+        let mut pending = self.pending_sign_outs()?;
+        pending.retain(|s| s.token.expose() != session.token.expose());
+        self.set_pending_sign_outs(&pending)
     }
 }

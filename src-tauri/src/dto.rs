@@ -123,6 +123,9 @@ pub struct ConversationItem {
     pub last_seq: u64,
     pub peer_read_seq: u64,
     pub last_activity: i64,
+    /// For a single chat: the other person (their name is the chat's name, whatever its title,
+    /// and their `@username` shows who they really are).
+    pub peer: Option<UserInfo>,
 }
 
 /// The connection state for the banner.
@@ -203,7 +206,7 @@ pub enum ImEvent {
     /// A new message, or a change to one (same clientId): acked, failed.
     Message { message: UiMessage },
     /// A conversation was created or changed (title, members, last message, unread, read ticks).
-    Conversation { conversation: ConversationItem },
+    Conversation { conversation: Box<ConversationItem> },
     /// The user left or was removed.
     ConversationRemoved { conversation_id: String },
     /// The connection state changed.

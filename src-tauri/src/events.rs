@@ -42,7 +42,9 @@ async fn translate<R: Runtime>(
     let conversation = |id| async move {
         view::item_for(client, id)
             .await
-            .map(|conversation| ImEvent::Conversation { conversation })
+            .map(|conversation| ImEvent::Conversation {
+                conversation: Box::new(conversation),
+            })
     };
     match event {
         ClientEvent::Message { message, live } => {

@@ -58,6 +58,10 @@ pub fn app<R: Runtime>(
         .setup(move |app| {
             tracing::debug!(since_start_ms = started.elapsed().as_secs_f64() * 1e3, "setup");
             let data_dir = app.path().app_data_dir()?;
+            // It holds the message caches: private to the user (0700).
+            if let Err(e) = state::private_data_dir(&data_dir) {
+                tracing::warn!(error = %e, data = %data_dir.display(), "cannot make the data folder private");
+            }
             tracing::info!(profile = profile.name().unwrap_or("default"), data = %data_dir.display(), "starting");
             let title = profile.window_title();
             app.manage(AppState::new(profile.clone(), data_dir, started));
@@ -65,6 +69,7 @@ pub fn app<R: Runtime>(
                 .title(title)
                 .inner_size(1000.0, 700.0)
                 .min_inner_size(720.0, 480.0)
+                .on_navigation(stays_in_app)
                 .build()?;
             // Restore the saved session (keyring, cache, client) while the page loads.
             let handle = app.handle().clone();
@@ -73,9 +78,26 @@ pub fn app<R: Runtime>(
                 if let Err(e) = state.restore(&handle).await {
                     tracing::info!(error = %e, "no session restored at start-up");
                 }
+                commands::retry_sign_outs_later(&handle);
             });
             Ok(())
         })
+}
+
+/// Whether the window may go to `url`: only the app's own pages. A remote page in the window
+/// could pose as the sign-in screen (the app's commands would refuse it, but a user would not
+/// know); links to the web belong in the system browser.
+pub fn stays_in_app(url: &tauri::Url) -> bool {
+    let allowed = match url.scheme() {
+        // The embedded UI: tauri://localhost (Linux, macOS), http(s)://tauri.localhost (Windows).
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => url.host_str() == Some("tauri.localhost"),
+        _ => url.as_str() == "about:blank",
+    };
+    if !allowed {
+        tracing::warn!(%url, "navigation away from the app refused");
+    }
+    allowed
 }
 
 /// The app's Tauri context (`tauri.conf.json`, the embedded UI, the capabilities).
@@ -128,4 +150,31 @@ pub fn run() {
             tauri::async_runtime::block_on(state.stop(false));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stays_in_app;
+
+    #[test]
+    fn the_window_stays_on_the_apps_own_pages() {
+        for ok in [
+            "tauri://localhost/",
+            "tauri://localhost/index.html#chat",
+            "http://tauri.localhost/",
+            "about:blank",
+        ] {
+            assert!(stays_in_app(&ok.parse().unwrap()), "{ok}");
+        }
+        for bad in [
+            "https://example.org/",
+            "https://tauri.localhost.evil.example/",
+            "tauri://evil/",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://localhost:5173/",
+        ] {
+            assert!(!stays_in_app(&bad.parse().unwrap()), "{bad}");
+        }
+    }
 }

@@ -1,5 +1,13 @@
 //! Native notifications for incoming messages (tauri-plugin-notification: D-Bus
 //! `org.freedesktop.Notifications` on Linux, the notification centre on macOS and Windows).
+//!
+//! Message text is other people's text: before it reaches the notification server it loses its
+//! control characters (a U+0000 is invalid on D-Bus, and the bus drops the connection that sent
+//! it — silencing every later notification), and where the server renders markup in bodies
+//! (`body-markup`: dunst, KDE…) `&`, `<` and `>` are escaped, so a message cannot turn into bold
+//! text or a link.
+
+use std::sync::OnceLock;
 
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -27,8 +35,66 @@ pub fn main_window_focused<R: Runtime>(app: &AppHandle<R>) -> bool {
         .unwrap_or(false)
 }
 
-/// Shows a notification; failures are logged, never fatal.
+/// Text without control characters (each becomes a space; runs of them one space).
+pub fn without_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last_was_space = false;
+    for c in text.chars() {
+        if c.is_control() {
+            if !last_was_space {
+                out.push(' ');
+            }
+            last_was_space = true;
+        } else {
+            out.push(c);
+            last_was_space = c == ' ';
+        }
+    }
+    out
+}
+
+/// `&`, `<` and `>` escaped for a server that renders markup in notification bodies.
+pub fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A notification body as the server should get it.
+pub fn body_text(text: &str, server_renders_markup: bool) -> String {
+    let plain = without_controls(text);
+    if server_renders_markup {
+        escape_markup(&plain)
+    } else {
+        plain
+    }
+}
+
+/// Whether the notification server renders markup in bodies (asked once).
+fn server_renders_markup() -> bool {
+    static MARKUP: OnceLock<bool> = OnceLock::new();
+    *MARKUP.get_or_init(|| {
+        #[cfg(target_os = "linux")]
+        {
+            match notify_rust::get_capabilities() {
+                Ok(capabilities) => capabilities.iter().any(|c| c == "body-markup"),
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot ask the notification server what it renders");
+                    // Escaping is the safe side: a literal "&amp;" beats a forged link.
+                    true
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        false
+    })
+}
+
+/// Shows a notification; failures are logged, never fatal. Title and body are cleaned of control
+/// characters (and the body of markup the server would render).
 pub fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    let title = without_controls(title);
+    let body = body_text(body, server_renders_markup());
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!(error = %e, "notification failed");
     }
@@ -51,6 +117,30 @@ mod tests {
             "another conversation is open"
         );
         assert!(should_notify(false, false, false));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_bus() {
+        assert_eq!(without_controls("a\u{0}b"), "a b");
+        assert_eq!(without_controls("耗子\u{7}\u{1b}[31m起床"), "耗子 [31m起床");
+        assert_eq!(without_controls("tab\there"), "tab here");
+        assert!(!body_text("\u{0}\u{0}x", false).contains('\u{0}'));
+    }
+
+    #[test]
+    fn markup_is_escaped_only_for_servers_that_render_it() {
+        let text = "<b>urgent</b> <a href=\"https://phish.example\">your bank</a> & more";
+        let escaped = body_text(text, true);
+        assert_eq!(
+            escaped,
+            "&lt;b&gt;urgent&lt;/b&gt; &lt;a href=\"https://phish.example\"&gt;your bank&lt;/a&gt; &amp; more"
+        );
+        assert!(!escaped.contains('<'));
+        assert_eq!(
+            body_text(text, false),
+            text,
+            "plain-text servers show it as it is"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub struct AppState {
     service: ImService,
     running: Mutex<Option<Running>>,
     active: Mutex<Option<ConversationId>>,
-    restoring: tokio::sync::Mutex<()>,
+    /// Starting, restoring and stopping the client one at a time: two sign-ins at once must not
+    /// leave a client running that nobody stops.
+    lifecycle: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -44,7 +46,7 @@ impl AppState {
             service: ImService::new(),
             running: Mutex::new(None),
             active: Mutex::new(None),
-            restoring: tokio::sync::Mutex::new(()),
+            lifecycle: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -73,7 +75,16 @@ impl AppState {
         app: &AppHandle<R>,
         session: Session,
     ) -> Result<Account, AppError> {
-        self.stop(false).await;
+        let _one_at_a_time = self.lifecycle.lock().await;
+        self.start_locked(app, session).await
+    }
+
+    async fn start_locked<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        session: Session,
+    ) -> Result<Account, AppError> {
+        self.stop_locked(false).await;
         let account = Account {
             uid: session.user.uid.to_string(),
             username: session.user.username.clone(),
@@ -117,7 +128,7 @@ impl AppState {
         &self,
         app: &AppHandle<R>,
     ) -> Result<Option<Account>, AppError> {
-        let _once = self.restoring.lock().await;
+        let _one_at_a_time = self.lifecycle.lock().await;
         if let Ok(client) = self.client() {
             let s = client.session();
             return Ok(Some(Account {
@@ -128,10 +139,11 @@ impl AppState {
             }));
         }
         let begun = Instant::now();
-        let saved = self.credentials.load()?;
+        let credentials = self.credentials.clone();
+        let saved = blocking(move || credentials.load()).await?;
         let keyring_ms = begun.elapsed().as_secs_f64() * 1e3;
         let account = match saved {
-            Some(session) => Some(self.start(app, session).await?),
+            Some(session) => Some(self.start_locked(app, session).await?),
             None => None,
         };
         tracing::debug!(
@@ -143,18 +155,90 @@ impl AppState {
         Ok(account)
     }
 
-    /// Stops the client (signing out on the server first when `sign_out`).
-    pub async fn stop(&self, sign_out: bool) {
+    /// Stops the client (signing out on the server first when `sign_out`). Returns whether the
+    /// session is revoked on the server (true when there was nothing to sign out).
+    pub async fn stop(&self, sign_out: bool) -> bool {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        self.stop_locked(sign_out).await
+    }
+
+    async fn stop_locked(&self, sign_out: bool) -> bool {
         let running = self.running.lock().expect("state lock").take();
+        let mut revoked = true;
         if let Some(running) = running {
             if sign_out {
-                running.client.sign_out().await;
+                revoked = running.client.sign_out().await;
             } else {
                 running.client.close().await;
             }
             running.forwarder.abort();
         }
         *self.active.lock().expect("state lock") = None;
+        revoked
+    }
+
+    /// Signs out: revokes the session on the server — or, offline, remembers to revoke it once
+    /// the server can be reached (until then the token would still work) — and forgets it in the
+    /// keyring. With `forget_data`, this account's messages are removed from this computer too.
+    pub async fn sign_out(&self, forget_data: bool) -> Result<(), AppError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        let session = self
+            .running
+            .lock()
+            .expect("state lock")
+            .as_ref()
+            .map(|r| r.client.session().clone());
+        let revoked = self.stop_locked(true).await;
+        let credentials = self.credentials.clone();
+        let pending = session.clone().filter(|_| !revoked);
+        blocking(move || {
+            if let Some(session) = &pending {
+                credentials.queue_sign_out(session)?;
+            }
+            credentials.clear()
+        })
+        .await?;
+        if let (true, Some(session)) = (forget_data, &session) {
+            let folder = self.cache_path(session.user.uid);
+            let folder = folder.parent().map(PathBuf::from).unwrap_or(folder);
+            blocking(move || match std::fs::remove_dir_all(&folder) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(AppError::new(
+                    "internal",
+                    format!("removing {}: {e}", folder.display()),
+                )),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes the sessions signed out while offline, where their server answers now. Returns
+    /// how many are still pending.
+    pub async fn retry_sign_outs(&self) -> Result<usize, AppError> {
+        let credentials = self.credentials.clone();
+        let pending = blocking(move || credentials.pending_sign_outs()).await?;
+        let mut left = 0;
+        for session in pending {
+            let done = match im_sdk::sign_out(&session).await {
+                Ok(()) => true,
+                // Already revoked (or never valid): nothing left to do.
+                Err(im_sdk::Error::SignedOut(_)) => true,
+                Err(e) => {
+                    tracing::debug!(error = %e, "a sign-out is still pending");
+                    false
+                }
+            };
+            if done {
+                let credentials = self.credentials.clone();
+                blocking(move || credentials.sign_out_done(&session)).await?;
+                tracing::info!("a session signed out while offline is now revoked");
+            } else {
+                left += 1;
+            }
+        }
+        Ok(left)
     }
 
     /// The conversation open in the UI.
@@ -166,4 +250,25 @@ impl AppState {
     pub fn set_active(&self, id: Option<ConversationId>) {
         *self.active.lock().expect("state lock") = id;
     }
+}
+
+/// Runs keyring and file-system work off the async threads (the keyring may wait on D-Bus, even
+/// on an unlock prompt).
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::new("internal", format!("background task failed: {e}")))?
+}
+
+/// Makes the app's data folder private to the user (0700): it holds the message caches.
+pub fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }

@@ -30,6 +30,11 @@ impl Names {
         Self { known }
     }
 
+    /// The user, if known.
+    pub fn user(&self, uid: Uid) -> Option<&User> {
+        self.known.get(&uid)
+    }
+
     /// The display name of `uid`.
     pub fn of(&self, uid: Uid) -> String {
         match self.known.get(&uid) {
@@ -44,9 +49,23 @@ pub fn message(client: &ImClient, names: &Names, m: &Message) -> UiMessage {
     UiMessage::sent(m, &client.user().uid.to_string(), names.of(m.from))
 }
 
-/// What the list shows as a conversation's name: its title, or the other members' names.
+/// The other person of a single chat.
+fn peer(client: &ImClient, c: &im_sdk::Conversation) -> Option<Uid> {
+    let info = c.info();
+    let me = client.user().uid;
+    (info.kind == ConversationType::SingleChat)
+        .then(|| info.user_ids.iter().copied().find(|u| *u != me))
+        .flatten()
+}
+
+/// What the list shows as a conversation's name. A single chat is always called by the other
+/// person's name: its title is set by either member and must never stand in for who they are.
+/// A group: its title, or the members' names.
 pub fn display_title(client: &ImClient, names: &Names, c: &im_sdk::Conversation) -> String {
     let info = c.info();
+    if let Some(peer) = peer(client, c) {
+        return names.of(peer);
+    }
     if !info.title.trim().is_empty() {
         return info.title.clone();
     }
@@ -116,6 +135,14 @@ pub fn item(
         last_seq: record.last_seq,
         peer_read_seq: record.peer_read_seq,
         last_activity,
+        peer: peer(client, c).map(|uid| match names.user(uid) {
+            Some(user) => crate::dto::UserInfo::from(user),
+            None => crate::dto::UserInfo {
+                uid: uid.to_string(),
+                username: String::new(),
+                display_name: names.of(uid),
+            },
+        }),
     }
 }
 

@@ -7,6 +7,7 @@ mod common;
 
 use common::TestApp;
 use serde_json::{json, Value};
+use tauri::Manager;
 
 fn wait_event(rx: &std::sync::mpsc::Receiver<Value>, pick: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -173,5 +174,105 @@ fn sign_up_chat_and_restore_from_the_keyring() {
     again.ok("sign_out", json!({}));
     assert_eq!(again.ok("restore_session", json!({})), Value::Null);
     again.close();
+    tauri::async_runtime::block_on(server.shutdown());
+}
+
+fn server_at(addr: std::net::SocketAddr, dir: &std::path::Path) -> im_server::RunningServer {
+    let config = im_server::Config::new(addr, dir.join("im.sqlite3"));
+    tauri::async_runtime::block_on(im_server::start(config)).unwrap()
+}
+
+#[test]
+fn signing_out_offline_revokes_the_session_once_the_server_is_back_and_can_forget_the_data() {
+    let (server, dir) = server();
+    let url = server.url();
+    let addr = server.local_addr();
+    let app = TestApp::start("cmd-offline-sign-out");
+    let events = app.events();
+    let account = app.ok(
+        "sign_up",
+        json!({"serverUrl": url, "username": "tom", "password": "tom-password", "displayName": "Tom"}),
+    );
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] == "online"
+    });
+    let state = app.app.state::<gtedx_im::AppState>();
+    let uid: im_sdk::Uid = account["uid"].as_str().unwrap().parse().unwrap();
+    let cache = state.cache_path(uid);
+    assert!(cache.exists(), "{}", cache.display());
+    // The server goes away; Tom signs out and asks to remove his data.
+    tauri::async_runtime::block_on(server.shutdown());
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] != "online"
+    });
+    app.ok("sign_out", json!({"forgetData": true}));
+    assert_eq!(app.ok("restore_session", json!({})), Value::Null);
+    assert!(!cache.exists(), "the account's data is gone");
+    let pending = state.credentials.pending_sign_outs().unwrap();
+    assert_eq!(pending.len(), 1, "the revocation waits for the server");
+    let session = pending[0].clone();
+    // The server is back: the revocation goes through, and the token no longer works.
+    let server = server_at(addr, dir.path());
+    let left = tauri::async_runtime::block_on(state.retry_sign_outs()).unwrap();
+    assert_eq!(left, 0);
+    assert!(state.credentials.pending_sign_outs().unwrap().is_empty());
+    match tauri::async_runtime::block_on(im_sdk::sign_out(&session)) {
+        Err(im_sdk::Error::SignedOut(_)) => {}
+        other => panic!("the token still works: {other:?}"),
+    }
+    app.close();
+    tauri::async_runtime::block_on(server.shutdown());
+}
+
+#[test]
+fn two_sign_ins_at_once_leave_exactly_one_client_running() {
+    let (server, _dir) = server();
+    let url = server.url();
+    for name in ["tom", "jerry"] {
+        tauri::async_runtime::block_on(im_sdk::sign_up(
+            &url,
+            name,
+            &im_sdk::Secret::new(format!("{name}-password")),
+            None,
+        ))
+        .unwrap();
+    }
+    let app = TestApp::start("cmd-two-sign-ins");
+    let events = app.events();
+    let both: Vec<_> = ["tom", "jerry"]
+        .into_iter()
+        .map(|name| {
+            let window = app.window.clone();
+            let url = url.clone();
+            std::thread::spawn(move || {
+                common::invoke_on(
+                    &window,
+                    "sign_in",
+                    json!({"serverUrl": url, "username": name, "password": format!("{name}-password")}),
+                )
+                .unwrap()
+            })
+        })
+        .collect();
+    for t in both {
+        t.join().unwrap();
+    }
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] == "online"
+    });
+    // The other client, if it was left running, would hold a connection too.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server.online_connections() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{} connections online",
+            server.online_connections()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // And stays so for a round trip of the one that runs.
+    app.ok("find_user", json!({"username": "tom"}));
+    assert_eq!(server.online_connections(), 1);
+    app.close();
     tauri::async_runtime::block_on(server.shutdown());
 }

@@ -186,6 +186,11 @@ impl App {
     /// Launches the app with `--profile NAME` under a new tauri-driver.
     pub async fn launch(profile: &str, shots: &Path) -> Result<Self> {
         let (port, native) = (free_port()?, free_port()?);
+        // The driver's and the app's output, kept with the screenshots to explain a failure.
+        std::fs::create_dir_all(shots)?;
+        let log = shots.join(format!("{profile}-{port}.log"));
+        let output =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let driver = Command::new(tauri_driver()?)
             .args([
                 "--port",
@@ -193,8 +198,8 @@ impl App {
                 "--native-port",
                 &native.to_string(),
             ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(output.try_clone()?)
+            .stderr(output)
             .spawn()
             .context("starting tauri-driver")?;
         let driver = Process {
@@ -217,7 +222,10 @@ impl App {
         let client = tokio::time::timeout(STEP, builder.connect(&url))
             .await
             .map_err(|_| {
-                anyhow!("the app ({profile}) did not start a WebDriver session in {STEP:?}")
+                anyhow!(
+                    "the app ({profile}) did not start a WebDriver session in {STEP:?} (see {})",
+                    log.display()
+                )
             })?
             .with_context(|| format!("opening a WebDriver session for {profile}"))?;
         Ok(Self {
@@ -308,11 +316,41 @@ impl App {
         Ok(path)
     }
 
-    /// Ends the WebDriver session, which quits the app.
+    /// Ends the WebDriver session, which quits the app, and waits for the app's process to be
+    /// gone: a profile's next launch would otherwise meet the single-instance lock of the one
+    /// still exiting and hand over to it.
     pub async fn quit(self) -> Result<()> {
         self.client.close().await?;
+        let started = std::time::Instant::now();
+        while app_running(&self.profile) {
+            if started.elapsed() > STEP {
+                bail!(
+                    "the app ({}) still runs {STEP:?} after its window closed",
+                    self.profile
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         Ok(())
     }
+}
+
+/// Whether a `gtedx-im --profile PROFILE` process is running (read from `/proc`).
+fn app_running(profile: &str) -> bool {
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    processes.flatten().any(|p| {
+        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+            return false;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        args.first()
+            .is_some_and(|exe| exe.ends_with(b"/gtedx-im") || *exe == b"gtedx-im")
+            && args
+                .windows(2)
+                .any(|w| w[0] == b"--profile" && w[1] == profile.as_bytes())
+    })
 }
 
 fn tauri_driver() -> Result<PathBuf> {

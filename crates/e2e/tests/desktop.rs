@@ -12,6 +12,47 @@ use gtedx_e2e::{
 
 const WAKE_UP: &str = "耗子，起床啦";
 const REPLY: &str = "我醒了！Coming, Tom.";
+/// Someone else's text that tries to forge markup in a notification, with a NUL that would make
+/// the session bus drop the app's connection (silencing every later notification).
+const FORGERY: &str = "<b>URGENT</b>\u{0} <a href=\"https://phish.example\">your bank</a>";
+const AFTER_FORGERY: &str = "still notified afterwards";
+
+/// Sends, as Tom, from a second session of his (the SDK, outside his app): texts no keyboard
+/// types.
+async fn tom_sends_from_elsewhere(url: &str, texts: &[&str]) -> Result<()> {
+    let session = im_sdk::sign_in(
+        url,
+        "tom",
+        &im_sdk::Secret::new("tom-password"),
+        Some("e2e"),
+    )
+    .await?;
+    let client = im_sdk::ImService::new().create_im_client(session)?;
+    client.set_cache(im_sdk::MemoryCache::new())?;
+    let mut state = client.watch_state();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        state.wait_for(|s| *s == im_sdk::ConnectionState::Online),
+    )
+    .await
+    .context("Tom's second session did not come online")??;
+    let jerry = client
+        .find_user("jerry")
+        .await?
+        .context("jerry not found")?;
+    let chat = client
+        .create_conversation(im_sdk::CreateConversation {
+            user_ids: vec![jerry.uid],
+            unique: true,
+            ..Default::default()
+        })
+        .await?;
+    for text in texts {
+        chat.send(im_sdk::TextMessage::new(*text)).await?;
+    }
+    client.close().await;
+    Ok(())
+}
 
 fn artifacts() -> std::path::PathBuf {
     std::env::var_os("GTEDX_E2E_ARTIFACTS")
@@ -126,6 +167,20 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     );
     jerry.screenshot("02-unread-badge").await?;
 
+    // Other people's text in notifications: markup escaped (dunst renders it), the NUL gone, and
+    // notifications keep coming afterwards.
+    tom_sends_from_elsewhere(&url, &[FORGERY, AFTER_FORGERY]).await?;
+    let forged = notifications
+        .wait_for(&["&lt;b&gt;URGENT&lt;/b&gt;", "phish.example"])
+        .await
+        .context("the forged markup arrives escaped")?;
+    assert!(!forged.contains("<b>"), "no raw markup: {forged}");
+    assert!(!forged.contains("<a "), "no raw link: {forged}");
+    notifications
+        .wait_for(&[AFTER_FORGERY])
+        .await
+        .context("notifications still work after a NUL")?;
+
     // Jerry opens it, reads it and replies.
     item.click().await?;
     jerry
@@ -165,6 +220,21 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     tom.screenshot("03-chat").await?;
     jerry.screenshot("04-chat-jerry").await?;
 
+    // The window cannot be taken to a remote page (one could pose as the sign-in screen).
+    let before = tom.client.current_url().await?;
+    tom.client
+        .execute(
+            "window.location.href = 'https://example.org/sign-in'; return true;",
+            vec![],
+        )
+        .await?;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let after = tom.client.current_url().await?;
+    assert_eq!(after, before, "navigation away from the app was refused");
+    tom.find("[data-testid=main]")
+        .await
+        .context("the app is still shown")?;
+
     // Jerry's app closes; the server stops; Jerry's app starts again.
     jerry.quit().await?;
     assert!(server.terminate()?, "im-server stopped cleanly");
@@ -193,7 +263,11 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
         .until("both messages show from the cache", async || {
             let list = messages(&jerry).await?;
             let texts: Vec<&str> = list.iter().map(|(t, _, _)| t.as_str()).collect();
-            Ok((texts == [WAKE_UP, REPLY]).then_some(()))
+            Ok((texts.len() == 4
+                && texts[0] == WAKE_UP
+                && texts[2] == AFTER_FORGERY
+                && texts[3] == REPLY)
+                .then_some(()))
         })
         .await?;
     let banner = jerry.find("[data-testid=connection-banner]").await?;
@@ -203,9 +277,60 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
         "the server is down, and the banner says so"
     );
     jerry.screenshot("05-offline-from-cache").await?;
+
+    // Jerry signs out while offline, asking to forget this computer's copy: a confirmation
+    // first, then the sign-in screen; the cached history is gone from disk.
+    let accounts = data_home()?
+        .join("im.gtedx.desktop.profile-jerry")
+        .join("accounts");
+    assert!(
+        has_cache(&accounts),
+        "Jerry's cache is on disk before: {}",
+        accounts.display()
+    );
+    jerry.click("[data-testid=sign-out]").await?;
+    jerry.click("[data-testid=sign-out-forget-data]").await?;
+    let forget = jerry.find("[data-testid=sign-out-forget-data]").await?;
+    assert!(forget.is_selected().await?, "the box is ticked");
+    jerry.screenshot("06-sign-out-confirm").await?;
+    jerry.click("[data-testid=sign-out-confirm]").await?;
+    jerry
+        .find("[data-testid=auth-form]")
+        .await
+        .context("signed out to the sign-in screen")?;
+    assert!(!has_cache(&accounts), "the cached history was deleted");
+    jerry.quit().await?;
+    // Started again, the app does not sign Jerry in: the keyring entry is gone too.
+    let jerry = App::launch("jerry", &shots).await?;
+    jerry
+        .find("[data-testid=auth-form]")
+        .await
+        .context("after signing out the app starts at the sign-in screen")?;
+    assert!(
+        jerry.all("[data-testid=main]").await?.is_empty(),
+        "not signed in"
+    );
     jerry.quit().await?;
     tom.quit().await?;
     Ok(())
+}
+
+/// `XDG_DATA_HOME`, where the app keeps each profile's data folder.
+fn data_home() -> Result<std::path::PathBuf> {
+    Ok(std::env::var_os("XDG_DATA_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/share")))
+        .context("no XDG_DATA_HOME or HOME")?)
+}
+
+/// Whether any account under `accounts` has a cache file.
+fn has_cache(accounts: &std::path::Path) -> bool {
+    std::fs::read_dir(accounts)
+        .map(|dirs| {
+            dirs.flatten()
+                .any(|d| d.path().join("cache.sqlite3").exists())
+        })
+        .unwrap_or(false)
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {

@@ -24,6 +24,16 @@ use crate::error::{Error, Result};
 use crate::events::{ClientEvent, ConnectionState, EventKind};
 use crate::supervisor::{Command, Supervisor};
 
+/// Requests waiting for the supervisor, at most.
+const COMMAND_QUEUE: usize = 256;
+
+/// What the API hands the supervisor without waiting (see [`Inner::nudge_send`]).
+#[derive(Debug, Default)]
+pub(crate) struct Nudges {
+    pub sends: Vec<ClientId>,
+    pub reads: std::collections::HashSet<ConversationId>,
+}
+
 /// Tuning for an [`ImClient`]. The defaults suit a desktop app.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -70,7 +80,12 @@ pub(crate) struct Inner {
     pub session: Session,
     pub config: ClientConfig,
     cache: watch::Sender<Option<Arc<dyn Cache>>>,
-    commands: mpsc::UnboundedSender<Command>,
+    /// Requests and control for the supervisor, bounded: a caller waits for room.
+    commands: mpsc::Sender<Command>,
+    /// New outbox entries and moved read marks, coalesced here (never blocking, never lost)
+    /// until the supervisor takes them.
+    nudges: Mutex<Nudges>,
+    nudged: tokio::sync::Notify,
     events: broadcast::Sender<ClientEvent>,
     state: watch::Sender<ConnectionState>,
     limits: Mutex<Limits>,
@@ -122,6 +137,36 @@ impl Inner {
 
     pub fn mark_signed_out(&self, reason: String) {
         *self.signed_out.lock().expect("lock") = Some(reason);
+    }
+
+    /// A new outbox entry for the supervisor to send.
+    pub fn nudge_send(&self, client_id: ClientId) {
+        self.nudges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sends
+            .push(client_id);
+        self.nudged.notify_one();
+    }
+
+    /// A read mark moved locally; the supervisor tells the server.
+    pub fn nudge_read(&self, conversation: ConversationId) {
+        self.nudges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reads
+            .insert(conversation);
+        self.nudged.notify_one();
+    }
+
+    /// What was nudged since the last call.
+    pub fn take_nudges(&self) -> Nudges {
+        std::mem::take(&mut *self.nudges.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Resolves when something was nudged (at once if something was meanwhile).
+    pub async fn nudged(&self) {
+        self.nudged.notified().await
     }
 
     /// The client failed for good: say so, and fail everyone waiting.
@@ -204,7 +249,7 @@ impl ImClient {
     pub(crate) fn start(session: Session, config: ClientConfig) -> Result<Self> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::InvalidInput("create the client inside a Tokio runtime".into()))?;
-        let (commands, rx) = mpsc::unbounded_channel();
+        let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
         let (events, _) = broadcast::channel(config.event_buffer.max(16));
         let inner = Arc::new(Inner {
             session,
@@ -218,6 +263,8 @@ impl ImClient {
             waiters: Mutex::new(HashMap::new()),
             signed_out: Mutex::new(None),
             failed: Mutex::new(None),
+            nudges: Mutex::new(Nudges::default()),
+            nudged: tokio::sync::Notify::new(),
             stop: CancellationToken::new(),
         });
         // The supervisor gets a thread (and a one-thread runtime) of its own: the cache calls it
@@ -377,7 +424,11 @@ impl ImClient {
             call: params.into(),
         })?;
         let (reply, rx) = oneshot::channel();
-        self.command(Command::Call { id, frame, reply })?;
+        self.inner()
+            .commands
+            .send(Command::Call { id, frame, reply })
+            .await
+            .map_err(|_| self.gone())?;
         let raw = tokio::time::timeout(self.inner().config.request_timeout, rx)
             .await
             .map_err(|_| Error::Timeout)?
@@ -385,8 +436,13 @@ impl ImClient {
         Ok(serde_json::from_str(raw.get())?)
     }
 
+    /// Hands the supervisor a command that may be dropped when its queue is full (a reconnect
+    /// nudge: one is as good as many).
     fn command(&self, command: Command) -> Result<()> {
-        self.inner().commands.send(command).map_err(|_| self.gone())
+        match self.inner().commands.try_send(command) {
+            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.gone()),
+        }
     }
 
     /// Why the supervisor is no longer there: it failed, or the client was closed.
@@ -479,9 +535,17 @@ impl ImClient {
             }
         }
         if !missing.is_empty() && self.state() == ConnectionState::Online {
-            let fetched = self.call(GetUsers { uids: missing }).await?;
-            cache.put_users(&fetched.users)?;
-            found.extend(fetched.users);
+            // In pages the server takes (a large group has more members than one `get_users`).
+            let page = self.limits().max_page.max(1);
+            for chunk in missing.chunks(page) {
+                let fetched = self
+                    .call(GetUsers {
+                        uids: chunk.to_vec(),
+                    })
+                    .await?;
+                cache.put_users(&fetched.users)?;
+                found.extend(fetched.users);
+            }
         }
         Ok(found)
     }
@@ -501,13 +565,25 @@ impl ImClient {
             .ok_or_else(|| Error::InvalidInput(format!("no outbox message {client_id}")))?;
         entry.state = OutboxState::Sending;
         cache.outbox_put(&entry)?;
-        self.command(Command::Send(entry.clone()))?;
+        self.inner().nudge_send(entry.client_id.clone());
         Ok(entry)
     }
 
-    /// Drops a message from the outbox without sending it.
+    /// Drops a message that failed for good from the outbox. A message still being sent cannot
+    /// be discarded: it may already be on its way (or stored), and discarding it would hide a
+    /// message the others see.
     pub fn discard(&self, client_id: &ClientId) -> Result<()> {
-        self.cache()?.outbox_remove(client_id)?;
+        let cache = self.cache()?;
+        match cache.outbox_entry(client_id)? {
+            None => return Ok(()),
+            Some(entry) if entry.state == OutboxState::Sending => {
+                return Err(Error::InvalidInput(
+                    "the message is being sent; only a failed message can be discarded".into(),
+                ))
+            }
+            Some(_) => {}
+        }
+        cache.outbox_remove(client_id)?;
         self.inner()
             .resolve_send(client_id, Err(Error::InvalidInput("discarded".into())));
         Ok(())
@@ -566,7 +642,7 @@ impl ImClient {
         cache.update_conversation(conversation_id, None, &mut |r| {
             r.activity = r.activity.max(entry.created_at);
         })?;
-        self.command(Command::Send(entry.clone()))?;
+        self.inner().nudge_send(entry.client_id.clone());
         Ok(entry)
     }
 
@@ -599,7 +675,7 @@ impl ImClient {
                 Error::InvalidInput(format!("unknown conversation {conversation_id}"))
             })?;
         if moved {
-            self.command(Command::MarkRead(conversation_id))?;
+            self.inner().nudge_read(conversation_id);
         }
         Ok(record.unread_count())
     }
@@ -661,17 +737,31 @@ impl ImClient {
         self.stop(false).await;
     }
 
-    /// Signs out: revokes the session on the server (when online), then closes.
-    pub async fn sign_out(&self) {
-        self.stop(true).await;
+    /// Signs out: revokes the session on the server (when online), then closes. Returns whether
+    /// the session is revoked on the server; when it is not (offline), the app should revoke it
+    /// later with [`crate::sign_out`], or the token stays valid.
+    pub async fn sign_out(&self) -> bool {
+        self.stop(true).await
     }
 
-    async fn stop(&self, sign_out: bool) {
+    async fn stop(&self, sign_out: bool) -> bool {
         let (done, rx) = oneshot::channel();
-        if self.command(Command::Close { sign_out, done }).is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        let mut revoked = false;
+        let queued = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.inner()
+                .commands
+                .send(Command::Close { sign_out, done }),
+        )
+        .await;
+        if matches!(queued, Ok(Ok(()))) {
+            revoked = matches!(
+                tokio::time::timeout(Duration::from_secs(5), rx).await,
+                Ok(Ok(true))
+            );
         }
         self.inner().stop.cancel();
+        revoked
     }
 }
 

@@ -17,7 +17,7 @@ use im_proto::{
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cache::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
+use crate::cache::{Cache, ConversationRecord, OutboxState};
 use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::events::{ClientEvent, ConnectionState};
@@ -34,16 +34,13 @@ pub(crate) enum Command {
         frame: String,
         reply: oneshot::Sender<Result<Box<RawValue>>>,
     },
-    /// A new (or retried) outbox entry, already in the cache: send it when possible.
-    Send(OutgoingMessage),
-    /// A read mark was moved locally: tell the server when possible.
-    MarkRead(ConversationId),
     /// Try to connect now instead of waiting for the backoff.
     Reconnect,
-    /// Stop; with `sign_out`, revoke the session first (if online).
+    /// Stop; with `sign_out`, revoke the session first (if online). `done` hears whether the
+    /// session is revoked on the server.
     Close {
         sign_out: bool,
-        done: oneshot::Sender<()>,
+        done: oneshot::Sender<bool>,
     },
 }
 
@@ -69,7 +66,7 @@ enum Pending {
 
 pub(crate) struct Supervisor {
     inner: Arc<Inner>,
-    commands: mpsc::UnboundedReceiver<Command>,
+    commands: mpsc::Receiver<Command>,
     cache: Arc<dyn Cache>,
     /// The outbox's order and progress on the current connection (the entries are in the
     /// cache); also how our own messages are recognised when catch-up finds them stored.
@@ -83,7 +80,13 @@ pub(crate) struct Supervisor {
     /// Events pushed during catch-up, applied once it is over: a message pushed live while the
     /// catch-up is still fetching older ones must not be announced before them.
     held: Vec<Event>,
+    /// More events were pushed during a catch-up than it holds: they were dropped, and the
+    /// catch-up runs again (it finds whatever they said).
+    held_overflowed: bool,
 }
+
+/// Events held during a catch-up, at most.
+const MAX_HELD: usize = 10_000;
 
 fn now_millis() -> i64 {
     std::time::SystemTime::now()
@@ -94,7 +97,7 @@ fn now_millis() -> i64 {
 
 impl Supervisor {
     /// Waits for the cache, then supervises the connection until the client closes.
-    pub async fn run(inner: Arc<Inner>, mut commands: mpsc::UnboundedReceiver<Command>) {
+    pub async fn run(inner: Arc<Inner>, mut commands: mpsc::Receiver<Command>) {
         let Some(cache) = Self::wait_for_cache(&inner, &mut commands).await else {
             inner.set_state(ConnectionState::Offline);
             return;
@@ -108,13 +111,14 @@ impl Supervisor {
             dirty_reads: HashSet::new(),
             filling: HashSet::new(),
             held: Vec::new(),
+            held_overflowed: false,
         };
         this.supervise().await;
     }
 
     async fn wait_for_cache(
         inner: &Arc<Inner>,
-        commands: &mut mpsc::UnboundedReceiver<Command>,
+        commands: &mut mpsc::Receiver<Command>,
     ) -> Option<Arc<dyn Cache>> {
         let mut cache = inner.cache_watch();
         loop {
@@ -126,7 +130,7 @@ impl Supervisor {
                 changed = cache.changed() => if changed.is_err() { return None },
                 cmd = commands.recv() => match cmd {
                     None => return None,
-                    Some(Command::Close { done, .. }) => { let _ = done.send(()); return None }
+                    Some(Command::Close { done, .. }) => { let _ = done.send(false); return None }
                     Some(Command::Call { reply, .. }) => { let _ = reply.send(Err(Error::CacheNotSet)); }
                     Some(_) => {}
                 },
@@ -143,6 +147,16 @@ impl Supervisor {
             .with_jitter()
             .without_max_times()
             .build()
+    }
+
+    /// Takes in what the API nudged: new outbox entries (already in the cache) and moved read
+    /// marks.
+    fn absorb_nudges(&mut self) {
+        let nudges = self.inner.take_nudges();
+        for client_id in nudges.sends {
+            self.outbox.push(client_id);
+        }
+        self.dirty_reads.extend(nudges.reads);
     }
 
     /// Takes the outbox as stored (what is still being sent, oldest first) as the queue to send.
@@ -207,12 +221,11 @@ impl Supervisor {
                 _ = &mut sleep => return true,
                 cmd = self.commands.recv() => match cmd {
                     None => return false,
-                    Some(Command::Close { done, .. }) => { let _ = done.send(()); return false }
+                    Some(Command::Close { done, .. }) => { let _ = done.send(false); return false }
                     Some(Command::Call { reply, .. }) => { let _ = reply.send(Err(Error::Offline)); }
                     Some(Command::Reconnect) => return true,
-                    Some(Command::Send(entry)) => self.outbox.push(entry.client_id),
-                    Some(Command::MarkRead(id)) => { self.dirty_reads.insert(id); }
                 },
+                _ = self.inner.nudged() => self.absorb_nudges(),
             }
         }
     }
@@ -229,7 +242,8 @@ impl Supervisor {
             };
             match cmd {
                 Command::Close { done, .. } => {
-                    let _ = done.send(());
+                    // The session already ended on the server.
+                    let _ = done.send(true);
                     return;
                 }
                 Command::Call { reply, .. } => {
@@ -287,7 +301,16 @@ impl Supervisor {
         self.reload_outbox();
         self.inner.set_state(ConnectionState::Online);
         tracing::debug!(url = %conn.url(), "online");
-        let caught_up = self.catch_up(&mut conn).await;
+        let caught_up = loop {
+            let caught_up = self.catch_up(&mut conn).await;
+            if caught_up.is_ok() && std::mem::take(&mut self.held_overflowed) {
+                // Some pushed events were dropped: catch up again (from the cursor just moved),
+                // which finds what they said.
+                self.held.clear();
+                continue;
+            }
+            break caught_up;
+        };
         // What was pushed meanwhile is newer than anything the catch-up fetched (pushes follow
         // commit order), so announcing it now keeps every conversation in seq order.
         for event in std::mem::take(&mut self.held) {
@@ -343,11 +366,16 @@ impl Supervisor {
         let config = &self.inner.config;
         let timeout = config.request_timeout.min(config.dead_after);
         let held = &mut self.held;
+        let overflowed = &mut self.held_overflowed;
         tokio::time::timeout(
             timeout,
             conn.request(id, params, |frame| {
                 if let ServerFrame::Event(event) = frame {
-                    held.push(event);
+                    if held.len() < MAX_HELD {
+                        held.push(event);
+                    } else {
+                        *overflowed = true;
+                    }
                 }
             }),
         )
@@ -687,6 +715,7 @@ impl Supervisor {
     /// The main loop while online.
     async fn serve(&mut self, mut conn: Connection) -> Ended {
         let mut pending: HashMap<RequestId, Pending> = HashMap::new();
+        self.absorb_nudges();
         // Read marks moved while offline first; the outbox follows, at the server's pace.
         if let Err(error) = self.send_dirty_reads(&mut conn, &mut pending).await {
             return self.lost(error, pending);
@@ -712,20 +741,22 @@ impl Supervisor {
                         }
                         Some(Command::Call { id, frame, reply }) => {
                             self.pacer.take_anyway(Instant::now());
+                            if pending.len() >= 256 {
+                                // Calls whose callers gave up (timed out) wait for no one.
+                                pending.retain(|_, p| !matches!(p, Pending::Call(tx) if tx.is_closed()));
+                            }
                             pending.insert(id, Pending::Call(reply));
                             conn.send_text(frame).await
-                        }
-                        Some(Command::Send(entry)) => {
-                            self.outbox.push(entry.client_id);
-                            Ok(())
-                        }
-                        Some(Command::MarkRead(id)) => {
-                            self.dirty_reads.insert(id);
-                            self.send_dirty_reads(&mut conn, &mut pending).await
                         }
                         Some(Command::Reconnect) => Ok(()),
                     };
                     if let Err(error) = result {
+                        return self.lost(error, pending);
+                    }
+                }
+                _ = self.inner.nudged() => {
+                    self.absorb_nudges();
+                    if let Err(error) = self.send_dirty_reads(&mut conn, &mut pending).await {
                         return self.lost(error, pending);
                     }
                 }
@@ -1026,21 +1057,25 @@ impl Supervisor {
         &mut self,
         mut conn: Connection,
         sign_out: bool,
-        done: Option<oneshot::Sender<()>>,
+        done: Option<oneshot::Sender<bool>>,
         pending: HashMap<RequestId, Pending>,
     ) -> Ended {
+        let mut revoked = false;
         if sign_out {
             let request = self.inner.next_id();
-            let _ = tokio::time::timeout(
-                self.inner.config.request_timeout,
-                conn.request(request, im_proto::SignOut {}, |_| {}),
-            )
-            .await;
+            revoked = matches!(
+                tokio::time::timeout(
+                    self.inner.config.request_timeout,
+                    conn.request(request, im_proto::SignOut {}, |_| {}),
+                )
+                .await,
+                Ok(Ok(_))
+            );
         }
         self.fail_pending(pending, || Error::Closed);
         conn.close().await;
         if let Some(done) = done {
-            let _ = done.send(());
+            let _ = done.send(revoked);
         }
         Ended::Closed
     }

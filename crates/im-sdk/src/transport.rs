@@ -12,6 +12,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::error::{Error, Result};
 
+/// The longest one write may take.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A connected, hello'd socket.
 #[derive(Debug)]
 pub(crate) struct Connection {
@@ -85,12 +88,14 @@ impl Connection {
         self.send_text(text).await
     }
 
-    /// Writes a frame already encoded.
+    /// Writes a frame already encoded. A write that cannot go out within [`WRITE_TIMEOUT`] (the
+    /// server stopped reading, the path is frozen) counts as a lost connection.
     pub async fn send_text(&mut self, text: String) -> Result<()> {
-        self.ws
-            .send(Message::text(text))
-            .await
-            .map_err(|_| Error::Disconnected)
+        match tokio::time::timeout(WRITE_TIMEOUT, self.ws.send(Message::text(text))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Error::Disconnected),
+            Err(_) => Err(Error::Timeout),
+        }
     }
 
     /// Writes a WebSocket ping.

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{chat, client, next_event, online, sign_up, Server, WAIT};
+use common::{chat, client, fast_config, next_event, online, sign_up, Server, WAIT};
 use im_sdk::{
     ClientEvent, ConnectionState, CreateConversation, Error, EventKind, ImService, MemoryCache,
     TextMessage,
@@ -314,4 +314,28 @@ async fn bad_input_is_refused_before_and_by_the_server() {
         im_sdk::sign_in("ws://127.0.0.1:9/ws", "tom", &common::password("tom"), None).await,
         Err(Error::Connect { .. })
     ));
+}
+
+/// A large group has more members than one `get_users` may name: names come in pages.
+#[tokio::test]
+async fn names_of_more_users_than_a_page_are_fetched_in_pages() {
+    let server = Server::start_with(|c| c.limits.max_page = 5).await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let tom = client(
+        &ImService::with_config(fast_config()),
+        sign_up(&url, "tom").await,
+        dir.path(),
+    );
+    let mut uids = Vec::new();
+    for i in 0..12 {
+        uids.push(sign_up(&url, &format!("member{i}")).await.user.uid);
+    }
+    online(&tom).await;
+    let users = tom.users(&uids).await.unwrap();
+    let mut names: Vec<String> = users.iter().map(|u| u.username.clone()).collect();
+    names.sort();
+    let mut want: Vec<String> = (0..12).map(|i| format!("member{i}")).collect();
+    want.sort();
+    assert_eq!(names, want);
 }

@@ -41,6 +41,12 @@ export type ConversationItem = {
   peerReadSeq: number;
   lastSeq: number;
   lastActivity: number; // ms; sort key (most recent first)
+  /**
+   * For a SINGLE_CHAT the other person (`username` may be '' while not known yet); null for
+   * groups. A single chat's `displayTitle` is always this person's display name: the stored
+   * `title` of a 1:1 chat never stands in for who the person is.
+   */
+  peer: UserInfo | null;
 };
 export type ConnectionState =
   | { state: 'connecting' }
@@ -89,6 +95,14 @@ const tauriBackend: Backend = {
 };
 
 let backendPromise: Promise<Backend> | null = null;
+
+/**
+ * Uses this backend from now on instead of the Tauri one or the dev mock (for tests that drive
+ * the real stores against a mock backend instance of their own).
+ */
+export function useBackend(b: Backend): void {
+  backendPromise = Promise.resolve(b);
+}
 
 function backend(): Promise<Backend> {
   backendPromise ??= isTauri()
@@ -148,7 +162,12 @@ export const signUp = (a: { serverUrl: string; username: string; password: strin
   call<Account>('sign_up', a);
 export const signIn = (a: { serverUrl: string; username: string; password: string }) =>
   call<Account>('sign_in', a);
-export const signOut = () => call<null>('sign_out');
+/**
+ * Signs out (also offline: the server is told later). With `forgetData` the backend also removes
+ * this account's cached messages from this computer.
+ */
+export const signOut = (a: { forgetData?: boolean } = {}) =>
+  call<null>('sign_out', { forgetData: a.forgetData === true });
 export const findUser = (a: { username: string }) => call<UserInfo | null>('find_user', a);
 /** The first page of the conversation list at start-up (and on `resync`): a screenful and more. */
 export const CONVERSATIONS_FIRST_PAGE = 50;

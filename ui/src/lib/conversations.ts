@@ -1,10 +1,16 @@
 // The conversation list: ordering, updates from events, and the preview line.
 import type { ConversationItem, UiMessage } from './api';
 import type { Translate } from './i18n';
+import { isValidTime } from './time';
+
+/** The sort key: `lastActivity`, or 0 when the backend sent none (or garbage) so sorting stays total. */
+function activityOf(c: ConversationItem): number {
+  return isValidTime(c.lastActivity) ? c.lastActivity : 0;
+}
 
 /** Most recent activity first; ties broken by id so the order is stable. */
 export function compareConversations(a: ConversationItem, b: ConversationItem): number {
-  return b.lastActivity - a.lastActivity || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return activityOf(b) - activityOf(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 export function sortConversations(list: readonly ConversationItem[]): ConversationItem[] {
@@ -216,7 +222,8 @@ export function applyMessageToList(list: readonly ConversationItem[], msg: UiMes
     ...c,
     lastMessage: msg,
     lastSeq: msg.seq !== null ? Math.max(c.lastSeq, msg.seq) : c.lastSeq,
-    lastActivity: Math.max(c.lastActivity, msg.timestamp),
+    // A message without a usable time does not move the conversation (nor make its key NaN).
+    lastActivity: isValidTime(msg.timestamp) ? Math.max(activityOf(c), msg.timestamp) : c.lastActivity,
   };
   return upsertConversation(list, updated);
 }
@@ -236,8 +243,13 @@ export function previewText(c: ConversationItem, t: Translate): string {
   return text;
 }
 
-/** What to show as a conversation's name, never empty. */
+/**
+ * What to show as a conversation's name, never empty. A 1:1 chat is named after the other person
+ * (the `displayTitle` the backend derives from them, or `peer`), never after its stored `title`:
+ * whoever created the chat could have titled it "Bank support" or after someone else.
+ */
 export function titleOf(c: ConversationItem): string {
+  if (c.type === 'SINGLE_CHAT') return c.displayTitle || c.peer?.displayName || c.peer?.username || '…';
   return c.displayTitle || c.title || '…';
 }
 

@@ -35,6 +35,18 @@ const en = {
   'main.noConversations': 'No conversations yet. Start one with “New chat”.',
   'main.pickConversation': 'Select a conversation to start messaging',
 
+  'signOut.title': 'Sign out of Gtedx IM?',
+  'signOut.text': 'You can sign in again at any time with your username and password.',
+  'signOut.offline': 'You are offline: the server is told as soon as the app can reach it.',
+  'signOut.forgetData': "Also remove this account's messages from this computer",
+  'signOut.cancel': 'Cancel',
+  'signOut.confirm': 'Sign out',
+  'signOut.busy': 'Signing out…',
+
+  'identity.similar': 'Another contact has a similar name',
+  'identity.similarTo': 'Another contact has a similar name: {names}. Check the username.',
+  'identity.username': 'Username: {username}',
+
   'list.you': 'You: {text}',
   'list.sender': '{name}: {text}',
   'list.noMessages': 'No messages yet',
@@ -95,8 +107,11 @@ const en = {
   'newChat.needTitle': 'Give the group a name.',
 
   'error.generic': 'Something went wrong.',
+  'error.unexpected': 'Something went wrong: {detail}',
   'error.dismiss': 'Dismiss',
   'error.notifications': 'Notifications',
+  'error.paneFailed': 'This part of the window could not be shown.',
+  'error.retry': 'Retry',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -133,6 +148,18 @@ const zh: Dict = {
   'main.conversations': '会话',
   'main.noConversations': '还没有会话。点击“发起聊天”开始吧。',
   'main.pickConversation': '选择一个会话开始聊天',
+
+  'signOut.title': '退出 Gtedx IM 登录？',
+  'signOut.text': '之后可以随时用用户名和密码重新登录。',
+  'signOut.offline': '当前处于离线状态：应用连上服务器后会立即通知服务器。',
+  'signOut.forgetData': '同时从这台电脑上删除此账号的消息',
+  'signOut.cancel': '取消',
+  'signOut.confirm': '退出登录',
+  'signOut.busy': '正在退出…',
+
+  'identity.similar': '另一位联系人的名字与此相似',
+  'identity.similarTo': '另一位联系人的名字与此相似：{names}。请核对用户名。',
+  'identity.username': '用户名：{username}',
 
   'list.you': '我：{text}',
   'list.sender': '{name}：{text}',
@@ -194,8 +221,11 @@ const zh: Dict = {
   'newChat.needTitle': '请填写群名称。',
 
   'error.generic': '出错了。',
+  'error.unexpected': '出错了：{detail}',
   'error.dismiss': '关闭',
   'error.notifications': '通知',
+  'error.paneFailed': '这部分内容无法显示。',
+  'error.retry': '重试',
 };
 
 /** Error codes the UI words itself in Chinese (the backend's messages are English). */

@@ -8,7 +8,12 @@
 // Sending a text containing "fail" fails it (Retry then succeeds); "/reconnect" plays a reconnect
 // sequence (ending with a resync), "/resync" adds messages without events and then sends a
 // resync, "/signout" makes the server sign you out. Jerry reads (read ticks) and answers in the
-// 1:1 chat.
+// 1:1 chat. "Jеrry" (with a Cyrillic е, username jerry_official) is an impostor: the chat header
+// warns that another contact has a similar name.
+//
+// Tests create their own instance with `createMockBackend(options)`: no URL, no sessionStorage,
+// no delays, their own event delivery, and (`scripted`) nothing happening by itself; the returned
+// `control` plays the server side (messages from others, acks, receipts, removals, resync…).
 import type {
   Account,
   AppError,
@@ -35,11 +40,72 @@ type Conv = {
 
 const err = (code: string, message: string): AppError => ({ code, message });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let counter = 0;
-const newId = () => (Date.now().toString(16) + (counter++).toString(16) + Math.random().toString(16).slice(2)).slice(0, 32).padEnd(32, '0');
 
-export function createMockBackend(): Backend {
-  const params = new URLSearchParams(location.search);
+type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+export type MockOptions = {
+  /** The URL switches (default: `location.search`). */
+  search?: string;
+  /** Where the signed-in account survives a reload (default: `sessionStorage`; null: nowhere). */
+  storage?: KeyValueStore | null;
+  /** Delay of every command in ms (default 20, sign-in 400); null: answered without any timer. */
+  latencyMs?: number | null;
+  /** How an event reaches the listeners (default: a 0 ms timer). Must keep their order. */
+  deliver?: (fire: () => void) => void;
+  /** Nothing happens by itself (no acks, replies, reconnects): `control` drives the server side. */
+  scripted?: boolean;
+  /** Messages in the long 1:1 chat with Jerry (default 2,000). */
+  history?: number;
+  /** The clock (default `Date.now`). */
+  now?: () => number;
+  /** No console lines. */
+  quiet?: boolean;
+};
+
+/** The server side of the mock, for tests: every change sends the events the backend would. */
+export type MockControl = {
+  readonly me: UserInfo;
+  readonly users: readonly UserInfo[];
+  /** All conversations as `list_conversations` would give them (most recent first). */
+  items(): ConversationItem[];
+  /** The messages of a conversation, in seq order (pending own ones last). */
+  messages(conversationId: string): UiMessage[];
+  /** Own messages not acked yet (still sending). */
+  pending(): UiMessage[];
+  /** Someone else writes in a conversation: `message` and `conversation` events. */
+  incoming(conversationId: string, from: string, text: string): UiMessage;
+  /** Messages the UI never hears about (as if the event channel overflowed); see `resync`. */
+  missed(conversationId: string, from: string, count: number): void;
+  /** The server acks a pending own message (or it fails): `message` and `conversation` events. */
+  ack(conversationId: string, clientId: string): UiMessage | null;
+  fail(conversationId: string, clientId: string): UiMessage | null;
+  /** Someone starts a conversation with me: a `conversation` event. */
+  create(userIds: string[], title: string): ConversationItem;
+  /** Another member reads everything: `receipt` and `conversation` events. */
+  peerRead(conversationId: string, uid: string): void;
+  /** I read everything on another device: `receipt` (mine) and `conversation` events. */
+  readElsewhere(conversationId: string): void;
+  /** I left or was removed: a `conversationRemoved` event. */
+  remove(conversationId: string): void;
+  typing(conversationId: string, uid: string, typing: boolean): void;
+  /** The backend asks the UI to reload (after missed events). */
+  resync(): void;
+  /** The server ends the session: a `signedOut` event. */
+  signOut(reason: string): void;
+};
+
+export type MockBackend = Backend & { control: MockControl };
+
+export function createMockBackend(options: MockOptions = {}): MockBackend {
+  const clock = options.now ?? Date.now;
+  let counter = 0;
+  const idBase = clock().toString(16);
+  const newId = () => (idBase + (++counter).toString(16).padStart(8, '0')).padStart(32, '0');
+  const storage: KeyValueStore | null =
+    options.storage !== undefined ? options.storage : typeof sessionStorage !== 'undefined' ? sessionStorage : null;
+  const scripted = options.scripted === true;
+  const deliver = options.deliver ?? ((fire: () => void) => setTimeout(fire, 0));
+  const params = new URLSearchParams(options.search ?? (typeof location !== 'undefined' ? location.search : ''));
   const maxTextChars = Number(params.get('maxchars')) || 4096;
   const extraConvs = Math.max(0, Math.floor(Number(params.get('convs')) || 0));
   const forcedLimit = Math.floor(Number(params.get('listlimit')) || 0);
@@ -47,39 +113,50 @@ export function createMockBackend(): Backend {
   const keyringError = () =>
     err('keyring_unavailable', 'no Secret Service provider is running (org.freedesktop.secrets)');
   const handlers = new Set<(e: ImEvent) => void>();
-  const emit = (e: ImEvent) => setTimeout(() => handlers.forEach((h) => h(e)), 0);
+  const emit = (e: ImEvent) => deliver(() => handlers.forEach((h) => h(e)));
 
   const users: UserInfo[] = [
     { uid: 'u-tom', username: 'tom', displayName: 'Tom' },
     { uid: 'u-jerry', username: 'jerry', displayName: 'Jerry' },
     { uid: 'u-spike', username: 'spike', displayName: 'Spike' },
     { uid: 'u-tyke', username: 'tyke', displayName: 'Tyke' },
+    // An impostor: "Jеrry" with a Cyrillic е.
+    { uid: 'u-jerry2', username: 'jerry_official', displayName: 'J\u0435rry' },
   ];
   const me = users[0];
   let account: Account | null = null;
   let online = false;
   const convs = new Map<string, Conv>();
   const name = (uid: string) => users.find((u) => u.uid === uid)?.displayName ?? uid;
+  const userInfo = (uid: string): UserInfo => {
+    const u = users.find((x) => x.uid === uid);
+    return u ? { ...u } : { uid, username: '', displayName: uid };
+  };
 
+  const lastSeqOf = (c: Conv) => c.messages.reduce((s, x) => Math.max(s, x.seq ?? 0), 0);
   const msg = (c: Conv, from: string, text: string, timestamp: number): UiMessage => {
-    const seq = c.messages.reduce((s, x) => Math.max(s, x.seq ?? 0), 0) + 1;
+    const seq = lastSeqOf(c) + 1;
     const m: UiMessage = {
       conversationId: c.id, clientId: newId(), id: newId(), seq, from, fromName: name(from),
       own: from === me.uid, text, timestamp, status: 'sent', error: null,
     };
-    c.messages.push(m);
+    // Acked messages first (seq order), pending own ones after them.
+    const firstPending = c.messages.findIndex((x) => x.seq === null);
+    if (firstPending === -1) c.messages.push(m);
+    else c.messages.splice(firstPending, 0, m);
     return m;
   };
 
   // Seed: a long 1:1 history, a group, a short chat.
-  const now = Date.now();
+  const now = clock();
+  const history = options.history ?? 2000;
   const jerry: Conv = { id: 'c-jerry', type: 'SINGLE_CHAT', title: '', managerId: me.uid, userIds: [me.uid, 'u-jerry'], messages: [], readSeq: 0, peerReadSeq: 0 };
   const lines = ['Hi Tom!', 'Where is the cheese?', 'Not telling 🧀', 'I will find it.', 'Good luck with that.', '你好，今天吃什么？', 'A longer message that wraps over more than one line, to see how the bubbles handle a paragraph of text in the message view.'];
-  for (let i = 0; i < 2000; i++) {
+  for (let i = 0; i < history; i++) {
     const from = i % 3 === 0 ? me.uid : 'u-jerry';
-    msg(jerry, from, `${lines[i % lines.length]} (#${i + 1})`, now - (2000 - i) * 40 * 60_000);
+    msg(jerry, from, `${lines[i % lines.length]} (#${i + 1})`, now - (history - i) * 40 * 60_000);
   }
-  jerry.readSeq = 1995;
+  jerry.readSeq = Math.max(0, history - 5);
   msg(jerry, me.uid, 'Did you read this? (not yet: a single tick)', now - 5 * 60_000);
   const group: Conv = { id: 'c-group', type: 'GROUP_CHAT', title: 'Cat & Mouse Club', managerId: me.uid, userIds: [me.uid, 'u-jerry', 'u-spike'], messages: [], readSeq: 0, peerReadSeq: 0 };
   msg(group, 'u-spike', 'Meeting at noon.', now - 3 * 86_400_000);
@@ -88,7 +165,10 @@ export function createMockBackend(): Backend {
   msg(group, 'u-spike', 'Great, see you all!', now - 50 * 60_000);
   const spike: Conv = { id: 'c-spike', type: 'SINGLE_CHAT', title: '', managerId: 'u-spike', userIds: [me.uid, 'u-spike'], messages: [], readSeq: 1, peerReadSeq: 0 };
   msg(spike, 'u-spike', 'Keep it down, Tom.', now - 40 * 86_400_000);
-  for (const c of [jerry, group, spike]) convs.set(c.id, c);
+  // The impostor: a 1:1 chat (titled, as anyone can title a chat they create) from "Jеrry".
+  const impostor: Conv = { id: 'c-jerry2', type: 'SINGLE_CHAT', title: 'Jerry (new account)', managerId: 'u-jerry2', userIds: [me.uid, 'u-jerry2'], messages: [], readSeq: 0, peerReadSeq: 0 };
+  msg(impostor, 'u-jerry2', 'Hi Tom, it is me, Jerry. New account, lost my phone. Can you send me the cheese vault code?', now - 90 * 60_000);
+  for (const c of [jerry, group, spike, impostor]) convs.set(c.id, c);
   // `?convs=N`: many older conversations, one message each, some unread.
   const others = users.slice(1);
   for (let i = 0; i < extraConvs; i++) {
@@ -106,9 +186,12 @@ export function createMockBackend(): Backend {
   const item = (c: Conv): ConversationItem => {
     const last = c.messages[c.messages.length - 1] ?? null;
     const other = c.userIds.find((u) => u !== me.uid);
+    const peer = c.type === 'SINGLE_CHAT' && other ? userInfo(other) : null;
     return {
       id: c.id, type: c.type, title: c.title,
-      displayTitle: c.title || (c.type === 'SINGLE_CHAT' && other ? name(other) : c.userIds.map(name).join(', ')),
+      // Like the backend: a 1:1 chat is always named after the other person, whatever its title.
+      displayTitle: peer ? peer.displayName : c.title || c.userIds.map(name).join(', '),
+      peer,
       managerId: c.managerId, userIds: c.userIds, lastMessage: last,
       unreadCount: c.messages.filter((m) => m.seq !== null && m.seq > c.readSeq && !m.own).length,
       readSeq: c.readSeq,
@@ -132,6 +215,10 @@ export function createMockBackend(): Backend {
     emit({ kind: 'connection', state });
   };
   const connect = () => {
+    if (scripted) {
+      setConn({ state: 'online' });
+      return;
+    }
     setConn({ state: 'connecting' });
     setTimeout(() => {
       setConn({ state: 'online' });
@@ -146,26 +233,31 @@ export function createMockBackend(): Backend {
     account = { uid: me.uid, username: String(a.username || me.username), displayName: String(a.displayName || me.displayName), serverUrl: String(a.serverUrl) };
     me.username = account.username;
     me.displayName = account.displayName;
-    sessionStorage.setItem('mock-account', JSON.stringify(account));
+    storage?.setItem('mock-account', JSON.stringify(account));
     connect();
     return account;
   };
 
   const ack = async (c: Conv, m: UiMessage) => {
     await sleep(500);
-    const idx = c.messages.indexOf(m);
     let next: UiMessage;
     if (m.text.includes('fail') && m.status === 'sending' && !m.error) {
       next = { ...m, status: 'failed', error: err('internal', 'the server did not answer in time') };
     } else {
-      const seq = c.messages.reduce((s, x) => Math.max(s, x.seq ?? 0), 0) + 1;
-      next = { ...m, status: 'sent', seq, id: newId(), error: null, timestamp: Date.now() };
+      next = { ...m, status: 'sent', seq: lastSeqOf(c) + 1, id: newId(), error: null, timestamp: clock() };
     }
+    settle(c, m, next);
+    if (next.status === 'sent' && c.id === 'c-jerry') void reply(c, next.text);
+  };
+
+  /** An own message's fate (acked or failed): stored, and told with its events. */
+  const settle = (c: Conv, m: UiMessage, next: UiMessage) => {
+    const idx = c.messages.indexOf(m);
+    if (idx === -1) return;
     c.messages.splice(idx, 1, next);
     c.messages.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
     emit({ kind: 'message', message: next });
     emit({ kind: 'conversation', conversation: item(c) });
-    if (next.status === 'sent' && c.id === 'c-jerry') reply(c, next.text);
   };
 
   const reply = async (c: Conv, text: string) => {
@@ -179,7 +271,7 @@ export function createMockBackend(): Backend {
     emit({ kind: 'typing', conversationId: c.id, uid: 'u-jerry', name: 'Jerry', typing: true });
     await sleep(2000);
     emit({ kind: 'typing', conversationId: c.id, uid: 'u-jerry', name: 'Jerry', typing: false });
-    const m = msg(c, 'u-jerry', `You said: “${text.slice(0, 60)}”`, Date.now());
+    const m = msg(c, 'u-jerry', `You said: “${text.slice(0, 60)}”`, clock());
     emit({ kind: 'message', message: m });
     emit({ kind: 'conversation', conversation: item(c) });
   };
@@ -198,9 +290,9 @@ export function createMockBackend(): Backend {
   const resyncDemo = async () => {
     await sleep(300);
     const c = convs.get('c-jerry')!;
-    for (let i = 1; i <= 3; i++) msg(c, 'u-jerry', `Missed message ${i} (brought by the resync)`, Date.now());
+    for (let i = 1; i <= 3; i++) msg(c, 'u-jerry', `Missed message ${i} (brought by the resync)`, clock());
     const g = convs.get('c-group')!;
-    msg(g, 'u-spike', 'A group message you missed', Date.now());
+    msg(g, 'u-spike', 'A group message you missed', clock());
     emit({ kind: 'resync' });
   };
 
@@ -208,7 +300,7 @@ export function createMockBackend(): Backend {
     app_info: () => ({ version: '0.1.0-mock', profile: 'mock', defaultServerUrl: 'ws://127.0.0.1:7822/ws', maxTextChars }),
     restore_session: () => {
       if (keyringBroken) throw keyringError();
-      const saved = sessionStorage.getItem('mock-account');
+      const saved = storage?.getItem('mock-account');
       if (saved) return signIn(JSON.parse(saved));
       if (params.get('mock') === 'signedin') return signIn({ serverUrl: 'ws://127.0.0.1:7822/ws', username: 'tom', displayName: 'Tom' });
       return null;
@@ -231,9 +323,11 @@ export function createMockBackend(): Backend {
       if (String(a.password).length < 8) throw err('invalid_password', 'the password must be 8 to 256 bytes');
       return signIn(a);
     },
-    sign_out: () => {
+    sign_out: (a) => {
       account = null;
-      sessionStorage.removeItem('mock-account');
+      storage?.removeItem('mock-account');
+      // The mock keeps nothing on disk; the real backend deletes the account's message cache.
+      if (a.forgetData === true && !options.quiet) console.info('[mock] sign_out: forgetData, the cached messages are removed');
       return null;
     },
     find_user: (a) => users.find((u) => u.username === String(a.username).toLowerCase()) ?? null,
@@ -244,7 +338,7 @@ export function createMockBackend(): Backend {
       const asked = a.limit == null ? 50 : Math.floor(Number(a.limit)) || 1;
       const limit = forcedLimit > 0 ? forcedLimit : Math.min(500, Math.max(1, asked));
       const page = [...convs.values()].map(item).sort(compareConversations).slice(offset, offset + limit);
-      console.debug(`[mock] list_conversations offset ${offset} limit ${limit} → ${page.length}`);
+      if (!options.quiet) console.debug(`[mock] list_conversations offset ${offset} limit ${limit} → ${page.length}`);
       return page;
     },
     create_conversation: (a) => {
@@ -255,7 +349,7 @@ export function createMockBackend(): Backend {
         const found = [...convs.values()].find((c) => c.userIds.length === ids.length && ids.every((u) => c.userIds.includes(u)));
         if (found) return item(found);
       }
-      const c: Conv = { id: 'c-' + newId(), type, title: String(a.title ?? ''), managerId: me.uid, userIds: ids, messages: [], readSeq: 0, peerReadSeq: 0, createdAt: Date.now() };
+      const c: Conv = { id: 'c-' + newId(), type, title: String(a.title ?? ''), managerId: me.uid, userIds: ids, messages: [], readSeq: 0, peerReadSeq: 0, createdAt: clock() };
       convs.set(c.id, c);
       emit({ kind: 'conversation', conversation: item(c) });
       return item(c);
@@ -274,19 +368,15 @@ export function createMockBackend(): Backend {
       if (text === '/reconnect') void reconnectDemo();
       if (text === '/resync') void resyncDemo();
       if (text === '/signout') {
-        setTimeout(() => {
-          account = null;
-          sessionStorage.removeItem('mock-account');
-          emit({ kind: 'signedOut', reason: 'Your session was revoked from another device.' });
-        }, 300);
+        setTimeout(() => control.signOut('Your session was revoked from another device.'), 300);
       }
       const m: UiMessage = {
         conversationId: c.id, clientId: newId(), id: null, seq: null, from: me.uid, fromName: me.displayName,
-        own: true, text, timestamp: Date.now(), status: 'sending', error: null,
+        own: true, text, timestamp: clock(), status: 'sending', error: null,
       };
       c.messages.push(m);
       emit({ kind: 'conversation', conversation: item(c) });
-      if (online) void ack(c, m);
+      if (online && !scripted) void ack(c, m);
       return m;
     },
     retry_send: (a) => {
@@ -295,7 +385,7 @@ export function createMockBackend(): Backend {
       if (idx === -1) throw err('invalid_params', 'no such message');
       const m: UiMessage = { ...c.messages[idx], status: 'sending', error: { code: 'retry', message: '' } };
       c.messages[idx] = m;
-      void ack(c, m);
+      if (!scripted) void ack(c, m);
       return { ...m, error: null };
     },
     mark_read: (a) => {
@@ -319,16 +409,93 @@ export function createMockBackend(): Backend {
   // time from the list data to the first paint; the structuredClone stands in for the IPC).
   let firstList: { at: number; items: number } | null = null;
 
+  const findPending = (conversationId: string, clientId: string) => {
+    const c = conv(conversationId);
+    const m = c.messages.find((x) => x.clientId === clientId && x.status === 'sending');
+    return m ? { c, m } : null;
+  };
+
+  const control: MockControl = {
+    me,
+    users,
+    items: () => [...convs.values()].map(item).sort(compareConversations),
+    messages: (id) => structuredClone(conv(id).messages),
+    pending: () => [...convs.values()].flatMap((c) => c.messages.filter((m) => m.own && m.status === 'sending')),
+    incoming(conversationId, from, text) {
+      const c = conv(conversationId);
+      const m = msg(c, from, text, clock());
+      emit({ kind: 'message', message: m });
+      emit({ kind: 'conversation', conversation: item(c) });
+      return m;
+    },
+    missed(conversationId, from, count) {
+      const c = conv(conversationId);
+      for (let i = 0; i < count; i++) msg(c, from, `missed ${i + 1}`, clock());
+    },
+    ack(conversationId, clientId) {
+      const found = findPending(conversationId, clientId);
+      if (!found) return null;
+      const next: UiMessage = { ...found.m, status: 'sent', seq: lastSeqOf(found.c) + 1, id: newId(), error: null, timestamp: clock() };
+      settle(found.c, found.m, next);
+      return next;
+    },
+    fail(conversationId, clientId) {
+      const found = findPending(conversationId, clientId);
+      if (!found) return null;
+      const next: UiMessage = { ...found.m, status: 'failed', error: err('internal', 'the server did not answer in time') };
+      settle(found.c, found.m, next);
+      return next;
+    },
+    create(userIds, title) {
+      const ids = [me.uid, ...userIds.filter((u) => u !== me.uid)];
+      const type = ids.length === 2 ? 'SINGLE_CHAT' : 'GROUP_CHAT';
+      const c: Conv = { id: 'c-' + newId(), type, title, managerId: ids[1] ?? me.uid, userIds: ids, messages: [], readSeq: 0, peerReadSeq: 0, createdAt: clock() };
+      convs.set(c.id, c);
+      emit({ kind: 'conversation', conversation: item(c) });
+      return item(c);
+    },
+    peerRead(conversationId, uid) {
+      const c = conv(conversationId);
+      const readSeq = lastSeqOf(c);
+      c.peerReadSeq = Math.max(c.peerReadSeq, readSeq);
+      emit({ kind: 'receipt', conversationId, uid, readSeq });
+      emit({ kind: 'conversation', conversation: item(c) });
+    },
+    readElsewhere(conversationId) {
+      const c = conv(conversationId);
+      c.readSeq = Math.max(c.readSeq, lastSeqOf(c));
+      emit({ kind: 'receipt', conversationId, uid: me.uid, readSeq: c.readSeq });
+      emit({ kind: 'conversation', conversation: item(c) });
+    },
+    remove(conversationId) {
+      if (!convs.delete(conversationId)) return;
+      emit({ kind: 'conversationRemoved', conversationId });
+    },
+    typing(conversationId, uid, typing) {
+      emit({ kind: 'typing', conversationId, uid, name: name(uid), typing });
+    },
+    resync() {
+      emit({ kind: 'resync' });
+    },
+    signOut(reason) {
+      account = null;
+      storage?.removeItem('mock-account');
+      emit({ kind: 'signedOut', reason });
+    },
+  };
+
   return {
+    control,
     async invoke<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
       const calledAt = performance.now(); // (ui_ready is timed when invoked, not after the mock's delay)
-      await sleep(cmd === 'sign_in' || cmd === 'sign_up' ? 400 : 20);
+      const latency = options.latencyMs === undefined ? (cmd === 'sign_in' || cmd === 'sign_up' ? 400 : 20) : options.latencyMs;
+      if (latency !== null) await sleep(latency);
       const f = commands[cmd];
       if (!f) throw err('unknown_command', `the mock has no command ${cmd}`);
       const result = f(cmd === 'ui_ready' ? { calledAt } : args);
       if (cmd === 'list_conversations' && !firstList) {
         firstList = { at: performance.now(), items: (result as unknown[]).length };
-        performance.mark('mock:list_conversations');
+        performance.mark?.('mock:list_conversations');
       }
       return structuredClone(result) as T;
     },

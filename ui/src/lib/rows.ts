@@ -2,6 +2,7 @@
 // separator before the first message of each local calendar day, and for group chats a flag
 // telling whether to show the sender's name (first of a run by the same sender).
 import type { UiMessage } from './api';
+import { isValidTime } from './time';
 
 export type DayRow = { kind: 'day'; key: string; day: string; timestamp: number };
 export type MessageRow = {
@@ -27,7 +28,9 @@ export function buildRows(messages: readonly UiMessage[]): Row[] {
   let lastFrom: string | null = null;
   const seen = new Set<string>();
   for (const m of messages) {
-    const day = dayKey(m.timestamp);
+    // A message without a usable time (absent or broken server timestamp) stays with the day
+    // before it: no separator of its own, and nothing that would format an invalid date.
+    const day = isValidTime(m.timestamp) ? dayKey(m.timestamp) : lastDay;
     if (day !== lastDay) {
       // Clock skew can make a day come back; keys must stay unique for the keyed list.
       const key = seen.has(day) ? `d:${day}:${rows.length}` : `d:${day}`;

@@ -1,277 +1,245 @@
 // The app's state (Svelte 5 runes) and the glue between the backend and the components.
-// The logic itself lives in the plain modules next to this one, which the unit tests cover.
-import { tick } from 'svelte';
-import { SvelteMap } from 'svelte/reactivity';
+//
+// The state is kept in focused stores (`./stores/`): the session (account, start-up, signing in
+// and out), the conversation list, the threads (messages per conversation), the toasts, and a
+// thin router that hands each backend event to them. `App` wires them together, does what spans
+// several of them (opening a conversation, resync), and offers the components the one `app`
+// object they use. The logic itself lives in the plain modules next to this one, which the unit
+// tests cover.
 import * as api from './api';
-import type { Account, AppError, AppInfo, ConnectionState, ConversationItem, ImEvent, UiMessage } from './api';
-import {
-  applyMessageToList,
-  applyReceipt,
-  mergeFirstPage,
-  mergePage,
-  removeConversation,
-  upsertLoaded,
-  type ConversationJournal,
-  type ListMerge,
-} from './conversations';
-import { normalizeMaxChars } from './composer';
-import { DraftStore } from './drafts';
-import { mergeMessages, mergeNewestPage, maxSeq, minSeq, upsertMessage } from './messages';
-import { afterPaint } from './paint';
-import { TypingTracker } from './typing';
-import { errorText, locale, t } from './i18n';
+import type { Account, AppError, AppInfo, ConversationItem, ImEvent, UiMessage } from './api';
+import { ConversationListStore } from './stores/conversationList.svelte';
+import { routeEvent, type EventTargets } from './stores/events';
+import { SessionStore } from './stores/session.svelte';
+import { Thread, ThreadStore } from './stores/threads.svelte';
+import { ToastStore } from './stores/toasts.svelte';
+import { similarNames, type Person } from './identity';
+import { locale, t } from './i18n';
 
-export const DEFAULT_SERVER_URL = 'ws://127.0.0.1:7822/ws';
-export const PAGE_SIZE = 50;
-const MAX_CACHED_THREADS = 8;
-/** After a failed (or useless) page of the conversation list, no further page for this long. */
-const MORE_RETRY_MS = 5000;
+export { DEFAULT_SERVER_URL } from './stores/session.svelte';
+export { PAGE_SIZE, Thread } from './stores/threads.svelte';
+export type { Toast } from './stores/toasts.svelte';
 
-/** The loaded messages of one conversation. */
-export class Thread {
-  messages = $state.raw<UiMessage[]>([]);
-  hasMore = $state(true);
-  loaded = $state(false);
-  loadingOlder = $state(false);
-  constructor(readonly conversationId: string) {}
-}
+export class App {
+  readonly toastStore = new ToastStore();
+  readonly session: SessionStore;
+  readonly list: ConversationListStore;
+  readonly threadStore: ThreadStore;
 
-export type Toast = { id: number; text: string };
-
-class AppState {
-  phase = $state<'loading' | 'auth' | 'main'>('loading');
-  info = $state.raw<AppInfo | null>(null);
-  account = $state.raw<Account | null>(null);
-  /** An error to show on the sign-in screen (e.g. keyring_unavailable from restore_session). */
-  authError = $state.raw<AppError | null>(null);
-  /** Set by a `signedOut` event: the server's reason, shown on the sign-in screen. */
-  signedOutReason = $state<string | null>(null);
-  /** The server and username of the last account, to prefill the sign-in form after signing out. */
-  lastServerUrl = $state<string | null>(null);
-  lastUsername = $state<string | null>(null);
-
-  /**
-   * The loaded part of the conversation list: a prefix of the backend's list (most recent activity
-   * first), the first page at start-up and further pages as the list scrolls (`loadMoreConversations`).
-   */
-  conversations = $state.raw<ConversationItem[]>([]);
-  /** The first page has been answered (or failed): the list can be shown. */
-  conversationsLoaded = $state(false);
-  /** The whole list is loaded (a page came back shorter than asked). */
-  conversationsComplete = $state(false);
-  loadingMoreConversations = $state(false);
-  /** `ui_ready` has been sent (after the first paint); only then do further pages load. */
-  ready = $state(false);
-  selectedId = $state<string | null>(null);
-  /**
-   * The open conversation's latest copy, kept up to date by events even while it is not in the
-   * loaded part of the list (e.g. an existing chat found by "new chat" that sorts below it).
-   */
-  private selectedItem = $state.raw<ConversationItem | null>(null);
-  threads = new SvelteMap<string, Thread>();
-
-  connection = $state.raw<ConnectionState>({ state: 'connecting' });
-  /** When the current connection state arrived (for the reconnect countdown). */
-  connectionSince = $state(Date.now());
-
-  toasts = $state.raw<Toast[]>([]);
-  /** Bumped whenever typing information changes (the tracker itself is not reactive). */
-  typingVersion = $state(0);
   /** The current time, refreshed every 30 s so "today"/"yesterday" labels roll over. */
   now = $state(Date.now());
   newChatOpen = $state(false);
 
-  readonly drafts = new DraftStore();
-  readonly typing = new TypingTracker();
+  currentThread = $derived.by((): Thread | null => {
+    const id = this.list.selectedId;
+    return id ? (this.threadStore.threads.get(id) ?? null) : null;
+  });
 
-  /** The longest message text the server takes (code points), from `app_info`. */
-  maxTextChars = $derived(normalizeMaxChars(this.info?.maxTextChars));
-  selected = $derived(
-    this.conversations.find((c) => c.id === this.selectedId) ??
-      (this.selectedItem?.id === this.selectedId ? this.selectedItem : null),
-  );
-  currentThread = $derived(this.selectedId ? (this.threads.get(this.selectedId) ?? null) : null);
+  /**
+   * Everyone the UI can name (the user's contacts as far as it knows them): me, the other person
+   * of each loaded 1:1 chat (and of the open one), and the senders of the open conversation.
+   */
+  people = $derived.by((): Person[] => {
+    const people: Person[] = [];
+    const me = this.session.account;
+    if (me) people.push(me);
+    for (const c of this.list.items) if (c.peer) people.push(c.peer);
+    const open = this.list.selected;
+    if (open?.peer) people.push(open.peer);
+    const thread = this.currentThread;
+    if (thread && open?.type === 'GROUP_CHAT') {
+      const seen = new Set<string>();
+      for (const m of thread.messages) {
+        if (m.own || seen.has(m.from)) continue;
+        seen.add(m.from);
+        people.push({ uid: m.from, username: '', displayName: m.fromName });
+      }
+    }
+    return people;
+  });
+  /** For each person whose display name looks like another's (see `similarNames`): those others. */
+  similar = $derived(similarNames(this.people));
+  /** uid → username, for the people whose username is known (to show `@username` beside a name). */
+  usernames = $derived(new Map(this.people.filter((p) => p.username).map((p) => [p.uid, p.username])));
 
-  private readySent = false;
-  private booted = false;
-  private toastSeq = 0;
-  private markedRead = new Map<string, number>();
-  private typingTimer: ReturnType<typeof setTimeout> | undefined;
-  private threadOrder: string[] = [];
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
-  /** One journal per list page in flight: the conversation events that arrived meanwhile. */
-  private journals = new Set<ConversationJournal>();
-  private moreBlockedUntil = 0;
+  private clock: ReturnType<typeof setInterval> | undefined;
+  private readonly targets: EventTargets;
+
+  constructor() {
+    this.session = new SessionStore(this.toastStore, {
+      listen: () => api.onImEvent((e) => this.onEvent(e)),
+      signedIn: (firstPage) => this.list.refreshFirstPage(firstPage),
+      signedOut: () => {
+        this.list.reset();
+        this.threadStore.reset();
+        this.newChatOpen = false;
+      },
+      windowBack: () => this.threadStore.maybeMarkRead(),
+    });
+    this.list = new ConversationListStore(this.session, this.toastStore);
+    this.threadStore = new ThreadStore({
+      toasts: this.toastStore,
+      phase: () => this.session.phase,
+      selectedId: () => this.list.selectedId,
+      selected: () => this.list.selected,
+      applyMessage: (msg) => {
+        this.threadStore.applyMessage(msg);
+        this.list.applyMessage(msg);
+      },
+    });
+    this.targets = {
+      session: this.session,
+      list: this.list,
+      threads: this.threadStore,
+      toasts: this.toastStore,
+      resync: () => void this.resync(),
+      close: () => void this.select(null),
+    };
+  }
+
+  // --- start-up and session -------------------------------------------------------------------
 
   /** Start: subscribe to events, read app info, try to restore the saved session. */
   async boot(): Promise<void> {
-    if (this.booted) return;
-    this.booted = true;
-    setInterval(() => (this.now = Date.now()), 30_000);
-    // Mark the open conversation read again when the window comes back.
-    if (typeof window !== 'undefined') window.addEventListener('focus', () => this.maybeMarkRead());
-    if (typeof document !== 'undefined') document.addEventListener('visibilitychange', () => this.maybeMarkRead());
-    // Subscribe and fetch the first screen at the same time: one round trip for everything.
-    const listening = api.onImEvent((e) => this.onEvent(e)).catch((e) => this.toast(api.toAppError(e)));
-    let boot: api.Bootstrap | null = null;
-    try {
-      boot = await api.bootstrap();
-    } catch (e) {
-      this.authError = api.toAppError(e);
-    }
-    const info = boot?.info;
-    this.info = info
-      ? { ...info, maxTextChars: normalizeMaxChars(info.maxTextChars) }
-      : { version: '', profile: null, defaultServerUrl: DEFAULT_SERVER_URL, maxTextChars: normalizeMaxChars(null) };
-    if (boot?.account) {
-      await this.enter(boot.account, boot.conversations, boot.connection);
-    } else {
-      if (boot?.error) this.authError = boot.error;
-      this.phase = 'auth';
-    }
-    await listening;
+    this.clock ??= setInterval(() => (this.now = Date.now()), 30_000);
+    await this.session.boot();
   }
 
-  /**
-   * Called when the first screen a user can act on (the conversation list, or the sign-in screen)
-   * has rendered; invokes `ui_ready` once, after that screen's first paint.
-   */
   notifyReady(): void {
-    if (this.readySent) return;
-    this.readySent = true;
-    api.mark('rendered');
-    void tick().then(() =>
-      afterPaint(() => {
-        this.ready = true;
-        void api.uiReady().catch(() => {});
-      }),
-    );
+    this.session.notifyReady();
   }
 
-  async signIn(a: { serverUrl: string; username: string; password: string }): Promise<void> {
-    await this.enter(await api.signIn(a));
+  signIn(a: { serverUrl: string; username: string; password: string }): Promise<void> {
+    return this.session.signIn(a);
   }
 
-  async signUp(a: { serverUrl: string; username: string; password: string; displayName: string }): Promise<void> {
-    await this.enter(await api.signUp(a));
+  signUp(a: { serverUrl: string; username: string; password: string; displayName: string }): Promise<void> {
+    return this.session.signUp(a);
   }
 
-  private async enter(account: Account, firstPage?: ConversationItem[], connection?: ConnectionState): Promise<void> {
-    this.account = account;
-    this.authError = null;
-    this.signedOutReason = null;
-    this.phase = 'main';
-    if (connection) {
-      this.setConnection(connection);
-    } else {
-      api.connectionState().then(
-        (s) => this.setConnection(s),
-        () => {},
-      );
-    }
-    await this.refreshConversations(firstPage);
+  /** Signs out; with `forgetData` this account's messages are also removed from this computer. */
+  signOut(opts: { forgetData?: boolean } = {}): Promise<void> {
+    return this.session.signOut(opts);
   }
 
-  async signOut(): Promise<void> {
-    try {
-      await api.signOut();
-    } catch (e) {
-      this.toast(api.toAppError(e));
-    }
-    this.reset();
+  get phase() {
+    return this.session.phase;
+  }
+  set phase(v) {
+    this.session.phase = v;
+  }
+  get info(): AppInfo | null {
+    return this.session.info;
+  }
+  set info(v: AppInfo | null) {
+    this.session.info = v;
+  }
+  get account(): Account | null {
+    return this.session.account;
+  }
+  set account(v: Account | null) {
+    this.session.account = v;
+  }
+  get authError(): AppError | null {
+    return this.session.authError;
+  }
+  set authError(v: AppError | null) {
+    this.session.authError = v;
+  }
+  get signedOutReason(): string | null {
+    return this.session.signedOutReason;
+  }
+  set signedOutReason(v: string | null) {
+    this.session.signedOutReason = v;
+  }
+  get lastServerUrl(): string | null {
+    return this.session.lastServerUrl;
+  }
+  set lastServerUrl(v: string | null) {
+    this.session.lastServerUrl = v;
+  }
+  get lastUsername(): string | null {
+    return this.session.lastUsername;
+  }
+  set lastUsername(v: string | null) {
+    this.session.lastUsername = v;
+  }
+  get ready(): boolean {
+    return this.session.ready;
+  }
+  set ready(v: boolean) {
+    this.session.ready = v;
+  }
+  get connection() {
+    return this.session.connection;
+  }
+  get connectionSince(): number {
+    return this.session.connectionSince;
+  }
+  get maxTextChars(): number {
+    return this.session.maxTextChars;
   }
 
-  private reset(): void {
-    this.phase = 'auth';
-    this.lastServerUrl = this.account?.serverUrl ?? this.lastServerUrl;
-    this.lastUsername = this.account?.username ?? this.lastUsername;
-    this.account = null;
-    this.conversations = [];
-    this.conversationsLoaded = false;
-    this.conversationsComplete = false;
-    this.loadingMoreConversations = false;
-    this.moreBlockedUntil = 0;
-    this.selectedId = null;
-    this.selectedItem = null;
-    this.threads.clear();
-    this.threadOrder = [];
-    this.markedRead.clear();
-    this.drafts.clearAll();
-    this.typing.clear();
-    this.newChatOpen = false;
-    this.typingVersion++;
+  // --- conversation list ----------------------------------------------------------------------
+
+  get conversations(): ConversationItem[] {
+    return this.list.items;
+  }
+  set conversations(v: ConversationItem[]) {
+    this.list.items = v;
+  }
+  get conversationsLoaded(): boolean {
+    return this.list.loaded;
+  }
+  set conversationsLoaded(v: boolean) {
+    this.list.loaded = v;
+  }
+  get conversationsComplete(): boolean {
+    return this.list.complete;
+  }
+  set conversationsComplete(v: boolean) {
+    this.list.complete = v;
+  }
+  get loadingMoreConversations(): boolean {
+    return this.list.loadingMore;
+  }
+  get selectedId(): string | null {
+    return this.list.selectedId;
+  }
+  set selectedId(v: string | null) {
+    this.list.selectedId = v;
+  }
+  get selected(): ConversationItem | null {
+    return this.list.selected;
   }
 
-  /**
-   * Loads the first page of the conversation list (at start-up and on `resync`) and merges it by id
-   * with what is held: nothing is duplicated, and pages loaded further down stay.
-   */
-  async refreshConversations(preloaded?: ConversationItem[]): Promise<void> {
-    const account = this.account;
-    const journal = this.openJournal();
-    try {
-      const limit = api.CONVERSATIONS_FIRST_PAGE;
-      const page = preloaded ?? (await api.listConversations({ offset: 0, limit }));
-      if (this.account !== account) return; // signed out meanwhile
-      this.applyListMerge(mergeFirstPage(this.conversations, page, limit, journal));
-    } catch (e) {
-      if (this.account === account) this.toast(api.toAppError(e));
-    } finally {
-      this.journals.delete(journal);
-      if (this.account === account) this.conversationsLoaded = true;
-    }
+  refreshConversations(preloaded?: ConversationItem[]): Promise<void> {
+    return this.list.refreshFirstPage(preloaded);
   }
 
-  /**
-   * Loads the next page of the conversation list (`offset` = the number loaded), one at a time,
-   * only after `ui_ready`, and not again for a while after a failure.
-   */
-  async loadMoreConversations(): Promise<void> {
-    if (this.phase !== 'main' || !this.ready || !this.conversationsLoaded) return;
-    if (this.conversationsComplete || this.loadingMoreConversations || Date.now() < this.moreBlockedUntil) return;
-    const account = this.account;
-    const journal = this.openJournal();
-    this.loadingMoreConversations = true;
-    try {
-      const limit = api.CONVERSATIONS_NEXT_PAGE;
-      const held = this.conversations.length;
-      const page = await api.listConversations({ offset: held, limit });
-      if (this.account !== account) return;
-      const merged = mergePage(this.conversations, page, limit, journal);
-      // A full page that added nothing (the list moved under us): do not ask again at once.
-      if (!merged.complete && merged.items.length <= held) this.moreBlockedUntil = Date.now() + MORE_RETRY_MS;
-      this.applyListMerge(merged);
-    } catch (e) {
-      if (this.account !== account) return;
-      this.moreBlockedUntil = Date.now() + MORE_RETRY_MS;
-      this.toast(api.toAppError(e));
-    } finally {
-      this.journals.delete(journal);
-      if (this.account === account) this.loadingMoreConversations = false;
-    }
+  loadMoreConversations(): Promise<void> {
+    return this.list.loadMore();
   }
 
-  private openJournal(): ConversationJournal {
-    const journal: ConversationJournal = new Map();
-    this.journals.add(journal);
-    return journal;
+  /** Opens a conversation (or closes the open one with null). */
+  async select(id: string | null): Promise<void> {
+    if (this.list.selectedId === id) return;
+    const thread = id ? this.threadStore.open(id) : undefined;
+    this.list.select(id);
+    api.setActiveConversation({ conversationId: id }).catch((e) => this.toastStore.report(e, 'set_active_conversation'));
+    if (thread) await this.threadStore.loadNewest(thread);
   }
 
-  private applyListMerge(merged: ListMerge): void {
-    this.conversations = merged.items;
-    this.conversationsComplete = merged.complete;
-  }
-
-  /** A `conversation` event (or a created conversation): into the list if it belongs to the loaded part. */
-  private upsertItem(item: ConversationItem): void {
-    this.conversations = upsertLoaded(this.conversations, item, this.conversationsComplete);
-    if (item.id === this.selectedId) {
-      const old = this.selectedItem?.id === item.id ? this.selectedItem : null;
-      this.selectedItem =
-        this.conversations.find((c) => c.id === item.id) ??
-        (old && old.peerReadSeq > item.peerReadSeq ? { ...item, peerReadSeq: old.peerReadSeq } : item);
-    }
+  async createConversation(userIds: string[], title: string, unique: boolean): Promise<ConversationItem> {
+    let c: ConversationItem | undefined;
+    const latest = await this.list.applyAnswer(api.createConversation({ userIds, title, unique }).then((x) => (c = x)));
+    if (!latest) return c!; // removed while it was being created: nothing to open
+    // An existing chat below the loaded part of the list is not in it: it opens all the same.
+    this.list.remember(latest);
+    await this.select(latest.id);
+    return latest;
   }
 
   /**
@@ -280,7 +248,7 @@ class AppState {
    * while one runs makes it run once more afterwards.
    */
   resync(): Promise<void> {
-    if (this.phase !== 'main') return Promise.resolve();
+    if (this.session.phase !== 'main') return Promise.resolve();
     if (this.resyncing) {
       this.resyncAgain = true;
       return this.resyncing;
@@ -289,231 +257,91 @@ class AppState {
       do {
         this.resyncAgain = false;
         const thread = this.currentThread;
-        await Promise.all([this.refreshConversations(), thread ? this.loadNewest(thread) : null]);
-      } while (this.resyncAgain && this.phase === 'main');
+        await Promise.all([this.list.refreshFirstPage(), thread ? this.threadStore.loadNewest(thread) : null]);
+      } while (this.resyncAgain && this.session.phase === 'main');
     };
     this.resyncing = run().finally(() => (this.resyncing = null));
     return this.resyncing;
   }
 
-  /** Opens a conversation (or closes the open one with null). */
-  async select(id: string | null): Promise<void> {
-    if (this.selectedId === id) return;
-    let thread: Thread | undefined;
-    if (id) {
-      thread = this.threads.get(id);
-      if (!thread) {
-        thread = new Thread(id);
-        this.threads.set(id, thread);
-      }
-      this.touchThread(id);
-    }
-    const known = this.selectedItem?.id === id ? this.selectedItem : null;
-    this.selectedItem = id ? (this.conversations.find((c) => c.id === id) ?? known) : null;
-    this.selectedId = id;
-    api.setActiveConversation({ conversationId: id }).catch(() => {});
-    if (thread) await this.loadNewest(thread);
+  // --- threads --------------------------------------------------------------------------------
+
+  get threads() {
+    return this.threadStore.threads;
+  }
+  get drafts() {
+    return this.threadStore.drafts;
+  }
+  get typing() {
+    return this.threadStore.typing;
+  }
+  get typingVersion(): number {
+    return this.threadStore.typingVersion;
   }
 
-  /** Loads (or refreshes) the newest page of a thread and merges it in. */
-  async loadNewest(thread: Thread): Promise<void> {
-    try {
-      const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: null, limit: PAGE_SIZE });
-      if (!thread.loaded) {
-        // Keep unacked own messages the page may not contain yet.
-        const pending = thread.messages.filter((m) => m.seq === null);
-        thread.messages = mergeMessages(pending, page.messages);
-        thread.hasMore = page.hasMore;
-      } else {
-        // A refresh (reopened, resync): merge; drop older messages only if a hole would be left.
-        const merged = mergeNewestPage(thread.messages, thread.hasMore, page);
-        thread.messages = merged.messages;
-        thread.hasMore = merged.hasMore;
-      }
-      thread.loaded = true;
-      this.maybeMarkRead();
-    } catch (e) {
-      thread.loaded = true;
-      thread.hasMore = false;
-      this.toast(api.toAppError(e));
-    }
+  loadNewest(thread: Thread): Promise<void> {
+    return this.threadStore.loadNewest(thread);
   }
 
-  /** Loads the page before the oldest message shown. */
-  async loadOlder(thread: Thread): Promise<void> {
-    if (thread.loadingOlder || !thread.hasMore || !thread.loaded) return;
-    const before = minSeq(thread.messages);
-    if (before === null) {
-      thread.hasMore = false;
-      return;
-    }
-    thread.loadingOlder = true;
-    try {
-      const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: before, limit: PAGE_SIZE });
-      thread.messages = mergeMessages(thread.messages, page.messages);
-      thread.hasMore = page.hasMore;
-    } catch (e) {
-      this.toast(api.toAppError(e));
-    } finally {
-      thread.loadingOlder = false;
-    }
+  loadOlder(thread: Thread): Promise<void> {
+    return this.threadStore.loadOlder(thread);
   }
 
-  async send(conversationId: string, text: string): Promise<boolean> {
-    try {
-      const msg = await api.sendText({ conversationId, text });
-      this.applyMessage(msg);
-      return true;
-    } catch (e) {
-      this.toast(api.toAppError(e));
-      return false;
-    }
+  send(conversationId: string, text: string): Promise<boolean> {
+    return this.threadStore.send(conversationId, text);
   }
 
-  async retry(msg: UiMessage): Promise<void> {
-    try {
-      this.applyMessage(await api.retrySend({ conversationId: msg.conversationId, clientId: msg.clientId }));
-    } catch (e) {
-      this.toast(api.toAppError(e));
-    }
+  retry(msg: UiMessage): Promise<void> {
+    return this.threadStore.retry(msg);
   }
 
   setTyping(conversationId: string, typing: boolean): void {
-    api.setTyping({ conversationId, typing }).catch(() => {});
-  }
-
-  async createConversation(userIds: string[], title: string, unique: boolean): Promise<ConversationItem> {
-    const c = await api.createConversation({ userIds, title, unique });
-    this.upsertItem(c);
-    // An existing chat below the loaded part of the list is not in it: it opens all the same.
-    if (this.selectedId !== c.id) this.selectedItem = c;
-    await this.select(c.id);
-    return c;
+    this.threadStore.setTyping(conversationId, typing);
   }
 
   typingNames(conversationId: string): string[] {
-    void this.typingVersion;
-    return this.typing.names(conversationId, Date.now());
+    return this.threadStore.typingNames(conversationId);
+  }
+
+  maybeMarkRead(): void {
+    this.threadStore.maybeMarkRead();
+  }
+
+  // --- toasts ---------------------------------------------------------------------------------
+
+  get toasts() {
+    return this.toastStore.toasts;
   }
 
   toast(err: AppError | string): void {
-    const text = typeof err === 'string' ? err : errorText(locale, err);
-    const id = ++this.toastSeq;
-    this.toasts = [...this.toasts, { id, text }].slice(-4);
-    setTimeout(() => this.dismissToast(id), 6000);
+    this.toastStore.show(err);
+  }
+
+  /** Something unexpected failed: logged, and shown as a toast. */
+  report(e: unknown, context?: string): void {
+    this.toastStore.report(e, context);
   }
 
   dismissToast(id: number): void {
-    this.toasts = this.toasts.filter((x) => x.id !== id);
+    this.toastStore.dismiss(id);
   }
 
-  /** Marks the open conversation read up to its newest message, if the window has focus. */
-  maybeMarkRead(): void {
-    const id = this.selectedId;
-    const thread = this.currentThread;
-    if (this.phase !== 'main' || !id || !thread?.loaded) return;
-    if (typeof document !== 'undefined' && (document.visibilityState !== 'visible' || !document.hasFocus())) return;
-    const newest = maxSeq(thread.messages);
-    if (newest === null) return;
-    if (newest <= (this.markedRead.get(id) ?? 0)) return;
-    const conv = this.selected;
-    if (conv && newest <= conv.readSeq && conv.unreadCount === 0) return;
-    this.markedRead.set(id, newest);
-    api.markRead({ conversationId: id, seq: newest }).catch((e) => {
-      this.markedRead.delete(id);
-      this.toast(api.toAppError(e));
-    });
-  }
-
-  private applyMessage(msg: UiMessage): void {
-    const thread = this.threads.get(msg.conversationId);
-    if (thread) thread.messages = upsertMessage(thread.messages, msg);
-    this.conversations = applyMessageToList(this.conversations, msg);
-    if (this.selectedItem?.id === msg.conversationId) this.selectedItem = applyMessageToList([this.selectedItem], msg)[0];
-  }
-
-  // Catching up after a reconnect is the backend's `resync` event (sent once its catch-up is done).
-  private setConnection(s: ConnectionState): void {
-    this.connection = s;
-    this.connectionSince = Date.now();
-  }
+  // --- events ---------------------------------------------------------------------------------
 
   private onEvent(e: ImEvent): void {
-    switch (e.kind) {
-      case 'message': {
-        if (this.phase !== 'main') return;
-        this.applyMessage(e.message);
-        if (!e.message.own) {
-          this.typing.stopped(e.message.conversationId, e.message.from);
-          this.typingVersion++;
-        }
-        if (e.message.conversationId === this.selectedId) this.maybeMarkRead();
-        break;
-      }
-      case 'conversation':
-        if (this.phase !== 'main') return;
-        for (const j of this.journals) j.set(e.conversation.id, e.conversation);
-        this.upsertItem(e.conversation);
-        if (e.conversation.id === this.selectedId) this.maybeMarkRead();
-        break;
-      case 'conversationRemoved':
-        for (const j of this.journals) j.set(e.conversationId, null);
-        this.conversations = removeConversation(this.conversations, e.conversationId);
-        this.threads.delete(e.conversationId);
-        this.drafts.clear(e.conversationId);
-        if (this.selectedId === e.conversationId) void this.select(null);
-        break;
-      case 'connection':
-        this.setConnection(e.state);
-        break;
-      case 'receipt':
-        // Another member read up to readSeq: raises peerReadSeq (the read ticks).
-        if (this.phase !== 'main') return;
-        this.conversations = applyReceipt(this.conversations, e, this.account?.uid);
-        if (this.selectedItem?.id === e.conversationId) this.selectedItem = applyReceipt([this.selectedItem], e, this.account?.uid)[0];
-        break;
-      case 'typing':
-        if (e.uid === this.account?.uid) return;
-        this.typing.apply(e, Date.now());
-        this.typingVersion++;
-        this.scheduleTypingExpiry();
-        break;
-      case 'signedOut':
-        if (this.phase === 'auth') return;
-        this.reset();
-        this.signedOutReason = e.reason?.trim() || '';
-        break;
-      case 'resync':
-        void this.resync();
-        break;
-      case 'error':
-        this.toast(e.error);
-        break;
-    }
+    routeEvent(e, this.targets);
   }
 
-  private scheduleTypingExpiry(): void {
-    clearTimeout(this.typingTimer);
-    const next = this.typing.nextExpiry(Date.now());
-    if (next === null) return;
-    this.typingTimer = setTimeout(
-      () => {
-        this.typingVersion++;
-        this.scheduleTypingExpiry();
-      },
-      Math.max(50, next - Date.now() + 20),
-    );
-  }
-
-  /** Keeps a few recently opened threads in memory; drops the least recently used. */
-  private touchThread(id: string): void {
-    this.threadOrder = [id, ...this.threadOrder.filter((x) => x !== id)];
-    while (this.threadOrder.length > MAX_CACHED_THREADS) {
-      const drop = this.threadOrder.pop()!;
-      this.threads.delete(drop);
-    }
+  /** Stops the clock (for tests that make many apps). */
+  dispose(): void {
+    clearInterval(this.clock);
   }
 }
 
-export const app = new AppState();
+/** A new, independent app state (the app has one: `app`; tests make their own). */
+export function createApp(): App {
+  return new App();
+}
+
+export const app = createApp();
 export { t, locale };

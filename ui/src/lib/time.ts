@@ -21,6 +21,23 @@ function fmt(locale: Locale, kind: 'time' | 'weekday' | 'date' | 'dateNoYear' | 
   return f;
 }
 
+/** The largest distance from the epoch a `Date` can hold (±100,000,000 days), in ms. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Whether `ts` is a usable time (ms since the epoch). A server timestamp may be absent (null,
+ * undefined) or out of range; formatting such a value must not throw (`Intl` and `toISOString`
+ * both throw a RangeError for an invalid date), so every formatter here checks this first.
+ */
+export function isValidTime(ts: unknown): ts is number {
+  return typeof ts === 'number' && Number.isFinite(ts) && Math.abs(ts) <= MAX_DATE_MS;
+}
+
+/** The ISO 8601 form for a `<time datetime>` attribute, or undefined for an invalid time (no attribute). */
+export function isoTime(ts: unknown): string | undefined {
+  return isValidTime(ts) ? new Date(ts).toISOString() : undefined;
+}
+
 /** Local midnight at the start of the day containing `ts`. */
 export function startOfDay(ts: number): number {
   const d = new Date(ts);
@@ -34,8 +51,9 @@ export function daysAgo(ts: number, now: number): number {
   return Math.round((startOfDay(now) - startOfDay(ts)) / 86_400_000);
 }
 
-/** HH:MM, 24-hour. */
+/** HH:MM, 24-hour ('' for an invalid time). */
 export function formatTime(ts: number, locale: Locale): string {
+  if (!isValidTime(ts)) return '';
   return fmt(locale, 'time').format(ts);
 }
 
@@ -44,7 +62,8 @@ export function formatTime(ts: number, locale: Locale): string {
  * this year month and day; older the full date.
  */
 export function formatListTime(ts: number, now: number, locale: Locale): string {
-  if (!ts) return '';
+  if (!ts || !isValidTime(ts)) return '';
+  if (!isValidTime(now)) return fmt(locale, 'date').format(ts);
   const days = daysAgo(ts, now);
   if (days <= 0) return formatTime(ts, locale);
   if (days < 7) return fmt(locale, 'weekday').format(ts);
@@ -52,8 +71,13 @@ export function formatListTime(ts: number, now: number, locale: Locale): string 
   return fmt(locale, 'date').format(ts);
 }
 
-/** The text of a day separator: Today, Yesterday, or the date (with the year if not this one). */
+/**
+ * The text of a day separator: Today, Yesterday, or the date (with the year if not this one);
+ * '' for an invalid time.
+ */
 export function formatDay(ts: number, now: number, locale: Locale, t: Translate): string {
+  if (!isValidTime(ts)) return '';
+  if (!isValidTime(now)) return fmt(locale, 'long').format(ts);
   const days = daysAgo(ts, now);
   if (days === 0) return t('chat.today');
   if (days === 1) return t('chat.yesterday');
@@ -61,7 +85,8 @@ export function formatDay(ts: number, now: number, locale: Locale, t: Translate)
   return fmt(locale, 'long').format(ts);
 }
 
-/** Full date and time, for tooltips. */
+/** Full date and time, for tooltips ('' for an invalid time). */
 export function formatFull(ts: number, locale: Locale): string {
+  if (!isValidTime(ts)) return '';
   return `${fmt(locale, 'long').format(ts)} ${formatTime(ts, locale)}`;
 }

@@ -85,7 +85,15 @@ describe('preview and title', () => {
 
   it('uses the display title, then the title', () => {
     expect(titleOf(conv({ displayTitle: 'Jerry', title: '' }))).toBe('Jerry');
-    expect(titleOf(conv({ displayTitle: '', title: 'Club' }))).toBe('Club');
+    expect(titleOf(conv({ type: 'GROUP_CHAT', displayTitle: '', title: 'Club' }))).toBe('Club');
+  });
+
+  it("names a 1:1 chat after the other person, never after the chat's stored title", () => {
+    const peer = { uid: 'u-x', username: 'mallory', displayName: 'Mallory' };
+    expect(titleOf(conv({ title: 'Bank support', displayTitle: 'Mallory', peer }))).toBe('Mallory');
+    expect(titleOf(conv({ title: 'Bank support', displayTitle: '', peer }))).toBe('Mallory');
+    expect(titleOf(conv({ title: 'Bank support', displayTitle: '', peer: { ...peer, displayName: '' } }))).toBe('mallory');
+    expect(titleOf(conv({ title: 'Bank support', displayTitle: '', peer: null }))).toBe('…');
   });
 
   it('makes initials', () => {
@@ -231,5 +239,24 @@ describe('paging', () => {
     expect(r.items[2].unreadCount).toBe(5);
     const next = mergePage(r.items, server.slice(4, 8), 4, new Map([['c5', null]]));
     expect(ids(next.items)).toEqual(['new', 'c0', 'c2', 'c3', 'c4', 'c6', 'c7']);
+  });
+});
+
+describe('bad timestamps from the backend', () => {
+  it('a conversation without a usable lastActivity sorts as the oldest, and the order stays total', () => {
+    const list = sortConversations([
+      conv({ id: 'b', lastActivity: NaN }),
+      conv({ id: 'x', lastActivity: 5 }),
+      conv({ id: 'a', lastActivity: undefined as unknown as number }),
+      conv({ id: 'y', lastActivity: 9 }),
+    ]);
+    expect(list.map((c) => c.id)).toEqual(['y', 'x', 'a', 'b']);
+  });
+
+  it('a message without a usable time does not turn lastActivity into NaN', () => {
+    const list = [conv({ id: 'a', lastActivity: 100 }), conv({ id: 'b', lastActivity: 50 })];
+    const next = applyMessageToList(list, msg({ conversationId: 'b', seq: 9, timestamp: NaN }));
+    expect(next.find((c) => c.id === 'b')).toMatchObject({ lastActivity: 50, lastSeq: 9 });
+    expect(next.map((c) => c.id)).toEqual(['a', 'b']);
   });
 });

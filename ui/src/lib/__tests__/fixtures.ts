@@ -21,6 +21,7 @@ export function msg(p: Partial<UiMessage> = {}): UiMessage {
 }
 
 export function conv(p: Partial<ConversationItem> = {}): ConversationItem {
+  const group = p.type === 'GROUP_CHAT';
   return {
     id: 'c1',
     type: 'SINGLE_CHAT',
@@ -34,6 +35,7 @@ export function conv(p: Partial<ConversationItem> = {}): ConversationItem {
     peerReadSeq: 0,
     lastSeq: 0,
     lastActivity: 0,
+    peer: group ? null : { uid: 'u-jerry', username: 'jerry', displayName: p.displayTitle ?? 'Jerry' },
     ...p,
   };
 }

@@ -77,3 +77,26 @@ describe('sign-in screen errors', () => {
     expect(createTranslator('zh-CN')('msg.read')).toBe('已读');
   });
 });
+
+describe('new strings, in both languages', () => {
+  const en = createTranslator('en');
+  const zh = createTranslator('zh-CN');
+
+  it('the sign-out confirmation', () => {
+    expect(en('signOut.title')).toBe('Sign out of Gtedx IM?');
+    expect(en('signOut.forgetData')).toBe("Also remove this account's messages from this computer");
+    expect([en('signOut.cancel'), en('signOut.confirm')]).toEqual(['Cancel', 'Sign out']);
+    expect(zh('signOut.title')).toBe('退出 Gtedx IM 登录？');
+    expect(zh('signOut.forgetData')).toBe('同时从这台电脑上删除此账号的消息');
+    expect([zh('signOut.cancel'), zh('signOut.confirm')]).toEqual(['取消', '退出登录']);
+  });
+
+  it('the similar-name warning, the pane fallback and unexpected errors', () => {
+    expect(en('identity.similar')).toBe('Another contact has a similar name');
+    expect(zh('identity.similar')).toBe('另一位联系人的名字与此相似');
+    expect(zh('identity.similarTo', { names: 'Jerry (@jerry)' })).toContain('Jerry (@jerry)');
+    expect([en('error.paneFailed'), en('error.retry')]).toEqual(['This part of the window could not be shown.', 'Retry']);
+    expect([zh('error.paneFailed'), zh('error.retry')]).toEqual(['这部分内容无法显示。', '重试']);
+    expect(zh('error.unexpected', { detail: 'x' })).toBe('出错了：x');
+  });
+});

@@ -60,3 +60,18 @@ describe('buildRows', () => {
     expect(dayKey(new Date(2024, 2, 5, 8).getTime())).toBe('2024-03-05');
   });
 });
+
+describe('messages without a usable time', () => {
+  it('get no day separator of their own (they stay with the day before them)', () => {
+    const day = new Date(2024, 0, 1, 12, 0).getTime();
+    const rows = buildRows([
+      msg({ seq: 1, timestamp: NaN }),
+      msg({ seq: 2, timestamp: day }),
+      msg({ seq: 3, timestamp: undefined as unknown as number }),
+      msg({ seq: 4, timestamp: 1e20 }),
+      msg({ seq: 5, timestamp: day + 60_000 }),
+    ]);
+    expect(rows.map((r) => r.kind)).toEqual(['message', 'day', 'message', 'message', 'message', 'message']);
+    expect(rows.filter((r) => r.kind === 'day').map((r) => r.day)).toEqual(['2024-01-01']);
+  });
+});

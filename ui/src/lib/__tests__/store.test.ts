@@ -677,3 +677,178 @@ describe('conversation list paging', () => {
     expect(app.selected?.peerReadSeq).toBe(6);
   });
 });
+
+/** A command whose answer is held until `release()` (the backend computed it; it is on its way). */
+function gated<T>(answer: T) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  return { respond: async () => (await gate, answer), release };
+}
+
+describe('command answers overtaken by events (they travel separately)', () => {
+  it('keeps a message that an event brought while the first page was loading', async () => {
+    const app = await signedIn();
+    const page = gated({ messages: [msg({ conversationId: 'c1', seq: 1 })], hasMore: false });
+    responses.load_messages = page.respond;
+    const opening = app.select('c1');
+    await flush();
+    // The page was read before seq 2 existed; its event arrives first.
+    emit({ kind: 'message', message: msg({ conversationId: 'c1', seq: 2 }) });
+    page.release();
+    await opening;
+    expect(app.currentThread!.messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect(argsOf('mark_read')).toEqual([{ conversationId: 'c1', seq: 2 }]);
+  });
+
+  it('does not let a page undo a failure that arrived while it was fetched', async () => {
+    const app = await signedIn();
+    const sending = msg({ conversationId: 'c1', clientId: 'mine', id: null, seq: null, own: true, status: 'sending' });
+    responses.load_messages = () => ({ messages: [msg({ conversationId: 'c1', seq: 1 }), sending], hasMore: false });
+    await app.select('c1');
+    const page = gated({ messages: [msg({ conversationId: 'c1', seq: 1 }), sending], hasMore: false });
+    responses.load_messages = page.respond;
+    emit({ kind: 'resync' });
+    await flush();
+    emit({ kind: 'message', message: { ...sending, status: 'failed', error: { code: 'internal', message: 'timeout' } } });
+    page.release();
+    await flush();
+    expect(app.currentThread!.messages.find((m) => m.clientId === 'mine')?.status).toBe('failed');
+  });
+
+  it('does not let the answer of send_text undo the ack that overtook it', async () => {
+    const app = await signedIn();
+    await app.select('c1');
+    const sending = msg({ conversationId: 'c1', clientId: 'mine', id: null, seq: null, own: true, status: 'sending', timestamp: 5 });
+    const answer = gated(sending);
+    responses.send_text = answer.respond;
+    const sent = app.send('c1', 'hi');
+    await flush();
+    const acked = { ...sending, seq: 9, id: 's9', status: 'sent' as const };
+    emit({ kind: 'message', message: acked });
+    emit({ kind: 'conversation', conversation: conv({ id: 'c1', lastActivity: 5, lastMessage: acked, lastSeq: 9 }) });
+    answer.release();
+    expect(await sent).toBe(true);
+    expect(app.currentThread!.messages).toMatchObject([{ clientId: 'mine', status: 'sent', seq: 9 }]);
+    expect(app.conversations.find((c) => c.id === 'c1')?.lastMessage).toMatchObject({ status: 'sent', seq: 9 });
+  });
+
+  it('does not let the answer of retry_send undo the failure that overtook it', async () => {
+    const app = await signedIn();
+    const failed = msg({ conversationId: 'c1', clientId: 'mine', id: null, seq: null, own: true, status: 'failed' });
+    responses.load_messages = () => ({ messages: [failed], hasMore: false });
+    await app.select('c1');
+    const answer = gated({ ...failed, status: 'sending' as const, error: null });
+    responses.retry_send = answer.respond;
+    const retrying = app.retry(failed);
+    await flush();
+    emit({ kind: 'message', message: { ...failed, error: { code: 'internal', message: 'again' } } });
+    answer.release();
+    await retrying;
+    expect(app.currentThread!.messages[0]).toMatchObject({ status: 'failed', error: { message: 'again' } });
+  });
+
+  it('create_conversation: a conversation event that arrived meanwhile wins over the answer', async () => {
+    const app = await signedIn();
+    const answer = gated(conv({ id: 'c2', lastActivity: 2, unreadCount: 0 }));
+    responses.create_conversation = answer.respond;
+    const creating = app.createConversation(['u-jerry'], '', true);
+    await flush();
+    emit({ kind: 'conversation', conversation: conv({ id: 'c2', lastActivity: 7, unreadCount: 1 }) });
+    answer.release();
+    await creating;
+    expect(app.selectedId).toBe('c2');
+    expect(app.conversations.find((c) => c.id === 'c2')).toMatchObject({ lastActivity: 7 });
+  });
+});
+
+describe('sign out', () => {
+  it('passes forgetData to sign_out (false unless asked) and returns to the sign-in screen', async () => {
+    let app = await signedIn();
+    await app.signOut();
+    expect(argsOf('sign_out')).toEqual([{ forgetData: false }]);
+    expect(app.phase).toBe('auth');
+    calls.length = 0;
+    app = await signedIn();
+    await app.select('c1');
+    await app.signOut({ forgetData: true });
+    expect(argsOf('sign_out')).toEqual([{ forgetData: true }]);
+    expect(app.phase).toBe('auth');
+    expect(app.conversations).toEqual([]);
+    expect(app.threads.size).toBe(0);
+    expect(app.lastUsername).toBe('tom');
+  });
+
+  it('still signs out locally when the backend reports a problem (shown as a toast)', async () => {
+    const app = await signedIn();
+    responses.sign_out = () => {
+      throw { code: 'internal', message: 'could not delete the cache' };
+    };
+    await app.signOut({ forgetData: true });
+    expect(app.phase).toBe('auth');
+    expect(app.toasts.map((t) => t.text)).toEqual(['could not delete the cache']);
+  });
+});
+
+describe('no silent failures', () => {
+  const boom = () => {
+    throw { code: 'internal', message: 'boom' };
+  };
+
+  it('a failed set_active_conversation is reported', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const app = await signedIn();
+    responses.set_active_conversation = boom;
+    await app.select('c1');
+    await flush();
+    expect(app.toasts.map((t) => t.text)).toEqual(['boom']);
+    expect(error).toHaveBeenCalled();
+    error.mockRestore();
+  });
+
+  it('a failed connection_state after signing in is reported', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    responses.restore_session = () => null;
+    const app = await freshApp();
+    await app.boot();
+    responses.sign_in = () => account;
+    responses.connection_state = boom;
+    await app.signIn({ serverUrl: 'ws://x', username: 'tom', password: 'p' });
+    await flush();
+    expect(app.toasts.map((t) => t.text)).toEqual(['boom']);
+    error.mockRestore();
+  });
+
+  it('set_typing and ui_ready failures are logged, not toasted', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const app = await signedIn();
+    responses.set_typing = boom;
+    responses.ui_ready = boom;
+    app.setTyping('c1', true);
+    app.notifyReady();
+    for (let i = 0; i < 4; i++) await flush();
+    expect(count('ui_ready')).toBe(1);
+    expect(app.toasts).toEqual([]);
+    expect(warn).toHaveBeenCalledTimes(2);
+    warn.mockRestore();
+  });
+
+  it('the same error is not shown twice at once', async () => {
+    const app = await signedIn();
+    emit({ kind: 'error', error: { code: 'internal', message: 'disk full' } });
+    emit({ kind: 'error', error: { code: 'internal', message: 'disk full' } });
+    emit({ kind: 'error', error: { code: 'internal', message: 'other' } });
+    expect(app.toasts.map((t) => t.text)).toEqual(['disk full', 'other']);
+  });
+
+  it('unexpected errors are worded, with their message', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const app = await signedIn();
+    app.report(new TypeError("Cannot read properties of undefined (reading 'text')"), 'test');
+    app.report(undefined);
+    expect(app.toasts.map((t) => t.text)).toEqual([
+      "Something went wrong: Cannot read properties of undefined (reading 'text')",
+      'Something went wrong.',
+    ]);
+    error.mockRestore();
+  });
+});

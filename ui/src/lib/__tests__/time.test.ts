@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { daysAgo, formatDay, formatListTime, formatTime } from '../time';
+import fc from 'fast-check';
+import { daysAgo, formatDay, formatFull, formatListTime, formatTime, isoTime, isValidTime } from '../time';
 import { createTranslator } from '../i18n';
 
 // Wednesday 15 May 2024, 14:30 local time.
@@ -56,5 +57,45 @@ describe('helpers', () => {
 
   it('formats a message time', () => {
     expect(formatTime(at(2024, 4, 15, 18, 7), 'en')).toBe('18:07');
+  });
+});
+
+describe('bad or absent server timestamps', () => {
+  const en = createTranslator('en');
+  const bad: unknown[] = [NaN, Infinity, -Infinity, 8.64e15 + 1, -1e20, null, undefined, '2024-05-15', {}];
+
+  it('never throw: formatted as nothing, and no datetime attribute', () => {
+    for (const ts of bad) {
+      const t = ts as number;
+      expect(formatTime(t, 'en'), String(ts)).toBe('');
+      expect(formatListTime(t, now, 'en'), String(ts)).toBe('');
+      expect(formatDay(t, now, 'zh-CN', en), String(ts)).toBe('');
+      expect(formatFull(t, 'en'), String(ts)).toBe('');
+      expect(isoTime(ts), String(ts)).toBeUndefined();
+      expect(isValidTime(ts)).toBe(false);
+    }
+  });
+
+  it('a broken "now" still gives a date', () => {
+    expect(formatListTime(at(2024, 4, 8), NaN, 'en')).toBe('05/08/2024');
+    expect(formatDay(at(2023, 4, 1), NaN, 'en', en)).toBe('Monday, May 1, 2023');
+  });
+
+  it('valid times still format (the epoch and the far ends of Date included)', () => {
+    expect(isoTime(0)).toBe('1970-01-01T00:00:00.000Z');
+    expect(isoTime(8.64e15)).toBe('+275760-09-13T00:00:00.000Z');
+    expect(formatTime(at(2024, 4, 15, 9, 5), 'en')).toBe('09:05');
+  });
+
+  it('no number makes any formatter throw', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.integer(), fc.constantFrom(8.64e15, -8.64e15, 8.64e15 + 1)), fc.double(), (ts, nowTs) => {
+        formatTime(ts, 'en');
+        formatListTime(ts, nowTs, 'zh-CN');
+        formatDay(ts, nowTs, 'en', en);
+        formatFull(ts, 'zh-CN');
+        isoTime(ts);
+      }),
+    );
   });
 });

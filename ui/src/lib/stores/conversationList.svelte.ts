@@ -1,0 +1,185 @@
+// The conversation list: the loaded part of the backend's list (paged), kept up to date by
+// events, and which conversation is open. The merging rules live in `../conversations.ts`.
+import * as api from '../api';
+import type { ConversationItem, ImEvent, UiMessage } from '../api';
+import {
+  applyMessageToList,
+  applyReceipt,
+  mergeFirstPage,
+  mergePage,
+  removeConversation,
+  upsertLoaded,
+  type ConversationJournal,
+  type ListMerge,
+} from '../conversations';
+import type { SessionStore } from './session.svelte';
+import type { ToastStore } from './toasts.svelte';
+
+/** After a failed (or useless) page of the conversation list, no further page for this long. */
+export const MORE_RETRY_MS = 5000;
+
+export class ConversationListStore {
+  /**
+   * The loaded part of the conversation list: a prefix of the backend's list (most recent activity
+   * first), the first page at start-up and further pages as the list scrolls (`loadMore`).
+   */
+  items = $state.raw<ConversationItem[]>([]);
+  /** The first page has been answered (or failed): the list can be shown. */
+  loaded = $state(false);
+  /** The whole list is loaded (a page came back shorter than asked). */
+  complete = $state(false);
+  loadingMore = $state(false);
+  selectedId = $state<string | null>(null);
+  /**
+   * The open conversation's latest copy, kept up to date by events even while it is not in the
+   * loaded part of the list (e.g. an existing chat found by "new chat" that sorts below it).
+   */
+  private selectedItem = $state.raw<ConversationItem | null>(null);
+  selected = $derived(
+    this.items.find((c) => c.id === this.selectedId) ??
+      (this.selectedItem?.id === this.selectedId ? this.selectedItem : null),
+  );
+
+  /** One journal per list page in flight: the conversation events that arrived meanwhile. */
+  private journals = new Set<ConversationJournal>();
+  private moreBlockedUntil = 0;
+
+  constructor(
+    private readonly session: Pick<SessionStore, 'account' | 'phase' | 'ready'>,
+    private readonly toasts: ToastStore,
+  ) {}
+
+  /**
+   * Loads the first page of the conversation list (at start-up and on `resync`) and merges it by id
+   * with what is held: nothing is duplicated, and pages loaded further down stay.
+   */
+  async refreshFirstPage(preloaded?: ConversationItem[]): Promise<void> {
+    const account = this.session.account;
+    const journal = this.openJournal();
+    try {
+      const limit = api.CONVERSATIONS_FIRST_PAGE;
+      const page = preloaded ?? (await api.listConversations({ offset: 0, limit }));
+      if (this.session.account !== account) return; // signed out meanwhile
+      this.applyListMerge(mergeFirstPage(this.items, page, limit, journal));
+    } catch (e) {
+      if (this.session.account === account) this.toasts.show(api.toAppError(e));
+    } finally {
+      this.journals.delete(journal);
+      if (this.session.account === account) this.loaded = true;
+    }
+  }
+
+  /**
+   * Loads the next page of the conversation list (`offset` = the number loaded), one at a time,
+   * only after `ui_ready`, and not again for a while after a failure.
+   */
+  async loadMore(): Promise<void> {
+    if (this.session.phase !== 'main' || !this.session.ready || !this.loaded) return;
+    if (this.complete || this.loadingMore || Date.now() < this.moreBlockedUntil) return;
+    const account = this.session.account;
+    const journal = this.openJournal();
+    this.loadingMore = true;
+    try {
+      const limit = api.CONVERSATIONS_NEXT_PAGE;
+      const held = this.items.length;
+      const page = await api.listConversations({ offset: held, limit });
+      if (this.session.account !== account) return;
+      const merged = mergePage(this.items, page, limit, journal);
+      // A full page that added nothing (the list moved under us): do not ask again at once.
+      if (!merged.complete && merged.items.length <= held) this.moreBlockedUntil = Date.now() + MORE_RETRY_MS;
+      this.applyListMerge(merged);
+    } catch (e) {
+      if (this.session.account !== account) return;
+      this.moreBlockedUntil = Date.now() + MORE_RETRY_MS;
+      this.toasts.show(api.toAppError(e));
+    } finally {
+      this.journals.delete(journal);
+      if (this.session.account === account) this.loadingMore = false;
+    }
+  }
+
+  private openJournal(): ConversationJournal {
+    const journal: ConversationJournal = new Map();
+    this.journals.add(journal);
+    return journal;
+  }
+
+  private applyListMerge(merged: ListMerge): void {
+    this.items = merged.items;
+    this.complete = merged.complete;
+  }
+
+  /** A `conversation` event (or a created conversation): into the list if it belongs to the loaded part. */
+  upsert(item: ConversationItem): void {
+    this.items = upsertLoaded(this.items, item, this.complete);
+    if (item.id === this.selectedId) {
+      const old = this.selectedItem?.id === item.id ? this.selectedItem : null;
+      this.selectedItem =
+        this.items.find((c) => c.id === item.id) ??
+        (old && old.peerReadSeq > item.peerReadSeq ? { ...item, peerReadSeq: old.peerReadSeq } : item);
+    }
+  }
+
+  /**
+   * The answer of a command that returns a conversation (create_conversation) put into the list.
+   * A `conversation` event for it that arrived while the command ran is newer than the answer and
+   * was applied already: then that copy is kept (null if it was removed meanwhile).
+   */
+  async applyAnswer(command: Promise<ConversationItem>): Promise<ConversationItem | null> {
+    const meanwhile = this.openJournal();
+    try {
+      const item = await command;
+      if (meanwhile.has(item.id)) return meanwhile.get(item.id) ?? null;
+      this.upsert(item);
+      return item;
+    } finally {
+      this.journals.delete(meanwhile);
+    }
+  }
+
+  /** A `conversation` event: also noted for the pages in flight, so they cannot undo it. */
+  conversationEvent(item: ConversationItem): void {
+    for (const j of this.journals) j.set(item.id, item);
+    this.upsert(item);
+  }
+
+  /** A `conversationRemoved` event. (Closing it, if open, is the caller's business.) */
+  removed(id: string): void {
+    for (const j of this.journals) j.set(id, null);
+    this.items = removeConversation(this.items, id);
+  }
+
+  /** A message (event, or the answer of send / retry): the preview and the order follow at once. */
+  applyMessage(msg: UiMessage): void {
+    this.items = applyMessageToList(this.items, msg);
+    if (this.selectedItem?.id === msg.conversationId) this.selectedItem = applyMessageToList([this.selectedItem], msg)[0];
+  }
+
+  /** Another member read up to readSeq: raises peerReadSeq (the read ticks). */
+  receipt(e: Extract<ImEvent, { kind: 'receipt' }>, myUid: string | null | undefined): void {
+    this.items = applyReceipt(this.items, e, myUid);
+    if (this.selectedItem?.id === e.conversationId) this.selectedItem = applyReceipt([this.selectedItem], e, myUid)[0];
+  }
+
+  /** Makes `id` the open conversation (null: none). */
+  select(id: string | null): void {
+    const known = this.selectedItem?.id === id ? this.selectedItem : null;
+    this.selectedItem = id ? (this.items.find((c) => c.id === id) ?? known) : null;
+    this.selectedId = id;
+  }
+
+  /** A conversation about to be opened that may lie beyond the loaded part (found by "new chat"). */
+  remember(item: ConversationItem): void {
+    if (this.selectedId !== item.id) this.selectedItem = item;
+  }
+
+  reset(): void {
+    this.items = [];
+    this.loaded = false;
+    this.complete = false;
+    this.loadingMore = false;
+    this.moreBlockedUntil = 0;
+    this.selectedId = null;
+    this.selectedItem = null;
+  }
+}

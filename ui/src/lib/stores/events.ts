@@ -1,0 +1,61 @@
+// The event router: each backend `ImEvent` to the stores it concerns. No state of its own.
+import type { ImEvent } from '../api';
+import type { ConversationListStore } from './conversationList.svelte';
+import type { SessionStore } from './session.svelte';
+import type { ThreadStore } from './threads.svelte';
+import type { ToastStore } from './toasts.svelte';
+
+export type EventTargets = {
+  session: SessionStore;
+  list: ConversationListStore;
+  threads: ThreadStore;
+  toasts: ToastStore;
+  /** Reload what may have been missed (see `App.resync`). */
+  resync(): void;
+  /** Close the open conversation (it was removed). */
+  close(): void;
+};
+
+export function routeEvent(e: ImEvent, to: EventTargets): void {
+  const signedIn = to.session.phase === 'main';
+  switch (e.kind) {
+    case 'message': {
+      if (!signedIn) return;
+      to.threads.messageEvent(e.message);
+      to.list.applyMessage(e.message);
+      if (!e.message.own) to.threads.stoppedTyping(e.message.conversationId, e.message.from);
+      if (e.message.conversationId === to.list.selectedId) to.threads.maybeMarkRead();
+      break;
+    }
+    case 'conversation':
+      if (!signedIn) return;
+      to.list.conversationEvent(e.conversation);
+      if (e.conversation.id === to.list.selectedId) to.threads.maybeMarkRead();
+      break;
+    case 'conversationRemoved':
+      to.list.removed(e.conversationId);
+      to.threads.remove(e.conversationId);
+      if (to.list.selectedId === e.conversationId) to.close();
+      break;
+    case 'connection':
+      to.session.setConnection(e.state);
+      break;
+    case 'receipt':
+      if (!signedIn) return;
+      to.list.receipt(e, to.session.account?.uid);
+      break;
+    case 'typing':
+      if (e.uid === to.session.account?.uid) return;
+      to.threads.applyTyping(e);
+      break;
+    case 'signedOut':
+      to.session.signedOutByServer(e.reason);
+      break;
+    case 'resync':
+      to.resync();
+      break;
+    case 'error':
+      to.toasts.show(e.error);
+      break;
+  }
+}
