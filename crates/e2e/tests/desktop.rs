@@ -317,10 +317,10 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
 
 /// `XDG_DATA_HOME`, where the app keeps each profile's data folder.
 fn data_home() -> Result<std::path::PathBuf> {
-    Ok(std::env::var_os("XDG_DATA_HOME")
+    std::env::var_os("XDG_DATA_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/share")))
-        .context("no XDG_DATA_HOME or HOME")?)
+        .context("no XDG_DATA_HOME or HOME")
 }
 
 /// Whether any account under `accounts` has a cache file.

@@ -14,7 +14,7 @@
 //! marked failed in the cache) and the rest go on. A message handed in twice (on the start-up
 //! load and again from the app) is sent once.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use im_proto::ClientId;
@@ -33,6 +33,9 @@ enum Flight {
 pub(crate) struct OutboxQueue {
     queued: VecDeque<ClientId>,
     in_flight: VecDeque<(ClientId, Flight)>,
+    /// Every message queued or in flight (a backlog can hold tens of thousands: membership
+    /// must not cost a scan).
+    members: HashSet<ClientId>,
     /// After a transient refusal: nothing new goes out before this.
     paused_until: Option<Instant>,
 }
@@ -40,21 +43,25 @@ pub(crate) struct OutboxQueue {
 impl OutboxQueue {
     /// Starts over for a new connection with the outbox as stored (oldest first).
     pub fn reload(&mut self, stored: impl IntoIterator<Item = ClientId>) {
-        self.queued = stored.into_iter().collect();
+        self.queued.clear();
         self.in_flight.clear();
+        self.members.clear();
+        for client_id in stored {
+            self.push(client_id);
+        }
         self.paused_until = None;
     }
 
     /// Adds a message at the end, unless it is already queued or in flight.
     pub fn push(&mut self, client_id: ClientId) {
-        if !self.contains(&client_id) {
+        if self.members.insert(client_id.clone()) {
             self.queued.push_back(client_id);
         }
     }
 
     /// True if the message is queued or in flight.
     pub fn contains(&self, client_id: &ClientId) -> bool {
-        self.queued.contains(client_id) || self.in_flight.iter().any(|(c, _)| c == client_id)
+        self.members.contains(client_id)
     }
 
     /// Messages sent and not yet answered.
@@ -131,7 +138,7 @@ impl OutboxQueue {
     pub fn refused_for_now(&mut self, client_id: &ClientId, retry_after: Duration, now: Instant) {
         if let Some(slot) = self.in_flight.iter_mut().find(|(c, _)| c == client_id) {
             slot.1 = Flight::Refused;
-        } else if !self.queued.contains(client_id) {
+        } else if !self.members.contains(client_id) {
             return;
         }
         let until = now + retry_after;
@@ -149,8 +156,16 @@ impl OutboxQueue {
     }
 
     fn forget(&mut self, client_id: &ClientId) {
-        self.queued.retain(|c| c != client_id);
-        self.in_flight.retain(|(c, _)| c != client_id);
+        if !self.members.remove(client_id) {
+            return;
+        }
+        // Answers come for what is in flight (a few hundred at most); only a discard looks
+        // through the queue.
+        if let Some(at) = self.in_flight.iter().position(|(c, _)| c == client_id) {
+            self.in_flight.remove(at);
+        } else if let Some(at) = self.queued.iter().position(|c| c == client_id) {
+            self.queued.remove(at);
+        }
     }
 }
 

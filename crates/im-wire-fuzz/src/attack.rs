@@ -116,32 +116,42 @@ impl Budget {
     }
 }
 
-/// Runs the attack until `plan.frames` frames are sent.
+/// Runs the attack until `plan.frames` frames are sent. A frame taken from the budget is not
+/// always sent (the server may close the connection first), so a short round is topped up by
+/// another one for what is missing.
 pub async fn run(plan: &Plan, world: Arc<World>, stats: Arc<Stats>) -> Result<()> {
-    let budget = Arc::new(Budget(AtomicI64::new(plan.frames as i64)));
-    let mut handles = Vec::new();
     // Broken handshakes in progress at once, over all workers.
     let raw_slots = Arc::new(Semaphore::new(64));
-    for index in 0..plan.connections.max(1) {
-        let mut worker = Worker {
-            plan: plan.clone(),
-            seed: worker_seed(plan.seed, index),
-            rng: StdRng::seed_from_u64(worker_seed(plan.seed, index)),
-            mutator: Mutator::new(world.limits.max_frame_bytes),
-            source: worker_source(plan, index),
-            me: index % world.main_accounts,
-            world: world.clone(),
-            stats: stats.clone(),
-            budget: budget.clone(),
-            next_id: 1,
-            last_text: String::from(r#"{"id":1,"op":"ping"}"#),
-            raw_slots: raw_slots.clone(),
-            raw_tasks: Vec::new(),
-        };
-        handles.push(tokio::spawn(async move { worker.run().await }));
-    }
-    for handle in handles {
-        handle.await??;
+    for round in 0..5u64 {
+        let sent = Stats::get(&stats.frames);
+        if sent >= plan.frames {
+            break;
+        }
+        let budget = Arc::new(Budget(AtomicI64::new((plan.frames - sent) as i64)));
+        let mut handles = Vec::new();
+        for index in 0..plan.connections.max(1) {
+            // Round 0 keeps the seeds of earlier versions; top-ups get seeds of their own.
+            let seed = worker_seed(plan.seed ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15), index);
+            let mut worker = Worker {
+                plan: plan.clone(),
+                seed,
+                rng: StdRng::seed_from_u64(seed),
+                mutator: Mutator::new(world.limits.max_frame_bytes),
+                source: worker_source(plan, index),
+                me: index % world.main_accounts,
+                world: world.clone(),
+                stats: stats.clone(),
+                budget: budget.clone(),
+                next_id: 1,
+                last_text: String::from(r#"{"id":1,"op":"ping"}"#),
+                raw_slots: raw_slots.clone(),
+                raw_tasks: Vec::new(),
+            };
+            handles.push(tokio::spawn(async move { worker.run().await }));
+        }
+        for handle in handles {
+            handle.await??;
+        }
     }
     Ok(())
 }

@@ -11,8 +11,9 @@ use super::{Cache, ConversationRecord, OutgoingMessage};
 use crate::error::{Error, Result};
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
         CREATE TABLE meta (
             key   TEXT PRIMARY KEY,
             value TEXT NOT NULL
@@ -42,7 +43,11 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
             user TEXT NOT NULL
         ) STRICT;
         "#,
-    )])
+        ),
+        // The outbox is appended to at the end (`max(position)`) and read in order: without an
+        // index each append scanned the whole outbox (10,000 messages written offline took 7 s).
+        M::up("CREATE INDEX outbox_by_position ON outbox(position);"),
+    ])
 });
 
 /// A [`Cache`] in a SQLite file. Opening is quick whatever the size (nothing is loaded up front),

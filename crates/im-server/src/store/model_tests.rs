@@ -15,7 +15,7 @@
 //! The writer's hot-conversation cache is sometimes tiny (1 to 8 members in all), so
 //! conversations leave it mid-batch and are loaded back.
 //!
-//! `IM_MODEL_CASES` sets the number of cases (default 1,000; `.ci/long-tests` runs far more).
+//! `IM_MODEL_CASES` sets the number of cases (default 2,000; `.ci/long-tests` runs far more).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -49,7 +49,7 @@ fn cases() -> u32 {
     std::env::var("IM_MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000)
+        .unwrap_or(2_000)
 }
 
 // ---------------------------------------------------------------------------------------------
