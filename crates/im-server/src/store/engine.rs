@@ -192,11 +192,10 @@ impl Writer {
         &self.conn
     }
 
-    /// Runs until `Stop` arrives or every sender is gone, then stops the checkpointer.
+    /// Runs until `Stop` arrives or every sender is gone; dropping the writer then stops the
+    /// checkpointer.
     pub fn run(self, rx: mpsc::Receiver<WriteCmd>) {
-        let checkpointer = self.checkpointer.clone();
         self.serve(rx);
-        checkpointer.stop();
     }
 
     fn serve(mut self, mut rx: mpsc::Receiver<WriteCmd>) {
@@ -437,5 +436,13 @@ impl Writer {
                 self.hub.revoke(uid, &session, &frame, skip);
             }
         }
+    }
+}
+
+impl Drop for Writer {
+    /// A writer that is dropped — after `run`, or never run (as in tests) — stops its
+    /// checkpointer's thread, which would otherwise wait for requests for ever.
+    fn drop(&mut self) {
+        self.checkpointer.stop();
     }
 }
