@@ -332,6 +332,69 @@ pub async fn set_typing(
     Ok(())
 }
 
+/// Mutes or un-mutes a conversation (on all the user's devices): no notifications for it.
+#[tauri::command]
+pub async fn set_muted(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    muted: bool,
+) -> Result<()> {
+    let client = state.client()?;
+    client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?
+        .set_muted(muted)
+        .await?;
+    Ok(())
+}
+
+/// Leaves a group.
+#[tauri::command]
+pub async fn leave_conversation(state: State<'_, AppState>, conversation_id: String) -> Result<()> {
+    let client = state.client()?;
+    client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?
+        .leave()
+        .await?;
+    Ok(())
+}
+
+/// Blocks a user: no messages from them in a single chat, no new conversations or groups with
+/// this user started by them.
+#[tauri::command]
+pub async fn block_user(state: State<'_, AppState>, uid: String) -> Result<()> {
+    let client = state.client()?;
+    client.block_user(user_id(&uid)?).await?;
+    Ok(())
+}
+
+/// Lifts a block.
+#[tauri::command]
+pub async fn unblock_user(state: State<'_, AppState>, uid: String) -> Result<()> {
+    let client = state.client()?;
+    client.unblock_user(user_id(&uid)?).await?;
+    Ok(())
+}
+
+/// The users this user blocks, most recently blocked first, with their names.
+#[tauri::command]
+pub async fn blocked_users(state: State<'_, AppState>) -> Result<Vec<UserInfo>> {
+    let client = state.client()?;
+    let uids = client.blocked_users().await?;
+    let users = client.users(&uids).await?;
+    Ok(uids
+        .iter()
+        .filter_map(|uid| users.iter().find(|u| u.uid == *uid))
+        .map(UserInfo::from)
+        .collect())
+}
+
+fn user_id(uid: &str) -> Result<Uid> {
+    uid.parse::<Uid>()
+        .map_err(|_| AppError::new("bad_id", format!("{uid:?} is not a user id")))
+}
+
 /// Which conversation the UI shows (no notifications for it while the window is focused).
 #[tauri::command]
 pub fn set_active_conversation(

@@ -126,6 +126,8 @@ pub struct ConversationItem {
     /// For a single chat: the other person (their name is the chat's name, whatever its title,
     /// and their `@username` shows who they really are).
     pub peer: Option<UserInfo>,
+    /// The user muted it: no notifications, a quieter unread badge.
+    pub muted: bool,
 }
 
 /// The connection state for the banner.
@@ -209,6 +211,14 @@ pub enum ImEvent {
     Conversation { conversation: Box<ConversationItem> },
     /// The user left or was removed.
     ConversationRemoved { conversation_id: String },
+    /// Someone added the user to a group (the UI offers to leave or mute it).
+    AddedToGroup {
+        conversation_id: String,
+        title: String,
+        by: UserInfo,
+    },
+    /// The user blocked or unblocked someone (here or on another device).
+    BlockChanged { uid: String, blocked: bool },
     /// The connection state changed.
     Connection { state: UiConnectionState },
     /// A member's read mark moved.

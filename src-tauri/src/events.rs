@@ -50,7 +50,11 @@ async fn translate<R: Runtime>(
         ClientEvent::Message { message, live } => {
             let names = Names::load(client, [message.from]).await;
             let ui = view::message(client, &names, &message);
-            if message.from != me {
+            let muted = match client.conversation(message.conversation_id).await {
+                Ok(c) => c.record().muted,
+                Err(_) => false,
+            };
+            if message.from != me && !muted {
                 if live {
                     notify_message(app, client, &names, &message).await;
                 } else {
@@ -109,6 +113,46 @@ async fn translate<R: Runtime>(
         }
         ClientEvent::ConversationCreated(c) | ClientEvent::ConversationUpdated(c) => {
             conversation(c.id).await.into_iter().collect()
+        }
+        ClientEvent::MuteChanged(state) => conversation(state.conversation_id)
+            .await
+            .into_iter()
+            .collect(),
+        ClientEvent::BlockChanged(state) => vec![ImEvent::BlockChanged {
+            uid: state.user_id.to_string(),
+            blocked: state.blocked,
+        }],
+        ClientEvent::AddedToGroup {
+            conversation: c,
+            by,
+        } => {
+            let names = Names::load(client, [by]).await;
+            // With the @username: display names are not unique.
+            let who = match names.user(by) {
+                Some(user) => format!("{} (@{})", user.display_name, user.username),
+                None => names.of(by),
+            };
+            let title = if c.title.trim().is_empty() {
+                "a group".to_owned()
+            } else {
+                format!("“{}”", c.title)
+            };
+            if !notifications::main_window_focused(app) {
+                notifications::show(app, "Gtedx IM", &format!("{who} added you to {title}"));
+            }
+            let by = match names.user(by) {
+                Some(user) => crate::dto::UserInfo::from(user),
+                None => crate::dto::UserInfo {
+                    uid: by.to_string(),
+                    username: String::new(),
+                    display_name: names.of(by),
+                },
+            };
+            vec![ImEvent::AddedToGroup {
+                conversation_id: c.id.to_string(),
+                title: c.title,
+                by,
+            }]
         }
         ClientEvent::ConversationRemoved(id) => vec![ImEvent::ConversationRemoved {
             conversation_id: id.to_string(),

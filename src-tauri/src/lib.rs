@@ -52,6 +52,11 @@ pub fn app<R: Runtime>(
             commands::mark_read,
             commands::set_typing,
             commands::set_active_conversation,
+            commands::set_muted,
+            commands::leave_conversation,
+            commands::block_user,
+            commands::unblock_user,
+            commands::blocked_users,
             commands::connection_state,
             commands::ui_ready,
         ])

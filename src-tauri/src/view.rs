@@ -135,6 +135,7 @@ pub fn item(
         last_seq: record.last_seq,
         peer_read_seq: record.peer_read_seq,
         last_activity,
+        muted: record.muted,
         peer: peer(client, c).map(|uid| match names.user(uid) {
             Some(user) => crate::dto::UserInfo::from(user),
             None => crate::dto::UserInfo {

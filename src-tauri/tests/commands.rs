@@ -7,6 +7,7 @@ mod common;
 
 use common::TestApp;
 use serde_json::{json, Value};
+use tauri::async_runtime::block_on;
 use tauri::Manager;
 
 fn wait_event(rx: &std::sync::mpsc::Receiver<Value>, pick: impl Fn(&Value) -> bool) -> Value {
@@ -275,4 +276,101 @@ fn two_sign_ins_at_once_leave_exactly_one_client_running() {
     assert_eq!(server.online_connections(), 1);
     app.close();
     tauri::async_runtime::block_on(server.shutdown());
+}
+
+#[test]
+fn mute_leave_and_block_through_the_commands() {
+    let (server, _dir) = server();
+    let url = server.url();
+    let jerry_session = block_on(im_sdk::sign_up(
+        &url,
+        "jerry",
+        &im_sdk::Secret::new("jerry-password"),
+        Some("Jerry"),
+    ))
+    .unwrap();
+    let jerry_uid = jerry_session.user.uid;
+
+    let app = TestApp::start("cmd-privacy");
+    let events = app.events();
+    let tom = app.ok(
+        "sign_up",
+        json!({"serverUrl": url, "username": "tom", "password": "tom-password", "displayName": "Tom"}),
+    );
+    let tom_uid: im_sdk::Uid = tom["uid"].as_str().unwrap().parse().unwrap();
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] == "online"
+    });
+    let chat = app.ok(
+        "create_conversation",
+        json!({"userIds": [jerry_uid.to_string()], "title": null, "unique": true}),
+    );
+    assert_eq!(chat["muted"], false);
+
+    // Mute: the list item says so, through the event and the list.
+    app.ok(
+        "set_muted",
+        json!({"conversationId": chat["id"], "muted": true}),
+    );
+    let item = wait_event(&events, |e| {
+        e["kind"] == "conversation" && e["conversation"]["id"] == chat["id"]
+    });
+    assert_eq!(item["conversation"]["muted"], true);
+    let list = app.ok("list_conversations", json!({}));
+    assert_eq!(list[0]["muted"], true);
+
+    // Block and unblock, with the event and the list of blocked users (names included).
+    app.ok("block_user", json!({"uid": jerry_uid.to_string()}));
+    let changed = wait_event(&events, |e| e["kind"] == "blockChanged");
+    assert_eq!(changed["uid"], jerry_uid.to_string());
+    assert_eq!(changed["blocked"], true);
+    let blocked = app.ok("blocked_users", json!({}));
+    assert_eq!(blocked[0]["username"], "jerry");
+    assert_eq!(blocked[0]["displayName"], "Jerry");
+    assert_eq!(
+        app.err("block_user", json!({"uid": "nope"}))["code"],
+        "bad_id"
+    );
+    app.ok("unblock_user", json!({"uid": jerry_uid.to_string()}));
+    assert_eq!(app.ok("blocked_users", json!({})), json!([]));
+
+    // Jerry adds Tom to a group: the app hears who did it, and Tom can leave.
+    let jerry_conn = block_on(async {
+        let service = im_sdk::ImService::new();
+        let client = service.create_im_client(jerry_session).unwrap();
+        client.set_cache(im_sdk::MemoryCache::new()).unwrap();
+        client
+    });
+    let spike = block_on(im_sdk::sign_up(
+        &url,
+        "spike",
+        &im_sdk::Secret::new("spike-password"),
+        None,
+    ))
+    .unwrap();
+    let group = block_on(jerry_conn.create_conversation(im_sdk::CreateConversation {
+        user_ids: vec![tom_uid, spike.user.uid],
+        title: Some("cheese".into()),
+        ..Default::default()
+    }))
+    .unwrap();
+    let added = wait_event(&events, |e| e["kind"] == "addedToGroup");
+    assert_eq!(added["conversationId"], group.id().to_string());
+    assert_eq!(added["title"], "cheese");
+    assert_eq!(added["by"]["username"], "jerry");
+    app.ok(
+        "leave_conversation",
+        json!({"conversationId": group.id().to_string()}),
+    );
+    let list = app.ok("list_conversations", json!({}));
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != group.id().to_string()),
+        "the group left the list: {list}"
+    );
+    block_on(jerry_conn.close());
+    app.close();
+    block_on(server.shutdown());
 }

@@ -205,6 +205,17 @@ pub fn result(op: &str, v: &Value) -> Result<()> {
             );
             Ok(())
         }
+        "mute_conversation" => mute_state(v),
+        "block_user" | "unblock_user" => block_state(v),
+        "get_blocked" => {
+            for (i, u) in array(&fields(v, &["user_ids"])?["user_ids"])?
+                .iter()
+                .enumerate()
+            {
+                id(u).with_context(|| format!("user_ids[{i}]"))?;
+            }
+            Ok(())
+        }
         // An op the document does not name: nothing to hold it to.
         _ => Ok(()),
     }
@@ -240,8 +251,26 @@ pub fn event(name: &str, data: &Value) -> Result<()> {
             ensure!(m["reason"].is_string(), "reason is a string");
             Ok(())
         }
+        "mute_changed" => mute_state(data),
+        "block_changed" => block_state(data),
         _ => Ok(()),
     }
+}
+
+/// `{conversation_id, muted}`: the result of `mute_conversation` and the `mute_changed` event.
+fn mute_state(v: &Value) -> Result<()> {
+    let m = fields(v, &["conversation_id", "muted"])?;
+    id(&m["conversation_id"]).context("conversation_id")?;
+    ensure!(m["muted"].is_boolean(), "muted is a boolean");
+    Ok(())
+}
+
+/// `{user_id, blocked}`: the result of `block_user`/`unblock_user` and the `block_changed` event.
+fn block_state(v: &Value) -> Result<()> {
+    let m = fields(v, &["user_id", "blocked"])?;
+    id(&m["user_id"]).context("user_id")?;
+    ensure!(m["blocked"].is_boolean(), "blocked is a boolean");
+    Ok(())
 }
 
 /// A Conversation: exactly the ten fields of §4.6.
@@ -371,9 +400,11 @@ pub fn view(v: &Value, in_sync: bool) -> Result<()> {
             "others_read_seq",
             "unread_count",
             "version",
+            "muted",
         ],
     )?;
     conversation(&m["conversation"]).context("conversation")?;
+    ensure!(m["muted"].is_boolean(), "muted is a boolean");
     let number = |field: &str| {
         m[field]
             .as_u64()
@@ -555,8 +586,16 @@ mod tests {
         assert!(result("sign_out", &json!({"x": 1})).is_err());
         let view = json!({
             "conversation": seed_conversation(), "last_seq": 2, "last_message": null,
-            "read_seq": 1, "others_read_seq": 0, "unread_count": 1, "version": 4
+            "read_seq": 1, "others_read_seq": 0, "unread_count": 1, "version": 4, "muted": false
         });
+        let mut fine = view.clone();
+        fine["last_seq"] = json!(0);
+        fine["read_seq"] = json!(0);
+        fine["unread_count"] = json!(0);
+        super::view(&fine, false).unwrap();
+        let mut unmuted = fine.clone();
+        unmuted.as_object_mut().unwrap().remove("muted");
+        assert!(super::view(&unmuted, false).is_err(), "muted is required");
         assert!(
             super::view(&view, false).is_err(),
             "last_message null with last_seq 2"

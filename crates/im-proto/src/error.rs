@@ -86,6 +86,9 @@ error_codes! {
     NotMember = "not_member", transient = false;
     /// Only the conversation's manager may do that.
     NotManager = "not_manager", transient = false;
+    /// One of the two has blocked the other: no messages in their single chat, no new
+    /// conversation with them, no adding them to a group.
+    Blocked = "blocked", transient = false;
     /// A `SINGLE_CHAT` always has its two members; start a group instead.
     SingleChatMembersFixed = "single_chat_members_fixed", transient = false;
     /// The conversation would have more members than `max_members`.

@@ -11,6 +11,7 @@ use crate::error::ErrorBody;
 use crate::ids::{ConversationId, Uid};
 use crate::model::{Conversation, Message, Receipt, Typing};
 use crate::request::RequestId;
+use crate::request::{BlockState, MuteState};
 
 macro_rules! events {
     ($( $(#[$doc:meta])* $variant:ident($data:ty) = $name:literal; )*) => {
@@ -67,6 +68,10 @@ events! {
     ConversationRemoved(ConversationRemoved) = "conversation_removed";
     /// This connection's session was revoked (signed out elsewhere); it is signed out now.
     SignedOut(SignedOut) = "signed_out";
+    /// You muted or un-muted a conversation on another session.
+    MuteChanged(MuteState) = "mute_changed";
+    /// You blocked or unblocked a user on another session.
+    BlockChanged(BlockState) = "block_changed";
 }
 
 /// Data of `conversation_removed`.
@@ -296,6 +301,14 @@ mod tests {
             }),
             Event::SignedOut(SignedOut {
                 reason: "signed out".into(),
+            }),
+            Event::MuteChanged(MuteState {
+                conversation_id: message.conversation_id,
+                muted: true,
+            }),
+            Event::BlockChanged(BlockState {
+                user_id: message.from,
+                blocked: true,
             }),
         ];
         for event in events {

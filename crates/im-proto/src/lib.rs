@@ -41,11 +41,12 @@ pub use model::{
     User,
 };
 pub use request::{
-    parse_request, AddMembers, Call, ConversationPage, CreateConversation, CreatedConversation,
-    Empty, FindUsers, GetConversation, GetMessages, GetUsers, Hello, HelloOk, ListConversations,
-    MarkRead, MessagePage, Op, Ping, Pong, ReadMark, RemoveMembers, Request, RequestError,
+    parse_request, AddMembers, BlockState, BlockUser, Blocked, Call, ConversationPage,
+    CreateConversation, CreatedConversation, Empty, FindUsers, GetBlocked, GetConversation,
+    GetMessages, GetUsers, Hello, HelloOk, ListConversations, MarkRead, MessagePage,
+    MuteConversation, MuteState, Op, Ping, Pong, ReadMark, RemoveMembers, Request, RequestError,
     RequestId, Resume, Resumed, SendText, SetTyping, SignIn, SignOut, SignUp, SignedIn, SignedUp,
-    Sync, SyncPage, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
+    Sync, SyncPage, UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
 };
 pub use secret::Secret;
 

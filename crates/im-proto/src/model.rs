@@ -155,6 +155,10 @@ pub struct ConversationView {
     /// frozen as it was when they left: later changes to the conversation are not shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
+    /// True when this user has muted the conversation (`mute_conversation`): their apps do not
+    /// notify them of its messages.
+    #[serde(default)]
+    pub muted: bool,
 }
 
 /// A member's read mark, pushed to the conversation's other members and the reader's other sessions.

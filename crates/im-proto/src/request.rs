@@ -111,6 +111,15 @@ ops! {
     MarkRead(MarkRead) = "mark_read" -> ReadMark;
     /// Tells the other members the caller is (or stopped) typing. Not stored.
     Typing(SetTyping) = "typing" -> Empty;
+    /// Silences (or un-silences) a conversation's notifications for the caller, on every device.
+    MuteConversation(MuteConversation) = "mute_conversation" -> MuteState;
+    /// Blocks a user: they can no longer message the caller in a single chat, start a
+    /// conversation with them or add them to a group.
+    BlockUser(BlockUser) = "block_user" -> BlockState;
+    /// Lifts a block.
+    UnblockUser(UnblockUser) = "unblock_user" -> BlockState;
+    /// The users the caller has blocked.
+    GetBlocked(GetBlocked) = "get_blocked" -> Blocked;
 }
 
 /// The protocol version this crate speaks.
@@ -425,6 +434,58 @@ pub struct SetTyping {
     pub typing: bool,
 }
 
+/// `mute_conversation` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MuteConversation {
+    /// Which conversation (one the caller is a member of).
+    pub conversation_id: ConversationId,
+    /// True to silence it, false to hear it again.
+    pub muted: bool,
+}
+
+/// `mute_conversation` result, and the data of the `mute_changed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MuteState {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Whether the caller has it muted now.
+    pub muted: bool,
+}
+
+/// `block_user` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockUser {
+    /// Whom to block (not the caller).
+    pub user_id: Uid,
+}
+
+/// `unblock_user` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnblockUser {
+    /// Whom to unblock.
+    pub user_id: Uid,
+}
+
+/// `block_user` and `unblock_user` result, and the data of the `block_changed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockState {
+    /// The user.
+    pub user_id: Uid,
+    /// Whether the caller blocks them now.
+    pub blocked: bool,
+}
+
+/// `get_blocked` parameters (none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GetBlocked {}
+
+/// `get_blocked` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    /// The users the caller blocks, most recently blocked first.
+    pub user_ids: Vec<Uid>,
+}
+
 /// Why a frame could not be read as a request: the error to send back, with the request id
 /// when it could be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -619,6 +680,20 @@ mod tests {
                 typing: true,
             }
             .into(),
+            MuteConversation {
+                conversation_id: ConversationId::random(),
+                muted: true,
+            }
+            .into(),
+            BlockUser {
+                user_id: Uid::random(),
+            }
+            .into(),
+            UnblockUser {
+                user_id: Uid::random(),
+            }
+            .into(),
+            GetBlocked {}.into(),
         ];
         assert_eq!(calls.len(), OPS.len(), "a new op needs a case here");
         for (i, call) in calls.into_iter().enumerate() {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use im_proto::{
-    ClientId, ConversationId, CreateConversation, FindUsers, GetConversation, GetUsers, Limits,
-    Message, Op, Request, Uid, User,
+    BlockUser, ClientId, ConversationId, CreateConversation, FindUsers, GetBlocked,
+    GetConversation, GetUsers, Limits, Message, Op, Request, Uid, UnblockUser, User,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
@@ -499,6 +499,26 @@ impl ImClient {
             })?
             .ok_or_else(|| Error::Cache("the conversation was not stored".into()))?;
         Ok(Conversation::new(self.clone(), record))
+    }
+
+    /// Blocks a user: they can no longer message this user in a single chat, start a
+    /// conversation with them or add them to a group (on every device). Needs the connection.
+    pub async fn block_user(&self, uid: Uid) -> Result<()> {
+        let state = self.call(BlockUser { user_id: uid }).await?;
+        self.inner().emit(ClientEvent::BlockChanged(state));
+        Ok(())
+    }
+
+    /// Lifts a block. Needs the connection.
+    pub async fn unblock_user(&self, uid: Uid) -> Result<()> {
+        let state = self.call(UnblockUser { user_id: uid }).await?;
+        self.inner().emit(ClientEvent::BlockChanged(state));
+        Ok(())
+    }
+
+    /// The users this user blocks, most recently blocked first. Needs the connection.
+    pub async fn blocked_users(&self) -> Result<Vec<Uid>> {
+        Ok(self.call(GetBlocked {}).await?.user_ids)
     }
 
     /// The user's conversations from the cache, most recent activity first (works offline; the

@@ -1,12 +1,14 @@
 //! [`Conversation`]: one conversation of an [`ImClient`], with the seed's `send(TextMessage)`.
 
 use im_proto::{
-    AddMembers, ConversationId, Message, RemoveMembers, Seq, SetTyping, Uid, UpdateConversation,
+    AddMembers, ConversationId, Message, MuteConversation, RemoveMembers, Seq, SetTyping, Uid,
+    UpdateConversation,
 };
 
 use crate::cache::{ConversationRecord, OutgoingMessage};
 use crate::client::ImClient;
 use crate::error::Result;
+use crate::events::ClientEvent;
 
 /// A text message to send (the seed's `new TextMessage("…")`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +141,23 @@ impl Conversation {
         self.client
             .cache()?
             .update_conversation(self.id(), None, &mut |r| r.removed = true)?;
+        Ok(())
+    }
+
+    /// Mutes (or un-mutes) the conversation for this user, on all their devices: their apps do
+    /// not notify them of its messages. Needs the connection.
+    pub async fn set_muted(&self, muted: bool) -> Result<()> {
+        let state = self
+            .client
+            .call(MuteConversation {
+                conversation_id: self.id(),
+                muted,
+            })
+            .await?;
+        self.client
+            .cache()?
+            .update_conversation(self.id(), None, &mut |r| r.muted = state.muted)?;
+        self.client.inner().emit(ClientEvent::MuteChanged(state));
         Ok(())
     }
 

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use im_proto::{ClientId, Conversation, ConversationId, Message, Receipt, Typing};
+use im_proto::{
+    BlockState, ClientId, Conversation, ConversationId, Message, MuteState, Receipt, Typing,
+};
 use serde::Serialize;
 
 /// The connection's state, as the supervisor reports it.
@@ -78,10 +80,22 @@ pub enum ClientEvent {
     ConversationCreated(Conversation),
     /// A conversation changed (title, icon, remark, attrs, members, manager).
     ConversationUpdated(Conversation),
+    /// Someone added the user to a group (just now, live; after the `ConversationCreated` for
+    /// it): an app tells the user, who may leave or mute it.
+    AddedToGroup {
+        /// The group.
+        conversation: Conversation,
+        /// Who added them (the group's manager).
+        by: im_proto::Uid,
+    },
     /// The user left or was removed from a conversation.
     ConversationRemoved(ConversationId),
     /// Someone started or stopped typing.
     Typing(Typing),
+    /// The user muted or un-muted a conversation (here or on another device).
+    MuteChanged(MuteState),
+    /// The user blocked or unblocked someone (here or on another device).
+    BlockChanged(BlockState),
     /// The session ended on the server (signed out elsewhere); the client stopped. Sign in again.
     SignedOut(String),
     /// This subscriber fell behind and missed this many events: reload what it shows from the
@@ -111,10 +125,16 @@ pub enum EventKind {
     ConversationCreated,
     /// [`ClientEvent::ConversationUpdated`].
     ConversationUpdated,
+    /// [`ClientEvent::AddedToGroup`].
+    AddedToGroup,
     /// [`ClientEvent::ConversationRemoved`].
     ConversationRemoved,
     /// [`ClientEvent::Typing`].
     Typing,
+    /// [`ClientEvent::MuteChanged`].
+    MuteChanged,
+    /// [`ClientEvent::BlockChanged`].
+    BlockChanged,
     /// [`ClientEvent::SignedOut`].
     SignedOut,
     /// [`ClientEvent::Lagged`].
@@ -134,8 +154,11 @@ impl ClientEvent {
             ClientEvent::Receipt(_) => EventKind::Receipt,
             ClientEvent::ConversationCreated(_) => EventKind::ConversationCreated,
             ClientEvent::ConversationUpdated(_) => EventKind::ConversationUpdated,
+            ClientEvent::AddedToGroup { .. } => EventKind::AddedToGroup,
             ClientEvent::ConversationRemoved(_) => EventKind::ConversationRemoved,
             ClientEvent::Typing(_) => EventKind::Typing,
+            ClientEvent::MuteChanged(_) => EventKind::MuteChanged,
+            ClientEvent::BlockChanged(_) => EventKind::BlockChanged,
             ClientEvent::SignedOut(_) => EventKind::SignedOut,
             ClientEvent::Lagged(_) => EventKind::Lagged,
         }

@@ -66,7 +66,7 @@ enum Pending {
 
 pub(crate) struct Supervisor {
     inner: Arc<Inner>,
-    commands: mpsc::Receiver<Command>,
+    commands: Commands,
     cache: Arc<dyn Cache>,
     /// The outbox's order and progress on the current connection (the entries are in the
     /// cache); also how our own messages are recognised when catch-up finds them stored.
@@ -85,6 +85,22 @@ pub(crate) struct Supervisor {
     held_overflowed: bool,
 }
 
+/// The command channel, with room to put back one command that arrived before the supervisor
+/// could serve it.
+struct Commands {
+    rx: mpsc::Receiver<Command>,
+    front: Option<Command>,
+}
+
+impl Commands {
+    async fn recv(&mut self) -> Option<Command> {
+        match self.front.take() {
+            Some(cmd) => Some(cmd),
+            None => self.rx.recv().await,
+        }
+    }
+}
+
 /// Events held during a catch-up, at most.
 const MAX_HELD: usize = 10_000;
 
@@ -97,7 +113,11 @@ fn now_millis() -> i64 {
 
 impl Supervisor {
     /// Waits for the cache, then supervises the connection until the client closes.
-    pub async fn run(inner: Arc<Inner>, mut commands: mpsc::Receiver<Command>) {
+    pub async fn run(inner: Arc<Inner>, commands: mpsc::Receiver<Command>) {
+        let mut commands = Commands {
+            rx: commands,
+            front: None,
+        };
         let Some(cache) = Self::wait_for_cache(&inner, &mut commands).await else {
             inner.set_state(ConnectionState::Offline);
             return;
@@ -116,10 +136,7 @@ impl Supervisor {
         this.supervise().await;
     }
 
-    async fn wait_for_cache(
-        inner: &Arc<Inner>,
-        commands: &mut mpsc::Receiver<Command>,
-    ) -> Option<Arc<dyn Cache>> {
+    async fn wait_for_cache(inner: &Arc<Inner>, commands: &mut Commands) -> Option<Arc<dyn Cache>> {
         let mut cache = inner.cache_watch();
         loop {
             if let Some(c) = cache.borrow_and_update().clone() {
@@ -131,6 +148,11 @@ impl Supervisor {
                 cmd = commands.recv() => match cmd {
                     None => return None,
                     Some(Command::Close { done, .. }) => { let _ = done.send(false); return None }
+                    // Set just before the call was sent (and seen first here): the call is
+                    // served once connected, like any other.
+                    Some(call @ Command::Call { .. }) if cache.borrow().is_some() => {
+                        commands.front = Some(call);
+                    }
                     Some(Command::Call { reply, .. }) => { let _ = reply.send(Err(Error::CacheNotSet)); }
                     Some(_) => {}
                 },
@@ -639,6 +661,7 @@ impl Supervisor {
         event: Event,
         mut followups: Option<&mut Vec<Followup>>,
     ) -> Option<String> {
+        let event_kind = event.name();
         let result: Result<()> = (|| {
             match event {
                 Event::Message(message) => {
@@ -670,6 +693,12 @@ impl Supervisor {
                 }
                 Event::Typing(typing) => self.inner.emit(ClientEvent::Typing(typing)),
                 Event::ConversationCreated(c) | Event::ConversationUpdated(c) => {
+                    // Only new members (and the creator's other sessions) hear of a creation;
+                    // in a group, only its manager adds people.
+                    let added_by = (matches!(event_kind, "conversation_created")
+                        && c.kind == im_proto::ConversationType::GroupChat
+                        && c.manager_id != self.inner.session.user.uid)
+                        .then_some(c.manager_id);
                     let mut known = false;
                     self.cache.update_conversation(
                         c.id,
@@ -684,10 +713,16 @@ impl Supervisor {
                         },
                     )?;
                     self.inner.emit(if known {
-                        ClientEvent::ConversationUpdated(c)
+                        ClientEvent::ConversationUpdated(c.clone())
                     } else {
-                        ClientEvent::ConversationCreated(c)
+                        ClientEvent::ConversationCreated(c.clone())
                     });
+                    if let Some(by) = added_by {
+                        self.inner.emit(ClientEvent::AddedToGroup {
+                            conversation: c,
+                            by,
+                        });
+                    }
                 }
                 Event::ConversationRemoved(removed) => {
                     self.cache
@@ -697,6 +732,14 @@ impl Supervisor {
                     self.inner
                         .emit(ClientEvent::ConversationRemoved(removed.conversation_id));
                 }
+                Event::MuteChanged(state) => {
+                    self.cache
+                        .update_conversation(state.conversation_id, None, &mut |r| {
+                            r.muted = state.muted
+                        })?;
+                    self.inner.emit(ClientEvent::MuteChanged(state));
+                }
+                Event::BlockChanged(state) => self.inner.emit(ClientEvent::BlockChanged(state)),
                 Event::SignedOut(signed_out) => return Err(Error::SignedOut(signed_out.reason)),
                 _ => {}
             }

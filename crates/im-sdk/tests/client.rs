@@ -339,3 +339,106 @@ async fn names_of_more_users_than_a_page_are_fetched_in_pages() {
     want.sort();
     assert_eq!(names, want);
 }
+
+#[tokio::test]
+async fn mutes_and_blocks_reach_the_users_other_devices_and_a_blocked_chat_refuses_sends() {
+    let server = Server::start().await;
+    let url = server.url();
+    let (dir, phone_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (app, phone_app, jerry_app) = (ImService::new(), ImService::new(), ImService::new());
+    let jerry = client(&jerry_app, sign_up(&url, "jerry").await, dir.path());
+    let tom = client(&app, sign_up(&url, "tom").await, dir.path());
+    let phone_session = im_sdk::sign_in(&url, "tom", &common::password("tom"), Some("phone"))
+        .await
+        .unwrap();
+    let tom_phone = client(&phone_app, phone_session, phone_dir.path());
+    for c in [&tom, &tom_phone, &jerry] {
+        online(c).await;
+    }
+    let mut phone_events = tom_phone.events();
+    let conversation = chat(&tom, jerry.user().uid).await;
+    assert!(!conversation.record().muted);
+
+    // A mute: this device's cache and event at once, the other device's by the server's event.
+    let mut events = tom.events();
+    conversation.set_muted(true).await.unwrap();
+    let here = next_event(&mut events, |e| match e {
+        ClientEvent::MuteChanged(m) => Some(m),
+        _ => None,
+    })
+    .await;
+    assert!(here.muted);
+    assert!(
+        tom.conversation(conversation.id())
+            .await
+            .unwrap()
+            .record()
+            .muted
+    );
+    let there = next_event(&mut phone_events, |e| match e {
+        ClientEvent::MuteChanged(m) => Some(m),
+        _ => None,
+    })
+    .await;
+    assert_eq!(there, here);
+    assert!(
+        tom_phone
+            .conversation(conversation.id())
+            .await
+            .unwrap()
+            .record()
+            .muted,
+        "the phone's cache"
+    );
+    // Jerry's side is his own.
+    assert!(
+        !jerry
+            .refresh_conversation(conversation.id())
+            .await
+            .unwrap()
+            .record()
+            .muted
+    );
+
+    // Jerry blocks Tom: Tom's send is refused for good and stays in his outbox as failed.
+    let mut jerry_events = jerry.events();
+    jerry.block_user(tom.user().uid).await.unwrap();
+    let blocked = next_event(&mut jerry_events, |e| match e {
+        ClientEvent::BlockChanged(b) => Some(b),
+        _ => None,
+    })
+    .await;
+    assert!(blocked.blocked);
+    assert_eq!(jerry.blocked_users().await.unwrap(), vec![tom.user().uid]);
+    let refused = conversation
+        .send(TextMessage::new("hello?"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "blocked");
+    assert!(!refused.is_transient());
+    let failed: Vec<_> = tom.outbox().unwrap();
+    assert_eq!(failed.len(), 1, "the refused message is kept, not lost");
+    let added = tom
+        .create_conversation(CreateConversation {
+            user_ids: vec![jerry.user().uid],
+            unique: true,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(added.map(|_| ()).unwrap_err().code(), "blocked");
+
+    // Unblocked, the kept message goes out on retry.
+    jerry.unblock_user(tom.user().uid).await.unwrap();
+    assert!(jerry.blocked_users().await.unwrap().is_empty());
+    tom.retry_send(&failed[0].client_id).unwrap();
+    let sent = next_event(&mut events, |e| match e {
+        ClientEvent::MessageSent(m) => Some(m),
+        _ => None,
+    })
+    .await;
+    assert_eq!(sent.body.preview(), "hello?");
+
+    for c in [tom, tom_phone, jerry] {
+        c.close().await;
+    }
+}

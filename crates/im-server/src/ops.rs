@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use im_proto::{
     check_display_name, encode_error, encode_event, encode_result, field_limits,
-    normalize_username, Call, CreateConversation, Empty, ErrorBody, ErrorCode, Event, FindUsers,
-    GetMessages, GetUsers, Hello, HelloOk, Pong, Request, RequestId, Resume, Resumed, SetTyping,
-    SignIn, SignUp, SignedIn, SignedUp, Typing, UpdateConversation, User, Users, PROTOCOL_VERSION,
+    normalize_username, Blocked, Call, CreateConversation, Empty, ErrorBody, ErrorCode, Event,
+    FindUsers, GetMessages, GetUsers, Hello, HelloOk, Pong, Request, RequestId, Resume, Resumed,
+    SetTyping, SignIn, SignUp, SignedIn, SignedUp, Typing, UpdateConversation, User, Users,
+    PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -299,6 +300,51 @@ async fn handle(
             .await
         }
         Call::Typing(p) => typing(shared, state, uid, id, p).await,
+        Call::MuteConversation(p) => {
+            submit(
+                shared,
+                state,
+                WriteCmd::Mute {
+                    by,
+                    conversation_id: p.conversation_id,
+                    muted: p.muted,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::BlockUser(p) => {
+            submit(
+                shared,
+                state,
+                WriteCmd::Block {
+                    by,
+                    user_id: p.user_id,
+                    blocked: true,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::UnblockUser(p) => {
+            submit(
+                shared,
+                state,
+                WriteCmd::Block {
+                    by,
+                    user_id: p.user_id,
+                    blocked: false,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::GetBlocked(_) => reply(
+            id,
+            &Blocked {
+                user_ids: shared.store.blocked_users(uid).await?,
+            },
+        ),
         Call::Hello(_) | Call::Ping(_) | Call::SignUp(_) | Call::SignIn(_) | Call::Resume(_) => {
             unreachable!("handled before authentication")
         }
@@ -541,13 +587,7 @@ async fn typing(
     id: RequestId,
     p: SetTyping,
 ) -> Result<Option<String>> {
-    let others: Vec<_> = shared
-        .store
-        .members_of(uid, p.conversation_id)
-        .await?
-        .into_iter()
-        .filter(|m| *m != uid)
-        .collect();
+    let others = shared.store.typing_audience(uid, p.conversation_id).await?;
     let frame = Utf8Bytes::from(encode_event(&Event::Typing(Typing {
         conversation_id: p.conversation_id,
         uid,

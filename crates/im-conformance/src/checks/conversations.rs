@@ -1084,6 +1084,7 @@ pub async fn sync_removed_view(cx: Ctx) -> Result<()> {
         unread_count: 0,
         version: removal_version,
         removed: true,
+        muted: false,
     };
     let page = sync(&mut spike, spike_since, None).await?;
     same!(

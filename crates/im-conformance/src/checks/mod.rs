@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod events;
 pub mod limits;
 pub mod messages;
+pub mod privacy;
 pub mod support;
 
 use std::future::Future;
@@ -139,6 +140,15 @@ checks! {
     events::conversation_updated => ["event:conversation_updated"],
     events::conversation_removed => ["event:conversation_removed", "event:conversation_updated"],
     events::signed_out => ["event:signed_out"],
+
+    privacy::mute => [
+        "op:mute_conversation", "event:mute_changed", "op:get_conversation", "op:sync",
+        "error:not_member",
+    ],
+    privacy::block => [
+        "op:block_user", "op:unblock_user", "op:get_blocked", "event:block_changed",
+        "error:blocked", "error:invalid_params", "error:user_not_found", "op:typing",
+    ],
 
     authorization::outsider => ["error:not_member"],
     authorization::unknown_conversation => ["error:conversation_not_found"],

@@ -208,12 +208,15 @@ pub fn params_for(op: &str, c: ConversationId, u: Uid) -> Value {
         "get_messages" => json!({"conversation_id": c}),
         "mark_read" => json!({"conversation_id": c, "seq": 1}),
         "typing" => json!({"conversation_id": c, "typing": true}),
+        "mute_conversation" => json!({"conversation_id": c, "muted": true}),
+        "block_user" | "unblock_user" => json!({"user_id": u}),
+        "get_blocked" => json!({}),
         other => panic!("no parameters known for op {other}: add them here"),
     }
 }
 
 /// The ops that act on one conversation and need its membership (§5: "member").
-pub const CONVERSATION_OPS: [&str; 8] = [
+pub const CONVERSATION_OPS: [&str; 9] = [
     "get_conversation",
     "update_conversation",
     "add_members",
@@ -222,6 +225,7 @@ pub const CONVERSATION_OPS: [&str; 8] = [
     "get_messages",
     "mark_read",
     "typing",
+    "mute_conversation",
 ];
 
 #[cfg(test)]

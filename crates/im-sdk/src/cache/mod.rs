@@ -41,6 +41,9 @@ pub struct ConversationRecord {
     /// older history that loads on demand.
     #[serde(default)]
     pub synced_seq: Seq,
+    /// True when this user muted the conversation (on any of their devices): no notifications.
+    #[serde(default)]
+    pub muted: bool,
 }
 
 impl ConversationRecord {
@@ -56,6 +59,7 @@ impl ConversationRecord {
             removed: false,
             read_dirty: false,
             synced_seq: 0,
+            muted: false,
         }
     }
 
@@ -69,6 +73,7 @@ impl ConversationRecord {
     pub fn apply_view(&mut self, view: im_proto::ConversationView) {
         self.conversation = view.conversation;
         self.removed = view.removed;
+        self.muted = view.muted;
         if let Some(last) = view.last_message {
             if last.seq >= self.last_seq {
                 self.activity = self.activity.max(last.timestamp);

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use im_proto::{
-    encode_error, encode_result, encode_result_json, AddMembers, ClientId, Conversation,
-    ConversationId, CreateConversation, CreatedConversation, ErrorBody, ErrorCode, Message,
-    ReadMark, RemoveMembers, RequestId, Seq, Uid, UpdateConversation, User,
+    encode_error, encode_result, encode_result_json, AddMembers, BlockState, ClientId,
+    Conversation, ConversationId, CreateConversation, CreatedConversation, ErrorBody, ErrorCode,
+    Message, MuteState, ReadMark, RemoveMembers, RequestId, Seq, Uid, UpdateConversation, User,
 };
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -105,6 +105,20 @@ pub enum WriteCmd {
         seq: Seq,
         reply: Reply<ReadMark>,
     },
+    /// Mute or un-mute a conversation for one member.
+    Mute {
+        by: Origin,
+        conversation_id: ConversationId,
+        muted: bool,
+        reply: Reply<MuteState>,
+    },
+    /// Block or unblock a user.
+    Block {
+        by: Origin,
+        user_id: Uid,
+        blocked: bool,
+        reply: Reply<BlockState>,
+    },
     /// Commit what came before, then stop; later commands are refused.
     Stop(oneshot::Sender<()>),
 }
@@ -122,6 +136,8 @@ pub enum Value {
         json: Option<Arc<str>>,
     },
     ReadMark(ReadMark),
+    Mute(MuteState),
+    Block(BlockState),
 }
 
 /// A side effect of a command, carried out only once it is committed.
@@ -287,6 +303,14 @@ impl WriteCmd {
             },
             WriteCmd::MarkRead { reply, .. } => reply.settle(result.and_then(|v| match v {
                 Value::ReadMark(r) => Ok(r),
+                other => Err(mismatch(&other)),
+            })),
+            WriteCmd::Mute { reply, .. } => reply.settle(result.and_then(|v| match v {
+                Value::Mute(m) => Ok(m),
+                other => Err(mismatch(&other)),
+            })),
+            WriteCmd::Block { reply, .. } => reply.settle(result.and_then(|v| match v {
+                Value::Block(b) => Ok(b),
                 other => Err(mismatch(&other)),
             })),
             WriteCmd::Stop(done) => {

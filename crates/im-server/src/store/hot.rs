@@ -25,6 +25,8 @@ pub struct Hot {
     pub manager: Uid,
     pub members: Arc<[Uid]>,
     pub last_seq: Seq,
+    /// A single chat whose members block one another (one or both): no messages.
+    pub blocked: bool,
 }
 
 /// The cache (see the module docs).
@@ -77,10 +79,12 @@ impl HotCache {
         if let Some(&seq) = self.dirty.get(&id) {
             row.last_seq = seq;
         }
+        let members: Arc<[Uid]> = row.conversation.user_ids.clone().into();
         let hot = Hot {
             kind: row.conversation.kind,
             manager: row.conversation.manager_id,
-            members: row.conversation.user_ids.clone().into(),
+            blocked: blocked_single_chat(tx, row.conversation.kind, &members)?,
+            members,
             last_seq: row.last_seq,
         };
         self.put(id, hot.clone());
@@ -99,6 +103,21 @@ impl HotCache {
                 None => break,
             }
         }
+    }
+
+    /// A block between `a` and `b` was set or lifted: the single chats of the two held here take
+    /// the new state (blocks are rare; a scan of what is held is cheap beside them).
+    pub fn refresh_blocked(&mut self, tx: &impl WriteTx, a: Uid, b: Uid) -> Result<()> {
+        let blocked = tx.blocks(a, b)? || tx.blocks(b, a)?;
+        for (_, hot) in self.entries.iter_mut() {
+            if hot.kind == ConversationType::SingleChat
+                && hot.members.contains(&a)
+                && hot.members.contains(&b)
+            {
+                hot.blocked = blocked;
+            }
+        }
+        Ok(())
     }
 
     /// A message took seq `seq` in the open transaction.
@@ -128,6 +147,18 @@ impl HotCache {
     }
 }
 
+/// Whether a conversation is a single chat whose two members block one another.
+pub fn blocked_single_chat(
+    tx: &impl WriteTx,
+    kind: ConversationType,
+    members: &[Uid],
+) -> Result<bool> {
+    Ok(match (kind, members) {
+        (ConversationType::SingleChat, [a, b]) => tx.blocks(*a, *b)? || tx.blocks(*b, *a)?,
+        _ => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +169,7 @@ mod tests {
             manager: Uid::random(),
             members: (0..members).map(|_| Uid::random()).collect(),
             last_seq: 0,
+            blocked: false,
         }
     }
 

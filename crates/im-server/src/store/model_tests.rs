@@ -10,7 +10,9 @@
 //! - what readers serve from it: every member's view (last seq, read mark, unread count, others'
 //!   read mark, the frozen view of former members), and `sync` from the cursor before the batch
 //!   (exactly the conversations that changed for each user);
-//! - sessions per user.
+//! - sessions per user;
+//! - mutes (in every view, and told to the member's other connections) and blocks (no messages
+//!   in a single chat between the two, no conversation with or adding of the one who blocks).
 //!
 //! The writer's hot-conversation cache is sometimes tiny (1 to 8 members in all), so
 //! conversations leave it mid-batch and are loaded back.
@@ -21,9 +23,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use im_proto::{
-    decode_server_frame, AddMembers, Conversation, ConversationId, ConversationType,
+    decode_server_frame, AddMembers, BlockState, Conversation, ConversationId, ConversationType,
     ConversationView, CreateConversation, CreatedConversation, ErrorCode, Event, Message,
-    MessageBody, ReadMark, RemoveMembers, RequestId, ServerFrame, Uid, UpdateConversation, User,
+    MessageBody, MuteState, ReadMark, RemoveMembers, RequestId, ServerFrame, Uid,
+    UpdateConversation, User,
 };
 use proptest::prelude::*;
 use rusqlite::{params, Connection};
@@ -107,6 +110,17 @@ enum Step {
         conv: u8,
         target: ReadTarget,
     },
+    Mute {
+        conn: u8,
+        conv: u8,
+        muted: bool,
+    },
+    Block {
+        conn: u8,
+        /// Whom (any user, the ghost, or the connection's own user).
+        user: u8,
+        blocked: bool,
+    },
 }
 
 fn read_target() -> impl Strategy<Value = ReadTarget> {
@@ -139,6 +153,10 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(conn, conv, resend)| Step::Send { conn, conv, resend }),
         4 => (n(), n(), read_target())
             .prop_map(|(conn, conv, target)| Step::MarkRead { conn, conv, target }),
+        1 => (n(), n(), any::<bool>())
+            .prop_map(|(conn, conv, muted)| Step::Mute { conn, conv, muted }),
+        2 => (n(), n(), prop::bool::weighted(0.7))
+            .prop_map(|(conn, user, blocked)| Step::Block { conn, user, blocked }),
     ]
 }
 
@@ -177,6 +195,14 @@ enum Ev {
         by: usize,
     },
     SignedOut,
+    MuteChanged {
+        conv: usize,
+        muted: bool,
+    },
+    BlockChanged {
+        user: usize,
+        blocked: bool,
+    },
     /// The reply to a request (its expected content is in `Model::expect`).
     Reply(RequestId),
 }
@@ -197,6 +223,14 @@ enum Expect {
         read_seq: u64,
         unread: u64,
     },
+    Mute {
+        conv: usize,
+        muted: bool,
+    },
+    Block {
+        user: usize,
+        blocked: bool,
+    },
     Refused(ErrorCode),
 }
 
@@ -213,6 +247,7 @@ struct MMember {
     left_seq: u64,
     /// The conversation as it was when they last left.
     left_snap: Option<Snap>,
+    muted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -267,6 +302,8 @@ struct Model {
     /// Client ids each user has used (for resends).
     client_ids: HashMap<usize, Vec<(usize, String)>>,
     next_client_id: u64,
+    /// (who blocks, whom).
+    blocks: HashSet<(usize, usize)>,
 }
 
 fn dedupe(items: impl IntoIterator<Item = usize>) -> Vec<usize> {
@@ -323,6 +360,9 @@ impl Model {
         if members.contains(&GHOST) {
             return Expect::Refused(ErrorCode::UserNotFound);
         }
+        if self.blocked_by_any(by, &members) {
+            return Expect::Refused(ErrorCode::Blocked);
+        }
         if unique {
             let wanted: BTreeSet<usize> = members.iter().copied().collect();
             if let Some(existing) = self
@@ -353,6 +393,7 @@ impl Model {
                             read_seq: 0,
                             left_seq: 0,
                             left_snap: None,
+                            muted: false,
                         },
                     )
                 })
@@ -412,6 +453,10 @@ impl Model {
         if new.contains(&GHOST) {
             return Expect::Refused(ErrorCode::UserNotFound);
         }
+        if self.blocked_by_any(by, &new) {
+            return Expect::Refused(ErrorCode::Blocked);
+        }
+        let c = &self.convs[conv];
         let old = c.members.clone();
         let c = &mut self.convs[conv];
         let last_seq = c.last_seq;
@@ -422,6 +467,7 @@ impl Model {
                 read_seq: 0,
                 left_seq: 0,
                 left_snap: None,
+                muted: false,
             });
             row.active = true;
             row.read_seq = last_seq;
@@ -494,6 +540,12 @@ impl Model {
         if !c.members.contains(&by) {
             return Expect::Refused(ErrorCode::NotMember);
         }
+        if let (ConversationType::SingleChat, &[a, b]) = (c.kind, c.members.as_slice()) {
+            if self.blocks.contains(&(a, b)) || self.blocks.contains(&(b, a)) {
+                return Expect::Refused(ErrorCode::Blocked);
+            }
+        }
+        let c = &mut self.convs[conv];
         c.last_seq += 1;
         let seq = c.last_seq;
         c.by_client_id.insert((by, client_id.clone()), seq);
@@ -541,6 +593,47 @@ impl Model {
             read_seq: new,
             unread: last - new,
         }
+    }
+
+    /// Whether one of `users` (but `by`) blocks `by`.
+    fn blocked_by_any(&self, by: usize, users: &[usize]) -> bool {
+        users
+            .iter()
+            .any(|&u| u != by && self.blocks.contains(&(u, by)))
+    }
+
+    fn mute(&mut self, conn: usize, conv: usize, muted: bool) -> Expect {
+        let by = self.conns[conn].user;
+        let c = &mut self.convs[conv];
+        if !c.members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        let row = c.rows.get_mut(&by).expect("a member has a row");
+        if row.muted != muted {
+            row.muted = muted;
+            self.member_touched.insert((by, conv));
+            self.deliver(&[by], Ev::MuteChanged { conv, muted }, Some(conn));
+        }
+        Expect::Mute { conv, muted }
+    }
+
+    fn block(&mut self, conn: usize, user: usize, blocked: bool) -> Expect {
+        let by = self.conns[conn].user;
+        if user == by {
+            return Expect::Refused(ErrorCode::InvalidParams);
+        }
+        if user == GHOST {
+            return Expect::Refused(ErrorCode::UserNotFound);
+        }
+        let changed = if blocked {
+            self.blocks.insert((by, user))
+        } else {
+            self.blocks.remove(&(by, user))
+        };
+        if changed {
+            self.deliver(&[by], Ev::BlockChanged { user, blocked }, Some(conn));
+        }
+        Expect::Block { user, blocked }
     }
 
     /// The sync result each user should get for this batch.
@@ -960,6 +1053,44 @@ impl Harness {
                 });
                 self.expect_frame(conn, id, expect);
             }
+            Step::Mute { conn, conv, muted } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let id = self.request_id();
+                let expect = self.model.mute(conn, conv, *muted);
+                self.batch.push(WriteCmd::Mute {
+                    by: self.origin(conn),
+                    conversation_id: self.model.convs[conv].id.unwrap(),
+                    muted: *muted,
+                    reply: self.frame(conn, id),
+                });
+                self.expect_frame(conn, id, expect);
+            }
+            Step::Block {
+                conn,
+                user,
+                blocked,
+            } => {
+                let (Some(conn), Some(user)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_users(), *user),
+                ) else {
+                    return;
+                };
+                let id = self.request_id();
+                let expect = self.model.block(conn, user, *blocked);
+                self.batch.push(WriteCmd::Block {
+                    by: self.origin(conn),
+                    user_id: self.uid(user),
+                    blocked: *blocked,
+                    reply: self.frame(conn, id),
+                });
+                self.expect_frame(conn, id, expect);
+            }
         }
     }
 
@@ -1145,6 +1276,17 @@ impl Harness {
             .unwrap();
         let known = self.model.users.iter().filter(|u| u.uid.is_some()).count();
         assert_eq!(users as usize, known, "accounts");
+        let blocks: HashSet<(usize, usize)> = db
+            .prepare("SELECT uid, blocked FROM blocks")
+            .unwrap()
+            .query_map([], |r| Ok((rows::uid(r, 0)?, rows::uid(r, 1)?)))
+            .unwrap()
+            .map(|pair| {
+                let (a, b) = pair.unwrap();
+                (names.user(a), names.user(b))
+            })
+            .collect();
+        assert_eq!(blocks, self.model.blocks, "blocks");
         for (u, user) in self.model.users.iter().enumerate() {
             let Some(uid) = user.uid else { continue };
             let sessions: i64 = db
@@ -1273,6 +1415,7 @@ impl Harness {
                             version: r.get(4)?,
                             left_seq: r.get(5)?,
                             left_snapshot: r.get(6)?,
+                            muted: r.get(7)?,
                         },
                     ))
                 })
@@ -1295,6 +1438,7 @@ impl Harness {
                 let row = &c.rows[&u];
                 assert_eq!(state.active, row.active, "user {u} active in {k}");
                 assert_eq!(state.read_seq, row.read_seq, "read mark of user {u} in {k}");
+                assert_eq!(state.muted, row.muted, "mute of user {u} in {k}");
                 if row.active {
                     assert!(state.read_seq <= c.last_seq, "read mark above last_seq");
                 } else {
@@ -1310,6 +1454,7 @@ impl Harness {
         let c = &self.model.convs[k];
         let row = &c.rows[&u];
         let what = format!("user {u}'s view of conversation {k}");
+        assert_eq!(view.muted, row.muted, "{what}: muted");
         if row.active {
             let others = c
                 .members
@@ -1445,6 +1590,14 @@ impl Names {
                     by: self.user(r.by),
                 },
                 Event::SignedOut(_) => Ev::SignedOut,
+                Event::MuteChanged(m) => Ev::MuteChanged {
+                    conv: self.conv(m.conversation_id),
+                    muted: m.muted,
+                },
+                Event::BlockChanged(b) => Ev::BlockChanged {
+                    user: self.user(b.user_id),
+                    blocked: b.blocked,
+                },
                 other => panic!("unexpected event {other:?}"),
             },
             ServerFrame::Error { id, error } => {
@@ -1478,6 +1631,20 @@ impl Names {
                             conv: self.conv(r.conversation_id),
                             read_seq: r.read_seq,
                             unread: r.unread_count,
+                        }
+                    }
+                    Some(Expect::Mute { .. }) => {
+                        let m: MuteState = serde_json::from_str(json).unwrap();
+                        Expect::Mute {
+                            conv: self.conv(m.conversation_id),
+                            muted: m.muted,
+                        }
+                    }
+                    Some(Expect::Block { .. }) => {
+                        let b: BlockState = serde_json::from_str(json).unwrap();
+                        Expect::Block {
+                            user: self.user(b.user_id),
+                            blocked: b.blocked,
                         }
                     }
                     other => panic!("result {json} for request {id}, which expects {other:?}"),

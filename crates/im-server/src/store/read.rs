@@ -54,7 +54,7 @@ fn views(conn: &Connection, uid: Uid, page: &[MemberState]) -> Result<Vec<Conver
 pub(super) fn sync_page(conn: &Connection, uid: Uid, since: u64, limit: usize) -> Result<SyncPage> {
     let mut stmt = conn.prepare_cached(
         "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
-             m.left_snapshot,
+             m.left_snapshot, m.muted,
              CASE WHEN m.active THEN max(c.version, m.version) ELSE m.version END AS v
          FROM members m JOIN conversations c ON c.id = m.conversation_id
          WHERE m.uid = ?1 AND v > ?2
@@ -168,12 +168,44 @@ impl Store {
         })
         .await
     }
-
-    /// The active members of a conversation `uid` belongs to.
-    pub async fn members_of(&self, uid: Uid, id: ConversationId) -> Result<Vec<Uid>> {
+    /// Who hears `uid` typing in `id`: the other members, or nobody in a single chat where one
+    /// of the two blocks the other.
+    pub async fn typing_audience(&self, uid: Uid, id: ConversationId) -> Result<Vec<Uid>> {
         self.read(move |conn| {
             require_member(conn, uid, id)?;
-            rows::active_members(conn, id)
+            let others: Vec<Uid> = rows::active_members(conn, id)?
+                .into_iter()
+                .filter(|m| *m != uid)
+                .collect();
+            let single: bool = conn
+                .prepare_cached("SELECT type = 'SINGLE_CHAT' FROM conversations WHERE id = ?1")?
+                .query_row([id.as_bytes()], |r| r.get(0))?;
+            if let (true, [other]) = (single, others.as_slice()) {
+                let blocked: bool = conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM blocks
+                         WHERE (uid = ?1 AND blocked = ?2) OR (uid = ?2 AND blocked = ?1))",
+                    )?
+                    .query_row(params![uid.as_bytes(), other.as_bytes()], |r| r.get(0))?;
+                if blocked {
+                    return Ok(Vec::new());
+                }
+            }
+            Ok(others)
+        })
+        .await
+    }
+
+    /// The users `uid` blocks, most recently blocked first.
+    pub async fn blocked_users(&self, uid: Uid) -> Result<Vec<Uid>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT blocked FROM blocks WHERE uid = ?1 ORDER BY created_at DESC, blocked",
+            )?;
+            let uids = stmt
+                .query_map([uid.as_bytes()], |r| rows::uid(r, 0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(uids)
         })
         .await
     }
@@ -188,7 +220,7 @@ impl Store {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
-                     m.left_snapshot, c.version
+                     m.left_snapshot, m.muted, c.version
                  FROM members m JOIN conversations c ON c.id = m.conversation_id
                  WHERE m.uid = ?1 AND m.active = 1 AND c.version < ?2
                  ORDER BY c.version DESC LIMIT ?3",
@@ -200,7 +232,7 @@ impl Store {
                         before.unwrap_or(MAX_BOUND).min(MAX_BOUND),
                         limit as i64 + 1
                     ],
-                    |r| Ok((rows::member_state(r)?, r.get(6)?)),
+                    |r| Ok((rows::member_state(r)?, r.get(7)?)),
                 )?
                 .collect::<rusqlite::Result<_>>()?;
             let next_before = if page.len() > limit {

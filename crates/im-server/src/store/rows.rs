@@ -164,11 +164,13 @@ pub struct MemberState {
     /// For a former member: the last seq and the conversation as they were when they left.
     pub left_seq: Seq,
     pub left_snapshot: Option<String>,
+    /// The member muted the conversation.
+    pub muted: bool,
 }
 
 /// The columns [`member_state`] reads, in order (from `members`).
 pub const MEMBER_COLUMNS: &str =
-    "conversation_id, active, read_seq, version, left_seq, left_snapshot";
+    "conversation_id, active, read_seq, version, left_seq, left_snapshot, muted";
 
 /// A `members` row selected with [`MEMBER_COLUMNS`] (optionally prefixed by a table alias).
 pub fn member_state(row: &Row<'_>) -> rusqlite::Result<MemberState> {
@@ -179,6 +181,7 @@ pub fn member_state(row: &Row<'_>) -> rusqlite::Result<MemberState> {
         version: row.get(3)?,
         left_seq: row.get(4)?,
         left_snapshot: row.get(5)?,
+        muted: row.get(6)?,
     })
 }
 
@@ -210,6 +213,7 @@ pub fn view(conn: &Connection, uid: Uid, member: &MemberState) -> Result<Convers
             unread_count: member.left_seq - read_seq,
             version: member.version,
             removed: true,
+            muted: member.muted,
         });
     }
     let row = conversation(conn, member.id)?
@@ -224,6 +228,7 @@ pub fn view(conn: &Connection, uid: Uid, member: &MemberState) -> Result<Convers
         unread_count: row.last_seq - read_seq,
         version: row.version.max(member.version),
         removed: false,
+        muted: member.muted,
         conversation: row.conversation,
     })
 }

@@ -92,6 +92,21 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         ) STRICT;
         "#,
         ),
+        M::up(
+            r#"
+        -- A member who muted the conversation (their apps do not notify them of it).
+        ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+
+        -- uid blocks blocked: no messages from them in a single chat, no new conversations
+        -- with uid started by them, no adding uid to groups by them.
+        CREATE TABLE blocks (
+            uid        BLOB NOT NULL REFERENCES users(uid),
+            blocked    BLOB NOT NULL REFERENCES users(uid),
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (uid, blocked)
+        ) STRICT;
+        "#,
+        ),
     ])
 });
 

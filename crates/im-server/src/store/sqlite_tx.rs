@@ -241,6 +241,49 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn muted(&self, uid: Uid, id: ConversationId) -> Result<Option<bool>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT muted FROM members WHERE uid = ?1 AND conversation_id = ?2")?
+            .query_row(params![uid.as_bytes(), id.as_bytes()], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_muted(&self, uid: Uid, id: ConversationId, muted: bool, version: u64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE members SET muted = ?3, version = ?4
+                 WHERE uid = ?1 AND conversation_id = ?2",
+            )?
+            .execute(params![uid.as_bytes(), id.as_bytes(), muted, version])?;
+        Ok(())
+    }
+
+    fn blocks(&self, uid: Uid, other: Uid) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM blocks WHERE uid = ?1 AND blocked = ?2")?
+            .query_row(params![uid.as_bytes(), other.as_bytes()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn set_block(&self, uid: Uid, other: Uid, blocked: bool, at: Millis) -> Result<bool> {
+        let changed = if blocked {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO blocks (uid, blocked, created_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (uid, blocked) DO NOTHING",
+                )?
+                .execute(params![uid.as_bytes(), other.as_bytes(), at])?
+        } else {
+            self.conn
+                .prepare_cached("DELETE FROM blocks WHERE uid = ?1 AND blocked = ?2")?
+                .execute(params![uid.as_bytes(), other.as_bytes()])?
+        };
+        Ok(changed == 1)
+    }
+
     fn raise_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq) -> Result<()> {
         self.conn
             .prepare_cached(

@@ -74,6 +74,16 @@ pub trait WriteTx {
     fn read_seq(&self, uid: Uid, id: ConversationId) -> Result<Option<Seq>>;
     /// Sets a read mark (and the membership's version).
     fn set_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq, version: u64) -> Result<()>;
+    /// Whether a member muted the conversation (`None`: not a member).
+    fn muted(&self, uid: Uid, id: ConversationId) -> Result<Option<bool>>;
+    /// Mutes or un-mutes it for a member (and sets the membership's version).
+    fn set_muted(&self, uid: Uid, id: ConversationId, muted: bool, version: u64) -> Result<()>;
+
+    /// Whether `uid` blocks `other`.
+    fn blocks(&self, uid: Uid, other: Uid) -> Result<bool>;
+    /// Records (`blocked`) or lifts a block; false if it was already so.
+    fn set_block(&self, uid: Uid, other: Uid, blocked: bool, at: Millis) -> Result<bool>;
+
     /// Raises a read mark to `seq` if it is below (a sender has read their own message); the
     /// version stays.
     fn raise_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq) -> Result<()>;

@@ -7,10 +7,13 @@ use im_proto::{
     Uid, UpdateConversation,
 };
 
-use super::{check_member_count, check_users_exist, dedupe, member_key, now_millis, Ctx};
+use super::{
+    check_member_count, check_not_blocked_by, check_users_exist, dedupe, member_key, now_millis,
+    Ctx,
+};
 use crate::error::{Error, Result};
 use crate::store::command::{Origin, Value};
-use crate::store::hot::Hot;
+use crate::store::hot::{blocked_single_chat, Hot};
 use crate::store::tx::{Fields, WriteTx};
 
 pub fn create<T: WriteTx>(
@@ -21,6 +24,7 @@ pub fn create<T: WriteTx>(
     let members = dedupe(std::iter::once(by.uid).chain(params.user_ids.iter().copied()));
     check_member_count(ctx.max_members, members.len())?;
     check_users_exist(ctx.tx, &members[1..])?;
+    check_not_blocked_by(ctx.tx, by.uid, &members[1..])?;
     let key = member_key(&members);
     if params.unique {
         if let Some(id) = ctx.tx.conversation_by_members(&key)? {
@@ -51,6 +55,7 @@ pub fn create<T: WriteTx>(
     ctx.tx.insert_conversation(c, &key, version)?;
     ctx.tx.add_members(c.id, &c.user_ids, 0, version)?;
     let members: Arc<[Uid]> = c.user_ids.clone().into();
+    let blocked = blocked_single_chat(ctx.tx, c.kind, &members)?;
     ctx.hot.put(
         c.id,
         Hot {
@@ -58,6 +63,7 @@ pub fn create<T: WriteTx>(
             manager: c.manager_id,
             members: members.clone(),
             last_seq: 0,
+            blocked,
         },
     );
     ctx.push(

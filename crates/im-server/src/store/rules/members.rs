@@ -6,7 +6,9 @@ use im_proto::{
 };
 
 use super::conversations::reload;
-use super::{check_member_count, check_users_exist, dedupe, member_key, refused, Ctx};
+use super::{
+    check_member_count, check_not_blocked_by, check_users_exist, dedupe, member_key, refused, Ctx,
+};
 use crate::error::{Error, Result};
 use crate::store::command::{Origin, Value};
 use crate::store::tx::WriteTx;
@@ -34,6 +36,7 @@ pub fn add<T: WriteTx>(ctx: &mut Ctx<'_, T>, by: Origin, p: &AddMembers) -> Resu
     }
     check_member_count(ctx.max_members, hot.members.len() + new.len())?;
     check_users_exist(ctx.tx, &new)?;
+    check_not_blocked_by(ctx.tx, by.uid, &new)?;
     let version = ctx.next_version();
     ctx.tx
         .add_members(p.conversation_id, &new, hot.last_seq, version)?;

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use im_proto::{
-    encode_event_json, ClientId, ConversationId, Event, Message, MessageBody, MessageId, ReadMark,
-    Receipt, Seq,
+    encode_event_json, ClientId, ConversationId, ErrorCode, Event, Message, MessageBody, MessageId,
+    ReadMark, Receipt, Seq,
 };
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{now_millis, Ctx};
+use super::{now_millis, refused, Ctx};
 use crate::error::{Error, Result};
 use crate::store::command::{Origin, Push, Value};
 use crate::store::tx::WriteTx;
@@ -34,6 +34,19 @@ pub fn send_text<T: WriteTx>(
             }
         }
     };
+    if hot.blocked {
+        // Still idempotent: a resend of what was stored before the block gets its original.
+        return match ctx.tx.message_by_client_id(id, by.uid, client_id)? {
+            Some(original) => Ok(Value::Message {
+                message: original,
+                json: None,
+            }),
+            None => Err(refused(
+                ErrorCode::Blocked,
+                "one of you has blocked the other: this chat takes no messages",
+            )),
+        };
+    }
     let seq = hot.last_seq + 1;
     let message = Message {
         id: MessageId::time_ordered(),

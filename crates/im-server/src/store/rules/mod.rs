@@ -6,6 +6,7 @@ mod accounts;
 mod conversations;
 mod members;
 mod messages;
+mod privacy;
 
 use std::sync::Arc;
 
@@ -97,6 +98,18 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &WriteCmd) -> Result<Value> 
             seq,
             ..
         } => messages::mark_read(ctx, *by, *conversation_id, *seq),
+        WriteCmd::Mute {
+            by,
+            conversation_id,
+            muted,
+            ..
+        } => privacy::mute(ctx, *by, *conversation_id, *muted),
+        WriteCmd::Block {
+            by,
+            user_id,
+            blocked,
+            ..
+        } => privacy::block(ctx, *by, *user_id, *blocked),
         WriteCmd::Stop(_) => Err(Error::Corrupt("a stop is not a change".into())),
     }
 }
@@ -162,4 +175,18 @@ pub fn check_users_exist(tx: &impl WriteTx, uids: &[Uid]) -> Result<()> {
         Some(uid) => Err(refused(ErrorCode::UserNotFound, format!("no user {uid}"))),
         None => Ok(()),
     }
+}
+
+/// Refuses when one of `uids` blocks `actor` (who may then not start a conversation with them or
+/// add them to one).
+pub fn check_not_blocked_by(tx: &impl WriteTx, actor: Uid, uids: &[Uid]) -> Result<()> {
+    for &uid in uids {
+        if uid != actor && tx.blocks(uid, actor)? {
+            return Err(refused(
+                ErrorCode::Blocked,
+                format!("user {uid} does not accept conversations with you"),
+            ));
+        }
+    }
+    Ok(())
 }
