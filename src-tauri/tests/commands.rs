@@ -40,6 +40,15 @@ fn info_and_refusals_before_signing_in() {
     assert_eq!(info["defaultServerUrl"], "ws://127.0.0.1:7822/ws");
     assert_eq!(info["maxTextChars"], 4096);
     assert_eq!(app.ok("restore_session", json!({})), Value::Null);
+    let first = app.ok("bootstrap", json!({}));
+    assert_eq!(
+        first["account"],
+        Value::Null,
+        "nothing in the keyring: {first}"
+    );
+    assert_eq!(first["conversations"], json!([]));
+    assert_eq!(first["error"], Value::Null);
+    assert_eq!(first["connection"], json!({"state": "offline"}));
     for (cmd, args) in [
         ("list_conversations", json!({})),
         ("find_user", json!({"username": "jerry"})),
@@ -159,10 +168,18 @@ fn sign_up_chat_and_restore_from_the_keyring() {
     assert!(beyond.as_array().unwrap().is_empty());
     app.close();
 
-    // The app restarts: signed in from the keyring, the list comes from the cache.
+    // The app restarts: its first screen in one call, signed in from the keyring, the list
+    // from the cache.
     let again = TestApp::start("cmd-tom");
-    let restored = again.ok("restore_session", json!({}));
-    assert_eq!(restored["username"], "tom");
+    let first = again.ok("bootstrap", json!({}));
+    assert_eq!(first["account"]["username"], "tom");
+    assert!(first["account"].get("token").is_none(), "{first}");
+    assert_eq!(first["error"], Value::Null);
+    assert_eq!(first["info"]["profile"], "cmd-tom");
+    let shown = first["conversations"].as_array().unwrap();
+    assert_eq!(shown.len(), 2, "{first}");
+    assert!(shown.iter().any(|c| c["displayTitle"] == "Jerry"));
+    assert!(first["connection"]["state"].is_string(), "{first}");
     let list = again.ok("list_conversations", json!({}));
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert!(list

@@ -155,6 +155,15 @@ impl NotificationMonitor {
         })
     }
 
+    /// Whether a `Notify` call carrying `text` was seen so far.
+    pub fn seen(&self, text: &str) -> bool {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .split("method call")
+            .skip(1)
+            .any(|call| call.contains(text))
+    }
+
     /// Waits until a `Notify` call carrying every one of `texts` was seen.
     pub async fn wait_for(&self, texts: &[&str]) -> Result<String> {
         let deadline = tokio::time::Instant::now() + STEP;

@@ -3,6 +3,8 @@
 //! an unread badge and a notification appears on the session bus; Jerry opens it and replies;
 //! Tom sees the reply. Then Jerry's app is closed, the server stopped, and Jerry's app started
 //! again: signed in from the keyring, it shows the conversation and both messages from its cache.
+//! A second scenario (own profiles and server) walks through consent: mute, being added to a
+//! group and leaving it, blocking and unblocking.
 
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
@@ -16,10 +18,11 @@ const REPLY: &str = "我醒了！Coming, Tom.";
 /// the session bus drop the app's connection (silencing every later notification).
 const FORGERY: &str = "<b>URGENT</b>\u{0} <a href=\"https://phish.example\">your bank</a>";
 const AFTER_FORGERY: &str = "still notified afterwards";
+const MUTED_TEXT: &str = "a message in the muted chat";
+const BLOCKED_TEXT: &str = "are you there, Jerry?";
 
-/// Sends, as Tom, from a second session of his (the SDK, outside his app): texts no keyboard
-/// types.
-async fn tom_sends_from_elsewhere(url: &str, texts: &[&str]) -> Result<()> {
+/// Tom, signed in on a second session outside his app (the SDK, memory cache), online.
+async fn tom_elsewhere(url: &str) -> Result<im_sdk::ImClient> {
     let session = im_sdk::sign_in(
         url,
         "tom",
@@ -36,6 +39,13 @@ async fn tom_sends_from_elsewhere(url: &str, texts: &[&str]) -> Result<()> {
     )
     .await
     .context("Tom's second session did not come online")??;
+    Ok(client)
+}
+
+/// Sends, as Tom, from a second session of his (the SDK, outside his app): texts no keyboard
+/// types.
+async fn tom_sends_from_elsewhere(url: &str, texts: &[&str]) -> Result<()> {
+    let client = tom_elsewhere(url).await?;
     let jerry = client
         .find_user("jerry")
         .await?
@@ -52,6 +62,67 @@ async fn tom_sends_from_elsewhere(url: &str, texts: &[&str]) -> Result<()> {
     }
     client.close().await;
     Ok(())
+}
+
+/// Tom, from a session outside his app, makes a group with the given usernames.
+async fn tom_makes_a_group(url: &str, title: &str, usernames: &[&str]) -> Result<()> {
+    let client = tom_elsewhere(url).await?;
+    let mut uids = Vec::new();
+    for name in usernames {
+        uids.push(client.find_user(name).await?.context("user not found")?.uid);
+    }
+    client
+        .create_conversation(im_sdk::CreateConversation {
+            user_ids: uids,
+            title: Some(title.into()),
+            ..Default::default()
+        })
+        .await?;
+    client.close().await;
+    Ok(())
+}
+
+/// Starts a 1:1 chat with `username` from the new-chat dialog and waits until it is open.
+async fn open_chat_with(app: &App, username: &str, name: &str) -> Result<()> {
+    app.click("[data-testid=new-chat]").await?;
+    app.find("[data-testid=new-chat-dialog]").await?;
+    app.fill("[data-testid=new-chat-username]", username)
+        .await?;
+    app.click("[data-testid=new-chat-start]").await?;
+    app.until("the chat is open", async || {
+        let title = text(&app.find("[data-testid=chat-title]").await?).await?;
+        Ok(title.contains(name).then_some(()))
+    })
+    .await
+}
+
+/// Types `text` into the composer and presses Enter.
+async fn send_from_composer(app: &App, text: &str) -> Result<()> {
+    app.type_into("[data-testid=composer]", text).await?;
+    app.type_into("[data-testid=composer]", &Key::Enter.to_string())
+        .await
+}
+
+/// The first conversation in the list whose preview contains `text` and whose unread badge
+/// (when `badge` is given) says `badge`.
+async fn conversation_with_preview(
+    app: &App,
+    text: &str,
+    badge: Option<&str>,
+) -> Result<fantoccini::elements::Element> {
+    app.until("the list shows the conversation", async || {
+        for item in app.all("[data-testid=conversation-item]").await? {
+            let preview = text_in(&item, "[data-testid=conversation-preview]")
+                .await?
+                .unwrap_or_default();
+            let shown = text_in(&item, "[data-testid=unread-badge]").await?;
+            if preview.contains(text) && badge.is_none_or(|b| shown.as_deref() == Some(b)) {
+                return Ok(Some(item));
+            }
+        }
+        Ok(None)
+    })
+    .await
 }
 
 fn artifacts() -> std::path::PathBuf {
@@ -110,18 +181,8 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     sign_up(&tom, &url, "tom", "Tom").await?;
 
     // Tom starts a chat with jerry and sends the wake-up call.
-    tom.click("[data-testid=new-chat]").await?;
-    tom.find("[data-testid=new-chat-dialog]").await?;
-    tom.fill("[data-testid=new-chat-username]", "jerry").await?;
-    tom.click("[data-testid=new-chat-start]").await?;
-    tom.until("the chat with Jerry is open", async || {
-        let title = text(&tom.find("[data-testid=chat-title]").await?).await?;
-        Ok(title.contains("Jerry").then_some(()))
-    })
-    .await?;
-    tom.type_into("[data-testid=composer]", WAKE_UP).await?;
-    tom.type_into("[data-testid=composer]", &Key::Enter.to_string())
-        .await?;
+    open_chat_with(&tom, "jerry", "Jerry").await?;
+    send_from_composer(&tom, WAKE_UP).await?;
     tom.until("the message is sent", async || {
         let list = messages(&tom).await?;
         Ok(list
@@ -139,20 +200,9 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
 
     // Jerry, in the background, sees the conversation with an unread badge and the preview,
     // and a notification with the text reached the session bus.
-    let item = jerry
-        .until("Jerry's list shows the unread conversation", async || {
-            for item in jerry.all("[data-testid=conversation-item]").await? {
-                let preview = text_in(&item, "[data-testid=conversation-preview]")
-                    .await?
-                    .unwrap_or_default();
-                let badge = text_in(&item, "[data-testid=unread-badge]").await?;
-                if preview.contains(WAKE_UP) && badge.as_deref() == Some("1") {
-                    return Ok(Some(item));
-                }
-            }
-            Ok(None)
-        })
-        .await?;
+    let item = conversation_with_preview(&jerry, WAKE_UP, Some("1"))
+        .await
+        .context("Jerry's list shows the unread conversation")?;
     let title = text_in(&item, "[data-testid=conversation-title]")
         .await?
         .unwrap_or_default();
@@ -192,10 +242,7 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
                 .then_some(()))
         })
         .await?;
-    jerry.type_into("[data-testid=composer]", REPLY).await?;
-    jerry
-        .type_into("[data-testid=composer]", &Key::Enter.to_string())
-        .await?;
+    send_from_composer(&jerry, REPLY).await?;
 
     // Replying counts as reading: Jerry's badge is gone.
     jerry
@@ -245,19 +292,9 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
         .context("signed in again from the keyring")?;
     let me = text(&jerry.find("[data-testid=me]").await?).await?;
     assert!(me.contains("Jerry"), "{me:?}");
-    let item = jerry
-        .until("the cached conversation is listed", async || {
-            for item in jerry.all("[data-testid=conversation-item]").await? {
-                let preview = text_in(&item, "[data-testid=conversation-preview]")
-                    .await?
-                    .unwrap_or_default();
-                if preview.contains(REPLY) {
-                    return Ok(Some(item));
-                }
-            }
-            Ok(None)
-        })
-        .await?;
+    let item = conversation_with_preview(&jerry, REPLY, None)
+        .await
+        .context("the cached conversation is listed")?;
     item.click().await?;
     jerry
         .until("both messages show from the cache", async || {
@@ -310,6 +347,141 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
         jerry.all("[data-testid=main]").await?.is_empty(),
         "not signed in"
     );
+    jerry.quit().await?;
+    tom.quit().await?;
+    Ok(())
+}
+
+/// Consent, through the UI: Jerry mutes his chat with Tom (the list marks it, and a message in
+/// it brings no notification), is added to a group by Tom (a notification naming @tom, and a
+/// notice in the window from which he leaves the group), then blocks Tom (the composer gives
+/// way to a banner, and Tom's next message fails with a reason) and unblocks him from the list
+/// of blocked users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jerry_mutes_leaves_a_group_and_blocks_tom() -> Result<()> {
+    require_desktop_session()?;
+    let shots = artifacts();
+    let work = tempfile_dir()?;
+    let port = free_port()?;
+    let (_server, url) = start_server(&work, port)?;
+    let notifications = NotificationMonitor::start(work.join("notifications.log"))?;
+    im_sdk::sign_up(
+        &url,
+        "spike",
+        &im_sdk::Secret::new("spike-password"),
+        Some("Spike"),
+    )
+    .await?;
+    let jerry = App::launch("consent-jerry", &shots).await?;
+    let tom = App::launch("consent-tom", &shots).await?;
+    sign_up(&jerry, &url, "jerry", "Jerry").await?;
+    sign_up(&tom, &url, "tom", "Tom").await?;
+    open_chat_with(&tom, "jerry", "Jerry").await?;
+    send_from_composer(&tom, "hello Jerry").await?;
+
+    // Jerry opens the chat and mutes it.
+    let item = conversation_with_preview(&jerry, "hello Jerry", None).await?;
+    item.click().await?;
+    jerry.click("[data-testid=chat-menu]").await?;
+    jerry.click("[data-testid=mute-toggle]").await?;
+    jerry.find("[data-testid=chat-muted]").await?;
+    jerry
+        .find("[data-testid=conversation-item] [data-testid=muted-indicator]")
+        .await
+        .context("the list marks the chat muted")?;
+
+    // A message in the muted chat, then a group: the group's notification comes after where the
+    // message's would have, so its arrival proves the message brought none.
+    tom_sends_from_elsewhere(&url, &[MUTED_TEXT]).await?;
+    tom_makes_a_group(&url, "Cheese club", &["jerry", "spike"]).await?;
+    let added = notifications
+        .wait_for(&["added you to", "Cheese club"])
+        .await
+        .context("being added to a group notifies")?;
+    assert!(
+        added.contains("@tom"),
+        "the notification names @tom: {added}"
+    );
+    assert!(
+        !notifications.seen(MUTED_TEXT),
+        "no notification for a muted chat"
+    );
+    jerry
+        .until("the muted message is shown all the same", async || {
+            let list = messages(&jerry).await?;
+            Ok(list.iter().any(|(t, _, _)| t == MUTED_TEXT).then_some(()))
+        })
+        .await?;
+
+    // The notice in the window; Jerry leaves the group from it.
+    let notice = jerry.find("[data-testid=added-to-group-toast]").await?;
+    let said = text(&notice).await?;
+    assert!(
+        said.contains("@tom") && said.contains("Cheese club"),
+        "{said:?}"
+    );
+    jerry.screenshot("consent-01-added").await?;
+    jerry.click("[data-testid=added-to-group-leave]").await?;
+    jerry
+        .click("[data-testid=leave-group-dialog-confirm]")
+        .await?;
+    jerry
+        .until("the group left the list", async || {
+            for item in jerry.all("[data-testid=conversation-item]").await? {
+                let title = text_in(&item, "[data-testid=conversation-title]")
+                    .await?
+                    .unwrap_or_default();
+                if title.contains("Cheese club") {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(()))
+        })
+        .await?;
+
+    // Jerry blocks Tom: a banner instead of the composer; Tom's message fails, with a reason.
+    jerry.click("[data-testid=chat-menu]").await?;
+    jerry.click("[data-testid=block-user]").await?;
+    jerry
+        .click("[data-testid=block-user-dialog-confirm]")
+        .await?;
+    let banner = text(&jerry.find("[data-testid=blocked-banner]").await?).await?;
+    assert!(banner.contains("@tom"), "{banner:?}");
+    assert!(
+        jerry.all("[data-testid=composer]").await?.is_empty(),
+        "no composer in a blocked chat"
+    );
+    send_from_composer(&tom, BLOCKED_TEXT).await?;
+    tom.until("Tom's message fails", async || {
+        let list = messages(&tom).await?;
+        Ok(list
+            .iter()
+            .any(|(t, own, s)| t == BLOCKED_TEXT && *own && s == "failed")
+            .then_some(()))
+    })
+    .await?;
+    let reason = text(&tom.find("[data-testid=message-failure]").await?).await?;
+    assert!(
+        reason.contains("@jerry"),
+        "the failure says why: {reason:?}"
+    );
+    tom.screenshot("consent-02-blocked-send").await?;
+    jerry.screenshot("consent-03-blocked-banner").await?;
+
+    // Jerry unblocks Tom from the list of blocked users; the composer is back.
+    jerry.click("[data-testid=blocked-users-open]").await?;
+    let row = jerry
+        .find("[data-testid=blocked-users-list] [data-testid=blocked-user]")
+        .await?;
+    assert_eq!(row.attr("data-username").await?.as_deref(), Some("tom"));
+    jerry.click("[data-testid=blocked-users-unblock]").await?;
+    jerry.find("[data-testid=blocked-users-empty]").await?;
+    jerry.click("[data-testid=blocked-users-close]").await?;
+    jerry
+        .find("[data-testid=composer]")
+        .await
+        .context("the composer is back after unblocking")?;
+    assert!(jerry.all("[data-testid=blocked-banner]").await?.is_empty());
     jerry.quit().await?;
     tom.quit().await?;
     Ok(())

@@ -141,6 +141,10 @@ impl Conversation {
         self.client
             .cache()?
             .update_conversation(self.id(), None, &mut |r| r.removed = true)?;
+        // The server tells the user's other sessions; this one hears it here.
+        self.client
+            .inner()
+            .emit(ClientEvent::ConversationRemoved(self.id()));
         Ok(())
     }
 

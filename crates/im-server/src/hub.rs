@@ -179,18 +179,41 @@ struct Online {
     session: TokenHash,
 }
 
-/// Online connections by user.
-#[derive(Debug, Default)]
+/// Shards of the online map: a reconnect takes the write lock of one shard, so it waits at most
+/// for the deliveries reading that shard, never for a whole fan-out.
+const SHARDS: usize = 64;
+
+type Shard = RwLock<HashMap<Uid, Vec<Online>>>;
+
+/// Online connections by user, sharded by uid.
+#[derive(Debug)]
 pub struct Hub {
-    online: RwLock<HashMap<Uid, Vec<Online>>>,
+    shards: Box<[Shard]>,
     next_conn: AtomicU64,
     connections: AtomicU64,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            next_conn: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Hub {
     /// An empty hub.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The shard holding `uid` (uids are random: their first bytes spread evenly).
+    fn shard(&self, uid: &Uid) -> &Shard {
+        let bytes = uid.as_bytes();
+        let n = u64::from_le_bytes(bytes[..8].try_into().expect("a uid has 16 bytes"));
+        &self.shards[n as usize % self.shards.len()]
     }
 
     /// A fresh connection number.
@@ -200,7 +223,7 @@ impl Hub {
 
     /// Marks a signed-in connection online for `uid`.
     pub fn register(&self, uid: Uid, session: TokenHash, conn: Arc<ConnHandle>) {
-        let mut online = self.online.write().expect("hub lock");
+        let mut online = self.shard(&uid).write().expect("hub lock");
         online
             .entry(uid)
             .or_default()
@@ -210,7 +233,7 @@ impl Hub {
 
     /// Takes a connection off line (on sign-out or disconnect).
     pub fn unregister(&self, uid: Uid, conn: ConnId) {
-        let mut online = self.online.write().expect("hub lock");
+        let mut online = self.shard(&uid).write().expect("hub lock");
         if let Some(list) = online.get_mut(&uid) {
             let before = list.len();
             list.retain(|o| o.conn.id != conn);
@@ -229,11 +252,12 @@ impl Hub {
     }
 
     /// Queues `frame` for every online connection of every user in `uids`, except `skip`.
-    /// Returns how many connections it was queued for.
+    /// Returns how many connections it was queued for. Each user's shard is locked only while
+    /// that user's connections are served.
     pub fn deliver(&self, uids: &[Uid], frame: &Utf8Bytes, skip: Option<ConnId>) -> usize {
-        let online = self.online.read().expect("hub lock");
         let mut sent = 0;
         for uid in uids {
+            let online = self.shard(uid).read().expect("hub lock");
             if let Some(list) = online.get(uid) {
                 for o in list {
                     if Some(o.conn.id) != skip && o.conn.send(frame.clone()) {
@@ -248,7 +272,7 @@ impl Hub {
     /// Tells every connection of `uid` signed in with `session` (but `skip`) that the session
     /// was revoked.
     pub fn revoke(&self, uid: Uid, session: &TokenHash, frame: &Utf8Bytes, skip: ConnId) {
-        let online = self.online.read().expect("hub lock");
+        let online = self.shard(&uid).read().expect("hub lock");
         if let Some(list) = online.get(&uid) {
             for o in list {
                 if o.conn.id != skip && &o.session == session {
@@ -284,6 +308,32 @@ mod tests {
         hub.unregister(tom, 2);
         assert_eq!(hub.online_connections(), 2);
         assert_eq!(hub.deliver(&[tom], &frame, None), 1);
+    }
+
+    #[test]
+    fn users_in_every_shard_are_reached_and_counted() {
+        let hub = Hub::new();
+        let users: Vec<Uid> = (0..SHARDS * 4).map(|_| Uid::random()).collect();
+        let mut queues = Vec::new();
+        for (i, uid) in users.iter().enumerate() {
+            let (conn, rx) = ConnHandle::new(i as u64 + 1, 4);
+            hub.register(*uid, [0; 32], conn);
+            queues.push(rx);
+        }
+        let used: std::collections::HashSet<*const Shard> =
+            users.iter().map(|u| hub.shard(u) as *const Shard).collect();
+        assert!(used.len() > SHARDS / 2, "uids spread over the shards");
+        assert_eq!(hub.online_connections(), users.len() as u64);
+        let frame = Utf8Bytes::from("x");
+        assert_eq!(hub.deliver(&users, &frame, Some(1)), users.len() - 1);
+        for (i, rx) in queues.iter_mut().enumerate() {
+            assert_eq!(rx.try_recv().is_ok(), i != 0, "connection {}", i + 1);
+        }
+        for (i, uid) in users.iter().enumerate() {
+            hub.unregister(*uid, i as u64 + 1);
+        }
+        assert_eq!(hub.online_connections(), 0);
+        assert_eq!(hub.deliver(&users, &frame, None), 0);
     }
 
     #[test]

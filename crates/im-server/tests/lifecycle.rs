@@ -90,6 +90,11 @@ async fn acked_messages_survive_a_restart_and_seqs_continue() {
     );
 }
 
+/// Whether any send lands after the writer's stop (and is refused `shutting_down`) depends on
+/// timing here; the refusal path itself is asserted by the engine's own test
+/// (`a_stop_commits_what_came_before_it_and_refuses_what_came_after`). What this one proves
+/// end to end: every answer is an ack or `shutting_down`, the store holds exactly the acked
+/// messages, and resending the rest lands each once.
 #[tokio::test]
 async fn shutdown_commits_or_refuses_everything_in_flight() {
     let mut server = TestServer::start_with(|c| {

@@ -47,6 +47,8 @@ export type ConversationItem = {
    * `title` of a 1:1 chat never stands in for who the person is.
    */
   peer: UserInfo | null;
+  /** The user muted it (on all their devices): no notifications, a quieter unread badge. */
+  muted: boolean;
 };
 export type ConnectionState =
   | { state: 'connecting' }
@@ -67,6 +69,13 @@ export type ImEvent =
   | { kind: 'message'; message: UiMessage }
   | { kind: 'conversation'; conversation: ConversationItem }
   | { kind: 'conversationRemoved'; conversationId: string }
+  /**
+   * Someone (the group's manager) added the user to a group, live. Comes after the `conversation`
+   * event of that group. `title` may be empty; `by.username` may be '' when not known.
+   */
+  | { kind: 'addedToGroup'; conversationId: string; title: string; by: UserInfo }
+  /** The user blocked or unblocked someone (on this device, after block_user / unblock_user, or another one). */
+  | { kind: 'blockChanged'; uid: string; blocked: boolean }
   | { kind: 'connection'; state: ConnectionState }
   | { kind: 'receipt'; conversationId: string; uid: string; readSeq: number }
   | { kind: 'typing'; conversationId: string; uid: string; name: string; typing: boolean }
@@ -191,6 +200,25 @@ export const markRead = (a: { conversationId: string; seq: number }) => call<nul
 export const setTyping = (a: { conversationId: string; typing: boolean }) => call<null>('set_typing', a);
 export const setActiveConversation = (a: { conversationId: string | null }) =>
   call<null>('set_active_conversation', a);
+/**
+ * Mutes or un-mutes a conversation for this user on all their devices (no notifications for it).
+ * Needs the connection. The backend also sends the conversation's `conversation` event.
+ */
+export const setMuted = (a: { conversationId: string; muted: boolean }) => call<null>('set_muted', a);
+/**
+ * Leaves a group. This device may or may not hear a `conversationRemoved` event for it: the UI
+ * drops the conversation itself once this succeeds.
+ */
+export const leaveConversation = (a: { conversationId: string }) => call<null>('leave_conversation', a);
+/**
+ * Blocks a user: no messages between the two in their single chat, no new conversations or groups
+ * with the user started by them. Needs the connection. Followed by a `blockChanged` event.
+ */
+export const blockUser = (a: { uid: string }) => call<null>('block_user', a);
+/** Lifts a block. Needs the connection. Followed by a `blockChanged` event. */
+export const unblockUser = (a: { uid: string }) => call<null>('unblock_user', a);
+/** The users this user blocks, most recently blocked first. Needs the connection. */
+export const blockedUsers = () => call<UserInfo[]>('blocked_users');
 export const connectionState = () => call<ConnectionState>('connection_state');
 /** Start-up marks (ms since the page's time origin), reported with `ui_ready` for measurements. */
 export const startMarks: Record<string, number> = {};

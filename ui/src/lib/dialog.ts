@@ -1,4 +1,5 @@
-// Modal dialogs: keeping keyboard focus inside while one is open.
+// Modal dialogs and menus: keeping keyboard focus inside a dialog while it is open, moving it
+// between the items of a menu.
 
 /** What Tab can land on inside a dialog. */
 export const FOCUSABLE =
@@ -27,4 +28,25 @@ export function keepFocusInside(e: KeyboardEvent, dialog: HTMLElement): boolean 
   e.preventDefault();
   target.focus();
   return true;
+}
+
+/**
+ * For a `keydown` in a menu (`role="menu"`): the index of the item to focus next (↓ / ↑ wrap
+ * around, Home, End), or null when the key is not one of those. `current` is the index of the
+ * focused item (-1: none).
+ */
+export function menuKeyTarget(key: string, current: number, count: number): number | null {
+  if (count <= 0) return null;
+  switch (key) {
+    case 'ArrowDown':
+      return current < 0 ? 0 : (current + 1) % count;
+    case 'ArrowUp':
+      return current < 0 ? count - 1 : (current - 1 + count) % count;
+    case 'Home':
+      return 0;
+    case 'End':
+      return count - 1;
+    default:
+      return null;
+  }
 }

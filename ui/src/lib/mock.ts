@@ -7,9 +7,11 @@
 // list_conversations answer N items whatever limit was asked (to measure a big first page).
 // Sending a text containing "fail" fails it (Retry then succeeds); "/reconnect" plays a reconnect
 // sequence (ending with a resync), "/resync" adds messages without events and then sends a
-// resync, "/signout" makes the server sign you out. Jerry reads (read ticks) and answers in the
-// 1:1 chat. "Jеrry" (with a Cyrillic е, username jerry_official) is an impostor: the chat header
-// warns that another contact has a similar name.
+// resync, "/signout" makes the server sign you out; "/blockme" (in a 1:1 chat) makes the other
+// person block you (your next messages there fail with `blocked`), "/added" makes Tyke add you to
+// a new group (the "added you to" notice). Mute, leave, block and the blocked list work. Jerry
+// reads (read ticks) and answers in the 1:1 chat. "Jеrry" (with a Cyrillic е, username
+// jerry_official) is an impostor: the chat header warns that another contact has a similar name.
 //
 // Tests create their own instance with `createMockBackend(options)`: no URL, no sessionStorage,
 // no delays, their own event delivery, and (`scripted`) nothing happening by itself; the returned
@@ -36,6 +38,7 @@ type Conv = {
   readSeq: number;
   peerReadSeq: number;
   createdAt?: number; // the activity of a conversation without messages
+  muted?: boolean;
 };
 
 const err = (code: string, message: string): AppError => ({ code, message });
@@ -60,6 +63,11 @@ export type MockOptions = {
   now?: () => number;
   /** No console lines. */
   quiet?: boolean;
+  /**
+   * Whether `leave_conversation` also sends this device a `conversationRemoved` event (default
+   * true). The real server tells only the user's other devices; tests try both.
+   */
+  leaveEvent?: boolean;
 };
 
 /** The server side of the mock, for tests: every change sends the events the backend would. */
@@ -92,6 +100,21 @@ export type MockControl = {
   resync(): void;
   /** The server ends the session: a `signedOut` event. */
   signOut(reason: string): void;
+  /** I mute or un-mute a conversation on another device: a `conversation` event. */
+  muteElsewhere(conversationId: string, muted: boolean): void;
+  /** I block or unblock someone on another device: a `blockChanged` event. */
+  blockElsewhere(uid: string, blocked: boolean): void;
+  /** Someone blocks me (or stops): no event; my messages in our 1:1 chat fail with `blocked`. */
+  blockedBy(uid: string, blocked: boolean): void;
+  /**
+   * `by` (the manager) adds me to a group: a new one with `title`, or (`existing`) a group I left or
+   * was removed from. `conversation` and `addedToGroup` events. Null if `existing` is not such a group.
+   */
+  addToGroup(by: string, title: string, existing?: string): ConversationItem | null;
+  /** Groups I left or was removed from (they can add me back). */
+  formerGroups(): string[];
+  /** The uids I block, most recently blocked first. */
+  blocked(): string[];
 };
 
 export type MockBackend = Backend & { control: MockControl };
@@ -127,6 +150,12 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   let account: Account | null = null;
   let online = false;
   const convs = new Map<string, Conv>();
+  /** Groups I left or was removed from (kept so that I can be added back). */
+  const former = new Map<string, Conv>();
+  /** Whom I block, most recently blocked first; who blocks me. */
+  let blocking: string[] = [];
+  const blockers = new Set<string>();
+  const leaveEvent = options.leaveEvent !== false;
   const name = (uid: string) => users.find((u) => u.uid === uid)?.displayName ?? uid;
   const userInfo = (uid: string): UserInfo => {
     const u = users.find((x) => x.uid === uid);
@@ -199,7 +228,48 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       peerReadSeq: c.messages.reduce((s, m) => (!m.own && m.seq !== null ? Math.max(s, m.seq) : s), c.peerReadSeq),
       lastSeq: c.messages.reduce((s, m) => Math.max(s, m.seq ?? 0), 0),
       lastActivity: last?.timestamp ?? c.createdAt ?? 0,
+      muted: c.muted === true,
     };
+  };
+  /** A 1:1 chat where one of the two blocks the other: no messages get through. */
+  const blockedChat = (c: Conv) => {
+    if (c.type !== 'SINGLE_CHAT') return false;
+    const other = c.userIds.find((u) => u !== me.uid);
+    return !!other && (blocking.includes(other) || blockers.has(other));
+  };
+  const blockedError = () => err('blocked', 'one of you has blocked the other');
+  const needOnline = () => {
+    needAccount();
+    if (!online) throw err('offline', 'not connected to the server');
+  };
+  const setBlocked = (uid: string, blocked: boolean) => {
+    blocking = blocking.filter((u) => u !== uid);
+    if (blocked) blocking.unshift(uid);
+    emit({ kind: 'blockChanged', uid, blocked });
+  };
+  /** I am no longer in a group (left, removed): kept to be added back. */
+  const drop = (id: string) => {
+    const c = convs.get(id);
+    if (!c) return false;
+    convs.delete(id);
+    if (c.type === 'GROUP_CHAT') former.set(id, c);
+    return true;
+  };
+  const addToGroup = (by: string, title: string, existing?: string): ConversationItem | null => {
+    let c: Conv;
+    if (existing !== undefined) {
+      const back = former.get(existing);
+      if (!back) return null;
+      former.delete(existing);
+      c = { ...back, managerId: by, userIds: back.userIds.includes(by) ? back.userIds : [...back.userIds, by] };
+    } else {
+      const third = users.find((u) => u.uid !== me.uid && u.uid !== by)!;
+      c = { id: 'c-' + newId(), type: 'GROUP_CHAT', title, managerId: by, userIds: [by, third.uid, me.uid], messages: [], readSeq: 0, peerReadSeq: 0, createdAt: clock() };
+    }
+    convs.set(c.id, c);
+    emit({ kind: 'conversation', conversation: item(c) });
+    emit({ kind: 'addedToGroup', conversationId: c.id, title: c.title, by: userInfo(by) });
+    return item(c);
   };
   const conv = (id: unknown) => {
     const c = convs.get(String(id));
@@ -241,7 +311,9 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   const ack = async (c: Conv, m: UiMessage) => {
     await sleep(500);
     let next: UiMessage;
-    if (m.text.includes('fail') && m.status === 'sending' && !m.error) {
+    if (blockedChat(c)) {
+      next = { ...m, status: 'failed', error: blockedError() };
+    } else if (m.text.includes('fail') && m.status === 'sending' && !m.error) {
       next = { ...m, status: 'failed', error: err('internal', 'the server did not answer in time') };
     } else {
       next = { ...m, status: 'sent', seq: lastSeqOf(c) + 1, id: newId(), error: null, timestamp: clock() };
@@ -349,6 +421,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
         const found = [...convs.values()].find((c) => c.userIds.length === ids.length && ids.every((u) => c.userIds.includes(u)));
         if (found) return item(found);
       }
+      if (ids.some((u) => u !== me.uid && (blocking.includes(u) || blockers.has(u)))) throw blockedError();
       const c: Conv = { id: 'c-' + newId(), type, title: String(a.title ?? ''), managerId: me.uid, userIds: ids, messages: [], readSeq: 0, peerReadSeq: 0, createdAt: clock() };
       convs.set(c.id, c);
       emit({ kind: 'conversation', conversation: item(c) });
@@ -370,6 +443,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       if (text === '/signout') {
         setTimeout(() => control.signOut('Your session was revoked from another device.'), 300);
       }
+      if (text === '/blockme' && c.type === 'SINGLE_CHAT') blockers.add(c.userIds.find((u) => u !== me.uid)!);
+      if (text === '/added') setTimeout(() => addToGroup('u-tyke', 'Puppy Playdate'), 800);
       const m: UiMessage = {
         conversationId: c.id, clientId: newId(), id: null, seq: null, from: me.uid, fromName: me.displayName,
         own: true, text, timestamp: clock(), status: 'sending', error: null,
@@ -396,6 +471,38 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     },
     set_typing: () => null,
     set_active_conversation: () => null,
+    set_muted: (a) => {
+      needOnline();
+      const c = conv(a.conversationId);
+      c.muted = a.muted === true;
+      emit({ kind: 'conversation', conversation: item(c) });
+      return null;
+    },
+    leave_conversation: (a) => {
+      needOnline();
+      const c = conv(a.conversationId);
+      if (c.type !== 'GROUP_CHAT') throw err('single_chat_members_fixed', 'a single chat always has its two members');
+      drop(c.id);
+      if (leaveEvent) emit({ kind: 'conversationRemoved', conversationId: c.id });
+      return null;
+    },
+    block_user: (a) => {
+      needOnline();
+      const uid = String(a.uid);
+      if (uid === me.uid) throw err('invalid_params', 'you cannot block yourself');
+      if (!users.some((u) => u.uid === uid)) throw err('user_not_found', 'no user has that id');
+      setBlocked(uid, true);
+      return null;
+    },
+    unblock_user: (a) => {
+      needOnline();
+      setBlocked(String(a.uid), false);
+      return null;
+    },
+    blocked_users: () => {
+      needOnline();
+      return blocking.map(userInfo);
+    },
     connection_state: (): ConnectionState => (online ? { state: 'online' } : { state: 'connecting' }),
     ui_ready: (a) => {
       const at = Number(a.calledAt);
@@ -435,6 +542,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     ack(conversationId, clientId) {
       const found = findPending(conversationId, clientId);
       if (!found) return null;
+      if (blockedChat(found.c)) return control.fail(conversationId, clientId); // the server refuses it
       const next: UiMessage = { ...found.m, status: 'sent', seq: lastSeqOf(found.c) + 1, id: newId(), error: null, timestamp: clock() };
       settle(found.c, found.m, next);
       return next;
@@ -442,7 +550,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     fail(conversationId, clientId) {
       const found = findPending(conversationId, clientId);
       if (!found) return null;
-      const next: UiMessage = { ...found.m, status: 'failed', error: err('internal', 'the server did not answer in time') };
+      const error = blockedChat(found.c) ? blockedError() : err('internal', 'the server did not answer in time');
+      const next: UiMessage = { ...found.m, status: 'failed', error };
       settle(found.c, found.m, next);
       return next;
     },
@@ -468,7 +577,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       emit({ kind: 'conversation', conversation: item(c) });
     },
     remove(conversationId) {
-      if (!convs.delete(conversationId)) return;
+      if (!drop(conversationId)) return;
       emit({ kind: 'conversationRemoved', conversationId });
     },
     typing(conversationId, uid, typing) {
@@ -482,6 +591,19 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       storage?.removeItem('mock-account');
       emit({ kind: 'signedOut', reason });
     },
+    muteElsewhere(conversationId, muted) {
+      const c = conv(conversationId);
+      c.muted = muted;
+      emit({ kind: 'conversation', conversation: item(c) });
+    },
+    blockElsewhere: setBlocked,
+    blockedBy(uid, blocked) {
+      if (blocked) blockers.add(uid);
+      else blockers.delete(uid);
+    },
+    addToGroup,
+    formerGroups: () => [...former.keys()],
+    blocked: () => [...blocking],
   };
 
   return {

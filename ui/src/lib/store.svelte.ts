@@ -7,8 +7,10 @@
 // object they use. The logic itself lives in the plain modules next to this one, which the unit
 // tests cover.
 import * as api from './api';
-import type { Account, AppError, AppInfo, ConversationItem, ImEvent, UiMessage } from './api';
+import type { Account, AppError, AppInfo, ConversationItem, ImEvent, UiMessage, UserInfo } from './api';
+import { BlockStore } from './stores/blocks.svelte';
 import { ConversationListStore } from './stores/conversationList.svelte';
+import { NoticeStore, type AddedNotice } from './stores/notices.svelte';
 import { routeEvent, type EventTargets } from './stores/events';
 import { SessionStore } from './stores/session.svelte';
 import { Thread, ThreadStore } from './stores/threads.svelte';
@@ -19,16 +21,28 @@ import { locale, t } from './i18n';
 export { DEFAULT_SERVER_URL } from './stores/session.svelte';
 export { PAGE_SIZE, Thread } from './stores/threads.svelte';
 export type { Toast } from './stores/toasts.svelte';
+export type { AddedNotice } from './stores/notices.svelte';
+
+/** A group the user is asked to confirm leaving. */
+export type LeaveRequest = { conversationId: string; title: string };
 
 export class App {
   readonly toastStore = new ToastStore();
   readonly session: SessionStore;
   readonly list: ConversationListStore;
   readonly threadStore: ThreadStore;
+  readonly blocks: BlockStore;
+  readonly noticeStore = new NoticeStore();
 
   /** The current time, refreshed every 30 s so "today"/"yesterday" labels roll over. */
   now = $state(Date.now());
   newChatOpen = $state(false);
+  /** The "Blocked users" dialog is open. */
+  blockedUsersOpen = $state(false);
+  /** The "Leave group?" confirmation is open for this group. */
+  leaveRequest = $state.raw<LeaveRequest | null>(null);
+  /** The "Block @username?" confirmation is open for this person. */
+  blockRequest = $state.raw<UserInfo | null>(null);
 
   currentThread = $derived.by((): Thread | null => {
     const id = this.list.selectedId;
@@ -70,15 +84,32 @@ export class App {
   constructor() {
     this.session = new SessionStore(this.toastStore, {
       listen: () => api.onImEvent((e) => this.onEvent(e)),
-      signedIn: (firstPage) => this.list.refreshFirstPage(firstPage),
+      signedIn: (firstPage) => {
+        // Whom the user blocks (the banner of a blocked 1:1 chat); offline it waits for `online`.
+        this.blocks.ensureLoaded();
+        return this.list.refreshFirstPage(firstPage);
+      },
       signedOut: () => {
         this.list.reset();
         this.threadStore.reset();
+        this.blocks.reset();
+        this.noticeStore.reset();
         this.newChatOpen = false;
+        this.blockedUsersOpen = false;
+        this.leaveRequest = null;
+        this.blockRequest = null;
       },
       windowBack: () => this.threadStore.maybeMarkRead(),
+      online: () => this.blocks.ensureLoaded(),
     });
-    this.list = new ConversationListStore(this.session, this.toastStore);
+    this.blocks = new BlockStore({
+      toasts: this.toastStore,
+      account: () => this.session.account,
+      person: (uid) => this.people.find((p) => p.uid === uid && p.username) ?? null,
+    });
+    this.list = new ConversationListStore(this.session, this.toastStore, {
+      verified: (id, present) => this.noticeStore.release(id, present),
+    });
     this.threadStore = new ThreadStore({
       toasts: this.toastStore,
       phase: () => this.session.phase,
@@ -94,6 +125,8 @@ export class App {
       list: this.list,
       threads: this.threadStore,
       toasts: this.toastStore,
+      blocks: this.blocks,
+      notices: this.noticeStore,
       resync: () => void this.resync(),
       close: () => void this.select(null),
     };
@@ -257,11 +290,93 @@ export class App {
       do {
         this.resyncAgain = false;
         const thread = this.currentThread;
-        await Promise.all([this.list.refreshFirstPage(), thread ? this.threadStore.loadNewest(thread) : null]);
+        await Promise.all([
+          this.list.refreshFirstPage(),
+          thread ? this.threadStore.loadNewest(thread) : null,
+          this.blocks.load({ quiet: true }),
+        ]);
       } while (this.resyncAgain && this.session.phase === 'main');
     };
     this.resyncing = run().finally(() => (this.resyncing = null));
     return this.resyncing;
+  }
+
+  /** A conversation by id: a loaded one, or the open one. */
+  conversationById(id: string): ConversationItem | null {
+    return this.list.find(id);
+  }
+
+  // --- mute, leave, block ---------------------------------------------------------------------
+
+  /** Mutes or un-mutes a conversation (on all the user's devices); false (with a toast) on failure. */
+  async setMuted(conversationId: string, muted: boolean): Promise<boolean> {
+    try {
+      await this.list.setMuted(conversationId, muted);
+      return true;
+    } catch (e) {
+      this.toastStore.show(api.toAppError(e));
+      return false;
+    }
+  }
+
+  /** Asks the user to confirm leaving a group (the dialog then calls `leaveConversation`). */
+  askLeave(conversationId: string, title: string): void {
+    this.leaveRequest = { conversationId, title };
+  }
+
+  /**
+   * Leaves a group: it goes from the list (and closes if open), its thread and draft too, and its
+   * notice (unless the backend's list then shows the user was added back meanwhile). False (with
+   * a toast) when the backend refused.
+   */
+  async leaveConversation(conversationId: string): Promise<boolean> {
+    try {
+      await this.list.leave(conversationId);
+    } catch (e) {
+      this.toastStore.show(api.toAppError(e));
+      return false;
+    }
+    this.threadStore.remove(conversationId);
+    this.noticeStore.hold(conversationId);
+    if (this.list.selectedId === conversationId) void this.select(null);
+    return true;
+  }
+
+  /** Asks the user to confirm blocking someone (the dialog then calls `blockUser`). */
+  askBlock(user: UserInfo): void {
+    this.blockRequest = user;
+  }
+
+  blockUser(user: UserInfo): Promise<boolean> {
+    return this.blocks.block(user);
+  }
+
+  unblockUser(uid: string): Promise<boolean> {
+    return this.blocks.unblock(uid);
+  }
+
+  /** Whether the user blocks this person. */
+  isBlocked(uid: string | null | undefined): boolean {
+    return this.blocks.isBlocked(uid);
+  }
+
+  /** Loads the blocked list (the dialog); a failure is a toast. */
+  loadBlocked(): Promise<boolean> {
+    return this.blocks.load();
+  }
+
+  /** The "added you to a group" notices, oldest first. */
+  get notices(): AddedNotice[] {
+    return this.noticeStore.notices;
+  }
+
+  /** The notices on screen (the newest few). */
+  get shownNotices(): AddedNotice[] {
+    return this.noticeStore.shown;
+  }
+
+  dismissNotice(id: number): void {
+    this.noticeStore.dismiss(id);
   }
 
   // --- threads --------------------------------------------------------------------------------

@@ -260,3 +260,24 @@ fn signing_in_past_the_most_sessions_ends_the_oldest() {
         "and is remembered as revoked"
     );
 }
+
+#[test]
+fn a_stop_commits_what_came_before_it_and_refuses_what_came_after() {
+    let mut f = fixture();
+    let (a, mut a_rx) = send(&f, f.tom, "a", "before the stop");
+    let (b, mut b_rx) = send(&f, f.jerry, "b", "after the stop");
+    let (c, mut c_rx) = send(&f, f.tom, "c", "after the stop too");
+    let (stop_tx, mut stop_rx) = oneshot::channel();
+    let stop = f
+        .writer
+        .execute(&mut vec![a, WriteCmd::Stop(stop_tx), b, c])
+        .expect("the batch held a stop");
+    assert_eq!(a_rx.try_recv().unwrap().unwrap().seq, 1, "committed");
+    assert_eq!(code(&mut b_rx), ErrorCode::ShuttingDown);
+    assert_eq!(code(&mut c_rx), ErrorCode::ShuttingDown);
+    assert_eq!(stored(&f), (vec![(1, "before the stop".into())], 1));
+    stop.send(()).unwrap();
+    stop_rx
+        .try_recv()
+        .expect("the stop is handed back to be answered");
+}

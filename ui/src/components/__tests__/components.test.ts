@@ -2,9 +2,10 @@
 // The components that carry the new contract: read ticks, the group-size rule, the text limit
 // from app_info, and the sign-in screen's keyring / signed-out messages.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flushSync, mount, unmount, type Component } from 'svelte';
+import { flushSync } from 'svelte';
 import type { UserInfo } from '../../lib/api';
 import { conv, msg } from '../../lib/__tests__/fixtures';
+import { byId, render, settle, stubResizeObserver, type, unmountAll } from './dom';
 
 const users: Record<string, UserInfo> = {
   jerry: { uid: 'u-jerry', username: 'jerry', displayName: 'Jerry' },
@@ -34,38 +35,13 @@ const Composer = (await import('../Composer.svelte')).default;
 const AuthScreen = (await import('../AuthScreen.svelte')).default;
 const ConversationList = (await import('../ConversationList.svelte')).default;
 
-let cleanup: (() => void)[] = [];
 beforeEach(() => {
   app.info = { version: '1', profile: null, defaultServerUrl: 'ws://default', maxTextChars: 4096 };
   app.account = { uid: 'u-tom', username: 'tom', displayName: 'Tom', serverUrl: 'ws://x' };
   app.authError = null;
   app.signedOutReason = null;
 });
-afterEach(() => {
-  cleanup.forEach((f) => f());
-  cleanup = [];
-  document.body.innerHTML = '';
-});
-
-function render<P extends Record<string, unknown>>(component: Component<P>, props: P): HTMLElement {
-  const target = document.createElement('div');
-  document.body.append(target);
-  const c = mount(component, { target, props });
-  flushSync();
-  cleanup.push(() => unmount(c));
-  return target;
-}
-
-const byId = (el: ParentNode, id: string) => el.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
-  flushSync();
-};
-function type(input: HTMLInputElement | HTMLTextAreaElement, value: string) {
-  input.value = value;
-  input.dispatchEvent(new Event('input', { bubbles: true }));
-  flushSync();
-}
+afterEach(unmountAll);
 
 describe('MessageBubble status', () => {
   it('own sent message: the "sent" tick, data-read="false"', () => {
@@ -154,18 +130,7 @@ describe('AuthScreen', () => {
 describe('ConversationList', () => {
   // happy-dom does no layout: a ResizeObserver that reports a 640 px viewport and 64 px rows.
   beforeEach(() => {
-    class FakeResizeObserver {
-      constructor(private cb: ResizeObserverCallback) {}
-      observe(target: Element) {
-        const height = target.getAttribute('data-testid') === 'conversation-list' ? 640 : 64;
-        const entry = { target, contentRect: { width: 300, height } } as unknown as ResizeObserverEntry;
-        queueMicrotask(() => this.cb([entry], this as unknown as ResizeObserver));
-      }
-      unobserve() {}
-      disconnect() {}
-    }
-    vi.stubGlobal('ResizeObserver', FakeResizeObserver);
-    (window as unknown as { ResizeObserver: unknown }).ResizeObserver = FakeResizeObserver;
+    stubResizeObserver(['conversation-list']);
     Object.defineProperty(HTMLElement.prototype, 'offsetParent', {
       configurable: true,
       get(this: HTMLElement) {

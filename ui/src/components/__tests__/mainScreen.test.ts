@@ -2,9 +2,10 @@
 // The main screen's safety nets: the sign-out confirmation, who a person really is (@username and
 // the similar-name warning), error boundaries around the panes, and errors nobody caught.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flushSync, mount, unmount, type Component } from 'svelte';
+import { flushSync } from 'svelte';
 import type { ConversationItem, UserInfo } from '../../lib/api';
 import { conv, msg } from '../../lib/__tests__/fixtures';
+import { byId, key, render, settle, showMain, stubResizeObserver, unmountAll } from './dom';
 
 const users: Record<string, UserInfo> = {
   jerry: { uid: 'u-jerry', username: 'jerry', displayName: 'Jerry' },
@@ -44,56 +45,16 @@ const fake = conv({ id: 'c-fake', title: 'Jerry (new account)', displayTitle: 'J
 const spike = conv({ id: 'c-spike', displayTitle: 'Spike', peer: users.spike, lastActivity: 1 });
 const group = conv({ id: 'c-group', type: 'GROUP_CHAT', title: 'Club', displayTitle: 'Club', userIds: ['u-tom', 'u-jerry', 'u-x'] });
 
-let cleanup: (() => void)[] = [];
-class FakeResizeObserver {
-  constructor(private cb: ResizeObserverCallback) {}
-  observe(target: Element) {
-    const height = target.getAttribute('data-testid') === 'conversation-list' ? 640 : 64;
-    const entry = { target, contentRect: { width: 300, height } } as unknown as ResizeObserverEntry;
-    queueMicrotask(() => this.cb([entry], this as unknown as ResizeObserver));
-  }
-  unobserve() {}
-  disconnect() {}
-}
-
 beforeEach(() => {
-  vi.stubGlobal('ResizeObserver', FakeResizeObserver);
-  (window as unknown as { ResizeObserver: unknown }).ResizeObserver = FakeResizeObserver;
-  app.info = { version: '1', profile: null, defaultServerUrl: 'ws://default', maxTextChars: 4096 };
-  app.account = { uid: 'u-tom', username: 'tom', displayName: 'Tom', serverUrl: 'ws://x' };
-  app.phase = 'main';
-  app.conversations = [jerry, fake, spike, group];
-  app.conversationsLoaded = true;
-  app.conversationsComplete = true;
-  app.selectedId = null;
+  stubResizeObserver(['conversation-list']);
+  showMain(app, [jerry, fake, spike, group]);
   signOut.mockClear();
 });
 afterEach(() => {
-  cleanup.forEach((f) => f());
-  cleanup = [];
-  document.body.innerHTML = '';
+  unmountAll();
   vi.unstubAllGlobals();
   vi.restoreAllMocks();
 });
-
-function render<P extends Record<string, unknown>>(component: Component<P>, props: P): HTMLElement {
-  const target = document.createElement('div');
-  document.body.append(target);
-  const c = mount(component, { target, props });
-  flushSync();
-  cleanup.push(() => unmount(c));
-  return target;
-}
-
-const byId = (el: ParentNode, id: string) => el.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
-  flushSync();
-};
-function key(el: Element, key: string, shiftKey = false) {
-  el.dispatchEvent(new KeyboardEvent('keydown', { key, shiftKey, bubbles: true, cancelable: true }));
-  flushSync();
-}
 
 describe('sign-out confirmation', () => {
   it('the button opens an accessible dialog; Esc cancels without signing out', () => {

@@ -36,6 +36,7 @@ export function conv(p: Partial<ConversationItem> = {}): ConversationItem {
     lastSeq: 0,
     lastActivity: 0,
     peer: group ? null : { uid: 'u-jerry', username: 'jerry', displayName: p.displayTitle ?? 'Jerry' },
+    muted: false,
     ...p,
   };
 }

@@ -1,26 +1,15 @@
 // The app state wired to a fake backend: boot paths, event handling, read marking, typing expiry.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ImEvent } from '../api';
 import { isReadByPeer } from '../conversations';
 import { conv, msg } from './fixtures';
 
-const calls: { cmd: string; args?: unknown }[] = [];
-let handler: ((e: ImEvent) => void) | null = null;
-let responses: Record<string, (args: any) => unknown> = {};
+const backend = await vi.hoisted(async () => (await import('./fakeBackend')).fakeBackend());
+const { calls, responses, emit, count, argsOf } = backend;
 
 vi.mock('../api', async (importOriginal) => {
   const real = await importOriginal<typeof import('../api')>();
-  const call = (cmd: string) => async (args?: unknown) => {
-    calls.push({ cmd, args });
-    const f = responses[cmd];
-    return f ? f(args) : null;
-  };
-  return {
-    ...real,
-    onImEvent: async (h: (e: ImEvent) => void) => {
-      handler = h;
-      return () => {};
-    },
+  const { calls, responses, call } = backend;
+  return backend.api(real, {
     appInfo: call('app_info'),
     restoreSession: call('restore_session'),
     // The real one is one round trip; here it is composed from the other fakes, and records the
@@ -46,18 +35,10 @@ vi.mock('../api', async (importOriginal) => {
     },
     signIn: call('sign_in'),
     signUp: call('sign_up'),
-    signOut: call('sign_out'),
-    listConversations: call('list_conversations'),
     createConversation: call('create_conversation'),
-    loadMessages: call('load_messages'),
     sendText: call('send_text'),
     retrySend: call('retry_send'),
-    markRead: call('mark_read'),
-    setTyping: call('set_typing'),
-    setActiveConversation: call('set_active_conversation'),
-    connectionState: call('connection_state'),
-    uiReady: call('ui_ready'),
-  };
+  });
 });
 
 const account = { uid: 'u-tom', username: 'tom', displayName: 'Tom', serverUrl: 'ws://x' };
@@ -68,18 +49,16 @@ async function freshApp() {
   return mod.app;
 }
 
-const emit = (e: ImEvent) => handler!(e);
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
 beforeEach(() => {
-  calls.length = 0;
-  handler = null;
-  responses = {
+  backend.reset({
     app_info: () => ({ version: '1', profile: null, defaultServerUrl: 'ws://x' }),
     connection_state: () => ({ state: 'online' }),
     list_conversations: () => [],
     load_messages: () => ({ messages: [], hasMore: false }),
-  };
+    blocked_users: () => [],
+  });
 });
 
 afterEach(() => {
@@ -94,9 +73,6 @@ async function signedIn() {
   await app.boot();
   return app;
 }
-
-const count = (cmd: string) => calls.filter((c) => c.cmd === cmd).length;
-const argsOf = (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args);
 
 describe('boot', () => {
   it('shows the sign-in screen without a saved session', async () => {

@@ -42,11 +42,32 @@ export class ConversationListStore {
 
   /** One journal per list page in flight: the conversation events that arrived meanwhile. */
   private journals = new Set<ConversationJournal>();
+  /**
+   * Groups this device left (`leave`), dropped from the list when the backend agreed, with the
+   * number of list pages asked for by then. The backend may not tell this device about its own
+   * leave, and an answer can overtake events sent before it: an event about such a group may be
+   * older than the leave (and must not bring it back) or come from the user being added back.
+   * Only the backend's list can tell, so such an event is not applied but makes the first page be
+   * loaded again (`verify`); a page asked for after the leave that has the group ends this.
+   */
+  private left = new Map<string, number>();
+  private pagesAsked = 0;
+  /** Left groups that had events, waiting for the next verifying page. */
+  private suspects = new Set<string>();
+  private verifying: Promise<void> | null = null;
+  private verifyAgain = false;
   private moreBlockedUntil = 0;
 
   constructor(
     private readonly session: Pick<SessionStore, 'account' | 'phase' | 'ready'>,
     private readonly toasts: ToastStore,
+    private readonly hooks: {
+      /**
+       * Whether a group left here (that had events since) is there after all (the user was added
+       * back) or not: decided by the backend's list.
+       */
+      verified?(id: string, present: boolean): void;
+    } = {},
   ) {}
 
   /**
@@ -56,11 +77,13 @@ export class ConversationListStore {
   async refreshFirstPage(preloaded?: ConversationItem[]): Promise<void> {
     const account = this.session.account;
     const journal = this.openJournal();
+    const asked = ++this.pagesAsked;
     try {
       const limit = api.CONVERSATIONS_FIRST_PAGE;
       const page = preloaded ?? (await api.listConversations({ offset: 0, limit }));
       if (this.session.account !== account) return; // signed out meanwhile
       this.applyListMerge(mergeFirstPage(this.items, page, limit, journal));
+      this.backAfterLeaving(page, asked);
     } catch (e) {
       if (this.session.account === account) this.toasts.show(api.toAppError(e));
     } finally {
@@ -82,12 +105,14 @@ export class ConversationListStore {
     try {
       const limit = api.CONVERSATIONS_NEXT_PAGE;
       const held = this.items.length;
+      const asked = ++this.pagesAsked;
       const page = await api.listConversations({ offset: held, limit });
       if (this.session.account !== account) return;
       const merged = mergePage(this.items, page, limit, journal);
       // A full page that added nothing (the list moved under us): do not ask again at once.
       if (!merged.complete && merged.items.length <= held) this.moreBlockedUntil = Date.now() + MORE_RETRY_MS;
       this.applyListMerge(merged);
+      this.backAfterLeaving(page, asked);
     } catch (e) {
       if (this.session.account !== account) return;
       this.moreBlockedUntil = Date.now() + MORE_RETRY_MS;
@@ -139,6 +164,10 @@ export class ConversationListStore {
 
   /** A `conversation` event: also noted for the pages in flight, so they cannot undo it. */
   conversationEvent(item: ConversationItem): void {
+    if (this.left.has(item.id)) {
+      this.verify(item.id); // older than the leave, or the user was added back: the list decides
+      return;
+    }
     for (const j of this.journals) j.set(item.id, item);
     this.upsert(item);
   }
@@ -147,6 +176,109 @@ export class ConversationListStore {
   removed(id: string): void {
     for (const j of this.journals) j.set(id, null);
     this.items = removeConversation(this.items, id);
+  }
+
+  /**
+   * An `addedToGroup` event (it follows the group's `conversation` event). True when it concerns
+   * a group left here whose fate the backend's list must decide first (its notice waits for
+   * `verified`).
+   */
+  addedToGroup(id: string): boolean {
+    if (!this.left.has(id)) return false;
+    this.verify(id);
+    return true;
+  }
+
+  /**
+   * Leaves a group (rejects with the backend's error). Once the backend has agreed, the group goes
+   * from the list; then the first page is loaded again, in case events about it overtook the
+   * answer (see `left`).
+   */
+  async leave(id: string): Promise<void> {
+    await api.leaveConversation({ conversationId: id });
+    this.left.set(id, this.pagesAsked);
+    this.removed(id);
+    this.verify(id);
+  }
+
+  /** A page asked for after leaving a group has it: the user was added back. */
+  private backAfterLeaving(page: readonly ConversationItem[], asked: number): void {
+    if (this.left.size === 0) return;
+    for (const c of page) {
+      const at = this.left.get(c.id);
+      if (at === undefined || asked <= at) continue;
+      const held = this.items.find((x) => x.id === c.id);
+      if (!held) {
+        // A `conversationRemoved` that arrived while the page was on its way took it out again:
+        // newer than the page, or sent before it (the leave's own)? Another page decides.
+        this.verify(c.id);
+        continue;
+      }
+      this.left.delete(c.id);
+      this.suspects.delete(c.id);
+      // The pages still on their way were asked for before this one: they may not have it yet
+      // (or were told of the leave), and nothing they were told about it since is newer than it.
+      for (const j of this.journals) j.set(c.id, held);
+      this.hooks.verified?.(c.id, true);
+    }
+  }
+
+  /**
+   * Loads the first page again until one arrives with no event about a left group on the way
+   * meanwhile; then the groups still missing from it are gone indeed.
+   */
+  private verify(id: string): void {
+    this.suspects.add(id);
+    if (this.verifying) {
+      this.verifyAgain = true;
+      return;
+    }
+    const account = this.session.account;
+    const run = async () => {
+      const ids = new Set<string>();
+      do {
+        this.verifyAgain = false;
+        for (const x of this.suspects) ids.add(x);
+        this.suspects.clear();
+        await this.refreshFirstPage();
+      } while (this.verifyAgain && this.session.account === account);
+      if (this.session.account !== account) return;
+      for (const x of ids) if (this.left.has(x)) this.hooks.verified?.(x, false);
+    };
+    this.verifying = run().finally(() => (this.verifying = null));
+  }
+
+  /**
+   * Mutes or un-mutes a conversation (rejects with the backend's error). The backend also sends
+   * the conversation's `conversation` event: if that (or any newer copy) arrived first, it wins.
+   */
+  async setMuted(id: string, muted: boolean): Promise<void> {
+    const meanwhile = this.openJournal();
+    try {
+      await api.setMuted({ conversationId: id, muted });
+      if (!meanwhile.has(id)) this.patch(id, (c) => (c.muted === muted ? c : { ...c, muted }));
+    } finally {
+      this.journals.delete(meanwhile);
+    }
+  }
+
+  /** The held copies of a conversation (in the list, and the open one) changed in place. */
+  private patch(id: string, f: (c: ConversationItem) => ConversationItem): void {
+    const idx = this.items.findIndex((c) => c.id === id);
+    if (idx !== -1) {
+      const next = f(this.items[idx]);
+      if (next !== this.items[idx]) {
+        const items = this.items.slice();
+        items[idx] = next;
+        this.items = items;
+      }
+    }
+    if (this.selectedItem?.id === id) this.selectedItem = f(this.selectedItem);
+  }
+
+  /** A conversation by id: a loaded one, or the open one. */
+  find(id: string): ConversationItem | null {
+    return this.items.find((c) => c.id === id) ?? (this.selectedItem?.id === id ? this.selectedItem : null);
   }
 
   /** A message (event, or the answer of send / retry): the preview and the order follow at once. */
@@ -181,5 +313,8 @@ export class ConversationListStore {
     this.moreBlockedUntil = 0;
     this.selectedId = null;
     this.selectedItem = null;
+    this.left.clear();
+    this.suspects.clear();
+    this.verifyAgain = false;
   }
 }

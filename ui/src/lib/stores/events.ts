@@ -1,6 +1,8 @@
 // The event router: each backend `ImEvent` to the stores it concerns. No state of its own.
 import type { ImEvent } from '../api';
+import type { BlockStore } from './blocks.svelte';
 import type { ConversationListStore } from './conversationList.svelte';
+import type { NoticeStore } from './notices.svelte';
 import type { SessionStore } from './session.svelte';
 import type { ThreadStore } from './threads.svelte';
 import type { ToastStore } from './toasts.svelte';
@@ -10,6 +12,8 @@ export type EventTargets = {
   list: ConversationListStore;
   threads: ThreadStore;
   toasts: ToastStore;
+  blocks: BlockStore;
+  notices: NoticeStore;
   /** Reload what may have been missed (see `App.resync`). */
   resync(): void;
   /** Close the open conversation (it was removed). */
@@ -35,7 +39,17 @@ export function routeEvent(e: ImEvent, to: EventTargets): void {
     case 'conversationRemoved':
       to.list.removed(e.conversationId);
       to.threads.remove(e.conversationId);
+      to.notices.dropConversation(e.conversationId);
       if (to.list.selectedId === e.conversationId) to.close();
+      break;
+    case 'addedToGroup':
+      if (!signedIn) return;
+      // (A group left on this device: the notice waits until the backend's list says it is there.)
+      to.notices.added(e, to.list.addedToGroup(e.conversationId));
+      break;
+    case 'blockChanged':
+      if (!signedIn) return;
+      to.blocks.changed(e.uid, e.blocked);
       break;
     case 'connection':
       to.session.setConnection(e.state);

@@ -21,6 +21,8 @@ export type SessionHooks = {
   signedOut(): void;
   /** The window came back (focus, visible again). */
   windowBack(): void;
+  /** The connection is (back) online while signed in. */
+  online(): void;
 };
 
 export class SessionStore {
@@ -149,8 +151,10 @@ export class SessionStore {
 
   // Catching up after a reconnect is the backend's `resync` event (sent once its catch-up is done).
   setConnection(s: ConnectionState): void {
+    const was = this.connection.state;
     this.connection = s;
     this.connectionSince = Date.now();
+    if (s.state === 'online' && was !== 'online' && this.account && this.phase === 'main') this.hooks.online();
   }
 
   private reset(): void {
