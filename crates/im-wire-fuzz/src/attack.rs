@@ -662,6 +662,11 @@ impl Worker {
             ("get_messages", 24),
             ("mark_read", 20),
             ("typing", 16),
+            ("mute_conversation", 8),
+            // Blocks close single chats to sends: few, and lifted as often as set.
+            ("block_user", 3),
+            ("unblock_user", 3),
+            ("get_blocked", 4),
         ];
         const ANONYMOUS: &[(&str, u32)] = &[
             ("hello", 4),

@@ -30,6 +30,10 @@ pub const GENERATED: &[&str] = &[
     "get_messages",
     "mark_read",
     "typing",
+    "mute_conversation",
+    "block_user",
+    "unblock_user",
+    "get_blocked",
 ];
 
 /// Texts that are valid message texts but awkward: CJK, emoji, RTL, zero-width, combining
@@ -406,6 +410,12 @@ impl Ctx<'_> {
                 put("conversation_id", json!(self.conversation_id(rng)));
                 put("typing", json!(rng.random_bool(0.5)));
             }
+            "mute_conversation" => {
+                put("conversation_id", json!(self.conversation_id(rng)));
+                put("muted", json!(rng.random_bool(0.5)));
+            }
+            "block_user" | "unblock_user" => put("user_id", json!(self.uid(rng))),
+            "get_blocked" => {}
             _ => {} // an op newer than this generator: id and op only
         }
         m
