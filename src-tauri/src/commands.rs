@@ -2,11 +2,12 @@
 //! Passwords arrive here and go straight into a `Secret`; tokens never leave the backend.
 
 use im_sdk::{ClientId, ConversationId, CreateConversation, Secret, TextMessage, Uid};
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::dto::{
-    Account, AppInfo, Bootstrap, ConversationItem, MessagePage, UiConnectionState, UiMessage,
-    UserInfo,
+    Account, AppInfo, Bootstrap, ConversationItem, ImEvent, MessagePage, UiConnectionState,
+    UiMessage, UserInfo,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -393,6 +394,13 @@ pub async fn blocked_users(state: State<'_, AppState>) -> Result<Vec<UserInfo>> 
 fn user_id(uid: &str) -> Result<Uid> {
     uid.parse::<Uid>()
         .map_err(|_| AppError::new("bad_id", format!("{uid:?} is not a user id")))
+}
+
+/// The UI's event stream: every `ImEvent` from now on (and those that waited for the page to
+/// load) arrives on `on_event`, in order. A reloaded page subscribes again.
+#[tauri::command]
+pub fn subscribe_events(state: State<'_, AppState>, on_event: Channel<ImEvent>) {
+    state.ui_events.subscribe(on_event);
 }
 
 /// Which conversation the UI shows (no notifications for it while the window is focused).

@@ -1,17 +1,14 @@
-//! Forwards the SDK's events to the UI on the one `im-event` channel (as `dto::ImEvent`), and
-//! shows notifications for incoming messages.
+//! Forwards the SDK's events to the UI on its one ordered channel (`ui_events`, as
+//! `dto::ImEvent`), and shows notifications for incoming messages.
 
 use futures_util::StreamExt;
 use im_sdk::{ClientEvent, ImClient};
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
 use crate::dto::{ImEvent, UiConnectionState, UiMessage};
 use crate::notifications;
 use crate::state::AppState;
 use crate::view::{self, Names};
-
-/// The channel name the UI listens on.
-pub const CHANNEL: &str = "im-event";
 
 /// Spawns the task that forwards `client`'s events until the client stops. It subscribes
 /// before returning, so every event after this call reaches the UI.
@@ -23,10 +20,10 @@ pub fn forward<R: Runtime>(
     tauri::async_runtime::spawn(async move {
         let mut caught_up_from_others = 0usize;
         while let Some(event) = events.next().await {
-            for ui in translate(&app, &client, event, &mut caught_up_from_others).await {
-                if let Err(e) = app.emit(CHANNEL, ui) {
-                    tracing::warn!(error = %e, "cannot reach the UI");
-                }
+            let ui_events = translate(&app, &client, event, &mut caught_up_from_others).await;
+            let state = app.state::<AppState>();
+            for ui in ui_events {
+                state.ui_events.send(ui);
             }
         }
     })

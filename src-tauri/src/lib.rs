@@ -13,6 +13,7 @@ mod events;
 mod notifications;
 mod profile;
 mod state;
+mod ui_events;
 mod view;
 
 use std::time::Instant;
@@ -59,6 +60,7 @@ pub fn app<R: Runtime>(
             commands::blocked_users,
             commands::connection_state,
             commands::ui_ready,
+            commands::subscribe_events,
         ])
         .setup(move |app| {
             tracing::debug!(since_start_ms = started.elapsed().as_secs_f64() * 1e3, "setup");

@@ -33,6 +33,8 @@ pub struct AppState {
     /// Starting, restoring and stopping the client one at a time: two sign-ins at once must not
     /// leave a client running that nobody stops.
     lifecycle: tokio::sync::Mutex<()>,
+    /// The ordered event stream to the web UI.
+    pub ui_events: crate::ui_events::UiEvents,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             running: Mutex::new(None),
             active: Mutex::new(None),
             lifecycle: tokio::sync::Mutex::new(()),
+            ui_events: Default::default(),
         }
     }
 

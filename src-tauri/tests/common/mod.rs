@@ -9,7 +9,7 @@ use gtedx_im::Profile;
 use serde_json::Value;
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
-use tauri::{Listener, Manager, WebviewWindow};
+use tauri::{Manager, WebviewWindow};
 
 /// Calls a command through the window's IPC, as the web UI does (from any thread).
 pub fn invoke_on(
@@ -70,12 +70,23 @@ impl TestApp {
         }
     }
 
-    /// Collects `im-event` payloads.
+    /// Collects the UI's events: subscribes a channel as the UI's `subscribe_events` does.
     pub fn events(&self) -> std::sync::mpsc::Receiver<Value> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.app.listen_any("im-event", move |event| {
-            let _ = tx.send(serde_json::from_str::<Value>(event.payload()).unwrap());
+        let tx = std::sync::Mutex::new(tx);
+        let channel = tauri::ipc::Channel::new(move |body| {
+            if let tauri::ipc::InvokeResponseBody::Json(json) = body {
+                let _ = tx
+                    .lock()
+                    .unwrap()
+                    .send(serde_json::from_str::<Value>(&json).unwrap());
+            }
+            Ok(())
         });
+        self.app
+            .state::<gtedx_im::AppState>()
+            .ui_events
+            .subscribe(channel);
         rx
     }
 

@@ -1,11 +1,11 @@
-// The backend contract: types and thin wrappers around the Tauri commands and the `im-event`
-// channel. Argument keys are camelCase; Tauri maps them to the Rust snake_case parameters.
+// The backend contract: types and thin wrappers around the Tauri commands and the event
+// stream (an IPC channel handed to `subscribe_events`, ordered). Argument keys are camelCase;
+// Tauri maps them to the Rust snake_case parameters.
 // Every command rejects with an `AppError`.
 //
 // Outside Tauri (a plain browser, `npm run dev`) an in-memory mock backend is loaded
 // dynamically instead, so it never runs (and is never fetched) inside the app.
-import { invoke as tauriInvoke } from '@tauri-apps/api/core';
-import { listen as tauriListen } from '@tauri-apps/api/event';
+import { Channel, invoke as tauriInvoke } from '@tauri-apps/api/core';
 
 export type AppError = { code: string; message: string };
 export type Account = { uid: string; username: string; displayName: string; serverUrl: string };
@@ -100,7 +100,19 @@ export function isTauri(): boolean {
 
 const tauriBackend: Backend = {
   invoke: (cmd, args) => tauriInvoke(cmd, args),
-  listen: (handler) => tauriListen<ImEvent>('im-event', (e) => handler(e.payload)),
+  // One ordered channel (Tauri's advice for high-rate streams): the backend keeps what happened
+  // while the page loaded and sends it first. Subscribing again replaces the channel.
+  listen: async (handler) => {
+    let live = true;
+    const channel = new Channel<ImEvent>();
+    channel.onmessage = (event) => {
+      if (live) handler(event);
+    };
+    await tauriInvoke('subscribe_events', { onEvent: channel });
+    return () => {
+      live = false;
+    };
+  },
 };
 
 let backendPromise: Promise<Backend> | null = null;
@@ -144,7 +156,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
-/** Subscribes to the single `im-event` channel; resolves to the unsubscribe function. */
+/** Subscribes to the backend's event stream; resolves to the unsubscribe function. */
 export async function onImEvent(handler: (event: ImEvent) => void): Promise<() => void> {
   return (await backend()).listen(handler);
 }
