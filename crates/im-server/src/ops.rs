@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use im_proto::{
     check_display_name, encode_error, encode_event, encode_result, field_limits,
-    normalize_username, Blocked, Call, CreateConversation, Empty, ErrorBody, ErrorCode, Event,
-    FindUsers, GetMessages, GetUsers, Hello, HelloOk, Pong, Request, RequestId, Resume, Resumed,
-    SetTyping, SignIn, SignUp, SignedIn, SignedUp, Typing, UpdateConversation, User, Users,
-    PROTOCOL_VERSION,
+    normalize_username, BlockUser, Blocked, Call, CreateConversation, Empty, ErrorBody, ErrorCode,
+    Event, FindUsers, GetMessages, GetUsers, Hello, HelloOk, Pong, Request, RequestId, Resume,
+    Resumed, SetTyping, SignIn, SignUp, SignedIn, SignedUp, Typing, UnblockUser,
+    UpdateConversation, User, Users, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -141,6 +141,8 @@ async fn handle(
             }
         };
     }
+    // Block and unblock share one arm; this says which.
+    let blocking = matches!(call, Call::BlockUser(_));
     match call {
         Call::SignOut(_) => {
             let token_hash = session.token_hash;
@@ -313,27 +315,14 @@ async fn handle(
             )
             .await
         }
-        Call::BlockUser(p) => {
+        Call::BlockUser(BlockUser { user_id }) | Call::UnblockUser(UnblockUser { user_id }) => {
             submit(
                 shared,
                 state,
                 WriteCmd::Block {
                     by,
-                    user_id: p.user_id,
-                    blocked: true,
-                    reply: frame!(),
-                },
-            )
-            .await
-        }
-        Call::UnblockUser(p) => {
-            submit(
-                shared,
-                state,
-                WriteCmd::Block {
-                    by,
-                    user_id: p.user_id,
-                    blocked: false,
+                    user_id,
+                    blocked: blocking,
                     reply: frame!(),
                 },
             )
