@@ -147,9 +147,18 @@ pub fn run() {
                 let _ = window.set_focus();
             }
         }));
-    let app = app(builder, profile, started)
-        .build(context)
-        .expect("the app could not start");
+    let app = match app(builder, profile, started).build(context) {
+        Ok(app) => app,
+        Err(tauri::Error::PluginInitialization(plugin, error)) if plugin == "single-instance" => {
+            // Another instance of this profile holds the lock but did not take our arguments:
+            // it is quitting (it left the bus without replying). Start afresh once it is gone.
+            start_again_after_lost_handover(&error)
+        }
+        Err(error) => {
+            eprintln!("gtedx-im: the app could not start: {error}");
+            std::process::exit(1);
+        }
+    };
     app.run(|handle, event| {
         if let RunEvent::Exit = event {
             // Close the client cleanly: its socket, its supervisor, the cache.
@@ -157,6 +166,65 @@ pub fn run() {
             tauri::async_runtime::block_on(state.stop(false));
         }
     });
+}
+
+/// The environment variable counting how often this launch started again (see below).
+const START_ATTEMPT_ENV: &str = "GTEDX_START_ATTEMPT";
+/// How often a launch starts again while an exiting instance still holds the profile's lock.
+const MAX_START_ATTEMPTS: u32 = 20;
+
+/// A launch met the profile's single-instance lock held by an instance that is exiting: the
+/// hand-over of our arguments failed (the D-Bus name's owner disconnected without replying).
+/// Its name is released with its connection, so this process starts again from the beginning
+/// (the same executable, arguments and environment) after a short pause: it then either becomes
+/// the running instance or hands over to one that answers. A fresh process rather than a
+/// second `build` in this one: the first build already set up the windowing toolkit.
+fn start_again_after_lost_handover(error: &str) -> ! {
+    let attempt: u32 = std::env::var(START_ATTEMPT_ENV)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+        + 1;
+    if attempt > MAX_START_ATTEMPTS {
+        eprintln!(
+            "gtedx-im: another instance of this profile holds its lock and does not answer \
+             ({error}); tried {MAX_START_ATTEMPTS} times"
+        );
+        std::process::exit(1);
+    }
+    tracing::warn!(attempt, %error, "the running instance is exiting: starting again");
+    std::thread::sleep(std::time::Duration::from_millis(
+        100 * u64::from(attempt.min(5)),
+    ));
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("gtedx-im: cannot start again: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(std::env::args_os().skip(1))
+        .env(START_ATTEMPT_ENV, attempt.to_string());
+    #[cfg(unix)]
+    {
+        // The same process (its id, which WebDriver and launchers watch) with a fresh image.
+        use std::os::unix::process::CommandExt;
+        let e = command.exec();
+        eprintln!("gtedx-im: cannot start again: {e}");
+        std::process::exit(1);
+    }
+    #[cfg(not(unix))]
+    {
+        match command.spawn() {
+            Ok(_) => std::process::exit(0),
+            Err(e) => {
+                eprintln!("gtedx-im: cannot start again: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
