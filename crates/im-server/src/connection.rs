@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use governor::clock::{Clock, DefaultClock};
@@ -16,6 +16,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use im_proto::{encode_error, parse_request, ErrorBody, ErrorCode};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -274,19 +275,17 @@ impl Connection {
                     }
                 }
                 _ = &mut heartbeat => {
-                    let silent = last_heard.elapsed();
-                    if silent >= idle_timeout {
-                        return End::Idle;
-                    }
-                    let next = if silent >= ping_interval {
-                        if self.write(Message::Ping(Default::default())).await.is_err() {
-                            return End::Gone;
+                    let next = match heartbeat_step(last_heard.elapsed(), ping_interval, idle_timeout) {
+                        Heartbeat::Drop => return End::Idle,
+                        Heartbeat::Ping { next } => {
+                            if self.write(Message::Ping(Default::default())).await.is_err() {
+                                return End::Gone;
+                            }
+                            next
                         }
-                        ping_interval.min(idle_timeout - silent)
-                    } else {
-                        ping_interval - silent
+                        Heartbeat::Wait { next } => next,
                     };
-                    heartbeat.as_mut().reset(tokio::time::Instant::now() + next);
+                    heartbeat.as_mut().reset(Instant::now() + next);
                 }
             }
         }
@@ -493,9 +492,84 @@ impl Connection {
     }
 }
 
+/// What the heartbeat timer does when it fires after `silent` without a frame from the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heartbeat {
+    /// Silent for the whole idle timeout: close the connection.
+    Drop,
+    /// Silent for a ping interval: ping, and look again after `next`.
+    Ping { next: Duration },
+    /// Heard from recently: look again when a ping interval of silence would be up.
+    Wait { next: Duration },
+}
+
+/// The heartbeat's decision (a pure function, so the schedule is tested without a clock).
+fn heartbeat_step(silent: Duration, ping_interval: Duration, idle_timeout: Duration) -> Heartbeat {
+    if silent >= idle_timeout {
+        Heartbeat::Drop
+    } else if silent >= ping_interval {
+        Heartbeat::Ping {
+            next: ping_interval.min(idle_timeout - silent),
+        }
+    } else {
+        Heartbeat::Wait {
+            next: ping_interval - silent,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Replays a silent peer through the heartbeat: pings every interval, then the close exactly
+    /// at the idle timeout, never later (even when it is not a multiple of the interval).
+    #[test]
+    fn a_silent_peer_is_pinged_every_interval_then_dropped_at_the_idle_timeout() {
+        let s = Duration::from_secs;
+        for (interval, timeout) in [(s(30), s(90)), (s(30), s(100)), (s(30), s(20))] {
+            let (mut at, mut pings) = (interval, Vec::new());
+            let dropped_at = loop {
+                match heartbeat_step(at, interval, timeout) {
+                    Heartbeat::Drop => break at,
+                    Heartbeat::Ping { next } => {
+                        pings.push(at);
+                        at += next;
+                    }
+                    Heartbeat::Wait { .. } => panic!("a silent peer is never waited for"),
+                }
+            };
+            assert_eq!(
+                dropped_at,
+                timeout.max(interval),
+                "{interval:?}/{timeout:?}"
+            );
+            let expected: Vec<_> = (1..)
+                .map(|n| interval * n)
+                .take_while(|t| *t < timeout)
+                .collect();
+            assert_eq!(pings, expected, "{interval:?}/{timeout:?}");
+        }
+    }
+
+    /// A peer heard from 10 s ago is looked at again when 30 s of silence are up, not pinged.
+    #[test]
+    fn a_peer_heard_recently_is_not_pinged() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            heartbeat_step(s(10), s(30), s(90)),
+            Heartbeat::Wait { next: s(20) }
+        );
+        assert_eq!(
+            heartbeat_step(s(30), s(30), s(90)),
+            Heartbeat::Ping { next: s(30) }
+        );
+        assert_eq!(
+            heartbeat_step(s(75), s(30), s(90)),
+            Heartbeat::Ping { next: s(15) }
+        );
+        assert_eq!(heartbeat_step(s(90), s(30), s(90)), Heartbeat::Drop);
+    }
 
     /// An idle connection costs its task's future for as long as it lives: keep it small.
     #[tokio::test]

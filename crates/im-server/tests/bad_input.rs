@@ -84,31 +84,116 @@ async fn requests_per_second_are_capped_per_connection() {
     assert!(other.call(Ping {}).await.is_ok());
 }
 
-#[tokio::test]
+/// Sends a `ping` request and reads until its reply; whether it came (false: closed). It waits
+/// by yielding, not on a timer: on a paused clock tokio jumps to the next timer as soon as no
+/// task is ready, and a server task woken only by its socket does not count as ready.
+async fn ping_without_timers(client: &mut Client) -> bool {
+    use futures_util::{FutureExt, StreamExt};
+    client.send_text(r#"{"id":77,"op":"ping"}"#).await;
+    for _ in 0..1_000_000 {
+        match client.ws.next().now_or_never() {
+            Some(Some(Ok(Message::Text(reply)))) => return reply.contains(r#""id":77"#),
+            Some(Some(Ok(_))) => continue, // the server's pings
+            Some(_) => return false,
+            None => tokio::task::yield_now().await,
+        }
+    }
+    panic!("no reply to a ping request");
+}
+
+/// The frames (opcode, payload) the server sent on a connection the client never read, read as
+/// raw bytes until the server closed it.
+async fn frames_until_eof(client: &mut Client) -> Vec<(u8, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    use tokio_tungstenite::MaybeTlsStream;
+    let MaybeTlsStream::Plain(socket) = client.ws.get_mut() else {
+        unreachable!("the tests speak plain ws://")
+    };
+    let mut bytes = Vec::new();
+    socket.read_to_end(&mut bytes).await.unwrap();
+    let (mut frames, mut at) = (Vec::new(), 0);
+    while at < bytes.len() {
+        let opcode = bytes[at] & 0x0f;
+        let (len, header) = match bytes[at + 1] & 0x7f {
+            126 => (
+                u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]) as usize,
+                4,
+            ),
+            127 => unreachable!("no frame here is that long"),
+            n => (n as usize, 2),
+        };
+        frames.push((opcode, bytes[at + header..at + header + len].to_vec()));
+        at += header + len;
+    }
+    frames
+}
+
+/// The default heartbeat (a ping after 30 s of silence, closed after 90 s) on a paused clock:
+/// tokio jumps it to the next timer whenever every task waits, so minutes pass in milliseconds
+/// and the schedule is exact.
+#[tokio::test(start_paused = true)]
 async fn silent_connections_are_pinged_then_dropped() {
     use futures_util::StreamExt;
     use std::time::Duration;
-    let server = TestServer::start_with(|c| {
-        c.ping_interval = Duration::from_millis(200);
-        c.idle_timeout = Duration::from_millis(700);
-    })
-    .await;
-    // A client that keeps reading answers the pings (tungstenite does) and stays.
+    use tokio::time::Instant;
+    let server = TestServer::start().await;
+    let s = Duration::from_secs;
+
+    // A client that keeps reading answers the pings (tungstenite does) and stays, for 285 s.
     let mut lively = Client::connect(&server.url).await;
-    let mut pings = 0;
-    let until = tokio::time::Instant::now() + Duration::from_millis(1200);
-    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(until, lively.ws.next()).await {
+    let mut silent = Client::connect(&server.url).await;
+    let start = Instant::now();
+    let mut pings = Vec::new();
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout_at(start + s(285), lively.ws.next()).await
+    {
         if matches!(message, Message::Ping(_)) {
-            pings += 1;
+            pings.push(start.elapsed());
         }
     }
-    assert!(pings >= 2, "pinged after silence, {pings} times");
-    assert!(lively.call(Ping {}).await.is_ok());
+    assert_eq!(pings.len(), 9, "a ping every 30 s of silence: {pings:?}");
+    for (n, at) in pings.iter().enumerate() {
+        let due = s(30) * (n as u32 + 1);
+        assert!(*at >= due && *at < due + s(1), "ping {n} at {at:?}");
+    }
+    assert!(ping_without_timers(&mut lively).await);
+    // One that read nothing meanwhile (so never answered) was pinged at 30 and 60 s and closed
+    // as idle at 90 s. Read raw: a WebSocket client would answer the pings now, into a closed
+    // socket, and the reset would discard the close frame.
+    let frames = frames_until_eof(&mut silent).await;
+    let opcodes: Vec<u8> = frames.iter().map(|(opcode, _)| *opcode).collect();
+    assert_eq!(opcodes, [0x9, 0x9, 0x8], "2 pings, then the close");
+    assert_eq!(
+        frames[2].1[..2],
+        1001u16.to_be_bytes(),
+        "closed as going away"
+    );
 
-    // One that reads nothing (so never answers) is closed as idle.
-    let mut silent = Client::connect(&server.url).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(silent.closed().await, Some(1001));
+    // Silence shorter than the timeout is forgiven; the timeout counts from the last frame.
+    let mut quiet = Client::connect(&server.url).await;
+    let connected = Instant::now();
+    tokio::time::sleep(s(80)).await;
+    assert!(ping_without_timers(&mut quiet).await, "dropped before 90 s");
+    tokio::time::sleep(s(80)).await;
+    assert!(
+        ping_without_timers(&mut quiet).await,
+        "the timeout did not restart"
+    );
+    let frames = frames_until_eof(&mut quiet).await;
+    let closed_at = connected.elapsed();
+    let opcodes: Vec<u8> = frames.iter().map(|(opcode, _)| *opcode).collect();
+    assert_eq!(
+        opcodes,
+        [0x9, 0x9, 0x8],
+        "pings at 190 and 220 s, then the close"
+    );
+    assert_eq!(frames[2].1[..2], 1001u16.to_be_bytes());
+    // The close frame went out at 250 s, 90 s after the last request; the socket closed 2 s
+    // later, when the close handshake the client never answered timed out.
+    assert!(
+        closed_at >= s(252) && closed_at < s(253),
+        "closed {closed_at:?} after connecting"
+    );
 }
 
 #[tokio::test]
