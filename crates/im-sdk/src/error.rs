@@ -28,6 +28,14 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// The server's TLS certificate was refused (never retried over plain `ws://`).
+    #[error("cannot connect securely to {url}: {problem}")]
+    Tls {
+        /// The server URL.
+        url: String,
+        /// What is wrong with the certificate.
+        problem: crate::tls::TlsProblem,
+    },
     /// The client was used before [`crate::ImClient::set_cache`], which the seed requires right
     /// after creating it.
     #[error("set a cache on the client (ImClient::set_cache) before using it")]
@@ -75,7 +83,8 @@ impl Error {
     }
 
     /// A stable, machine-readable code: the server's error code, or one of `offline`,
-    /// `disconnected`, `timeout`, `connect_failed`, `cache_not_set`, `cache_already_set`,
+    /// `disconnected`, `timeout`, `connect_failed`, `tls_untrusted`, `tls_expired`,
+    /// `tls_wrong_host`, `tls_revoked`, `tls_failed`, `cache_not_set`, `cache_already_set`,
     /// `cache_owned_by_other`, `cache`, `closed`, `failed`, `signed_out`, `invalid_input`,
     /// `protocol`.
     pub fn code(&self) -> &'static str {
@@ -85,6 +94,7 @@ impl Error {
             Error::Disconnected => "disconnected",
             Error::Timeout => "timeout",
             Error::Connect { .. } => "connect_failed",
+            Error::Tls { problem, .. } => problem.code(),
             Error::CacheNotSet => "cache_not_set",
             Error::CacheAlreadySet => "cache_already_set",
             Error::CacheOwnedByOther(_) => "cache_owned_by_other",

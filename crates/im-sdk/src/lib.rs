@@ -84,6 +84,7 @@ mod outbox;
 mod pacing;
 mod service;
 mod supervisor;
+mod tls;
 mod transport;
 
 pub use account::{sign_in, sign_out, sign_up, Session};
@@ -93,6 +94,7 @@ pub use conversation::{Conversation, HistoryPage, TextMessage};
 pub use error::{Error, Result};
 pub use events::{ClientEvent, ConnectionState, EventKind};
 pub use service::ImService;
+pub use tls::{trust_extra_ca_pem, TlsProblem};
 
 pub use im_proto::{
     ClientId, ConversationId, ConversationType, CreateConversation, ErrorBody, ErrorCode, Limits,

@@ -8,7 +8,7 @@ use im_proto::{decode_server_frame, Hello, Op, Request, RequestId, ServerFrame, 
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::error::{Error, Result};
 
@@ -44,13 +44,25 @@ impl Connection {
         let config = WebSocketConfig::default()
             .read_buffer_size(16 * 1024)
             .max_message_size(Some(16 << 20));
+        // A wss:// URL is checked against the trust store; ws:// stays plain. Never both.
+        let connector = if url.starts_with("wss://") {
+            Some(Connector::Rustls(crate::tls::client_config()?))
+        } else {
+            Some(Connector::Plain)
+        };
         let (ws, _) = tokio::time::timeout(
             timeout,
-            tokio_tungstenite::connect_async_with_config(url, Some(config), true),
+            tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, connector),
         )
         .await
         .map_err(|_| connect_error("timed out".into()))?
-        .map_err(|e| connect_error(e.to_string()))?;
+        .map_err(|e| match crate::tls::problem_in(&e) {
+            Some(problem) => Error::Tls {
+                url: url.to_owned(),
+                problem,
+            },
+            None => connect_error(e.to_string()),
+        })?;
         let mut conn = Self {
             ws,
             url: url.to_owned(),

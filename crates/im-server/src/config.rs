@@ -39,6 +39,11 @@ pub struct Config {
     /// handshake carries an `Origin` header not listed here is refused with 403, so a web page
     /// cannot reach a server on the user's machine or network; native clients send none.
     pub allowed_origins: Vec<String>,
+    /// Serve TLS (`wss://`) with this certificate and key instead of plain `ws://`.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// How often the TLS files are checked for a change (a renewal) and reloaded; zero: never
+    /// (reload on SIGHUP or [`crate::RunningServer::reload_tls`] only).
+    pub tls_reload_check: Duration,
     /// Fault injection for the crash-only tests: the writer panics after this many batches.
     #[doc(hidden)]
     pub debug_writer_panic_after: Option<u64>,
@@ -58,6 +63,8 @@ impl Default for Config {
             guard: GuardLimits::default(),
             shutdown_grace: Duration::from_secs(10),
             allowed_origins: Vec::new(),
+            tls: None,
+            tls_reload_check: Duration::from_secs(10),
             debug_writer_panic_after: None,
         }
     }

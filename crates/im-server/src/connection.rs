@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::{ConnHandle, Outbound};
 use crate::ops::{self, ConnState};
+use crate::tls::Transport;
 use crate::Shared;
 
 /// One clock for every connection's rate limiter: creating a clock calibrates it (CPUID), which
@@ -176,6 +177,21 @@ async fn serve_until_done(
     life: Lifecycle,
 ) {
     let _ = stream.set_nodelay(true);
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    let stream = match &shared.tls {
+        None => Transport::Plain(stream),
+        Some(tls) => match tokio::time::timeout_at(deadline, tls.acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => Transport::Tls(Box::new(stream)),
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                return;
+            }
+        },
+    };
     let config = websocket_config(shared.config.limits.max_frame_bytes);
     // Boxed, so the handshake's state is freed once it is done instead of staying in the task.
     let handshake = Box::pin(crate::http::accept(
@@ -183,7 +199,7 @@ async fn serve_until_done(
         config,
         &shared.config.allowed_origins,
     ));
-    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+    let ws = match tokio::time::timeout_at(deadline, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(crate::http::Refused::Status(status))) => {
             tracing::debug!(%peer, status, "not a WebSocket request: answered with an HTTP status");
@@ -220,7 +236,7 @@ async fn serve_until_done(
 
 struct Connection {
     state: ConnState,
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<Transport>,
     outbound: mpsc::Receiver<Outbound>,
     limiter: DefaultDirectRateLimiter,
     shared: Arc<Shared>,
@@ -596,6 +612,7 @@ mod tests {
             config,
             store,
             hub,
+            tls: None,
         });
         let slot = shared.guard.connections.take(peer.ip()).unwrap();
         let future = serve(stream, peer, shared, Lifecycle::default(), slot);

@@ -30,6 +30,9 @@ pub enum Error {
     /// The disk is full (a write failed with it earlier in the same batch).
     #[error("storage full: {0}")]
     StorageFull(String),
+    /// The TLS certificate or key cannot be used (named file, reason).
+    #[error("tls: {0}")]
+    Tls(String),
     /// A part the server cannot run without failed; the server stopped.
     #[error("fatal: {0}")]
     Fatal(String),

@@ -29,6 +29,7 @@ mod hub;
 mod metrics;
 mod ops;
 mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use tokio_util::task::TaskTracker;
 
 pub use config::{Config, GuardLimits, DEFAULT_DATABASE, DEFAULT_LISTEN};
 pub use error::{Error, Result};
+pub use tls::TlsFiles;
 
 use auth::Passwords;
 use connection::Lifecycle;
@@ -59,6 +61,38 @@ pub(crate) struct Shared {
     pub hub: Arc<Hub>,
     pub passwords: Passwords,
     pub guard: Guard,
+    /// Present when the public port speaks TLS.
+    pub tls: Option<Tls>,
+}
+
+/// Reloads the server's TLS certificate and key from their files (see
+/// [`RunningServer::reload_tls`]).
+#[derive(Debug, Clone)]
+pub struct TlsReloader(Option<Arc<tls::Certificates>>);
+
+impl TlsReloader {
+    /// Loads the files again; on an error the previous certificate stays. Does nothing
+    /// without TLS. Blocking (reads two small files).
+    pub fn reload(&self) -> Result<()> {
+        match &self.0 {
+            Some(certificates) => certificates.reload(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The TLS side of the public port.
+pub(crate) struct Tls {
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    pub certificates: Arc<tls::Certificates>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("certificates", &self.certificates)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A server that is accepting connections.
@@ -77,9 +111,27 @@ impl RunningServer {
         self.addr
     }
 
-    /// The WebSocket URL clients connect to.
+    /// The WebSocket URL clients connect to (`wss://` when it serves TLS; the host is the
+    /// address it listens on, which a certificate usually does not name).
     pub fn url(&self) -> String {
-        format!("ws://{}{}", self.addr, im_proto::WS_PATH)
+        let scheme = if self.shared.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://{}{}", self.addr, im_proto::WS_PATH)
+    }
+
+    /// Loads the TLS certificate and key again (as on SIGHUP): handshakes from now on use
+    /// them; open connections are not touched. On an error the previous certificate stays.
+    /// Does nothing without TLS.
+    pub fn reload_tls(&self) -> Result<()> {
+        self.tls_reloader().reload()
+    }
+
+    /// A handle that reloads the TLS files, for a signal handler that outlives `&self`.
+    pub fn tls_reloader(&self) -> TlsReloader {
+        TlsReloader(self.shared.tls.as_ref().map(|tls| tls.certificates.clone()))
     }
 
     /// How many signed-in connections are online.
@@ -145,6 +197,17 @@ fn listen(addr: SocketAddr) -> Result<TcpListener> {
 
 /// Opens the database, binds the address and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer> {
+    let tls = match &config.tls {
+        Some(files) => {
+            let certificates = Arc::new(tls::Certificates::load(files.clone())?);
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(certificates.server_config()?));
+            Some(Tls {
+                acceptor,
+                certificates,
+            })
+        }
+        None => None,
+    };
     let listener = listen(config.listen)?;
     let addr = listener.local_addr()?;
     let hub = Arc::new(Hub::new());
@@ -171,14 +234,19 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         store,
         hub,
         passwords,
+        tls,
     });
+    let scheme = if shared.tls.is_some() { "wss" } else { "ws" };
     tracing::info!(
         %addr,
         database = %shared.config.database.display(),
-        "listening on ws://{addr}{}",
+        "listening on {scheme}://{addr}{}",
         im_proto::WS_PATH
     );
     let shutdown = CancellationToken::new();
+    if shared.tls.is_some() && !shared.config.tls_reload_check.is_zero() {
+        tokio::spawn(watch_tls_files(shared.clone(), shutdown.clone()));
+    }
     let life = Lifecycle::default();
     let kill = life.kill.clone();
     let done = tokio::spawn(accept_loop(
@@ -194,6 +262,25 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         done,
         shared,
     })
+}
+
+/// Reloads the TLS certificate when its files change (a renewal needs no restart).
+async fn watch_tls_files(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let Some(tls) = &shared.tls else { return };
+    let mut every = tokio::time::interval(shared.config.tls_reload_check);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let certificates = tls.certificates.clone();
+        if let Ok(Err(e)) =
+            tokio::task::spawn_blocking(move || certificates.reload_if_changed()).await
+        {
+            tracing::warn!(error = %e, "TLS files changed but cannot be loaded: the previous certificate stays");
+        }
+    }
 }
 
 async fn accept_loop(
@@ -219,6 +306,8 @@ async fn accept_loop(
                     Some(slot) => {
                         connections.spawn(connection::serve(stream, peer, shared.clone(), life.clone(), slot));
                     }
+                    // Over TLS a plain-text 429 would read as a broken handshake: just close.
+                    None if shared.tls.is_some() => drop(stream),
                     None => {
                         connections.spawn(connection::refuse_busy_address(stream, peer));
                     }

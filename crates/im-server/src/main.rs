@@ -76,6 +76,16 @@ struct Cli {
     /// host itself, or a reverse proxy on it).
     #[arg(long, env = "IM_LIMIT_LOOPBACK")]
     limit_loopback: bool,
+    /// TLS certificate chain (PEM, the server's certificate first): serve `wss://`. Reloaded
+    /// when the file changes or on SIGHUP, without dropping connections.
+    #[arg(long, env = "IM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for `--tls-cert`.
+    #[arg(long, env = "IM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// How often to check the TLS files for a renewal, in seconds (0: only on SIGHUP).
+    #[arg(long, env = "IM_TLS_RELOAD_CHECK_SECS", default_value_t = Config::default().tls_reload_check.as_secs())]
+    tls_reload_check_secs: u64,
     /// Web origins allowed to open WebSockets, comma-separated (by default none: a web page
     /// cannot connect; native clients are not affected).
     #[arg(long, env = "IM_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -113,6 +123,11 @@ impl Cli {
                 exempt_loopback: !self.limit_loopback,
             },
             allowed_origins: self.allowed_origins,
+            tls: self
+                .tls_cert
+                .zip(self.tls_key)
+                .map(|(cert, key)| im_server::TlsFiles { cert, key }),
+            tls_reload_check: std::time::Duration::from_secs(self.tls_reload_check_secs),
             #[cfg(debug_assertions)]
             debug_writer_panic_after: self.debug_writer_panic_after,
             ..Config::default()
@@ -140,6 +155,28 @@ fn termination() -> anyhow::Result<std::pin::Pin<Box<dyn std::future::Future<Out
     Ok(Box::pin(async {
         let _ = tokio::signal::ctrl_c().await;
     }))
+}
+
+/// Reloads the TLS certificate and key on SIGHUP (what `systemctl reload` and certbot's deploy
+/// hooks send).
+fn reload_tls_on_sighup(reloader: im_server::TlsReloader) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let reloader = reloader.clone();
+                if let Ok(Err(error)) = tokio::task::spawn_blocking(move || reloader.reload()).await
+                {
+                    tracing::warn!(%error, "SIGHUP: the TLS files cannot be loaded; the previous certificate stays");
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = reloader;
+    Ok(())
 }
 
 /// The exit status after a fatal failure (EX_SOFTWARE): a service manager restarts the server.
@@ -208,6 +245,7 @@ async fn main() -> anyhow::Result<()> {
             config.database.display()
         )
     })?;
+    reload_tls_on_sighup(server.tls_reloader())?;
     let stop = server.shutdown_token();
     tokio::spawn(async move {
         terminated.await;

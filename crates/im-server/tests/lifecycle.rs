@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use common::{Client, TestServer};
-use im_proto::{ClientId, CreateConversation, ErrorCode, GetMessages, Message, Resume, SendText};
+use im_proto::{
+    ClientId, CreateConversation, ErrorCode, GetMessages, Message, Ping, Resume, SendText,
+};
 
 fn send(conversation_id: im_proto::ConversationId, text: &str) -> SendText {
     SendText {
@@ -234,7 +236,7 @@ impl Binary {
         let url = loop {
             let line = lines.next().expect("server exited").unwrap();
             keep(&log, &line);
-            if let Some(at) = line.find("ws://") {
+            if let Some(at) = line.find("wss://").or_else(|| line.find("ws://")) {
                 break line[at..].split_whitespace().next().unwrap().to_owned();
             }
         };
@@ -308,6 +310,61 @@ async fn the_binary_runs_with_defaults_and_stops_cleanly_on_sigterm() {
     let mut tom = Client::connect(&server.url).await;
     tom.sign_in("tom").await;
     assert_eq!(all_messages(&mut tom, c.id).await, vec![first]);
+    assert!(server.terminate().success());
+}
+
+/// The binary serves `wss://` from `--tls-cert`/`--tls-key` (here through their `IM_*`
+/// variables) and reloads them on SIGHUP, as certbot's deploy hook or `systemctl reload` asks.
+#[tokio::test]
+async fn the_binary_serves_tls_and_reloads_its_certificate_on_sighup() {
+    use im_test_pki::{TestCa, Validity};
+    let dir = tempfile::tempdir().unwrap();
+    let (old_ca, new_ca) = (TestCa::new("Old CA"), TestCa::new("New CA"));
+    let (cert, key) = old_ca
+        .issue(&["localhost"], Validity::Current)
+        .write(dir.path(), "server");
+    let (cert_path, key_path) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = Binary::start_with(
+        dir.path(),
+        &[
+            ("IM_TLS_CERT", cert_path),
+            ("IM_TLS_KEY", key_path),
+            // Only the signal reloads, so this test sees the signal work.
+            ("IM_TLS_RELOAD_CHECK_SECS", "0"),
+        ],
+    );
+    assert!(server.url.starts_with("wss://"), "{}", server.url);
+    let url = server.url.replace("127.0.0.1", "localhost");
+    let mut open = Client::connect_tls(&url, &old_ca).await.unwrap();
+
+    new_ca
+        .issue(&["localhost"], Validity::Current)
+        .write(dir.path(), "server");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        Client::connect_tls(&url, &new_ca).await.is_err(),
+        "nothing reloads before the signal"
+    );
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut renewed = None;
+    for _ in 0..200 {
+        if let Ok(client) = Client::connect_tls(&url, &new_ca).await {
+            renewed = Some(client);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(renewed.is_some(), "not reloaded; log:\n{}", server.log());
+    assert!(
+        open.call(Ping {}).await.is_ok(),
+        "the open connection stays"
+    );
+    assert!(server.log().contains("TLS certificate reloaded"));
     assert!(server.terminate().success());
 }
 

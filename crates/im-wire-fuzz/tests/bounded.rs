@@ -31,8 +31,12 @@ fn im_server() -> PathBuf {
     let target_dir = dir.parent().expect("a target folder");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
+    // The manifest folder as cargo gives it when running the test: the one baked in at compile
+    // time may be another checkout's, when the target folder is shared (CI reuses one).
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
     build
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(manifest_dir)
         .args([
             "build",
             "-p",

@@ -81,6 +81,11 @@ impl Client {
     /// Connects without saying hello.
     pub async fn raw(url: &str) -> Self {
         let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Self::over(ws)
+    }
+
+    /// A client on a WebSocket already open (e.g. over TLS with a test CA).
+    pub fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
         Self {
             ws,
             next_id: 0,
@@ -88,6 +93,37 @@ impl Client {
             user: None,
             token: None,
         }
+    }
+
+    /// Connects over TLS trusting only `ca`, and says hello; the handshake's error otherwise.
+    pub async fn connect_tls(
+        url: &str,
+        ca: &im_test_pki::TestCa,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca.cert_pem.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(config));
+        let (ws, _) =
+            tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector))
+                .await?;
+        let mut client = Self::over(ws);
+        client
+            .call(Hello {
+                protocol: PROTOCOL_VERSION,
+                client: Some("integration-test".into()),
+            })
+            .await
+            .unwrap();
+        Ok(client)
     }
 
     /// Connects and says hello.
