@@ -10,6 +10,7 @@ use crate::dto::{
     UiMessage, UserInfo,
 };
 use crate::error::AppError;
+use crate::server_address::{self, ServerAddress};
 use crate::state::AppState;
 use crate::view::{self, Names};
 
@@ -122,17 +123,21 @@ pub async fn sign_up<R: Runtime>(
     username: String,
     password: String,
     display_name: Option<String>,
+    allow_insecure: Option<bool>,
 ) -> Result<Account> {
+    let server = server_address::resolve_for_sign_in(&server_url, allow_insecure == Some(true))?;
     let password = Secret::new(password);
     let display_name = display_name.filter(|n| !n.trim().is_empty());
-    let session = im_sdk::sign_up(
-        server_url.trim(),
-        &username,
-        &password,
-        display_name.as_deref(),
-    )
-    .await?;
+    let session =
+        im_sdk::sign_up(&server.url, &username, &password, display_name.as_deref()).await?;
     signed_in(&app, &state, session).await
+}
+
+/// What a person typed as their server, resolved to the WebSocket URL the app will use (for
+/// the sign-in screen to show before connecting).
+#[tauri::command]
+pub fn server_address(input: String) -> Result<ServerAddress> {
+    server_address::resolve(&input)
 }
 
 /// Signs in with a username and password.
@@ -143,15 +148,11 @@ pub async fn sign_in<R: Runtime>(
     server_url: String,
     username: String,
     password: String,
+    allow_insecure: Option<bool>,
 ) -> Result<Account> {
+    let server = server_address::resolve_for_sign_in(&server_url, allow_insecure == Some(true))?;
     let password = Secret::new(password);
-    let session = im_sdk::sign_in(
-        server_url.trim(),
-        &username,
-        &password,
-        Some(&device_label()),
-    )
-    .await?;
+    let session = im_sdk::sign_in(&server.url, &username, &password, Some(&device_label())).await?;
     signed_in(&app, &state, session).await
 }
 

@@ -12,7 +12,9 @@ mod error;
 mod events;
 mod notifications;
 mod profile;
+mod server_address;
 mod state;
+mod trust;
 mod ui_events;
 mod view;
 
@@ -41,6 +43,7 @@ pub fn app<R: Runtime>(
             commands::app_info,
             commands::bootstrap,
             commands::restore_session,
+            commands::server_address,
             commands::sign_up,
             commands::sign_in,
             commands::sign_out,
@@ -70,6 +73,8 @@ pub fn app<R: Runtime>(
                 tracing::warn!(error = %e, data = %data_dir.display(), "cannot make the data folder private");
             }
             tracing::info!(profile = profile.name().unwrap_or("default"), data = %data_dir.display(), "starting");
+            // Before any connection: the extra authorities for self-hosted servers.
+            trust::install_and_trust(&data_dir, &trust::from_args(std::env::args().skip(1)));
             let title = profile.window_title();
             app.manage(AppState::new(profile.clone(), data_dir, started));
             WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::default())

@@ -96,18 +96,44 @@ impl Drop for Process {
 
 /// The real server on a free port with its database in `dir`.
 pub fn start_server(dir: &Path, port: u16) -> Result<(Process, String)> {
+    start_server_with(dir, port, &[])
+}
+
+/// The real server serving TLS (`wss://`) with the certificate and key files given.
+pub fn start_tls_server(
+    dir: &Path,
+    port: u16,
+    cert: &Path,
+    key: &Path,
+) -> Result<(Process, String)> {
+    start_server_with(
+        dir,
+        port,
+        &[
+            ("IM_TLS_CERT", cert.as_os_str()),
+            ("IM_TLS_KEY", key.as_os_str()),
+        ],
+    )
+}
+
+fn start_server_with(
+    dir: &Path,
+    port: u16,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<(Process, String)> {
     let mut child = Command::new(binary("im-server")?)
         .current_dir(dir)
         .env("IM_LISTEN", format!("127.0.0.1:{port}"))
         .env("IM_LOG", "info")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .context("starting im-server")?;
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
     let url = loop {
         let line = lines.next().ok_or_else(|| anyhow!("im-server exited"))??;
-        if let Some(at) = line.find("ws://") {
+        if let Some(at) = line.find("wss://").or_else(|| line.find("ws://")) {
             break line[at..]
                 .split_whitespace()
                 .next()
@@ -194,6 +220,11 @@ pub struct App {
 impl App {
     /// Launches the app with `--profile NAME` under a new tauri-driver.
     pub async fn launch(profile: &str, shots: &Path) -> Result<Self> {
+        Self::launch_with(profile, shots, &[]).await
+    }
+
+    /// Launches the app with `--profile NAME` and more arguments.
+    pub async fn launch_with(profile: &str, shots: &Path, args: &[&str]) -> Result<Self> {
         let (port, native) = (free_port()?, free_port()?);
         // The driver's and the app's output, kept with the screenshots to explain a failure.
         std::fs::create_dir_all(shots)?;
@@ -216,13 +247,17 @@ impl App {
             name: "tauri-driver".into(),
         };
         wait_for_port(port, "tauri-driver")?;
+        let app_args: Vec<&str> = ["--profile", profile]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert(
             "tauri:options".into(),
             serde_json::json!({
                 "application": binary("gtedx-im")?,
-                "args": ["--profile", profile],
+                "args": app_args,
             }),
         );
         let mut builder = ClientBuilder::native();

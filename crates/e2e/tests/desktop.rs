@@ -9,7 +9,8 @@
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
 use gtedx_e2e::{
-    free_port, require_desktop_session, start_server, text, text_in, App, NotificationMonitor,
+    free_port, require_desktop_session, start_server, start_tls_server, text, text_in, App,
+    NotificationMonitor,
 };
 
 const WAKE_UP: &str = "耗子，起床啦";
@@ -170,15 +171,27 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     let shots = artifacts();
     let work = tempfile_dir()?;
     let port = free_port()?;
-    let (server, url) = start_server(&work, port)?;
+    // Over TLS, as across the internet: a certificate authority made here stands in for a public
+    // one; the apps are told to trust it once (`--trust-ca`, kept in their data folders).
+    let ca = im_test_pki::TestCa::new("Gtedx e2e CA");
+    let (cert, key) = ca
+        .issue(&["localhost", "127.0.0.1"], im_test_pki::Validity::Current)
+        .write(&work, "server");
+    let ca_file = work.join("ca.pem");
+    std::fs::write(&ca_file, &ca.cert_pem)?;
+    im_sdk::trust_extra_ca_pem(ca.cert_pem.as_bytes())?;
+    let (server, url) = start_tls_server(&work, port, &cert, &key)?;
+    assert!(url.starts_with("wss://"), "{url}");
     let notifications = NotificationMonitor::start(work.join("notifications.log"))?;
 
-    let jerry = App::launch("jerry", &shots).await?;
-    let tom = App::launch("tom", &shots).await?;
+    let trust_ca = ["--trust-ca", ca_file.to_str().context("a UTF-8 path")?];
+    let jerry = App::launch_with("jerry", &shots, &trust_ca).await?;
+    let tom = App::launch_with("tom", &shots, &trust_ca).await?;
     tom.find("[data-testid=auth-form]").await?;
     tom.screenshot("01-sign-in").await?;
-    sign_up(&jerry, &url, "jerry", "Jerry").await?;
-    sign_up(&tom, &url, "tom", "Tom").await?;
+    // Typed as people type them: a host and port, an https:// address.
+    sign_up(&jerry, &format!("localhost:{port}"), "jerry", "Jerry").await?;
+    sign_up(&tom, &format!("https://localhost:{port}"), "tom", "Tom").await?;
 
     // Tom starts a chat with jerry and sends the wake-up call.
     open_chat_with(&tom, "jerry", "Jerry").await?;

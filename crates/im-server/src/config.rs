@@ -94,6 +94,9 @@ pub struct GuardLimits {
     /// address's failed sign-ins): they are this host itself, or a reverse proxy on it that every
     /// client comes through.
     pub exempt_loopback: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (the header is ignored from
+    /// anyone else). Their own connections are not capped per address: cap them at the proxy.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for GuardLimits {
@@ -107,6 +110,7 @@ impl Default for GuardLimits {
             members_added_per_hour_per_user: 5_000,
             lookups_per_minute_per_user: 120,
             exempt_loopback: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -123,6 +127,7 @@ impl GuardLimits {
             members_added_per_hour_per_user: 0,
             lookups_per_minute_per_user: 0,
             exempt_loopback: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }

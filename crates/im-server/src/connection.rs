@@ -199,8 +199,8 @@ async fn serve_until_done(
         config,
         &shared.config.allowed_origins,
     ));
-    let ws = match tokio::time::timeout_at(deadline, handshake).await {
-        Ok(Ok(ws)) => ws,
+    let (ws, forwarded_for) = match tokio::time::timeout_at(deadline, handshake).await {
+        Ok(Ok(upgraded)) => (upgraded.ws, upgraded.forwarded_for),
         Ok(Err(crate::http::Refused::Status(status))) => {
             tracing::debug!(%peer, status, "not a WebSocket request: answered with an HTTP status");
             return;
@@ -220,8 +220,14 @@ async fn serve_until_done(
     let quota =
         Quota::per_second(NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::new(limits.request_burst).unwrap_or(NonZeroU32::MIN));
+    // Behind a trusted reverse proxy, the client it names is who the limits count.
+    let client = crate::client_address::client_address(
+        peer.ip(),
+        forwarded_for.as_deref(),
+        &shared.config.guard.trusted_proxies,
+    );
     let mut conn = Connection {
-        state: ConnState::new(peer.ip(), handle),
+        state: ConnState::new(client, handle),
         ws,
         outbound,
         limiter: RateLimiter::direct_with_clock(quota, CLOCK.clone()),
@@ -229,7 +235,7 @@ async fn serve_until_done(
         shared: shared.clone(),
         pending: None,
     };
-    tracing::debug!(conn = conn.state.conn.id(), %peer, "connected");
+    tracing::debug!(conn = conn.state.conn.id(), %peer, %client, "connected");
     let end = conn.run(&life).await;
     conn.finish(end).await;
 }

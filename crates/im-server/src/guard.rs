@@ -198,6 +198,7 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
 pub struct AddressSlots {
     max: usize,
     exempt_loopback: bool,
+    trusted_proxies: Vec<ipnet::IpNet>,
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
@@ -209,10 +210,11 @@ pub struct AddressSlot {
 }
 
 impl AddressSlots {
-    fn new(max: usize, exempt_loopback: bool) -> Arc<Self> {
+    fn new(max: usize, exempt_loopback: bool, trusted_proxies: Vec<ipnet::IpNet>) -> Arc<Self> {
         Arc::new(Self {
             max,
             exempt_loopback,
+            trusted_proxies,
             open: Mutex::new(HashMap::new()),
         })
     }
@@ -221,7 +223,8 @@ impl AddressSlots {
     pub fn take(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
         let mut open = self.open.lock().expect("slots lock");
         let count = open.entry(address).or_insert(0);
-        let exempt = self.exempt_loopback && address.is_loopback();
+        let exempt = (self.exempt_loopback && address.is_loopback())
+            || crate::client_address::is_trusted(address, &self.trusted_proxies);
         if self.max > 0 && *count >= self.max && !exempt {
             return None;
         }
@@ -263,7 +266,11 @@ impl Guard {
         const HOUR: Duration = Duration::from_secs(3600);
         Self {
             sign_ins: SignInThrottle::new(limits.sign_in_free_failures, limits.exempt_loopback),
-            connections: AddressSlots::new(limits.connections_per_address, limits.exempt_loopback),
+            connections: AddressSlots::new(
+                limits.connections_per_address,
+                limits.exempt_loopback,
+                limits.trusted_proxies.clone(),
+            ),
             exempt_loopback: limits.exempt_loopback,
             sign_ups: Keyed::new(
                 limits.sign_ups_per_hour_per_address,
@@ -414,7 +421,7 @@ mod tests {
 
     #[test]
     fn connections_per_address_are_capped_and_freed() {
-        let slots = AddressSlots::new(2, false);
+        let slots = AddressSlots::new(2, false, Vec::new());
         let a = ip("10.0.0.1");
         let first = slots.take(a).unwrap();
         let _second = slots.take(a).unwrap();
@@ -428,10 +435,10 @@ mod tests {
             slots.take(a).is_some(),
             "a closed connection frees its slot"
         );
-        let unlimited = AddressSlots::new(0, false);
+        let unlimited = AddressSlots::new(0, false, Vec::new());
         let held: Vec<_> = (0..1000).map(|_| unlimited.take(a).unwrap()).collect();
         assert_eq!(held.len(), 1000);
-        let local = AddressSlots::new(1, true);
+        let local = AddressSlots::new(1, true, Vec::new());
         let loopback = ip("127.0.0.1");
         let held: Vec<_> = (0..10).map(|_| local.take(loopback).unwrap()).collect();
         assert_eq!(held.len(), 10, "loopback is exempt when asked");

@@ -26,12 +26,23 @@ pub enum Refused {
     Gone,
 }
 
+/// A connection upgraded to a WebSocket.
+#[derive(Debug)]
+pub struct Upgraded<S> {
+    pub ws: WebSocketStream<S>,
+    /// The request's `X-Forwarded-For` (all of them, comma-joined), if any.
+    pub forwarded_for: Option<String>,
+}
+
 /// A parsed request head.
 struct Head {
     method: String,
     path: String,
     /// The `Origin` header: browsers send it, native clients do not.
     origin: Option<String>,
+    /// Every `X-Forwarded-For` header, joined with commas in order (read only from proxies
+    /// the server trusts).
+    forwarded_for: Option<String>,
     request: Option<http::Request<()>>,
 }
 
@@ -55,9 +66,17 @@ fn parse(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
             _ => http::Version::HTTP_10,
         });
     let mut origin = None;
+    let mut forwarded_for: Option<String> = None;
     for header in raw.headers.iter() {
         if header.name.eq_ignore_ascii_case("origin") {
             origin = Some(String::from_utf8_lossy(header.value).into_owned());
+        }
+        if header.name.eq_ignore_ascii_case("x-forwarded-for") {
+            let value = String::from_utf8_lossy(header.value);
+            forwarded_for = Some(match forwarded_for {
+                Some(earlier) => format!("{earlier},{value}"),
+                None => value.into_owned(),
+            });
         }
         request = request.header(header.name, header.value);
     }
@@ -67,6 +86,7 @@ fn parse(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
             method,
             path,
             origin,
+            forwarded_for,
             request: request.body(()).ok(),
         },
     )))
@@ -100,7 +120,7 @@ pub async fn accept<S>(
     mut stream: S,
     config: WebSocketConfig,
     allowed_origins: &[String],
-) -> Result<WebSocketStream<S>, Refused>
+) -> Result<Upgraded<S>, Refused>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -165,7 +185,11 @@ where
     }
     // Whatever the client sent after the head (its first frames) belongs to the WebSocket.
     let early = buf.split_off(size);
-    Ok(WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config)).await)
+    let ws = WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config)).await;
+    Ok(Upgraded {
+        ws,
+        forwarded_for: head.forwarded_for,
+    })
 }
 
 #[cfg(test)]

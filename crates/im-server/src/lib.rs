@@ -19,6 +19,7 @@
 //! and the sign-in throttle.
 
 mod auth;
+mod client_address;
 mod config;
 mod connection;
 mod error;
@@ -39,6 +40,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use client_address::parse_trusted as parse_trusted_proxy;
 pub use config::{Config, GuardLimits, DEFAULT_DATABASE, DEFAULT_LISTEN};
 pub use error::{Error, Result};
 pub use tls::TlsFiles;

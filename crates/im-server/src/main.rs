@@ -86,6 +86,11 @@ struct Cli {
     /// How often to check the TLS files for a renewal, in seconds (0: only on SIGHUP).
     #[arg(long, env = "IM_TLS_RELOAD_CHECK_SECS", default_value_t = Config::default().tls_reload_check.as_secs())]
     tls_reload_check_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client, for the per-address limits:
+    /// addresses or networks, comma-separated (e.g. `127.0.0.1,10.0.0.0/8`). From anyone else
+    /// the header is ignored.
+    #[arg(long, env = "IM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = im_server::parse_trusted_proxy)]
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Web origins allowed to open WebSockets, comma-separated (by default none: a web page
     /// cannot connect; native clients are not affected).
     #[arg(long, env = "IM_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -121,6 +126,7 @@ impl Cli {
                 members_added_per_hour_per_user: self.members_added_per_hour_per_user,
                 lookups_per_minute_per_user: self.lookups_per_minute_per_user,
                 exempt_loopback: !self.limit_loopback,
+                trusted_proxies: self.trusted_proxies,
             },
             allowed_origins: self.allowed_origins,
             tls: self

@@ -208,3 +208,66 @@ async fn a_web_page_cannot_open_a_socket_unless_its_origin_is_allowed() {
     // Native clients send no Origin.
     Client::connect(&server.url).await;
 }
+
+/// Behind a reverse proxy every connection comes from the proxy's address. With the proxy
+/// trusted, the throttle counts the client it names in `X-Forwarded-For`; without, the header
+/// is a client's own words and changes nothing.
+#[tokio::test]
+async fn the_sign_in_throttle_counts_the_forwarded_client_only_behind_a_trusted_proxy() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    async fn via(url: &str, forwarded_for: &str) -> Client {
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("X-Forwarded-For", forwarded_for.parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let mut client = Client::over(ws);
+        client
+            .call(im_proto::Hello {
+                protocol: im_proto::PROTOCOL_VERSION,
+                client: None,
+            })
+            .await
+            .unwrap();
+        client
+    }
+    let wrong = || SignIn {
+        username: "tom".into(),
+        password: "not-the-password".into(),
+        device: None,
+    };
+    for trusted in [false, true] {
+        let server = TestServer::start_with(strict(|g| {
+            g.sign_in_free_failures = 2;
+            if trusted {
+                g.trusted_proxies = vec![im_server::parse_trusted_proxy("127.0.0.1").unwrap()];
+            }
+        }))
+        .await;
+        drop(Client::user(&server.url, "tom").await);
+        // Someone at 203.0.113.7 guesses Tom's password.
+        let mut guesser = via(&server.url, "203.0.113.7").await;
+        for _ in 0..2 {
+            assert_code(guesser.call(wrong()).await, ErrorCode::WrongCredentials);
+        }
+        assert_code(guesser.call(wrong()).await, ErrorCode::RateLimited);
+        // Tom, at home behind the same proxy, from another address.
+        let mut tom = via(&server.url, "198.51.100.9").await;
+        let attempt = tom
+            .call(SignIn {
+                username: "tom".into(),
+                password: "tom-password".into(),
+                device: None,
+            })
+            .await;
+        if trusted {
+            assert!(
+                attempt.is_ok(),
+                "another address is not slowed: {attempt:?}"
+            );
+        } else {
+            // Untrusted, both are the proxy's address: the header was not believed.
+            assert_code(attempt, ErrorCode::RateLimited);
+        }
+    }
+}
