@@ -1,5 +1,5 @@
 //! Tom and Jerry, through the UI only: two app instances (profiles tom and jerry) and a real
-//! im-server. Tom starts a chat and sends "耗子，起床啦"; Jerry's unfocused window shows it with
+//! im-server, over TLS with a test certificate authority the apps are told to trust. Tom starts a chat and sends "耗子，起床啦"; Jerry's unfocused window shows it with
 //! an unread badge and a notification appears on the session bus; Jerry opens it and replies;
 //! Tom sees the reply. Then Jerry's app is closed, the server stopped, and Jerry's app started
 //! again: signed in from the keyring, it shows the conversation and both messages from its cache.
@@ -134,12 +134,34 @@ fn artifacts() -> std::path::PathBuf {
         })
 }
 
-/// Signs up through the form.
-async fn sign_up(app: &App, server_url: &str, username: &str, display_name: &str) -> Result<()> {
+/// Signs up through the form; returns what the form showed it would connect to (the kind of
+/// connection — secure, local — and the resolved URL).
+async fn sign_up(
+    app: &App,
+    server_url: &str,
+    username: &str,
+    display_name: &str,
+) -> Result<(String, String)> {
     app.find("[data-testid=auth-form]").await?;
     app.click("[data-testid=auth-mode-toggle]").await?;
     app.find("[data-testid=display-name]").await?;
     app.fill("[data-testid=server-url]", server_url).await?;
+    // The host and port typed, which the preview shows once it has caught up with the typing.
+    let authority = server_url
+        .rsplit("://")
+        .next()
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(server_url);
+    let resolved = app
+        .until("the form shows where it will connect", async || {
+            let preview = app.find("[data-testid=server-preview]").await?;
+            let url = text_in(&preview, "[data-testid=server-preview-url]")
+                .await?
+                .unwrap_or_default();
+            let kind = preview.attr("data-kind").await?.unwrap_or_default();
+            Ok((url.contains(authority) && !kind.is_empty()).then_some((kind, url)))
+        })
+        .await?;
     app.fill("[data-testid=username]", username).await?;
     app.fill("[data-testid=password]", &format!("{username}-password"))
         .await?;
@@ -148,7 +170,7 @@ async fn sign_up(app: &App, server_url: &str, username: &str, display_name: &str
     app.find("[data-testid=main]")
         .await
         .context("signed up, the main screen shows")?;
-    Ok(())
+    Ok(resolved)
 }
 
 /// The texts of the messages in the open conversation, with (own, status).
@@ -190,8 +212,11 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     tom.find("[data-testid=auth-form]").await?;
     tom.screenshot("01-sign-in").await?;
     // Typed as people type them: a host and port, an https:// address.
-    sign_up(&jerry, &format!("localhost:{port}"), "jerry", "Jerry").await?;
-    sign_up(&tom, &format!("https://localhost:{port}"), "tom", "Tom").await?;
+    let secure = ("secure".to_owned(), format!("wss://localhost:{port}/ws"));
+    let shown = sign_up(&jerry, &format!("localhost:{port}"), "jerry", "Jerry").await?;
+    assert_eq!(shown, secure, "a host and port means TLS");
+    let shown = sign_up(&tom, &format!("https://localhost:{port}"), "tom", "Tom").await?;
+    assert_eq!(shown, secure, "https:// means wss://");
 
     // Tom starts a chat with jerry and sends the wake-up call.
     open_chat_with(&tom, "jerry", "Jerry").await?;
@@ -387,7 +412,9 @@ async fn jerry_mutes_leaves_a_group_and_blocks_tom() -> Result<()> {
     .await?;
     let jerry = App::launch("consent-jerry", &shots).await?;
     let tom = App::launch("consent-tom", &shots).await?;
-    sign_up(&jerry, &url, "jerry", "Jerry").await?;
+    // The local server without TLS: allowed without asking, and shown as local.
+    let (kind, _) = sign_up(&jerry, &url, "jerry", "Jerry").await?;
+    assert_eq!(kind, "local", "plain ws:// to this computer");
     sign_up(&tom, &url, "tom", "Tom").await?;
     open_chat_with(&tom, "jerry", "Jerry").await?;
     send_from_composer(&tom, "hello Jerry").await?;

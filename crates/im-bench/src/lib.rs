@@ -53,11 +53,60 @@ pub async fn call<P: Op>(socket: &mut Socket, id: u64, params: P) -> Result<P::O
     }
 }
 
+/// The environment variable naming the CA certificate (PEM) a `wss://` benchmark trusts.
+pub const CA_ENV: &str = "IM_BENCH_CA";
+
+/// How `wss://` connections are made: trusting only the CA in `IM_BENCH_CA` (the test CA of
+/// `.ci/bench-server --tls`), with one client configuration shared by every connection so that
+/// reconnects resume their TLS sessions as a real client's would. `ws://` stays plain.
+pub fn connector(url: &str) -> Result<Option<tokio_tungstenite::Connector>> {
+    use std::sync::{Arc, OnceLock};
+    static CONFIG: OnceLock<std::result::Result<Arc<rustls::ClientConfig>, String>> =
+        OnceLock::new();
+    if !url.starts_with("wss://") {
+        return Ok(Some(tokio_tungstenite::Connector::Plain));
+    }
+    let config = CONFIG.get_or_init(|| {
+        use rustls::pki_types::pem::PemObject;
+        let file = std::env::var_os(CA_ENV).ok_or(format!("set {CA_ENV} to the server's CA"))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_file_iter(&file)
+            .map_err(|e| format!("{}: {e}", file.to_string_lossy()))?
+        {
+            roots
+                .add(cert.map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Ok(Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        ))
+    });
+    match config {
+        Ok(config) => Ok(Some(tokio_tungstenite::Connector::Rustls(config.clone()))),
+        Err(e) => bail!("{e}"),
+    }
+}
+
+/// Opens a WebSocket (TLS for `wss://`, see [`connector`]).
+pub async fn open(
+    url: &str,
+    config: Option<tokio_tungstenite::tungstenite::protocol::WebSocketConfig>,
+) -> Result<Socket> {
+    let (socket, _) =
+        tokio_tungstenite::connect_async_tls_with_config(url, config, true, connector(url)?)
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
+    Ok(socket)
+}
+
 /// Opens a connection and says hello.
 pub async fn connect(url: &str) -> Result<Socket> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
+    let mut socket = open(url, None).await?;
     call(
         &mut socket,
         0,

@@ -64,6 +64,15 @@ export type AppInfo = {
   maxTextChars: number;
 };
 export type MessagePage = { messages: UiMessage[]; hasMore: boolean }; // ascending seq order
+/** A server address as typed, resolved by `server_address`. */
+export type ServerAddress = {
+  /** The WebSocket URL it connects to (`wss://host[:port]/path`). */
+  url: string;
+  /** Encrypted (TLS, `wss://`). */
+  secure: boolean;
+  /** This computer (`localhost`, `127.0.0.0/8`, `::1`): unencrypted is fine there. */
+  loopback: boolean;
+};
 
 export type ImEvent =
   | { kind: 'message'; message: UiMessage }
@@ -179,10 +188,21 @@ export const bootstrap = async () => {
 // restore_session, sign_in and sign_up reject with `keyring_unavailable` when the system keyring
 // (Secret Service) is missing or locked: the credentials were not stored.
 export const restoreSession = () => call<Account | null>('restore_session');
-export const signUp = (a: { serverUrl: string; username: string; password: string; displayName: string }) =>
-  call<Account>('sign_up', a);
-export const signIn = (a: { serverUrl: string; username: string; password: string }) =>
-  call<Account>('sign_in', a);
+//
+// Both resolve the server field like `server_address` (so it may be what was typed). An
+// unencrypted (`ws://`) server that is not this computer is refused with `insecure_server` unless
+// `allowInsecure` (the person ticked "Connect without encryption anyway"). Reaching the server can
+// fail with `invalid_server_address`, `connect_failed` or a certificate problem (`tls_untrusted`,
+// `tls_expired`, `tls_wrong_host`, `tls_revoked`, `tls_failed`).
+export type SignInArgs = { serverUrl: string; username: string; password: string; allowInsecure?: boolean };
+export type SignUpArgs = SignInArgs & { displayName: string };
+export const signUp = (a: SignUpArgs) => call<Account>('sign_up', { ...a, allowInsecure: a.allowInsecure === true });
+export const signIn = (a: SignInArgs) => call<Account>('sign_in', { ...a, allowInsecure: a.allowInsecure === true });
+/**
+ * What a person typed as their server (`chat.example.org`, `https://…`, `localhost:7822`…) as the
+ * WebSocket URL it connects to; rejects with `invalid_server_address` when it is not an address.
+ */
+export const serverAddress = (a: { input: string }) => call<ServerAddress>('server_address', a);
 /**
  * Signs out (also offline: the server is told later). With `forgetData` the backend also removes
  * this account's cached messages from this computer.

@@ -27,6 +27,14 @@ const en = {
     'Gtedx IM keeps your sign-in only in the system keyring (the Secret Service, e.g. gnome-keyring or KWallet) and never in a plain file. The keyring is not installed or not unlocked, so your credentials were not stored. Unlock or install a keyring, then try again.',
   'auth.signedOut': 'You were signed out: {reason}',
   'auth.signedOutNoReason': 'You were signed out.',
+  'auth.serverSecure': 'Secure connection (TLS)',
+  'auth.serverLocal': 'Not encrypted: fine for a server on this computer',
+  'auth.serverInsecure': 'Not encrypted',
+  'auth.insecureTitle': 'This connection is not encrypted',
+  'auth.insecureText':
+    "Your messages and your password would travel over the network unencrypted, so others on the network could read them. If you can, ask the server's administrator for a secure address (starting with https:// or wss://).",
+  'auth.allowInsecure': 'Connect without encryption anyway',
+  'auth.insecureConfirm': 'To connect to this server, first tick “Connect without encryption anyway”, or use a secure address.',
 
   'main.me': 'Signed in as {name}',
   'main.signOut': 'Sign out',
@@ -189,6 +197,14 @@ const zh: Dict = {
     'Gtedx IM 只把登录信息保存在系统密钥环（Secret Service，例如 gnome-keyring 或 KWallet）中，绝不写入普通文件。系统密钥环未安装或未解锁，因此你的凭据没有被保存。请解锁或安装密钥环后重试。',
   'auth.signedOut': '你已退出登录：{reason}',
   'auth.signedOutNoReason': '你已退出登录。',
+  'auth.serverSecure': '安全连接（TLS）',
+  'auth.serverLocal': '未加密：仅适用于本机上的服务器',
+  'auth.serverInsecure': '未加密',
+  'auth.insecureTitle': '此连接未加密',
+  'auth.insecureText':
+    '你的消息和密码将以未加密的方式在网络上传输，网络中的其他人可能看到它们。如有可能，请向服务器管理员索取安全地址（以 https:// 或 wss:// 开头）。',
+  'auth.allowInsecure': '仍然不加密连接',
+  'auth.insecureConfirm': '要连接这个服务器，请先勾选“仍然不加密连接”，或改用安全地址。',
 
   'main.me': '当前账号：{name}',
   'main.signOut': '退出登录',
@@ -350,7 +366,63 @@ const zhErrors: Record<string, string> = {
   disconnected: '连接已断开，请稍后再试。',
 };
 
+/**
+ * The errors of reaching the server (the address, its certificate, the connection), which the UI
+ * words itself in both languages: the backend's messages for them are technical.
+ */
+export const CONNECTION_ERROR_CODES = [
+  'invalid_server_address',
+  'insecure_server',
+  'connect_failed',
+  'tls_untrusted',
+  'tls_expired',
+  'tls_wrong_host',
+  'tls_revoked',
+  'tls_failed',
+] as const;
+export type ConnectionErrorCode = (typeof CONNECTION_ERROR_CODES)[number];
+
+const connectionErrors: Record<Locale, Record<ConnectionErrorCode, string>> = {
+  en: {
+    invalid_server_address:
+      "That doesn't look like a server address. Type it like chat.example.org, or ask the server's administrator for the exact address.",
+    insecure_server:
+      'This server address is not encrypted, so your messages and password could be read by others on the network. Use its secure address (https:// or wss://), or tick “Connect without encryption anyway” if you accept the risk.',
+    connect_failed:
+      'The server could not be reached. Check the server address and your internet connection, then try again.',
+    tls_untrusted:
+      "This server's certificate isn't from an authority your computer trusts. If your organisation runs its own certificate authority, ask your administrator how to add it.",
+    tls_expired:
+      "This server's certificate has expired or isn't valid yet. Check your computer's date and time, or tell the server's administrator.",
+    tls_wrong_host: "This server's certificate is for a different address. Check the server address you typed.",
+    tls_revoked:
+      "This server's certificate has been withdrawn by the authority that issued it, so the connection isn't safe. Tell the server's administrator.",
+    tls_failed:
+      "A secure connection to this server could not be set up. Check the server address, or tell the server's administrator.",
+  },
+  'zh-CN': {
+    invalid_server_address: '这不像是服务器地址。请按 chat.example.org 这样的格式输入，或向服务器管理员询问准确的地址。',
+    insecure_server:
+      '这个服务器地址未加密，网络中的其他人可能看到你的消息和密码。请使用它的安全地址（https:// 或 wss://）；如果你愿意承担风险，也可以勾选“仍然不加密连接”。',
+    connect_failed: '无法连接到服务器。请检查服务器地址和网络连接，然后重试。',
+    tls_untrusted: '这个服务器的证书不是由你的电脑信任的机构签发的。如果你的单位有自己的证书颁发机构，请向管理员询问如何添加它。',
+    tls_expired: '这个服务器的证书已过期或尚未生效。请检查电脑的日期和时间，或告知服务器管理员。',
+    tls_wrong_host: '这个服务器的证书属于另一个地址。请检查你输入的服务器地址。',
+    tls_revoked: '这个服务器的证书已被签发机构吊销，连接并不安全。请告知服务器管理员。',
+    tls_failed: '无法与这个服务器建立安全连接。请检查服务器地址，或告知服务器管理员。',
+  },
+};
+
+function isConnectionErrorCode(code: string): code is ConnectionErrorCode {
+  return (CONNECTION_ERROR_CODES as readonly string[]).includes(code);
+}
+
 const dicts: Record<Locale, Dict> = { en, 'zh-CN': zh };
+
+/** All the UI's texts in one language (for tests: every key is there in both). */
+export function dictionary(locale: Locale): Readonly<Dict> {
+  return dicts[locale];
+}
 
 /** zh, zh-CN, zh-Hans, zh-TW… -> Chinese; anything else (or nothing) -> English. */
 export function pickLocale(languages: readonly (string | undefined | null)[]): Locale {
@@ -373,8 +445,12 @@ export function createTranslator(locale: Locale): Translate {
   return (key, params) => format(dict[key] ?? en[key] ?? key, params);
 }
 
-/** Text for a backend error: Chinese wording for known codes, else the backend's message. */
+/**
+ * Text for a backend error: the UI's own wording for the connection errors (both languages),
+ * Chinese wording for other known codes, else the backend's message.
+ */
 export function errorText(locale: Locale, err: { code: string; message: string }): string {
+  if (isConnectionErrorCode(err.code)) return connectionErrors[locale][err.code];
   if (locale === 'zh-CN' && zhErrors[err.code]) return zhErrors[err.code];
   return err.message || createTranslator(locale)('error.generic');
 }
@@ -388,17 +464,29 @@ function detectLocale(): Locale {
 export const locale: Locale = detectLocale();
 export const t: Translate = createTranslator(locale);
 
-export type AuthErrorView = { title: string | null; help: string | null; text: string };
+/**
+ * The backend's own message under the UI's wording of a connection error (what exactly failed,
+ * for whoever helps), when it says something; otherwise null.
+ */
+export function errorDetail(err: { code: string; message: string }): string | null {
+  return isConnectionErrorCode(err.code) && err.message.trim() ? err.message.trim() : null;
+}
+
+export type AuthErrorView = { title: string | null; help: string | null; text: string; detail?: string };
 
 /**
  * What the sign-in screen shows for an error. `keyring_unavailable` (from restore_session,
  * sign_in or sign_up) gets a heading and an explanation in the UI's language, plus the backend's
- * message as the detail; other errors are one line.
+ * message as the detail; other errors are one line, and a connection error (server address,
+ * certificate) also the backend's message as a `detail`.
  */
 export function authErrorView(locale: Locale, err: { code: string; message: string }): AuthErrorView {
   if (err.code === 'keyring_unavailable') {
     const tr = createTranslator(locale);
     return { title: tr('auth.keyringTitle'), help: tr('auth.keyringHelp'), text: err.message };
   }
-  return { title: null, help: null, text: errorText(locale, err) };
+  const detail = errorDetail(err);
+  return detail
+    ? { title: null, help: null, text: errorText(locale, err), detail }
+    : { title: null, help: null, text: errorText(locale, err) };
 }

@@ -12,6 +12,11 @@
 // a new group (the "added you to" notice). Mute, leave, block and the blocked list work. Jerry
 // reads (read ticks) and answers in the 1:1 chat. "Jеrry" (with a Cyrillic е, username
 // jerry_official) is an impostor: the chat header warns that another contact has a similar name.
+// The server field is resolved like the backend does (`resolveServerAddress`): a `ws://` server
+// that is not this computer needs `allowInsecure`; a `wss://` host whose first label is
+// `untrusted`, `expired`, `wronghost`, `revoked` or `tlsfail` (e.g. `expired.example.org`) fails
+// signing in with that certificate problem, and one starting with `unreachable` with
+// `connect_failed`.
 //
 // Tests create their own instance with `createMockBackend(options)`: no URL, no sessionStorage,
 // no delays, their own event delivery, and (`scripted`) nothing happening by itself; the returned
@@ -23,6 +28,7 @@ import type {
   ConnectionState,
   ConversationItem,
   ImEvent,
+  ServerAddress,
   UiMessage,
   UserInfo,
 } from './api';
@@ -43,6 +49,73 @@ type Conv = {
 
 const err = (code: string, message: string): AppError => ({ code, message });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What a person typed as their server, resolved like the backend's `server_address`: no scheme or
+ * `https://` → `wss://`, `http://` → `ws://`, an empty path → `/ws`, the scheme's default port and
+ * any `#fragment` dropped. Throws `invalid_server_address` (with what is wrong) otherwise.
+ */
+export function resolveServerAddress(input: string): ServerAddress {
+  const invalid = (why: string) => err('invalid_server_address', `${JSON.stringify(input)} is not a server address: ${why}`);
+  const typed = input.trim();
+  if (!typed) throw invalid('it is empty');
+  if (/\s/.test(typed)) throw invalid('it contains spaces');
+  let scheme = 'wss';
+  let rest = typed;
+  const sep = typed.indexOf('://');
+  if (sep !== -1) {
+    const given = typed.slice(0, sep).toLowerCase();
+    if (given === 'wss' || given === 'https') scheme = 'wss';
+    else if (given === 'ws' || given === 'http') scheme = 'ws';
+    else throw invalid('use a web address (https://… or wss://…)');
+    rest = typed.slice(sep + 3);
+  }
+  let url: URL;
+  try {
+    url = new URL(`${scheme}://${rest}`);
+  } catch {
+    throw invalid('it is not a valid web address');
+  }
+  if (!url.hostname) throw invalid('it names no host');
+  if (url.username || url.password) throw invalid('it must not carry a user name or password');
+  if (url.pathname === '' || url.pathname === '/') url.pathname = '/ws';
+  url.hash = '';
+  return { url: url.href, secure: scheme === 'wss', loopback: isLoopbackHost(url.hostname) };
+}
+
+/** `localhost` (and `*.localhost`), `127.0.0.0/8`, `::1`: this computer. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1';
+}
+
+/** The certificate problems the mock plays for a `wss://` host starting with these labels. */
+const TLS_DEMO: Record<string, [code: string, problem: string]> = {
+  untrusted: ['tls_untrusted', 'its certificate is not from an authority this computer trusts (a private server needs its authority added to the app)'],
+  expired: ['tls_expired', "its certificate has expired or is not valid yet (or this computer's clock is wrong)"],
+  wronghost: ['tls_wrong_host', 'its certificate is for another server name than the one typed'],
+  revoked: ['tls_revoked', 'its certificate has been revoked'],
+  tlsfail: ['tls_failed', 'the secure connection failed: received fatal alert: HandshakeFailure'],
+};
+
+/**
+ * The server check of the mock's sign_in / sign_up: the address resolved, an unencrypted one to
+ * another computer refused without `allowInsecure`, the demo certificate problems.
+ */
+export function checkMockServer(serverUrl: string, allowInsecure: boolean): ServerAddress {
+  const address = resolveServerAddress(serverUrl);
+  if (!address.secure && !address.loopback && !allowInsecure) {
+    throw err(
+      'insecure_server',
+      `${address.url} is not encrypted: your password and messages would travel in clear. Use its https:// or wss:// address, or confirm connecting without encryption.`,
+    );
+  }
+  const label = new URL(address.url).hostname.split('.')[0];
+  const tls = address.secure ? TLS_DEMO[label] : undefined;
+  if (tls) throw err(tls[0], `cannot connect securely to ${address.url}: ${tls[1]}`);
+  if (label.startsWith('unreachable')) throw err('connect_failed', `cannot connect to ${address.url}: Connection refused (os error 111)`);
+  return address;
+}
 
 type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
@@ -389,11 +462,18 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       const conversations = account ? commands.list_conversations({ offset: 0, limit: 50 }) : [];
       return { info, account, error, conversations, connection: commands.connection_state({}) };
     },
-    sign_in: signIn,
+    server_address: (a) => resolveServerAddress(String(a.input ?? '')),
+    // Like the backend: the server field is resolved (and refused if unencrypted without consent)
+    // before anything else.
+    sign_in: (a) => {
+      const server = checkMockServer(String(a.serverUrl ?? ''), a.allowInsecure === true);
+      return signIn({ ...a, serverUrl: server.url });
+    },
     sign_up: (a) => {
+      const server = checkMockServer(String(a.serverUrl ?? ''), a.allowInsecure === true);
       if (a.username === 'jerry') throw err('username_taken', 'that username is taken');
       if (String(a.password).length < 8) throw err('invalid_password', 'the password must be 8 to 256 bytes');
-      return signIn(a);
+      return signIn({ ...a, serverUrl: server.url });
     },
     sign_out: (a) => {
       account = null;

@@ -144,11 +144,11 @@ export class App {
     this.session.notifyReady();
   }
 
-  signIn(a: { serverUrl: string; username: string; password: string }): Promise<void> {
+  signIn(a: api.SignInArgs): Promise<void> {
     return this.session.signIn(a);
   }
 
-  signUp(a: { serverUrl: string; username: string; password: string; displayName: string }): Promise<void> {
+  signUp(a: api.SignUpArgs): Promise<void> {
     return this.session.signUp(a);
   }
 

@@ -62,8 +62,7 @@ fn client_config() -> WebSocketConfig {
 }
 
 async fn open(url: &str) -> Result<Socket> {
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async_with_config(url, Some(client_config()), true).await?;
+    let mut socket = im_bench::open(url, Some(client_config())).await?;
     call(
         &mut socket,
         0,

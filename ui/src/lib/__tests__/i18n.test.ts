@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { authErrorView, createTranslator, errorText, format, pickLocale } from '../i18n';
+import {
+  authErrorView,
+  CONNECTION_ERROR_CODES,
+  createTranslator,
+  dictionary,
+  errorDetail,
+  errorText,
+  format,
+  pickLocale,
+} from '../i18n';
 
 describe('pickLocale', () => {
   it('chooses Chinese for any zh language', () => {
@@ -98,5 +107,83 @@ describe('new strings, in both languages', () => {
     expect([en('error.paneFailed'), en('error.retry')]).toEqual(['This part of the window could not be shown.', 'Retry']);
     expect([zh('error.paneFailed'), zh('error.retry')]).toEqual(['这部分内容无法显示。', '重试']);
     expect(zh('error.unexpected', { detail: 'x' })).toBe('出错了：x');
+  });
+});
+
+describe('every text in both languages', () => {
+  it('has each key in English and Chinese, none empty', () => {
+    const en = dictionary('en');
+    const zh = dictionary('zh-CN');
+    expect(Object.keys(zh).sort()).toEqual(Object.keys(en).sort());
+    for (const key of Object.keys(en) as (keyof typeof en)[]) {
+      expect(en[key].trim(), key).not.toBe('');
+      expect(zh[key].trim(), key).not.toBe('');
+    }
+  });
+});
+
+describe('reaching the server: the address, its certificate, the connection', () => {
+  const codes = [
+    'tls_untrusted',
+    'tls_expired',
+    'tls_wrong_host',
+    'tls_revoked',
+    'tls_failed',
+    'insecure_server',
+    'invalid_server_address',
+    'connect_failed',
+  ];
+  const backend = (code: string) => ({ code, message: `cannot connect securely to wss://x/ws: technical ${code}` });
+
+  it('words every code itself, in English and Chinese, instead of the backend message', () => {
+    expect([...CONNECTION_ERROR_CODES].sort()).toEqual([...codes].sort());
+    const seen = new Set<string>();
+    for (const code of codes) {
+      const en = errorText('en', backend(code));
+      const zh = errorText('zh-CN', backend(code));
+      for (const text of [en, zh]) {
+        expect(text, code).not.toContain('technical');
+        expect(text.length, code).toBeGreaterThan(10);
+        expect(seen.has(text), code).toBe(false);
+        seen.add(text);
+      }
+      expect(en, code).toMatch(/^[A-Z].*\.$/); // a sentence
+      expect(zh, code).toMatch(/[\u4e00-\u9fff]/);
+      expect(zh, code).toMatch(/。$/);
+    }
+  });
+
+  it('says what to do about a certificate', () => {
+    const en = (code: string) => errorText('en', backend(code));
+    expect(en('tls_untrusted')).toBe(
+      "This server's certificate isn't from an authority your computer trusts. If your organisation runs its own certificate authority, ask your administrator how to add it.",
+    );
+    expect(en('tls_wrong_host')).toBe("This server's certificate is for a different address. Check the server address you typed.");
+    expect(en('tls_expired')).toBe(
+      "This server's certificate has expired or isn't valid yet. Check your computer's date and time, or tell the server's administrator.",
+    );
+    expect(en('insecure_server')).toContain('Connect without encryption anyway');
+    const zh = (code: string) => errorText('zh-CN', backend(code));
+    expect(zh('tls_expired')).toContain('日期和时间');
+    expect(zh('tls_wrong_host')).toContain('服务器地址');
+    expect(zh('insecure_server')).toContain(createTranslator('zh-CN')('auth.allowInsecure'));
+  });
+
+  it('keeps the backend message as the detail on the sign-in screen', () => {
+    const e = backend('tls_untrusted');
+    expect(errorDetail(e)).toBe(e.message);
+    expect(errorDetail({ code: 'tls_failed', message: '  ' })).toBeNull();
+    expect(errorDetail({ code: 'wrong_credentials', message: 'wrong username or password' })).toBeNull();
+    expect(authErrorView('zh-CN', e)).toEqual({ title: null, help: null, text: errorText('zh-CN', e), detail: e.message });
+  });
+
+  it('the server preview and the unencrypted-server warning', () => {
+    const en = createTranslator('en');
+    const zh = createTranslator('zh-CN');
+    expect(en('auth.serverSecure')).toBe('Secure connection (TLS)');
+    expect(zh('auth.serverSecure')).toBe('安全连接（TLS）');
+    expect(en('auth.allowInsecure')).toBe('Connect without encryption anyway');
+    expect(en('auth.insecureText')).toMatch(/messages and your password .* unencrypted/);
+    expect(zh('auth.insecureText')).toContain('未加密');
   });
 });

@@ -168,6 +168,22 @@ describe('boot', () => {
     ).rejects.toMatchObject({ code: 'keyring_unavailable' });
     expect(app.phase).toBe('auth');
   });
+
+  it('passes allowInsecure (consent to an unencrypted server) through to sign_in / sign_up', async () => {
+    responses.restore_session = () => null;
+    const app = await freshApp();
+    await app.boot();
+    responses.sign_in = () => {
+      throw { code: 'tls_untrusted', message: 'cannot connect securely' };
+    };
+    responses.sign_up = responses.sign_in;
+    const a = { serverUrl: 'ws://chat.example.org', username: 'tom', password: 'p' };
+    await expect(app.signIn({ ...a, allowInsecure: true })).rejects.toMatchObject({ code: 'tls_untrusted' });
+    await expect(app.signUp({ ...a, displayName: 'Tom', allowInsecure: true })).rejects.toMatchObject({ code: 'tls_untrusted' });
+    expect(argsOf('sign_in')).toEqual([{ ...a, allowInsecure: true }]);
+    expect(argsOf('sign_up')).toEqual([{ ...a, displayName: 'Tom', allowInsecure: true }]);
+    expect(app.phase).toBe('auth');
+  });
 });
 
 describe('signed in', () => {

@@ -101,11 +101,12 @@ export class SessionStore {
     );
   }
 
-  async signIn(a: { serverUrl: string; username: string; password: string }): Promise<void> {
+  /** `allowInsecure`: the person agreed to an unencrypted (`ws://`) server that is not this computer. */
+  async signIn(a: api.SignInArgs): Promise<void> {
     await this.enter(await api.signIn(a));
   }
 
-  async signUp(a: { serverUrl: string; username: string; password: string; displayName: string }): Promise<void> {
+  async signUp(a: api.SignUpArgs): Promise<void> {
     await this.enter(await api.signUp(a));
   }
 
