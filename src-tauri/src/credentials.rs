@@ -38,10 +38,13 @@ impl Stored {
     }
 }
 
-/// The profile's credential store.
+/// The profile's credential store. Its operations run one at a time (clones share the turn):
+/// the pending sign-outs are a read-modify-write of one entry, and the start-up retry of them
+/// would otherwise race a sign-out writing the same entry.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     service: String,
+    turn: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Credentials {
@@ -49,7 +52,16 @@ impl Credentials {
     pub fn new(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),
+            turn: Default::default(),
         }
+    }
+
+    fn turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A panic while holding it left no half-done keyring state that a later call could
+        // trip on: take the turn anyway.
+        self.turn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn entry(&self) -> Result<keyring::Entry, AppError> {
@@ -62,6 +74,7 @@ impl Credentials {
 
     /// The saved session, if any.
     pub fn load(&self) -> Result<Option<Session>, AppError> {
+        let _turn = self.turn();
         let secret = match self.entry()?.get_password() {
             Ok(secret) => secret,
             Err(keyring::Error::NoEntry) => return Ok(None),
@@ -76,7 +89,7 @@ impl Credentials {
             Err(e) => {
                 // Unreadable (another version's format?): forget it; the user signs in again.
                 tracing::warn!(error = %e, "ignoring an unreadable saved session");
-                self.clear()?;
+                self.delete_session()?;
                 Ok(None)
             }
         }
@@ -84,6 +97,7 @@ impl Credentials {
 
     /// Saves the session, replacing any earlier one.
     pub fn save(&self, session: &Session) -> Result<(), AppError> {
+        let _turn = self.turn();
         let stored = Stored::of(session);
         let secret =
             serde_json::to_string(&stored).map_err(|e| AppError::new("internal", e.to_string()))?;
@@ -94,6 +108,11 @@ impl Credentials {
 
     /// Forgets the saved session.
     pub fn clear(&self) -> Result<(), AppError> {
+        let _turn = self.turn();
+        self.delete_session()
+    }
+
+    fn delete_session(&self) -> Result<(), AppError> {
         match self.entry()?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(AppError::keyring(e)),
@@ -103,6 +122,11 @@ impl Credentials {
     /// Sessions signed out while offline, to revoke once their server can be reached (in the
     /// keyring too: their tokens are still valid until then).
     pub fn pending_sign_outs(&self) -> Result<Vec<Session>, AppError> {
+        let _turn = self.turn();
+        self.read_pending()
+    }
+
+    fn read_pending(&self) -> Result<Vec<Session>, AppError> {
         let secret = match self.entry_named(PENDING_SIGN_OUTS)?.get_password() {
             Ok(secret) => secret,
             Err(keyring::Error::NoEntry) => return Ok(Vec::new()),
@@ -128,7 +152,8 @@ impl Credentials {
 
     /// Remembers a session to revoke later.
     pub fn queue_sign_out(&self, session: &Session) -> Result<(), AppError> {
-        let mut pending = self.pending_sign_outs()?;
+        let _turn = self.turn();
+        let mut pending = self.read_pending()?;
         if !pending
             .iter()
             .any(|s| s.token.expose() == session.token.expose())
@@ -140,7 +165,8 @@ impl Credentials {
 
     /// The session was revoked (or was already): nothing left to do for it.
     pub fn sign_out_done(&self, session: &Session) -> Result<(), AppError> {
-        let mut pending = self.pending_sign_outs()?;
+        let _turn = self.turn();
+        let mut pending = self.read_pending()?;
         pending.retain(|s| s.token.expose() != session.token.expose());
         self.set_pending_sign_outs(&pending)
     }

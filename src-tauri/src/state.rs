@@ -194,27 +194,37 @@ impl AppState {
         let revoked = self.stop_locked(true).await;
         let credentials = self.credentials.clone();
         let pending = session.clone().filter(|_| !revoked);
-        blocking(move || {
+        let forgotten = blocking(move || {
             if let Some(session) = &pending {
                 credentials.queue_sign_out(session)?;
             }
             credentials.clear()
         })
-        .await?;
-        if let (true, Some(session)) = (forget_data, &session) {
-            let folder = self.cache_path(session.user.uid);
-            let folder = folder.parent().map(PathBuf::from).unwrap_or(folder);
-            blocking(move || match std::fs::remove_dir_all(&folder) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(AppError::new(
-                    "internal",
-                    format!("removing {}: {e}", folder.display()),
-                )),
-            })
-            .await?;
+        .await;
+        // The data goes whatever the keyring said: the person asked for both.
+        let removed = match (forget_data, &session) {
+            (true, Some(session)) => {
+                let folder = self.cache_path(session.user.uid);
+                let folder = folder.parent().map(PathBuf::from).unwrap_or(folder);
+                blocking(move || match std::fs::remove_dir_all(&folder) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(AppError::new(
+                        "internal",
+                        format!("removing {}: {e}", folder.display()),
+                    )),
+                })
+                .await
+            }
+            _ => Ok(()),
+        };
+        for error in [&forgotten, &removed]
+            .into_iter()
+            .filter_map(|r| r.as_ref().err())
+        {
+            tracing::warn!(%error, "signing out");
         }
-        Ok(())
+        forgotten.and(removed)
     }
 
     /// Revokes the sessions signed out while offline, where their server answers now. Returns

@@ -43,6 +43,7 @@ use tokio_util::task::TaskTracker;
 pub use client_address::parse_trusted as parse_trusted_proxy;
 pub use config::{Config, GuardLimits, DEFAULT_DATABASE, DEFAULT_LISTEN};
 pub use error::{Error, Result};
+pub use store::{backup, restore, BackupReport};
 pub use tls::TlsFiles;
 
 use auth::Passwords;

@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use im_proto::Limits;
 use im_server::{Config, GuardLimits, DEFAULT_DATABASE, DEFAULT_LISTEN};
+
+mod config_file;
 
 // mimalloc returns freed memory to the system promptly; with glibc's malloc every thread that
 // ever hashed a password kept its ~19 MiB argon2 buffer in its arena (650 MiB after 200 sign-ups).
@@ -17,11 +19,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "im-server", version, about)]
 struct Cli {
+    /// Settings from a TOML file, named as the long options (`listen = "0.0.0.0:443"`); an
+    /// `IM_*` variable or a flag overrides the file.
+    #[arg(long, env = "IM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print the effective settings (and where each came from) as TOML, and exit.
+    #[arg(long)]
+    print_config: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
     #[arg(long, env = "IM_LISTEN", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// SQLite database file (created if missing).
-    #[arg(long, env = "IM_DATABASE", default_value = DEFAULT_DATABASE)]
+    #[arg(long, env = "IM_DATABASE", default_value = DEFAULT_DATABASE, global = true)]
     database: PathBuf,
     /// Log filter, e.g. `info`, `im_server=debug` (RUST_LOG syntax).
     #[arg(long, env = "IM_LOG", default_value = "info")]
@@ -100,6 +111,25 @@ struct Cli {
     #[cfg(debug_assertions)]
     #[arg(long, env = "IM_DEBUG_WRITER_PANIC_AFTER", hide = true)]
     debug_writer_panic_after: Option<u64>,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Copy the database (`--database`) to a new file, consistently, while the server runs;
+    /// the copy is checked before this reports success.
+    Backup {
+        /// The backup file to create (it must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place of the database (`--database`) of a stopped server; the old
+    /// files are kept as `*.before-restore`.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 impl Cli {
@@ -235,9 +265,57 @@ fn log_filter(spec: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {
     Ok(filter)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> anyhow::Result<()> {
+    // The config file first, while this is the only thread: its settings become the `IM_*`
+    // variables the environment does not set (see config_file.rs).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let known = config_file::known_options(&Cli::command());
+    let from_file = match config_file::path_from(&args) {
+        Some(path) => config_file::apply(config_file::read(path.as_ref(), &known)?),
+        None => Vec::new(),
+    };
+    let matches = Cli::command().get_matches_from(&args);
+    let cli = Cli::from_arg_matches(&matches)?;
+    if cli.print_config {
+        print!("{}", config_file::describe(&matches, &known, &from_file));
+        return Ok(());
+    }
+    match &cli.command {
+        Some(Command::Backup { to }) => {
+            let report = im_server::backup(&cli.database, to)
+                .with_context(|| format!("backing up {}", cli.database.display()))?;
+            println!(
+                "backed up {} to {}: {} bytes, {} accounts, {} messages, integrity ok",
+                cli.database.display(),
+                to.display(),
+                report.bytes,
+                report.users,
+                report.messages
+            );
+            return Ok(());
+        }
+        Some(Command::Restore { from }) => {
+            let report = im_server::restore(from, &cli.database)
+                .with_context(|| format!("restoring {}", from.display()))?;
+            println!(
+                "restored {} to {}: {} accounts, {} messages",
+                from.display(),
+                cli.database.display(),
+                report.users,
+                report.messages
+            );
+            return Ok(());
+        }
+        None => {}
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(serve(cli))
+}
+
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(log_filter(&cli.log)?)
         .init();

@@ -553,3 +553,90 @@ async fn start_up_repairs_what_a_crash_left_inconsistent() {
     assert!(log.contains("conversations=0"), "{log}");
     assert!(server.terminate().success());
 }
+
+/// `--config FILE`: the file sits above the defaults and under the `IM_*` variables and the
+/// flags; `--print-config` shows each setting's source; a key that is no option is refused by
+/// name.
+#[test]
+fn the_config_file_sits_under_the_environment_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("im-server.toml");
+    std::fs::write(
+        &file,
+        "listen = \"0.0.0.0:8443\"\nmax-members = 300\nreaders = 8\n\
+         trusted-proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_im-server"))
+        .args([
+            "--config",
+            file.to_str().unwrap(),
+            "--print-config",
+            "--readers",
+            "2",
+        ])
+        .env("IM_MAX_MEMBERS", "250")
+        .env_remove("IM_LISTEN")
+        .env_remove("IM_READERS")
+        .env_remove("IM_TRUSTED_PROXIES")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "listen = \"0.0.0.0:8443\"  # config file",
+        "max-members = 250  # IM_MAX_MEMBERS",
+        "readers = 2  # flag",
+        "trusted-proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]  # config file",
+        "max-text-chars = 4096  # default",
+    ] {
+        assert!(
+            printed.lines().any(|l| l == line),
+            "{line:?} not in:\n{printed}"
+        );
+    }
+
+    std::fs::write(&file, "listne = \"0.0.0.0:8443\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_im-server"))
+        .args(["--config", file.to_str().unwrap(), "--print-config"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(error.contains("unknown setting \"listne\""), "{error}");
+}
+
+/// `im-server backup` against the database of a running server, then `restore` once it stops.
+#[tokio::test]
+async fn the_backup_and_restore_commands_work_beside_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Binary::start(dir.path());
+    drop(Client::user(&server.url, "tom").await);
+    let database = dir.path().join(im_server::DEFAULT_DATABASE);
+    let copy = dir.path().join("copy.sqlite3");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_im-server"))
+            .args(args)
+            .arg("--database")
+            .arg(&database)
+            .env_remove("IM_DATABASE")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["backup", "--to", copy.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        said.contains("1 accounts") && said.contains("integrity ok"),
+        "{said}"
+    );
+    let out = run(&["restore", "--from", copy.to_str().unwrap()]);
+    assert!(
+        !out.status.success(),
+        "a running server's database is not replaced"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop the server"));
+    assert!(server.terminate().success());
+    let out = run(&["restore", "--from", copy.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+}

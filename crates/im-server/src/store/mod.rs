@@ -1,6 +1,7 @@
 //! Durable state on embedded SQLite: one writer thread with group commit ([`write`]) and a
 //! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
 
+mod backup;
 mod checkpoint;
 mod command;
 mod consistency;
@@ -27,6 +28,7 @@ use crate::fatal::Fatal;
 use crate::hub::Hub;
 use crate::Config;
 
+pub use backup::{backup, restore, BackupReport};
 pub use command::{Origin, Reply, WriteCmd};
 pub use read::Direction;
 

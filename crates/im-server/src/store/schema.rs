@@ -119,7 +119,7 @@ fn configure(conn: &Connection) -> Result<()> {
 
 /// Creates the database file readable by its owner only (0600), or makes an existing one so.
 /// SQLite creates the `-wal` and `-shm` files with the database file's permissions.
-fn private_file(path: &Path) -> Result<()> {
+pub(super) fn private_file(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
