@@ -92,6 +92,25 @@ pub fn connector(url: &str) -> Result<Option<tokio_tungstenite::Connector>> {
     }
 }
 
+/// Like [`connector`], but with a TLS session cache of `client`'s own, as each real client has:
+/// its reconnects resume with its own tickets instead of competing for the few one shared cache
+/// keeps per server name.
+pub fn connector_for(url: &str, client: &str) -> Result<Option<tokio_tungstenite::Connector>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CLIENTS: OnceLock<Mutex<HashMap<String, Arc<rustls::ClientConfig>>>> = OnceLock::new();
+    let Some(tokio_tungstenite::Connector::Rustls(base)) = connector(url)? else {
+        return connector(url);
+    };
+    let mut clients = CLIENTS.get_or_init(Default::default).lock().expect("tls clients");
+    let config = clients.entry(client.to_owned()).or_insert_with(|| {
+        let mut own = (*base).clone();
+        own.resumption = rustls::client::Resumption::in_memory_sessions(4);
+        Arc::new(own)
+    });
+    Ok(Some(tokio_tungstenite::Connector::Rustls(config.clone())))
+}
+
 /// Opens a WebSocket (TLS for `wss://`, see [`connector`]).
 pub async fn open(
     url: &str,
@@ -101,6 +120,23 @@ pub async fn open(
         tokio_tungstenite::connect_async_tls_with_config(url, config, true, connector(url)?)
             .await
             .with_context(|| format!("connecting to {url}"))?;
+    Ok(socket)
+}
+
+/// Opens a WebSocket as `client` (its own TLS session cache, see [`connector_for`]).
+pub async fn open_as(
+    url: &str,
+    config: Option<tokio_tungstenite::tungstenite::protocol::WebSocketConfig>,
+    client: &str,
+) -> Result<Socket> {
+    let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+        url,
+        config,
+        true,
+        connector_for(url, client)?,
+    )
+    .await
+    .with_context(|| format!("connecting to {url}"))?;
     Ok(socket)
 }
 

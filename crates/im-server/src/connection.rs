@@ -235,9 +235,11 @@ async fn serve_until_done(
         shared: shared.clone(),
         pending: None,
     };
-    tracing::debug!(conn = conn.state.conn.id(), %peer, %client, "connected");
+    // One line each when a connection opens and closes (an operator's access log).
+    tracing::info!(conn = conn.state.conn.id(), %peer, %client, tls = shared.tls.is_some(), "connected");
+    let opened = Instant::now();
     let end = conn.run(&life).await;
-    conn.finish(end).await;
+    conn.finish(end, opened).await;
 }
 
 struct Connection {
@@ -469,7 +471,7 @@ impl Connection {
         }
     }
 
-    async fn finish(mut self, end: End) {
+    async fn finish(mut self, end: End, opened: Instant) {
         self.state.end_session(&self.shared);
         if end == End::ShuttingDown {
             // The writer has committed and answered everything it took: deliver those answers.
@@ -491,7 +493,12 @@ impl Connection {
                 let _ = tokio::time::timeout(Duration::from_secs(2), handshake).await;
             }
         }
-        tracing::debug!(conn = self.state.conn.id(), ?end, "disconnected");
+        tracing::info!(
+            conn = self.state.conn.id(),
+            ?end,
+            seconds = opened.elapsed().as_secs(),
+            "disconnected"
+        );
     }
 
     /// After refusing a frame mid-stream, reads and discards what the client is still sending

@@ -37,6 +37,9 @@ struct Cli {
     /// Log filter, e.g. `info`, `im_server=debug` (RUST_LOG syntax).
     #[arg(long, env = "IM_LOG", default_value = "info")]
     log: String,
+    /// Log lines as text, or as one JSON object each (for log collectors).
+    #[arg(long, env = "IM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Largest frame accepted, in bytes.
     #[arg(long, env = "IM_MAX_FRAME_BYTES", default_value_t = Limits::default().max_frame_bytes)]
     max_frame_bytes: usize,
@@ -111,6 +114,13 @@ struct Cli {
     #[cfg(debug_assertions)]
     #[arg(long, env = "IM_DEBUG_WRITER_PANIC_AFTER", hide = true)]
     debug_writer_panic_after: Option<u64>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 /// What to do instead of serving.
@@ -316,9 +326,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(cli: Cli) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter(&cli.log)?)
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(log_filter(&cli.log)?);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     log_panics();
     let config = cli.into_config();
     let terminated = termination()?;

@@ -237,7 +237,12 @@ impl Binary {
             let line = lines.next().expect("server exited").unwrap();
             keep(&log, &line);
             if let Some(at) = line.find("wss://").or_else(|| line.find("ws://")) {
-                break line[at..].split_whitespace().next().unwrap().to_owned();
+                // (In a JSON log line the URL ends at the closing quote.)
+                break line[at..]
+                    .split(|c: char| c.is_whitespace() || c == '"')
+                    .next()
+                    .unwrap()
+                    .to_owned();
             }
         };
         // Keep draining its output so it never blocks on a full pipe.
@@ -639,4 +644,36 @@ async fn the_backup_and_restore_commands_work_beside_a_running_server() {
     assert!(server.terminate().success());
     let out = run(&["restore", "--from", copy.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
+}
+
+/// `--log-format json` (here `IM_LOG_FORMAT`): one JSON object per line, for log collectors,
+/// with a line when each connection opens and closes.
+#[tokio::test]
+async fn json_logs_are_one_object_a_line_with_connections_opening_and_closing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Binary::start_with(dir.path(), &[("IM_LOG_FORMAT", "json")]);
+    drop(Client::user(&server.url, "tom").await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = server.log();
+    assert!(server.terminate().success());
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{log}");
+    for line in &lines {
+        assert!(line["level"].is_string() && line["message"].is_string(), "{line}");
+    }
+    let opened = lines
+        .iter()
+        .find(|l| l["message"] == "connected")
+        .unwrap_or_else(|| panic!("no connected line in {log}"));
+    assert!(opened["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{opened}");
+    let closed = lines
+        .iter()
+        .find(|l| l["message"] == "disconnected" && l["conn"] == opened["conn"])
+        .unwrap_or_else(|| panic!("no disconnected line in {log}"));
+    assert!(closed["end"].is_string(), "{closed}");
+    assert!(!log.contains("tom-password"), "no credentials in the log");
 }

@@ -61,8 +61,8 @@ fn client_config() -> WebSocketConfig {
         .write_buffer_size(4096)
 }
 
-async fn open(url: &str) -> Result<Socket> {
-    let mut socket = im_bench::open(url, Some(client_config())).await?;
+async fn open(url: &str, client: &str) -> Result<Socket> {
+    let mut socket = im_bench::open_as(url, Some(client_config()), client).await?;
     call(
         &mut socket,
         0,
@@ -79,7 +79,8 @@ async fn open(url: &str) -> Result<Socket> {
 async fn connect_resumed(url: &str, token: &Secret) -> Result<Socket> {
     let mut wait = Duration::from_millis(20);
     for _ in 0..50 {
-        match open(url).await {
+        // Each session is one simulated device, with its own TLS session cache.
+        match open(url, token.expose()).await {
             Ok(mut socket) => {
                 call(
                     &mut socket,
