@@ -102,7 +102,10 @@ pub fn connector_for(url: &str, client: &str) -> Result<Option<tokio_tungstenite
     let Some(tokio_tungstenite::Connector::Rustls(base)) = connector(url)? else {
         return connector(url);
     };
-    let mut clients = CLIENTS.get_or_init(Default::default).lock().expect("tls clients");
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("tls clients");
     let config = clients.entry(client.to_owned()).or_insert_with(|| {
         let mut own = (*base).clone();
         own.resumption = rustls::client::Resumption::in_memory_sessions(4);

@@ -663,13 +663,19 @@ async fn json_logs_are_one_object_a_line_with_connections_opening_and_closing() 
         .collect();
     assert!(lines.len() >= 3, "{log}");
     for line in &lines {
-        assert!(line["level"].is_string() && line["message"].is_string(), "{line}");
+        assert!(
+            line["level"].is_string() && line["message"].is_string(),
+            "{line}"
+        );
     }
     let opened = lines
         .iter()
         .find(|l| l["message"] == "connected")
         .unwrap_or_else(|| panic!("no connected line in {log}"));
-    assert!(opened["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{opened}");
+    assert!(
+        opened["peer"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{opened}"
+    );
     let closed = lines
         .iter()
         .find(|l| l["message"] == "disconnected" && l["conn"] == opened["conn"])
