@@ -287,9 +287,11 @@ pub async fn send_text(
     Ok(UiMessage::outgoing(&pending, client.user()))
 }
 
-/// Sends a failed message again (same client id: it is never stored twice).
+/// Sends a failed message again (same client id: it is never stored twice). Async, with the
+/// outbox write (SQLite) on a blocking thread: a sync command would run on the main thread and
+/// hold up the window.
 #[tauri::command]
-pub fn retry_send(
+pub async fn retry_send(
     state: State<'_, AppState>,
     conversation_id: String,
     client_id: String,
@@ -299,7 +301,11 @@ pub fn retry_send(
     let client_id: ClientId = client_id
         .parse()
         .map_err(|_| AppError::new("bad_id", "not a client id"))?;
-    let entry = client.retry_send(&client_id)?;
+    let entry = crate::state::blocking({
+        let client = client.clone();
+        move || client.retry_send(&client_id).map_err(AppError::from)
+    })
+    .await?;
     Ok(UiMessage::outgoing(&entry, client.user()))
 }
 

@@ -348,8 +348,32 @@ fn mute_leave_and_block_through_the_commands() {
         app.err("block_user", json!({"uid": "nope"}))["code"],
         "bad_id"
     );
+    // While blocked the chat takes no messages either way: Tom's own fails, with the reason.
+    let pending = app.ok(
+        "send_text",
+        json!({"conversationId": chat["id"], "text": "still there?"}),
+    );
+    let client_id = pending["clientId"].clone();
+    let failed = wait_event(&events, |e| {
+        e["kind"] == "message"
+            && e["message"]["clientId"] == client_id
+            && e["message"]["status"] == "failed"
+    });
+    assert_eq!(failed["message"]["error"]["code"], "blocked");
     app.ok("unblock_user", json!({"uid": jerry_uid.to_string()}));
     assert_eq!(app.ok("blocked_users", json!({})), json!([]));
+    // Unblocked, the failed message is sent again (the same client id) and goes through.
+    let retried = app.ok(
+        "retry_send",
+        json!({"conversationId": chat["id"], "clientId": client_id}),
+    );
+    assert_eq!(retried["status"], "sending");
+    let sent = wait_event(&events, |e| {
+        e["kind"] == "message"
+            && e["message"]["clientId"] == client_id
+            && e["message"]["status"] == "sent"
+    });
+    assert_eq!(sent["message"]["text"], "still there?");
 
     // Jerry adds Tom to a group: the app hears who did it, and Tom can leave.
     let jerry_conn = block_on(async {
