@@ -6,8 +6,8 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::{Client, TestServer};
-use im_proto::{ClientId, CreateConversation, GetMessages, SendText};
+use common::{tom_and_jerry, Client, TestServer};
+use im_proto::{ClientId, GetMessages, SendText};
 
 fn quick(config: &mut im_server::Config) {
     config.limits.requests_per_second = 1_000_000;
@@ -30,16 +30,7 @@ fn stored_seqs(file: &std::path::Path) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_under_load_holds_every_message_acked_before_it_began() {
     let server = TestServer::start_with(quick).await;
-    let jerry = Client::user(&server.url, "jerry").await;
-    let mut tom = Client::user(&server.url, "tom").await;
-    let conversation = tom
-        .call(CreateConversation {
-            user_ids: vec![jerry.uid()],
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .conversation;
+    let (mut tom, _jerry, conversation) = tom_and_jerry(&server.url).await;
     // Tom sends without pause; every acknowledged seq is recorded as its ack arrives.
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -113,16 +104,7 @@ async fn a_backup_under_load_holds_every_message_acked_before_it_began() {
 #[tokio::test]
 async fn a_restore_brings_a_backup_back_and_refuses_a_running_server() {
     let mut server = TestServer::start_with(quick).await;
-    let jerry = Client::user(&server.url, "jerry").await;
-    let mut tom = Client::user(&server.url, "tom").await;
-    let conversation = tom
-        .call(CreateConversation {
-            user_ids: vec![jerry.uid()],
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .conversation;
+    let (mut tom, jerry, conversation) = tom_and_jerry(&server.url).await;
     let send = |text: &str| SendText {
         conversation_id: conversation.id,
         client_id: ClientId::random(),

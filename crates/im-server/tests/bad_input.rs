@@ -5,23 +5,9 @@
 
 mod common;
 
-use common::{assert_code, Client, TestServer};
+use common::{assert_code, tom_and_jerry, Client, TestServer};
 use im_proto::{CreateConversation, ErrorCode, Ping};
 use tokio_tungstenite::tungstenite::Message;
-
-async fn tom_and_jerry(url: &str) -> (Client, Client, im_proto::Conversation) {
-    let jerry = Client::user(url, "jerry").await;
-    let mut tom = Client::user(url, "tom").await;
-    let c = tom
-        .call(CreateConversation {
-            user_ids: vec![jerry.uid()],
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .conversation;
-    (tom, jerry, c)
-}
 
 #[tokio::test]
 async fn a_small_member_limit_is_enforced() {

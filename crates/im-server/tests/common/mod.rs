@@ -18,6 +18,21 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Jerry and Tom signed up and in, and Tom's 1:1 conversation with Jerry.
+pub async fn tom_and_jerry(url: &str) -> (Client, Client, im_proto::Conversation) {
+    let jerry = Client::user(url, "jerry").await;
+    let mut tom = Client::user(url, "tom").await;
+    let c = tom
+        .call(im_proto::CreateConversation {
+            user_ids: vec![jerry.uid()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .conversation;
+    (tom, jerry, c)
+}
+
 /// A server and the temp dir holding its database.
 pub struct TestServer {
     pub server: Option<RunningServer>,
