@@ -124,6 +124,7 @@ fn start_server_with(
     let mut child = Command::new(binary("im-server")?)
         .current_dir(dir)
         .env("IM_LISTEN", format!("127.0.0.1:{port}"))
+        .env("IM_ADMIN_LISTEN", "127.0.0.1:0")
         .env("IM_LOG", "info")
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())

@@ -72,6 +72,8 @@ impl ServerManager {
         let child = Command::new(&self.binary)
             .arg("--listen")
             .arg(self.listen.to_string())
+            .arg("--admin-listen")
+            .arg("off")
             .arg("--database")
             .arg(&self.database)
             .arg("--log")

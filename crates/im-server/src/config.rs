@@ -9,6 +9,9 @@ use im_proto::Limits;
 /// The address `im-server` listens on when given none.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7822";
 
+/// The admin listener's address (`/healthz`, `/readyz`, `/metrics`) when given none.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:7823";
+
 /// The database file `im-server` uses when given none (in the working directory).
 pub const DEFAULT_DATABASE: &str = "im-server.sqlite3";
 
@@ -17,6 +20,9 @@ pub const DEFAULT_DATABASE: &str = "im-server.sqlite3";
 pub struct Config {
     /// Where to listen.
     pub listen: SocketAddr,
+    /// Where the admin listener listens (plain HTTP: health, readiness, metrics); `None`: no
+    /// admin listener. Never the public address.
+    pub admin_listen: Option<SocketAddr>,
     /// The SQLite database file (created if missing).
     pub database: PathBuf,
     /// Limits enforced on every connection (and sent to clients in `hello`).
@@ -53,6 +59,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            admin_listen: None,
             database: PathBuf::from(DEFAULT_DATABASE),
             limits: Limits::default(),
             max_batch: 1024,

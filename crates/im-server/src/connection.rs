@@ -163,6 +163,7 @@ pub async fn serve(
     slot: crate::guard::AddressSlot,
 ) {
     let _slot = slot;
+    let _open = shared.metrics.connection_opened();
     let kill = life.kill.clone();
     tokio::select! {
         _ = kill.cancelled() => {}
@@ -181,7 +182,12 @@ async fn serve_until_done(
     let stream = match &shared.tls {
         None => Transport::Plain(stream),
         Some(tls) => match tokio::time::timeout_at(deadline, tls.acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => Transport::Tls(Box::new(stream)),
+            Ok(Ok(stream)) => {
+                let resumed =
+                    stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+                shared.metrics.tls_handshake(resumed);
+                Transport::Tls(Box::new(stream))
+            }
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "TLS handshake failed");
                 return;

@@ -33,6 +33,9 @@ pub enum Error {
     /// The TLS certificate or key cannot be used (named file, reason).
     #[error("tls: {0}")]
     Tls(String),
+    /// The settings cannot work (named setting, reason).
+    #[error("{0}")]
+    Config(String),
     /// A part the server cannot run without failed; the server stopped.
     #[error("fatal: {0}")]
     Fatal(String),

@@ -18,6 +18,7 @@
 //! `hub` knows who is online and delivers frames to them; `auth` handles passwords, tokens
 //! and the sign-in throttle.
 
+mod admin;
 mod auth;
 mod client_address;
 mod config;
@@ -41,17 +42,17 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use client_address::parse_trusted as parse_trusted_proxy;
-pub use config::{Config, GuardLimits, DEFAULT_DATABASE, DEFAULT_LISTEN};
+pub use config::{Config, GuardLimits, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE, DEFAULT_LISTEN};
 pub use error::{Error, Result};
 pub use store::{backup, restore, BackupReport};
 pub use tls::TlsFiles;
 
+use crate::metrics::Metrics;
 use auth::Passwords;
 use connection::Lifecycle;
 use fatal::Fatal;
 use guard::Guard;
 use hub::Hub;
-use metrics::Metrics;
 use store::Store;
 
 /// What every connection shares.
@@ -102,6 +103,7 @@ impl std::fmt::Debug for Tls {
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
     kill: CancellationToken,
     done: JoinHandle<()>,
@@ -112,6 +114,11 @@ impl RunningServer {
     /// The address it listens on (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The admin listener's address, if it has one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The WebSocket URL clients connect to (`wss://` when it serves TLS; the host is the
@@ -211,8 +218,24 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         }
         None => None,
     };
+    if config.admin_listen == Some(config.listen) && config.listen.port() != 0 {
+        return Err(Error::Config(format!(
+            "the admin listener cannot share the public address {}",
+            config.listen
+        )));
+    }
     let listener = listen(config.listen)?;
     let addr = listener.local_addr()?;
+    let admin_listener = match config.admin_listen {
+        Some(at) => Some(TcpListener::bind(at).await.map_err(|e| {
+            Error::Config(format!("cannot listen for the admin listener on {at}: {e}"))
+        })?),
+        None => None,
+    };
+    let admin_addr = admin_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     let hub = Arc::new(Hub::new());
     let fatal = Fatal::default();
     let metrics = Arc::new(Metrics::default());
@@ -252,14 +275,29 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     }
     let life = Lifecycle::default();
     let kill = life.kill.clone();
-    let done = tokio::spawn(accept_loop(
-        listener,
-        shared.clone(),
-        shutdown.clone(),
-        life,
-    ));
+    let admin = admin_listener.map(|listener| {
+        tracing::info!(addr = %admin_addr.unwrap_or(addr), "admin listener on http://{}/ (healthz, readyz, metrics)", admin_addr.unwrap_or(addr));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(admin::serve(
+            listener,
+            shared.clone(),
+            shutdown.clone(),
+            stop.clone(),
+        ));
+        (stop, task)
+    });
+    let accepting = accept_loop(listener, shared.clone(), shutdown.clone(), life);
+    // The admin listener stays up while the server drains (`/readyz` says it is stopping).
+    let done = tokio::spawn(async move {
+        accepting.await;
+        if let Some((stop, task)) = admin {
+            stop.cancel();
+            let _ = task.await;
+        }
+    });
     Ok(RunningServer {
         addr,
+        admin_addr,
         shutdown,
         kill,
         done,

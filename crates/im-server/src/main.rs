@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use im_proto::Limits;
-use im_server::{Config, GuardLimits, DEFAULT_DATABASE, DEFAULT_LISTEN};
+use im_server::{Config, GuardLimits, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE, DEFAULT_LISTEN};
 
 mod config_file;
 
@@ -31,6 +31,10 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, env = "IM_LISTEN", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
+    /// Address of the admin listener (plain HTTP: `/healthz`, `/readyz`, `/metrics`); keep it
+    /// off the internet. `off`: none.
+    #[arg(long, env = "IM_ADMIN_LISTEN", default_value = DEFAULT_ADMIN_LISTEN, value_parser = parse_admin_listen)]
+    admin_listen: AdminListen,
     /// SQLite database file (created if missing).
     #[arg(long, env = "IM_DATABASE", default_value = DEFAULT_DATABASE, global = true)]
     database: PathBuf,
@@ -116,6 +120,20 @@ struct Cli {
     debug_writer_panic_after: Option<u64>,
 }
 
+/// `--admin-listen`: an address, or none.
+#[derive(Debug, Clone, Copy)]
+struct AdminListen(Option<SocketAddr>);
+
+fn parse_admin_listen(value: &str) -> Result<AdminListen, String> {
+    match value {
+        "off" | "none" | "" => Ok(AdminListen(None)),
+        address => address
+            .parse()
+            .map(|a| AdminListen(Some(a)))
+            .map_err(|e| format!("{e}: expected an address such as 127.0.0.1:7823, or off")),
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum LogFormat {
@@ -146,6 +164,7 @@ impl Cli {
     fn into_config(self) -> Config {
         Config {
             listen: self.listen,
+            admin_listen: self.admin_listen.0,
             database: self.database,
             limits: Limits {
                 max_frame_bytes: self.max_frame_bytes,

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::auth;
 use crate::error::{Error, Result};
 use crate::hub::{ConnHandle, TokenHash};
+use crate::metrics::SignInFailure;
 use crate::store::{Direction, Origin, Reply, WriteCmd};
 use crate::Shared;
 
@@ -454,6 +455,7 @@ async fn sign_up(
             reply,
         })
         .await?;
+    shared.metrics.sign_ups.increment(1);
     tracing::info!(uid = %user.uid, username = %user.username, "account created");
     reply(id, &SignedUp { user })
 }
@@ -467,6 +469,7 @@ async fn sign_in(
     not_signed_in(state)?;
     let username = p.username.trim().to_lowercase();
     if let Err(wait_ms) = shared.guard.sign_ins.check(&username, state.peer) {
+        shared.metrics.sign_in_failed(SignInFailure::Throttled);
         return Err(Error::Refused(ErrorBody::rate_limited(
             "too many failed sign-ins; wait before trying again",
             wait_ms,
@@ -485,6 +488,9 @@ async fn sign_in(
         (true, Some(user)) => user,
         _ => {
             shared.guard.sign_ins.failed(&username, state.peer);
+            shared
+                .metrics
+                .sign_in_failed(SignInFailure::WrongCredentials);
             tracing::info!(peer = %state.peer, "failed sign-in");
             return Err(refused(
                 ErrorCode::WrongCredentials,

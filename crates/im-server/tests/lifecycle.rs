@@ -210,6 +210,7 @@ impl Binary {
         let mut child = Command::new(env!("CARGO_BIN_EXE_im-server"))
             .current_dir(dir)
             .env("IM_LISTEN", "127.0.0.1:0")
+            .env("IM_ADMIN_LISTEN", "127.0.0.1:0")
             .env("IM_LOG", "info")
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())

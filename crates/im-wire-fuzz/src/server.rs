@@ -65,6 +65,8 @@ impl ServerProcess {
         let child = Command::new(&launch.binary)
             .arg("--listen")
             .arg("127.0.0.1:0")
+            .arg("--admin-listen")
+            .arg("off")
             .arg("--database")
             .arg(launch.dir.join("im-server.sqlite3"))
             .arg("--log")

@@ -66,18 +66,26 @@ pub struct Checkpointer {
     flags: Mutex<Flags>,
     wake: Condvar,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// How long each pass took.
+    durations: metrics::Histogram,
 }
 
 impl Checkpointer {
     /// Starts the checkpointer for the database at `path`; step 1 starts once the log holds
-    /// `threshold` pages.
-    pub fn start(path: &Path, threshold: i32, fatal: &Fatal) -> Result<Arc<Self>> {
+    /// `threshold` pages. Each pass's duration goes to `durations`.
+    pub fn start(
+        path: &Path,
+        threshold: i32,
+        fatal: &Fatal,
+        durations: metrics::Histogram,
+    ) -> Result<Arc<Self>> {
         let conn = super::schema::open_checkpointer(path)?;
         let this = Arc::new(Self {
             threshold,
             flags: Mutex::new(Flags::default()),
             wake: Condvar::new(),
             thread: Mutex::new(None),
+            durations,
         });
         let worker = this.clone();
         let handle = fatal.spawn_essential("im-checkpoint", move || worker.run(conn))?;
@@ -95,6 +103,7 @@ impl Checkpointer {
             let started = std::time::Instant::now();
             match checkpoint(conn, "PASSIVE") {
                 Ok((_, log, copied)) => {
+                    self.durations.record(started.elapsed());
                     let ms = started.elapsed().as_secs_f64() * 1e3;
                     tracing::debug!(log, copied, ms, "checkpoint finished by the writer");
                 }
@@ -121,11 +130,31 @@ impl Checkpointer {
                 }
                 flags.requested = false;
             }
-            copy_log(&conn);
-            copy_log(&conn);
+            self.copy_log(&conn);
+            self.copy_log(&conn);
             let mut flags = self.flags.lock().expect("checkpointer lock");
             flags.busy = false;
             flags.copied = true;
+        }
+    }
+
+    /// One pass of step 1: a passive checkpoint from the checkpointer's connection (and a blocking
+    /// one if the log has grown past [`FORCE_PAGES`] regardless).
+    fn copy_log(&self, conn: &Connection) {
+        let started = std::time::Instant::now();
+        match checkpoint(conn, "PASSIVE") {
+            Ok((_, log, copied)) => {
+                self.durations.record(started.elapsed());
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                tracing::debug!(log, copied, ms, "checkpoint");
+                if log > FORCE_PAGES && log > copied {
+                    tracing::warn!(pages = log, "WAL is large; running a blocking checkpoint");
+                    if let Err(e) = checkpoint(conn, "RESTART") {
+                        tracing::warn!(error = %e, "checkpoint failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
         }
     }
 
@@ -153,25 +182,6 @@ pub(super) fn lower_priority() {
     }
 }
 
-/// One pass of step 1: a passive checkpoint from the checkpointer's connection (and a blocking
-/// one if the log has grown past [`FORCE_PAGES`] regardless).
-fn copy_log(conn: &Connection) {
-    let started = std::time::Instant::now();
-    match checkpoint(conn, "PASSIVE") {
-        Ok((_, log, copied)) => {
-            let ms = started.elapsed().as_secs_f64() * 1e3;
-            tracing::debug!(log, copied, ms, "checkpoint");
-            if log > FORCE_PAGES && log > copied {
-                tracing::warn!(pages = log, "WAL is large; running a blocking checkpoint");
-                if let Err(e) = checkpoint(conn, "RESTART") {
-                    tracing::warn!(error = %e, "checkpoint failed");
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
-    }
-}
-
 /// `PRAGMA wal_checkpoint(mode)`: (busy, WAL pages, pages checkpointed).
 fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
     conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
@@ -188,7 +198,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
         let writer = super::super::schema::open_writer(&path).unwrap();
-        let checkpointer = Checkpointer::start(&path, 200, &Fatal::default()).unwrap();
+        let checkpointer =
+            Checkpointer::start(&path, 200, &Fatal::default(), metrics::Histogram::noop()).unwrap();
         let commit = |sql: &str| {
             writer.execute_batch(sql).unwrap();
             checkpointer.after_commit(&writer);

@@ -119,6 +119,8 @@ pub enum WriteCmd {
         blocked: bool,
         reply: Reply<BlockState>,
     },
+    /// Write a timestamp, proving the database takes writes (the admin listener's `/readyz`).
+    Probe { reply: Reply<()> },
     /// Commit what came before, then stop; later commands are refused.
     Stop(oneshot::Sender<()>),
 }
@@ -267,11 +269,12 @@ impl WriteCmd {
                 Value::User(u) => Ok(u),
                 other => Err(mismatch(&other)),
             })),
-            WriteCmd::CreateSession { reply, .. } | WriteCmd::RevokeSession { reply, .. } => reply
-                .settle(result.and_then(|v| match v {
-                    Value::Unit => Ok(()),
-                    other => Err(mismatch(&other)),
-                })),
+            WriteCmd::CreateSession { reply, .. }
+            | WriteCmd::RevokeSession { reply, .. }
+            | WriteCmd::Probe { reply } => reply.settle(result.and_then(|v| match v {
+                Value::Unit => Ok(()),
+                other => Err(mismatch(&other)),
+            })),
             WriteCmd::CreateConversation { reply, .. } => {
                 reply.settle(result.and_then(|v| match v {
                     Value::Created(c) => Ok(c),

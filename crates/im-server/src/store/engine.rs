@@ -217,7 +217,10 @@ impl Writer {
             let size = batch.len();
             let started = std::time::Instant::now();
             let stopped = self.execute(&mut batch);
-            stats.record(size, started.elapsed());
+            let took = started.elapsed();
+            stats.record(size, took);
+            self.metrics.commit_batch.record(size as f64);
+            self.metrics.commit_seconds.record(took);
             if let Some(done) = stopped {
                 rx.close();
                 while let Ok(cmd) = rx.try_recv() {
@@ -394,9 +397,11 @@ impl Writer {
     /// a send refused for now holds back its connection's later sends to that conversation.
     fn answer(&mut self, cmd: WriteCmd, result: Result<Value>) {
         let key = send_key(&cmd);
-        if let (WriteCmd::SendText { .. }, Ok(Value::Message { json: None, .. })) = (&cmd, &result)
-        {
-            self.metrics.resend();
+        if let (WriteCmd::SendText { .. }, Ok(Value::Message { json, .. })) = (&cmd, &result) {
+            match json {
+                None => self.metrics.resend(),
+                Some(_) => self.metrics.messages_stored.increment(1),
+            }
         }
         let answer = cmd.settle(result);
         if let Some(code) = answer.error_code(None) {
@@ -420,7 +425,8 @@ impl Writer {
     fn carry_out(&mut self, push: Push) {
         match push {
             Push::Deliver { to, frame, skip } => {
-                self.hub.deliver(&to, &frame, skip);
+                let queued = self.hub.deliver(&to, &frame, skip);
+                self.metrics.deliveries.increment(queued as u64);
             }
             Push::Revoke {
                 uid,

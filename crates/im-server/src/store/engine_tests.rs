@@ -40,8 +40,13 @@ fn fixture() -> Fixture {
     let sessions: Arc<SessionCache> = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
         std::num::NonZeroUsize::new(100).unwrap(),
     )));
-    let checkpointer =
-        checkpoint::Checkpointer::start(&path, i32::MAX, &crate::fatal::Fatal::default()).unwrap();
+    let checkpointer = checkpoint::Checkpointer::start(
+        &path,
+        i32::MAX,
+        &crate::fatal::Fatal::default(),
+        metrics::Histogram::noop(),
+    )
+    .unwrap();
     let mut writer = Writer::new(
         conn,
         Arc::new(Hub::new()),

@@ -71,8 +71,12 @@ impl Store {
         let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
             std::num::NonZeroUsize::new(100_000).expect("non-zero"),
         )));
-        let checkpointer =
-            checkpoint::Checkpointer::start(path, checkpoint::CHECKPOINT_PAGES, fatal)?;
+        let checkpointer = checkpoint::Checkpointer::start(
+            path,
+            checkpoint::CHECKPOINT_PAGES,
+            fatal,
+            metrics.checkpoint_seconds.clone(),
+        )?;
         let writer = engine::Writer::new(
             conn,
             hub,
@@ -132,6 +136,28 @@ impl Store {
         let (tx, rx) = oneshot::channel();
         self.submit(make(Reply::Direct(tx))).await;
         rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Commands waiting for the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.writer.max_capacity() - self.writer.capacity()
+    }
+
+    /// Proves the database takes writes: a probe goes through the writer and commits.
+    pub async fn probe(&self) -> Result<()> {
+        self.write(|reply| WriteCmd::Probe { reply }).await
+    }
+
+    /// Accounts and stored sessions.
+    pub async fn counts(&self) -> Result<(u64, u64)> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )?)
+        })
+        .await
     }
 
     /// Commits everything queued so far and stops the writer. Later changes are refused with

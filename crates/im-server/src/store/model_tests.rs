@@ -689,9 +689,13 @@ impl Harness {
         let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
             std::num::NonZeroUsize::new(1000).unwrap(),
         )));
-        let checkpointer =
-            checkpoint::Checkpointer::start(&path, i32::MAX, &crate::fatal::Fatal::default())
-                .unwrap();
+        let checkpointer = checkpoint::Checkpointer::start(
+            &path,
+            i32::MAX,
+            &crate::fatal::Fatal::default(),
+            metrics::Histogram::noop(),
+        )
+        .unwrap();
         let writer = Writer::new(
             conn,
             hub.clone(),

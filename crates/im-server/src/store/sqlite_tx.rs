@@ -343,4 +343,14 @@ impl WriteTx for SqliteTx<'_> {
             )
             .optional()?)
     }
+
+    fn note_probe(&self, at: Millis) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO server_state (key, value) VALUES ('ready_probe_at', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute([at])?;
+        Ok(())
+    }
 }

@@ -98,6 +98,9 @@ pub trait WriteTx {
         sender: Uid,
         client_id: &ClientId,
     ) -> Result<Option<Message>>;
+
+    /// Records when the database last took a write probe (a health check).
+    fn note_probe(&self, at: Millis) -> Result<()>;
 }
 
 /// The editable fields of a conversation; `None` leaves one as it is.

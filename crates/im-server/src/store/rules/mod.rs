@@ -110,6 +110,10 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &WriteCmd) -> Result<Value> 
             blocked,
             ..
         } => privacy::block(ctx, *by, *user_id, *blocked),
+        WriteCmd::Probe { .. } => {
+            ctx.tx.note_probe(now_millis())?;
+            Ok(Value::Unit)
+        }
         WriteCmd::Stop(_) => Err(Error::Corrupt("a stop is not a change".into())),
     }
 }
