@@ -170,6 +170,7 @@ impl Session {
                 username: username.into(),
                 password: password.into(),
                 display_name: None,
+                invite: None,
             },
         )
         .await;

@@ -161,6 +161,7 @@ async fn sign_up_and_in(url: &str, username: String) -> Result<(Account, Wire)> 
             username: username.clone(),
             password: Secret::new(password.clone()),
             display_name: None,
+            invite: None,
         },
         TIMEOUT,
     )

@@ -37,6 +37,24 @@ pub const NOT_REMOTE: &[(&str, &str)] = &[
     ),
     ("error:storage_full", "needs the server's disk to be full"),
     (
+        "error:sign_up_closed",
+        "needs a server started with --sign-up closed; im-server's tests/accounts.rs checks it",
+    ),
+    (
+        "error:invite_required",
+        "needs a server started with --sign-up invite; im-server's tests/accounts.rs checks it",
+    ),
+    (
+        "error:invite_invalid",
+        "needs a server started with --sign-up invite and its operator's codes; im-server's \
+         tests/accounts.rs checks it",
+    ),
+    (
+        "error:account_disabled",
+        "needs the server's operator to disable an account; im-server's tests/accounts.rs checks \
+         it",
+    ),
+    (
         "http:429",
         "needs more connections than the per-address limit (512 by default) from one address that \
          is not the server's own host; im-server's tests/abuse.rs checks it with a small limit",

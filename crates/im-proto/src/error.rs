@@ -73,6 +73,16 @@ error_codes! {
     UsernameTaken = "username_taken", transient = false;
     /// Unknown username or wrong password (deliberately not telling which).
     WrongCredentials = "wrong_credentials", transient = false;
+    /// This server does not take sign-ups: its operator creates the accounts.
+    SignUpClosed = "sign_up_closed", transient = false;
+    /// This server takes sign-ups with an invite code only, and none was given.
+    InviteRequired = "invite_required", transient = false;
+    /// The invite code is unknown, used up or expired.
+    InviteInvalid = "invite_invalid", transient = false;
+    /// The account is disabled by the server's operator (the password was right).
+    AccountDisabled = "account_disabled", transient = false;
+    /// No session of the caller has that id.
+    SessionNotFound = "session_not_found", transient = false;
     /// The session token is unknown, malformed or revoked: sign in again.
     InvalidToken = "invalid_token", transient = false;
     /// Too many requests on this connection, or too many failed sign-ins;

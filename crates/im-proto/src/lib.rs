@@ -41,12 +41,13 @@ pub use model::{
     User,
 };
 pub use request::{
-    parse_request, AddMembers, BlockState, BlockUser, Blocked, Call, ConversationPage,
-    CreateConversation, CreatedConversation, Empty, FindUsers, GetBlocked, GetConversation,
-    GetMessages, GetUsers, Hello, HelloOk, ListConversations, MarkRead, MessagePage,
-    MuteConversation, MuteState, Op, Ping, Pong, ReadMark, RemoveMembers, Request, RequestError,
-    RequestId, Resume, Resumed, SendText, SetTyping, SignIn, SignOut, SignUp, SignedIn, SignedUp,
-    Sync, SyncPage, UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
+    parse_request, AddMembers, BlockState, BlockUser, Blocked, Call, ChangePassword,
+    ConversationPage, CreateConversation, CreatedConversation, Empty, FindUsers, GetBlocked,
+    GetConversation, GetMessages, GetUsers, Hello, HelloOk, ListConversations, ListSessions,
+    MarkRead, MessagePage, MuteConversation, MuteState, Op, Ping, Pong, ReadMark, RemoveMembers,
+    Request, RequestError, RequestId, Resume, Resumed, RevokeSession, SendText, SessionInfo,
+    Sessions, SetTyping, SignIn, SignOut, SignUp, SignUpMode, SignedIn, SignedUp, Sync, SyncPage,
+    UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
 };
 pub use secret::Secret;
 

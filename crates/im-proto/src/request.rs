@@ -83,6 +83,12 @@ ops! {
     Resume(Resume) = "resume" -> Resumed;
     /// Revokes this connection's session token; the connection is signed out.
     SignOut(SignOut) = "sign_out" -> Empty;
+    /// Changes the caller's password (given the current one); every other session is signed out.
+    ChangePassword(ChangePassword) = "change_password" -> Empty;
+    /// The caller's sessions (signed-in devices), newest first.
+    ListSessions(ListSessions) = "list_sessions" -> Sessions;
+    /// Signs one of the caller's other sessions out (a lost or old device).
+    RevokeSession(RevokeSession) = "revoke_session" -> Empty;
     /// Liveness check; returns the server's clock.
     Ping(Ping) = "ping" -> Pong;
     /// Looks users up by username (exact, case-insensitive).
@@ -146,6 +152,46 @@ pub struct HelloOk {
     pub limits: Limits,
     /// The server's clock.
     pub time: Millis,
+    /// Who may create an account (older servers: `open`).
+    #[serde(default)]
+    pub sign_up: SignUpMode,
+}
+
+/// Who may create an account on a server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignUpMode {
+    /// Anyone who can reach it.
+    #[default]
+    Open,
+    /// Anyone with an invite code from its operator.
+    Invite,
+    /// No one: the operator creates the accounts.
+    Closed,
+}
+
+impl SignUpMode {
+    /// The mode as in settings and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignUpMode::Open => "open",
+            SignUpMode::Invite => "invite",
+            SignUpMode::Closed => "closed",
+        }
+    }
+}
+
+impl std::str::FromStr for SignUpMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(SignUpMode::Open),
+            "invite" => Ok(SignUpMode::Invite),
+            "closed" => Ok(SignUpMode::Closed),
+            other => Err(format!("{other:?}: expected open, invite or closed")),
+        }
+    }
 }
 
 /// `sign_up` parameters.
@@ -158,6 +204,9 @@ pub struct SignUp {
     /// Defaults to the username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// An invite code from the server's operator (needed when `hello` says `sign_up: invite`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<Secret>,
 }
 
 /// `sign_up` result.
@@ -205,6 +254,46 @@ pub struct Resumed {
 /// `sign_out` parameters (none).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SignOut {}
+
+/// `change_password` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangePassword {
+    /// The current password.
+    pub old_password: Secret,
+    /// The new one: 8 to 256 bytes.
+    pub new_password: Secret,
+}
+
+/// `list_sessions` parameters (none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ListSessions {}
+
+/// `list_sessions` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sessions {
+    /// Newest first.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// One signed-in device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Names the session for `revoke_session` (not its token: 16 hex characters).
+    pub id: String,
+    /// The label given at sign-in, e.g. "Gtedx IM on Linux".
+    pub device: String,
+    /// When it signed in.
+    pub created_at: Millis,
+    /// It is the session of the connection asking.
+    pub current: bool,
+}
+
+/// `revoke_session` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevokeSession {
+    /// A session id from `list_sessions` (not the caller's own: that is `sign_out`).
+    pub session_id: String,
+}
 
 /// `ping` parameters (none).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -604,6 +693,7 @@ mod tests {
                 username: "tom".into(),
                 password: "p".into(),
                 display_name: None,
+                invite: None,
             }
             .into(),
             SignIn {
@@ -614,6 +704,16 @@ mod tests {
             .into(),
             Resume { token: "t".into() }.into(),
             SignOut {}.into(),
+            ChangePassword {
+                old_password: "old".into(),
+                new_password: "new".into(),
+            }
+            .into(),
+            ListSessions {}.into(),
+            RevokeSession {
+                session_id: "0123456789abcdef".into(),
+            }
+            .into(),
             Ping {}.into(),
             FindUsers {
                 usernames: vec!["jerry".into()],

@@ -29,6 +29,18 @@ pub async fn sign_up(
     password: &Secret,
     display_name: Option<&str>,
 ) -> Result<Session> {
+    sign_up_with_invite(server_url, username, password, display_name, None).await
+}
+
+/// Creates an account with an invite code from the server's operator (a server started with
+/// `--sign-up invite` refuses a sign-up without one: `invite_required`), and signs in.
+pub async fn sign_up_with_invite(
+    server_url: &str,
+    username: &str,
+    password: &Secret,
+    display_name: Option<&str>,
+    invite: Option<&Secret>,
+) -> Result<Session> {
     let mut conn = Connection::open(server_url, TIMEOUT).await?;
     conn.request(
         1,
@@ -36,6 +48,7 @@ pub async fn sign_up(
             username: username.to_owned(),
             password: password.clone(),
             display_name: display_name.map(str::to_owned),
+            invite: invite.cloned(),
         },
         |_| {},
     )

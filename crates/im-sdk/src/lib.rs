@@ -87,7 +87,7 @@ mod supervisor;
 mod tls;
 mod transport;
 
-pub use account::{sign_in, sign_out, sign_up, Session};
+pub use account::{sign_in, sign_out, sign_up, sign_up_with_invite, Session};
 pub use cache::{Cache, ConversationRecord, DiskCache, MemoryCache, OutboxState, OutgoingMessage};
 pub use client::{ClientConfig, EventStream, ImClient, Subscription};
 pub use conversation::{Conversation, HistoryPage, TextMessage};

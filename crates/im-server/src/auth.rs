@@ -1,5 +1,6 @@
-//! Passwords (argon2id) and session tokens (256 random bits, stored as SHA-256). The throttle on
-//! failed sign-ins is in `guard.rs`.
+//! Passwords (argon2id), session tokens (256 random bits, stored as SHA-256) and invite codes
+//! (80 random bits a person can type, stored as SHA-256). The throttle on failed sign-ins is in
+//! `guard.rs`.
 
 use std::sync::Arc;
 
@@ -120,6 +121,45 @@ pub fn parse_token(token: &Secret) -> Option<TokenHash> {
     .then(|| token_hash(t))
 }
 
+/// The characters of invite codes: no 0/O, 1/I/L look-alikes (Crockford's base 32).
+const INVITE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Characters in an invite code (5 bits each).
+const INVITE_CHARS: usize = 16;
+
+/// A new code a person can type (`XXXX-XXXX-XXXX-XXXX`, 80 random bits) and the hash an invite
+/// code is stored by; also made-up passwords.
+pub fn new_code() -> (Secret, TokenHash) {
+    let mut rng = rand::rng();
+    let chars: String = (0..INVITE_CHARS)
+        .map(|_| INVITE_ALPHABET[(rng.next_u32() % 32) as usize] as char)
+        .collect();
+    let hash = token_hash(&chars);
+    let grouped = chars
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect::<Vec<_>>()
+        .join("-");
+    (Secret::new(grouped), hash)
+}
+
+/// The hash of an invite code as a person typed it (any case, with or without dashes and
+/// spaces; `O` read as `0`, `I` and `L` as `1`). `None` if it cannot be a code of ours.
+pub fn invite_hash(code: &Secret) -> Option<TokenHash> {
+    let chars: String = code
+        .expose()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    (chars.len() == INVITE_CHARS && chars.bytes().all(|b| INVITE_ALPHABET.contains(&b)))
+        .then(|| token_hash(&chars))
+}
+
 fn token_hash(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -128,6 +168,21 @@ fn token_hash(token: &str) -> TokenHash {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn invite_codes_are_read_as_people_type_them() {
+        let (code, hash) = new_code();
+        let text = code.expose().to_owned();
+        assert_eq!(text.len(), 19, "{text}");
+        assert_eq!(invite_hash(&code), Some(hash));
+        let typed = text.replace('-', " ").to_lowercase();
+        assert_eq!(invite_hash(&Secret::new(typed)), Some(hash));
+        let squashed = text.replace('-', "").replace('0', "o").replace('1', "l");
+        assert_eq!(invite_hash(&Secret::new(squashed)), Some(hash));
+        assert_eq!(invite_hash(&Secret::new(text[..18].to_owned())), None);
+        assert_eq!(invite_hash(&Secret::new("ÄÄÄÄ-ÄÄÄÄ-ÄÄÄÄ-ÄÄÄÄ")), None);
+        assert_ne!(new_code().1, hash);
+    }
 
     /// A caller that gives up on a hash (its connection dropped) keeps its permit until the
     /// hash ends: at most `parallel` argon2 buffers exist at once, whatever callers do.

@@ -39,6 +39,9 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// What one address or one user may do (abuse limits).
     pub guard: GuardLimits,
+    /// Who may create an account: anyone, anyone with an invite code, or no one (the operator
+    /// creates them with `im-server admin user create`).
+    pub sign_up: im_proto::SignUpMode,
     /// How long shutdown waits for connections to flush before giving up on them.
     pub shutdown_grace: Duration,
     /// Web origins allowed to open WebSockets (`https://chat.example.org`). A connection whose
@@ -68,6 +71,7 @@ impl Default for Config {
             ping_interval: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
             guard: GuardLimits::default(),
+            sign_up: im_proto::SignUpMode::Open,
             shutdown_grace: Duration::from_secs(10),
             allowed_origins: Vec::new(),
             tls: None,

@@ -632,6 +632,7 @@ mod tests {
             store,
             hub,
             tls: None,
+            _lock: None,
         });
         let slot = shared.guard.connections.take(peer.ip()).unwrap();
         let future = serve(stream, peer, shared, Lifecycle::default(), slot);

@@ -41,6 +41,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use admin::{
+    administer, AdminInvite, AdminRequest, AdminResponse, AdminSession, AdminUser, Reached,
+};
 pub use client_address::parse_trusted as parse_trusted_proxy;
 pub use config::{Config, GuardLimits, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE, DEFAULT_LISTEN};
 pub use error::{Error, Result};
@@ -67,6 +70,8 @@ pub(crate) struct Shared {
     pub guard: Guard,
     /// Present when the public port speaks TLS.
     pub tls: Option<Tls>,
+    /// No other process works on the database while this is held.
+    pub _lock: Option<store::DatabaseLock>,
 }
 
 /// Reloads the server's TLS certificate and key from their files (see
@@ -224,6 +229,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
             config.listen
         )));
     }
+    let lock = store::DatabaseLock::acquire(&config.database)?;
     let listener = listen(config.listen)?;
     let addr = listener.local_addr()?;
     let admin_listener = match config.admin_listen {
@@ -261,6 +267,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         hub,
         passwords,
         tls,
+        _lock: Some(lock),
     });
     let scheme = if shared.tls.is_some() { "wss" } else { "ws" };
     tracing::info!(
@@ -275,14 +282,19 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     }
     let life = Lifecycle::default();
     let kill = life.kill.clone();
-    let admin = admin_listener.map(|listener| {
+    let admin_token = match admin_listener {
+        Some(_) => Some(admin::AdminToken::create(&shared.config.database)?),
+        None => None,
+    };
+    let admin = admin_listener.zip(admin_token).map(|(listener, token)| {
         tracing::info!(addr = %admin_addr.unwrap_or(addr), "admin listener on http://{}/ (healthz, readyz, metrics)", admin_addr.unwrap_or(addr));
         let stop = CancellationToken::new();
-        let task = tokio::spawn(admin::serve(
+        let task = tokio::spawn(admin::listener::serve(
             listener,
             shared.clone(),
             shutdown.clone(),
             stop.clone(),
+            token,
         ));
         (stop, task)
     });

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use im_proto::Limits;
-use im_server::{Config, GuardLimits, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE, DEFAULT_LISTEN};
+use im_server::{
+    AdminRequest, AdminResponse, Config, GuardLimits, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE,
+    DEFAULT_LISTEN,
+};
 
 mod config_file;
 
@@ -33,7 +36,7 @@ struct Cli {
     listen: SocketAddr,
     /// Address of the admin listener (plain HTTP: `/healthz`, `/readyz`, `/metrics`); keep it
     /// off the internet. `off`: none.
-    #[arg(long, env = "IM_ADMIN_LISTEN", default_value = DEFAULT_ADMIN_LISTEN, value_parser = parse_admin_listen)]
+    #[arg(long, env = "IM_ADMIN_LISTEN", default_value = DEFAULT_ADMIN_LISTEN, value_parser = parse_admin_listen, global = true)]
     admin_listen: AdminListen,
     /// SQLite database file (created if missing).
     #[arg(long, env = "IM_DATABASE", default_value = DEFAULT_DATABASE, global = true)]
@@ -44,6 +47,10 @@ struct Cli {
     /// Log lines as text, or as one JSON object each (for log collectors).
     #[arg(long, env = "IM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Who may create an account: `open` (anyone), `invite` (with a code from `im-server admin
+    /// invite create`) or `closed` (only `im-server admin user create`).
+    #[arg(long, env = "IM_SIGN_UP", default_value = "open")]
+    sign_up: im_proto::SignUpMode,
     /// Largest frame accepted, in bytes.
     #[arg(long, env = "IM_MAX_FRAME_BYTES", default_value_t = Limits::default().max_frame_bytes)]
     max_frame_bytes: usize,
@@ -158,6 +165,221 @@ enum Command {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Manage accounts, sessions and invite codes: through the running server's admin listener
+    /// (`--admin-listen`), or on the database (`--database`) when no server runs.
+    Admin {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        what: AdminCommand,
+    },
+}
+
+/// `im-server admin …`
+#[derive(Debug, clap::Subcommand)]
+enum AdminCommand {
+    /// Accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Sessions (signed-in devices).
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Invite codes (for `--sign-up invite`).
+    #[command(subcommand)]
+    Invite(InviteCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum UserCommand {
+    /// Create an account; prints a made-up password unless `--password-stdin`.
+    Create {
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (prints a made-up one unless `--password-stdin`) and sign out every
+    /// session of the account.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account: it cannot sign in, and its devices are signed out now.
+    Disable { username: String },
+    /// Let a disabled account sign in again.
+    Enable { username: String },
+    /// List the accounts.
+    List,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SessionCommand {
+    /// List sessions, of every account or of one.
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Sign a session out (its id from `session list`).
+    Revoke { id: String },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum InviteCommand {
+    /// Create an invite code; prints it (only its hash is kept).
+    Create {
+        /// How many accounts it may create.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// How long it works, e.g. `7d`, `12h` (default: until used up).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expires: Option<std::time::Duration>,
+    },
+    /// List the invite codes that still work.
+    List,
+    /// Withdraw an invite code (its id from `invite list`).
+    Revoke { id: String },
+}
+
+/// The password from the first line of standard input, or none.
+fn password_from_stdin(read: bool) -> anyhow::Result<Option<im_proto::Secret>> {
+    if !read {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(Some(im_proto::Secret::new(
+        line.trim_end_matches(['\n', '\r']).to_owned(),
+    )))
+}
+
+impl AdminCommand {
+    fn into_request(self) -> anyhow::Result<AdminRequest> {
+        Ok(match self {
+            AdminCommand::User(UserCommand::Create {
+                username,
+                display_name,
+                password_stdin,
+            }) => AdminRequest::UserCreate {
+                username,
+                display_name,
+                password: password_from_stdin(password_stdin)?,
+            },
+            AdminCommand::User(UserCommand::ResetPassword {
+                username,
+                password_stdin,
+            }) => AdminRequest::UserResetPassword {
+                username,
+                password: password_from_stdin(password_stdin)?,
+            },
+            AdminCommand::User(UserCommand::Disable { username }) => {
+                AdminRequest::UserDisable { username }
+            }
+            AdminCommand::User(UserCommand::Enable { username }) => {
+                AdminRequest::UserEnable { username }
+            }
+            AdminCommand::User(UserCommand::List) => AdminRequest::UserList,
+            AdminCommand::Session(SessionCommand::List { user }) => {
+                AdminRequest::SessionList { username: user }
+            }
+            AdminCommand::Session(SessionCommand::Revoke { id }) => {
+                AdminRequest::SessionRevoke { session_id: id }
+            }
+            AdminCommand::Invite(InviteCommand::Create { uses, expires }) => {
+                AdminRequest::InviteCreate {
+                    uses,
+                    expires_in_secs: expires.map(|d| d.as_secs().max(1)),
+                }
+            }
+            AdminCommand::Invite(InviteCommand::List) => AdminRequest::InviteList,
+            AdminCommand::Invite(InviteCommand::Revoke { id }) => AdminRequest::InviteRevoke { id },
+        })
+    }
+}
+
+/// A time for people (UTC, RFC 3339).
+fn when(millis: i64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis.max(0) as u64);
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// Prints an admin result for people.
+fn print_admin(response: &AdminResponse) {
+    match response {
+        AdminResponse::Done => println!("done"),
+        AdminResponse::User { user, password } => {
+            println!(
+                "created {} ({}), uid {}",
+                user.username, user.display_name, user.uid
+            );
+            if let Some(password) = password {
+                println!("password: {}", password.expose());
+            }
+        }
+        AdminResponse::Password { password } => match password {
+            Some(password) => println!("new password: {}", password.expose()),
+            None => println!("password set"),
+        },
+        AdminResponse::Users { users } => {
+            println!(
+                "{:<32} {:<24} {:<9} {:>8}  created",
+                "username", "display name", "state", "sessions"
+            );
+            for u in users {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<32} {:<24} {:<9} {:>8}  {}",
+                    u.username,
+                    u.display_name,
+                    state,
+                    u.sessions,
+                    when(u.created_at)
+                );
+            }
+        }
+        AdminResponse::Sessions { sessions } => {
+            println!(
+                "{:<16}  {:<32} {:<28} signed in",
+                "id", "username", "device"
+            );
+            for s in sessions {
+                println!(
+                    "{:<16}  {:<32} {:<28} {}",
+                    s.id,
+                    s.username,
+                    s.device,
+                    when(s.created_at)
+                );
+            }
+        }
+        AdminResponse::Invite { invite, code } => {
+            println!("invite code: {}", code.expose());
+            println!(
+                "id {}, {} use(s), {}",
+                invite.id,
+                invite.uses_left,
+                invite
+                    .expires_at
+                    .map_or("no expiry".to_owned(), |at| format!("expires {}", when(at)))
+            );
+        }
+        AdminResponse::Invites { invites } => {
+            println!("{:<12}  {:>9}  expires", "id", "uses left");
+            for i in invites {
+                println!(
+                    "{:<12}  {:>9}  {}",
+                    i.id,
+                    i.uses_left,
+                    i.expires_at.map_or("never".to_owned(), when)
+                );
+            }
+        }
+    }
 }
 
 impl Cli {
@@ -165,6 +387,7 @@ impl Cli {
         Config {
             listen: self.listen,
             admin_listen: self.admin_listen.0,
+            sign_up: self.sign_up,
             database: self.database,
             limits: Limits {
                 max_frame_bytes: self.max_frame_bytes,
@@ -333,6 +556,27 @@ fn main() -> anyhow::Result<()> {
                 report.users,
                 report.messages
             );
+            return Ok(());
+        }
+        Some(Command::Admin { .. }) => {
+            let Some(Command::Admin { json, what }) = cli.command else {
+                unreachable!()
+            };
+            let request = what.into_request()?;
+            let (reached, response) =
+                im_server::administer(&cli.database, cli.admin_listen.0, request)
+                    .with_context(|| format!("administering {}", cli.database.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&response)?);
+            } else {
+                print_admin(&response);
+                if let im_server::Reached::Database = reached {
+                    eprintln!(
+                        "(no server was running: changed {} directly)",
+                        cli.database.display()
+                    );
+                }
+            }
             return Ok(());
         }
         None => {}

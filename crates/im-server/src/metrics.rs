@@ -25,6 +25,8 @@ pub enum SignInFailure {
     WrongCredentials,
     /// Refused without checking: too many failures before.
     Throttled,
+    /// The right password for a disabled account.
+    Disabled,
 }
 
 /// The server's figures.
@@ -35,7 +37,7 @@ pub struct Metrics {
     errors: Vec<Counter>,
     resend_count: AtomicU64,
     resends: Counter,
-    sign_in_failures: [Counter; 2],
+    sign_in_failures: [Counter; 3],
     /// Messages committed (resends not counted).
     pub messages_stored: Counter,
     /// Event frames queued for connections right after a commit.
@@ -173,6 +175,7 @@ impl Default for Metrics {
             sign_in_failures: [
                 sign_in_failure("wrong_credentials"),
                 sign_in_failure("throttled"),
+                sign_in_failure("disabled"),
             ],
             messages_stored: r.counter(
                 "im_messages_stored_total",

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use im_proto::{
     check_display_name, encode_error, encode_event, encode_result, field_limits,
-    normalize_username, BlockUser, Blocked, Call, CreateConversation, Empty, ErrorBody, ErrorCode,
-    Event, FindUsers, GetMessages, GetUsers, Hello, HelloOk, Pong, Request, RequestId, Resume,
-    Resumed, SetTyping, SignIn, SignUp, SignedIn, SignedUp, Typing, UnblockUser,
-    UpdateConversation, User, Users, PROTOCOL_VERSION,
+    normalize_username, BlockUser, Blocked, Call, ChangePassword, CreateConversation, Empty,
+    ErrorBody, ErrorCode, Event, FindUsers, GetMessages, GetUsers, Hello, HelloOk, Pong, Request,
+    RequestId, Resume, Resumed, SessionInfo, Sessions, SetTyping, SignIn, SignUp, SignUpMode,
+    SignedIn, SignedUp, Typing, UnblockUser, UpdateConversation, User, Users, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -335,6 +335,40 @@ async fn handle(
                 user_ids: shared.store.blocked_users(uid).await?,
             },
         ),
+        Call::ChangePassword(p) => change_password(shared, state, &session, id, p).await,
+        Call::ListSessions(_) => {
+            let sessions = shared
+                .store
+                .sessions_of(uid)
+                .await?
+                .into_iter()
+                .map(|(hash, device, created_at)| SessionInfo {
+                    id: crate::store::session_id(&hash),
+                    device,
+                    created_at,
+                    current: hash == session.token_hash,
+                })
+                .collect();
+            reply(id, &Sessions { sessions })
+        }
+        Call::RevokeSession(p) => {
+            if p.session_id == crate::store::session_id(&session.token_hash) {
+                return Err(refused(
+                    ErrorCode::InvalidParams,
+                    "session_id: this is the connection's own session; use sign_out",
+                ));
+            }
+            shared
+                .store
+                .write(|reply| WriteCmd::RevokeSessionById {
+                    uid,
+                    session_id: p.session_id,
+                    skip: conn.id(),
+                    reply,
+                })
+                .await?;
+            reply(id, &Empty {})
+        }
         Call::Hello(_) | Call::Ping(_) | Call::SignUp(_) | Call::SignIn(_) | Call::Resume(_) => {
             unreachable!("handled before authentication")
         }
@@ -386,6 +420,7 @@ fn hello(
             server: format!("im-server/{}", env!("CARGO_PKG_VERSION")),
             limits: shared.config.limits.clone(),
             time: now_millis(),
+            sign_up: shared.config.sign_up,
         },
     )
 }
@@ -400,7 +435,7 @@ fn not_signed_in(state: &ConnState) -> Result<()> {
     Ok(())
 }
 
-fn check_password(password: &im_proto::Secret) -> Result<()> {
+pub(crate) fn check_password(password: &im_proto::Secret) -> Result<()> {
     let len = password.expose().len();
     if !field_limits::PASSWORD_BYTES.contains(&len) {
         return Err(refused(
@@ -415,21 +450,15 @@ fn check_password(password: &im_proto::Secret) -> Result<()> {
     Ok(())
 }
 
-async fn sign_up(
-    shared: &Shared,
-    state: &mut ConnState,
-    id: RequestId,
-    p: SignUp,
-) -> Result<Option<String>> {
-    not_signed_in(state)?;
-    let username = normalize_username(&p.username).ok_or_else(|| {
+/// A new account's username and display name (the username when none is given), checked.
+pub(crate) fn new_account(username: &str, display_name: Option<&str>) -> Result<(String, String)> {
+    let username = normalize_username(username).ok_or_else(|| {
         refused(
             ErrorCode::InvalidUsername,
             "a username is 3 to 32 characters from a-z 0-9 _ . -",
         )
     })?;
-    check_password(&p.password)?;
-    let display_name = match p.display_name.as_deref().map(str::trim) {
+    let display_name = match display_name.map(str::trim) {
         Some(name) if !name.is_empty() => check_display_name(name).map_err(|e| match e {
             im_proto::BadDisplayName::TooLong => refused(
                 ErrorCode::FieldTooLong,
@@ -443,6 +472,39 @@ async fn sign_up(
         })?,
         _ => username.clone(),
     };
+    Ok((username, display_name))
+}
+
+async fn sign_up(
+    shared: &Shared,
+    state: &mut ConnState,
+    id: RequestId,
+    p: SignUp,
+) -> Result<Option<String>> {
+    not_signed_in(state)?;
+    let invite = match (shared.config.sign_up, &p.invite) {
+        (SignUpMode::Open, _) => None,
+        (SignUpMode::Closed, _) => {
+            return Err(refused(
+                ErrorCode::SignUpClosed,
+                "this server does not take sign-ups; ask its operator for an account",
+            ))
+        }
+        (SignUpMode::Invite, None) => {
+            return Err(refused(
+                ErrorCode::InviteRequired,
+                "this server takes sign-ups with an invite code from its operator",
+            ))
+        }
+        (SignUpMode::Invite, Some(code)) => Some(auth::invite_hash(code).ok_or_else(|| {
+            refused(
+                ErrorCode::InviteInvalid,
+                "this is not an invite code (16 letters and digits, as XXXX-XXXX-XXXX-XXXX)",
+            )
+        })?),
+    };
+    let (username, display_name) = new_account(&p.username, p.display_name.as_deref())?;
+    check_password(&p.password)?;
     // Every attempt that gets this far costs a password hash: counted per address.
     shared.guard.sign_up(state.peer)?;
     let password_hash = shared.passwords.hash(p.password).await?;
@@ -452,6 +514,7 @@ async fn sign_up(
             username,
             display_name,
             password_hash,
+            invite,
             reply,
         })
         .await?;
@@ -479,12 +542,20 @@ async fn sign_in(
         Some(name) => shared.store.user_for_sign_in(name).await?,
         None => None,
     };
-    let (user, hash) = match stored {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
+    let (user, hash, disabled) = match stored {
+        Some((user, hash, disabled)) => (Some(user), Some(hash), disabled),
+        None => (None, None, false),
     };
     let matches = shared.passwords.verify(p.password, hash).await?;
     let user = match (matches, user) {
+        (true, Some(_)) if disabled => {
+            shared.metrics.sign_in_failed(SignInFailure::Disabled);
+            tracing::info!(peer = %state.peer, "sign-in to a disabled account");
+            return Err(refused(
+                ErrorCode::AccountDisabled,
+                "this account is disabled; ask the server's operator",
+            ));
+        }
         (true, Some(user)) => user,
         _ => {
             shared.guard.sign_ins.failed(&username, state.peer);
@@ -519,6 +590,56 @@ async fn sign_in(
     shared.store.remember_session(token_hash, user.clone());
     state.start_session(shared, user.clone(), token_hash);
     reply(id, &SignedIn { user, token })
+}
+
+/// Changes the caller's password: the current one must match (a stolen session alone cannot
+/// take the account over), failures count toward the sign-in throttle, and every other session
+/// is signed out.
+async fn change_password(
+    shared: &Shared,
+    state: &mut ConnState,
+    session: &Session,
+    id: RequestId,
+    p: ChangePassword,
+) -> Result<Option<String>> {
+    check_password(&p.new_password)?;
+    let username = session.user.username.clone();
+    if let Err(wait_ms) = shared.guard.sign_ins.check(&username, state.peer) {
+        shared.metrics.sign_in_failed(SignInFailure::Throttled);
+        return Err(Error::Refused(ErrorBody::rate_limited(
+            "too many wrong passwords; wait before trying again",
+            wait_ms,
+        )));
+    }
+    let stored = shared
+        .store
+        .user_for_sign_in(username.clone())
+        .await?
+        .map(|(_, hash, _)| hash);
+    if !shared.passwords.verify(p.old_password, stored).await? {
+        shared.guard.sign_ins.failed(&username, state.peer);
+        shared
+            .metrics
+            .sign_in_failed(SignInFailure::WrongCredentials);
+        return Err(refused(
+            ErrorCode::WrongCredentials,
+            "the current password is wrong",
+        ));
+    }
+    shared.guard.sign_ins.succeeded(&username, state.peer);
+    let password_hash = shared.passwords.hash(p.new_password).await?;
+    let (uid, keep) = (session.user.uid, session.token_hash);
+    shared
+        .store
+        .write(|reply| WriteCmd::SetPassword {
+            uid,
+            password_hash,
+            keep: Some(keep),
+            reply,
+        })
+        .await?;
+    tracing::info!(%uid, "password changed");
+    reply(id, &Empty {})
 }
 
 async fn resume(

@@ -61,6 +61,7 @@ async fn sign_ups_per_address_are_limited() {
                 username: name.into(),
                 password: "a-good-password".into(),
                 display_name: None,
+                invite: None,
             })
             .await
             .unwrap();
@@ -70,6 +71,7 @@ async fn sign_ups_per_address_are_limited() {
             username: "spike".into(),
             password: "a-good-password".into(),
             display_name: None,
+            invite: None,
         })
         .await
         .unwrap_err();
@@ -164,6 +166,7 @@ async fn display_names_that_would_impersonate_are_refused() {
                     username: "tom".into(),
                     password: "a-good-password".into(),
                     display_name: Some(name.into()),
+                    invite: None,
                 })
                 .await,
             code,
@@ -174,6 +177,7 @@ async fn display_names_that_would_impersonate_are_refused() {
             username: "tom".into(),
             password: "a-good-password".into(),
             display_name: Some("  汤姆 🐱  ".into()),
+            invite: None,
         })
         .await
         .unwrap();

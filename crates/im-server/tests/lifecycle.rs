@@ -406,6 +406,7 @@ async fn a_panicking_writer_stops_the_server_in_process_with_an_error() {
         username: "tom".into(),
         password: "tom-password".into(),
         display_name: None,
+        invite: None,
     })
     .await
     .unwrap();
@@ -442,6 +443,7 @@ async fn credentials_never_reach_the_log_even_at_trace() {
         username: "tom".into(),
         password: password.into(),
         display_name: None,
+        invite: None,
     })
     .await
     .unwrap();
@@ -641,7 +643,7 @@ async fn the_backup_and_restore_commands_work_beside_a_running_server() {
         !out.status.success(),
         "a running server's database is not replaced"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stop the server"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is in use"));
     assert!(server.terminate().success());
     let out = run(&["restore", "--from", copy.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
@@ -683,4 +685,99 @@ async fn json_logs_are_one_object_a_line_with_connections_opening_and_closing() 
         .unwrap_or_else(|| panic!("no disconnected line in {log}"));
     assert!(closed["end"].is_string(), "{closed}");
     assert!(!log.contains("tom-password"), "no credentials in the log");
+}
+
+/// `im-server admin …` as the README shows it: against the running binary through its admin
+/// listener on a closed server, then on the files once it has stopped.
+#[tokio::test]
+async fn the_admin_commands_reach_the_running_server_and_then_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Binary::start_with(dir.path(), &[("IM_SIGN_UP", "closed")]);
+    let admin_addr = {
+        let deadline = std::time::Instant::now() + common::WAIT;
+        loop {
+            let log = server.log();
+            if let Some(at) = log.find("admin listener on http://") {
+                let rest = &log[at + "admin listener on http://".len()..];
+                break rest.split('/').next().unwrap().to_owned();
+            }
+            assert!(std::time::Instant::now() < deadline, "{log}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let database = dir.path().join(im_server::DEFAULT_DATABASE);
+    let admin = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_im-server"))
+            .arg("--database")
+            .arg(&database)
+            .args(["--admin-listen", &admin_addr, "admin"])
+            .args(args)
+            .env_remove("IM_DATABASE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, said, _) = admin(
+        &["user", "create", "tom", "--password-stdin"],
+        "tom-password\n",
+    );
+    assert!(ok && said.contains("created tom"), "{said}");
+    let (ok, said, _) = admin(&["user", "create", "jerry"], "");
+    let jerrys = said
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap_or_else(|| panic!("a made-up password in {said}"))
+        .to_owned();
+    assert!(ok);
+    let mut tom = Client::connect(&server.url).await;
+    tom.sign_in("tom").await;
+    let mut jerry = Client::connect(&server.url).await;
+    jerry
+        .call(im_proto::SignIn {
+            username: "jerry".into(),
+            password: jerrys.as_str().into(),
+            device: None,
+        })
+        .await
+        .unwrap();
+    let (ok, said, err) = admin(&["--json", "user", "list"], "");
+    assert!(ok, "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(listed["users"].as_array().unwrap().len(), 2, "{said}");
+    // Disabling through the listener signs Tom out at once.
+    let (ok, _, err) = admin(&["user", "disable", "tom"], "");
+    assert!(ok, "{err}");
+    tokio::time::timeout(
+        common::WAIT,
+        tom.event_where(|e| matches!(e, im_proto::Event::SignedOut(_)).then_some(())),
+    )
+    .await
+    .expect("tom is signed out");
+    let (ok, _, err) = admin(&["user", "disable", "nobody"], "");
+    assert!(!ok && err.contains("no user"), "{err}");
+    assert!(!server.log().contains("tom-password"));
+
+    assert!(server.terminate().success());
+    let (ok, said, err) = admin(&["invite", "create", "--uses", "3", "--expires", "7d"], "");
+    assert!(ok, "{err}");
+    assert!(err.contains("no server was running"), "{err}");
+    assert!(
+        said.contains("invite code: ") && said.contains("3 use(s)"),
+        "{said}"
+    );
 }

@@ -168,6 +168,7 @@ impl Client {
                 username: username.into(),
                 password: password.into(),
                 display_name: None,
+                invite: None,
             })
             .await?
         {

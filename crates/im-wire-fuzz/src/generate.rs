@@ -17,6 +17,9 @@ pub const GENERATED: &[&str] = &[
     "sign_in",
     "resume",
     "sign_out",
+    "change_password",
+    "list_sessions",
+    "revoke_session",
     "find_users",
     "get_users",
     "create_conversation",
@@ -308,6 +311,23 @@ impl Ctx<'_> {
                 }
             }
             "resume" => put("token", json!(self.token(rng))),
+            // Never the right current password: the world's passwords stay as they are (and
+            // wrong ones exercise the throttle).
+            "change_password" => {
+                put("old_password", json!(Self::bad_password(rng)));
+                put("new_password", json!(Self::bad_password(rng)));
+            }
+            "list_sessions" => {}
+            "revoke_session" => {
+                let id = match rng.random_range(0..4) {
+                    0 => {
+                        let len = rng.random_range(0..40);
+                        alnum(rng, len)
+                    }
+                    _ => hex(rng, 16),
+                };
+                put("session_id", json!(id));
+            }
             "find_users" => {
                 let n = if rng.random_bool(0.03) {
                     limits.max_page + 1

@@ -551,3 +551,137 @@ pub async fn get_users(cx: Ctx) -> Result<()> {
     );
     Ok(())
 }
+
+/// `list_sessions` lists the caller's own sessions, newest first, the asking one `current`;
+/// `revoke_session` signs another one out (its connection gets `signed_out`, its token stops
+/// working); the caller's own session (that is `sign_out`), another user's and an unknown id are
+/// refused (`list_sessions`, `revoke_session`).
+pub async fn sessions(cx: Ctx) -> Result<()> {
+    let mut laptop = cx.user("tom").await?;
+    let mut phone = laptop.new_session("tom-phone").await?;
+    let mut jerry = cx.user("jerry").await?;
+    let listed = laptop.ok("list_sessions", json!({})).await?;
+    let sessions: Vec<im_proto::SessionInfo> = laptop.decode("sessions", &listed["sessions"])?;
+    same!(sessions.len(), 2, "tom's two sessions, not jerry's");
+    ensure!(
+        sessions[0].created_at >= sessions[1].created_at,
+        "newest first: {sessions:?}"
+    );
+    let own: Vec<_> = sessions.iter().filter(|s| s.current).collect();
+    same!(own.len(), 1, "exactly one session is the asking one");
+    let own = own[0].id.clone();
+    let other = sessions
+        .iter()
+        .find(|s| !s.current)
+        .expect("two")
+        .id
+        .clone();
+    ensure!(
+        own.len() == 16 && own.bytes().all(|b| b.is_ascii_hexdigit()),
+        "a session id is 16 hex characters: {own:?}"
+    );
+    let from_phone = phone.ok("list_sessions", json!({})).await?;
+    let seen: Vec<im_proto::SessionInfo> = phone.decode("sessions", &from_phone["sessions"])?;
+    ensure!(
+        seen.iter().any(|s| s.current && s.id == other),
+        "the phone sees itself as current: {seen:?}"
+    );
+    laptop
+        .refused(
+            "revoke_session",
+            json!({"session_id": own}),
+            ErrorCode::InvalidParams,
+        )
+        .await?;
+    jerry
+        .refused(
+            "revoke_session",
+            json!({"session_id": other}),
+            ErrorCode::SessionNotFound,
+        )
+        .await?;
+    laptop
+        .refused(
+            "revoke_session",
+            json!({"session_id": "0123456789abcdef"}),
+            ErrorCode::SessionNotFound,
+        )
+        .await?;
+    let phone_token = phone.account().token.clone();
+    laptop
+        .ok("revoke_session", json!({"session_id": other}))
+        .await?;
+    let told = phone.drain().await?;
+    ensure!(
+        told.len() == 1 && told[0].name == "signed_out",
+        "the revoked phone gets exactly signed_out: {told:?}"
+    );
+    phone
+        .refused("list_sessions", json!({}), ErrorCode::Unauthenticated)
+        .await?;
+    let mut again = cx.anon("tom-again").await?;
+    again
+        .refused(
+            "resume",
+            json!({"token": phone_token}),
+            ErrorCode::InvalidToken,
+        )
+        .await?;
+    let left = laptop.ok("list_sessions", json!({})).await?;
+    let left: Vec<im_proto::SessionInfo> = laptop.decode("sessions", &left["sessions"])?;
+    same!(left.len(), 1, "one session left");
+    same!(left[0].id, own, "the laptop's");
+    Ok(())
+}
+
+/// `change_password` needs the current password (`wrong_credentials` otherwise) and a valid new
+/// one; it signs out every other session of the account, keeps the asking one, and from then on
+/// only the new password signs in (`change_password`).
+pub async fn change_password(cx: Ctx) -> Result<()> {
+    let mut laptop = cx.user("tom").await?;
+    let mut phone = laptop.new_session("tom-phone").await?;
+    let account = laptop.account().clone();
+    let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
+    laptop
+        .refused(
+            "change_password",
+            change("not-the-password", "a-new-password"),
+            ErrorCode::WrongCredentials,
+        )
+        .await?;
+    laptop
+        .refused(
+            "change_password",
+            change(&account.password, "short"),
+            ErrorCode::InvalidPassword,
+        )
+        .await?;
+    let result = laptop
+        .ok(
+            "change_password",
+            change(&account.password, "a-new-password"),
+        )
+        .await?;
+    same!(result, json!({}), "change_password's result is empty");
+    let told = phone.drain().await?;
+    ensure!(
+        told.len() == 1 && told[0].name == "signed_out",
+        "the other session gets exactly signed_out: {told:?}"
+    );
+    laptop.ok("list_sessions", json!({})).await?;
+    let mut again = cx.anon("tom-again").await?;
+    again
+        .refused(
+            "sign_in",
+            sign_in_params(&account.user.username, &account.password),
+            ErrorCode::WrongCredentials,
+        )
+        .await?;
+    again
+        .ok(
+            "sign_in",
+            sign_in_params(&account.user.username, "a-new-password"),
+        )
+        .await?;
+    Ok(())
+}

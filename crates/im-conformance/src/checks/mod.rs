@@ -88,6 +88,14 @@ checks! {
     accounts::sign_out => [
         "op:sign_out", "event:signed_out", "error:unauthenticated", "error:invalid_token",
     ],
+    accounts::sessions => [
+        "op:list_sessions", "op:revoke_session", "event:signed_out", "error:session_not_found",
+        "error:invalid_params", "error:invalid_token",
+    ],
+    accounts::change_password => [
+        "op:change_password", "event:signed_out", "error:wrong_credentials",
+        "error:invalid_password",
+    ],
     accounts::find_users => ["op:find_users"],
     accounts::get_users => ["op:get_users"],
 

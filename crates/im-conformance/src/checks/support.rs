@@ -190,7 +190,11 @@ impl Findings {
 pub fn params_for(op: &str, c: ConversationId, u: Uid) -> Value {
     match op {
         "hello" => json!({"protocol": 1}),
-        "ping" | "sign_out" => json!({}),
+        "ping" | "sign_out" | "list_sessions" => json!({}),
+        "change_password" => {
+            json!({"old_password": "not-the-password", "new_password": "long-enough-password"})
+        }
+        "revoke_session" => json!({"session_id": "0123456789abcdef"}),
         "sign_up" => {
             json!({"username": format!("nobody-{}", &client_id()[..12]), "password": "long-enough-password"})
         }

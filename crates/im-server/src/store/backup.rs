@@ -61,6 +61,8 @@ pub fn backup(database: &Path, to: &Path) -> Result<BackupReport> {
 /// `-shm`) are kept beside it as `*.before-restore` unless there were none.
 pub fn restore(from: &Path, database: &Path) -> Result<BackupReport> {
     let report = check(from)?;
+    // Held until the copy is in place: no server can start on the files meanwhile.
+    let _lock = super::DatabaseLock::acquire(database)?;
     if database.exists() {
         ensure_not_in_use(database)?;
     }

@@ -26,6 +26,12 @@ pub struct Origin {
     pub conn: ConnId,
 }
 
+/// The id a session is named by in lists (16 hex characters of its token's hash: it names the
+/// session without revealing anything that signs in).
+pub fn session_id(token_hash: &TokenHash) -> String {
+    token_hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Where the result of a command goes.
 #[derive(Debug)]
 pub enum Reply<T> {
@@ -44,13 +50,42 @@ pub enum Reply<T> {
 /// A change for the writer to make.
 #[derive(Debug)]
 pub enum WriteCmd {
-    /// Store a new account.
+    /// Store a new account, spending one use of an invite code (by its hash) when given.
     CreateUser {
         username: String,
         display_name: String,
         password_hash: String,
+        invite: Option<TokenHash>,
         reply: Reply<User>,
     },
+    /// Replace an account's password and sign out its sessions (all but `keep`).
+    SetPassword {
+        uid: Uid,
+        password_hash: String,
+        keep: Option<TokenHash>,
+        reply: Reply<()>,
+    },
+    /// Disable (signing out every session) or enable an account.
+    SetDisabled {
+        uid: Uid,
+        disabled: bool,
+        reply: Reply<()>,
+    },
+    /// Delete one of a user's sessions, named by its id (see [`session_id`]).
+    RevokeSessionById {
+        uid: Uid,
+        session_id: String,
+        /// Who asked: the owner on this connection (not signed out by it), or the operator.
+        skip: ConnId,
+        reply: Reply<()>,
+    },
+    /// Store an invite code.
+    CreateInvite {
+        invite: crate::store::tx::NewInvite,
+        reply: Reply<()>,
+    },
+    /// Delete an invite code by id.
+    DeleteInvite { id: String, reply: Reply<()> },
     /// Store a new session.
     CreateSession {
         uid: Uid,
@@ -271,6 +306,11 @@ impl WriteCmd {
             })),
             WriteCmd::CreateSession { reply, .. }
             | WriteCmd::RevokeSession { reply, .. }
+            | WriteCmd::SetPassword { reply, .. }
+            | WriteCmd::SetDisabled { reply, .. }
+            | WriteCmd::RevokeSessionById { reply, .. }
+            | WriteCmd::CreateInvite { reply, .. }
+            | WriteCmd::DeleteInvite { reply, .. }
             | WriteCmd::Probe { reply } => reply.settle(result.and_then(|v| match v {
                 Value::Unit => Ok(()),
                 other => Err(mismatch(&other)),

@@ -62,6 +62,7 @@ fn fixture() -> Fixture {
             username: name.into(),
             display_name: name.into(),
             password_hash: "x".into(),
+            invite: None,
             reply,
         })
         .unwrap()

@@ -9,6 +9,7 @@ mod engine;
 #[cfg(test)]
 mod engine_tests;
 mod hot;
+mod lock;
 #[cfg(test)]
 mod model_tests;
 mod read;
@@ -29,8 +30,11 @@ use crate::hub::Hub;
 use crate::Config;
 
 pub use backup::{backup, restore, BackupReport};
-pub use command::{Origin, Reply, WriteCmd};
+pub use command::{session_id, Origin, Reply, WriteCmd};
+pub use lock::DatabaseLock;
 pub use read::Direction;
+pub use rules::now_millis;
+pub use tx::NewInvite;
 
 /// The database: submit changes to the writer, run queries on the readers.
 #[derive(Debug, Clone)]

@@ -838,6 +838,7 @@ impl Harness {
             username: username.clone(),
             display_name: username.to_uppercase(),
             password_hash: "not a real hash".into(),
+            invite: None,
             reply: Reply::Direct(tx),
         });
         self.direct.push((id, Direct::User(rx)));

@@ -88,15 +88,32 @@ pub enum Direction {
 
 impl Store {
     /// The account and password hash for a sign-in.
-    pub async fn user_for_sign_in(&self, username: String) -> Result<Option<(User, String)>> {
+    pub async fn user_for_sign_in(&self, username: String) -> Result<Option<(User, String, bool)>> {
         self.read(move |conn| {
             Ok(conn
                 .prepare_cached(&format!(
-                    "SELECT {}, password_hash FROM users WHERE username = ?1",
+                    "SELECT {}, password_hash, disabled FROM users WHERE username = ?1",
                     rows::USER_COLUMNS
                 ))?
-                .query_row([username], |r| Ok((rows::user(r)?, r.get(3)?)))
+                .query_row([username], |r| Ok((rows::user(r)?, r.get(3)?, r.get(4)?)))
                 .optional()?)
+        })
+        .await
+    }
+
+    /// A user's sessions, newest first: (token hash, device, created at).
+    pub async fn sessions_of(
+        &self,
+        uid: Uid,
+    ) -> Result<Vec<(TokenHash, String, im_proto::Millis)>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT token_hash, device, created_at FROM sessions WHERE uid = ?1
+                 ORDER BY created_at DESC, rowid DESC",
+            )?;
+            let rows =
+                stmt.query_map([uid.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
     }

@@ -107,6 +107,22 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         ) STRICT;
         "#,
         ),
+        M::up(
+            r#"
+        -- An account its operator disabled: it cannot sign in; its sessions were deleted.
+        ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+
+        -- Invite codes for sign-up (stored as SHA-256 hashes, never in clear); id names one
+        -- for listing and revoking.
+        CREATE TABLE invites (
+            id         TEXT PRIMARY KEY,
+            code_hash  BLOB NOT NULL UNIQUE,
+            uses_left  INTEGER NOT NULL,
+            expires_at INTEGER,
+            created_at INTEGER NOT NULL
+        ) STRICT;
+        "#,
+        ),
     ])
 });
 

@@ -5,7 +5,7 @@ use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows::{self, ConversationRow};
-use super::tx::{Fields, WriteTx};
+use super::tx::{Fields, NewInvite, WriteTx};
 use crate::error::Result;
 use crate::hub::TokenHash;
 
@@ -352,5 +352,66 @@ impl WriteTx for SqliteTx<'_> {
             )?
             .execute([at])?;
         Ok(())
+    }
+
+    fn user_disabled(&self, uid: Uid) -> Result<Option<bool>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT disabled FROM users WHERE uid = ?1")?
+            .query_row([uid.as_bytes()], |r| r.get::<_, bool>(0))
+            .optional()?)
+    }
+
+    fn set_disabled(&self, uid: Uid, disabled: bool) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE users SET disabled = ?2 WHERE uid = ?1")?
+            .execute(params![uid.as_bytes(), disabled])?;
+        Ok(())
+    }
+
+    fn set_password(&self, uid: Uid, password_hash: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE users SET password_hash = ?2 WHERE uid = ?1")?
+            .execute(params![uid.as_bytes(), password_hash])?;
+        Ok(())
+    }
+
+    fn invite(&self, code_hash: &TokenHash) -> Result<Option<(u32, Option<Millis>)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT uses_left, expires_at FROM invites WHERE code_hash = ?1")?
+            .query_row([&code_hash[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn spend_invite(&self, code_hash: &TokenHash) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = ?1")?
+            .execute([&code_hash[..]])?;
+        Ok(())
+    }
+
+    fn insert_invite(&self, invite: &NewInvite, created_at: Millis) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO invites (id, code_hash, uses_left, expires_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                invite.id,
+                &invite.code_hash[..],
+                invite.uses,
+                invite.expires_at,
+                created_at
+            ])?;
+        Ok(())
+    }
+
+    fn delete_invite(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM invites WHERE id = ?1")?
+            .execute([id])?
+            == 1)
     }
 }

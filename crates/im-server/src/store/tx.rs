@@ -99,8 +99,37 @@ pub trait WriteTx {
         client_id: &ClientId,
     ) -> Result<Option<Message>>;
 
+    /// Whether an account is disabled (`None`: no such account).
+    fn user_disabled(&self, uid: Uid) -> Result<Option<bool>>;
+    /// Disables or enables an account.
+    fn set_disabled(&self, uid: Uid, disabled: bool) -> Result<()>;
+    /// Replaces an account's password hash.
+    fn set_password(&self, uid: Uid, password_hash: &str) -> Result<()>;
+
+    /// An invite code's uses left and expiry, by the code's hash.
+    fn invite(&self, code_hash: &TokenHash) -> Result<Option<(u32, Option<Millis>)>>;
+    /// Uses an invite code once.
+    fn spend_invite(&self, code_hash: &TokenHash) -> Result<()>;
+    /// Stores an invite code.
+    fn insert_invite(&self, invite: &NewInvite, created_at: Millis) -> Result<()>;
+    /// Deletes an invite code by id; false if there is none.
+    fn delete_invite(&self, id: &str) -> Result<bool>;
+
     /// Records when the database last took a write probe (a health check).
     fn note_probe(&self, at: Millis) -> Result<()>;
+}
+
+/// An invite code to store.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    /// Names it for listing and revoking.
+    pub id: String,
+    /// The code's SHA-256.
+    pub code_hash: TokenHash,
+    /// Sign-ups it allows.
+    pub uses: u32,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<Millis>,
 }
 
 /// The editable fields of a conversation; `None` leaves one as it is.

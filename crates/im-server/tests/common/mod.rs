@@ -162,6 +162,7 @@ impl Client {
                 username: name.into(),
                 password: format!("{name}-password").into(),
                 display_name: Some(name.to_uppercase()),
+                invite: None,
             })
             .await
             .unwrap();

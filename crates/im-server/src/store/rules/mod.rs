@@ -70,8 +70,24 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &WriteCmd) -> Result<Value> 
             username,
             display_name,
             password_hash,
+            invite,
             ..
-        } => accounts::create_user(ctx, username, display_name, password_hash),
+        } => accounts::create_user(ctx, username, display_name, password_hash, invite.as_ref()),
+        WriteCmd::SetPassword {
+            uid,
+            password_hash,
+            keep,
+            ..
+        } => accounts::set_password(ctx, *uid, password_hash, keep.as_ref()),
+        WriteCmd::SetDisabled { uid, disabled, .. } => accounts::set_disabled(ctx, *uid, *disabled),
+        WriteCmd::RevokeSessionById {
+            uid,
+            session_id,
+            skip,
+            ..
+        } => accounts::revoke_session_by_id(ctx, *uid, session_id, *skip),
+        WriteCmd::CreateInvite { invite, .. } => accounts::create_invite(ctx, invite),
+        WriteCmd::DeleteInvite { id, .. } => accounts::delete_invite(ctx, id),
         WriteCmd::CreateSession {
             uid,
             token_hash,
