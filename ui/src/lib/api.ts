@@ -194,10 +194,33 @@ export const restoreSession = () => call<Account | null>('restore_session');
 // `allowInsecure` (the person ticked "Connect without encryption anyway"). Reaching the server can
 // fail with `invalid_server_address`, `connect_failed` or a certificate problem (`tls_untrusted`,
 // `tls_expired`, `tls_wrong_host`, `tls_revoked`, `tls_failed`).
+//
+// sign_in also rejects with `account_disabled` (the password was right, but the server's
+// administrator disabled the account). sign_up rejects with `sign_up_closed` (the server takes no
+// sign-ups), `invite_required` (it takes them with an invite code only, and none was given) or
+// `invite_invalid` (the code is unknown, used up or expired).
 export type SignInArgs = { serverUrl: string; username: string; password: string; allowInsecure?: boolean };
-export type SignUpArgs = SignInArgs & { displayName: string };
-export const signUp = (a: SignUpArgs) => call<Account>('sign_up', { ...a, allowInsecure: a.allowInsecure === true });
+export type SignUpArgs = SignInArgs & {
+  displayName: string;
+  /**
+   * An invite code as the person typed it (`7KQ2-M9XD-4HBT-C0WZ`; the server ignores case, dashes
+   * and spaces); null or left out: none. Sent as `invite` (null when there is none).
+   */
+  invite?: string | null;
+};
+export const signUp = (a: SignUpArgs) =>
+  call<Account>('sign_up', { ...a, allowInsecure: a.allowInsecure === true, invite: a.invite ?? null });
 export const signIn = (a: SignInArgs) => call<Account>('sign_in', { ...a, allowInsecure: a.allowInsecure === true });
+/** Who may create an account on a server: anyone, people with an invite code, or nobody. */
+export type SignUpMode = 'open' | 'invite' | 'closed';
+/**
+ * Asks a server who may create an account on it (it connects to the server). `server` and
+ * `allowInsecure` mean what sign_in's `serverUrl` and `allowInsecure` do; it rejects with the same
+ * errors reaching the server can (`invalid_server_address`, `insecure_server`, `connect_failed`,
+ * `tls_*`, `offline`…).
+ */
+export const serverSignUpMode = (a: { server: string; allowInsecure?: boolean }) =>
+  call<SignUpMode>('server_sign_up_mode', { server: a.server, allowInsecure: a.allowInsecure === true });
 /**
  * What a person typed as their server (`chat.example.org`, `https://…`, `localhost:7822`…) as the
  * WebSocket URL it connects to; rejects with `invalid_server_address` when it is not an address.
@@ -252,6 +275,32 @@ export const unblockUser = (a: { uid: string }) => call<null>('unblock_user', a)
 /** The users this user blocks, most recently blocked first. Needs the connection. */
 export const blockedUsers = () => call<UserInfo[]>('blocked_users');
 export const connectionState = () => call<ConnectionState>('connection_state');
+/** A device signed in to the user's account (one of its sessions). */
+export type SessionInfo = {
+  /** Names the session for `revoke_session` (not a token: it cannot sign in). */
+  id: string;
+  /** The label the device gave when it signed in (may be ''). */
+  device: string;
+  /** When it signed in, ms since the epoch. */
+  createdAt: number;
+  /** This app's own session. */
+  current: boolean;
+};
+/** The signed-in account's sessions (its devices), newest first. Needs the connection. */
+export const listSessions = () => call<SessionInfo[]>('list_sessions');
+/**
+ * Signs another device of the account out. Rejects with `session_not_found` (it is signed out
+ * already), `invalid_params` (it is this device's own session: use sign_out) or `offline`.
+ */
+export const revokeSession = (a: { sessionId: string }) => call<null>('revoke_session', { sessionId: a.sessionId });
+/**
+ * Changes the account's password. Every other device of the account is signed out; this one stays
+ * signed in. Rejects with `wrong_credentials` (the current password is wrong), `invalid_password`
+ * (the new one must be 8 to 256 bytes), `rate_limited` (too many wrong tries; the message says
+ * when to try again) or `offline`.
+ */
+export const changePassword = (a: { oldPassword: string; newPassword: string }) =>
+  call<null>('change_password', { oldPassword: a.oldPassword, newPassword: a.newPassword });
 /** Start-up marks (ms since the page's time origin), reported with `ui_ready` for measurements. */
 export const startMarks: Record<string, number> = {};
 export function mark(name: string): void {

@@ -35,10 +35,16 @@ const en = {
     "Your messages and your password would travel over the network unencrypted, so others on the network could read them. If you can, ask the server's administrator for a secure address (starting with https:// or wss://).",
   'auth.allowInsecure': 'Connect without encryption anyway',
   'auth.insecureConfirm': 'To connect to this server, first tick “Connect without encryption anyway”, or use a secure address.',
+  'auth.inviteCode': 'Invite code',
+  'auth.inviteHint': 'This server needs an invite code to create an account. Ask its administrator for one.',
+  'auth.inviteMissing': 'Enter your invite code.',
+  'auth.signUpClosed': 'This server does not take sign-ups. Ask its administrator for an account.',
 
   'main.me': 'Signed in as {name}',
   'main.signOut': 'Sign out',
   'main.blockedUsers': 'Blocked users',
+  'main.settings': 'Settings',
+  'main.settingsShortcut': 'Settings (Ctrl+,)',
   'main.newChat': 'New chat',
   'main.conversations': 'Conversations',
   'main.noConversations': 'No conversations yet. Start one with “New chat”.',
@@ -106,6 +112,44 @@ const en = {
   'blocked.retry': 'Try again',
   'blocked.close': 'Close',
   'blocked.unknown': 'Unknown user',
+
+  'settings.title': 'Settings',
+  'settings.close': 'Close',
+  'settings.account': 'Account',
+  'settings.displayName': 'Display name',
+  'settings.username': 'Username',
+  'settings.server': 'Server',
+  'settings.password': 'Password',
+  'settings.passwordText': 'Changing your password signs out your other devices. This device stays signed in.',
+  'settings.currentPassword': 'Current password',
+  'settings.newPassword': 'New password',
+  'settings.repeatPassword': 'Repeat new password',
+  'settings.newPasswordHint': 'At least 8 characters',
+  'settings.currentMissing': 'Enter your current password.',
+  'settings.passwordTooShort': 'The new password needs at least 8 characters.',
+  'settings.passwordTooLong': 'The new password is too long (at most 256 bytes).',
+  'settings.passwordMismatch': 'The two new passwords are not the same.',
+  'settings.changePassword': 'Change password',
+  'settings.changingPassword': 'Changing password…',
+  'settings.passwordChanged': 'Password changed. Your other devices were signed out.',
+  'settings.devices': 'Devices',
+  'settings.devicesText': 'Where your account is signed in. Sign out any device you no longer use or do not recognise.',
+  'settings.devicesLoading': 'Loading devices…',
+  'settings.devicesFailed': 'Your devices could not be loaded.',
+  'settings.retry': 'Try again',
+  'settings.unknownDevice': 'Unknown device',
+  'settings.thisDevice': 'This device',
+  'settings.signedInAt': 'Signed in on {date}',
+  'settings.signOutDevice': 'Sign out',
+  'settings.signOutDeviceLabel': 'Sign out {device}',
+  'settings.noOtherDevices': 'No other device is signed in to your account.',
+  'settings.revokeFailed': '“{device}” could not be signed out: {reason}',
+
+  'revokeSession.title': 'Sign out “{device}”?',
+  'revokeSession.text': 'That device is signed out of your account right away. Signing in there again needs your password.',
+  'revokeSession.hint': 'If you think someone else knows your password, change it as well.',
+  'revokeSession.confirm': 'Sign out',
+  'revokeSession.busy': 'Signing out…',
 
   'added.text': '{who} added you to {title}',
   'added.titled': '“{title}”',
@@ -205,10 +249,16 @@ const zh: Dict = {
     '你的消息和密码将以未加密的方式在网络上传输，网络中的其他人可能看到它们。如有可能，请向服务器管理员索取安全地址（以 https:// 或 wss:// 开头）。',
   'auth.allowInsecure': '仍然不加密连接',
   'auth.insecureConfirm': '要连接这个服务器，请先勾选“仍然不加密连接”，或改用安全地址。',
+  'auth.inviteCode': '邀请码',
+  'auth.inviteHint': '在这个服务器上注册需要邀请码。请向服务器管理员索取。',
+  'auth.inviteMissing': '请输入邀请码。',
+  'auth.signUpClosed': '这个服务器不开放注册。请向服务器管理员申请账号。',
 
   'main.me': '当前账号：{name}',
   'main.signOut': '退出登录',
   'main.blockedUsers': '已屏蔽的用户',
+  'main.settings': '设置',
+  'main.settingsShortcut': '设置（Ctrl+,）',
   'main.newChat': '发起聊天',
   'main.conversations': '会话',
   'main.noConversations': '还没有会话。点击“发起聊天”开始吧。',
@@ -276,6 +326,44 @@ const zh: Dict = {
   'blocked.retry': '重试',
   'blocked.close': '关闭',
   'blocked.unknown': '未知用户',
+
+  'settings.title': '设置',
+  'settings.close': '关闭',
+  'settings.account': '账号',
+  'settings.displayName': '昵称',
+  'settings.username': '用户名',
+  'settings.server': '服务器',
+  'settings.password': '密码',
+  'settings.passwordText': '修改密码后，你的其他设备都会退出登录，这台设备保持登录。',
+  'settings.currentPassword': '当前密码',
+  'settings.newPassword': '新密码',
+  'settings.repeatPassword': '再次输入新密码',
+  'settings.newPasswordHint': '至少 8 个字符',
+  'settings.currentMissing': '请输入当前密码。',
+  'settings.passwordTooShort': '新密码至少需要 8 个字符。',
+  'settings.passwordTooLong': '新密码过长（最多 256 字节）。',
+  'settings.passwordMismatch': '两次输入的新密码不一致。',
+  'settings.changePassword': '修改密码',
+  'settings.changingPassword': '正在修改密码…',
+  'settings.passwordChanged': '密码已修改。你的其他设备已退出登录。',
+  'settings.devices': '设备',
+  'settings.devicesText': '你的账号在这些设备上登录。不再使用或不认识的设备，请让它退出登录。',
+  'settings.devicesLoading': '正在加载设备…',
+  'settings.devicesFailed': '无法加载你的设备。',
+  'settings.retry': '重试',
+  'settings.unknownDevice': '未知设备',
+  'settings.thisDevice': '本机',
+  'settings.signedInAt': '登录于 {date}',
+  'settings.signOutDevice': '退出登录',
+  'settings.signOutDeviceLabel': '让“{device}”退出登录',
+  'settings.noOtherDevices': '你的账号没有在其他设备上登录。',
+  'settings.revokeFailed': '无法让“{device}”退出登录：{reason}',
+
+  'revokeSession.title': '让“{device}”退出登录？',
+  'revokeSession.text': '该设备会立即退出你的账号。要在那里重新登录，需要输入你的密码。',
+  'revokeSession.hint': '如果你怀疑别人知道你的密码，请同时修改密码。',
+  'revokeSession.confirm': '退出登录',
+  'revokeSession.busy': '正在退出…',
 
   'added.text': '{who} 把你加入了{title}',
   'added.titled': '“{title}”',
@@ -417,6 +505,65 @@ function isConnectionErrorCode(code: string): code is ConnectionErrorCode {
   return (CONNECTION_ERROR_CODES as readonly string[]).includes(code);
 }
 
+/**
+ * The account errors the UI words itself in both languages (the server's own messages are terse
+ * and English): sign_up's `sign_up_closed`, `invite_required` and `invite_invalid`, sign_in's
+ * `account_disabled`, revoke_session's `session_not_found`.
+ */
+export const ACCOUNT_ERROR_CODES = [
+  'sign_up_closed',
+  'invite_required',
+  'invite_invalid',
+  'account_disabled',
+  'session_not_found',
+] as const;
+export type AccountErrorCode = (typeof ACCOUNT_ERROR_CODES)[number];
+
+const accountErrors: Record<Locale, Record<AccountErrorCode, string>> = {
+  en: {
+    sign_up_closed: 'This server does not take sign-ups. Ask its administrator for an account.',
+    invite_required: 'This server needs an invite code to create an account. Ask its administrator for one.',
+    invite_invalid: 'This invite code is unknown, used up or expired. Check it, or ask for a new one.',
+    account_disabled: "This account was disabled by the server's administrator. Ask them to enable it again.",
+    session_not_found: 'That device was already signed out.',
+  },
+  'zh-CN': {
+    sign_up_closed: '这个服务器不开放注册。请向服务器管理员申请账号。',
+    invite_required: '在这个服务器上注册需要邀请码。请向服务器管理员索取。',
+    invite_invalid: '这个邀请码无效、已用完或已过期。请检查后重试，或索取新的邀请码。',
+    account_disabled: '此账号已被服务器管理员停用。请联系管理员重新启用。',
+    session_not_found: '该设备已经退出登录。',
+  },
+};
+
+function isAccountErrorCode(code: string): code is AccountErrorCode {
+  return (ACCOUNT_ERROR_CODES as readonly string[]).includes(code);
+}
+
+/**
+ * change_password's errors, which mean something else there than at sign-in (`wrong_credentials`
+ * is about the current password only) and get the UI's own wording.
+ */
+export const CHANGE_PASSWORD_ERROR_CODES = ['wrong_credentials', 'invalid_password', 'rate_limited'] as const;
+export type ChangePasswordErrorCode = (typeof CHANGE_PASSWORD_ERROR_CODES)[number];
+
+const changePasswordErrors: Record<Locale, Record<ChangePasswordErrorCode, string>> = {
+  en: {
+    wrong_credentials: 'The current password is wrong.',
+    invalid_password: 'The new password must be 8 to 256 bytes long.',
+    rate_limited: 'Too many wrong passwords. Wait a while, then try again.',
+  },
+  'zh-CN': {
+    wrong_credentials: '当前密码不正确。',
+    invalid_password: '新密码长度须为 8–256 字节。',
+    rate_limited: '密码错误次数过多，请稍后再试。',
+  },
+};
+
+function isChangePasswordErrorCode(code: string): code is ChangePasswordErrorCode {
+  return (CHANGE_PASSWORD_ERROR_CODES as readonly string[]).includes(code);
+}
+
 const dicts: Record<Locale, Dict> = { en, 'zh-CN': zh };
 
 /** All the UI's texts in one language (for tests: every key is there in both). */
@@ -451,6 +598,7 @@ export function createTranslator(locale: Locale): Translate {
  */
 export function errorText(locale: Locale, err: { code: string; message: string }): string {
   if (isConnectionErrorCode(err.code)) return connectionErrors[locale][err.code];
+  if (isAccountErrorCode(err.code)) return accountErrors[locale][err.code];
   if (locale === 'zh-CN' && zhErrors[err.code]) return zhErrors[err.code];
   return err.message || createTranslator(locale)('error.generic');
 }
@@ -489,4 +637,19 @@ export function authErrorView(locale: Locale, err: { code: string; message: stri
   return detail
     ? { title: null, help: null, text: errorText(locale, err), detail }
     : { title: null, help: null, text: errorText(locale, err) };
+}
+
+export type ChangePasswordErrorView = { text: string; detail?: string };
+
+/**
+ * What the password form shows for a change_password error: the UI's wording of
+ * `wrong_credentials` ("The current password is wrong"), `invalid_password` and `rate_limited`
+ * (with the backend's message, which says when to try again, as the detail); other errors as
+ * `errorText` words them.
+ */
+export function changePasswordErrorView(locale: Locale, err: { code: string; message: string }): ChangePasswordErrorView {
+  if (!isChangePasswordErrorCode(err.code)) return { text: errorText(locale, err) };
+  const text = changePasswordErrors[locale][err.code];
+  const detail = err.code === 'rate_limited' ? err.message.trim() : '';
+  return detail ? { text, detail } : { text };
 }

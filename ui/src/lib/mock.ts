@@ -18,6 +18,15 @@
 // signing in with that certificate problem, and one starting with `unreachable` with
 // `connect_failed`.
 //
+// Accounts: `?signup=invite` or `?signup=closed` makes the server take sign-ups only with an
+// invite code (the mock's is `TEST-CODE-0000-0000`; case, dashes and spaces do not matter) or not
+// at all (`server_sign_up_mode` says so, and sign_up refuses with invite_required, invite_invalid
+// or sign_up_closed); a server host whose first label is `invite` or `closed` (e.g.
+// `wss://invite.example.org`) does the same for that server only. Signing in as `disabled` fails
+// with account_disabled. The account has two other devices (list_sessions, revoke_session), and
+// change_password checks the password the mock signed in with (a restored session, after a reload
+// or with `?mock=signedin`, has `password123`); five wrong ones in a row are rate_limited.
+//
 // Tests create their own instance with `createMockBackend(options)`: no URL, no sessionStorage,
 // no delays, their own event delivery, and (`scripted`) nothing happening by itself; the returned
 // `control` plays the server side (messages from others, acks, receipts, removals, resync…).
@@ -29,6 +38,8 @@ import type {
   ConversationItem,
   ImEvent,
   ServerAddress,
+  SessionInfo,
+  SignUpMode,
   UiMessage,
   UserInfo,
 } from './api';
@@ -117,6 +128,33 @@ export function checkMockServer(serverUrl: string, allowInsecure: boolean): Serv
   return address;
 }
 
+/** The mock server's invite code (any case, with or without the dashes). */
+export const MOCK_INVITE_CODE = 'TEST-CODE-0000-0000';
+/** The password of a session the mock restored (it does not keep the one signed in with). */
+export const MOCK_RESTORED_PASSWORD = 'password123';
+/** Wrong current passwords in a row before change_password answers rate_limited. */
+export const MOCK_PASSWORD_TRIES = 5;
+
+/**
+ * An invite code as the server compares it: letters and digits only, upper case, `O` read as `0`
+ * and `I` / `L` as `1`.
+ */
+export function normalizeInviteCode(code: string): string {
+  return code
+    .toUpperCase()
+    .replace(/[^0-9A-Z]/g, '')
+    .replace(/O/g, '0')
+    .replace(/[IL]/g, '1');
+}
+
+/** Who may sign up on the mock server at `address`: its host's first label, else the URL switch. */
+function mockSignUpMode(address: ServerAddress, fallback: SignUpMode): SignUpMode {
+  const label = new URL(address.url).hostname.split('.')[0];
+  return label === 'invite' || label === 'closed' ? label : fallback;
+}
+
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
 type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 export type MockOptions = {
@@ -188,6 +226,16 @@ export type MockControl = {
   formerGroups(): string[];
   /** The uids I block, most recently blocked first. */
   blocked(): string[];
+  /** The account's sessions as `list_sessions` would give them (newest first). */
+  sessions(): SessionInfo[];
+  /** The account signs in on another device (`device` may be ''): a new session, no event. */
+  signInElsewhere(device: string): SessionInfo;
+  /** A session is signed out from another device (no event here): revoking it is session_not_found. */
+  revokeElsewhere(sessionId: string): boolean;
+  /** The connection drops (`connection` offline) or comes back (online). */
+  setOnline(online: boolean): void;
+  /** The password change_password checks (null while signed out). */
+  password(): string | null;
 };
 
 export type MockBackend = Backend & { control: MockControl };
@@ -206,6 +254,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   const extraConvs = Math.max(0, Math.floor(Number(params.get('convs')) || 0));
   const forcedLimit = Math.floor(Number(params.get('listlimit')) || 0);
   const keyringBroken = params.get('mock') === 'keyring';
+  const signUpParam = params.get('signup');
+  const signUpMode: SignUpMode = signUpParam === 'invite' || signUpParam === 'closed' ? signUpParam : 'open';
   const keyringError = () =>
     err('keyring_unavailable', 'no Secret Service provider is running (org.freedesktop.secrets)');
   const handlers = new Set<(e: ImEvent) => void>();
@@ -229,6 +279,23 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   let blocking: string[] = [];
   const blockers = new Set<string>();
   const leaveEvent = options.leaveEvent !== false;
+  /** The password signed in with; the account's sessions (this device's is `currentSession`). */
+  let password: string | null = null;
+  let wrongPasswords = 0;
+  let sessionList: SessionInfo[] = [];
+  let currentSession = '';
+  const sessionId = () => newId().slice(-16);
+  /** Signed in: this device's session, and the account's two other devices. */
+  const startSessions = () => {
+    const at = clock();
+    currentSession = sessionId();
+    sessionList = [
+      { id: currentSession, device: 'Gtedx IM on Linux', createdAt: at, current: true },
+      { id: sessionId(), device: 'Gtedx IM on Android', createdAt: at - 2 * 86_400_000, current: false },
+      { id: sessionId(), device: '', createdAt: at - 40 * 86_400_000, current: false },
+    ];
+  };
+  const sortedSessions = () => [...sessionList].sort((a, b) => b.createdAt - a.createdAt);
   const name = (uid: string) => users.find((u) => u.uid === uid)?.displayName ?? uid;
   const userInfo = (uid: string): UserInfo => {
     const u = users.find((x) => x.uid === uid);
@@ -372,7 +439,11 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   };
   const signIn = (a: Record<string, unknown>): Account => {
     if (a.password === 'wrong') throw err('wrong_credentials', 'wrong username or password');
+    if (a.username === 'disabled') throw err('account_disabled', 'this account is disabled; ask the server operator');
     if (keyringBroken) throw keyringError();
+    password = typeof a.password === 'string' ? a.password : MOCK_RESTORED_PASSWORD;
+    wrongPasswords = 0;
+    startSessions();
     account = { uid: me.uid, username: String(a.username || me.username), displayName: String(a.displayName || me.displayName), serverUrl: String(a.serverUrl) };
     me.username = account.username;
     me.displayName = account.displayName;
@@ -469,14 +540,26 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       const server = checkMockServer(String(a.serverUrl ?? ''), a.allowInsecure === true);
       return signIn({ ...a, serverUrl: server.url });
     },
+    server_sign_up_mode: (a) => mockSignUpMode(checkMockServer(String(a.server ?? ''), a.allowInsecure === true), signUpMode),
     sign_up: (a) => {
       const server = checkMockServer(String(a.serverUrl ?? ''), a.allowInsecure === true);
+      const mode = mockSignUpMode(server, signUpMode);
+      if (mode === 'closed') throw err('sign_up_closed', 'this server does not take sign-ups; ask its operator for an account');
+      if (mode === 'invite') {
+        const invite = typeof a.invite === 'string' ? a.invite : '';
+        if (!invite.trim()) throw err('invite_required', 'this server takes sign-ups with an invite code from its operator');
+        if (normalizeInviteCode(invite) !== normalizeInviteCode(MOCK_INVITE_CODE)) {
+          throw err('invite_invalid', 'this invite code is unknown, used up or expired; ask for a new one');
+        }
+      }
       if (a.username === 'jerry') throw err('username_taken', 'that username is taken');
       if (String(a.password).length < 8) throw err('invalid_password', 'the password must be 8 to 256 bytes');
       return signIn({ ...a, serverUrl: server.url });
     },
     sign_out: (a) => {
       account = null;
+      password = null;
+      sessionList = [];
       storage?.removeItem('mock-account');
       // The mock keeps nothing on disk; the real backend deletes the account's message cache.
       if (a.forgetData === true && !options.quiet) console.info('[mock] sign_out: forgetData, the cached messages are removed');
@@ -583,6 +666,34 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       needOnline();
       return blocking.map(userInfo);
     },
+    list_sessions: () => {
+      needOnline();
+      return sortedSessions();
+    },
+    revoke_session: (a) => {
+      needOnline();
+      const id = String(a.sessionId ?? '');
+      if (id === currentSession) throw err('invalid_params', 'this is your own session: use sign_out');
+      if (!sessionList.some((x) => x.id === id)) throw err('session_not_found', `no session ${JSON.stringify(id)} of this account`);
+      sessionList = sessionList.filter((x) => x.id !== id);
+      return null;
+    },
+    change_password: (a) => {
+      needOnline();
+      if (wrongPasswords >= MOCK_PASSWORD_TRIES) throw err('rate_limited', 'too many wrong passwords; try again in 60 s');
+      const next = String(a.newPassword ?? '');
+      const bytes = utf8Length(next);
+      if (bytes < 8 || bytes > 256) throw err('invalid_password', 'the password must be 8 to 256 bytes');
+      if (a.oldPassword !== password) {
+        wrongPasswords++;
+        throw err('wrong_credentials', 'the current password is wrong');
+      }
+      wrongPasswords = 0;
+      password = next;
+      // The server signs out every other session of the account.
+      sessionList = sessionList.filter((x) => x.current);
+      return null;
+    },
     connection_state: (): ConnectionState => (online ? { state: 'online' } : { state: 'connecting' }),
     ui_ready: (a) => {
       const at = Number(a.calledAt);
@@ -668,6 +779,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     },
     signOut(reason) {
       account = null;
+      password = null;
+      sessionList = [];
       storage?.removeItem('mock-account');
       emit({ kind: 'signedOut', reason });
     },
@@ -684,13 +797,30 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     addToGroup,
     formerGroups: () => [...former.keys()],
     blocked: () => [...blocking],
+    sessions: () => structuredClone(sortedSessions()),
+    signInElsewhere(device) {
+      const s: SessionInfo = { id: sessionId(), device, createdAt: clock(), current: false };
+      sessionList = [...sessionList, s];
+      return { ...s };
+    },
+    revokeElsewhere(id) {
+      if (id === currentSession || !sessionList.some((x) => x.id === id)) return false;
+      sessionList = sessionList.filter((x) => x.id !== id);
+      return true;
+    },
+    setOnline(on) {
+      setConn(on ? { state: 'online' } : { state: 'offline' });
+    },
+    password: () => password,
   };
 
   return {
     control,
     async invoke<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
       const calledAt = performance.now(); // (ui_ready is timed when invoked, not after the mock's delay)
-      const latency = options.latencyMs === undefined ? (cmd === 'sign_in' || cmd === 'sign_up' ? 400 : 20) : options.latencyMs;
+      // (Signing in and asking a server who may sign up connect to it: slower.)
+      const slow: Record<string, number> = { sign_in: 400, sign_up: 400, server_sign_up_mode: 250 };
+      const latency = options.latencyMs === undefined ? (slow[cmd] ?? 20) : options.latencyMs;
       if (latency !== null) await sleep(latency);
       const f = commands[cmd];
       if (!f) throw err('unknown_command', `the mock has no command ${cmd}`);

@@ -9,6 +9,7 @@
 import * as api from './api';
 import type { Account, AppError, AppInfo, ConversationItem, ImEvent, UiMessage, UserInfo } from './api';
 import { BlockStore } from './stores/blocks.svelte';
+import { DeviceStore } from './stores/devices.svelte';
 import { ConversationListStore } from './stores/conversationList.svelte';
 import { NoticeStore, type AddedNotice } from './stores/notices.svelte';
 import { routeEvent, type EventTargets } from './stores/events';
@@ -32,6 +33,7 @@ export class App {
   readonly list: ConversationListStore;
   readonly threadStore: ThreadStore;
   readonly blocks: BlockStore;
+  readonly devices: DeviceStore;
   readonly noticeStore = new NoticeStore();
 
   /** The current time, refreshed every 30 s so "today"/"yesterday" labels roll over. */
@@ -39,6 +41,8 @@ export class App {
   newChatOpen = $state(false);
   /** The "Blocked users" dialog is open. */
   blockedUsersOpen = $state(false);
+  /** The Settings dialog (account, password, devices) is open. */
+  settingsOpen = $state(false);
   /** The "Leave group?" confirmation is open for this group. */
   leaveRequest = $state.raw<LeaveRequest | null>(null);
   /** The "Block @username?" confirmation is open for this person. */
@@ -93,9 +97,11 @@ export class App {
         this.list.reset();
         this.threadStore.reset();
         this.blocks.reset();
+        this.devices.reset();
         this.noticeStore.reset();
         this.newChatOpen = false;
         this.blockedUsersOpen = false;
+        this.settingsOpen = false;
         this.leaveRequest = null;
         this.blockRequest = null;
       },
@@ -107,6 +113,7 @@ export class App {
       account: () => this.session.account,
       person: (uid) => this.people.find((p) => p.uid === uid && p.username) ?? null,
     });
+    this.devices = new DeviceStore({ account: () => this.session.account });
     this.list = new ConversationListStore(this.session, this.toastStore, {
       verified: (id, present) => this.noticeStore.release(id, present),
     });
@@ -363,6 +370,17 @@ export class App {
   /** Loads the blocked list (the dialog); a failure is a toast. */
   loadBlocked(): Promise<boolean> {
     return this.blocks.load();
+  }
+
+  // --- settings: password and devices ----------------------------------------------------------
+
+  /**
+   * Changes the password (rejects with the backend's `AppError`, which the form shows). On success
+   * every other device is signed out: a toast says so.
+   */
+  async changePassword(oldPassword: string, newPassword: string): Promise<void> {
+    await this.devices.changePassword(oldPassword, newPassword);
+    this.toastStore.info(t('settings.passwordChanged'));
   }
 
   /** The "added you to a group" notices, oldest first. */

@@ -3,7 +3,7 @@ import type { Locale, Translate } from './i18n';
 
 const cache = new Map<string, Intl.DateTimeFormat>();
 
-function fmt(locale: Locale, kind: 'time' | 'weekday' | 'date' | 'dateNoYear' | 'long' | 'longNoYear'): Intl.DateTimeFormat {
+function fmt(locale: Locale, kind: 'time' | 'weekday' | 'date' | 'dateNoYear' | 'long' | 'longNoYear' | 'calendar'): Intl.DateTimeFormat {
   const key = `${locale}|${kind}`;
   let f = cache.get(key);
   if (!f) {
@@ -14,6 +14,7 @@ function fmt(locale: Locale, kind: 'time' | 'weekday' | 'date' | 'dateNoYear' | 
       dateNoYear: { month: 'short', day: 'numeric' },
       long: { year: 'numeric', month: 'long', day: 'numeric', weekday: 'long' },
       longNoYear: { month: 'long', day: 'numeric', weekday: 'long' },
+      calendar: { year: 'numeric', month: 'long', day: 'numeric' },
     }[kind] as Intl.DateTimeFormatOptions;
     f = new Intl.DateTimeFormat(locale, opts);
     cache.set(key, f);
@@ -89,4 +90,10 @@ export function formatDay(ts: number, now: number, locale: Locale, t: Translate)
 export function formatFull(ts: number, locale: Locale): string {
   if (!isValidTime(ts)) return '';
   return `${fmt(locale, 'long').format(ts)} ${formatTime(ts, locale)}`;
+}
+
+/** A calendar date with the year ("March 3, 2026", "2026年3月3日"); '' for an invalid time. */
+export function formatDate(ts: number, locale: Locale): string {
+  if (!isValidTime(ts)) return '';
+  return fmt(locale, 'calendar').format(ts);
 }

@@ -30,6 +30,8 @@ vi.mock('../../lib/api', async (importOriginal) => {
     ),
     // The server field, resolved by the mock backend's rules (the backend's).
     serverAddress: vi.fn(async (a: { input: string }) => resolveServerAddress(a.input)),
+    // Who may sign up (the sign-up form asks): anyone.
+    serverSignUpMode: vi.fn(async () => 'open'),
     signIn: vi.fn(async () => {
       throw { code: 'wrong_credentials', message: 'wrong username or password' };
     }),
@@ -236,6 +238,7 @@ describe('AuthScreen: the server field', () => {
       password: 'secret123',
       displayName: 'tom',
       allowInsecure: true,
+      invite: null,
     });
   });
 

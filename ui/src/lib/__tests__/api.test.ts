@@ -41,8 +41,8 @@ describe('commands', () => {
     expect(invoked).toEqual([
       ['sign_in', { ...a, allowInsecure: false }],
       ['sign_in', { ...a, allowInsecure: true }],
-      ['sign_up', { ...a, displayName: 'Tom', allowInsecure: false }],
-      ['sign_up', { ...a, displayName: 'Tom', allowInsecure: true }],
+      ['sign_up', { ...a, displayName: 'Tom', allowInsecure: false, invite: null }],
+      ['sign_up', { ...a, displayName: 'Tom', allowInsecure: true, invite: null }],
       ['server_address', { input: 'chat.example.org' }],
     ]);
   });

@@ -3,7 +3,8 @@
 import { isAppError, type AppError } from '../api';
 import { errorText, locale, t } from '../i18n';
 
-export type Toast = { id: number; text: string };
+/** An error (the default), or news that something worked (`info`). */
+export type Toast = { id: number; text: string; kind?: 'info' };
 
 /** How long a toast stays. */
 export const TOAST_MS = 6000;
@@ -30,6 +31,14 @@ export class ToastStore {
     if (this.toasts.some((x) => x.text === text)) return;
     const id = ++this.seq;
     this.toasts = [...this.toasts, { id, text }].slice(-MAX_TOASTS);
+    setTimeout(() => this.dismiss(id), TOAST_MS);
+  }
+
+  /** Says that something worked (e.g. "Password changed."); goes by itself like the errors. */
+  info(text: string): void {
+    if (this.toasts.some((x) => x.text === text)) return;
+    const id = ++this.seq;
+    this.toasts = [...this.toasts, { id, text, kind: 'info' as const }].slice(-MAX_TOASTS);
     setTimeout(() => this.dismiss(id), TOAST_MS);
   }
 
