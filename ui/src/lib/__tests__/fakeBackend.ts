@@ -64,6 +64,10 @@ export function fakeBackend() {
         blockUser: call('block_user'),
         unblockUser: call('unblock_user'),
         blockedUsers: call('blocked_users'),
+        listSessions: call('list_sessions'),
+        revokeSession: call('revoke_session'),
+        changePassword: call('change_password'),
+        serverSignUpMode: call('server_sign_up_mode'),
         ...more,
       };
     },

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ACCOUNT_ERROR_CODES,
   authErrorView,
+  changePasswordErrorView,
+  CHANGE_PASSWORD_ERROR_CODES,
   CONNECTION_ERROR_CODES,
   createTranslator,
   dictionary,
@@ -185,5 +188,84 @@ describe('reaching the server: the address, its certificate, the connection', ()
     expect(en('auth.allowInsecure')).toBe('Connect without encryption anyway');
     expect(en('auth.insecureText')).toMatch(/messages and your password .* unencrypted/);
     expect(zh('auth.insecureText')).toContain('未加密');
+  });
+});
+
+describe('accounts: sign-up modes, devices, password', () => {
+  const en = createTranslator('en');
+  const zh = createTranslator('zh-CN');
+  const backend = (code: string) => ({ code, message: `server says ${code}` });
+
+  it('words the new server errors itself, in both languages, as sentences', () => {
+    expect([...ACCOUNT_ERROR_CODES].sort()).toEqual(
+      ['account_disabled', 'invite_invalid', 'invite_required', 'session_not_found', 'sign_up_closed'].sort(),
+    );
+    const seen = new Set<string>();
+    for (const code of ACCOUNT_ERROR_CODES) {
+      const texts = { en: errorText('en', backend(code)), zh: errorText('zh-CN', backend(code)) };
+      for (const text of [texts.en, texts.zh]) {
+        expect(text, code).not.toContain('server says');
+        expect(seen.has(text), code).toBe(false);
+        seen.add(text);
+      }
+      expect(texts.en, code).toMatch(/^[A-Z].*\.$/);
+      expect(texts.zh, code).toMatch(/[\u4e00-\u9fff]/);
+      expect(texts.zh, code).toMatch(/。$/);
+      // On the sign-in screen too (one line, no detail).
+      expect(authErrorView('en', backend(code))).toEqual({ title: null, help: null, text: texts.en });
+    }
+    expect(errorText('en', backend('sign_up_closed'))).toBe('This server does not take sign-ups. Ask its administrator for an account.');
+    expect(errorText('en', backend('invite_required'))).toContain('invite code');
+    expect(errorText('en', backend('invite_invalid'))).toMatch(/unknown, used up or expired.*new one/);
+    expect(errorText('en', backend('account_disabled'))).toContain("disabled by the server's administrator");
+    expect(errorText('zh-CN', backend('account_disabled'))).toContain('管理员停用');
+    expect(errorText('zh-CN', backend('invite_invalid'))).toContain('邀请码');
+  });
+
+  it('change_password: wrong_credentials is about the current password; rate_limited keeps the retry time', () => {
+    expect([...CHANGE_PASSWORD_ERROR_CODES].sort()).toEqual(['invalid_password', 'rate_limited', 'wrong_credentials']);
+    const wrong = { code: 'wrong_credentials', message: 'the current password is wrong' };
+    expect(changePasswordErrorView('en', wrong)).toEqual({ text: 'The current password is wrong.' });
+    expect(changePasswordErrorView('zh-CN', wrong)).toEqual({ text: '当前密码不正确。' });
+    // Elsewhere (signing in) it still means a wrong username or password.
+    expect(errorText('zh-CN', wrong)).toBe('用户名或密码错误。');
+    expect(changePasswordErrorView('en', { code: 'invalid_password', message: 'x' }).text).toBe('The new password must be 8 to 256 bytes long.');
+    const limited = { code: 'rate_limited', message: 'too many wrong passwords; try again in 8 s' };
+    expect(changePasswordErrorView('en', limited)).toEqual({
+      text: 'Too many wrong passwords. Wait a while, then try again.',
+      detail: 'too many wrong passwords; try again in 8 s',
+    });
+    expect(changePasswordErrorView('zh-CN', limited).text).toBe('密码错误次数过多，请稍后再试。');
+    expect(changePasswordErrorView('zh-CN', { code: 'offline', message: 'not connected' }).text).toBe('当前离线，请连接后再试。');
+    expect(changePasswordErrorView('en', { code: 'offline', message: 'not connected to the server' })).toEqual({ text: 'not connected to the server' });
+  });
+
+  it('has the new texts in both languages', () => {
+    const keys = [
+      'auth.inviteCode',
+      'auth.inviteHint',
+      'auth.inviteMissing',
+      'auth.signUpClosed',
+      'main.settings',
+      'main.settingsShortcut',
+      'settings.title',
+      'settings.changePassword',
+      'settings.passwordChanged',
+      'settings.unknownDevice',
+      'settings.thisDevice',
+      'revokeSession.title',
+    ] as const;
+    for (const key of keys) {
+      expect(en(key), key).not.toBe(key);
+      expect(zh(key), key).toMatch(/[\u4e00-\u9fff]/);
+      expect(zh(key), key).not.toBe(en(key));
+    }
+    expect(en('settings.passwordChanged')).toBe('Password changed. Your other devices were signed out.');
+    expect(zh('settings.passwordChanged')).toBe('密码已修改。你的其他设备已退出登录。');
+    expect(en('settings.unknownDevice')).toBe('Unknown device');
+    expect(en('settings.thisDevice')).toBe('This device');
+    expect(en('revokeSession.title', { device: 'Gtedx IM on Android' })).toBe('Sign out “Gtedx IM on Android”?');
+    expect(zh('settings.signedInAt', { date: '2026年3月3日' })).toBe('登录于 2026年3月3日');
+    expect(en('main.settingsShortcut')).toContain('Ctrl+,');
   });
 });

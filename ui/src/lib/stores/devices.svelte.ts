@@ -11,10 +11,11 @@ export type DeviceDeps = {
 };
 
 /**
- * What a `list_sessions` in flight must not bring back when it answers: the sessions this device
- * signed out meanwhile (by id), or every other one (the password was changed meanwhile).
+ * What a `list_sessions` in flight (the `seq`th asked for) must not bring back when it answers:
+ * the sessions this device signed out meanwhile (by id), or every other one (the password was
+ * changed after it was asked).
  */
-type Journal = { gone: Set<string>; othersGone: boolean };
+type Journal = { seq: number; gone: Set<string>; othersGone: boolean };
 
 /** Newest first (as the backend sends them; kept so whatever the answer's order). */
 export function sortSessions(list: readonly SessionInfo[]): SessionInfo[] {
@@ -28,7 +29,7 @@ export class DeviceStore {
   loaded = $state(false);
   /** A load is on its way. */
   loading = $state(false);
-  /** Why the latest load failed (null once one succeeds). */
+  /** Why the latest load asked for failed (null once it, or a later one, succeeds). */
   error = $state.raw<AppError | null>(null);
   /** The sessions being signed out (by id). */
   revoking = $state.raw<ReadonlySet<string>>(new Set());
@@ -36,8 +37,11 @@ export class DeviceStore {
   /** Loads asked for and the latest one whose answer was applied: an older answer never wins. */
   private issued = 0;
   private applied = 0;
+  /** The load whose failure `error` is. */
+  private failed = 0;
   private inFlight = 0;
   private journals = new Set<Journal>();
+  private revokes = new Map<string, Promise<AppError | null>>();
 
   constructor(private readonly deps: DeviceDeps) {}
 
@@ -46,7 +50,7 @@ export class DeviceStore {
     const account = this.deps.account();
     if (!account) return false;
     const seq = ++this.issued;
-    const journal: Journal = { gone: new Set(), othersGone: false };
+    const journal: Journal = { seq, gone: new Set(), othersGone: false };
     this.journals.add(journal);
     this.inFlight++;
     this.loading = true;
@@ -58,13 +62,17 @@ export class DeviceStore {
         const sessions = Array.isArray(answer) ? answer : [];
         this.list = sortSessions(sessions.filter((s) => !journal.gone.has(s.id) && (s.current || !journal.othersGone)));
         this.loaded = true;
-        this.error = null;
+        // (An older answer, arriving after a newer load failed, is shown, but that one did fail.)
+        if (seq > this.failed) this.error = null;
       }
       return true;
     } catch (e) {
       if (this.deps.account() !== account) return false;
       // (An older load's failure says nothing once a newer one was asked for.)
-      if (seq === this.issued) this.error = api.toAppError(e);
+      if (seq === this.issued) {
+        this.error = api.toAppError(e);
+        this.failed = seq;
+      }
       return false;
     } finally {
       this.journals.delete(journal);
@@ -75,11 +83,20 @@ export class DeviceStore {
 
   /**
    * Signs another device out. Resolves to null when it is gone (also when it was signed out
-   * already: `session_not_found`), else to why not (the row stays).
+   * already: `session_not_found`), else to why not (the row stays). Asked again while on its way,
+   * it is the same answer.
    */
-  async revoke(sessionId: string): Promise<AppError | null> {
+  revoke(sessionId: string): Promise<AppError | null> {
+    const running = this.revokes.get(sessionId);
+    if (running) return running;
+    if (!this.deps.account()) return Promise.resolve(null);
+    const p = this.revokeOnce(sessionId).finally(() => this.revokes.delete(sessionId));
+    this.revokes.set(sessionId, p);
+    return p;
+  }
+
+  private async revokeOnce(sessionId: string): Promise<AppError | null> {
     const account = this.deps.account();
-    if (!account || this.revoking.has(sessionId)) return null;
     this.revoking = new Set([...this.revoking, sessionId]);
     try {
       await api.revokeSession({ sessionId });
@@ -100,18 +117,21 @@ export class DeviceStore {
 
   /**
    * Changes the password; rejects with the backend's `AppError`. On success every other device is
-   * signed out (the server does it): only this one stays in the list.
+   * signed out (the server does it): they leave the list. Only a list asked for before the change
+   * can still hold them (the backend asks the server in order): a device that signed in since, in
+   * a list asked for afterwards, stays.
    */
   async changePassword(oldPassword: string, newPassword: string): Promise<void> {
     const account = this.deps.account();
+    const before = this.issued;
     try {
       await api.changePassword({ oldPassword, newPassword });
     } catch (e) {
       throw api.toAppError(e);
     }
     if (this.deps.account() !== account) return;
-    for (const j of this.journals) j.othersGone = true;
-    this.gone(this.list.filter((s) => !s.current).map((s) => s.id));
+    for (const j of this.journals) if (j.seq <= before) j.othersGone = true;
+    if (this.applied <= before) this.gone(this.list.filter((s) => !s.current).map((s) => s.id));
   }
 
   private gone(ids: string[]): void {

@@ -1,0 +1,168 @@
+// The mock backend's accounts: who may sign up (`?signup=`, or a server named invite.… / closed.…),
+// invite codes, a disabled account, the account's devices and changing the password.
+import { describe, expect, it } from 'vitest';
+import type { AppError, SessionInfo } from '../api';
+import { createMockBackend, MOCK_INVITE_CODE, MOCK_PASSWORD_TRIES, MOCK_RESTORED_PASSWORD, normalizeInviteCode } from '../mock';
+
+function mock(search = '') {
+  let clock = 1_700_000_000_000;
+  return createMockBackend({ search, scripted: true, latencyMs: null, storage: null, quiet: true, history: 5, now: () => (clock += 1000) });
+}
+
+const refusal = async (p: Promise<unknown>): Promise<AppError> => {
+  try {
+    await p;
+  } catch (e) {
+    return e as AppError;
+  }
+  throw new Error('it did not fail');
+};
+
+const signUp = { serverUrl: 'ws://127.0.0.1:7822/ws', username: 'tyke2', password: 'secret123', displayName: 'Tyke' };
+
+describe('who may sign up', () => {
+  it('open by default; ?signup=invite or ?signup=closed; a server named invite.… or closed.… for itself', async () => {
+    const ask = (m: ReturnType<typeof mock>, server: string) => m.invoke('server_sign_up_mode', { server, allowInsecure: false });
+    expect(await ask(mock(), 'chat.example.org')).toBe('open');
+    expect(await ask(mock('?signup=invite'), 'chat.example.org')).toBe('invite');
+    expect(await ask(mock('?signup=closed'), 'ws://localhost:7822')).toBe('closed');
+    expect(await ask(mock('?signup=nonsense'), 'chat.example.org')).toBe('open');
+    expect(await ask(mock(), 'invite.example.org')).toBe('invite');
+    expect(await ask(mock('?signup=invite'), 'https://closed.example.org')).toBe('closed');
+  });
+
+  it('fails like reaching the server does', async () => {
+    const m = mock();
+    expect((await refusal(m.invoke('server_sign_up_mode', { server: 'ftp://x', allowInsecure: false }))).code).toBe('invalid_server_address');
+    expect((await refusal(m.invoke('server_sign_up_mode', { server: 'ws://chat.example.org', allowInsecure: false }))).code).toBe('insecure_server');
+    expect(await m.invoke('server_sign_up_mode', { server: 'ws://chat.example.org', allowInsecure: true })).toBe('open');
+    expect((await refusal(m.invoke('server_sign_up_mode', { server: 'expired.example.org', allowInsecure: false }))).code).toBe('tls_expired');
+    expect((await refusal(m.invoke('server_sign_up_mode', { server: 'unreachable.example.org', allowInsecure: false }))).code).toBe('connect_failed');
+  });
+
+  it('a closed server refuses sign_up with sign_up_closed; signing in still works', async () => {
+    const m = mock('?signup=closed');
+    expect(await refusal(m.invoke('sign_up', { ...signUp, invite: MOCK_INVITE_CODE }))).toMatchObject({ code: 'sign_up_closed' });
+    expect(await m.invoke('sign_in', { ...signUp, username: 'tom' })).toMatchObject({ username: 'tom' });
+  });
+
+  it('an invite server needs the code: invite_required without one, invite_invalid for a wrong one', async () => {
+    const m = mock('?signup=invite');
+    expect((await refusal(m.invoke('sign_up', signUp))).code).toBe('invite_required');
+    expect((await refusal(m.invoke('sign_up', { ...signUp, invite: null }))).code).toBe('invite_required');
+    expect((await refusal(m.invoke('sign_up', { ...signUp, invite: '   ' }))).code).toBe('invite_required');
+    expect((await refusal(m.invoke('sign_up', { ...signUp, invite: '7KQ2-M9XD-4HBT-C0WZ' }))).code).toBe('invite_invalid');
+    // Case, dashes and spaces do not matter; O reads as 0.
+    expect(await m.invoke('sign_up', { ...signUp, invite: 'test code oooo-0000' })).toMatchObject({ username: 'tyke2' });
+  });
+
+  it('an open server ignores an invite code', async () => {
+    expect(await mock().invoke('sign_up', { ...signUp, invite: 'whatever' })).toMatchObject({ username: 'tyke2' });
+  });
+
+  it('normalizes invite codes like the server', () => {
+    expect(normalizeInviteCode('7kq2 m9xd-4hbt-cowz')).toBe('7KQ2M9XD4HBTC0WZ');
+    expect(normalizeInviteCode('IL1i-l')).toBe('11111');
+  });
+
+  it('signing in as "disabled" is account_disabled', async () => {
+    expect((await refusal(mock().invoke('sign_in', { ...signUp, username: 'disabled' }))).code).toBe('account_disabled');
+  });
+});
+
+describe('devices and password', () => {
+  async function signedIn(password = 'secret123') {
+    const m = mock();
+    await m.invoke('sign_in', { serverUrl: 'ws://127.0.0.1:7822/ws', username: 'tom', password });
+    return m;
+  }
+
+  it('lists this device and two others, newest first, this one marked current', async () => {
+    const m = await signedIn();
+    const list = await m.invoke<SessionInfo[]>('list_sessions');
+    expect(list).toHaveLength(3);
+    expect(list.filter((s) => s.current)).toHaveLength(1);
+    expect(list[0].current).toBe(true);
+    expect(list.map((s) => s.createdAt)).toEqual([...list.map((s) => s.createdAt)].sort((a, b) => b - a));
+    expect(list.some((s) => s.device === '')).toBe(true); // an unknown device
+    for (const s of list) expect(s.id).toMatch(/^[0-9a-f]{16}$/);
+    expect(m.control.sessions()).toEqual(list);
+  });
+
+  it('revokes another device; its own session is invalid_params, an unknown one session_not_found', async () => {
+    const m = await signedIn();
+    const [mine, other] = await m.invoke<SessionInfo[]>('list_sessions');
+    expect(await m.invoke('revoke_session', { sessionId: other.id })).toBeNull();
+    expect((await m.invoke<SessionInfo[]>('list_sessions')).map((s) => s.id)).not.toContain(other.id);
+    expect((await refusal(m.invoke('revoke_session', { sessionId: other.id }))).code).toBe('session_not_found');
+    expect((await refusal(m.invoke('revoke_session', { sessionId: mine.id }))).code).toBe('invalid_params');
+  });
+
+  it('needs the connection', async () => {
+    const m = await signedIn();
+    m.control.setOnline(false);
+    expect((await refusal(m.invoke('list_sessions'))).code).toBe('offline');
+    expect((await refusal(m.invoke('revoke_session', { sessionId: 'x' }))).code).toBe('offline');
+    expect((await refusal(m.invoke('change_password', { oldPassword: 'secret123', newPassword: 'new-secret' }))).code).toBe('offline');
+    m.control.setOnline(true);
+    expect(await m.invoke<SessionInfo[]>('list_sessions')).toHaveLength(3);
+  });
+
+  it('the server side: another device signs in, or one is signed out elsewhere', async () => {
+    const m = await signedIn();
+    const added = m.control.signInElsewhere('Gtedx IM on macOS');
+    const list = await m.invoke<SessionInfo[]>('list_sessions');
+    expect(list[0]).toEqual(added); // the newest
+    expect(m.control.revokeElsewhere(added.id)).toBe(true);
+    expect(m.control.revokeElsewhere(list.find((s) => s.current)!.id)).toBe(false);
+    expect((await refusal(m.invoke('revoke_session', { sessionId: added.id }))).code).toBe('session_not_found');
+  });
+
+  it('change_password checks the current password, then signs out every other device', async () => {
+    const m = await signedIn('secret123');
+    expect(await refusal(m.invoke('change_password', { oldPassword: 'nope', newPassword: 'new-secret' }))).toMatchObject({
+      code: 'wrong_credentials',
+    });
+    expect((await refusal(m.invoke('change_password', { oldPassword: 'secret123', newPassword: 'short' }))).code).toBe('invalid_password');
+    expect((await refusal(m.invoke('change_password', { oldPassword: 'secret123', newPassword: 'x'.repeat(257) }))).code).toBe(
+      'invalid_password',
+    );
+    // 86 three-byte characters are 258 bytes.
+    expect((await refusal(m.invoke('change_password', { oldPassword: 'secret123', newPassword: '密'.repeat(86) }))).code).toBe(
+      'invalid_password',
+    );
+    expect(await m.invoke('change_password', { oldPassword: 'secret123', newPassword: 'new-secret' })).toBeNull();
+    expect(m.control.password()).toBe('new-secret');
+    const list = await m.invoke<SessionInfo[]>('list_sessions');
+    expect(list.map((s) => s.current)).toEqual([true]);
+    // The old password no longer works for the next change.
+    expect((await refusal(m.invoke('change_password', { oldPassword: 'secret123', newPassword: 'another-one' }))).code).toBe(
+      'wrong_credentials',
+    );
+  });
+
+  it(`is rate_limited after ${MOCK_PASSWORD_TRIES} wrong passwords, with the retry time in the message`, async () => {
+    const m = await signedIn('secret123');
+    for (let i = 0; i < MOCK_PASSWORD_TRIES; i++) {
+      expect((await refusal(m.invoke('change_password', { oldPassword: 'nope', newPassword: 'new-secret' }))).code).toBe('wrong_credentials');
+    }
+    const limited = await refusal(m.invoke('change_password', { oldPassword: 'secret123', newPassword: 'new-secret' }));
+    expect(limited.code).toBe('rate_limited');
+    expect(limited.message).toMatch(/\d+ s/);
+  });
+
+  it('a restored session has the documented password', async () => {
+    const m = createMockBackend({ search: '?mock=signedin', scripted: true, latencyMs: null, storage: null, quiet: true, history: 5 });
+    await m.invoke('restore_session');
+    expect(m.control.password()).toBe(MOCK_RESTORED_PASSWORD);
+    expect(await m.invoke('change_password', { oldPassword: MOCK_RESTORED_PASSWORD, newPassword: 'new-secret' })).toBeNull();
+  });
+
+  it('signing out forgets the sessions', async () => {
+    const m = await signedIn();
+    await m.invoke('sign_out', {});
+    expect(m.control.sessions()).toEqual([]);
+    expect(m.control.password()).toBeNull();
+    expect((await refusal(m.invoke('list_sessions'))).code).toBe('unauthenticated');
+  });
+});
