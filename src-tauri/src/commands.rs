@@ -6,8 +6,8 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::dto::{
-    Account, AppInfo, Bootstrap, ConversationItem, ImEvent, MessagePage, UiConnectionState,
-    UiMessage, UserInfo,
+    Account, AppInfo, Bootstrap, ConversationItem, ImEvent, MessagePage, SessionInfo,
+    UiConnectionState, UiMessage, UserInfo,
 };
 use crate::error::AppError;
 use crate::server_address::{self, ServerAddress};
@@ -114,7 +114,9 @@ pub fn retry_sign_outs_later<R: Runtime>(app: &AppHandle<R>) {
     });
 }
 
-/// Creates an account and signs in.
+/// Creates an account (with an invite code when the server needs one) and signs in.
+// A command's parameters are the UI's named arguments (`api.ts`), one each.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
 pub async fn sign_up<R: Runtime>(
     app: AppHandle<R>,
@@ -124,13 +126,64 @@ pub async fn sign_up<R: Runtime>(
     password: String,
     display_name: Option<String>,
     allow_insecure: Option<bool>,
+    invite: Option<String>,
 ) -> Result<Account> {
     let server = server_address::resolve_for_sign_in(&server_url, allow_insecure == Some(true))?;
     let password = Secret::new(password);
     let display_name = display_name.filter(|n| !n.trim().is_empty());
-    let session =
-        im_sdk::sign_up(&server.url, &username, &password, display_name.as_deref()).await?;
+    let invite = invite.filter(|i| !i.trim().is_empty()).map(Secret::new);
+    let session = im_sdk::sign_up_with_invite(
+        &server.url,
+        &username,
+        &password,
+        display_name.as_deref(),
+        invite.as_ref(),
+    )
+    .await?;
     signed_in(&app, &state, session).await
+}
+
+/// Who may create an account on a server (`open`, `invite`, `closed`): for the sign-up form to
+/// ask for an invite code, or to say the server takes no sign-ups.
+#[tauri::command]
+pub async fn server_sign_up_mode(server: String, allow_insecure: Option<bool>) -> Result<String> {
+    let server = server_address::resolve_for_sign_in(&server, allow_insecure == Some(true))?;
+    Ok(im_sdk::sign_up_mode(&server.url).await?.as_str().to_owned())
+}
+
+/// This account's signed-in devices, newest first.
+#[tauri::command]
+pub async fn list_sessions(state: State<'_, AppState>) -> Result<Vec<SessionInfo>> {
+    let client = state.client()?;
+    Ok(client
+        .sessions()
+        .await?
+        .into_iter()
+        .map(SessionInfo::from)
+        .collect())
+}
+
+/// Signs another of this account's devices out.
+#[tauri::command]
+pub async fn revoke_session(state: State<'_, AppState>, session_id: String) -> Result<()> {
+    let client = state.client()?;
+    client.revoke_session(&session_id).await?;
+    Ok(())
+}
+
+/// Changes the password (the current one is needed); the account's other devices are signed
+/// out, this one stays signed in.
+#[tauri::command]
+pub async fn change_password(
+    state: State<'_, AppState>,
+    old_password: String,
+    new_password: String,
+) -> Result<()> {
+    let client = state.client()?;
+    client
+        .change_password(&Secret::new(old_password), &Secret::new(new_password))
+        .await?;
+    Ok(())
 }
 
 /// What a person typed as their server, resolved to the WebSocket URL the app will use (for

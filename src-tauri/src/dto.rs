@@ -16,6 +16,27 @@ pub struct Account {
     pub server_url: String,
 }
 
+/// One of the account's signed-in devices.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub id: String,
+    pub device: String,
+    pub created_at: i64,
+    pub current: bool,
+}
+
+impl From<im_sdk::SessionInfo> for SessionInfo {
+    fn from(s: im_sdk::SessionInfo) -> Self {
+        Self {
+            id: s.id,
+            device: s.device,
+            created_at: s.created_at,
+            current: s.current,
+        }
+    }
+}
+
 /// Another user.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -415,3 +415,123 @@ fn mute_leave_and_block_through_the_commands() {
     app.close();
     block_on(server.shutdown());
 }
+
+/// An invite-only server: the sign-up form learns it needs a code, the code signs up; then the
+/// settings screen's devices and password change.
+#[test]
+fn invite_sign_up_devices_and_password_through_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("im.sqlite3");
+    let mut config = im_server::Config::new("127.0.0.1:0".parse().unwrap(), &database);
+    config.sign_up = im_sdk::SignUpMode::Invite;
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = block_on(im_server::start(config)).unwrap();
+    let url = server.url();
+    let admin = server.admin_addr();
+    let code = match im_server::administer(
+        &database,
+        admin,
+        im_server::AdminRequest::InviteCreate {
+            uses: 1,
+            expires_in_secs: None,
+        },
+    )
+    .unwrap()
+    .1
+    {
+        im_server::AdminResponse::Invite { code, .. } => code.expose().to_owned(),
+        other => panic!("{other:?}"),
+    };
+
+    let app = TestApp::start("cmd-accounts");
+    let events = app.events();
+    assert_eq!(
+        app.ok(
+            "server_sign_up_mode",
+            json!({"server": url, "allowInsecure": false})
+        ),
+        "invite"
+    );
+    assert_eq!(
+        app.err(
+            "server_sign_up_mode",
+            json!({"server": "ws://chat.example.org", "allowInsecure": false})
+        )["code"],
+        "insecure_server"
+    );
+    let sign_up = |invite: Value| {
+        json!({"serverUrl": url, "username": "tom", "password": "tom-password",
+               "displayName": "Tom", "invite": invite})
+    };
+    assert_eq!(
+        app.err("sign_up", sign_up(Value::Null))["code"],
+        "invite_required"
+    );
+    assert_eq!(
+        app.err("sign_up", sign_up(json!("AAAA-BBBB-CCCC-DDDD")))["code"],
+        "invite_invalid"
+    );
+    app.ok("sign_up", sign_up(json!(code.to_lowercase())));
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] == "online"
+    });
+    let phone = block_on(im_sdk::sign_in(
+        &url,
+        "tom",
+        &im_sdk::Secret::new("tom-password"),
+        Some("phone"),
+    ))
+    .unwrap();
+
+    let sessions = app.ok("list_sessions", json!({}));
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert_eq!(sessions[0]["device"], "phone", "newest first");
+    assert_eq!(sessions[0]["current"], false);
+    assert_eq!(sessions[1]["current"], true);
+    assert!(sessions[1]["createdAt"].as_i64().unwrap() > 0);
+    let phone_id = sessions[0]["id"].clone();
+    app.ok("revoke_session", json!({"sessionId": phone_id}));
+    assert_eq!(
+        app.err("revoke_session", json!({"sessionId": phone_id}))["code"],
+        "session_not_found"
+    );
+    let resumed = block_on(async {
+        let client = im_sdk::ImService::new().create_im_client(phone).unwrap();
+        client.set_cache(im_sdk::MemoryCache::new()).unwrap();
+        client.find_user("tom").await
+    });
+    assert!(resumed.is_err(), "the phone's session is gone");
+
+    assert_eq!(
+        app.err(
+            "change_password",
+            json!({"oldPassword": "not-it", "newPassword": "a-new-password"})
+        )["code"],
+        "wrong_credentials"
+    );
+    assert_eq!(
+        app.err(
+            "change_password",
+            json!({"oldPassword": "tom-password", "newPassword": "short"})
+        )["code"],
+        "invalid_password"
+    );
+    app.ok(
+        "change_password",
+        json!({"oldPassword": "tom-password", "newPassword": "a-new-password"}),
+    );
+    // This device stays signed in, and the new password works elsewhere.
+    assert_eq!(
+        app.ok("list_sessions", json!({})).as_array().unwrap().len(),
+        1
+    );
+    block_on(im_sdk::sign_in(
+        &url,
+        "tom",
+        &im_sdk::Secret::new("a-new-password"),
+        None,
+    ))
+    .unwrap();
+    app.close();
+}

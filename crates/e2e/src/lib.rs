@@ -99,56 +99,100 @@ pub fn start_server(dir: &Path, port: u16) -> Result<(Process, String)> {
     start_server_with(dir, port, &[])
 }
 
-/// The real server serving TLS (`wss://`) with the certificate and key files given.
-pub fn start_tls_server(
-    dir: &Path,
-    port: u16,
-    cert: &Path,
-    key: &Path,
-) -> Result<(Process, String)> {
-    start_server_with(
-        dir,
-        port,
-        &[
-            ("IM_TLS_CERT", cert.as_os_str()),
-            ("IM_TLS_KEY", key.as_os_str()),
-        ],
-    )
-}
-
 fn start_server_with(
     dir: &Path,
     port: u16,
     env: &[(&str, &std::ffi::OsStr)],
 ) -> Result<(Process, String)> {
-    let mut child = Command::new(binary("im-server")?)
+    let mut command = Command::new(binary("im-server")?);
+    command
         .current_dir(dir)
         .env("IM_LISTEN", format!("127.0.0.1:{port}"))
         .env("IM_ADMIN_LISTEN", "127.0.0.1:0")
+        .envs(env.iter().copied());
+    let (process, url, _) = spawn_server(command)?;
+    Ok((process, url))
+}
+
+/// The real server as its operator runs it: `im-server --config FILE`. Returns it, the URL
+/// clients connect to and the admin listener's `http://address`.
+pub fn start_configured_server(dir: &Path, config: &Path) -> Result<(Process, String, String)> {
+    let mut command = Command::new(binary("im-server")?);
+    command.current_dir(dir).arg("--config").arg(config);
+    for name in ["IM_LISTEN", "IM_ADMIN_LISTEN", "IM_DATABASE", "IM_SIGN_UP"] {
+        command.env_remove(name);
+    }
+    let (process, url, admin) = spawn_server(command)?;
+    Ok((
+        process,
+        url,
+        admin.context("the server names its admin listener")?,
+    ))
+}
+
+/// Runs an operator's command, `im-server --config FILE ARGS…`; what it printed.
+pub fn operator(config: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(binary("im-server")?)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("IM_DATABASE")
+        .env_remove("IM_ADMIN_LISTEN")
+        .output()
+        .context("running im-server")?;
+    if !out.status.success() {
+        bail!(
+            "im-server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Starts the server and reads its log until it says where it listens (and, when it has one,
+/// where its admin listener is); the rest of the log is drained.
+fn spawn_server(mut command: Command) -> Result<(Process, String, Option<String>)> {
+    let mut child = command
         .env("IM_LOG", "info")
         .env("NO_COLOR", "1")
-        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .context("starting im-server")?;
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let url = loop {
-        let line = lines.next().ok_or_else(|| anyhow!("im-server exited"))??;
-        if let Some(at) = line.find("wss://").or_else(|| line.find("ws://")) {
-            break line[at..]
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
+    let word_after = |line: &str, at: usize| {
+        line[at..]
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
     };
+    let (mut url, mut admin) = (None, None);
+    while url.is_none() || admin.is_none() {
+        let line = lines.next().ok_or_else(|| anyhow!("im-server exited"))??;
+        if let Some(at) = line.find("admin listener on http://") {
+            let start = at + "admin listener on ".len();
+            admin = Some(format!(
+                "http://{}",
+                word_after(&line, start + "http://".len())
+            ));
+        } else if let Some(at) = line.find("wss://").or_else(|| line.find("ws://")) {
+            url = Some(
+                line[at..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+    }
     std::thread::spawn(move || for _ in lines {});
     Ok((
         Process {
             child,
             name: "im-server".into(),
         },
-        url,
+        url.unwrap_or_default(),
+        admin,
     ))
 }
 

@@ -9,8 +9,8 @@
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
 use gtedx_e2e::{
-    free_port, require_desktop_session, start_server, start_tls_server, text, text_in, App,
-    NotificationMonitor,
+    free_port, operator, require_desktop_session, start_configured_server, start_server, text,
+    text_in, App, NotificationMonitor,
 };
 
 const WAKE_UP: &str = "耗子，起床啦";
@@ -142,6 +142,18 @@ async fn sign_up(
     username: &str,
     display_name: &str,
 ) -> Result<(String, String)> {
+    sign_up_with(app, server_url, username, display_name, None).await
+}
+
+/// Signs up through the form, with an invite code when the server asks for one (the form
+/// shows the field once it has asked the server).
+async fn sign_up_with(
+    app: &App,
+    server_url: &str,
+    username: &str,
+    display_name: &str,
+    invite: Option<&str>,
+) -> Result<(String, String)> {
     app.find("[data-testid=auth-form]").await?;
     app.click("[data-testid=auth-mode-toggle]").await?;
     app.find("[data-testid=display-name]").await?;
@@ -166,6 +178,12 @@ async fn sign_up(
     app.fill("[data-testid=password]", &format!("{username}-password"))
         .await?;
     app.fill("[data-testid=display-name]", display_name).await?;
+    if let Some(code) = invite {
+        app.find("[data-testid=invite-code]")
+            .await
+            .context("the form asks for the invite code the server wants")?;
+        app.fill("[data-testid=invite-code]", code).await?;
+    }
     app.click("[data-testid=auth-submit]").await?;
     app.find("[data-testid=main]")
         .await
@@ -202,8 +220,47 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     let ca_file = work.join("ca.pem");
     std::fs::write(&ca_file, &ca.cert_pem)?;
     im_sdk::trust_extra_ca_pem(ca.cert_pem.as_bytes())?;
-    let (server, url) = start_tls_server(&work, port, &cert, &key)?;
+    // Run as the README's "Run your own server" says: the settings file the server's .deb
+    // installs, with this machine's port and paths; invite-only sign-up.
+    let config = work.join("im-server.toml");
+    std::fs::write(
+        &config,
+        packaged_settings(&[
+            ("0.0.0.0:443", &format!("127.0.0.1:{port}")),
+            (
+                "/var/lib/im-server/im-server.sqlite3",
+                &work.join("im-server.sqlite3").display().to_string(),
+            ),
+            ("127.0.0.1:7823", "127.0.0.1:0"),
+            (
+                "/etc/im-server/tls/fullchain.pem",
+                &cert.display().to_string(),
+            ),
+            ("/etc/im-server/tls/privkey.pem", &key.display().to_string()),
+        ])?,
+    )?;
+    let (server, url, admin) = start_configured_server(&work, &config)?;
     assert!(url.starts_with("wss://"), "{url}");
+    // The operator makes an invite code for the two of them.
+    // (Its settings say port 0 for the admin listener, so it is named here as the log said.)
+    let admin_addr = admin.trim_start_matches("http://");
+    let invited = operator(
+        &config,
+        &[
+            "--admin-listen",
+            admin_addr,
+            "admin",
+            "invite",
+            "create",
+            "--uses",
+            "2",
+        ],
+    )?;
+    let invite = invited
+        .lines()
+        .find_map(|l| l.strip_prefix("invite code: "))
+        .with_context(|| format!("no code in {invited:?}"))?
+        .to_owned();
     let notifications = NotificationMonitor::start(work.join("notifications.log"))?;
 
     let trust_ca = ["--trust-ca", ca_file.to_str().context("a UTF-8 path")?];
@@ -213,9 +270,25 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     tom.screenshot("01-sign-in").await?;
     // Typed as people type them: a host and port, an https:// address.
     let secure = ("secure".to_owned(), format!("wss://localhost:{port}/ws"));
-    let shown = sign_up(&jerry, &format!("localhost:{port}"), "jerry", "Jerry").await?;
+    let shown = sign_up_with(
+        &jerry,
+        &format!("localhost:{port}"),
+        "jerry",
+        "Jerry",
+        Some(&invite),
+    )
+    .await?;
     assert_eq!(shown, secure, "a host and port means TLS");
-    let shown = sign_up(&tom, &format!("https://localhost:{port}"), "tom", "Tom").await?;
+    // Typed the way people copy codes: lower case, spaces for dashes.
+    let typed = invite.to_lowercase().replace('-', " ");
+    let shown = sign_up_with(
+        &tom,
+        &format!("https://localhost:{port}"),
+        "tom",
+        "Tom",
+        Some(&typed),
+    )
+    .await?;
     assert_eq!(shown, secure, "https:// means wss://");
 
     // Tom starts a chat with jerry and sends the wake-up call.
@@ -319,6 +392,34 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     tom.find("[data-testid=main]")
         .await
         .context("the app is still shown")?;
+
+    // The operator backs the server up while it runs, and reads its figures.
+    let backup = work.join("backup.sqlite3");
+    let said = operator(
+        &config,
+        &["backup", "--to", backup.to_str().context("UTF-8")?],
+    )?;
+    assert!(
+        said.contains("2 accounts") && said.contains("integrity ok"),
+        "{said}"
+    );
+    let metrics = http_get(&format!("{admin}/metrics"))?;
+    let sample = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert!(
+        sample("im_messages_stored_total") >= 4.0,
+        "four messages stored: {metrics}"
+    );
+    assert!(
+        sample("im_tls_handshakes_total{kind=\"full\"}") >= 2.0,
+        "the apps came over TLS: {metrics}"
+    );
+    assert_eq!(sample("im_accounts"), 2.0, "{metrics}");
+    assert_eq!(http_get(&format!("{admin}/readyz"))?, "ready\n");
 
     // Jerry's app closes; the server stops; Jerry's app starts again.
     jerry.quit().await?;
@@ -555,4 +656,23 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("gtedx-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// The settings file the server's .deb installs (`packaging/im-server.toml`), with values
+/// replaced; each must be there.
+fn packaged_settings(replace: &[(&str, &str)]) -> Result<String> {
+    let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let file = root.join("../../packaging/im-server.toml");
+    let mut text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    for (from, to) in replace {
+        anyhow::ensure!(text.contains(from), "{} has no {from:?}", file.display());
+        text = text.replace(from, to);
+    }
+    Ok(text)
+}
+
+/// `GET url` (the admin listener: plain HTTP on loopback) → the body of a 200.
+fn http_get(url: &str) -> Result<String> {
+    Ok(ureq::get(url).call()?.body_mut().read_to_string()?)
 }

@@ -58,6 +58,15 @@ pub async fn sign_up_with_invite(
     session
 }
 
+/// Who may create an account on the server at `server_url` (its `hello` says): anyone, anyone
+/// with an invite code, or no one. For a sign-up form to ask for what the server needs.
+pub async fn sign_up_mode(server_url: &str) -> Result<im_proto::SignUpMode> {
+    let conn = Connection::open(server_url, TIMEOUT).await?;
+    let mode = conn.sign_up;
+    conn.close().await;
+    Ok(mode)
+}
+
 /// Signs in with a username and password. `device` labels the session (e.g. "Gtedx IM on Linux").
 pub async fn sign_in(
     server_url: &str,

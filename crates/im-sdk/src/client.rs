@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use im_proto::{
-    BlockUser, ClientId, ConversationId, CreateConversation, FindUsers, GetBlocked,
-    GetConversation, GetUsers, Limits, Message, Op, Request, Uid, UnblockUser, User,
+    BlockUser, ChangePassword, ClientId, ConversationId, CreateConversation, FindUsers, GetBlocked,
+    GetConversation, GetUsers, Limits, ListSessions, Message, Op, Request, RevokeSession, Secret,
+    SessionInfo, Uid, UnblockUser, User,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
@@ -513,6 +514,34 @@ impl ImClient {
     pub async fn unblock_user(&self, uid: Uid) -> Result<()> {
         let state = self.call(UnblockUser { user_id: uid }).await?;
         self.inner().emit(ClientEvent::BlockChanged(state));
+        Ok(())
+    }
+
+    /// This account's sessions (its signed-in devices), newest first; `current` marks this
+    /// client's own. Needs the connection.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>> {
+        Ok(self.call(ListSessions {}).await?.sessions)
+    }
+
+    /// Signs out another of this account's devices (an `id` from [`ImClient::sessions`]). This
+    /// client's own session is ended with [`ImClient::sign_out`]. Needs the connection.
+    pub async fn revoke_session(&self, session_id: &str) -> Result<()> {
+        self.call(RevokeSession {
+            session_id: session_id.to_owned(),
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Changes this account's password, given the current one. The server signs out every
+    /// other device of the account; this client stays signed in (its token is unchanged).
+    /// Needs the connection.
+    pub async fn change_password(&self, current: &Secret, new: &Secret) -> Result<()> {
+        self.call(ChangePassword {
+            old_password: current.clone(),
+            new_password: new.clone(),
+        })
+        .await?;
         Ok(())
     }
 

@@ -87,7 +87,7 @@ mod supervisor;
 mod tls;
 mod transport;
 
-pub use account::{sign_in, sign_out, sign_up, sign_up_with_invite, Session};
+pub use account::{sign_in, sign_out, sign_up, sign_up_mode, sign_up_with_invite, Session};
 pub use cache::{Cache, ConversationRecord, DiskCache, MemoryCache, OutboxState, OutgoingMessage};
 pub use client::{ClientConfig, EventStream, ImClient, Subscription};
 pub use conversation::{Conversation, HistoryPage, TextMessage};
@@ -98,5 +98,6 @@ pub use tls::{trust_extra_ca_pem, TlsProblem};
 
 pub use im_proto::{
     ClientId, ConversationId, ConversationType, CreateConversation, ErrorBody, ErrorCode, Limits,
-    Message, MessageBody, Receipt, Secret, Seq, Typing, Uid, UpdateConversation, User,
+    Message, MessageBody, Receipt, Secret, Seq, SessionInfo, SignUpMode, Typing, Uid,
+    UpdateConversation, User,
 };

@@ -24,6 +24,8 @@ pub(crate) struct Connection {
     pub last_heard: Instant,
     /// The server's limits, from its hello.
     pub limits: im_proto::Limits,
+    /// Who may create an account there, from its hello.
+    pub sign_up: im_proto::SignUpMode,
 }
 
 /// What `next` read.
@@ -68,6 +70,7 @@ impl Connection {
             url: url.to_owned(),
             last_heard: Instant::now(),
             limits: im_proto::Limits::default(),
+            sign_up: im_proto::SignUpMode::default(),
         };
         let hello = tokio::time::timeout(
             timeout,
@@ -83,6 +86,7 @@ impl Connection {
         .await
         .map_err(|_| connect_error("no hello reply".into()))??;
         conn.limits = hello.limits;
+        conn.sign_up = hello.sign_up;
         Ok(conn)
     }
 

@@ -442,3 +442,98 @@ async fn mutes_and_blocks_reach_the_users_other_devices_and_a_blocked_chat_refus
         c.close().await;
     }
 }
+
+/// An organisation's server: the sign-up form learns it needs an invite code, the code signs up;
+/// then a person sees their devices, signs one out, and changes the password (the other
+/// devices are signed out, this one stays).
+#[tokio::test]
+async fn invite_sign_up_devices_and_a_new_password() {
+    let server = Server::start_with(|c| {
+        c.sign_up = im_sdk::SignUpMode::Invite;
+        c.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let url = server.url();
+    assert_eq!(
+        im_sdk::sign_up_mode(&url).await.unwrap(),
+        im_sdk::SignUpMode::Invite
+    );
+    let refused = im_sdk::sign_up(&url, "tom", &common::password("tom"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "invite_required");
+    // The operator's code, as `im-server admin invite create` gets it.
+    let code = match server
+        .admin(im_server::AdminRequest::InviteCreate {
+            uses: 1,
+            expires_in_secs: None,
+        })
+        .await
+    {
+        im_server::AdminResponse::Invite { code, .. } => code,
+        other => panic!("{other:?}"),
+    };
+    let session = im_sdk::sign_up_with_invite(
+        &url,
+        "tom",
+        &common::password("tom"),
+        Some("Tom"),
+        Some(&code),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let laptop = client(&ImService::new(), session, dir.path());
+    online(&laptop).await;
+    let phone_session = im_sdk::sign_in(&url, "tom", &common::password("tom"), Some("phone"))
+        .await
+        .unwrap();
+    let phone = ImService::new().create_im_client(phone_session).unwrap();
+    phone.set_cache(MemoryCache::new()).unwrap();
+    online(&phone).await;
+    let tablet_session = im_sdk::sign_in(&url, "tom", &common::password("tom"), Some("tablet"))
+        .await
+        .unwrap();
+    let tablet = ImService::new().create_im_client(tablet_session).unwrap();
+    tablet.set_cache(MemoryCache::new()).unwrap();
+    online(&tablet).await;
+
+    let sessions = laptop.sessions().await.unwrap();
+    assert_eq!(sessions.len(), 3, "{sessions:?}");
+    assert_eq!(sessions.iter().filter(|s| s.current).count(), 1);
+    assert_eq!(sessions[0].device, "tablet", "newest first: {sessions:?}");
+    let phone_id = sessions
+        .iter()
+        .find(|s| s.device == "phone")
+        .unwrap()
+        .id
+        .clone();
+    let mut phone_events = phone.events();
+    laptop.revoke_session(&phone_id).await.unwrap();
+    next_event(&mut phone_events, |e| {
+        matches!(e, ClientEvent::SignedOut(_)).then_some(())
+    })
+    .await;
+    let gone = laptop.revoke_session(&phone_id).await.unwrap_err();
+    assert_eq!(gone.code(), "session_not_found");
+
+    let wrong = laptop
+        .change_password(&"not-it".into(), &"a-new-password".into())
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), "wrong_credentials");
+    let mut tablet_events = tablet.events();
+    laptop
+        .change_password(&common::password("tom"), &"a-new-password".into())
+        .await
+        .unwrap();
+    next_event(&mut tablet_events, |e| {
+        matches!(e, ClientEvent::SignedOut(_)).then_some(())
+    })
+    .await;
+    // The laptop is still signed in.
+    assert_eq!(laptop.sessions().await.unwrap().len(), 1);
+    im_sdk::sign_in(&url, "tom", &"a-new-password".into(), None)
+        .await
+        .unwrap();
+}

@@ -55,6 +55,20 @@ impl Server {
         self.running.as_ref().map_or(0, |r| r.resends_answered())
     }
 
+    /// An admin operation through the running server's admin listener (as `im-server admin`).
+    pub async fn admin(&self, request: im_server::AdminRequest) -> im_server::AdminResponse {
+        let running = self.running.as_ref().expect("running");
+        let listener = running.admin_addr().expect("an admin listener");
+        let database = self.dir.path().join("im.sqlite3");
+        tokio::task::spawn_blocking(move || {
+            im_server::administer(&database, Some(listener), request)
+                .unwrap()
+                .1
+        })
+        .await
+        .unwrap()
+    }
+
     pub fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }

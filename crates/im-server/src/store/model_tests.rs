@@ -10,7 +10,10 @@
 //! - what readers serve from it: every member's view (last seq, read mark, unread count, others'
 //!   read mark, the frozen view of former members), and `sync` from the cursor before the batch
 //!   (exactly the conversations that changed for each user);
-//! - sessions per user;
+//! - sessions per user, accounts disabled and password hashes (disabling an account or resetting
+//!   its password signs out every session; a disabled account cannot start one; a session is
+//!   revoked by id by another of its user's devices), and invite codes (a sign-up with a code
+//!   spends one use, checked before the username; a used-up, expired or unknown code refuses);
 //! - mutes (in every view, and told to the member's other connections) and blocks (no messages
 //!   in a single chat between the two, no conversation with or adding of the one who blocks).
 //!
@@ -121,6 +124,28 @@ enum Step {
         user: u8,
         blocked: bool,
     },
+    /// The operator disables or enables an account.
+    Disable {
+        user: u8,
+        disabled: bool,
+    },
+    /// The operator resets an account's password.
+    ResetPassword(u8),
+    /// A device signs out another session of its user, by id (or an id that is none of them).
+    RevokeOther {
+        conn: u8,
+        which: u8,
+    },
+    /// The operator creates an invite code.
+    Invite {
+        uses: u8,
+        expired: bool,
+    },
+    /// A sign-up with an invite code (one of the codes, or an unknown one).
+    SignUpInvited {
+        name: u8,
+        invite: u8,
+    },
 }
 
 fn read_target() -> impl Strategy<Value = ReadTarget> {
@@ -157,6 +182,12 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(conn, conv, muted)| Step::Mute { conn, conv, muted }),
         2 => (n(), n(), prop::bool::weighted(0.7))
             .prop_map(|(conn, user, blocked)| Step::Block { conn, user, blocked }),
+        1 => (n(), any::<bool>()).prop_map(|(user, disabled)| Step::Disable { user, disabled }),
+        1 => n().prop_map(Step::ResetPassword),
+        1 => (n(), n()).prop_map(|(conn, which)| Step::RevokeOther { conn, which }),
+        1 => (0u8..3, prop::bool::weighted(0.2))
+            .prop_map(|(uses, expired)| Step::Invite { uses, expired }),
+        1 => (n(), n()).prop_map(|(name, invite)| Step::SignUpInvited { name, invite }),
     ]
 }
 
@@ -238,6 +269,15 @@ enum Expect {
 struct MUser {
     name: String,
     uid: Option<Uid>,
+    disabled: bool,
+    password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+struct MInvite {
+    code_hash: TokenHash,
+    uses_left: u32,
+    expired: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -304,6 +344,7 @@ struct Model {
     next_client_id: u64,
     /// (who blocks, whom).
     blocks: HashSet<(usize, usize)>,
+    invites: Vec<MInvite>,
 }
 
 fn dedupe(items: impl IntoIterator<Item = usize>) -> Vec<usize> {
@@ -725,11 +766,13 @@ impl Harness {
             this.model.users.push(MUser {
                 name: format!("user{i}"),
                 uid: None,
+                disabled: false,
+                password_hash: "not a real hash".into(),
             });
         }
         // The first users sign up, then their connections sign in: two share a session.
         for i in 0..INITIAL_USERS {
-            this.sign_up(i);
+            this.sign_up(i, None);
         }
         this.cut();
         for user in 0..INITIAL_USERS {
@@ -828,20 +871,41 @@ impl Harness {
         self.model.conns[conn].expected.push(Ev::Reply(id));
     }
 
-    fn sign_up(&mut self, name: usize) {
+    /// A sign-up, with one of the invite codes (`Some(index)`, or an unknown code past the end).
+    fn sign_up(&mut self, name: usize, invite: Option<usize>) {
         let id = self.request_id();
         let (tx, rx) = oneshot::channel();
         let username = self.model.users[name].name.clone();
         let taken =
             self.model.users[name].uid.is_some() || self.signing_up.iter().any(|&(_, u)| u == name);
+        let code_hash = invite.map(|i| match self.model.invites.get(i) {
+            Some(invite) => invite.code_hash,
+            None => rand::random(),
+        });
         self.batch.push(WriteCmd::CreateUser {
             username: username.clone(),
             display_name: username.to_uppercase(),
             password_hash: "not a real hash".into(),
-            invite: None,
+            invite: code_hash,
             reply: Reply::Direct(tx),
         });
         self.direct.push((id, Direct::User(rx)));
+        if let Some(i) = invite {
+            let usable = self
+                .model
+                .invites
+                .get(i)
+                .is_some_and(|v| v.uses_left > 0 && !v.expired);
+            if !usable {
+                self.model
+                    .expect
+                    .insert(id, Expect::Refused(ErrorCode::InviteInvalid));
+                return;
+            }
+            if !taken {
+                self.model.invites[i].uses_left -= 1;
+            }
+        }
         if taken {
             self.model
                 .expect
@@ -849,6 +913,21 @@ impl Harness {
         } else {
             self.signing_up.push((id, name));
             self.model.expect.insert(id, Expect::User(name));
+        }
+    }
+
+    /// Ends every live session `which` picks: its registered connections are signed out.
+    fn end_sessions(&mut self, which: impl Fn(&MSession) -> bool) {
+        let ended: Vec<usize> = (0..self.model.sessions.len())
+            .filter(|&s| self.model.sessions[s].live && which(&self.model.sessions[s]))
+            .collect();
+        for s in ended {
+            self.model.sessions[s].live = false;
+            for c in &mut self.model.conns {
+                if c.session == Some(s) && c.registered {
+                    c.expected.push(Ev::SignedOut);
+                }
+            }
         }
     }
 
@@ -864,6 +943,13 @@ impl Harness {
             reply: Reply::Direct(tx),
         });
         self.direct.push((id, Direct::Unit(rx)));
+        if self.model.users[user].disabled {
+            self.model
+                .expect
+                .insert(id, Expect::Refused(ErrorCode::AccountDisabled));
+            self.model.conns[conn].busy = true;
+            return;
+        }
         self.model.expect.insert(id, Expect::Unit);
         self.model.sessions.push(MSession {
             user,
@@ -899,7 +985,119 @@ impl Harness {
     fn step(&mut self, step: &Step) {
         match step {
             Step::Cut => self.cut(),
-            Step::SignUp(n) => self.sign_up(*n as usize % NAMES),
+            Step::SignUp(n) => self.sign_up(*n as usize % NAMES, None),
+            Step::SignUpInvited { name, invite } => {
+                let invite = *invite as usize % (self.model.invites.len() + 1);
+                self.sign_up(*name as usize % NAMES, Some(invite));
+            }
+            Step::Invite { uses, expired } => {
+                let id = self.request_id();
+                let (tx, rx) = oneshot::channel();
+                let invite = MInvite {
+                    code_hash: rand::random(),
+                    uses_left: u32::from(*uses),
+                    expired: *expired,
+                };
+                self.batch.push(WriteCmd::CreateInvite {
+                    invite: super::NewInvite {
+                        id: format!("invite{}", self.model.invites.len()),
+                        code_hash: invite.code_hash,
+                        uses: invite.uses_left,
+                        expires_at: invite.expired.then_some(1),
+                    },
+                    reply: Reply::Direct(tx),
+                });
+                self.direct.push((id, Direct::Unit(rx)));
+                self.model.expect.insert(id, Expect::Unit);
+                self.model.invites.push(invite);
+            }
+            Step::Disable { user, disabled } => {
+                let Some(user) = Self::pick(&self.known_users(), *user) else {
+                    return;
+                };
+                let id = self.request_id();
+                let (tx, rx) = oneshot::channel();
+                self.batch.push(WriteCmd::SetDisabled {
+                    uid: self.uid(user),
+                    disabled: *disabled,
+                    reply: Reply::Direct(tx),
+                });
+                self.direct.push((id, Direct::Unit(rx)));
+                if user == GHOST {
+                    self.model
+                        .expect
+                        .insert(id, Expect::Refused(ErrorCode::UserNotFound));
+                    return;
+                }
+                self.model.expect.insert(id, Expect::Unit);
+                self.model.users[user].disabled = *disabled;
+                if *disabled {
+                    self.end_sessions(|s| s.user == user);
+                }
+            }
+            Step::ResetPassword(user) => {
+                let Some(user) = Self::pick(&self.known_users(), *user) else {
+                    return;
+                };
+                let id = self.request_id();
+                let (tx, rx) = oneshot::channel();
+                let password_hash = format!("reset {id}");
+                self.batch.push(WriteCmd::SetPassword {
+                    uid: self.uid(user),
+                    password_hash: password_hash.clone(),
+                    keep: None,
+                    reply: Reply::Direct(tx),
+                });
+                self.direct.push((id, Direct::Unit(rx)));
+                if user == GHOST {
+                    self.model
+                        .expect
+                        .insert(id, Expect::Refused(ErrorCode::UserNotFound));
+                    return;
+                }
+                self.model.expect.insert(id, Expect::Unit);
+                self.model.users[user].password_hash = password_hash;
+                self.end_sessions(|s| s.user == user);
+            }
+            Step::RevokeOther { conn, which } => {
+                let Some(conn) = Self::pick(&self.ready_conns(), *conn) else {
+                    return;
+                };
+                let user = self.model.conns[conn].user;
+                let own = self.model.conns[conn].session;
+                let others: Vec<usize> = (0..self.model.sessions.len())
+                    .filter(|&s| {
+                        let session = &self.model.sessions[s];
+                        session.user == user && session.live && Some(s) != own
+                    })
+                    .collect();
+                let target = Self::pick(&others, *which).filter(|_| *which % 5 != 4);
+                let session_id = match target {
+                    Some(s) => super::session_id(&self.model.sessions[s].token),
+                    None => super::session_id(&rand::random()),
+                };
+                let id = self.request_id();
+                let (tx, rx) = oneshot::channel();
+                self.batch.push(WriteCmd::RevokeSessionById {
+                    uid: self.uid(user),
+                    session_id,
+                    skip: self.model.conns[conn].handle.id(),
+                    reply: Reply::Direct(tx),
+                });
+                self.direct.push((id, Direct::Unit(rx)));
+                match target {
+                    Some(target) => {
+                        self.model.expect.insert(id, Expect::Unit);
+                        let token = self.model.sessions[target].token;
+                        self.end_sessions(move |s| s.token == token);
+                    }
+                    None => {
+                        self.model
+                            .expect
+                            .insert(id, Expect::Refused(ErrorCode::SessionNotFound));
+                    }
+                }
+            }
             Step::SignIn(n) => {
                 let idle: Vec<usize> = (0..self.model.conns.len())
                     .filter(|&i| !self.model.conns[i].registered && !self.model.conns[i].busy)
@@ -1292,6 +1490,20 @@ impl Harness {
             })
             .collect();
         assert_eq!(blocks, self.model.blocks, "blocks");
+        let invites: HashSet<(TokenHash, u32)> = db
+            .prepare("SELECT code_hash, uses_left FROM invites")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|row| row.unwrap())
+            .collect();
+        let expected: HashSet<(TokenHash, u32)> = self
+            .model
+            .invites
+            .iter()
+            .map(|i| (i.code_hash, i.uses_left))
+            .collect();
+        assert_eq!(invites, expected, "invite codes and their uses left");
         for (u, user) in self.model.users.iter().enumerate() {
             let Some(uid) = user.uid else { continue };
             let sessions: i64 = db
@@ -1308,6 +1520,15 @@ impl Harness {
                 .filter(|s| s.user == u && s.live)
                 .count();
             assert_eq!(sessions as usize, live, "sessions of user {u}");
+            let (disabled, hash): (bool, String) = db
+                .query_row(
+                    "SELECT disabled, password_hash FROM users WHERE uid = ?1",
+                    [uid.as_bytes()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(disabled, user.disabled, "user {u} disabled");
+            assert_eq!(hash, user.password_hash, "user {u}'s password hash");
             let synced: BTreeSet<usize> = read::sync_page(db, uid, version_before, 10_000)
                 .unwrap()
                 .conversations
