@@ -421,6 +421,68 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     assert_eq!(sample("im_accounts"), 2.0, "{metrics}");
     assert_eq!(http_get(&format!("{admin}/readyz"))?, "ready\n");
 
+    // Tom's Settings: his devices (this one, and the session he signed in with elsewhere to
+    // send the forgery), that one signed out from here; then a new password.
+    tom.click("[data-testid=settings-open]").await?;
+    tom.find("[data-testid=settings-dialog]").await?;
+    let elsewhere = tom
+        .until("the devices are listed", async || {
+            for device in tom.all("[data-testid=device]").await? {
+                let name = text_in(&device, "[data-testid=device-name]").await?;
+                if device.attr("data-current").await?.as_deref() == Some("false")
+                    && name.as_deref() == Some("e2e")
+                {
+                    return Ok(device.attr("data-session-id").await?);
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+    tom.find("[data-testid=device][data-current=true] [data-testid=device-this]")
+        .await
+        .context("this device is marked")?;
+    tom.screenshot("07-settings").await?;
+    let row = format!("[data-testid=device][data-session-id=\"{elsewhere}\"]");
+    tom.click(&format!("{row} [data-testid=device-sign-out]"))
+        .await?;
+    tom.click("[data-testid=revoke-session-confirm]").await?;
+    tom.until("the signed-out device leaves the list", async || {
+        Ok(tom.all(&row).await?.is_empty().then_some(()))
+    })
+    .await?;
+    let change_password = async |current: &str| -> Result<()> {
+        tom.fill("[data-testid=password-current]", current).await?;
+        tom.fill("[data-testid=password-new]", "tom-new-password")
+            .await?;
+        tom.fill("[data-testid=password-repeat]", "tom-new-password")
+            .await?;
+        tom.click("[data-testid=password-submit]").await
+    };
+    change_password("not-toms-password").await?;
+    let refused = tom.find("[data-testid=password-error]").await?;
+    assert_eq!(
+        refused.attr("data-code").await?.as_deref(),
+        Some("wrong_credentials")
+    );
+    change_password("tom-password").await?;
+    tom.find("[data-testid=toast][data-kind=info]")
+        .await
+        .context("the app says the password was changed")?;
+    // Escape closes it (the close button has scrolled away with the heading).
+    tom.type_into("[data-testid=password-current]", &Key::Escape.to_string())
+        .await?;
+    tom.until("the Settings dialog closes", async || {
+        Ok(tom
+            .all("[data-testid=settings-dialog]")
+            .await?
+            .is_empty()
+            .then_some(()))
+    })
+    .await?;
+    im_sdk::sign_in(&url, "tom", &im_sdk::Secret::new("tom-new-password"), None)
+        .await
+        .context("the new password signs in")?;
+
     // Jerry's app closes; the server stops; Jerry's app starts again.
     jerry.quit().await?;
     assert!(server.terminate()?, "im-server stopped cleanly");
