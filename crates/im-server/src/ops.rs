@@ -523,6 +523,28 @@ async fn sign_up(
     reply(id, &SignedUp { user })
 }
 
+/// The sign-in throttle before a password is checked: refused (and counted) while `username` is
+/// slowed down from this address.
+fn throttle_gate(shared: &Shared, state: &ConnState, username: &str, message: &str) -> Result<()> {
+    shared
+        .guard
+        .sign_ins
+        .check(username, state.peer)
+        .map_err(|wait_ms| {
+            shared.metrics.sign_in_failed(SignInFailure::Throttled);
+            Error::Refused(ErrorBody::rate_limited(message, wait_ms))
+        })
+}
+
+/// A wrong password for `username`: counted by the throttle and the metrics; the refusal.
+fn wrong_password(shared: &Shared, state: &ConnState, username: &str, message: &str) -> Error {
+    shared.guard.sign_ins.failed(username, state.peer);
+    shared
+        .metrics
+        .sign_in_failed(SignInFailure::WrongCredentials);
+    refused(ErrorCode::WrongCredentials, message)
+}
+
 async fn sign_in(
     shared: &Shared,
     state: &mut ConnState,
@@ -531,13 +553,12 @@ async fn sign_in(
 ) -> Result<Option<String>> {
     not_signed_in(state)?;
     let username = p.username.trim().to_lowercase();
-    if let Err(wait_ms) = shared.guard.sign_ins.check(&username, state.peer) {
-        shared.metrics.sign_in_failed(SignInFailure::Throttled);
-        return Err(Error::Refused(ErrorBody::rate_limited(
-            "too many failed sign-ins; wait before trying again",
-            wait_ms,
-        )));
-    }
+    throttle_gate(
+        shared,
+        state,
+        &username,
+        "too many failed sign-ins; wait before trying again",
+    )?;
     let stored = match normalize_username(&username) {
         Some(name) => shared.store.user_for_sign_in(name).await?,
         None => None,
@@ -558,13 +579,11 @@ async fn sign_in(
         }
         (true, Some(user)) => user,
         _ => {
-            shared.guard.sign_ins.failed(&username, state.peer);
-            shared
-                .metrics
-                .sign_in_failed(SignInFailure::WrongCredentials);
             tracing::info!(peer = %state.peer, "failed sign-in");
-            return Err(refused(
-                ErrorCode::WrongCredentials,
+            return Err(wrong_password(
+                shared,
+                state,
+                &username,
                 "wrong username or password",
             ));
         }
@@ -604,25 +623,22 @@ async fn change_password(
 ) -> Result<Option<String>> {
     check_password(&p.new_password)?;
     let username = session.user.username.clone();
-    if let Err(wait_ms) = shared.guard.sign_ins.check(&username, state.peer) {
-        shared.metrics.sign_in_failed(SignInFailure::Throttled);
-        return Err(Error::Refused(ErrorBody::rate_limited(
-            "too many wrong passwords; wait before trying again",
-            wait_ms,
-        )));
-    }
+    throttle_gate(
+        shared,
+        state,
+        &username,
+        "too many wrong passwords; wait before trying again",
+    )?;
     let stored = shared
         .store
         .user_for_sign_in(username.clone())
         .await?
         .map(|(_, hash, _)| hash);
     if !shared.passwords.verify(p.old_password, stored).await? {
-        shared.guard.sign_ins.failed(&username, state.peer);
-        shared
-            .metrics
-            .sign_in_failed(SignInFailure::WrongCredentials);
-        return Err(refused(
-            ErrorCode::WrongCredentials,
+        return Err(wrong_password(
+            shared,
+            state,
+            &username,
             "the current password is wrong",
         ));
     }

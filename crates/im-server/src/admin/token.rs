@@ -18,9 +18,7 @@ pub struct AdminToken {
 
 /// Where the admin token of the server on `database` is kept.
 pub fn token_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push("-admin-token");
-    PathBuf::from(name)
+    crate::store::beside(database, "-admin-token")
 }
 
 impl AdminToken {

@@ -67,9 +67,7 @@ pub fn restore(from: &Path, database: &Path) -> Result<BackupReport> {
         ensure_not_in_use(database)?;
     }
     for suffix in ["", "-wal", "-shm"] {
-        let mut file = database.as_os_str().to_owned();
-        file.push(suffix);
-        let file = std::path::PathBuf::from(file);
+        let file = super::beside(database, suffix);
         if file.exists() {
             let mut kept = file.clone().into_os_string();
             kept.push(".before-restore");

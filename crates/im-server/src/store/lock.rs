@@ -15,9 +15,7 @@ pub struct DatabaseLock {
 }
 
 fn lock_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push("-lock");
-    PathBuf::from(name)
+    super::beside(database, "-lock")
 }
 
 impl DatabaseLock {

@@ -36,6 +36,13 @@ pub use read::Direction;
 pub use rules::now_millis;
 pub use tx::NewInvite;
 
+/// A file kept beside the database, named by a suffix (`-wal`, `-lock`, `-admin-token`).
+pub fn beside(database: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
 /// The database: submit changes to the writer, run queries on the readers.
 #[derive(Debug, Clone)]
 pub struct Store {

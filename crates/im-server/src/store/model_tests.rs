@@ -347,6 +347,15 @@ struct Model {
     invites: Vec<MInvite>,
 }
 
+/// What an operator's command on `user` answers: done, or no such user for the ghost.
+fn user_expected(user: usize) -> Expect {
+    if user == GHOST {
+        Expect::Refused(ErrorCode::UserNotFound)
+    } else {
+        Expect::Unit
+    }
+}
+
 fn dedupe(items: impl IntoIterator<Item = usize>) -> Vec<usize> {
     let mut out = Vec::new();
     for i in items {
@@ -916,6 +925,18 @@ impl Harness {
         }
     }
 
+    /// Queues a command answered directly with `()`, expecting `expect`; whether it is expected
+    /// to succeed.
+    fn push_direct(&mut self, make: impl FnOnce(Reply<()>) -> WriteCmd, expect: Expect) -> bool {
+        let id = self.request_id();
+        let (tx, rx) = oneshot::channel();
+        self.batch.push(make(Reply::Direct(tx)));
+        self.direct.push((id, Direct::Unit(rx)));
+        let succeeds = matches!(expect, Expect::Unit);
+        self.model.expect.insert(id, expect);
+        succeeds
+    }
+
     /// Ends every live session `which` picks: its registered connections are signed out.
     fn end_sessions(&mut self, which: impl Fn(&MSession) -> bool) {
         let ended: Vec<usize> = (0..self.model.sessions.len())
@@ -1015,23 +1036,20 @@ impl Harness {
                 let Some(user) = Self::pick(&self.known_users(), *user) else {
                     return;
                 };
-                let id = self.request_id();
-                let (tx, rx) = oneshot::channel();
-                self.batch.push(WriteCmd::SetDisabled {
-                    uid: self.uid(user),
-                    disabled: *disabled,
-                    reply: Reply::Direct(tx),
-                });
-                self.direct.push((id, Direct::Unit(rx)));
-                if user == GHOST {
-                    self.model
-                        .expect
-                        .insert(id, Expect::Refused(ErrorCode::UserNotFound));
+                let (uid, disabled) = (self.uid(user), *disabled);
+                let known = self.push_direct(
+                    |reply| WriteCmd::SetDisabled {
+                        uid,
+                        disabled,
+                        reply,
+                    },
+                    user_expected(user),
+                );
+                if !known {
                     return;
                 }
-                self.model.expect.insert(id, Expect::Unit);
-                self.model.users[user].disabled = *disabled;
-                if *disabled {
+                self.model.users[user].disabled = disabled;
+                if disabled {
                     self.end_sessions(|s| s.user == user);
                 }
             }
@@ -1039,23 +1057,21 @@ impl Harness {
                 let Some(user) = Self::pick(&self.known_users(), *user) else {
                     return;
                 };
-                let id = self.request_id();
-                let (tx, rx) = oneshot::channel();
-                let password_hash = format!("reset {id}");
-                self.batch.push(WriteCmd::SetPassword {
-                    uid: self.uid(user),
-                    password_hash: password_hash.clone(),
-                    keep: None,
-                    reply: Reply::Direct(tx),
-                });
-                self.direct.push((id, Direct::Unit(rx)));
-                if user == GHOST {
-                    self.model
-                        .expect
-                        .insert(id, Expect::Refused(ErrorCode::UserNotFound));
+                let uid = self.uid(user);
+                let password_hash = format!("reset {}", rand::random::<u64>());
+                let hash = password_hash.clone();
+                let known = self.push_direct(
+                    |reply| WriteCmd::SetPassword {
+                        uid,
+                        password_hash: hash,
+                        keep: None,
+                        reply,
+                    },
+                    user_expected(user),
+                );
+                if !known {
                     return;
                 }
-                self.model.expect.insert(id, Expect::Unit);
                 self.model.users[user].password_hash = password_hash;
                 self.end_sessions(|s| s.user == user);
             }

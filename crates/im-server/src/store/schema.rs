@@ -145,9 +145,7 @@ pub(super) fn private_file(path: &Path) -> Result<()> {
             .mode(0o600)
             .open(path)?;
         for suffix in ["", "-wal", "-shm"] {
-            let mut file = path.as_os_str().to_owned();
-            file.push(suffix);
-            let file = std::path::PathBuf::from(file);
+            let file = super::beside(path, suffix);
             if let Ok(meta) = std::fs::metadata(&file) {
                 if meta.permissions().mode() & 0o077 != 0 {
                     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
