@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::{ConnHandle, Outbound};
 use crate::ops::{self, ConnState};
-use crate::tls::Transport;
+use crate::tls::{TlsStream, Transport};
 use crate::Shared;
 
 /// One clock for every connection's rate limiter: creating a clock calibrates it (CPUID), which
@@ -181,22 +181,26 @@ async fn serve_until_done(
     let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     let stream = match &shared.tls {
         None => Transport::Plain(stream),
-        Some(tls) => match tokio::time::timeout_at(deadline, tls.acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => {
-                let resumed =
-                    stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
-                shared.metrics.tls_handshake(resumed);
-                Transport::Tls(Box::new(stream))
+        Some(tls) => {
+            match tokio::time::timeout_at(deadline, TlsStream::accept(stream, tls.config.clone()))
+                .await
+            {
+                Ok(Ok(stream)) => {
+                    let resumed = stream.connection().handshake_kind()
+                        == Some(rustls::HandshakeKind::Resumed);
+                    shared.metrics.tls_handshake(resumed);
+                    Transport::Tls(Box::new(stream))
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
             }
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(%peer, "TLS handshake timed out");
-                return;
-            }
-        },
+        }
     };
     let config = websocket_config(shared.config.limits.max_frame_bytes);
     // Boxed, so the handshake's state is freed once it is done instead of staying in the task.

@@ -92,7 +92,7 @@ impl TlsReloader {
 
 /// The TLS side of the public port.
 pub(crate) struct Tls {
-    pub acceptor: tokio_rustls::TlsAcceptor,
+    pub config: Arc<rustls::ServerConfig>,
     pub certificates: Arc<tls::Certificates>,
 }
 
@@ -215,9 +215,9 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     let tls = match &config.tls {
         Some(files) => {
             let certificates = Arc::new(tls::Certificates::load(files.clone())?);
-            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(certificates.server_config()?));
+            let config = Arc::new(certificates.server_config()?);
             Some(Tls {
-                acceptor,
+                config,
                 certificates,
             })
         }

@@ -22,6 +22,9 @@ use tokio::net::TcpStream;
 
 use crate::error::{Error, Result};
 
+mod stream;
+pub(crate) use stream::TlsStream;
+
 /// The PEM files of the server's certificate chain (leaf first) and its private key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -132,7 +135,7 @@ fn certified_key(files: &TlsFiles, provider: &CryptoProvider) -> Result<Certifie
 pub(crate) enum Transport {
     Plain(TcpStream),
     /// Boxed: an idle connection's task holds only a pointer to the TLS state.
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<TcpStream>>),
 }
 
 impl AsyncRead for Transport {
