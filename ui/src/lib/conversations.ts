@@ -192,6 +192,17 @@ export function isReadByPeer(c: Pick<ConversationItem, 'type' | 'peerReadSeq'>, 
   return c.type === 'SINGLE_CHAT' && m.own && m.status === 'sent' && m.seq !== null && m.seq <= c.peerReadSeq;
 }
 
+/**
+ * A conversation as it stands once this device has marked it read up to `seq`: the read mark
+ * raised, and the unread count lowered to what lies above it (none once `seq` reaches `lastSeq`).
+ * The same object when the mark is not ahead of the copy's.
+ */
+export function withReadMark(c: ConversationItem, seq: number): ConversationItem {
+  if (seq <= c.readSeq) return c;
+  const unreadCount = seq >= c.lastSeq ? 0 : Math.min(c.unreadCount, c.lastSeq - seq);
+  return { ...c, readSeq: seq, unreadCount };
+}
+
 export function removeConversation(list: readonly ConversationItem[], id: string): ConversationItem[] {
   return list.filter((c) => c.id !== id);
 }

@@ -626,10 +626,11 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       if (!scripted) void ack(c, m);
       return { ...m, error: null };
     },
+    // Like the backend: the read mark moves at once, and no event says so (the server tells only
+    // the user's other sessions; the UI lowers its own badge).
     mark_read: (a) => {
       const c = conv(a.conversationId);
       c.readSeq = Math.max(c.readSeq, Number(a.seq));
-      emit({ kind: 'conversation', conversation: item(c) });
       return null;
     },
     set_typing: () => null,

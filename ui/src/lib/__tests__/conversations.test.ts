@@ -13,6 +13,7 @@ import {
   titleOf,
   upsertConversation,
   upsertLoaded,
+  withReadMark,
   type ConversationJournal,
 } from '../conversations';
 import { createTranslator } from '../i18n';
@@ -140,6 +141,16 @@ describe('read marks and ticks', () => {
       unreadCount: 1,
     });
     expect(upsertConversation(list, conv({ id: 'a', peerReadSeq: 12, lastActivity: 2 }))[0].peerReadSeq).toBe(12);
+  });
+
+  it('a read mark sent here lowers the unread count to what lies above it, never raises it', () => {
+    const c = conv({ readSeq: 4, lastSeq: 9, unreadCount: 5 });
+    expect(withReadMark(c, 9)).toMatchObject({ readSeq: 9, unreadCount: 0 });
+    expect(withReadMark(c, 12)).toMatchObject({ readSeq: 12, unreadCount: 0 }); // a copy from before the message
+    expect(withReadMark(c, 7)).toMatchObject({ readSeq: 7, unreadCount: 2 });
+    expect(withReadMark(conv({ readSeq: 4, lastSeq: 9, unreadCount: 1 }), 7).unreadCount).toBe(1); // own messages
+    expect(withReadMark(c, 4)).toBe(c);
+    expect(withReadMark(c, 2)).toBe(c);
   });
 
   it("a member's own message counts as read up to it", () => {
