@@ -1,5 +1,6 @@
 // Turns the ordered messages of a conversation into the rows of the message view: a day
-// separator before the first message of each local calendar day, and for group chats a flag
+// separator before the first message of each local calendar day, the "New messages" divider
+// above the first message that came in while the user was scrolled up, and for group chats a flag
 // telling whether to show the sender's name (first of a run by the same sender).
 import type { UiMessage } from './api';
 import { isValidTime } from './time';
@@ -12,7 +13,9 @@ export type MessageRow = {
   /** First message of a run from the same sender on the same day. */
   firstOfGroup: boolean;
 };
-export type Row = DayRow | MessageRow;
+/** The "New messages" divider (see `BottomPin.dividerBefore`). */
+export type NewMessagesRow = { kind: 'newMessages'; key: 'new-messages' };
+export type Row = DayRow | MessageRow | NewMessagesRow;
 
 /** Local calendar day as YYYY-MM-DD. */
 export function dayKey(ts: number): string {
@@ -22,7 +25,8 @@ export function dayKey(ts: number): string {
   return `${d.getFullYear()}-${m < 10 ? '0' : ''}${m}-${day < 10 ? '0' : ''}${day}`;
 }
 
-export function buildRows(messages: readonly UiMessage[]): Row[] {
+/** The rows; `newMessagesBefore`: the clientId of the message the "New messages" divider goes above. */
+export function buildRows(messages: readonly UiMessage[], newMessagesBefore: string | null = null): Row[] {
   const rows: Row[] = [];
   let lastDay = '';
   let lastFrom: string | null = null;
@@ -39,6 +43,7 @@ export function buildRows(messages: readonly UiMessage[]): Row[] {
       lastDay = day;
       lastFrom = null;
     }
+    if (m.clientId === newMessagesBefore) rows.push({ kind: 'newMessages', key: 'new-messages' });
     rows.push({ kind: 'message', key: `m:${m.clientId}`, message: m, firstOfGroup: m.from !== lastFrom });
     lastFrom = m.from;
   }
