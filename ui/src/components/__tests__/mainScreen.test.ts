@@ -267,7 +267,7 @@ describe('nothing blanks the screen', () => {
     window.dispatchEvent(new ErrorEvent('error', { error: new Error('kaput'), message: 'kaput', cancelable: true }));
     flushSync();
     const toasts = [...el.querySelectorAll('[data-testid="toast"]')].map((t) => t.textContent?.trim());
-    expect(toasts).toEqual(['the cache is locked', 'Something went wrong: kaput']);
+    expect(toasts).toEqual(['Something went wrong on the server. Try again.', 'Something went wrong: kaput']);
     expect(error).toHaveBeenCalledTimes(2);
     stop();
     for (const t of app.toasts) app.dismissToast(t.id);

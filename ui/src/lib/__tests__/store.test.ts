@@ -299,7 +299,7 @@ describe('signed in', () => {
   it('error events become toasts', async () => {
     const app = await signedIn();
     emit({ kind: 'error', error: { code: 'internal', message: 'disk full' } });
-    expect(app.toasts.map((t) => t.text)).toEqual(['disk full']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['Something went wrong on the server. Try again.']);
   });
 
   it('a failed send keeps the composer text (send returns false) and shows the error', async () => {
@@ -308,7 +308,7 @@ describe('signed in', () => {
       throw { code: 'text_too_long', message: 'too long' };
     };
     expect(await app.send('c1', 'x')).toBe(false);
-    expect(app.toasts.map((t) => t.text)).toEqual(['too long']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['The message is too long.']);
   });
 });
 
@@ -651,7 +651,7 @@ describe('conversation list paging', () => {
     await app.loadMoreConversations();
     await app.loadMoreConversations();
     expect(count('list_conversations')).toBe(2);
-    expect(app.toasts.map((t) => t.text)).toEqual(['cache locked']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['Something went wrong on the server. Try again.']);
     expect(app.loadingMoreConversations).toBe(false);
     responses.list_conversations = ok;
     expect(app.conversations).toHaveLength(50);
@@ -860,7 +860,7 @@ describe('sign out', () => {
     };
     await app.signOut({ forgetData: true });
     expect(app.phase).toBe('auth');
-    expect(app.toasts.map((t) => t.text)).toEqual(['could not delete the cache']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['Something went wrong on the server. Try again.']);
   });
 });
 
@@ -875,7 +875,7 @@ describe('no silent failures', () => {
     responses.set_active_conversation = boom;
     await app.select('c1');
     await flush();
-    expect(app.toasts.map((t) => t.text)).toEqual(['boom']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['Something went wrong on the server. Try again.']);
     expect(error).toHaveBeenCalled();
     error.mockRestore();
   });
@@ -889,7 +889,7 @@ describe('no silent failures', () => {
     responses.connection_state = boom;
     await app.signIn({ serverUrl: 'ws://x', username: 'tom', password: 'p' });
     await flush();
-    expect(app.toasts.map((t) => t.text)).toEqual(['boom']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['Something went wrong on the server. Try again.']);
     error.mockRestore();
   });
 
@@ -911,8 +911,11 @@ describe('no silent failures', () => {
     const app = await signedIn();
     emit({ kind: 'error', error: { code: 'internal', message: 'disk full' } });
     emit({ kind: 'error', error: { code: 'internal', message: 'disk full' } });
-    emit({ kind: 'error', error: { code: 'internal', message: 'other' } });
-    expect(app.toasts.map((t) => t.text)).toEqual(['disk full', 'other']);
+    emit({ kind: 'error', error: { code: 'storage_full', message: 'disk full' } });
+    expect(app.toasts.map((t) => t.text)).toEqual([
+      'Something went wrong on the server. Try again.',
+      "The server's storage is full, so nothing was saved. Try again later; unsent messages are sent again by themselves.",
+    ]);
   });
 
   it('unexpected errors are worded, with their message', async () => {
