@@ -278,7 +278,16 @@ export function initials(name: string): string {
   return (first + second).toUpperCase();
 }
 
-/** A stable hue from a string, for avatar colours. */
+/**
+ * What a conversation's avatar colour derives from: for a 1:1 chat the other person's uid, so a
+ * person has the same colour everywhere (their own avatar, their group messages, any dialog that
+ * shows them); for a group the conversation.
+ */
+export function avatarSeed(c: Pick<ConversationItem, 'id' | 'type' | 'peer'>): string {
+  return c.type === 'SINGLE_CHAT' && c.peer ? c.peer.uid : c.id;
+}
+
+/** A stable hue from a string (a uid, a group's id), for avatar colours. */
 export function hueOf(s: string): number {
   let h = 0;
   for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyMessageToList,
+  avatarSeed,
   applyReceipt,
   initials,
   isReadByPeer,
@@ -103,6 +104,16 @@ describe('preview and title', () => {
     expect(initials('张三')).toBe('张');
     expect(initials('  ')).toBe('?');
     expect(oneLine('  a \n\n b  ')).toBe('a b');
+  });
+});
+
+describe('avatar colours', () => {
+  it("a 1:1 chat's colour is the other person's (their uid); a group's is its own", () => {
+    const jerry = { uid: 'u-jerry', username: 'jerry', displayName: 'Jerry' };
+    expect(avatarSeed(conv({ id: 'c1', peer: jerry }))).toBe('u-jerry');
+    expect(avatarSeed(conv({ id: 'c2', peer: jerry }))).toBe('u-jerry'); // the same person, another chat
+    expect(avatarSeed(conv({ id: 'g1', type: 'GROUP_CHAT' }))).toBe('g1');
+    expect(avatarSeed(conv({ id: 'c3', peer: null }))).toBe('c3'); // the other person not known (yet)
   });
 });
 
