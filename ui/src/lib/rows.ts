@@ -1,7 +1,9 @@
 // Turns the ordered messages of a conversation into the rows of the message view: a day
-// separator before the first message of each local calendar day, the "New messages" divider
-// above the first message that came in while the user was scrolled up, and for group chats a flag
-// telling whether to show the sender's name (first of a run by the same sender).
+// separator before the first message of each local calendar day, for group chats a flag telling
+// whether to show the sender's name (first of a run by the same sender), and a flag on the first
+// message that came in while the user was scrolled up (the "New messages" divider is drawn in its
+// row, above it: a divider that comes or goes only changes that row's height, which the virtual
+// list measures and keeps the view steady for, instead of shifting every row after it).
 import type { UiMessage } from './api';
 import { isValidTime } from './time';
 
@@ -12,10 +14,10 @@ export type MessageRow = {
   message: UiMessage;
   /** First message of a run from the same sender on the same day. */
   firstOfGroup: boolean;
+  /** The "New messages" divider goes above it (see `BottomPin.dividerBefore`). */
+  newMessagesAbove: boolean;
 };
-/** The "New messages" divider (see `BottomPin.dividerBefore`). */
-export type NewMessagesRow = { kind: 'newMessages'; key: 'new-messages' };
-export type Row = DayRow | MessageRow | NewMessagesRow;
+export type Row = DayRow | MessageRow;
 
 /** Local calendar day as YYYY-MM-DD. */
 export function dayKey(ts: number): string {
@@ -43,8 +45,13 @@ export function buildRows(messages: readonly UiMessage[], newMessagesBefore: str
       lastDay = day;
       lastFrom = null;
     }
-    if (m.clientId === newMessagesBefore) rows.push({ kind: 'newMessages', key: 'new-messages' });
-    rows.push({ kind: 'message', key: `m:${m.clientId}`, message: m, firstOfGroup: m.from !== lastFrom });
+    rows.push({
+      kind: 'message',
+      key: `m:${m.clientId}`,
+      message: m,
+      firstOfGroup: m.from !== lastFrom,
+      newMessagesAbove: m.clientId === newMessagesBefore,
+    });
     lastFrom = m.from;
   }
   return rows;
