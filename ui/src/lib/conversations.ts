@@ -192,6 +192,17 @@ export function isReadByPeer(c: Pick<ConversationItem, 'type' | 'peerReadSeq'>, 
   return c.type === 'SINGLE_CHAT' && m.own && m.status === 'sent' && m.seq !== null && m.seq <= c.peerReadSeq;
 }
 
+/**
+ * A conversation as it stands once this device has marked it read up to `seq`: the read mark
+ * raised, and the unread count lowered to what lies above it (none once `seq` reaches `lastSeq`).
+ * The same object when the mark is not ahead of the copy's.
+ */
+export function withReadMark(c: ConversationItem, seq: number): ConversationItem {
+  if (seq <= c.readSeq) return c;
+  const unreadCount = seq >= c.lastSeq ? 0 : Math.min(c.unreadCount, c.lastSeq - seq);
+  return { ...c, readSeq: seq, unreadCount };
+}
+
 export function removeConversation(list: readonly ConversationItem[], id: string): ConversationItem[] {
   return list.filter((c) => c.id !== id);
 }
@@ -267,7 +278,16 @@ export function initials(name: string): string {
   return (first + second).toUpperCase();
 }
 
-/** A stable hue from a string, for avatar colours. */
+/**
+ * What a conversation's avatar colour derives from: for a 1:1 chat the other person's uid, so a
+ * person has the same colour everywhere (their own avatar, their group messages, any dialog that
+ * shows them); for a group the conversation.
+ */
+export function avatarSeed(c: Pick<ConversationItem, 'id' | 'type' | 'peer'>): string {
+  return c.type === 'SINGLE_CHAT' && c.peer ? c.peer.uid : c.id;
+}
+
+/** A stable hue from a string (a uid, a group's id), for avatar colours. */
 export function hueOf(s: string): number {
   let h = 0;
   for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;

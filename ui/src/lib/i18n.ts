@@ -1,5 +1,7 @@
 // A small i18n module: two dictionaries (English, Simplified Chinese), `{name}` placeholders,
 // and the locale picked once from `navigator.languages` (zh* -> Chinese, anything else -> English).
+// Backend errors are worded from their code (`errorText`; the sentences are in ./errorTexts.ts).
+import { errorMessages, isKnownErrorCode } from './errorTexts';
 
 export type Locale = 'en' | 'zh-CN';
 
@@ -21,7 +23,7 @@ const en = {
   'auth.toSignUp': 'No account yet? Sign up',
   'auth.toSignIn': 'Already have an account? Sign in',
   'auth.usernameHint': '3–32 characters: a–z, 0–9, _ . -',
-  'auth.passwordHint': 'At least 8 characters',
+  'auth.passwordHint': '8 to 256 bytes: a letter or digit is 1 byte, a Chinese character 3',
   'auth.keyringTitle': 'The system keyring is missing or locked',
   'auth.keyringHelp':
     'Gtedx IM keeps your sign-in only in the system keyring (the Secret Service, e.g. gnome-keyring or KWallet) and never in a plain file. The keyring is not installed or not unlocked, so your credentials were not stored. Unlock or install a keyring, then try again.',
@@ -77,6 +79,9 @@ const en = {
   'chat.today': 'Today',
   'chat.yesterday': 'Yesterday',
   'chat.toBottom': 'Scroll to the newest message',
+  'chat.back': 'Back to conversations',
+  'chat.toBottomNew': 'Scroll to the newest message ({n} new)',
+  'chat.newMessages': 'New messages',
   'chat.menu': 'Conversation actions',
   'chat.mute': 'Mute notifications',
   'chat.unmute': 'Unmute notifications',
@@ -124,10 +129,10 @@ const en = {
   'settings.currentPassword': 'Current password',
   'settings.newPassword': 'New password',
   'settings.repeatPassword': 'Repeat new password',
-  'settings.newPasswordHint': 'At least 8 characters',
+  'settings.newPasswordHint': '8 to 256 bytes: a letter or digit is 1 byte, a Chinese character 3',
   'settings.currentMissing': 'Enter your current password.',
-  'settings.passwordTooShort': 'The new password needs at least 8 characters.',
-  'settings.passwordTooLong': 'The new password is too long (at most 256 bytes).',
+  'settings.passwordTooShort': 'The new password needs at least 8 bytes (a letter or digit is 1 byte, a Chinese character 3).',
+  'settings.passwordTooLong': 'The new password is too long: at most 256 bytes (a letter or digit is 1 byte, a Chinese character 3).',
   'settings.passwordMismatch': 'The two new passwords are not the same.',
   'settings.changePassword': 'Change password',
   'settings.changingPassword': 'Changing password…',
@@ -143,7 +148,7 @@ const en = {
   'settings.signOutDevice': 'Sign out',
   'settings.signOutDeviceLabel': 'Sign out {device}',
   'settings.noOtherDevices': 'No other device is signed in to your account.',
-  'settings.revokeFailed': '“{device}” could not be signed out: {reason}',
+  'settings.revokeFailed': '“{device}” could not be signed out. {reason}',
 
   'revokeSession.title': 'Sign out “{device}”?',
   'revokeSession.text': 'That device is signed out of your account right away. Signing in there again needs your password.',
@@ -235,7 +240,7 @@ const zh: Dict = {
   'auth.toSignUp': '还没有账号？注册',
   'auth.toSignIn': '已有账号？登录',
   'auth.usernameHint': '3–32 个字符：a–z、0–9、_ . -',
-  'auth.passwordHint': '至少 8 个字符',
+  'auth.passwordHint': '8–256 字节：字母或数字占 1 字节，汉字占 3 字节',
   'auth.keyringTitle': '系统密钥环缺失或已锁定',
   'auth.keyringHelp':
     'Gtedx IM 只把登录信息保存在系统密钥环（Secret Service，例如 gnome-keyring 或 KWallet）中，绝不写入普通文件。系统密钥环未安装或未解锁，因此你的凭据没有被保存。请解锁或安装密钥环后重试。',
@@ -291,6 +296,9 @@ const zh: Dict = {
   'chat.today': '今天',
   'chat.yesterday': '昨天',
   'chat.toBottom': '跳到最新消息',
+  'chat.back': '返回会话列表',
+  'chat.toBottomNew': '跳到最新消息（{n} 条新消息）',
+  'chat.newMessages': '新消息',
   'chat.menu': '会话操作',
   'chat.mute': '消息免打扰',
   'chat.unmute': '关闭免打扰',
@@ -338,10 +346,10 @@ const zh: Dict = {
   'settings.currentPassword': '当前密码',
   'settings.newPassword': '新密码',
   'settings.repeatPassword': '再次输入新密码',
-  'settings.newPasswordHint': '至少 8 个字符',
+  'settings.newPasswordHint': '8–256 字节：字母或数字占 1 字节，汉字占 3 字节',
   'settings.currentMissing': '请输入当前密码。',
-  'settings.passwordTooShort': '新密码至少需要 8 个字符。',
-  'settings.passwordTooLong': '新密码过长（最多 256 字节）。',
+  'settings.passwordTooShort': '新密码至少需要 8 字节（字母或数字占 1 字节，汉字占 3 字节）。',
+  'settings.passwordTooLong': '新密码过长：最多 256 字节（字母或数字占 1 字节，汉字占 3 字节）。',
   'settings.passwordMismatch': '两次输入的新密码不一致。',
   'settings.changePassword': '修改密码',
   'settings.changingPassword': '正在修改密码…',
@@ -357,7 +365,7 @@ const zh: Dict = {
   'settings.signOutDevice': '退出登录',
   'settings.signOutDeviceLabel': '让“{device}”退出登录',
   'settings.noOtherDevices': '你的账号没有在其他设备上登录。',
-  'settings.revokeFailed': '无法让“{device}”退出登录：{reason}',
+  'settings.revokeFailed': '无法让“{device}”退出登录。{reason}',
 
   'revokeSession.title': '让“{device}”退出登录？',
   'revokeSession.text': '该设备会立即退出你的账号。要在那里重新登录，需要输入你的密码。',
@@ -428,35 +436,10 @@ const zh: Dict = {
   'error.retry': '重试',
 };
 
-/** Error codes the UI words itself in Chinese (the backend's messages are English). */
-const zhErrors: Record<string, string> = {
-  wrong_credentials: '用户名或密码错误。',
-  username_taken: '该用户名已被占用。',
-  invalid_username: '用户名须为 3–32 个字符，只能包含 a–z、0–9、_ . -。',
-  invalid_password: '密码长度须为 8–256 字节。',
-  user_not_found: '找不到该用户。',
-  conversation_not_found: '找不到该会话。',
-  not_member: '你不是该会话的成员。',
-  rate_limited: '操作过于频繁，请稍后再试。',
-  text_too_long: '消息过长。',
-  field_too_long: '内容过长。',
-  too_many_members: '成员过多。',
-  invalid_token: '登录已失效，请重新登录。',
-  overloaded: '服务器繁忙，请稍后再试。',
-  shutting_down: '服务器正在关闭，请稍后再试。',
-  storage_full: '服务器存储空间已满，消息将稍后自动重发。',
-  internal: '服务器内部错误，请重试。',
-  keyring_unavailable: '系统密钥环缺失或已锁定，凭据没有被保存。',
-  blocked: '你们中有一方屏蔽了另一方。',
-  not_manager: '只有群主可以这样做。',
-  single_chat_members_fixed: '单聊的成员不能更改。',
-  offline: '当前离线，请连接后再试。',
-  disconnected: '连接已断开，请稍后再试。',
-};
 
 /**
- * The errors of reaching the server (the address, its certificate, the connection), which the UI
- * words itself in both languages: the backend's messages for them are technical.
+ * The errors of reaching the server (the address, its certificate, the connection): the backend's
+ * message for them (technical: what exactly failed) is shown as a detail under the UI's wording.
  */
 export const CONNECTION_ERROR_CODES = [
   'invalid_server_address',
@@ -470,74 +453,8 @@ export const CONNECTION_ERROR_CODES = [
 ] as const;
 export type ConnectionErrorCode = (typeof CONNECTION_ERROR_CODES)[number];
 
-const connectionErrors: Record<Locale, Record<ConnectionErrorCode, string>> = {
-  en: {
-    invalid_server_address:
-      "That doesn't look like a server address. Type it like chat.example.org, or ask the server's administrator for the exact address.",
-    insecure_server:
-      'This server address is not encrypted, so your messages and password could be read by others on the network. Use its secure address (https:// or wss://), or tick “Connect without encryption anyway” if you accept the risk.',
-    connect_failed:
-      'The server could not be reached. Check the server address and your internet connection, then try again.',
-    tls_untrusted:
-      "This server's certificate isn't from an authority your computer trusts. If your organisation runs its own certificate authority, ask your administrator how to add it.",
-    tls_expired:
-      "This server's certificate has expired or isn't valid yet. Check your computer's date and time, or tell the server's administrator.",
-    tls_wrong_host: "This server's certificate is for a different address. Check the server address you typed.",
-    tls_revoked:
-      "This server's certificate has been withdrawn by the authority that issued it, so the connection isn't safe. Tell the server's administrator.",
-    tls_failed:
-      "A secure connection to this server could not be set up. Check the server address, or tell the server's administrator.",
-  },
-  'zh-CN': {
-    invalid_server_address: '这不像是服务器地址。请按 chat.example.org 这样的格式输入，或向服务器管理员询问准确的地址。',
-    insecure_server:
-      '这个服务器地址未加密，网络中的其他人可能看到你的消息和密码。请使用它的安全地址（https:// 或 wss://）；如果你愿意承担风险，也可以勾选“仍然不加密连接”。',
-    connect_failed: '无法连接到服务器。请检查服务器地址和网络连接，然后重试。',
-    tls_untrusted: '这个服务器的证书不是由你的电脑信任的机构签发的。如果你的单位有自己的证书颁发机构，请向管理员询问如何添加它。',
-    tls_expired: '这个服务器的证书已过期或尚未生效。请检查电脑的日期和时间，或告知服务器管理员。',
-    tls_wrong_host: '这个服务器的证书属于另一个地址。请检查你输入的服务器地址。',
-    tls_revoked: '这个服务器的证书已被签发机构吊销，连接并不安全。请告知服务器管理员。',
-    tls_failed: '无法与这个服务器建立安全连接。请检查服务器地址，或告知服务器管理员。',
-  },
-};
-
 function isConnectionErrorCode(code: string): code is ConnectionErrorCode {
   return (CONNECTION_ERROR_CODES as readonly string[]).includes(code);
-}
-
-/**
- * The account errors the UI words itself in both languages (the server's own messages are terse
- * and English): sign_up's `sign_up_closed`, `invite_required` and `invite_invalid`, sign_in's
- * `account_disabled`, revoke_session's `session_not_found`.
- */
-export const ACCOUNT_ERROR_CODES = [
-  'sign_up_closed',
-  'invite_required',
-  'invite_invalid',
-  'account_disabled',
-  'session_not_found',
-] as const;
-export type AccountErrorCode = (typeof ACCOUNT_ERROR_CODES)[number];
-
-const accountErrors: Record<Locale, Record<AccountErrorCode, string>> = {
-  en: {
-    sign_up_closed: 'This server does not take sign-ups. Ask its administrator for an account.',
-    invite_required: 'This server needs an invite code to create an account. Ask its administrator for one.',
-    invite_invalid: 'This invite code is unknown, used up or expired. Check it, or ask for a new one.',
-    account_disabled: "This account was disabled by the server's administrator. Ask them to enable it again.",
-    session_not_found: 'That device was already signed out.',
-  },
-  'zh-CN': {
-    sign_up_closed: '这个服务器不开放注册。请向服务器管理员申请账号。',
-    invite_required: '在这个服务器上注册需要邀请码。请向服务器管理员索取。',
-    invite_invalid: '这个邀请码无效、已用完或已过期。请检查后重试，或索取新的邀请码。',
-    account_disabled: '此账号已被服务器管理员停用。请联系管理员重新启用。',
-    session_not_found: '该设备已经退出登录。',
-  },
-};
-
-function isAccountErrorCode(code: string): code is AccountErrorCode {
-  return (ACCOUNT_ERROR_CODES as readonly string[]).includes(code);
 }
 
 /**
@@ -550,12 +467,12 @@ export type ChangePasswordErrorCode = (typeof CHANGE_PASSWORD_ERROR_CODES)[numbe
 const changePasswordErrors: Record<Locale, Record<ChangePasswordErrorCode, string>> = {
   en: {
     wrong_credentials: 'The current password is wrong.',
-    invalid_password: 'The new password must be 8 to 256 bytes long.',
+    invalid_password: 'The new password must be 8 to 256 bytes long (a letter or digit is 1 byte, a Chinese character 3).',
     rate_limited: 'Too many wrong passwords. Wait a while, then try again.',
   },
   'zh-CN': {
     wrong_credentials: '当前密码不正确。',
-    invalid_password: '新密码长度须为 8–256 字节。',
+    invalid_password: '新密码长度须为 8–256 字节（字母或数字占 1 字节，汉字占 3 字节）。',
     rate_limited: '密码错误次数过多，请稍后再试。',
   },
 };
@@ -593,14 +510,22 @@ export function createTranslator(locale: Locale): Translate {
 }
 
 /**
- * Text for a backend error: the UI's own wording for the connection errors (both languages),
- * Chinese wording for other known codes, else the backend's message.
+ * Text for a backend error: the UI's sentence for its code (every code the backend can send has
+ * one in both languages: ./errorTexts.ts); for a code it does not know, the backend's message made
+ * a sentence; "Something went wrong." when there is none.
  */
 export function errorText(locale: Locale, err: { code: string; message: string }): string {
-  if (isConnectionErrorCode(err.code)) return connectionErrors[locale][err.code];
-  if (isAccountErrorCode(err.code)) return accountErrors[locale][err.code];
-  if (locale === 'zh-CN' && zhErrors[err.code]) return zhErrors[err.code];
-  return err.message || createTranslator(locale)('error.generic');
+  if (isKnownErrorCode(err.code)) return errorMessages[locale][err.code];
+  return asSentence(err.message) || createTranslator(locale)('error.generic');
+}
+
+/** A message as a sentence: trimmed, the first letter capitalised, a full stop unless it ends with one. */
+export function asSentence(message: string): string {
+  const text = message.trim();
+  if (!text) return '';
+  const [first, ...rest] = [...text];
+  const ended = /[.!?。！？…]$/u.test(text);
+  return first.toUpperCase() + rest.join('') + (ended ? '' : '.');
 }
 
 function detectLocale(): Locale {
@@ -617,7 +542,7 @@ export const t: Translate = createTranslator(locale);
  * for whoever helps), when it says something; otherwise null.
  */
 export function errorDetail(err: { code: string; message: string }): string | null {
-  return isConnectionErrorCode(err.code) && err.message.trim() ? err.message.trim() : null;
+  return isConnectionErrorCode(err.code) && err.message.trim() ? asSentence(err.message) : null;
 }
 
 export type AuthErrorView = { title: string | null; help: string | null; text: string; detail?: string };
@@ -650,6 +575,6 @@ export type ChangePasswordErrorView = { text: string; detail?: string };
 export function changePasswordErrorView(locale: Locale, err: { code: string; message: string }): ChangePasswordErrorView {
   if (!isChangePasswordErrorCode(err.code)) return { text: errorText(locale, err) };
   const text = changePasswordErrors[locale][err.code];
-  const detail = err.code === 'rate_limited' ? err.message.trim() : '';
+  const detail = err.code === 'rate_limited' ? asSentence(err.message) : '';
   return detail ? { text, detail } : { text };
 }

@@ -553,7 +553,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
         }
       }
       if (a.username === 'jerry') throw err('username_taken', 'that username is taken');
-      if (String(a.password).length < 8) throw err('invalid_password', 'the password must be 8 to 256 bytes');
+      const bytes = utf8Length(String(a.password));
+      if (bytes < 8 || bytes > 256) throw err('invalid_password', 'a password must be 8 to 256 bytes long');
       return signIn({ ...a, serverUrl: server.url });
     },
     sign_out: (a) => {
@@ -626,10 +627,11 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       if (!scripted) void ack(c, m);
       return { ...m, error: null };
     },
+    // Like the backend: the read mark moves at once, and no event says so (the server tells only
+    // the user's other sessions; the UI lowers its own badge).
     mark_read: (a) => {
       const c = conv(a.conversationId);
       c.readSeq = Math.max(c.readSeq, Number(a.seq));
-      emit({ kind: 'conversation', conversation: item(c) });
       return null;
     },
     set_typing: () => null,
@@ -683,7 +685,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       if (wrongPasswords >= MOCK_PASSWORD_TRIES) throw err('rate_limited', 'too many wrong passwords; try again in 60 s');
       const next = String(a.newPassword ?? '');
       const bytes = utf8Length(next);
-      if (bytes < 8 || bytes > 256) throw err('invalid_password', 'the password must be 8 to 256 bytes');
+      if (bytes < 8 || bytes > 256) throw err('invalid_password', 'a password must be 8 to 256 bytes long');
       if (a.oldPassword !== password) {
         wrongPasswords++;
         throw err('wrong_credentials', 'the current password is wrong');

@@ -1,18 +1,23 @@
-// The password form of the Settings dialog: what is checked before change_password is asked
-// (the server checks again: 8 to 256 bytes).
+// The password form of the Settings dialog: what is checked before change_password is asked.
+// The server counts a password's bytes (UTF-8: 8 to 256), so the form counts them too, and its
+// hints and errors say bytes.
 
-/** The fewest characters (code points) of a new password; 8 characters are at least 8 bytes. */
-export const MIN_PASSWORD_CHARS = 8;
+/** The fewest bytes (UTF-8) of a password the server takes. */
+export const MIN_PASSWORD_BYTES = 8;
 /** The most bytes (UTF-8) of a password the server takes. */
 export const MAX_PASSWORD_BYTES = 256;
 
 export type PasswordField = 'current' | 'new' | 'repeat';
 export type PasswordProblem = 'currentMissing' | 'tooShort' | 'tooLong' | 'mismatch';
 
+/** A password's length as the server counts it. */
+export function passwordBytes(password: string): number {
+  return new TextEncoder().encode(password).length;
+}
+
 /**
  * The first thing wrong with the form (and the field to fix), or null when change_password may
- * be asked: the current password given, the new one at least 8 characters and at most 256 bytes,
- * and typed the same twice.
+ * be asked: the current password given, the new one 8 to 256 bytes, and typed the same twice.
  */
 export function checkPasswordChange(
   current: string,
@@ -20,8 +25,9 @@ export function checkPasswordChange(
   repeat: string,
 ): { field: PasswordField; problem: PasswordProblem } | null {
   if (current === '') return { field: 'current', problem: 'currentMissing' };
-  if ([...next].length < MIN_PASSWORD_CHARS) return { field: 'new', problem: 'tooShort' };
-  if (new TextEncoder().encode(next).length > MAX_PASSWORD_BYTES) return { field: 'new', problem: 'tooLong' };
+  const bytes = passwordBytes(next);
+  if (bytes < MIN_PASSWORD_BYTES) return { field: 'new', problem: 'tooShort' };
+  if (bytes > MAX_PASSWORD_BYTES) return { field: 'new', problem: 'tooLong' };
   if (repeat !== next) return { field: 'repeat', problem: 'mismatch' };
   return null;
 }

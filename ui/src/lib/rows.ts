@@ -1,6 +1,9 @@
 // Turns the ordered messages of a conversation into the rows of the message view: a day
-// separator before the first message of each local calendar day, and for group chats a flag
-// telling whether to show the sender's name (first of a run by the same sender).
+// separator before the first message of each local calendar day, for group chats a flag telling
+// whether to show the sender's name (first of a run by the same sender), and a flag on the first
+// message that came in while the user was scrolled up (the "New messages" divider is drawn in its
+// row, above it: a divider that comes or goes only changes that row's height, which the virtual
+// list measures and keeps the view steady for, instead of shifting every row after it).
 import type { UiMessage } from './api';
 import { isValidTime } from './time';
 
@@ -11,6 +14,8 @@ export type MessageRow = {
   message: UiMessage;
   /** First message of a run from the same sender on the same day. */
   firstOfGroup: boolean;
+  /** The "New messages" divider goes above it (see `BottomPin.dividerBefore`). */
+  newMessagesAbove: boolean;
 };
 export type Row = DayRow | MessageRow;
 
@@ -22,7 +27,8 @@ export function dayKey(ts: number): string {
   return `${d.getFullYear()}-${m < 10 ? '0' : ''}${m}-${day < 10 ? '0' : ''}${day}`;
 }
 
-export function buildRows(messages: readonly UiMessage[]): Row[] {
+/** The rows; `newMessagesBefore`: the clientId of the message the "New messages" divider goes above. */
+export function buildRows(messages: readonly UiMessage[], newMessagesBefore: string | null = null): Row[] {
   const rows: Row[] = [];
   let lastDay = '';
   let lastFrom: string | null = null;
@@ -39,7 +45,13 @@ export function buildRows(messages: readonly UiMessage[]): Row[] {
       lastDay = day;
       lastFrom = null;
     }
-    rows.push({ kind: 'message', key: `m:${m.clientId}`, message: m, firstOfGroup: m.from !== lastFrom });
+    rows.push({
+      kind: 'message',
+      key: `m:${m.clientId}`,
+      message: m,
+      firstOfGroup: m.from !== lastFrom,
+      newMessagesAbove: m.clientId === newMessagesBefore,
+    });
     lastFrom = m.from;
   }
   return rows;

@@ -126,6 +126,9 @@ export class App {
         this.threadStore.applyMessage(msg);
         this.list.applyMessage(msg);
       },
+      readMark: (id) => this.list.readMark(id),
+      markRead: (id, seq) => this.list.markRead(id, seq),
+      markReadFailed: (id, seq) => this.list.markReadFailed(id, seq),
     });
     this.targets = {
       session: this.session,
@@ -438,6 +441,11 @@ export class App {
 
   maybeMarkRead(): void {
     this.threadStore.maybeMarkRead();
+  }
+
+  /** The message view of a conversation left its bottom (scrolled up) or came back to it. */
+  setViewAtBottom(conversationId: string, atBottom: boolean): void {
+    this.threadStore.setViewAtBottom(conversationId, atBottom);
   }
 
   // --- toasts ---------------------------------------------------------------------------------

@@ -295,7 +295,7 @@ describe('AuthScreen: the server field', () => {
     const alert = byId(el, 'auth-error')!;
     expect(alert.dataset.code).toBe('tls_untrusted');
     expect(alert.textContent).toContain("This server's certificate isn't from an authority your computer trusts.");
-    expect(byId(el, 'auth-error-detail')?.textContent).toBe('cannot connect securely to wss://x/ws: <b>untrusted</b>');
+    expect(byId(el, 'auth-error-detail')?.textContent).toBe('Cannot connect securely to wss://x/ws: <b>untrusted</b>.');
     expect(alert.querySelector('b')).toBeNull();
   });
 

@@ -32,6 +32,7 @@ vi.mock('../../lib/api', async (importOriginal) => {
 });
 
 const { app } = await import('../../lib/store.svelte');
+const { hueOf } = await import('../../lib/conversations');
 const { installGlobalErrorHandlers } = await import('../../lib/globalErrors');
 const MainScreen = (await import('../MainScreen.svelte')).default;
 const ChatView = (await import('../ChatView.svelte')).default;
@@ -267,7 +268,7 @@ describe('nothing blanks the screen', () => {
     window.dispatchEvent(new ErrorEvent('error', { error: new Error('kaput'), message: 'kaput', cancelable: true }));
     flushSync();
     const toasts = [...el.querySelectorAll('[data-testid="toast"]')].map((t) => t.textContent?.trim());
-    expect(toasts).toEqual(['the cache is locked', 'Something went wrong: kaput']);
+    expect(toasts).toEqual(['Something went wrong on the server. Try again.', 'Something went wrong: kaput']);
     expect(error).toHaveBeenCalledTimes(2);
     stop();
     for (const t of app.toasts) app.dismissToast(t.id);
@@ -283,4 +284,104 @@ describe('nothing blanks the screen', () => {
     await settle();
     expect(byId(list, 'conversation-item')).not.toBeNull();
   });
+});
+
+describe('avatar colours follow the person', () => {
+  const hueIn = (el: Element | null) => Number(/--hue:\s*(\d+)/.exec(el?.querySelector('.avatar')?.getAttribute('style') ?? '')?.[1]);
+  const row = (el: HTMLElement, id: string) => el.querySelector(`[data-conversation-id="${id}"]`);
+
+  it('a person has one colour everywhere (their uid); a group has its own (its id)', async () => {
+    const el = render(MainScreen, {});
+    await settle();
+    const jerrysHue = hueOf('u-jerry');
+    expect(hueOf('c-jerry'), 'the test needs the two to differ').not.toBe(jerrysHue);
+    expect(hueIn(row(el, 'c-jerry'))).toBe(jerrysHue);
+    expect(hueIn(row(el, 'c-spike'))).toBe(hueOf('u-spike'));
+    expect(hueIn(row(el, 'c-group'))).toBe(hueOf('c-group'));
+    await app.select('c-jerry');
+    flushSync();
+    expect(hueIn(el.querySelector('.chat-header'))).toBe(jerrysHue);
+    // The same colour as his name in a group, and as in the blocked users dialog.
+    app.blocks.list = [users.jerry];
+    app.blockedUsersOpen = true;
+    flushSync();
+    expect(hueIn(byId(el, 'blocked-user'))).toBe(jerrysHue);
+    app.blockedUsersOpen = false;
+    app.blocks.list = [];
+  });
+});
+
+describe('a narrow window: one pane at a time', () => {
+  function setWidth(width: number) {
+    window.innerWidth = width;
+    window.dispatchEvent(new Event('resize'));
+    flushSync();
+  }
+  afterEach(() => setWidth(1024));
+
+  it('wide: the list and the chat side by side, no back button', async () => {
+    setWidth(1024);
+    const el = render(MainScreen, {});
+    await app.select('c-jerry');
+    flushSync();
+    expect(byId(el, 'conversation-list')).not.toBeNull();
+    expect(byId(el, 'chat-title')?.textContent).toBe('Jerry');
+    expect(byId(el, 'chat-back')).toBeNull();
+  });
+
+  it('below 600 px: the list, or the chat with a back button; back and Esc return to the list', async () => {
+    setWidth(480);
+    const el = render(MainScreen, {});
+    await settle();
+    expect(byId(el, 'conversation-list')).not.toBeNull();
+    expect(byId(el, 'chat-title')).toBeNull();
+    expect(el.textContent).not.toContain('Select a conversation');
+
+    (row(el, 'c-jerry') as HTMLElement).click();
+    await settle();
+    expect(byId(el, 'conversation-list')).toBeNull();
+    expect(byId(el, 'chat-title')?.textContent).toBe('Jerry');
+    expect(byId(el, 'composer')).not.toBeNull();
+    const back = byId(el, 'chat-back')!;
+    expect(back.getAttribute('aria-label')).toBe('Back to conversations');
+    back.click();
+    await settle();
+    expect(app.selectedId).toBeNull();
+    expect(byId(el, 'chat-title')).toBeNull();
+    expect(document.activeElement?.getAttribute('data-conversation-id')).toBe('c-jerry'); // where the user was
+
+    (row(el, 'c-spike') as HTMLElement).click();
+    await settle();
+    key(byId(el, 'composer')!, 'Escape');
+    await settle();
+    expect(app.selectedId).toBeNull();
+    expect(byId(el, 'conversation-list')).not.toBeNull();
+
+    // Widening the window shows both again.
+    await app.select('c-spike');
+    setWidth(900);
+    expect(byId(el, 'conversation-list')).not.toBeNull();
+    expect(byId(el, 'chat-title')?.textContent).toBe('Spike');
+  });
+
+  it('Esc closes an open menu first, and does nothing in a wide window', async () => {
+    setWidth(480);
+    const el = render(MainScreen, {});
+    await app.select('c-jerry');
+    flushSync();
+    byId(el, 'chat-menu')!.click();
+    await settle();
+    expect(document.activeElement?.getAttribute('role')).toBe('menuitem');
+    key(document.activeElement!, 'Escape');
+    await settle();
+    expect(app.selectedId).toBe('c-jerry');
+    setWidth(1024);
+    key(byId(el, 'composer')!, 'Escape');
+    await settle();
+    expect(app.selectedId).toBe('c-jerry');
+  });
+
+  function row(el: HTMLElement, id: string) {
+    return el.querySelector(`[data-conversation-id="${id}"]`);
+  }
 });

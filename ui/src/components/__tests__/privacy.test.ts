@@ -234,7 +234,7 @@ describe('why a message was not sent', () => {
     expect(byId(el, 'message-failure')?.textContent).toBe('Not sent: you blocked @jerry.');
     expect(byId(el, 'message-status')?.title).toBe('Not sent: you blocked @jerry.');
     el = render(MessageBubble, { message: failed, showSender: false });
-    expect(byId(el, 'message-failure')?.textContent).toBe('one of you has blocked the other');
+    expect(byId(el, 'message-failure')?.textContent).toBe('One of you has blocked the other.');
   });
 });
 
@@ -283,7 +283,7 @@ describe('the blocked users dialog', () => {
     byId(el, 'blocked-users-open')!.click();
     await settle();
     expect(byId(el, 'blocked-users-error')?.textContent).toContain('The list could not be loaded.');
-    expect(app.toasts.map((t) => t.text)).toEqual(['not connected to the server']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['You are offline. Try again once you are connected.']);
     api.blockedUsers.mockResolvedValueOnce([jerry]);
     byId(el, 'blocked-users-retry')!.click();
     await settle();

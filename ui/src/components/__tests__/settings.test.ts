@@ -164,7 +164,7 @@ describe('Devices', () => {
     const failed = await dialog();
     const error = byId(failed, 'devices-error')!;
     expect(error.getAttribute('role')).toBe('alert');
-    expect(error.textContent).toContain('Your devices could not be loaded. not connected to the server');
+    expect(error.textContent).toContain('Your devices could not be loaded. You are offline. Try again once you are connected.');
     expect(rows(failed)).toHaveLength(0);
     byId(failed, 'devices-retry')!.click();
     await settle();
@@ -225,7 +225,7 @@ describe('Devices', () => {
     expect(row(el, '9c1e0f4b7a2d8e63')).not.toBeNull();
     const error = byId(el, 'device-revoke-error')!;
     expect(error.dataset.code).toBe('offline');
-    expect(error.textContent?.trim()).toBe('“Gtedx IM on Android” could not be signed out: not connected to the server');
+    expect(error.textContent?.trim()).toBe('“Gtedx IM on Android” could not be signed out. You are offline. Try again once you are connected.');
   });
 
   it('with only this device: says no other device is signed in', async () => {
@@ -293,14 +293,16 @@ describe('Password', () => {
     const el = await dialog();
     await fill(el, 'not-it', 'new-password');
     expect(byId(el, 'password-error')?.textContent).toContain('Too many wrong passwords. Wait a while, then try again.');
-    expect(byId(el, 'password-error-detail')?.textContent).toBe('too many wrong passwords; try again in 8 s');
+    expect(byId(el, 'password-error-detail')?.textContent).toBe('Too many wrong passwords; try again in 8 s.');
   });
 
-  it('checks the form first: a new password of at least 8 characters, typed the same twice', async () => {
+  it('checks the form first: a new password of at least 8 bytes, typed the same twice', async () => {
     const el = await dialog();
     const f = fields(el);
     await fill(el, 'old-password', 'short');
-    expect(byId(el, 'password-error')?.textContent?.trim()).toBe('The new password needs at least 8 characters.');
+    expect(byId(el, 'password-error')?.textContent?.trim()).toBe(
+      'The new password needs at least 8 bytes (a letter or digit is 1 byte, a Chinese character 3).',
+    );
     expect(f.next.getAttribute('aria-invalid')).toBe('true');
     expect(f.next.getAttribute('aria-describedby')).toBe('settings-password-error settings-new-password-hint');
     expect(document.activeElement).toBe(f.next);

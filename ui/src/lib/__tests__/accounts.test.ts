@@ -1,6 +1,7 @@
 // The plain rules behind the sign-up form's question (who may sign up) and the Settings dialog
 // (the password form's checks, the devices' order, their dates).
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { checkPasswordChange, MAX_PASSWORD_BYTES } from '../password';
 import { modeFromSignUpError, normalizeSignUpMode, signUpModeQuestion } from '../signUpMode';
 import { formatDate } from '../time';
@@ -38,17 +39,31 @@ describe('signUpModeQuestion', () => {
 });
 
 describe('checkPasswordChange', () => {
-  it('wants the current password, 8+ characters, at most 256 bytes, typed twice the same', () => {
+  it('wants the current password, 8 to 256 bytes (as the server counts), typed twice the same', () => {
     expect(checkPasswordChange('', 'new-password', 'new-password')).toEqual({ field: 'current', problem: 'currentMissing' });
     expect(checkPasswordChange('old', '1234567', '1234567')).toEqual({ field: 'new', problem: 'tooShort' });
     expect(checkPasswordChange('old', '12345678', '12345679')).toEqual({ field: 'repeat', problem: 'mismatch' });
     expect(checkPasswordChange('old', '12345678', '12345678')).toBeNull();
-    // Characters, not UTF-16 units: 7 emoji are 7 characters (and 28 bytes).
-    expect(checkPasswordChange('old', '🧀'.repeat(7), '🧀'.repeat(7))?.problem).toBe('tooShort');
+    // Bytes, as the server counts: three Chinese characters are 9 bytes, two emoji 8.
+    expect(checkPasswordChange('old', '密码口', '密码口')).toBeNull();
+    expect(checkPasswordChange('old', '🧀🧀', '🧀🧀')).toBeNull();
+    expect(checkPasswordChange('old', '密码', '密码')?.problem).toBe('tooShort'); // 6 bytes
     expect(checkPasswordChange('old', '密码'.repeat(4), '密码'.repeat(4))).toBeNull();
     expect(checkPasswordChange('old', 'x'.repeat(MAX_PASSWORD_BYTES), 'x'.repeat(MAX_PASSWORD_BYTES))).toBeNull();
     expect(checkPasswordChange('old', 'x'.repeat(257), 'x'.repeat(257))?.problem).toBe('tooLong');
     expect(checkPasswordChange('old', '密'.repeat(86), '密'.repeat(86))?.problem).toBe('tooLong'); // 258 bytes
+  });
+
+  it("takes exactly the passwords the server takes (its rule: 8 to 256 bytes of UTF-8)", () => {
+    const piece = fc.constantFrom('a', '7', 'é', '密', '🧀', ' ');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 300 }), (pieces) => {
+        const password = pieces.join('');
+        const bytes = Buffer.byteLength(password, 'utf8');
+        const serverTakes = bytes >= 8 && bytes <= 256;
+        expect(checkPasswordChange('old', password, password) === null).toBe(serverTakes);
+      }),
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyMessageToList,
+  avatarSeed,
   applyReceipt,
   initials,
   isReadByPeer,
@@ -13,6 +14,7 @@ import {
   titleOf,
   upsertConversation,
   upsertLoaded,
+  withReadMark,
   type ConversationJournal,
 } from '../conversations';
 import { createTranslator } from '../i18n';
@@ -105,6 +107,16 @@ describe('preview and title', () => {
   });
 });
 
+describe('avatar colours', () => {
+  it("a 1:1 chat's colour is the other person's (their uid); a group's is its own", () => {
+    const jerry = { uid: 'u-jerry', username: 'jerry', displayName: 'Jerry' };
+    expect(avatarSeed(conv({ id: 'c1', peer: jerry }))).toBe('u-jerry');
+    expect(avatarSeed(conv({ id: 'c2', peer: jerry }))).toBe('u-jerry'); // the same person, another chat
+    expect(avatarSeed(conv({ id: 'g1', type: 'GROUP_CHAT' }))).toBe('g1');
+    expect(avatarSeed(conv({ id: 'c3', peer: null }))).toBe('c3'); // the other person not known (yet)
+  });
+});
+
 describe('read marks and ticks', () => {
   const mine = (seq: number | null, p = {}) =>
     msg({ seq, own: true, from: 'u-tom', status: seq === null ? 'sending' : 'sent', ...p });
@@ -140,6 +152,16 @@ describe('read marks and ticks', () => {
       unreadCount: 1,
     });
     expect(upsertConversation(list, conv({ id: 'a', peerReadSeq: 12, lastActivity: 2 }))[0].peerReadSeq).toBe(12);
+  });
+
+  it('a read mark sent here lowers the unread count to what lies above it, never raises it', () => {
+    const c = conv({ readSeq: 4, lastSeq: 9, unreadCount: 5 });
+    expect(withReadMark(c, 9)).toMatchObject({ readSeq: 9, unreadCount: 0 });
+    expect(withReadMark(c, 12)).toMatchObject({ readSeq: 12, unreadCount: 0 }); // a copy from before the message
+    expect(withReadMark(c, 7)).toMatchObject({ readSeq: 7, unreadCount: 2 });
+    expect(withReadMark(conv({ readSeq: 4, lastSeq: 9, unreadCount: 1 }), 7).unreadCount).toBe(1); // own messages
+    expect(withReadMark(c, 4)).toBe(c);
+    expect(withReadMark(c, 2)).toBe(c);
   });
 
   it("a member's own message counts as read up to it", () => {

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../errorTexts';
+import { failureReason } from '../privacy';
+import { describeError } from '../stores/toasts.svelte';
 import {
-  ACCOUNT_ERROR_CODES,
+  asSentence,
   authErrorView,
   changePasswordErrorView,
   CHANGE_PASSWORD_ERROR_CODES,
@@ -42,12 +46,103 @@ describe('translator', () => {
     expect(createTranslator('en')('auth.signIn')).toBe('Sign in');
   });
 
-  it('words errors: the backend message in English, Chinese text for known codes', () => {
+  it("words errors from their code in both languages, never the server's raw lowercase message", () => {
     const e = { code: 'wrong_credentials', message: 'wrong username or password' };
-    expect(errorText('en', e)).toBe('wrong username or password');
+    expect(errorText('en', e)).toBe('Wrong username or password.');
     expect(errorText('zh-CN', e)).toBe('用户名或密码错误。');
-    expect(errorText('zh-CN', { code: 'something_new', message: 'new thing' })).toBe('new thing');
+    expect(errorText('en', { code: 'username_taken', message: 'that username is taken' })).toBe('That username is taken. Choose another one.');
+  });
+
+  it("an unknown code: its message as a sentence (capitalised, a full stop); nothing: a generic one", () => {
+    expect(errorText('en', { code: 'something_new', message: 'new thing happened' })).toBe('New thing happened.');
+    expect(errorText('zh-CN', { code: 'something_new', message: ' new thing ' })).toBe('New thing.');
+    expect(errorText('en', { code: 'x', message: 'Done already!' })).toBe('Done already!');
+    expect(errorText('en', { code: 'x', message: 'écrit (déjà)' })).toBe('Écrit (déjà).');
+    expect(errorText('zh-CN', { code: 'x', message: '出错了。' })).toBe('出错了。');
     expect(errorText('en', { code: 'x', message: '' })).toBe('Something went wrong.');
+    expect(errorText('zh-CN', { code: 'x', message: '  ' })).toBe('出错了。');
+    expect(asSentence('a.b')).toBe('A.b.');
+  });
+});
+
+/**
+ * The error codes in the backend's Rust sources: the server's (im-proto's `ErrorCode` and its
+ * `unknown`), the SDK's (`Error::code`, `TlsProblem::code`) and the app's (`AppError::new`).
+ */
+function backendErrorCodes(): string[] {
+  const read = (path: string) => readFileSync(new URL(`../../../../${path}`, import.meta.url), 'utf8');
+  const all = (text: string, re: RegExp) => [...text.matchAll(re)].map((m) => m[1]);
+  const fnBody = (text: string, name: string) => text.slice(text.indexOf(`fn ${name}(`), text.indexOf('\n    }\n', text.indexOf(`fn ${name}(`)));
+  const proto = read('crates/im-proto/src/error.rs');
+  const sdk = read('crates/im-sdk/src/error.rs');
+  const tls = read('crates/im-sdk/src/tls.rs');
+  const app = ['error.rs', 'commands.rs', 'server_address.rs', 'state.rs', 'credentials.rs'].map((f) => read(`src-tauri/src/${f}`)).join('\n');
+  return [
+    ...all(proto, /= "([a-z_]+)", transient/g),
+    ...all(proto, /ErrorCode::Unknown => "([a-z_]+)"/g),
+    ...all(fnBody(sdk, 'code'), /=> "([a-z_]+)"/g),
+    ...all(fnBody(tls, 'code'), /=> "([a-z_]+)"/g),
+    ...all(app, /(?:AppError|Self)::new\(\s*"([a-z_]+)"/g),
+  ];
+}
+
+describe('every error code the backend can send', () => {
+  it('is in the one list: the server\'s, the SDK\'s and the app\'s codes (read from their Rust sources)', () => {
+    const codes = new Set(backendErrorCodes());
+    expect(codes.size).toBeGreaterThan(50);
+    expect([...new Set(ERROR_CODES)].sort()).toEqual([...codes].sort());
+    expect(new Set(ERROR_CODES).size, 'each code once').toBe(ERROR_CODES.length);
+  });
+
+  it('has a written sentence in English and in Chinese, not the backend message', () => {
+    const seen = { en: new Set<string>(), zh: new Set<string>() };
+    for (const code of ERROR_CODES) {
+      const raw = { code, message: `raw message for ${code}` };
+      const en = errorText('en', raw);
+      const zh = errorText('zh-CN', raw);
+      expect(en, code).not.toContain('raw message');
+      expect(zh, code).not.toContain('raw message');
+      expect(en, code).toMatch(/^[A-Z“'].*[.!?]$/); // a sentence
+      expect(en, code).not.toMatch(/[\u4e00-\u9fff]/);
+      expect(zh, code).toMatch(/[\u4e00-\u9fff]/);
+      expect(zh, code).toMatch(/[。！？]$/);
+      expect(seen.en.has(en), `${code}: a text of its own`).toBe(false);
+      expect(seen.zh.has(zh), `${code}: a text of its own`).toBe(false);
+      seen.en.add(en);
+      seen.zh.add(zh);
+    }
+  });
+
+  it('is what the toasts, the sign-in screen, a failed message and the dialogs show', () => {
+    const e = { code: 'wrong_credentials', message: 'wrong username or password' };
+    expect(describeError(e)).toBe('Wrong username or password.');
+    expect(authErrorView('en', e).text).toBe('Wrong username or password.');
+    const refused = { code: 'not_member', message: 'you are not a member of this conversation' };
+    expect(failureReason(refused, { peer: null, blockedByMe: false }, createTranslator('en'), 'en')).toBe(
+      'You are not a member of this conversation (any more).',
+    );
+    expect(changePasswordErrorView('en', { code: 'offline', message: 'not connected to the server' }).text).toBe(
+      'You are offline. Try again once you are connected.',
+    );
+  });
+});
+
+describe('the password rule, as the server counts it (bytes of UTF-8)', () => {
+  it('says bytes in the hints and the errors, in both languages', () => {
+    const en = createTranslator('en');
+    const zh = createTranslator('zh-CN');
+    const keys = ['auth.passwordHint', 'settings.newPasswordHint', 'settings.passwordTooShort', 'settings.passwordTooLong'] as const;
+    const invalid = { code: 'invalid_password', message: 'a password must be 8 to 256 bytes long' };
+    const english = [...keys.map((k) => en(k)), errorText('en', invalid), changePasswordErrorView('en', invalid).text];
+    const chinese = [...keys.map((k) => zh(k)), errorText('zh-CN', invalid), changePasswordErrorView('zh-CN', invalid).text];
+    for (const text of english) {
+      expect(text).toMatch(/\bbytes?\b/);
+      expect(text).not.toMatch(/\bcharacters\b/);
+    }
+    for (const text of chinese) {
+      expect(text).toContain('字节');
+      expect(text).not.toContain('字符');
+    }
   });
 });
 
@@ -76,7 +171,7 @@ describe('sign-in screen errors', () => {
     expect(authErrorView('en', { code: 'wrong_credentials', message: 'wrong username or password' })).toEqual({
       title: null,
       help: null,
-      text: 'wrong username or password',
+      text: 'Wrong username or password.',
     });
     expect(authErrorView('zh-CN', { code: 'wrong_credentials', message: 'x' }).text).toBe('用户名或密码错误。');
   });
@@ -172,12 +267,13 @@ describe('reaching the server: the address, its certificate, the connection', ()
     expect(zh('insecure_server')).toContain(createTranslator('zh-CN')('auth.allowInsecure'));
   });
 
-  it('keeps the backend message as the detail on the sign-in screen', () => {
+  it('keeps the backend message (as a sentence) as the detail on the sign-in screen', () => {
     const e = backend('tls_untrusted');
-    expect(errorDetail(e)).toBe(e.message);
+    const detail = 'Cannot connect securely to wss://x/ws: technical tls_untrusted.';
+    expect(errorDetail(e)).toBe(detail);
     expect(errorDetail({ code: 'tls_failed', message: '  ' })).toBeNull();
     expect(errorDetail({ code: 'wrong_credentials', message: 'wrong username or password' })).toBeNull();
-    expect(authErrorView('zh-CN', e)).toEqual({ title: null, help: null, text: errorText('zh-CN', e), detail: e.message });
+    expect(authErrorView('zh-CN', e)).toEqual({ title: null, help: null, text: errorText('zh-CN', e), detail });
   });
 
   it('the server preview and the unencrypted-server warning', () => {
@@ -197,11 +293,9 @@ describe('accounts: sign-up modes, devices, password', () => {
   const backend = (code: string) => ({ code, message: `server says ${code}` });
 
   it('words the new server errors itself, in both languages, as sentences', () => {
-    expect([...ACCOUNT_ERROR_CODES].sort()).toEqual(
-      ['account_disabled', 'invite_invalid', 'invite_required', 'session_not_found', 'sign_up_closed'].sort(),
-    );
+    const accountCodes = ['account_disabled', 'invite_invalid', 'invite_required', 'session_not_found', 'sign_up_closed'];
     const seen = new Set<string>();
-    for (const code of ACCOUNT_ERROR_CODES) {
+    for (const code of accountCodes) {
       const texts = { en: errorText('en', backend(code)), zh: errorText('zh-CN', backend(code)) };
       for (const text of [texts.en, texts.zh]) {
         expect(text, code).not.toContain('server says');
@@ -229,15 +323,19 @@ describe('accounts: sign-up modes, devices, password', () => {
     expect(changePasswordErrorView('zh-CN', wrong)).toEqual({ text: '当前密码不正确。' });
     // Elsewhere (signing in) it still means a wrong username or password.
     expect(errorText('zh-CN', wrong)).toBe('用户名或密码错误。');
-    expect(changePasswordErrorView('en', { code: 'invalid_password', message: 'x' }).text).toBe('The new password must be 8 to 256 bytes long.');
+    expect(changePasswordErrorView('en', { code: 'invalid_password', message: 'x' }).text).toBe(
+      'The new password must be 8 to 256 bytes long (a letter or digit is 1 byte, a Chinese character 3).',
+    );
     const limited = { code: 'rate_limited', message: 'too many wrong passwords; try again in 8 s' };
     expect(changePasswordErrorView('en', limited)).toEqual({
       text: 'Too many wrong passwords. Wait a while, then try again.',
-      detail: 'too many wrong passwords; try again in 8 s',
+      detail: 'Too many wrong passwords; try again in 8 s.', // the backend's words, as a sentence
     });
     expect(changePasswordErrorView('zh-CN', limited).text).toBe('密码错误次数过多，请稍后再试。');
     expect(changePasswordErrorView('zh-CN', { code: 'offline', message: 'not connected' }).text).toBe('当前离线，请连接后再试。');
-    expect(changePasswordErrorView('en', { code: 'offline', message: 'not connected to the server' })).toEqual({ text: 'not connected to the server' });
+    expect(changePasswordErrorView('en', { code: 'offline', message: 'not connected to the server' })).toEqual({
+      text: 'You are offline. Try again once you are connected.',
+    });
   });
 
   it('has the new texts in both languages', () => {

@@ -130,8 +130,8 @@ describe('failureReason', () => {
 
   it('other errors (and `blocked` without a peer) are the error text', () => {
     const internal = { code: 'internal', message: 'the server did not answer in time' };
-    expect(failureReason(internal, { peer: jerry, blockedByMe: false }, en, 'en')).toBe('the server did not answer in time');
-    expect(failureReason(blocked, { peer: null, blockedByMe: false }, en, 'en')).toBe('one of you has blocked the other');
+    expect(failureReason(internal, { peer: jerry, blockedByMe: false }, en, 'en')).toBe('Something went wrong on the server. Try again.');
+    expect(failureReason(blocked, { peer: null, blockedByMe: false }, en, 'en')).toBe('One of you has blocked the other.');
     expect(failureReason(blocked, { peer: null, blockedByMe: false }, zh, 'zh-CN')).toBe('你们中有一方屏蔽了另一方。');
   });
 });

@@ -146,7 +146,7 @@ describe('the blocked list', () => {
     emit({ kind: 'resync' });
     emit({ kind: 'resync' });
     await flush();
-    expect(app.toasts.map((t) => t.text)).toEqual(['the cache is locked']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['Something went wrong on the server. Try again.']);
   });
 
   it('is reloaded on resync', async () => {
@@ -195,7 +195,7 @@ describe('the blocked list', () => {
     };
     expect(await app.blockUser(spike)).toBe(false);
     expect(app.isBlocked('u-spike')).toBe(false);
-    expect(app.toasts.map((t) => t.text)).toEqual(['not connected to the server']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['You are offline. Try again once you are connected.']);
   });
 
   it('is forgotten on signing out', async () => {
@@ -236,7 +236,7 @@ describe('mute', () => {
     };
     expect(await app.setMuted('c1', true)).toBe(false);
     expect(app.conversationById('c1')?.muted).toBe(false);
-    expect(app.toasts.map((t) => t.text)).toEqual(['not connected to the server']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['You are offline. Try again once you are connected.']);
   });
 
   it('the open conversation follows too, even when it is not in the loaded list', async () => {
@@ -327,7 +327,7 @@ describe('leaving a group', () => {
     };
     expect(await app.leaveConversation('g1')).toBe(false);
     expect(app.conversations.map((c) => c.id)).toEqual(['c1', 'g1']);
-    expect(app.toasts.map((t) => t.text)).toEqual(['not connected to the server']);
+    expect(app.toasts.map((t) => t.text)).toEqual(['You are offline. Try again once you are connected.']);
   });
 
   it('a conversationRemoved event for it (from the backend) is harmless', async () => {

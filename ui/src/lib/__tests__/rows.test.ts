@@ -14,6 +14,19 @@ describe('buildRows', () => {
     expect(rows[3]).toMatchObject({ kind: 'day', day: '2024-01-02' });
   });
 
+  it('marks the message the "New messages" divider goes above (in its row: no row added)', () => {
+    const m1 = msg({ seq: 1, timestamp: new Date(2024, 0, 1, 10).getTime() });
+    const m2 = msg({ seq: 2, timestamp: new Date(2024, 0, 2, 10).getTime() });
+    const m3 = msg({ seq: 3, timestamp: new Date(2024, 0, 2, 11).getTime() });
+    const above = (rows: ReturnType<typeof buildRows>) =>
+      rows.filter((r) => r.kind === 'message' && r.newMessagesAbove).map((r) => (r.kind === 'message' ? r.message.seq : 0));
+    expect(above(buildRows([m1, m2, m3], m2.clientId))).toEqual([2]);
+    expect(above(buildRows([m1, m2, m3], m3.clientId))).toEqual([3]);
+    expect(above(buildRows([m1, m2, m3], 'gone'))).toEqual([]);
+    expect(above(buildRows([m1, m2, m3]))).toEqual([]);
+    expect(buildRows([m1, m2, m3], m2.clientId).map((r) => r.key)).toEqual(buildRows([m1, m2, m3]).map((r) => r.key));
+  });
+
   it('handles a new year', () => {
     const rows = buildRows([
       msg({ seq: 1, timestamp: new Date(2023, 11, 31, 22, 0).getTime() }),

@@ -6,7 +6,7 @@
 //    someone blocked or unblocked on another device, someone blocking the user, the user added to
 //    a new group or back to one they left (`addedToGroup`);
 //  - what the user does: open a conversation, send, retry, mark read (the window comes back),
-//    scroll up, start a chat, mute / unmute, leave a group (with or without the backend sending
+//    load older history, scroll the view up away from the newest messages and back, start a chat, mute / unmute, leave a group (with or without the backend sending
 //    this device a `conversationRemoved`: the real server does not, tests try both), block /
 //    unblock, open the blocked list, dismiss an "added you" notice;
 //  - and when the backend's answers and events arrive: every command answer and every event goes
@@ -17,7 +17,7 @@
 // each message once per clientId / seq, in seq order). Whenever everything has arrived (after a
 // `settle` step, or any step that leaves nothing on its way, and at the end) the UI must agree with the reference, the backend: the same list in the
 // same order with the backend's last word on every item (unread counts, read marks, last message),
-// the open conversation marked read (no unread badge), and its thread holding exactly the
+// the open conversation marked read (no unread badge) unless its view is scrolled up, and its thread holding exactly the
 // backend's messages from the oldest one loaded on (none lost or stale), the blocked list the
 // backend's (same people, most recently blocked first), and an "added you" notice for exactly the
 // groups the user was added to since, still in, and not dismissed.
@@ -53,6 +53,7 @@ type Action =
   | { kind: 'retry'; which: number }
   | { kind: 'markRead' }
   | { kind: 'loadOlder' }
+  | { kind: 'scroll'; atBottom: boolean }
   | { kind: 'startChat'; who: number }
   | { kind: 'mute'; conv: number; on: boolean }
   | { kind: 'leave'; conv: number }
@@ -89,6 +90,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('retry' as const), which: n }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'markRead' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'loadOlder' as const }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('scroll' as const), atBottom: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('startChat' as const), who: n }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('mute' as const), conv: n, on: fc.boolean() }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('leave' as const), conv: n }), weight: 2 },
@@ -172,7 +174,7 @@ const summary = (m: UiMessage) => ({ clientId: m.clientId, seq: m.seq, status: m
  * `notices`: the groups the user was added to and is still in, whose notice was not dismissed
  * (oldest first).
  */
-function checkSettled(app: App, mock: MockBackend, notices: readonly string[]): void {
+function checkSettled(app: App, mock: MockBackend, notices: readonly string[], scrolledUp: string | null): void {
   const backendList: ConversationItem[] = mock.control.items();
   expect(app.conversationsComplete).toBe(true); // fewer than a page: the whole list is loaded
   expect(app.conversations.map((c) => c.id), 'the same conversations, in the same order').toEqual(backendList.map((c) => c.id));
@@ -191,7 +193,7 @@ function checkSettled(app: App, mock: MockBackend, notices: readonly string[]): 
   expect(backendList.some((c) => c.id === id), 'a removed conversation is closed').toBe(true);
   const thread = app.currentThread!;
   expect(thread.loaded).toBe(true);
-  expect(app.selected!.unreadCount, 'the open conversation has no unread badge').toBe(0);
+  if (id !== scrolledUp) expect(app.selected!.unreadCount, 'the open conversation has no unread badge').toBe(0);
   // The thread holds exactly the backend's messages from the oldest loaded one on.
   const oldest = minSeq(thread.messages);
   const held = mock.control.messages(id);
@@ -209,9 +211,11 @@ async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[]): Pro
   const { app, mock, control } = await setup(s, leaveEvent);
   /** The reference for the notices: groups added to (oldest first), pruned when left or removed. */
   let notices: string[] = [];
+  /** The open conversation whose view the user scrolled up, away from the newest messages. */
+  let scrolledUp: string | null = null;
   try {
     checkAlways(app);
-    checkSettled(app, mock, notices);
+    checkSettled(app, mock, notices, scrolledUp);
     const others = control.users.filter((u) => u.uid !== control.me.uid);
     for (const a of actions) {
       const convs = control.items();
@@ -289,11 +293,15 @@ async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[]): Pro
         case 'open': {
           // The user clicks a row of the list they see.
           const c = pick(app.conversations, a.conv);
-          if (c) void app.select(c.id);
+          if (c && c.id !== app.selectedId) {
+            void app.select(c.id);
+            scrolledUp = null; // it opens at its newest messages
+          }
           break;
         }
         case 'close':
           void app.select(null);
+          scrolledUp = null;
           break;
         case 'send':
           if (app.selectedId && app.currentThread?.loaded) void app.send(app.selectedId, a.text);
@@ -309,6 +317,12 @@ async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[]): Pro
           break;
         case 'loadOlder':
           if (app.currentThread) void app.loadOlder(app.currentThread);
+          break;
+        case 'scroll':
+          if (app.selectedId) {
+            app.setViewAtBottom(app.selectedId, a.atBottom);
+            scrolledUp = a.atBottom ? null : app.selectedId;
+          }
           break;
         case 'startChat': {
           const who = pick(others, a.who)!;
@@ -366,12 +380,13 @@ async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[]): Pro
       notices = notices.filter((id) => inBackend.has(id));
       checkAlways(app);
       // Nothing on its way (after a `settle`, or by chance): the UI must agree with the backend.
-      if (s.count() === 0) checkSettled(app, mock, notices);
+      if (app.selectedId === null) scrolledUp = null; // closed (removed, left)
+      if (s.count() === 0) checkSettled(app, mock, notices, scrolledUp);
     }
     await s.waitIdle();
     await microtasks();
     checkAlways(app);
-    checkSettled(app, mock, notices);
+    checkSettled(app, mock, notices, scrolledUp);
   } finally {
     app.dispose();
   }

@@ -9,6 +9,7 @@ import {
   mergePage,
   removeConversation,
   upsertLoaded,
+  withReadMark,
   type ConversationJournal,
   type ListMerge,
 } from '../conversations';
@@ -57,6 +58,13 @@ export class ConversationListStore {
   private verifying: Promise<void> | null = null;
   private verifyAgain = false;
   private moreBlockedUntil = 0;
+  /**
+   * The read marks this device sent (`mark_read`), by conversation. The backend moves its mark at
+   * once but sends no event for it (the server tells only the user's other sessions), and the
+   * copies it sent before still count the messages unread — among them the `conversation` event
+   * that came with the very message being read. Every copy taken in is shown with this mark.
+   */
+  private readMarks = new Map<string, number>();
 
   constructor(
     private readonly session: Pick<SessionStore, 'account' | 'phase' | 'ready'>,
@@ -130,12 +138,36 @@ export class ConversationListStore {
   }
 
   private applyListMerge(merged: ListMerge): void {
-    this.items = merged.items;
+    this.items = this.readMarks.size ? merged.items.map((c) => this.withOwnReadMark(c)) : merged.items;
     this.complete = merged.complete;
   }
 
+  /** A copy from the backend with the read mark this device sent, if that is ahead of it. */
+  private withOwnReadMark(item: ConversationItem): ConversationItem {
+    const seq = this.readMarks.get(item.id);
+    return seq === undefined ? item : withReadMark(item, seq);
+  }
+
+  /** The read mark this device sent for a conversation (0: none). */
+  readMark(id: string): number {
+    return this.readMarks.get(id) ?? 0;
+  }
+
+  /** This device marked a conversation read up to `seq`: its badge goes at once, and stays gone. */
+  markRead(id: string, seq: number): void {
+    if (seq <= this.readMark(id)) return;
+    this.readMarks.set(id, seq);
+    this.patch(id, (c) => withReadMark(c, seq));
+  }
+
+  /** The backend refused that mark: the next copies are taken as they come. */
+  markReadFailed(id: string, seq: number): void {
+    if (this.readMarks.get(id) === seq) this.readMarks.delete(id);
+  }
+
   /** A `conversation` event (or a created conversation): into the list if it belongs to the loaded part. */
-  upsert(item: ConversationItem): void {
+  upsert(received: ConversationItem): void {
+    const item = this.withOwnReadMark(received);
     this.items = upsertLoaded(this.items, item, this.complete);
     if (item.id === this.selectedId) {
       const old = this.selectedItem?.id === item.id ? this.selectedItem : null;
@@ -176,6 +208,7 @@ export class ConversationListStore {
   removed(id: string): void {
     for (const j of this.journals) j.set(id, null);
     this.items = removeConversation(this.items, id);
+    this.readMarks.delete(id);
   }
 
   /**
@@ -302,7 +335,7 @@ export class ConversationListStore {
 
   /** A conversation about to be opened that may lie beyond the loaded part (found by "new chat"). */
   remember(item: ConversationItem): void {
-    if (this.selectedId !== item.id) this.selectedItem = item;
+    if (this.selectedId !== item.id) this.selectedItem = this.withOwnReadMark(item);
   }
 
   reset(): void {
@@ -315,6 +348,7 @@ export class ConversationListStore {
     this.selectedItem = null;
     this.left.clear();
     this.suspects.clear();
+    this.readMarks.clear();
     this.verifyAgain = false;
   }
 }

@@ -31,6 +31,10 @@ export type ThreadDeps = {
   selected(): ConversationItem | null;
   /** A message the backend answered with (send, retry): into its thread and the list. */
   applyMessage(msg: UiMessage): void;
+  /** The read mark sent for a conversation (0: none); sending one; the backend refused one. */
+  readMark(id: string): number;
+  markRead(id: string, seq: number): void;
+  markReadFailed(id: string, seq: number): void;
 };
 
 export class ThreadStore {
@@ -41,7 +45,11 @@ export class ThreadStore {
   readonly typing = new TypingTracker();
 
   private order: string[] = [];
-  private markedRead = new Map<string, number>();
+  /**
+   * The conversation whose view is scrolled up, away from its newest messages (the message list
+   * says so): they are not read yet, so nothing is marked read there until it is back at the bottom.
+   */
+  private scrolledUp: string | null = null;
   /**
    * One per page or send / retry in flight: the message events that arrived meanwhile (by
    * clientId). Command answers and events travel separately, so an event can overtake the answer
@@ -60,6 +68,7 @@ export class ThreadStore {
       this.threads.set(id, thread);
     }
     this.touch(id);
+    this.scrolledUp = null; // a conversation opens at its newest messages
     return thread;
   }
 
@@ -153,22 +162,36 @@ export class ThreadStore {
     api.setTyping({ conversationId, typing }).catch((e) => console.warn('[gtedx] set_typing failed:', e));
   }
 
-  /** Marks the open conversation read up to its newest message, if the window has focus. */
+  /**
+   * Marks the open conversation read up to its newest message, if the window has focus and its
+   * view is at the bottom (where the newest messages are).
+   */
   maybeMarkRead(): void {
     const id = this.deps.selectedId();
     const thread = id ? (this.threads.get(id) ?? null) : null;
-    if (this.deps.phase() !== 'main' || !id || !thread?.loaded) return;
+    if (this.deps.phase() !== 'main' || !id || !thread?.loaded || this.scrolledUp === id) return;
     if (typeof document !== 'undefined' && (document.visibilityState !== 'visible' || !document.hasFocus())) return;
     const newest = maxSeq(thread.messages);
     if (newest === null) return;
-    if (newest <= (this.markedRead.get(id) ?? 0)) return;
+    if (newest <= this.deps.readMark(id)) return;
     const conv = this.deps.selected();
     if (conv && newest <= conv.readSeq && conv.unreadCount === 0) return;
-    this.markedRead.set(id, newest);
+    this.deps.markRead(id, newest);
     api.markRead({ conversationId: id, seq: newest }).catch((e) => {
-      this.markedRead.delete(id);
+      this.deps.markReadFailed(id, newest);
       this.deps.toasts.show(api.toAppError(e));
     });
+  }
+
+  /** The message view of a conversation left its bottom (scrolled up) or came back to it. */
+  setViewAtBottom(id: string, atBottom: boolean): void {
+    if (!atBottom) {
+      this.scrolledUp = id;
+      return;
+    }
+    if (this.scrolledUp !== id) return;
+    this.scrolledUp = null;
+    this.maybeMarkRead();
   }
 
   /** A `message` event: into its thread, and noted for the pages and sends in flight. */
@@ -205,14 +228,13 @@ export class ThreadStore {
   remove(id: string): void {
     this.threads.delete(id);
     this.order = this.order.filter((x) => x !== id);
-    this.markedRead.delete(id);
     this.drafts.clear(id);
   }
 
   reset(): void {
     this.threads.clear();
     this.order = [];
-    this.markedRead.clear();
+    this.scrolledUp = null;
     this.drafts.clearAll();
     this.typing.clear();
     clearTimeout(this.typingTimer);
