@@ -15,10 +15,13 @@ APT_PACKAGES=(
   build-essential pkg-config curl ca-certificates file libssl-dev
   # Tauri 2 on Linux (WebKitGTK 4.1) and the keyring's Secret Service client
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libdbus-1-dev
-  # the headless desktop the end-to-end tests run in
-  xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin imagemagick
-  fonts-noto-cjk
+  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libdbus-1-dev dbus
+  # Chinese text, and emoji in colour
+  fonts-noto-cjk fonts-noto-color-emoji
+)
+# Only for the tests: the headless desktop the end-to-end tests run in.
+APT_TEST_PACKAGES=(
+  xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring dunst libnotify-bin imagemagick
 )
 
 need_root() {
@@ -50,6 +53,12 @@ install_rust() {
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt 2>/dev/null || true
 }
 
+install_test_tools() {
+  APT_PACKAGES+=("${APT_TEST_PACKAGES[@]}")
+  install_apt_packages
+  install_cargo_tools
+}
+
 install_cargo_tools() {
   if ! command -v cargo-nextest >/dev/null 2>&1; then
     say "cargo-nextest: installing"
@@ -78,14 +87,37 @@ check_node() {
 build_ui() {
   say "ui: npm ci and build"
   (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+  ui_sources_hash >"$ROOT/ui/dist/.sources"
 }
 
-setup_all() {
+# A hash of what the UI's build reads: its lock file, configuration and sources.
+ui_sources_hash() {
+  (cd "$ROOT/ui" && find package.json package-lock.json index.html vite.config.ts svelte.config.js \
+    tsconfig.json src -type f -not -path '*/__tests__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+}
+
+# Builds the UI unless ui/dist was built from exactly these sources: an unchanged UI is neither
+# rebuilt nor, in turn, re-embedded into the app (its build script watches ui/dist).
+build_ui_if_changed() {
+  if [ -f "$ROOT/ui/dist/index.html" ] && [ "$(cat "$ROOT/ui/dist/.sources" 2>/dev/null)" = "$(ui_sources_hash)" ]; then
+    say "ui: unchanged since its last build"
+  else
+    build_ui
+  fi
+}
+
+# What building and running the product needs.
+setup_run() {
   install_apt_packages
   install_rust
   check_node
-  install_cargo_tools
   mkdir -p "$CARGO_TARGET_DIR"
+}
+
+# ... and what the tests need too.
+setup_all() {
+  setup_run
+  install_test_tools
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

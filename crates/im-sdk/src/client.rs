@@ -725,6 +725,13 @@ impl ImClient {
             })?;
         if moved {
             self.inner().nudge_read(conversation_id);
+            // The user's own receipt, as their other devices will hear it: whoever shows this
+            // conversation's unread count learns it changed (the server tells the others only).
+            self.inner().emit(ClientEvent::Receipt(im_proto::Receipt {
+                conversation_id,
+                uid: self.user().uid,
+                read_seq: record.read_seq,
+            }));
         }
         Ok(record.unread_count())
     }

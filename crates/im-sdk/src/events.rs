@@ -74,7 +74,8 @@ pub enum ClientEvent {
         /// Messages fetched.
         messages: usize,
     },
-    /// A member's read mark moved.
+    /// A member's read mark moved: also the user's own, from another device or from
+    /// [`Conversation::mark_read`](crate::Conversation::mark_read) on this one.
     Receipt(Receipt),
     /// The user was added to a conversation (or created one on another session).
     ConversationCreated(Conversation),

@@ -75,6 +75,15 @@ async fn tom_sends_jerry_wake_up_through_the_sdk() {
     assert_eq!(record.last_message.as_ref(), Some(&sent));
     assert_eq!(record.unread_count(), 1);
     assert_eq!(listed[0].mark_read(1).unwrap(), 0);
+    // Jerry's own app hears of its mark (its unread count changed), as his other devices do.
+    let own = next_event(&mut jerry_events, |e| match e {
+        ClientEvent::Receipt(r) => Some(r),
+        _ => None,
+    })
+    .await;
+    assert_eq!((own.uid, own.read_seq), (jerry.user().uid, 1));
+    // A mark that moves nothing says nothing (checked below: no receipt before the next message).
+    assert_eq!(listed[0].mark_read(1).unwrap(), 0);
     let receipt = next_event(&mut tom.events(), |e| match e {
         ClientEvent::Receipt(r) => Some(r),
         _ => None,
@@ -84,6 +93,26 @@ async fn tom_sends_jerry_wake_up_through_the_sdk() {
     let tom_side = tom.conversation(conversation.id()).await.unwrap();
     assert_eq!(tom_side.record().peer_read_seq, 1, "read tick for Tom");
     assert_eq!(tom_side.record().unread_count(), 0);
+
+    conversation.send(TextMessage::new("醒了吗")).await.unwrap();
+    next_event(&mut jerry_events, |e| match e {
+        ClientEvent::Receipt(r) => panic!("a receipt for a mark that moved nothing: {r:?}"),
+        ClientEvent::Message { message, .. } => Some(message),
+        _ => None,
+    })
+    .await;
+    jerry
+        .conversation(conversation.id())
+        .await
+        .unwrap()
+        .mark_read(2)
+        .unwrap();
+    let next = next_event(&mut jerry_events, |e| match e {
+        ClientEvent::Receipt(r) => Some(r),
+        _ => None,
+    })
+    .await;
+    assert_eq!((next.uid, next.read_seq), (jerry.user().uid, 2));
 
     // Typing reaches Jerry.
     conversation.typing(true).await.unwrap();

@@ -517,7 +517,19 @@ fn log_filter(spec: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {
     Ok(filter)
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors end the process with their chain of causes on one line, for an operator: no Rust
+/// backtrace, even with `RUST_BACKTRACE` set.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("im-server: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     // The config file first, while this is the only thread: its settings become the `IM_*`
     // variables the environment does not set (see config_file.rs).
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -597,13 +609,28 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     log_panics();
     let config = cli.into_config();
     let terminated = termination()?;
-    let server = im_server::start(config.clone()).await.with_context(|| {
-        format!(
-            "starting on {} with {}",
-            config.listen,
-            config.database.display()
-        )
-    })?;
+    let server = match im_server::start(config.clone()).await {
+        Ok(server) => server,
+        Err(im_server::Error::Io(e)) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            let admin = config
+                .admin_listen
+                .map_or_else(|| "off".to_owned(), |a| a.to_string());
+            anyhow::bail!(
+                "an address it needs is in use (public {}, admin {admin}): another im-server, or \
+                 another program, listens there; choose others with --listen and --admin-listen",
+                config.listen
+            )
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "starting on {} with {}",
+                    config.listen,
+                    config.database.display()
+                )
+            });
+        }
+    };
     reload_tls_on_sighup(server.tls_reloader())?;
     let stop = server.shutdown_token();
     tokio::spawn(async move {

@@ -781,3 +781,27 @@ async fn the_admin_commands_reach_the_running_server_and_then_the_files() {
         "{said}"
     );
 }
+
+/// A second server on a taken port (`.ci/start` twice, say) says so in one line, naming the
+/// addresses and the settings to change: no Rust backtrace, even with RUST_BACKTRACE set.
+#[test]
+fn a_taken_port_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_im-server"))
+        .env("IM_LISTEN", &address)
+        .env("IM_ADMIN_LISTEN", "off")
+        .env("IM_DATABASE", dir.path().join("im.sqlite3"))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        error.contains(&format!("in use (public {address}, admin off)"))
+            && error.contains("--listen"),
+        "{error}"
+    );
+    assert!(!error.contains("backtrace"), "{error}");
+}

@@ -627,11 +627,16 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       if (!scripted) void ack(c, m);
       return { ...m, error: null };
     },
-    // Like the backend: the read mark moves at once, and no event says so (the server tells only
-    // the user's other sessions; the UI lowers its own badge).
+    // Like the backend: the read mark moves at once; when it moved, the user's own receipt and the
+    // conversation (its new unread count) follow, as they do for a mark from another device.
     mark_read: (a) => {
       const c = conv(a.conversationId);
-      c.readSeq = Math.max(c.readSeq, Number(a.seq));
+      const readSeq = Math.min(Number(a.seq), lastSeqOf(c));
+      if (readSeq > c.readSeq) {
+        c.readSeq = readSeq;
+        emit({ kind: 'receipt', conversationId: c.id, uid: me.uid, readSeq });
+        emit({ kind: 'conversation', conversation: item(c) });
+      }
       return null;
     },
     set_typing: () => null,
