@@ -465,7 +465,8 @@ pub fn subscribe_events(state: State<'_, AppState>, on_event: Channel<ImEvent>) 
 
 /// Which conversation the UI shows (no notifications for it while the window is focused).
 #[tauri::command]
-pub fn set_active_conversation(
+pub fn set_active_conversation<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     conversation_id: Option<String>,
 ) -> Result<()> {
@@ -474,7 +475,20 @@ pub fn set_active_conversation(
         .map(self::conversation_id)
         .transpose()?;
     state.set_active(id);
+    if let Some(id) = id {
+        // Read here: its notification has nothing left to say.
+        state.notifier.read(&app, id);
+    }
     Ok(())
+}
+
+/// Whether notifications show the message text (privacy: off says only that a message came);
+/// remembered for the next start.
+#[tauri::command]
+pub fn set_notification_text(state: State<'_, AppState>, show: bool) -> Result<()> {
+    state
+        .set_notification_text(show)
+        .map_err(|e| AppError::new("cache", format!("cannot save the setting: {e}")))
 }
 
 /// The connection state now.

@@ -261,6 +261,8 @@ pub enum ImEvent {
     Error { error: AppError },
     /// Events may have been missed (after catching up, or an overflow): reload what is shown.
     Resync,
+    /// Show this conversation (its notification was clicked; the window is already raised).
+    OpenConversation { conversation_id: String },
 }
 
 #[cfg(test)]

@@ -95,7 +95,11 @@ async fn translate<R: Runtime>(
         ClientEvent::CaughtUp { .. } => {
             let missed = std::mem::take(caught_up);
             if missed > 0 && !notifications::main_window_focused(app) {
-                notifications::show(app, "Gtedx IM", &format!("{missed} new messages"));
+                app.state::<AppState>().notifier.plain(
+                    app,
+                    "Gtedx IM",
+                    &format!("{missed} new messages"),
+                );
             }
             vec![ImEvent::Resync]
         }
@@ -135,7 +139,11 @@ async fn translate<R: Runtime>(
                 format!("“{}”", c.title)
             };
             if !notifications::main_window_focused(app) {
-                notifications::show(app, "Gtedx IM", &format!("{who} added you to {title}"));
+                app.state::<AppState>().notifier.plain(
+                    app,
+                    "Gtedx IM",
+                    &format!("{who} added you to {title}"),
+                );
             }
             let by = match names.user(by) {
                 Some(user) => crate::dto::UserInfo::from(user),
@@ -202,5 +210,7 @@ async fn notify_message<R: Runtime>(
         }
         _ => sender,
     };
-    notifications::show(app, &title, &notifications::preview(message.body.preview()));
+    state
+        .notifier
+        .message(app, message.conversation_id, &title, message.body.preview());
 }

@@ -60,6 +60,7 @@ pub fn app<R: Runtime>(
             commands::mark_read,
             commands::set_typing,
             commands::set_active_conversation,
+            commands::set_notification_text,
             commands::set_muted,
             commands::leave_conversation,
             commands::block_user,

@@ -69,6 +69,14 @@ impl Profile {
         }
     }
 
+    /// The identifier [`Self::identifier`] started from: the installed app's, which its desktop
+    /// entry is named after (`<identifier>.desktop`) whatever the profile.
+    pub fn base_identifier(identifier: &str) -> &str {
+        identifier
+            .split_once(".profile-")
+            .map_or(identifier, |(base, _)| base)
+    }
+
     /// The keyring service the profile's credentials are stored under.
     pub fn keyring_service(&self) -> String {
         match &self.name {
@@ -108,6 +116,10 @@ mod tests {
         assert_eq!(env.name(), Some("jerry"));
         let default = Profile::from_args(args(&["gtedx-im"]), None).unwrap();
         assert_eq!(default, Profile::default_profile());
+        for profile in [Profile::default_profile(), Profile::named("jerry").unwrap()] {
+            let identifier = profile.identifier("im.gtedx.desktop");
+            assert_eq!(Profile::base_identifier(&identifier), "im.gtedx.desktop");
+        }
     }
 
     #[test]

@@ -35,11 +35,27 @@ pub struct AppState {
     lifecycle: tokio::sync::Mutex<()>,
     /// The ordered event stream to the web UI.
     pub ui_events: crate::ui_events::UiEvents,
+    /// Message notifications (grouped per conversation where the platform allows).
+    pub notifier: crate::notifications::Notifier,
+}
+
+/// The file in the data folder remembering whether notifications show message text.
+const NOTIFICATION_SETTINGS: &str = "notifications.json";
+
+/// What [`AppState::set_notification_text`] remembered; shown when nothing (or nothing valid) is.
+fn remembered_notification_text(data_dir: &std::path::Path) -> bool {
+    std::fs::read_to_string(data_dir.join(NOTIFICATION_SETTINGS))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|setting| setting.get("show_text")?.as_bool())
+        .unwrap_or(true)
 }
 
 impl AppState {
     /// State for `profile`, keeping account caches under `data_dir`.
     pub fn new(profile: Profile, data_dir: PathBuf, started: Instant) -> Self {
+        let notifier = crate::notifications::Notifier::default();
+        notifier.set_hide_text(!remembered_notification_text(&data_dir));
         Self {
             credentials: Credentials::new(profile.keyring_service()),
             profile,
@@ -50,7 +66,18 @@ impl AppState {
             active: Mutex::new(None),
             lifecycle: tokio::sync::Mutex::new(()),
             ui_events: Default::default(),
+            notifier,
         }
+    }
+
+    /// Whether notifications show message text: applied at once and remembered in the data
+    /// folder, so it holds from the next start on before the page has loaded (a session restored
+    /// at start-up may notify of what it catches up).
+    pub fn set_notification_text(&self, show: bool) -> std::io::Result<()> {
+        self.notifier.set_hide_text(!show);
+        let setting = serde_json::json!({ "show_text": show }).to_string();
+        std::fs::create_dir_all(&self.data_dir)?;
+        std::fs::write(self.data_dir.join(NOTIFICATION_SETTINGS), setting)
     }
 
     /// The running client.
@@ -284,4 +311,23 @@ pub fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_notification_text_setting_holds_from_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let state = || AppState::new(Profile::default_profile(), data.clone(), Instant::now());
+        assert!(!state().notifier.hides_text(), "shown until asked otherwise");
+        state().set_notification_text(false).unwrap();
+        assert!(state().notifier.hides_text(), "remembered");
+        state().set_notification_text(true).unwrap();
+        assert!(!state().notifier.hides_text());
+        std::fs::write(data.join(NOTIFICATION_SETTINGS), "{not json").unwrap();
+        assert!(!state().notifier.hides_text(), "a damaged file means shown");
+    }
 }

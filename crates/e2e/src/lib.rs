@@ -235,6 +235,35 @@ impl NotificationMonitor {
             .any(|call| call.contains(text))
     }
 
+    /// The notification a `Notify` call (as [`Self::wait_for`] returns it) replaces: its
+    /// `replaces_id` argument, 0 for a new one.
+    pub fn replaces_id(call: &str) -> Option<u32> {
+        call.lines()
+            .find_map(|line| line.trim().strip_prefix("uint32 "))
+            .and_then(|id| id.trim().parse().ok())
+    }
+
+    /// Clicks the oldest notification on screen, as a person would (dunst invokes its
+    /// `default` action).
+    pub fn click_oldest() -> Result<()> {
+        let status = Command::new("dunstctl")
+            .args(["action", "0"])
+            .status()
+            .context("running dunstctl")?;
+        anyhow::ensure!(status.success(), "dunstctl action failed: {status}");
+        Ok(())
+    }
+
+    /// Closes every notification on screen (dunst), so the next one is the oldest.
+    pub fn close_all() -> Result<()> {
+        let status = Command::new("dunstctl")
+            .arg("close-all")
+            .status()
+            .context("running dunstctl")?;
+        anyhow::ensure!(status.success(), "dunstctl close-all failed: {status}");
+        Ok(())
+    }
+
     /// Waits until a `Notify` call carrying every one of `texts` was seen.
     pub async fn wait_for(&self, texts: &[&str]) -> Result<String> {
         let deadline = tokio::time::Instant::now() + STEP;

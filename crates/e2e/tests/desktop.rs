@@ -1,6 +1,7 @@
 //! Tom and Jerry, through the UI only: two app instances (profiles tom and jerry) and a real
 //! im-server, over TLS with a test certificate authority the apps are told to trust. Tom starts a chat and sends "耗子，起床啦"; Jerry's unfocused window shows it with
-//! an unread badge and a notification appears on the session bus; Jerry opens it and replies;
+//! an unread badge and a notification appears on the session bus, replaced with a count as more
+//! arrive; Jerry clicks it (dunst), which opens the conversation, read; he replies;
 //! Tom sees the reply. Then Jerry's app is closed, the server stopped, and Jerry's app started
 //! again: signed in from the keyring, it shows the conversation and both messages from its cache.
 //! A second scenario (own profiles and server) walks through consent: mute, being added to a
@@ -291,7 +292,9 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
     .await?;
     assert_eq!(shown, secure, "https:// means wss://");
 
-    // Tom starts a chat with jerry and sends the wake-up call.
+    // Tom starts a chat with jerry and sends the wake-up call (on a screen without other
+    // notifications, so Jerry's is the oldest there).
+    NotificationMonitor::close_all().ok();
     open_chat_with(&tom, "jerry", "Jerry").await?;
     send_from_composer(&tom, WAKE_UP).await?;
     tom.until("the message is sent", async || {
@@ -326,6 +329,11 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
         notified.contains("string \"Tom\""),
         "the sender is the title: {notified}"
     );
+    assert!(
+        notified.contains("string \"Gtedx IM\"") && notified.contains("string \"im.gtedx.desktop\""),
+        "from the product, with the desktop entry desktops match it by: {notified}"
+    );
+    assert_eq!(NotificationMonitor::replaces_id(&notified), Some(0), "a new one");
     jerry.screenshot("02-unread-badge").await?;
 
     // Other people's text in notifications: markup escaped (dunst renders it), the NUL gone, and
@@ -337,13 +345,19 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
         .context("the forged markup arrives escaped")?;
     assert!(!forged.contains("<b>"), "no raw markup: {forged}");
     assert!(!forged.contains("<a "), "no raw link: {forged}");
-    notifications
+    let after = notifications
         .wait_for(&[AFTER_FORGERY])
         .await
         .context("notifications still work after a NUL")?;
+    // One notification for the conversation: the later messages replace the first, counting.
+    let shown = NotificationMonitor::replaces_id(&forged).filter(|id| *id != 0);
+    assert!(shown.is_some(), "the second replaces the first: {forged}");
+    assert!(forged.contains("2 new messages"), "{forged}");
+    assert_eq!(NotificationMonitor::replaces_id(&after), shown, "{after}");
+    assert!(after.contains("3 new messages"), "{after}");
 
-    // Jerry opens it, reads it and replies.
-    item.click().await?;
+    // Jerry clicks the notification: his window shows the conversation, read.
+    NotificationMonitor::click_oldest()?;
     jerry
         .until("Jerry sees Tom's message", async || {
             let list = messages(&jerry).await?;
@@ -353,11 +367,9 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
                 .then_some(()))
         })
         .await?;
-    send_from_composer(&jerry, REPLY).await?;
-
-    // Replying counts as reading: Jerry's badge is gone.
+    // Open and in view is read: Jerry's badge is gone before he writes anything.
     jerry
-        .until("the badge is gone after replying", async || {
+        .until("the badge is gone once the conversation is open", async || {
             Ok(jerry
                 .all("[data-testid=unread-badge]")
                 .await?
@@ -365,6 +377,7 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
                 .then_some(()))
         })
         .await?;
+    send_from_composer(&jerry, REPLY).await?;
 
     // Tom sees the reply.
     tom.until("Tom sees Jerry's reply", async || {

@@ -95,7 +95,9 @@ export type ImEvent =
    * channel overflowed): reload the conversation list and the open conversation's newest page.
    */
   | { kind: 'resync' }
-  | { kind: 'error'; error: AppError };
+  | { kind: 'error'; error: AppError }
+  /** A notification of this conversation was clicked (the window is already raised): show it. */
+  | { kind: 'openConversation'; conversationId: string };
 
 /** What the UI needs from a backend: the Tauri one, or the dev mock. */
 export interface Backend {
@@ -255,6 +257,11 @@ export const markRead = (a: { conversationId: string; seq: number }) => call<nul
 export const setTyping = (a: { conversationId: string; typing: boolean }) => call<null>('set_typing', a);
 export const setActiveConversation = (a: { conversationId: string | null }) =>
   call<null>('set_active_conversation', a);
+/**
+ * Whether notifications show the message text (true) or only say that messages came ("New
+ * message", "3 new messages"): a privacy preference. The backend starts with true.
+ */
+export const setNotificationText = (a: { show: boolean }) => call<null>('set_notification_text', a);
 /**
  * Mutes or un-mutes a conversation for this user on all their devices (no notifications for it).
  * Needs the connection. The backend also sends the conversation's `conversation` event.

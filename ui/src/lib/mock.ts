@@ -236,6 +236,10 @@ export type MockControl = {
   setOnline(online: boolean): void;
   /** The password change_password checks (null while signed out). */
   password(): string | null;
+  /** What `set_notification_text` last set (true before it is called): notifications show the text. */
+  notificationText(): boolean;
+  /** The user clicks a notification of a conversation: an `openConversation` event. */
+  notificationClicked(conversationId: string): void;
 };
 
 export type MockBackend = Backend & { control: MockControl };
@@ -284,6 +288,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   let wrongPasswords = 0;
   let sessionList: SessionInfo[] = [];
   let currentSession = '';
+  let notificationText = true;
   const sessionId = () => newId().slice(-16);
   /** Signed in: this device's session, and the account's two other devices. */
   const startSessions = () => {
@@ -641,6 +646,11 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     },
     set_typing: () => null,
     set_active_conversation: () => null,
+    set_notification_text: (a) => {
+      if (typeof a.show !== 'boolean') throw err('invalid_params', 'show must be true or false');
+      notificationText = a.show;
+      return null;
+    },
     set_muted: (a) => {
       needOnline();
       const c = conv(a.conversationId);
@@ -819,6 +829,10 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       setConn(on ? { state: 'online' } : { state: 'offline' });
     },
     password: () => password,
+    notificationText: () => notificationText,
+    notificationClicked(conversationId) {
+      emit({ kind: 'openConversation', conversationId });
+    },
   };
 
   return {

@@ -1,17 +1,18 @@
 // The app's state (Svelte 5 runes) and the glue between the backend and the components.
 //
 // The state is kept in focused stores (`./stores/`): the session (account, start-up, signing in
-// and out), the conversation list, the threads (messages per conversation), the toasts, and a
-// thin router that hands each backend event to them. `App` wires them together, does what spans
-// several of them (opening a conversation, resync), and offers the components the one `app`
-// object they use. The logic itself lives in the plain modules next to this one, which the unit
-// tests cover.
+// and out), the conversation list, the threads (messages per conversation), the toasts, the
+// preferences, and a thin router that hands each backend event to them. `App` wires them
+// together, does what spans several of them (opening a conversation, resync), and offers the
+// components the one `app` object they use. The logic itself lives in the plain modules next to
+// this one, which the unit tests cover.
 import * as api from './api';
 import type { Account, AppError, AppInfo, ConversationItem, ImEvent, UiMessage, UserInfo } from './api';
 import { BlockStore } from './stores/blocks.svelte';
 import { DeviceStore } from './stores/devices.svelte';
 import { ConversationListStore } from './stores/conversationList.svelte';
 import { NoticeStore, type AddedNotice } from './stores/notices.svelte';
+import { PreferenceStore } from './stores/preferences.svelte';
 import { routeEvent, type EventTargets } from './stores/events';
 import { SessionStore } from './stores/session.svelte';
 import { Thread, ThreadStore } from './stores/threads.svelte';
@@ -35,6 +36,7 @@ export class App {
   readonly blocks: BlockStore;
   readonly devices: DeviceStore;
   readonly noticeStore = new NoticeStore();
+  readonly preferences = new PreferenceStore(this.toastStore);
 
   /** The current time, refreshed every 30 s so "today"/"yesterday" labels roll over. */
   now = $state(Date.now());
@@ -139,15 +141,20 @@ export class App {
       notices: this.noticeStore,
       resync: () => void this.resync(),
       close: () => void this.select(null),
+      open: (id) => void this.select(id),
     };
   }
 
   // --- start-up and session -------------------------------------------------------------------
 
-  /** Start: subscribe to events, read app info, try to restore the saved session. */
+  /**
+   * Start: subscribe to events, read app info, try to restore the saved session; then tell the
+   * backend the preferences.
+   */
   async boot(): Promise<void> {
     this.clock ??= setInterval(() => (this.now = Date.now()), 30_000);
     await this.session.boot();
+    await this.preferences.send();
   }
 
   notifyReady(): void {

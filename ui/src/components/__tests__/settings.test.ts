@@ -20,12 +20,15 @@ vi.mock('../../lib/api', async (importOriginal) => {
     listSessions: vi.fn(),
     revokeSession: vi.fn(),
     changePassword: vi.fn(),
+    setNotificationText: vi.fn(),
   };
 });
 
 const api = await import('../../lib/api');
 const { app } = await import('../../lib/store.svelte');
 const { formatDate } = await import('../../lib/time');
+const { PREFERENCES_KEY, PreferenceStore } = await import('../../lib/stores/preferences.svelte');
+const { ToastStore } = await import('../../lib/stores/toasts.svelte');
 const MainScreen = (await import('../MainScreen.svelte')).default;
 const SettingsDialog = (await import('../SettingsDialog.svelte')).default;
 const Toasts = (await import('../Toasts.svelte')).default;
@@ -33,6 +36,7 @@ const Toasts = (await import('../Toasts.svelte')).default;
 const listSessions = vi.mocked(api.listSessions);
 const revokeSession = vi.mocked(api.revokeSession);
 const changePassword = vi.mocked(api.changePassword);
+const setNotificationText = vi.mocked(api.setNotificationText);
 
 const DAY = 86_400_000;
 const now = Date.UTC(2026, 2, 3, 12);
@@ -54,6 +58,10 @@ beforeEach(() => {
   revokeSession.mockResolvedValue(null);
   changePassword.mockReset();
   changePassword.mockResolvedValue(null);
+  localStorage.clear();
+  app.preferences.notificationText = true;
+  setNotificationText.mockReset();
+  setNotificationText.mockResolvedValue(null);
 });
 afterEach(() => {
   unmountAll();
@@ -126,6 +134,34 @@ describe('Account', () => {
     expect(byId(el, 'settings-username')?.textContent).toBe('@tom');
     expect(byId(el, 'settings-server')?.textContent).toBe('wss://chat.example.org/ws');
     expect(byId(el, 'settings-account')!.querySelector('input:not([hidden]), textarea')).toBeNull();
+  });
+});
+
+describe('Notifications', () => {
+  it('a checkbox, on by default: turning it off is sent to the backend and remembered for the next start', async () => {
+    const el = await dialog();
+    const box = byId(el, 'settings-notification-text') as HTMLInputElement;
+    const section = box.closest('section')!;
+    expect(document.getElementById(section.getAttribute('aria-labelledby')!)?.textContent).toBe('Notifications');
+    expect(box.type).toBe('checkbox');
+    expect(box.checked).toBe(true);
+    expect(box.closest('label')?.textContent?.trim()).toBe('Show message text in notifications');
+    expect(document.getElementById(box.getAttribute('aria-describedby')!)?.textContent).toBe(
+      'Off: notifications say only who wrote, not what.',
+    );
+
+    box.click();
+    await settle();
+    expect(setNotificationText.mock.calls).toEqual([[{ show: false }]]);
+    expect(box.checked).toBe(false);
+    expect(JSON.parse(localStorage.getItem(PREFERENCES_KEY)!)).toEqual({ notificationText: false });
+    expect(new PreferenceStore(new ToastStore()).notificationText).toBe(false);
+
+    box.click();
+    await settle();
+    expect(setNotificationText.mock.calls).toEqual([[{ show: false }], [{ show: true }]]);
+    expect(app.preferences.notificationText).toBe(true);
+    expect(JSON.parse(localStorage.getItem(PREFERENCES_KEY)!)).toEqual({ notificationText: true });
   });
 });
 

@@ -5,6 +5,7 @@ import {
   revokeSession,
   serverAddress,
   serverSignUpMode,
+  setNotificationText,
   signIn,
   signOut,
   signUp,
@@ -76,6 +77,16 @@ describe('commands', () => {
       ['sign_out', { forgetData: false }],
       ['sign_out', { forgetData: true }],
       ['sign_out', { forgetData: false }],
+    ]);
+  });
+
+  it('set_notification_text sends show', async () => {
+    const invoked = recording();
+    await setNotificationText({ show: false });
+    await setNotificationText({ show: true });
+    expect(invoked).toEqual([
+      ['set_notification_text', { show: false }],
+      ['set_notification_text', { show: true }],
     ]);
   });
 });

@@ -57,6 +57,7 @@ export function fakeBackend() {
         markRead: call('mark_read'),
         setTyping: call('set_typing'),
         setActiveConversation: call('set_active_conversation'),
+        setNotificationText: call('set_notification_text'),
         connectionState: call('connection_state'),
         uiReady: call('ui_ready'),
         setMuted: call('set_muted'),

@@ -1,8 +1,11 @@
 // The mock backend's accounts: who may sign up (`?signup=`, or a server named invite.… / closed.…),
-// invite codes, a disabled account, the account's devices and changing the password.
-import { describe, expect, it } from 'vitest';
-import type { AppError, SessionInfo } from '../api';
+// invite codes, a disabled account, the account's devices and changing the password; and its
+// notifications (the text preference, a click on one).
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useBackend, type AppError, type ImEvent, type SessionInfo } from '../api';
 import { createMockBackend, MOCK_INVITE_CODE, MOCK_PASSWORD_TRIES, MOCK_RESTORED_PASSWORD, normalizeInviteCode } from '../mock';
+import { createApp } from '../store.svelte';
+import { PREFERENCES_KEY } from '../stores/preferences.svelte';
 
 function mock(search = '') {
   let clock = 1_700_000_000_000;
@@ -164,5 +167,38 @@ describe('devices and password', () => {
     expect(m.control.sessions()).toEqual([]);
     expect(m.control.password()).toBeNull();
     expect((await refusal(m.invoke('list_sessions'))).code).toBe('unauthenticated');
+  });
+});
+
+describe('notifications', () => {
+  const signedInMock = () =>
+    createMockBackend({ search: '?mock=signedin', scripted: true, latencyMs: null, storage: null, quiet: true, history: 5, deliver: (fire) => fire() });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('set_notification_text is recorded (true until then); a click on a notification is an openConversation event', async () => {
+    const m = signedInMock();
+    expect(m.control.notificationText()).toBe(true);
+    expect(await m.invoke('set_notification_text', { show: false })).toBeNull();
+    expect(m.control.notificationText()).toBe(false);
+    expect((await refusal(m.invoke('set_notification_text', {}))).code).toBe('invalid_params');
+    expect(m.control.notificationText()).toBe(false);
+    const events: ImEvent[] = [];
+    await m.listen((e) => events.push(e));
+    m.control.notificationClicked('c-group');
+    expect(events).toEqual([{ kind: 'openConversation', conversationId: 'c-group' }]);
+  });
+
+  it('drive the app: start-up sends the saved preference, a click opens the conversation', async () => {
+    const saved = JSON.stringify({ notificationText: false });
+    vi.stubGlobal('localStorage', { getItem: (k: string) => (k === PREFERENCES_KEY ? saved : null), setItem: () => {} });
+    const m = signedInMock();
+    useBackend(m);
+    const app = createApp();
+    await app.boot();
+    expect(m.control.notificationText()).toBe(false);
+    m.control.notificationClicked('c-group');
+    await vi.waitFor(() => expect(app.currentThread?.messages.map((x) => x.text)).toEqual(m.control.messages('c-group').map((x) => x.text)));
+    expect(app.selectedId).toBe('c-group');
+    app.dispose();
   });
 });

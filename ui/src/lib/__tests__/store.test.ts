@@ -312,6 +312,29 @@ describe('signed in', () => {
   });
 });
 
+describe('notification clicks (openConversation)', () => {
+  it('open that conversation: selected, loaded, and told to the backend', async () => {
+    const app = await signedIn();
+    await app.select('c1');
+    emit({ kind: 'openConversation', conversationId: 'c2' });
+    await flush();
+    expect(app.selectedId).toBe('c2');
+    expect(argsOf('set_active_conversation')).toEqual([{ conversationId: 'c1' }, { conversationId: 'c2' }]);
+    expect(calls).toContainEqual({ cmd: 'load_messages', args: { conversationId: 'c2', beforeSeq: null, limit: 50 } });
+  });
+
+  it('are ignored when signed out', async () => {
+    responses.restore_session = () => null;
+    const app = await freshApp();
+    await app.boot();
+    emit({ kind: 'openConversation', conversationId: 'c2' });
+    await flush();
+    expect(app.selectedId).toBeNull();
+    expect(count('set_active_conversation')).toBe(0);
+    expect(count('load_messages')).toBe(0);
+  });
+});
+
 describe('read ticks', () => {
   it('receipts from the other person raise peerReadSeq; mine and older ones do not', async () => {
     const app = await signedIn();

@@ -18,6 +18,8 @@ export type EventTargets = {
   resync(): void;
   /** Close the open conversation (it was removed). */
   close(): void;
+  /** Open a conversation (its notification was clicked). */
+  open(conversationId: string): void;
 };
 
 export function routeEvent(e: ImEvent, to: EventTargets): void {
@@ -70,6 +72,10 @@ export function routeEvent(e: ImEvent, to: EventTargets): void {
       break;
     case 'error':
       to.toasts.show(e.error);
+      break;
+    case 'openConversation':
+      if (!signedIn) return;
+      to.open(e.conversationId);
       break;
   }
 }
