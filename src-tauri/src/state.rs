@@ -322,7 +322,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let state = || AppState::new(Profile::default_profile(), data.clone(), Instant::now());
-        assert!(!state().notifier.hides_text(), "shown until asked otherwise");
+        assert!(
+            !state().notifier.hides_text(),
+            "shown until asked otherwise"
+        );
         state().set_notification_text(false).unwrap();
         assert!(state().notifier.hides_text(), "remembered");
         state().set_notification_text(true).unwrap();

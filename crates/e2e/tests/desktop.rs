@@ -330,10 +330,15 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
         "the sender is the title: {notified}"
     );
     assert!(
-        notified.contains("string \"Gtedx IM\"") && notified.contains("string \"im.gtedx.desktop\""),
+        notified.contains("string \"Gtedx IM\"")
+            && notified.contains("string \"im.gtedx.desktop\""),
         "from the product, with the desktop entry desktops match it by: {notified}"
     );
-    assert_eq!(NotificationMonitor::replaces_id(&notified), Some(0), "a new one");
+    assert_eq!(
+        NotificationMonitor::replaces_id(&notified),
+        Some(0),
+        "a new one"
+    );
     jerry.screenshot("02-unread-badge").await?;
 
     // Other people's text in notifications: markup escaped (dunst renders it), the NUL gone, and
@@ -369,13 +374,16 @@ async fn tom_wakes_jerry_and_jerry_keeps_the_conversation_offline() -> Result<()
         .await?;
     // Open and in view is read: Jerry's badge is gone before he writes anything.
     jerry
-        .until("the badge is gone once the conversation is open", async || {
-            Ok(jerry
-                .all("[data-testid=unread-badge]")
-                .await?
-                .is_empty()
-                .then_some(()))
-        })
+        .until(
+            "the badge is gone once the conversation is open",
+            async || {
+                Ok(jerry
+                    .all("[data-testid=unread-badge]")
+                    .await?
+                    .is_empty()
+                    .then_some(()))
+            },
+        )
         .await?;
     send_from_composer(&jerry, REPLY).await?;
 

@@ -89,8 +89,15 @@ fn run(
                 hide_text,
             } => {
                 let notice = lock(&groups).message(conversation, &title, &preview, hide_text);
-                notify(&bus, sender, &notice.summary, &notice.body, notice.replaces, true)
-                    .map(|id| lock(&groups).shown(conversation, id))
+                notify(
+                    &bus,
+                    sender,
+                    &notice.summary,
+                    &notice.body,
+                    notice.replaces,
+                    true,
+                )
+                .map(|id| lock(&groups).shown(conversation, id))
             }
             Command::Read(conversation) => match lock(&groups).read(conversation) {
                 Some(id) => bus
@@ -162,7 +169,8 @@ fn listen(
         .interface(DESTINATION)
         .and_then(|rule| rule.path(PATH))
         .map(|rule| rule.build());
-    let signals = match rule.and_then(|rule| MessageIterator::for_match_rule(rule, &bus, Some(64))) {
+    let signals = match rule.and_then(|rule| MessageIterator::for_match_rule(rule, &bus, Some(64)))
+    {
         Ok(signals) => signals,
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen to notification clicks");
@@ -199,5 +207,7 @@ fn listen(
 }
 
 fn lock(groups: &Mutex<Groups>) -> std::sync::MutexGuard<'_, Groups> {
-    groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    groups
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -78,7 +78,8 @@ impl Groups {
     /// The server closed notification `id` (dismissed, expired, clicked): the next message of its
     /// conversation starts a new one.
     pub fn closed(&mut self, id: u32) {
-        self.by_conversation.retain(|_, group| group.shown != Some(id));
+        self.by_conversation
+            .retain(|_, group| group.shown != Some(id));
     }
 }
 
@@ -97,7 +98,10 @@ mod tests {
         let mut groups = Groups::default();
         let tom = conversation(1);
         let first = groups.message(tom, "Tom", "耗子，起床啦", false);
-        assert_eq!((first.replaces, first.body.as_str()), (None, "耗子，起床啦"));
+        assert_eq!(
+            (first.replaces, first.body.as_str()),
+            (None, "耗子，起床啦")
+        );
         groups.shown(tom, 7);
         for n in 2..=5 {
             let next = groups.message(tom, "Tom", &format!("#{n}"), false);
@@ -115,9 +119,15 @@ mod tests {
     fn hidden_text_never_reaches_the_notification() {
         let mut groups = Groups::default();
         let tom = conversation(1);
-        assert_eq!(groups.message(tom, "Tom", "secret", true).body, "New message");
+        assert_eq!(
+            groups.message(tom, "Tom", "secret", true).body,
+            "New message"
+        );
         groups.shown(tom, 1);
-        assert_eq!(groups.message(tom, "Tom", "secret", true).body, "2 new messages");
+        assert_eq!(
+            groups.message(tom, "Tom", "secret", true).body,
+            "2 new messages"
+        );
     }
 
     #[derive(Debug, Clone)]

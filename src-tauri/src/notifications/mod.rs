@@ -12,8 +12,8 @@
 mod dbus;
 mod grouped;
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use im_sdk::ConversationId;
 use tauri::{AppHandle, Manager, Runtime};
@@ -74,7 +74,11 @@ impl Notifier {
         #[cfg(not(target_os = "linux"))]
         {
             let _ = conversation;
-            let body = if hide_text { "New message".into() } else { preview };
+            let body = if hide_text {
+                "New message".into()
+            } else {
+                preview
+            };
             show_cleaned(app, title, body);
         }
     }
@@ -97,7 +101,13 @@ impl Notifier {
         let title = without_controls(title);
         let body = body_text(body, server_renders_markup());
         #[cfg(target_os = "linux")]
-        self.send(app, dbus::Command::Plain { summary: title, body });
+        self.send(
+            app,
+            dbus::Command::Plain {
+                summary: title,
+                body,
+            },
+        );
         #[cfg(not(target_os = "linux"))]
         show_cleaned(app, title, body);
     }
@@ -116,7 +126,9 @@ impl Notifier {
                 icon: "gtedx-im".into(),
             };
             let app = app.clone();
-            dbus::start(sender, move |conversation| open_conversation(&app, conversation))
+            dbus::start(sender, move |conversation| {
+                open_conversation(&app, conversation)
+            })
         });
         if commands.send(command).is_err() {
             tracing::warn!("the notifications thread is gone");
