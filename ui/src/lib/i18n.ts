@@ -1,7 +1,9 @@
 // A small i18n module: two dictionaries (English, Simplified Chinese), `{name}` placeholders,
-// and the locale picked once from `navigator.languages` (zh* -> Chinese, anything else -> English).
+// and the locale picked once at start: the language saved in the preferences (Settings), else
+// from `navigator.languages` (zh* -> Chinese, anything else -> English).
 // Backend errors are worded from their code (`errorText`; the sentences are in ./errorTexts.ts).
 import { errorMessages, isKnownErrorCode } from './errorTexts';
+import { readPreferences, type Language } from './savedPreferences';
 
 export type Locale = 'en' | 'zh-CN';
 
@@ -152,6 +154,30 @@ const en = {
   'settings.signOutDeviceLabel': 'Sign out {device}',
   'settings.noOtherDevices': 'No other device is signed in to your account.',
   'settings.revokeFailed': '“{device}” could not be signed out. {reason}',
+  'settings.appearance': 'Appearance',
+  'settings.theme': 'Theme',
+  'settings.themeSystem': 'System',
+  'settings.themeLight': 'Light',
+  'settings.themeDark': 'Dark',
+  'settings.language': 'Language',
+  'settings.languageSystem': 'System ({language})',
+  'settings.languageHint': 'The window reloads to show the new language.',
+  'settings.desktop': 'Desktop',
+  'settings.closeToTray': 'Close to tray',
+  'settings.closeToTrayHint': 'Closing the window keeps Gtedx IM running in the tray; quit with Ctrl+Q.',
+  'settings.noTray': 'There is no system tray on this desktop, so closing the window quits Gtedx IM.',
+  'settings.startAtLogin': 'Start Gtedx IM when you sign in to your computer',
+  'settings.startAtLoginFailed': 'Gtedx IM could not change whether it starts when you sign in. {detail}',
+  'settings.desktopLoading': 'Loading…',
+  'settings.desktopFailed': 'These settings could not be loaded.',
+  'settings.pause': 'Pause notifications',
+  'settings.pauseHint': 'While paused, this computer shows no notifications. The tray menu can pause them too.',
+  'settings.pauseHour': 'For 1 hour',
+  'settings.pauseTomorrow': 'Until tomorrow',
+  'settings.pausedUntil': 'Paused until {time}',
+  'settings.resume': 'Resume',
+  'settings.about': 'About',
+  'settings.version': 'Version {version}',
 
   'revokeSession.title': 'Sign out “{device}”?',
   'revokeSession.text': 'That device is signed out of your account right away. Signing in there again needs your password.',
@@ -372,6 +398,30 @@ const zh: Dict = {
   'settings.signOutDeviceLabel': '让“{device}”退出登录',
   'settings.noOtherDevices': '你的账号没有在其他设备上登录。',
   'settings.revokeFailed': '无法让“{device}”退出登录。{reason}',
+  'settings.appearance': '外观',
+  'settings.theme': '主题',
+  'settings.themeSystem': '跟随系统',
+  'settings.themeLight': '浅色',
+  'settings.themeDark': '深色',
+  'settings.language': '语言',
+  'settings.languageSystem': '跟随系统（{language}）',
+  'settings.languageHint': '窗口会重新加载以显示新的语言。',
+  'settings.desktop': '桌面',
+  'settings.closeToTray': '关闭窗口时最小化到托盘',
+  'settings.closeToTrayHint': '关闭窗口后，Gtedx IM 会在托盘中继续运行；按 Ctrl+Q 退出。',
+  'settings.noTray': '此桌面环境没有系统托盘，因此关闭窗口会退出 Gtedx IM。',
+  'settings.startAtLogin': '开机时启动 Gtedx IM',
+  'settings.startAtLoginFailed': '无法更改 Gtedx IM 的开机启动设置。{detail}',
+  'settings.desktopLoading': '正在加载…',
+  'settings.desktopFailed': '无法加载这些设置。',
+  'settings.pause': '暂停通知',
+  'settings.pauseHint': '暂停期间，这台电脑不显示通知。也可以在托盘菜单中暂停。',
+  'settings.pauseHour': '暂停 1 小时',
+  'settings.pauseTomorrow': '直到明天',
+  'settings.pausedUntil': '通知已暂停至 {time}',
+  'settings.resume': '恢复',
+  'settings.about': '关于',
+  'settings.version': '版本 {version}',
 
   'revokeSession.title': '让“{device}”退出登录？',
   'revokeSession.text': '该设备会立即退出你的账号。要在那里重新登录，需要输入你的密码。',
@@ -534,13 +584,24 @@ export function asSentence(message: string): string {
   return first.toUpperCase() + rest.join('') + (ended ? '' : '.');
 }
 
-function detectLocale(): Locale {
-  if (typeof navigator === 'undefined') return 'en';
-  return pickLocale([navigator.language, ...(navigator.languages ?? [])]);
+/** Each language's name in itself (the language menu shows them so). */
+export const LANGUAGE_NAMES: Readonly<Record<Locale, string>> = { en: 'English', 'zh-CN': '中文' };
+
+/** The locale of a language choice: the one chosen, or for `system` what `languages` ask for. */
+export function localeFor(language: Language, languages: readonly (string | undefined | null)[]): Locale {
+  return language === 'system' ? pickLocale(languages) : language;
 }
 
-/** The app's locale, chosen once at start. */
-export const locale: Locale = detectLocale();
+function systemLanguages(): (string | undefined)[] {
+  if (typeof navigator === 'undefined') return [];
+  return [navigator.language, ...(navigator.languages ?? [])];
+}
+
+/** The locale the system asks for (what "System" means in the language menu). */
+export const systemLocale: Locale = pickLocale(systemLanguages());
+
+/** The app's locale, chosen once at start: the saved choice, else the system's. */
+export const locale: Locale = localeFor(readPreferences().language, systemLanguages());
 export const t: Translate = createTranslator(locale);
 
 /**

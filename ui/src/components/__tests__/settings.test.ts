@@ -21,6 +21,8 @@ vi.mock('../../lib/api', async (importOriginal) => {
     revokeSession: vi.fn(),
     changePassword: vi.fn(),
     setNotificationText: vi.fn(),
+    // (The desktop settings: settingsDesktop.test.ts.)
+    desktopSettings: async () => ({ closeToTray: false, startAtLogin: false, notificationsMutedUntil: null, trayAvailable: true }),
   };
 });
 
@@ -154,14 +156,14 @@ describe('Notifications', () => {
     await settle();
     expect(setNotificationText.mock.calls).toEqual([[{ show: false }]]);
     expect(box.checked).toBe(false);
-    expect(JSON.parse(localStorage.getItem(PREFERENCES_KEY)!)).toEqual({ notificationText: false });
+    expect(JSON.parse(localStorage.getItem(PREFERENCES_KEY)!)).toEqual({ notificationText: false, theme: 'system', language: 'system' });
     expect(new PreferenceStore(new ToastStore()).notificationText).toBe(false);
 
     box.click();
     await settle();
     expect(setNotificationText.mock.calls).toEqual([[{ show: false }], [{ show: true }]]);
     expect(app.preferences.notificationText).toBe(true);
-    expect(JSON.parse(localStorage.getItem(PREFERENCES_KEY)!)).toEqual({ notificationText: true });
+    expect(JSON.parse(localStorage.getItem(PREFERENCES_KEY)!)).toEqual({ notificationText: true, theme: 'system', language: 'system' });
   });
 });
 
