@@ -97,7 +97,12 @@ export type ImEvent =
   | { kind: 'resync' }
   | { kind: 'error'; error: AppError }
   /** A notification of this conversation was clicked (the window is already raised): show it. */
-  | { kind: 'openConversation'; conversationId: string };
+  | { kind: 'openConversation'; conversationId: string }
+  /**
+   * The desktop settings changed outside the Settings dialog (the tray menu paused or resumed the
+   * notifications): the whole new state.
+   */
+  | { kind: 'desktopSettings'; settings: DesktopSettings };
 
 /** What the UI needs from a backend: the Tauri one, or the dev mock. */
 export interface Backend {
@@ -308,6 +313,37 @@ export const revokeSession = (a: { sessionId: string }) => call<null>('revoke_se
  */
 export const changePassword = (a: { oldPassword: string; newPassword: string }) =>
   call<null>('change_password', { oldPassword: a.oldPassword, newPassword: a.newPassword });
+/** How the app behaves on this computer (not the account's settings: they stay when signing out). */
+export type DesktopSettings = {
+  /** Closing the window hides it to the tray (the app keeps running); Ctrl+Q or the tray quits. */
+  closeToTray: boolean;
+  /** The app starts when the user signs in to the computer (an autostart entry). */
+  startAtLogin: boolean;
+  /** Notifications are paused until then (ms since the epoch); null, or a time past: not paused. */
+  notificationsMutedUntil: number | null;
+  /**
+   * The desktop has a system tray (a StatusNotifierItem host). Without one, closing the window
+   * quits whatever `closeToTray` says.
+   */
+  trayAvailable: boolean;
+};
+/** How long `mute_notifications` pauses them: an hour, until 08:00 tomorrow (local time), or no more. */
+export type MuteSpan = 'hour' | 'tomorrow' | 'off';
+/** The desktop settings. */
+export const desktopSettings = () => call<DesktopSettings>('desktop_settings');
+/** Sets close-to-tray; resolves to the settings after the change. */
+export const setCloseToTray = (a: { enabled: boolean }) => call<DesktopSettings>('set_close_to_tray', { enabled: a.enabled });
+/**
+ * Sets starting at sign-in (writes or removes the autostart entry); resolves to the settings after
+ * the change. Rejects with `autostart` (the message says what failed) when that cannot be done.
+ */
+export const setStartAtLogin = (a: { enabled: boolean }) => call<DesktopSettings>('set_start_at_login', { enabled: a.enabled });
+/**
+ * Pauses the notifications for an hour or until tomorrow morning, or (`off`) resumes them;
+ * resolves to the settings after the change. The tray menu does the same (then a
+ * `desktopSettings` event says so).
+ */
+export const muteNotifications = (a: { span: MuteSpan }) => call<DesktopSettings>('mute_notifications', { span: a.span });
 /** Start-up marks (ms since the page's time origin), reported with `ui_ready` for measurements. */
 export const startMarks: Record<string, number> = {};
 export function mark(name: string): void {

@@ -27,6 +27,10 @@
 // change_password checks the password the mock signed in with (a restored session, after a reload
 // or with `?mock=signedin`, has `password123`); five wrong ones in a row are rate_limited.
 //
+// Desktop settings (close to tray, start at sign-in, pausing notifications) are kept in memory;
+// `?tray=none` plays a desktop without a system tray, `?autostart=fail` makes set_start_at_login
+// fail with `autostart`.
+//
 // Tests create their own instance with `createMockBackend(options)`: no URL, no sessionStorage,
 // no delays, their own event delivery, and (`scripted`) nothing happening by itself; the returned
 // `control` plays the server side (messages from others, acks, receipts, removals, resync…).
@@ -36,7 +40,9 @@ import type {
   Backend,
   ConnectionState,
   ConversationItem,
+  DesktopSettings,
   ImEvent,
+  MuteSpan,
   ServerAddress,
   SessionInfo,
   SignUpMode,
@@ -128,6 +134,14 @@ export function checkMockServer(serverUrl: string, allowInsecure: boolean): Serv
   return address;
 }
 
+/** `mute_notifications`' `tomorrow`: 08:00 local time on the day after `now`. */
+export function tomorrowMorning(now: number): number {
+  const d = new Date(now);
+  d.setDate(d.getDate() + 1);
+  d.setHours(8, 0, 0, 0);
+  return d.getTime();
+}
+
 /** The mock server's invite code (any case, with or without the dashes). */
 export const MOCK_INVITE_CODE = 'TEST-CODE-0000-0000';
 /** The password of a session the mock restored (it does not keep the one signed in with). */
@@ -179,6 +193,10 @@ export type MockOptions = {
    * true). The real server tells only the user's other devices; tests try both.
    */
   leaveEvent?: boolean;
+  /** The desktop settings at start (default: not to the tray, not at sign-in, not paused, a tray). */
+  desktop?: Partial<DesktopSettings>;
+  /** set_start_at_login fails with `autostart` (default: `?autostart=fail`). */
+  autostartFails?: boolean;
 };
 
 /** The server side of the mock, for tests: every change sends the events the backend would. */
@@ -240,6 +258,12 @@ export type MockControl = {
   notificationText(): boolean;
   /** The user clicks a notification of a conversation: an `openConversation` event. */
   notificationClicked(conversationId: string): void;
+  /** The desktop settings as `desktop_settings` would give them. */
+  desktopSettings(): DesktopSettings;
+  /** The tray menu pauses the notifications (or resumes them): a `desktopSettings` event. */
+  muteFromTray(span: MuteSpan): DesktopSettings;
+  /** set_start_at_login fails with `autostart` from now on (or no more). */
+  failAutostart(fail: boolean): void;
 };
 
 export type MockBackend = Backend & { control: MockControl };
@@ -289,6 +313,30 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   let sessionList: SessionInfo[] = [];
   let currentSession = '';
   let notificationText = true;
+  const desktop: DesktopSettings = {
+    closeToTray: false,
+    startAtLogin: false,
+    notificationsMutedUntil: null,
+    trayAvailable: params.get('tray') !== 'none',
+    ...options.desktop,
+  };
+  let autostartFails = options.autostartFails ?? params.get('autostart') === 'fail';
+  /** The desktop settings now (a pause whose time has passed is none). */
+  const desktopNow = (): DesktopSettings => {
+    if (desktop.notificationsMutedUntil !== null && desktop.notificationsMutedUntil <= clock()) desktop.notificationsMutedUntil = null;
+    return { ...desktop };
+  };
+  const mute = (span: unknown): DesktopSettings => {
+    if (span === 'hour') desktop.notificationsMutedUntil = clock() + 3_600_000;
+    else if (span === 'tomorrow') desktop.notificationsMutedUntil = tomorrowMorning(clock());
+    else if (span === 'off') desktop.notificationsMutedUntil = null;
+    else throw err('invalid_params', 'span must be hour, tomorrow or off');
+    return desktopNow();
+  };
+  const enabledArg = (a: Record<string, unknown>): boolean => {
+    if (typeof a.enabled !== 'boolean') throw err('invalid_params', 'enabled must be true or false');
+    return a.enabled;
+  };
   const sessionId = () => newId().slice(-16);
   /** Signed in: this device's session, and the account's two other devices. */
   const startSessions = () => {
@@ -651,6 +699,20 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       notificationText = a.show;
       return null;
     },
+    desktop_settings: () => desktopNow(),
+    set_close_to_tray: (a) => {
+      desktop.closeToTray = enabledArg(a);
+      return desktopNow();
+    },
+    set_start_at_login: (a) => {
+      const enabled = enabledArg(a);
+      if (autostartFails) {
+        throw err('autostart', `could not ${enabled ? 'write' : 'remove'} ~/.config/autostart/gtedx-im.desktop: Permission denied (os error 13)`);
+      }
+      desktop.startAtLogin = enabled;
+      return desktopNow();
+    },
+    mute_notifications: (a) => mute(a.span),
     set_muted: (a) => {
       needOnline();
       const c = conv(a.conversationId);
@@ -832,6 +894,15 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     notificationText: () => notificationText,
     notificationClicked(conversationId) {
       emit({ kind: 'openConversation', conversationId });
+    },
+    desktopSettings: () => desktopNow(),
+    muteFromTray(span) {
+      const settings = mute(span);
+      emit({ kind: 'desktopSettings', settings: { ...settings } });
+      return settings;
+    },
+    failAutostart(fail) {
+      autostartFails = fail;
     },
   };
 

@@ -10,6 +10,7 @@ import * as api from './api';
 import type { Account, AppError, AppInfo, ConversationItem, ImEvent, UiMessage, UserInfo } from './api';
 import { BlockStore } from './stores/blocks.svelte';
 import { DeviceStore } from './stores/devices.svelte';
+import { DesktopSettingsStore } from './stores/desktopSettings.svelte';
 import { ConversationListStore } from './stores/conversationList.svelte';
 import { NoticeStore, type AddedNotice } from './stores/notices.svelte';
 import { PreferenceStore } from './stores/preferences.svelte';
@@ -37,6 +38,8 @@ export class App {
   readonly devices: DeviceStore;
   readonly noticeStore = new NoticeStore();
   readonly preferences = new PreferenceStore(this.toastStore);
+  /** This computer's settings kept by the backend (close to tray, start at sign-in, pausing notifications). */
+  readonly desktop = new DesktopSettingsStore(this.toastStore);
 
   /** The current time, refreshed every 30 s so "today"/"yesterday" labels roll over. */
   now = $state(Date.now());
@@ -139,6 +142,7 @@ export class App {
       toasts: this.toastStore,
       blocks: this.blocks,
       notices: this.noticeStore,
+      desktop: this.desktop,
       resync: () => void this.resync(),
       close: () => void this.select(null),
       open: (id) => void this.select(id),

@@ -3,7 +3,9 @@ import type { Locale, Translate } from './i18n';
 
 const cache = new Map<string, Intl.DateTimeFormat>();
 
-function fmt(locale: Locale, kind: 'time' | 'weekday' | 'date' | 'dateNoYear' | 'long' | 'longNoYear' | 'calendar'): Intl.DateTimeFormat {
+type Kind = 'time' | 'weekday' | 'date' | 'dateNoYear' | 'long' | 'longNoYear' | 'calendar' | 'dayTime' | 'dayTimeYear';
+
+function fmt(locale: Locale, kind: Kind): Intl.DateTimeFormat {
   const key = `${locale}|${kind}`;
   let f = cache.get(key);
   if (!f) {
@@ -15,6 +17,8 @@ function fmt(locale: Locale, kind: 'time' | 'weekday' | 'date' | 'dateNoYear' | 
       long: { year: 'numeric', month: 'long', day: 'numeric', weekday: 'long' },
       longNoYear: { month: 'long', day: 'numeric', weekday: 'long' },
       calendar: { year: 'numeric', month: 'long', day: 'numeric' },
+      dayTime: { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' },
+      dayTimeYear: { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' },
     }[kind] as Intl.DateTimeFormatOptions;
     f = new Intl.DateTimeFormat(locale, opts);
     cache.set(key, f);
@@ -96,4 +100,15 @@ export function formatFull(ts: number, locale: Locale): string {
 export function formatDate(ts: number, locale: Locale): string {
   if (!isValidTime(ts)) return '';
   return fmt(locale, 'calendar').format(ts);
+}
+
+/**
+ * The end of something that lasts a while ("Paused until …"): HH:MM when it is today, else with
+ * the date ("Mar 8, 08:00"; the year too when it is another year); '' for an invalid time.
+ */
+export function formatUntil(ts: number, now: number, locale: Locale): string {
+  if (!isValidTime(ts)) return '';
+  if (isValidTime(now) && daysAgo(ts, now) === 0) return formatTime(ts, locale);
+  const sameYear = isValidTime(now) && new Date(ts).getFullYear() === new Date(now).getFullYear();
+  return fmt(locale, sameYear ? 'dayTime' : 'dayTimeYear').format(ts);
 }

@@ -69,6 +69,10 @@ export function fakeBackend() {
         revokeSession: call('revoke_session'),
         changePassword: call('change_password'),
         serverSignUpMode: call('server_sign_up_mode'),
+        desktopSettings: call('desktop_settings'),
+        setCloseToTray: call('set_close_to_tray'),
+        setStartAtLogin: call('set_start_at_login'),
+        muteNotifications: call('mute_notifications'),
         ...more,
       };
     },

@@ -2,6 +2,7 @@
 import type { ImEvent } from '../api';
 import type { BlockStore } from './blocks.svelte';
 import type { ConversationListStore } from './conversationList.svelte';
+import type { DesktopSettingsStore } from './desktopSettings.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { SessionStore } from './session.svelte';
 import type { ThreadStore } from './threads.svelte';
@@ -14,6 +15,7 @@ export type EventTargets = {
   toasts: ToastStore;
   blocks: BlockStore;
   notices: NoticeStore;
+  desktop: DesktopSettingsStore;
   /** Reload what may have been missed (see `App.resync`). */
   resync(): void;
   /** Close the open conversation (it was removed). */
@@ -76,6 +78,10 @@ export function routeEvent(e: ImEvent, to: EventTargets): void {
     case 'openConversation':
       if (!signedIn) return;
       to.open(e.conversationId);
+      break;
+    case 'desktopSettings':
+      // (This computer's, not the account's: also while signed out.)
+      to.desktop.event(e.settings);
       break;
   }
 }
