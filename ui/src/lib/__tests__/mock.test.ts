@@ -1,9 +1,9 @@
 // The mock backend's accounts: who may sign up (`?signup=`, or a server named invite.… / closed.…),
 // invite codes, a disabled account, the account's devices and changing the password; and its
-// notifications (the text preference, a click on one).
+// notifications (the text preference, a click on one), and the desktop settings.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useBackend, type AppError, type ImEvent, type SessionInfo } from '../api';
-import { createMockBackend, MOCK_INVITE_CODE, MOCK_PASSWORD_TRIES, MOCK_RESTORED_PASSWORD, normalizeInviteCode } from '../mock';
+import { createMockBackend, MOCK_INVITE_CODE, MOCK_PASSWORD_TRIES, MOCK_RESTORED_PASSWORD, normalizeInviteCode, tomorrowMorning } from '../mock';
 import { createApp } from '../store.svelte';
 import { PREFERENCES_KEY } from '../stores/preferences.svelte';
 
@@ -200,5 +200,43 @@ describe('notifications', () => {
     await vi.waitFor(() => expect(app.currentThread?.messages.map((x) => x.text)).toEqual(m.control.messages('c-group').map((x) => x.text)));
     expect(app.selectedId).toBe('c-group');
     app.dispose();
+  });
+});
+
+describe('the desktop settings', () => {
+  const at = new Date(2026, 2, 3, 23, 30).getTime();
+  const desktop = (search = '') =>
+    createMockBackend({ search, scripted: true, latencyMs: null, storage: null, quiet: true, history: 5, now: () => at, deliver: (f) => f() });
+
+  it('start off, with a tray; each command answers the whole new state', async () => {
+    const m = desktop();
+    expect(await m.invoke('desktop_settings')).toEqual({ closeToTray: false, startAtLogin: false, notificationsMutedUntil: null, trayAvailable: true });
+    expect(await m.invoke('set_close_to_tray', { enabled: true })).toMatchObject({ closeToTray: true });
+    expect(await m.invoke('set_start_at_login', { enabled: true })).toMatchObject({ closeToTray: true, startAtLogin: true });
+    expect(await m.invoke('mute_notifications', { span: 'hour' })).toMatchObject({ notificationsMutedUntil: at + 3_600_000 });
+    expect(await m.invoke('mute_notifications', { span: 'tomorrow' })).toMatchObject({ notificationsMutedUntil: new Date(2026, 2, 4, 8, 0).getTime() });
+    expect(await m.invoke('mute_notifications', { span: 'off' })).toMatchObject({ notificationsMutedUntil: null });
+    expect((await refusal(m.invoke('mute_notifications', { span: 'week' }))).code).toBe('invalid_params');
+    expect((await refusal(m.invoke('set_close_to_tray', { enabled: 'yes' }))).code).toBe('invalid_params');
+    expect(tomorrowMorning(new Date(2026, 11, 31, 9, 0).getTime())).toBe(new Date(2027, 0, 1, 8, 0).getTime());
+  });
+
+  it('?tray=none: no tray; ?autostart=fail: set_start_at_login fails with autostart and changes nothing', async () => {
+    expect(((await desktop('?tray=none').invoke('desktop_settings')) as { trayAvailable: boolean }).trayAvailable).toBe(false);
+    const m = desktop('?autostart=fail');
+    const e = await refusal(m.invoke('set_start_at_login', { enabled: true }));
+    expect(e.code).toBe('autostart');
+    expect(e.message).toContain('autostart');
+    expect(m.control.desktopSettings().startAtLogin).toBe(false);
+    m.control.failAutostart(false);
+    expect(await m.invoke('set_start_at_login', { enabled: true })).toMatchObject({ startAtLogin: true });
+  });
+
+  it('the tray pauses them: a desktopSettings event with the new state', async () => {
+    const m = desktop();
+    const events: ImEvent[] = [];
+    await m.listen((e) => events.push(e));
+    m.control.muteFromTray('hour');
+    expect(events).toEqual([{ kind: 'desktopSettings', settings: { ...m.control.desktopSettings(), notificationsMutedUntil: at + 3_600_000 } }]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { daysAgo, formatDay, formatFull, formatListTime, formatTime, isoTime, isValidTime } from '../time';
+import { daysAgo, formatDay, formatFull, formatListTime, formatTime, formatUntil, isoTime, isValidTime } from '../time';
 import { createTranslator } from '../i18n';
 
 // Wednesday 15 May 2024, 14:30 local time.
@@ -97,5 +97,15 @@ describe('bad or absent server timestamps', () => {
         isoTime(ts);
       }),
     );
+  });
+});
+
+describe('formatUntil ("Paused until …")', () => {
+  it('today: the time only; another day: with the date; another year: with the year', () => {
+    expect(formatUntil(at(2024, 4, 15, 23, 59), now, 'en')).toBe('23:59');
+    expect(formatUntil(at(2024, 4, 16, 8, 0), now, 'en')).toBe('May 16, 08:00');
+    expect(formatUntil(at(2024, 4, 16, 8, 0), now, 'zh-CN')).toBe('5月16日 08:00');
+    expect(formatUntil(at(2025, 0, 1, 8, 0), now, 'en')).toBe('Jan 1, 2025, 08:00');
+    expect(formatUntil(Number.NaN, now, 'en')).toBe('');
   });
 });
