@@ -6,7 +6,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::dto::{
-    Account, AppInfo, Bootstrap, ConversationItem, ImEvent, MessagePage, SessionInfo,
+    Account, AppInfo, Bootstrap, ConversationItem, ImEvent, MessagePage, SearchHit, SessionInfo,
     UiConnectionState, UiMessage, UserInfo,
 };
 use crate::error::AppError;
@@ -253,6 +253,59 @@ pub async fn list_conversations(
         "list_conversations"
     );
     Ok(items)
+}
+
+/// The most hits a search returns.
+const SEARCH_LIMIT_MAX: usize = 500;
+
+/// Searches the messages cached on this device: every whitespace-separated term anywhere in the
+/// text, any case, Chinese included. Hits newest first, each with its conversation's title.
+#[tauri::command]
+pub async fn search_messages(
+    state: State<'_, AppState>,
+    query: String,
+    limit: Option<usize>,
+) -> Result<Vec<SearchHit>> {
+    let client = state.client()?;
+    let limit = limit.unwrap_or(100).clamp(1, SEARCH_LIMIT_MAX);
+    let begun = std::time::Instant::now();
+    let found = {
+        let client = client.clone();
+        crate::state::blocking(move || Ok(client.search_messages(&query, limit)?)).await?
+    };
+    let searched_ms = begun.elapsed().as_secs_f64() * 1e3;
+    let mut conversations: Vec<im_sdk::Conversation> = Vec::new();
+    for m in &found {
+        if !conversations
+            .iter()
+            .any(|c| c.info().id == m.conversation_id)
+        {
+            if let Ok(c) = client.conversation(m.conversation_id).await {
+                conversations.push(c);
+            }
+        }
+    }
+    let names = Names::load(
+        &client,
+        found
+            .iter()
+            .map(|m| m.from)
+            .chain(view::uids_for(&conversations)),
+    )
+    .await;
+    let hits: Vec<SearchHit> = found
+        .iter()
+        .map(|m| SearchHit {
+            message: view::message(&client, &names, m),
+            conversation_title: conversations
+                .iter()
+                .find(|c| c.info().id == m.conversation_id)
+                .map(|c| view::display_title(&client, &names, c))
+                .unwrap_or_default(),
+        })
+        .collect();
+    tracing::debug!(hits = hits.len(), searched_ms, "search_messages");
+    Ok(hits)
 }
 
 /// Creates a conversation (1:1 with `unique`, or a group).

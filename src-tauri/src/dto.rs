@@ -218,6 +218,29 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
+/// A message a search found, with the title of its conversation (the message carries the
+/// conversation's id).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub message: UiMessage,
+    pub conversation_title: String,
+}
+
+/// The app's desktop settings as the Settings screen shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesktopSettings {
+    /// Closing the window keeps the app running in the tray.
+    pub close_to_tray: bool,
+    /// The app starts when the user signs in to the computer.
+    pub start_at_login: bool,
+    /// Notifications are paused until then (unix milliseconds).
+    pub notifications_muted_until: Option<u64>,
+    /// The desktop shows tray icons (without one, closing the window quits).
+    pub tray_available: bool,
+}
+
 /// Everything the backend pushes to the UI, on the one `im-event` channel.
 #[derive(Debug, Clone, Serialize)]
 #[serde(
@@ -230,6 +253,9 @@ pub enum ImEvent {
     Message { message: UiMessage },
     /// A conversation was created or changed (title, members, last message, unread, read ticks).
     Conversation { conversation: Box<ConversationItem> },
+    /// The desktop settings changed outside the Settings screen (the tray menu paused
+    /// notifications).
+    DesktopSettings { settings: DesktopSettings },
     /// The user left or was removed.
     ConversationRemoved { conversation_id: String },
     /// Someone added the user to a group (the UI offers to leave or mute it).

@@ -8,6 +8,8 @@ use tauri::{AppHandle, Manager, Runtime};
 use crate::dto::{ImEvent, UiConnectionState, UiMessage};
 use crate::notifications;
 use crate::state::AppState;
+use crate::texts::Text;
+use crate::tray;
 use crate::view::{self, Names};
 
 /// Spawns the task that forwards `client`'s events until the client stops. It subscribes
@@ -19,14 +21,68 @@ pub fn forward<R: Runtime>(
     let mut events = client.events();
     tauri::async_runtime::spawn(async move {
         let mut caught_up_from_others = 0usize;
+        recount_unread(&app, &client).await;
         while let Some(event) = events.next().await {
             let ui_events = translate(&app, &client, event, &mut caught_up_from_others).await;
             let state = app.state::<AppState>();
+            let mut recount = false;
+            let mut total_changed = false;
             for ui in ui_events {
+                match &ui {
+                    ImEvent::Conversation { conversation } => {
+                        if let Ok(id) = conversation.id.parse() {
+                            total_changed |= state.unread().set(
+                                id,
+                                conversation.unread_count,
+                                conversation.muted,
+                            );
+                        }
+                    }
+                    ImEvent::ConversationRemoved { conversation_id } => {
+                        if let Ok(id) = conversation_id.parse() {
+                            total_changed |= state.unread().remove(id);
+                        }
+                    }
+                    ImEvent::Resync => recount = true,
+                    _ => {}
+                }
                 state.ui_events.send(ui);
             }
+            if recount {
+                recount_unread(&app, &client).await;
+            } else if total_changed {
+                tray::show_unread(&app, state.unread_total());
+            }
+        }
+        // Signed out or stopped: nothing counts any more.
+        let state = app.state::<AppState>();
+        if state.unread().replace_all([]) {
+            tray::show_unread(&app, 0);
         }
     })
+}
+
+/// Counts every conversation's unread messages afresh from the cache (at start and after
+/// catching up) and shows the total.
+async fn recount_unread<R: Runtime>(app: &AppHandle<R>, client: &ImClient) {
+    let reader = client.clone();
+    let counts = tauri::async_runtime::spawn_blocking(move || {
+        reader.conversations(0, usize::MAX).map(|all| {
+            all.iter()
+                .map(|c| (c.info().id, c.record().unread_count(), c.record().muted))
+                .collect::<Vec<_>>()
+        })
+    })
+    .await;
+    match counts {
+        Ok(Ok(counts)) => {
+            let state = app.state::<AppState>();
+            state.unread().replace_all(counts);
+            tray::show_unread(app, state.unread_total());
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot count unread messages"),
+        Err(e) => tracing::warn!(error = %e, "cannot count unread messages"),
+    }
 }
 
 async fn translate<R: Runtime>(
@@ -95,10 +151,11 @@ async fn translate<R: Runtime>(
         ClientEvent::CaughtUp { .. } => {
             let missed = std::mem::take(caught_up);
             if missed > 0 && !notifications::main_window_focused(app) {
-                app.state::<AppState>().notifier.plain(
+                let state = app.state::<AppState>();
+                state.notifier.plain(
                     app,
-                    "Gtedx IM",
-                    &format!("{missed} new messages"),
+                    &tray::app_name(app),
+                    &Text::CaughtUp.fill(state.locale.get(), &[("n", &missed.to_string())]),
                 );
             }
             vec![ImEvent::Resync]
@@ -133,16 +190,18 @@ async fn translate<R: Runtime>(
                 Some(user) => format!("{} (@{})", user.display_name, user.username),
                 None => names.of(by),
             };
+            let state = app.state::<AppState>();
+            let locale = state.locale.get();
             let title = if c.title.trim().is_empty() {
-                "a group".to_owned()
+                Text::AGroup.raw(locale).to_owned()
             } else {
                 format!("“{}”", c.title)
             };
             if !notifications::main_window_focused(app) {
-                app.state::<AppState>().notifier.plain(
+                state.notifier.plain(
                     app,
-                    "Gtedx IM",
-                    &format!("{who} added you to {title}"),
+                    &tray::app_name(app),
+                    &Text::AddedYou.fill(locale, &[("who", &who), ("what", &title)]),
                 );
             }
             let by = match names.user(by) {
@@ -210,7 +269,11 @@ async fn notify_message<R: Runtime>(
         }
         _ => sender,
     };
-    state
-        .notifier
-        .message(app, message.conversation_id, &title, message.body.preview());
+    state.notifier.message(
+        app,
+        message.conversation_id,
+        &title,
+        message.body.preview(),
+        state.locale.get(),
+    );
 }

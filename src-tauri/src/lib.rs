@@ -7,20 +7,24 @@
 
 mod commands;
 mod credentials;
+mod desktop;
 mod dto;
 mod error;
 mod events;
 mod notifications;
 mod profile;
 mod server_address;
+mod settings;
 mod state;
+mod texts;
+mod tray;
 mod trust;
 mod ui_events;
 mod view;
 
 use std::time::Instant;
 
-use tauri::{Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri::{Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 
 pub use credentials::Credentials;
 pub use dto::{Account, ImEvent};
@@ -31,14 +35,28 @@ pub use state::AppState;
 /// The main window's label.
 pub const MAIN_WINDOW: &str = "main";
 
+/// The argument that starts the app in the tray, window hidden (how it starts at login).
+pub const MINIMIZED_ARG: &str = "--minimized";
+
 /// Adds the app's plugins, state, commands and main window to a Tauri builder.
 pub fn app<R: Runtime>(
     builder: tauri::Builder<R>,
     profile: Profile,
     started: Instant,
 ) -> tauri::Builder<R> {
+    // Started at login: in the tray, with this profile.
+    let mut autostart_args = vec![MINIMIZED_ARG.to_owned()];
+    if let Some(name) = profile.name() {
+        autostart_args.extend(["--profile".to_owned(), name.to_owned()]);
+    }
     builder
         .plugin(tauri_plugin_notification::init())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name(profile.autostart_name())
+                .args(autostart_args)
+                .build(),
+        )
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::bootstrap,
@@ -55,6 +73,7 @@ pub fn app<R: Runtime>(
             commands::list_conversations,
             commands::create_conversation,
             commands::load_messages,
+            commands::search_messages,
             commands::send_text,
             commands::retry_send,
             commands::mark_read,
@@ -69,6 +88,13 @@ pub fn app<R: Runtime>(
             commands::connection_state,
             commands::ui_ready,
             commands::subscribe_events,
+            desktop::desktop_settings,
+            desktop::set_close_to_tray,
+            desktop::set_start_at_login,
+            desktop::mute_notifications,
+            desktop::close_window,
+            desktop::quit_app,
+            desktop::set_locale,
         ])
         .setup(move |app| {
             tracing::debug!(since_start_ms = started.elapsed().as_secs_f64() * 1e3, "setup");
@@ -82,12 +108,32 @@ pub fn app<R: Runtime>(
             trust::install_and_trust(&data_dir, &trust::from_args(std::env::args().skip(1)));
             let title = profile.window_title();
             app.manage(AppState::new(profile.clone(), data_dir, started));
-            WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::default())
+            // Linux: the tray's library is loaded now, and its absence is a panic in
+            // libappindicator-sys: the app then runs without a tray (closing it quits).
+            let handle = app.handle().clone();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tray::create(&handle))) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "no tray icon"),
+                Err(_) => tracing::warn!("no tray icon: the AppIndicator library is missing"),
+            }
+            // Started at login: straight to the tray, if there is one to come back from.
+            let hidden = std::env::args().any(|a| a == MINIMIZED_ARG) && tray::tray_available();
+            let window = WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::default())
                 .title(title)
                 .inner_size(1000.0, 700.0)
                 .min_inner_size(720.0, 480.0)
+                .visible(!hidden)
                 .on_navigation(stays_in_app)
                 .build()?;
+            let handle = app.handle().clone();
+            window.on_window_event(move |event| {
+                if let WindowEvent::CloseRequested { api, .. } = event {
+                    if tray::keeps_running_when_closed(&handle) {
+                        api.prevent_close();
+                        tray::close_main_window(&handle);
+                    }
+                }
+            });
             // Restore the saved session (keyring, cache, client) while the page loads.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -150,12 +196,8 @@ pub fn run() {
     context.config_mut().identifier = identifier;
     let builder =
         tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            // A second launch of the same profile focuses this window instead.
-            if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
+            // A second launch of the same profile brings this window up instead.
+            tray::show_main_window(app);
         }));
     let app = match app(builder, profile, started).build(context) {
         Ok(app) => app,

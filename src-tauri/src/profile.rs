@@ -55,6 +55,14 @@ impl Profile {
         }
     }
 
+    /// The name of the app's start-at-login entry: one per profile.
+    pub fn autostart_name(&self) -> String {
+        match &self.name {
+            Some(name) => format!("gtedx-im-profile-{name}"),
+            None => "gtedx-im".to_owned(),
+        }
+    }
+
     /// The name, if not the default profile.
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()

@@ -37,25 +37,21 @@ pub struct AppState {
     pub ui_events: crate::ui_events::UiEvents,
     /// Message notifications (grouped per conversation where the platform allows).
     pub notifier: crate::notifications::Notifier,
-}
-
-/// The file in the data folder remembering whether notifications show message text.
-const NOTIFICATION_SETTINGS: &str = "notifications.json";
-
-/// What [`AppState::set_notification_text`] remembered; shown when nothing (or nothing valid) is.
-fn remembered_notification_text(data_dir: &std::path::Path) -> bool {
-    std::fs::read_to_string(data_dir.join(NOTIFICATION_SETTINGS))
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .and_then(|setting| setting.get("show_text")?.as_bool())
-        .unwrap_or(true)
+    /// The app's settings on this computer.
+    pub settings: crate::settings::SettingsFile,
+    /// The language of the texts the backend shows itself (tray, notifications).
+    pub locale: crate::texts::CurrentLocale,
+    /// The unread total the tray and launcher show.
+    unread: Mutex<crate::tray::UnreadTally>,
 }
 
 impl AppState {
-    /// State for `profile`, keeping account caches under `data_dir`.
+    /// State for `profile`, keeping account caches and settings under `data_dir`.
     pub fn new(profile: Profile, data_dir: PathBuf, started: Instant) -> Self {
+        let settings = crate::settings::SettingsFile::load(&data_dir);
         let notifier = crate::notifications::Notifier::default();
-        notifier.set_hide_text(!remembered_notification_text(&data_dir));
+        notifier.set_hide_text(!settings.get().show_text);
+        notifier.set_paused_until(settings.get().paused_until_ms);
         Self {
             credentials: Credentials::new(profile.keyring_service()),
             profile,
@@ -67,6 +63,9 @@ impl AppState {
             lifecycle: tokio::sync::Mutex::new(()),
             ui_events: Default::default(),
             notifier,
+            settings,
+            locale: crate::texts::CurrentLocale::new(crate::texts::Locale::from_env()),
+            unread: Mutex::new(Default::default()),
         }
     }
 
@@ -75,9 +74,29 @@ impl AppState {
     /// at start-up may notify of what it catches up).
     pub fn set_notification_text(&self, show: bool) -> std::io::Result<()> {
         self.notifier.set_hide_text(!show);
-        let setting = serde_json::json!({ "show_text": show }).to_string();
-        std::fs::create_dir_all(&self.data_dir)?;
-        std::fs::write(self.data_dir.join(NOTIFICATION_SETTINGS), setting)
+        self.settings.update(|s| s.show_text = show).map(drop)
+    }
+
+    /// Pauses notifications (or ends the pause): applied at once and remembered.
+    pub fn pause_notifications(
+        &self,
+        span: crate::settings::PauseSpan,
+    ) -> std::io::Result<crate::settings::Settings> {
+        let until = span.until(chrono::Local::now());
+        self.notifier.set_paused_until(until);
+        self.settings.update(|s| s.paused_until_ms = until)
+    }
+
+    /// The unread counts behind the tray's total.
+    pub fn unread(&self) -> std::sync::MutexGuard<'_, crate::tray::UnreadTally> {
+        self.unread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The unread total (muted conversations left out).
+    pub fn unread_total(&self) -> u64 {
+        self.unread().total()
     }
 
     /// The running client.
@@ -330,7 +349,34 @@ mod tests {
         assert!(state().notifier.hides_text(), "remembered");
         state().set_notification_text(true).unwrap();
         assert!(!state().notifier.hides_text());
-        std::fs::write(data.join(NOTIFICATION_SETTINGS), "{not json").unwrap();
+        std::fs::write(data.join("settings.json"), "{not json").unwrap();
         assert!(!state().notifier.hides_text(), "a damaged file means shown");
+    }
+
+    #[test]
+    fn a_notification_pause_holds_from_the_next_start_until_it_ends() {
+        use crate::settings::PauseSpan;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let state = || AppState::new(Profile::default_profile(), data.clone(), Instant::now());
+        assert_eq!(state().notifier.paused_until_ms(), None);
+        let until = state()
+            .pause_notifications(PauseSpan::Hour)
+            .unwrap()
+            .paused_until_ms
+            .unwrap();
+        assert_eq!(
+            state().notifier.paused_until_ms(),
+            Some(until),
+            "remembered"
+        );
+        state().pause_notifications(PauseSpan::Off).unwrap();
+        assert_eq!(state().notifier.paused_until_ms(), None);
+        // A pause that ended while the app was not running is over.
+        state()
+            .settings
+            .update(|s| s.paused_until_ms = Some(1_000))
+            .unwrap();
+        assert_eq!(state().notifier.paused_until_ms(), None);
     }
 }

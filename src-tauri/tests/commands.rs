@@ -535,3 +535,68 @@ fn invite_sign_up_devices_and_password_through_the_commands() {
     .unwrap();
     app.close();
 }
+
+#[test]
+fn desktop_settings_through_the_commands() {
+    let profile = "desktop-settings";
+    let app = TestApp::start(profile);
+    let first = app.ok("desktop_settings", json!({}));
+    assert_eq!(first["closeToTray"], true, "{first}");
+    assert_eq!(first["startAtLogin"], false, "{first}");
+    assert_eq!(first["notificationsMutedUntil"], Value::Null, "{first}");
+    assert!(first["trayAvailable"].is_boolean(), "{first}");
+
+    // Close to tray: off, and still off at the next start.
+    let off = app.ok("set_close_to_tray", json!({"enabled": false}));
+    assert_eq!(off["closeToTray"], false);
+
+    // A pause for an hour, then resumed; an unknown span is refused.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let paused = app.ok("mute_notifications", json!({"span": "hour"}));
+    let until = paused["notificationsMutedUntil"].as_i64().expect("paused");
+    assert!(
+        (until - now_ms - 3_600_000).abs() < 60_000,
+        "an hour from now: {until} vs {now_ms}"
+    );
+    let tomorrow = app.ok("mute_notifications", json!({"span": "tomorrow"}));
+    let morning = tomorrow["notificationsMutedUntil"]
+        .as_i64()
+        .expect("paused");
+    assert!(
+        morning > now_ms && morning <= now_ms + 48 * 3_600_000,
+        "{tomorrow}"
+    );
+    let resumed = app.ok("mute_notifications", json!({"span": "off"}));
+    assert_eq!(resumed["notificationsMutedUntil"], Value::Null);
+    app.err("mute_notifications", json!({"span": "forever"}));
+
+    // Start at login: the desktop's autostart entry for this profile, starting in the tray.
+    let home = std::env::var_os("HOME").expect("HOME (a temporary one in .ci/desktop-env)");
+    let entry = std::path::Path::new(&home)
+        .join(".config/autostart")
+        .join(format!("gtedx-im-profile-{profile}.desktop"));
+    let on = app.ok("set_start_at_login", json!({"enabled": true}));
+    assert_eq!(on["startAtLogin"], true, "{on}");
+    let written = std::fs::read_to_string(&entry).expect("the autostart entry");
+    assert!(
+        written.contains("--minimized") && written.contains(&format!("--profile {profile}")),
+        "{written}"
+    );
+    let off = app.ok("set_start_at_login", json!({"enabled": false}));
+    assert_eq!(off["startAtLogin"], false);
+    assert!(!entry.exists(), "the entry is gone");
+
+    // The language of the backend's own texts: English or Chinese only.
+    app.ok("set_locale", json!({"locale": "zh"}));
+    app.err("set_locale", json!({"locale": "fr"}));
+    app.close();
+
+    let again = TestApp::start(profile);
+    let settings = again.ok("desktop_settings", json!({}));
+    assert_eq!(settings["closeToTray"], false, "remembered: {settings}");
+    assert_eq!(settings["notificationsMutedUntil"], Value::Null);
+    again.close();
+}

@@ -1,8 +1,11 @@
 //! The end-to-end harness: the real `im-server` binary, the real desktop app driven through
-//! `tauri-driver` + `WebKitWebDriver`, and `dbus-monitor` watching notifications.
+//! `tauri-driver` + `WebKitWebDriver`, `dbus-monitor` watching notifications, and a tray on the
+//! session bus (`tray`).
 //!
 //! It expects to run inside `.ci/desktop-env` (Xvfb, a D-Bus session, an unlocked gnome-keyring,
 //! temporary HOME/XDG folders) and fails, never skips, when that environment is missing.
+
+pub mod tray;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -438,19 +441,41 @@ impl App {
     /// gone: a profile's next launch would otherwise meet the single-instance lock of the one
     /// still exiting and hand over to it.
     pub async fn quit(self) -> Result<()> {
+        let profile = self.profile.clone();
         self.client.close().await?;
-        let started = std::time::Instant::now();
-        while app_running(&self.profile) {
-            if started.elapsed() > STEP {
-                bail!(
-                    "the app ({}) still runs {STEP:?} after its window closed",
-                    self.profile
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
+        gone(&profile).await
     }
+
+    /// Waits for the app's process to be gone (it quit by itself).
+    pub async fn gone(&self) -> Result<()> {
+        gone(&self.profile).await
+    }
+
+    /// Whether the app's process runs.
+    pub fn running(&self) -> bool {
+        app_running(&self.profile)
+    }
+
+    /// The page's `document.visibilityState`: "visible", or "hidden" while the window is.
+    pub async fn visibility(&self) -> Result<String> {
+        let state = self
+            .client
+            .execute("return document.visibilityState", vec![])
+            .await?;
+        Ok(state.as_str().unwrap_or_default().to_owned())
+    }
+}
+
+/// Waits until no `gtedx-im --profile PROFILE` process runs.
+async fn gone(profile: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    while app_running(profile) {
+        if started.elapsed() > STEP {
+            bail!("the app ({profile}) still runs after {STEP:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
 
 /// Whether a `gtedx-im --profile PROFILE` process is running (read from `/proc`).

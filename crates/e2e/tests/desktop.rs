@@ -5,10 +5,13 @@
 //! Tom sees the reply. Then Jerry's app is closed, the server stopped, and Jerry's app started
 //! again: signed in from the keyring, it shows the conversation and both messages from its cache.
 //! A second scenario (own profiles and server) walks through consent: mute, being added to a
-//! group and leaving it, blocking and unblocking.
+//! group and leaving it, blocking and unblocking. A third keeps Jerry's app in the tray: the
+//! unread total beside the icon and on the launcher, Ctrl+W to the tray (said once), the tray
+//! menu opening the window, pausing and resuming notifications, and quitting.
 
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
+use gtedx_e2e::tray::Tray;
 use gtedx_e2e::{
     free_port, operator, require_desktop_session, start_configured_server, start_server, text,
     text_in, App, NotificationMonitor,
@@ -713,6 +716,115 @@ async fn jerry_mutes_leaves_a_group_and_blocks_tom() -> Result<()> {
     assert!(jerry.all("[data-testid=blocked-banner]").await?.is_empty());
     jerry.quit().await?;
     tom.quit().await?;
+    Ok(())
+}
+
+/// Presses Ctrl+`key` in the app (in its composer, or wherever the focus is).
+async fn press_ctrl(app: &App, key: char) -> Result<()> {
+    let keys = format!("{}{key}", Key::Control);
+    let focused = app.client.active_element().await?;
+    focused.send_keys(&keys).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jerry_keeps_the_app_in_the_tray() -> Result<()> {
+    require_desktop_session()?;
+    let shots = artifacts();
+    let work = tempfile_dir()?;
+    let (_server, url) = start_server(&work, free_port()?)?;
+    let notifications = NotificationMonitor::start(work.join("notifications.log"))?;
+    // A panel's tray, before the app starts (it registers its icon with it).
+    let tray = Tray::start()?;
+    im_sdk::sign_up(
+        &url,
+        "tom",
+        &im_sdk::Secret::new("tom-password"),
+        Some("Tom"),
+    )
+    .await?;
+    let jerry = App::launch("tray-jerry", &shots).await?;
+    sign_up(&jerry, &url, "jerry", "Jerry").await?;
+    tray.item().await.context("the app's icon is in the tray")?;
+    tray.wait_for_label("").await?;
+
+    // Two messages while Jerry looks at his list: "2" beside the icon and on the launcher.
+    tom_sends_from_elsewhere(&url, &["tray one", "tray two"]).await?;
+    conversation_with_preview(&jerry, "tray two", Some("2")).await?;
+    tray.wait_for_label("2")
+        .await
+        .context("the unread total beside the tray icon")?;
+    tray.wait_for_launcher_count("im.gtedx.desktop.desktop", 2)
+        .await?;
+
+    // Ctrl+W: the window goes, the app stays, and says so once.
+    press_ctrl(&jerry, 'w').await?;
+    jerry
+        .until("the window is hidden", async || {
+            Ok((jerry.visibility().await? == "hidden").then_some(()))
+        })
+        .await?;
+    assert!(jerry.running(), "closing the window keeps the app running");
+    notifications
+        .wait_for(&["still running", "Ctrl+Q"])
+        .await
+        .context("the first close to the tray says so")?;
+    tom_sends_from_elsewhere(&url, &["while you were in the tray"]).await?;
+    notifications
+        .wait_for(&["Tom", "while you were in the tray"])
+        .await
+        .context("messages still notify with the window closed")?;
+    tray.wait_for_label("3").await?;
+
+    // The tray menu brings the window back; opening the chat reads it: the count goes.
+    tray.click("Open Gtedx IM").await?;
+    jerry
+        .until("the window is back", async || {
+            Ok((jerry.visibility().await? == "visible").then_some(()))
+        })
+        .await?;
+    conversation_with_preview(&jerry, "while you were in the tray", Some("3"))
+        .await?
+        .click()
+        .await?;
+    tray.wait_for_label("")
+        .await
+        .context("read: no count beside the icon")?;
+    tray.wait_for_launcher_count("im.gtedx.desktop.desktop", 0)
+        .await?;
+
+    // Paused from the tray, notifications stay quiet; resumed, they come again. The resumed
+    // one's notification arrives after where the paused one's would have.
+    let menu = tray.menu().await?;
+    assert!(
+        menu.iter()
+            .any(|(_, label, enabled)| label == "Resume notifications" && !enabled),
+        "nothing to resume yet: {menu:?}"
+    );
+    tray.click("Pause notifications for 1 hour").await?;
+    press_ctrl(&jerry, 'w').await?;
+    jerry
+        .until("the window is hidden again", async || {
+            Ok((jerry.visibility().await? == "hidden").then_some(()))
+        })
+        .await?;
+    tom_sends_from_elsewhere(&url, &["sent while paused"]).await?;
+    tray.wait_for_label("1").await?;
+    tray.click("Resume notifications").await?;
+    tom_sends_from_elsewhere(&url, &["sent after resuming"]).await?;
+    notifications.wait_for(&["sent after resuming"]).await?;
+    assert!(
+        !notifications.seen("sent while paused"),
+        "no notification while paused"
+    );
+    let hints = std::fs::read_to_string(work.join("notifications.log"))?
+        .matches("still running")
+        .count();
+    assert_eq!(hints, 1, "the tray hint is said once");
+
+    // Quit from the tray menu: the app is gone.
+    tray.click("Quit").await?;
+    jerry.gone().await.context("Quit in the tray menu quits")?;
     Ok(())
 }
 

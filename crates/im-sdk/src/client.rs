@@ -561,6 +561,13 @@ impl ImClient {
             .collect())
     }
 
+    /// Searches the messages in the cache (works offline): every whitespace-separated term of
+    /// `query` anywhere in the text, any case — Chinese included ("起床" finds "耗子，起床啦") —
+    /// newest first, at most `limit`. Only what this device has cached is searched.
+    pub fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>> {
+        self.cache()?.search_messages(query, limit)
+    }
+
     /// Looks a user up by username (exact, case-insensitive).
     pub async fn find_user(&self, username: &str) -> Result<Option<User>> {
         let found = self

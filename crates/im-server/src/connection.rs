@@ -15,7 +15,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use im_proto::{encode_error, parse_request, ErrorBody, ErrorCode};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -26,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::{ConnHandle, Outbound};
 use crate::ops::{self, ConnState};
+use crate::outbound_queue::QueueReceiver;
 use crate::tls::{TlsStream, Transport};
 use crate::Shared;
 
@@ -255,7 +255,7 @@ async fn serve_until_done(
 struct Connection {
     state: ConnState,
     ws: WebSocketStream<Transport>,
-    outbound: mpsc::Receiver<Outbound>,
+    outbound: QueueReceiver<Outbound>,
     limiter: DefaultDirectRateLimiter,
     shared: Arc<Shared>,
     /// A change waiting for room in the writer's queue: no more requests are read meanwhile,

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use im_proto::{ClientId, ConversationId, ErrorBody, Uid};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
+
+use crate::outbound_queue::{outbound_queue, PushError, QueueReceiver, QueueSender};
 
 /// A connection's number, unique for the life of the server process.
 pub type ConnId = u64;
@@ -33,7 +34,7 @@ pub enum Outbound {
 #[derive(Debug)]
 pub struct ConnHandle {
     id: ConnId,
-    tx: mpsc::Sender<Outbound>,
+    tx: QueueSender<Outbound>,
     too_slow: CancellationToken,
     /// Sends refused for now, by conversation: later sends to that conversation on this
     /// connection are refused the same way until the refused one comes again, so that a client
@@ -60,8 +61,8 @@ const HOLD_AT_MOST: Duration = Duration::from_secs(60);
 
 impl ConnHandle {
     /// A handle and the queue its connection reads from.
-    pub fn new(id: ConnId, queue: usize) -> (Arc<Self>, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(queue.max(1));
+    pub fn new(id: ConnId, queue: usize) -> (Arc<Self>, QueueReceiver<Outbound>) {
+        let (tx, rx) = outbound_queue(queue);
         let handle = Arc::new(Self {
             id,
             tx,
@@ -83,13 +84,13 @@ impl ConnHandle {
     }
 
     fn push(&self, item: Outbound) -> bool {
-        match self.tx.try_send(item) {
+        match self.tx.try_push(item) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(PushError::Full(_)) => {
                 self.too_slow.cancel();
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(PushError::Closed(_)) => false,
         }
     }
 

@@ -30,6 +30,7 @@ mod http;
 mod hub;
 mod metrics;
 mod ops;
+mod outbound_queue;
 mod store;
 mod tls;
 

@@ -1,6 +1,7 @@
 //! Linux: message notifications over D-Bus (`org.freedesktop.Notifications`) on
 //! one connection the app keeps: one notification per conversation, replaced as messages arrive,
-//! and a click on it reported (the Desktop Notifications Specification's `default` action).
+//! and a click on it reported (the Desktop Notifications Specification's `default` action); the
+//! launcher icon's unread count goes out on the same connection.
 //! Some servers (dunst) send a notification's signals only to the connection that sent it, so
 //! the same connection sends and listens.
 
@@ -25,11 +26,14 @@ pub enum Command {
         title: String,
         preview: String,
         hide_text: bool,
+        locale: crate::texts::Locale,
     },
     /// The user opened the conversation: its notification goes.
     Read(ConversationId),
     /// A notice of its own ("added you to …"), not grouped.
     Plain { summary: String, body: String },
+    /// The unread total for the launcher's icon.
+    LauncherCount(u64),
 }
 
 /// Who the notifications say they come from.
@@ -87,8 +91,10 @@ fn run(
                 title,
                 preview,
                 hide_text,
+                locale,
             } => {
-                let notice = lock(&groups).message(conversation, &title, &preview, hide_text);
+                let notice =
+                    lock(&groups).message(conversation, &title, &preview, hide_text, locale);
                 notify(
                     &bus,
                     sender,
@@ -114,6 +120,7 @@ fn run(
             Command::Plain { summary, body } => {
                 notify(&bus, sender, &summary, &body, None, false).map(drop)
             }
+            Command::LauncherCount(count) => launcher_count(&bus, sender, count),
         };
         if let Err(e) = sent {
             // A bus that dropped the connection: the next notification opens a new one.
@@ -156,6 +163,29 @@ fn notify(
     .body()
     .deserialize()
 }
+
+/// Unity's LauncherEntry API (also read by GNOME's Dash to Dock and KDE's task manager): a
+/// broadcast signal naming the app's desktop entry with its count.
+fn launcher_count(bus: &Connection, sender: &Sender, count: u64) -> zbus::Result<()> {
+    let app_uri = format!("application://{}.desktop", sender.desktop_entry);
+    let properties: HashMap<&str, Value<'_>> = HashMap::from([
+        (
+            "count",
+            Value::from(i64::try_from(count).unwrap_or(i64::MAX)),
+        ),
+        ("count-visible", Value::from(count > 0)),
+    ]);
+    bus.emit_signal(
+        None::<&str>,
+        LAUNCHER_ENTRY_PATH,
+        "com.canonical.Unity.LauncherEntry",
+        "Update",
+        &(app_uri, properties),
+    )
+}
+
+/// Where the launcher entry's signals come from (any path of the app's own).
+const LAUNCHER_ENTRY_PATH: &str = "/im/gtedx/LauncherEntry";
 
 /// Listens to the server's signals on `bus`: clicks open their conversation, closed
 /// notifications are forgotten.

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use im_sdk::ConversationId;
 
+use crate::texts::{Locale, Text};
+
 /// What to show for a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -28,22 +30,24 @@ struct Group {
 }
 
 impl Groups {
-    /// A message for `conversation`: the notice that shows it with the ones before it. With
-    /// `hide_text` (privacy), no message text at all.
+    /// A message for `conversation`: the notice that shows it with the ones before it, in
+    /// `locale`. With `hide_text` (privacy), no message text at all.
     pub fn message(
         &mut self,
         conversation: ConversationId,
         title: &str,
         preview: &str,
         hide_text: bool,
+        locale: Locale,
     ) -> Notice {
         let group = self.by_conversation.entry(conversation).or_default();
         group.count += 1;
+        let count = |n: u32| Text::NewMessages.fill(locale, &[("n", &n.to_string())]);
         let body = match (group.count, hide_text) {
             (1, false) => preview.to_owned(),
-            (1, true) => "New message".to_owned(),
-            (n, false) => format!("{n} new messages · {preview}"),
-            (n, true) => format!("{n} new messages"),
+            (1, true) => Text::NewMessage.raw(locale).to_owned(),
+            (n, false) => format!("{} · {preview}", count(n)),
+            (n, true) => count(n),
         };
         Notice {
             conversation,
@@ -97,21 +101,21 @@ mod tests {
     fn a_burst_is_one_notification_that_counts() {
         let mut groups = Groups::default();
         let tom = conversation(1);
-        let first = groups.message(tom, "Tom", "耗子，起床啦", false);
+        let first = groups.message(tom, "Tom", "耗子，起床啦", false, Locale::En);
         assert_eq!(
             (first.replaces, first.body.as_str()),
             (None, "耗子，起床啦")
         );
         groups.shown(tom, 7);
         for n in 2..=5 {
-            let next = groups.message(tom, "Tom", &format!("#{n}"), false);
+            let next = groups.message(tom, "Tom", &format!("#{n}"), false, Locale::En);
             assert_eq!(next.replaces, Some(7));
             assert_eq!(next.body, format!("{n} new messages · #{n}"));
         }
         assert_eq!(groups.conversation_of(7), Some(tom));
         // Opened: closed, and the next message is a new notification counting from one.
         assert_eq!(groups.read(tom), Some(7));
-        let again = groups.message(tom, "Tom", "hi", false);
+        let again = groups.message(tom, "Tom", "hi", false, Locale::En);
         assert_eq!((again.replaces, again.body.as_str()), (None, "hi"));
     }
 
@@ -120,13 +124,18 @@ mod tests {
         let mut groups = Groups::default();
         let tom = conversation(1);
         assert_eq!(
-            groups.message(tom, "Tom", "secret", true).body,
+            groups.message(tom, "Tom", "secret", true, Locale::En).body,
             "New message"
         );
         groups.shown(tom, 1);
         assert_eq!(
-            groups.message(tom, "Tom", "secret", true).body,
+            groups.message(tom, "Tom", "secret", true, Locale::En).body,
             "2 new messages"
+        );
+        // In Chinese too.
+        assert_eq!(
+            groups.message(tom, "Tom", "secret", true, Locale::Zh).body,
+            "3 条新消息"
         );
     }
 
@@ -159,7 +168,7 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Message(c) => {
-                        let notice = groups.message(conversation(c), "t", "p", true);
+                        let notice = groups.message(conversation(c), "t", "p", true, Locale::En);
                         let entry = model.entry(c).or_default();
                         entry.0 += 1;
                         prop_assert_eq!(notice.replaces, entry.1);

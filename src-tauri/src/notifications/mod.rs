@@ -12,7 +12,7 @@
 mod dbus;
 mod grouped;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use im_sdk::ConversationId;
@@ -27,6 +27,8 @@ use tauri_plugin_notification::NotificationExt;
 pub struct Notifier {
     /// Privacy: notifications say that a message came, never what it says.
     hide_text: AtomicBool,
+    /// Paused until then (unix milliseconds; 0: not paused).
+    paused_until_ms: AtomicU64,
     #[cfg(target_os = "linux")]
     thread: std::sync::Mutex<Option<std::sync::mpsc::Sender<dbus::Command>>>,
 }
@@ -50,14 +52,31 @@ impl Notifier {
         self.hide_text.load(Ordering::Relaxed)
     }
 
-    /// A message for `conversation` (already judged worth notifying, see [`should_notify`]).
+    /// Pauses notifications until then (unix milliseconds), or ends the pause.
+    pub fn set_paused_until(&self, until_ms: Option<u64>) {
+        self.paused_until_ms
+            .store(until_ms.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Until when notifications are paused, if they are now.
+    pub fn paused_until_ms(&self) -> Option<u64> {
+        let until = self.paused_until_ms.load(Ordering::Relaxed);
+        (until > now_ms()).then_some(until)
+    }
+
+    /// A message for `conversation` (already judged worth notifying, see [`should_notify`]);
+    /// nothing while notifications are paused.
     pub fn message<R: Runtime>(
         &self,
         app: &AppHandle<R>,
         conversation: ConversationId,
         title: &str,
         text: &str,
+        locale: crate::texts::Locale,
     ) {
+        if self.paused_until_ms().is_some() {
+            return;
+        }
         let title = without_controls(title);
         let preview = body_text(&preview(text), server_renders_markup());
         let hide_text = self.hides_text();
@@ -69,13 +88,14 @@ impl Notifier {
                 title,
                 preview,
                 hide_text,
+                locale,
             },
         );
         #[cfg(not(target_os = "linux"))]
         {
             let _ = conversation;
             let body = if hide_text {
-                "New message".into()
+                crate::texts::Text::NewMessage.raw(locale).into()
             } else {
                 preview
             };
@@ -96,8 +116,16 @@ impl Notifier {
         let _ = (app, conversation);
     }
 
-    /// A notice of the app's own ("Tom added you to …"); failures are logged, never fatal.
+    /// A notice of the app's own about messages ("Tom added you to …"): nothing while
+    /// notifications are paused. Failures are logged, never fatal.
     pub fn plain<R: Runtime>(&self, app: &AppHandle<R>, title: &str, body: &str) {
+        if self.paused_until_ms().is_none() {
+            self.hint(app, title, body);
+        }
+    }
+
+    /// A notice about the app itself ("still running in the tray"), shown even while paused.
+    pub fn hint<R: Runtime>(&self, app: &AppHandle<R>, title: &str, body: &str) {
         let title = without_controls(title);
         let body = body_text(body, server_renders_markup());
         #[cfg(target_os = "linux")]
@@ -110,6 +138,15 @@ impl Notifier {
         );
         #[cfg(not(target_os = "linux"))]
         show_cleaned(app, title, body);
+    }
+
+    /// The unread total on the launcher's icon (Linux: Unity's LauncherEntry signal, read by
+    /// docks and task bars; elsewhere see `tray::show_unread`).
+    pub fn launcher_count<R: Runtime>(&self, app: &AppHandle<R>, count: u64) {
+        #[cfg(target_os = "linux")]
+        self.send(app, dbus::Command::LauncherCount(count));
+        #[cfg(not(target_os = "linux"))]
+        let _ = (app, count);
     }
 
     #[cfg(target_os = "linux")]
@@ -136,14 +173,16 @@ impl Notifier {
     }
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// A click on a conversation's notification: the window comes up with that conversation open.
 fn open_conversation<R: Runtime>(app: &AppHandle<R>, conversation: ConversationId) {
     tracing::debug!(%conversation, "notification clicked");
-    if let Some(window) = app.get_webview_window(crate::MAIN_WINDOW) {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
+    crate::tray::show_main_window(app);
     app.state::<crate::AppState>()
         .ui_events
         .send(crate::dto::ImEvent::OpenConversation {

@@ -267,6 +267,8 @@ export const setActiveConversation = (a: { conversationId: string | null }) =>
  * message", "3 new messages"): a privacy preference. The backend starts with true.
  */
 export const setNotificationText = (a: { show: boolean }) => call<null>('set_notification_text', a);
+/** The UI's language, for the texts the backend shows itself (tray menu, notifications). */
+export const setLocale = (a: { locale: 'en' | 'zh' }) => call<null>('set_locale', a);
 /**
  * Mutes or un-mutes a conversation for this user on all their devices (no notifications for it).
  * Needs the connection. The backend also sends the conversation's `conversation` event.

@@ -66,7 +66,13 @@ export const SDK_ERROR_CODES = [
 ] as const;
 
 /** The desktop app's own codes (src-tauri). */
-export const APP_ERROR_CODES = ['not_signed_in', 'keyring_unavailable', 'invalid_server_address', 'insecure_server'] as const;
+export const APP_ERROR_CODES = [
+  'not_signed_in',
+  'keyring_unavailable',
+  'invalid_server_address',
+  'insecure_server',
+  'autostart',
+] as const;
 
 /** Every code the backend can send the UI: each has a sentence in both languages. */
 export const ERROR_CODES = [...SERVER_ERROR_CODES, ...SDK_ERROR_CODES, ...APP_ERROR_CODES] as const;
@@ -145,6 +151,7 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
       "That doesn't look like a server address. Type it like chat.example.org, or ask the server's administrator for the exact address.",
     insecure_server:
       'This server address is not encrypted, so your messages and password could be read by others on the network. Use its secure address (https:// or wss://), or tick “Connect without encryption anyway” if you accept the risk.',
+    autostart: 'Gtedx IM could not change whether it starts when you sign in to this computer.',
   },
   'zh-CN': {
     malformed_frame: '服务器无法读取本应用发送的请求。更新应用可能会有帮助。',
@@ -204,5 +211,6 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     invalid_server_address: '这不像是服务器地址。请按 chat.example.org 这样的格式输入，或向服务器管理员询问准确的地址。',
     insecure_server:
       '这个服务器地址未加密，网络中的其他人可能看到你的消息和密码。请使用它的安全地址（https:// 或 wss://）；如果你愿意承担风险，也可以勾选“仍然不加密连接”。',
+    autostart: 'Gtedx IM 无法更改是否在登录这台电脑时启动。',
   },
 };

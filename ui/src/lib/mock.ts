@@ -694,6 +694,10 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     },
     set_typing: () => null,
     set_active_conversation: () => null,
+    set_locale: (a) => {
+      if (a.locale !== 'en' && a.locale !== 'zh') throw err('invalid_params', 'locale must be en or zh');
+      return null;
+    },
     set_notification_text: (a) => {
       if (typeof a.show !== 'boolean') throw err('invalid_params', 'show must be true or false');
       notificationText = a.show;

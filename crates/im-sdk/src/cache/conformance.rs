@@ -26,6 +26,7 @@ macro_rules! cache_conformance_tests {
             messages_are_idempotent_and_page_backwards,
             outbox_keeps_order_and_replaces_in_place,
             users_are_stored_and_replaced,
+            search_finds_every_term_newest_first,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {
@@ -204,6 +205,53 @@ pub fn messages_are_idempotent_and_page_backwards(cache: &dyn Cache) {
         .preview()
         .to_owned();
     assert_eq!(text, "message 1");
+}
+
+/// Search: every term anywhere in the text (Chinese without spaces, any case, inside words),
+/// newest first, at most `limit`; a message stored twice is found once.
+pub fn search_finds_every_term_newest_first(cache: &dyn Cache) {
+    let (c, other) = (ConversationId::random(), ConversationId::random());
+    let texts = [
+        (c, 1, "耗子，起床啦"),
+        (c, 2, "Wake UP, Jerry!"),
+        (other, 1, "起来吃饭了 jerry"),
+        (c, 3, "床上的猫"),
+        (other, 2, "hi there"),
+    ];
+    let messages: Vec<Message> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, (conversation, seq, text))| Message {
+            timestamp: 5_000 + i as i64,
+            body: MessageBody::text(*text),
+            ..message(*conversation, *seq)
+        })
+        .collect();
+    cache.put_messages(&messages).unwrap();
+    cache.put_messages(&messages[..2]).unwrap();
+    let found = |query: &str, limit: usize| {
+        cache
+            .search_messages(query, limit)
+            .unwrap()
+            .iter()
+            .map(|m| m.body.preview().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found("起床", 10), ["耗子，起床啦"]);
+    assert_eq!(found("起床啦", 10), ["耗子，起床啦"]);
+    assert_eq!(found("床", 10), ["床上的猫", "耗子，起床啦"]);
+    assert_eq!(found("起", 10), ["起来吃饭了 jerry", "耗子，起床啦"]);
+    assert_eq!(found("JERRY", 10), ["起来吃饭了 jerry", "Wake UP, Jerry!"]);
+    assert_eq!(found("jerry 吃饭", 10), ["起来吃饭了 jerry"]);
+    assert_eq!(found("ake", 10), ["Wake UP, Jerry!"]);
+    assert_eq!(found("hi", 10), ["hi there"]);
+    assert_eq!(found("床", 1), ["床上的猫"], "the newest within the limit");
+    assert!(found("起床 tom", 10).is_empty());
+    assert!(found("   ", 10).is_empty());
+    assert!(
+        found("\"quoted\" OR *", 10).is_empty(),
+        "query syntax is text"
+    );
 }
 
 /// The outbox keeps insertion order; putting an entry again replaces it in place.

@@ -7,11 +7,18 @@ use im_proto::{ClientId, ConversationId, Message, Seq, Uid, User};
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
-use super::{Cache, ConversationRecord, OutgoingMessage};
+use super::{search, Cache, ConversationRecord, OutgoingMessage};
 use crate::error::{Error, Result};
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![
+    let mut migrations = migrations_before_search();
+    migrations.push(search_migration());
+    Migrations::new(migrations)
+});
+
+/// The schema's first versions (before message search).
+fn migrations_before_search() -> Vec<M<'static>> {
+    vec![
         M::up(
             r#"
         CREATE TABLE meta (
@@ -47,8 +54,62 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         // The outbox is appended to at the end (`max(position)`) and read in order: without an
         // index each append scanned the whole outbox (10,000 messages written offline took 7 s).
         M::up("CREATE INDEX outbox_by_position ON outbox(position);"),
-    ])
-});
+    ]
+}
+
+/// Message search (see `search.rs` for what a match is). `search_keys` numbers each message by
+/// time (timestamp × 1024 + a tie-breaker), so the indexes' rowids read newest first;
+/// `search_text` holds the lower-cased text under a trigram index (any substring of three or more
+/// characters); `search_chars` each message's distinct CJK characters, for the one- and
+/// two-character queries trigrams cannot answer.
+fn search_migration() -> M<'static> {
+    M::up_with_hook(
+        r#"
+        CREATE TABLE search_keys (
+            key             INTEGER PRIMARY KEY,
+            conversation_id BLOB NOT NULL,
+            seq             INTEGER NOT NULL
+        ) STRICT;
+        CREATE VIRTUAL TABLE search_text USING fts5(text, tokenize = 'trigram case_sensitive 1');
+        CREATE VIRTUAL TABLE search_chars USING fts5(chars, content = '', tokenize = 'unicode61');
+        "#,
+        |tx: &rusqlite::Transaction| {
+            // Index what an older cache already holds.
+            let messages: Vec<Message> = {
+                let mut stmt = tx.prepare("SELECT message FROM messages")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.filter_map(|text| serde_json::from_str(&text.ok()?).ok())
+                    .collect()
+            };
+            for m in &messages {
+                index_for_search(tx, m)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Adds a message to the search indexes.
+fn index_for_search(conn: &Connection, m: &Message) -> rusqlite::Result<()> {
+    let normalized = search::normalize(search::text_of(&m.body));
+    // The first free key at the message's time (messages in the same millisecond queue up).
+    let mut key = m.timestamp.max(0).saturating_mul(1024);
+    let mut insert_key = conn.prepare_cached(
+        "INSERT INTO search_keys (key, conversation_id, seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO NOTHING",
+    )?;
+    while insert_key.execute(params![key, m.conversation_id.as_bytes(), m.seq])? == 0 {
+        key += 1;
+    }
+    conn.prepare_cached("INSERT INTO search_text (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![key, normalized])?;
+    let chars = search::cjk_characters(&normalized);
+    if !chars.is_empty() {
+        conn.prepare_cached("INSERT INTO search_chars (rowid, chars) VALUES (?1, ?2)")?
+            .execute(params![key, chars])?;
+    }
+    Ok(())
+}
 
 /// A [`Cache`] in a SQLite file. Opening is quick whatever the size (nothing is loaded up front),
 /// so an app can show its conversation list at once.
@@ -393,12 +454,87 @@ impl Cache for DiskCache {
             )?;
             for m in messages {
                 if stmt.execute(params![m.conversation_id.as_bytes(), m.seq, json(m)?])? == 1 {
+                    index_for_search(&tx, m)?;
                     new.push(m.clone());
                 }
             }
         }
         tx.commit()?;
         Ok(new)
+    }
+
+    fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>> {
+        let terms = search::terms(query);
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn();
+        // Candidates newest first from the best index the terms allow; each candidate's text is
+        // then checked against every term (the index narrows, the check decides).
+        let long: Vec<&String> = terms.iter().filter(|t| t.chars().count() >= 3).collect();
+        let cjk: String = terms
+            .iter()
+            .flat_map(|t| t.chars())
+            .filter(|c| search::is_cjk(*c))
+            .map(|c| search::fts_string(&c.to_string()))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let (sql, fts_query) = if !long.is_empty() {
+            let query = long
+                .iter()
+                .map(|t| search::fts_string(t))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            (
+                "SELECT t.rowid, t.text FROM search_text t WHERE search_text MATCH ?1
+                 ORDER BY t.rowid DESC",
+                Some(query),
+            )
+        } else if !cjk.is_empty() {
+            (
+                "SELECT t.rowid, t.text FROM search_chars c JOIN search_text t ON t.rowid = c.rowid
+                 WHERE search_chars MATCH ?1 ORDER BY c.rowid DESC",
+                Some(cjk),
+            )
+        } else {
+            // One or two Latin letters: no index serves them; read newest first until enough.
+            (
+                "SELECT rowid, text FROM search_text ORDER BY rowid DESC",
+                None,
+            )
+        };
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = match &fts_query {
+            Some(q) => stmt.query(params![q])?,
+            None => stmt.query([])?,
+        };
+        let mut keys = Vec::new();
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(1)?;
+            if search::matches(&text, &terms) {
+                keys.push(row.get::<_, i64>(0)?);
+                if keys.len() == limit {
+                    break;
+                }
+            }
+        }
+        drop(rows);
+        drop(stmt);
+        let mut found = Vec::with_capacity(keys.len());
+        let mut fetch = conn.prepare_cached(
+            "SELECT m.message FROM search_keys k
+             JOIN messages m ON m.conversation_id = k.conversation_id AND m.seq = k.seq
+             WHERE k.key = ?1",
+        )?;
+        for key in keys {
+            if let Some(text) = fetch
+                .query_row(params![key], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                found.push(parse(&text)?);
+            }
+        }
+        Ok(found)
     }
 
     fn messages_before(
@@ -497,6 +633,83 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         MIGRATIONS.validate().unwrap();
+    }
+
+    fn text_message(conversation: ConversationId, seq: u64, timestamp: i64, text: &str) -> Message {
+        Message {
+            id: im_proto::MessageId::time_ordered(),
+            conversation_id: conversation,
+            seq,
+            from: Uid::random(),
+            client_id: ClientId::random(),
+            timestamp,
+            body: im_proto::MessageBody::text(text),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// The indexes against the meaning: random texts and queries over a small alphabet
+        /// (Latin in both cases, Chinese, a space, a quote), stored in random batches with
+        /// repeats, searched with random limits; the disk cache answers exactly what a scan of
+        /// the memory cache does.
+        #[test]
+        fn search_agrees_with_a_scan(
+            texts in proptest::collection::vec("[aAb起床啦 \"]{0,12}", 1..40),
+            batch in 1usize..8,
+            queries in proptest::collection::vec(("[aAb起床啦 \"]{1,5}", 1usize..6), 1..12),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let disk = DiskCache::open(dir.path().join("c.sqlite3")).unwrap();
+            let memory = super::super::MemoryCache::new();
+            let conversations = [ConversationId::random(), ConversationId::random()];
+            let messages: Vec<Message> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| text_message(conversations[i % 2], (i / 2 + 1) as u64, 10_000 + i as i64, t))
+                .collect();
+            for chunk in messages.chunks(batch) {
+                disk.put_messages(chunk).unwrap();
+                memory.put_messages(chunk).unwrap();
+                // Stored again: found once.
+                disk.put_messages(&chunk[..1]).unwrap();
+            }
+            for (query, limit) in queries {
+                let ids = |found: Vec<Message>| found.into_iter().map(|m| m.id).collect::<Vec<_>>();
+                proptest::prop_assert_eq!(
+                    ids(disk.search_messages(&query, limit).unwrap()),
+                    ids(memory.search_messages(&query, limit).unwrap()),
+                    "query {:?} limit {}", query, limit
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_older_cache_is_indexed_when_it_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.sqlite3");
+        {
+            // A cache as the version before search left it: messages, no indexes.
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(migrations_before_search())
+                .to_latest(&mut conn)
+                .unwrap();
+            let m = text_message(ConversationId::random(), 1, 1_000, "耗子，起床啦");
+            conn.execute(
+                "INSERT INTO messages (conversation_id, seq, message) VALUES (?1, ?2, ?3)",
+                params![
+                    m.conversation_id.as_bytes(),
+                    m.seq,
+                    serde_json::to_string(&m).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        let cache = DiskCache::open(&path).unwrap();
+        let found = cache.search_messages("起床", 10).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].body.preview(), "耗子，起床啦");
     }
 
     #[test]

@@ -112,6 +112,23 @@ impl Cache for MemoryCache {
         Ok(new)
     }
 
+    fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>> {
+        let terms = super::search::terms(query);
+        let state = self.state();
+        let mut found: Vec<&Message> = state
+            .messages
+            .values()
+            .flat_map(|stored| stored.values())
+            .filter(|m| {
+                let text = super::search::normalize(super::search::text_of(&m.body));
+                super::search::matches(&text, &terms)
+            })
+            .collect();
+        // Newest first (messages of the same millisecond in no promised order).
+        found.sort_by_key(|m| std::cmp::Reverse(m.timestamp));
+        Ok(found.into_iter().take(limit).cloned().collect())
+    }
+
     fn messages_before(
         &self,
         id: ConversationId,

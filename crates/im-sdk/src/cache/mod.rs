@@ -8,6 +8,7 @@
 pub mod conformance;
 mod disk;
 mod memory;
+pub mod search;
 
 use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid, User};
 use serde::{Deserialize, Serialize};
@@ -176,6 +177,9 @@ pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<Message>>;
     /// The highest seq stored for a conversation (0 if none).
     fn max_seq(&self, id: ConversationId) -> Result<Seq>;
+    /// Stored messages whose text holds every term of `query` (split at whitespace; case and
+    /// word boundaries do not matter, see [`search`]), newest first, at most `limit`.
+    fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>>;
 
     /// Adds a message to the outbox, or replaces the entry with the same client id (keeping
     /// its place in the order).

@@ -33,7 +33,7 @@ use im_proto::{
 };
 use proptest::prelude::*;
 use rusqlite::{params, Connection};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::command::{Origin, Reply, WriteCmd};
 use super::engine::Writer;
@@ -309,7 +309,7 @@ struct MConv {
 struct MConn {
     user: usize,
     handle: Arc<ConnHandle>,
-    rx: mpsc::Receiver<Outbound>,
+    rx: crate::outbound_queue::QueueReceiver<Outbound>,
     session: Option<usize>,
     /// In the hub (receives events); changes only between batches, as a connection registers
     /// after its sign-in is committed and unregisters after processing its sign-out.

@@ -58,6 +58,7 @@ export function fakeBackend() {
         setTyping: call('set_typing'),
         setActiveConversation: call('set_active_conversation'),
         setNotificationText: call('set_notification_text'),
+        setLocale: call('set_locale'),
         connectionState: call('connection_state'),
         uiReady: call('ui_ready'),
         setMuted: call('set_muted'),

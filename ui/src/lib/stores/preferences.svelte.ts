@@ -63,12 +63,18 @@ export class PreferenceStore {
     this.language = saved.language;
   }
 
-  /** Tells the backend the preferences (at start-up). */
+  /** Tells the backend the preferences (at start-up): notification text, and the UI's
+   * language for the texts the backend shows itself (tray menu, notifications). */
   send(): Promise<void> {
-    return api.setNotificationText({ show: this.notificationText }).then(
+    const text = api.setNotificationText({ show: this.notificationText }).then(
       () => {},
       (e) => this.toasts.report(e, 'set_notification_text'),
     );
+    const language = api.setLocale({ locale: runningLocale === 'zh-CN' ? 'zh' : 'en' }).then(
+      () => {},
+      (e) => this.toasts.report(e, 'set_locale'),
+    );
+    return Promise.all([text, language]).then(() => {});
   }
 
   setNotificationText(show: boolean): Promise<void> {
