@@ -308,6 +308,13 @@ export const revokeSession = (a: { sessionId: string }) => call<null>('revoke_se
  */
 export const changePassword = (a: { oldPassword: string; newPassword: string }) =>
   call<null>('change_password', { oldPassword: a.oldPassword, newPassword: a.newPassword });
+/**
+ * Closes the app's window (Ctrl+W / ⌘W). No arguments; answers null. What closing the window
+ * means (hiding to the tray, or quitting when it is the last window) is the backend's choice.
+ */
+export const closeWindow = () => call<null>('close_window');
+/** Quits the app (Ctrl+Q / ⌘Q). No arguments; answers null (if it answers at all). */
+export const quitApp = () => call<null>('quit_app');
 /** Start-up marks (ms since the page's time origin), reported with `ui_ready` for measurements. */
 export const startMarks: Record<string, number> = {};
 export function mark(name: string): void {
