@@ -346,6 +346,13 @@ export const setStartAtLogin = (a: { enabled: boolean }) => call<DesktopSettings
  * `desktopSettings` event says so).
  */
 export const muteNotifications = (a: { span: MuteSpan }) => call<DesktopSettings>('mute_notifications', { span: a.span });
+/**
+ * Closes the app's window (Ctrl+W / ⌘W). No arguments; answers null. What closing the window
+ * means (hiding to the tray, or quitting when it is the last window) is the backend's choice.
+ */
+export const closeWindow = () => call<null>('close_window');
+/** Quits the app (Ctrl+Q / ⌘Q). No arguments; answers null (if it answers at all). */
+export const quitApp = () => call<null>('quit_app');
 /** Start-up marks (ms since the page's time origin), reported with `ui_ready` for measurements. */
 export const startMarks: Record<string, number> = {};
 export function mark(name: string): void {

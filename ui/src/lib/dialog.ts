@@ -50,3 +50,28 @@ export function menuKeyTarget(key: string, current: number, count: number): numb
       return null;
   }
 }
+
+/**
+ * The modal dialogs open now, the most recent last: Esc closes the topmost one even when the
+ * focus is not inside it (a toast's button was clicked, say). Each `Modal` registers itself while
+ * it is mounted.
+ */
+const openModals: (() => void)[] = [];
+
+/** Registers an open modal dialog's close; returns the function that unregisters it. */
+export function registerModal(close: () => void): () => void {
+  const entry = () => close();
+  openModals.push(entry);
+  return () => {
+    const at = openModals.lastIndexOf(entry);
+    if (at !== -1) openModals.splice(at, 1);
+  };
+}
+
+/** Closes the topmost modal dialog; false when none is open. */
+export function closeTopModal(): boolean {
+  const top = openModals[openModals.length - 1];
+  if (!top) return false;
+  top();
+  return true;
+}

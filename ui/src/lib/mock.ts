@@ -9,7 +9,8 @@
 // sequence (ending with a resync), "/resync" adds messages without events and then sends a
 // resync, "/signout" makes the server sign you out; "/blockme" (in a 1:1 chat) makes the other
 // person block you (your next messages there fail with `blocked`), "/added" makes Tyke add you to
-// a new group (the "added you to" notice). Mute, leave, block and the blocked list work. Jerry
+// a new group (the "added you to" notice). Mute, leave, block and the blocked list work.
+// `close_window` and `quit_app` (Ctrl+W, Ctrl+Q) are only logged and recorded (`control.windowCommands`). Jerry
 // reads (read ticks) and answers in the 1:1 chat. "Jеrry" (with a Cyrillic е, username
 // jerry_official) is an impostor: the chat header warns that another contact has a similar name.
 // The server field is resolved like the backend does (`resolveServerAddress`): a `ws://` server
@@ -264,6 +265,8 @@ export type MockControl = {
   muteFromTray(span: MuteSpan): DesktopSettings;
   /** set_start_at_login fails with `autostart` from now on (or no more). */
   failAutostart(fail: boolean): void;
+  /** The window commands called so far (`close_window`, `quit_app`), in order. */
+  windowCommands(): string[];
 };
 
 export type MockBackend = Backend & { control: MockControl };
@@ -336,6 +339,13 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   const enabledArg = (a: Record<string, unknown>): boolean => {
     if (typeof a.enabled !== 'boolean') throw err('invalid_params', 'enabled must be true or false');
     return a.enabled;
+  };
+  /** `close_window` / `quit_app` calls (the mock has no window to close). */
+  const windowCommands: string[] = [];
+  const windowCommand = (cmd: string) => {
+    windowCommands.push(cmd);
+    if (!options.quiet) console.info(`[mock] ${cmd}: the app's window would ${cmd === 'quit_app' ? 'quit' : 'close'} now`);
+    return null;
   };
   const sessionId = () => newId().slice(-16);
   /** Signed in: this device's session, and the account's two other devices. */
@@ -777,6 +787,9 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       sessionList = sessionList.filter((x) => x.current);
       return null;
     },
+    // Like the backend: no arguments, null; signed in or not.
+    close_window: () => windowCommand('close_window'),
+    quit_app: () => windowCommand('quit_app'),
     connection_state: (): ConnectionState => (online ? { state: 'online' } : { state: 'connecting' }),
     ui_ready: (a) => {
       const at = Number(a.calledAt);
@@ -908,6 +921,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     failAutostart(fail) {
       autostartFails = fail;
     },
+    windowCommands: () => [...windowCommands],
   };
 
   return {

@@ -19,6 +19,7 @@ import { SessionStore } from './stores/session.svelte';
 import { Thread, ThreadStore } from './stores/threads.svelte';
 import { ToastStore } from './stores/toasts.svelte';
 import { similarNames, type Person } from './identity';
+import { adjacentConversation } from './shortcuts';
 import { locale, t } from './i18n';
 
 export { DEFAULT_SERVER_URL } from './stores/session.svelte';
@@ -48,6 +49,8 @@ export class App {
   blockedUsersOpen = $state(false);
   /** The Settings dialog (account, password, devices) is open. */
   settingsOpen = $state(false);
+  /** The quick switcher (Ctrl+K: find a conversation or a person) is open. */
+  quickSwitcherOpen = $state(false);
   /** The "Leave group?" confirmation is open for this group. */
   leaveRequest = $state.raw<LeaveRequest | null>(null);
   /** The "Block @username?" confirmation is open for this person. */
@@ -107,6 +110,7 @@ export class App {
         this.newChatOpen = false;
         this.blockedUsersOpen = false;
         this.settingsOpen = false;
+        this.quickSwitcherOpen = false;
         this.leaveRequest = null;
         this.blockRequest = null;
       },
@@ -294,6 +298,49 @@ export class App {
     this.list.remember(latest);
     await this.select(latest.id);
     return latest;
+  }
+
+  /**
+   * Opens the 1:1 chat with this person, creating it if there is none (`unique`): the new chat
+   * dialog's "Start chat" and the quick switcher's "Start a chat with @name".
+   */
+  startChat(user: UserInfo): Promise<ConversationItem> {
+    return this.createConversation([user.uid], '', true);
+  }
+
+  /**
+   * Alt+↑ (`step` -1) / Alt+↓ (+1): opens the previous / next conversation of the list (from none
+   * open, the first). Past the last loaded one the next page is loaded first. Resolves to the id
+   * opened, or null at either end.
+   */
+  async selectAdjacent(step: 1 | -1): Promise<string | null> {
+    const ids = () => this.list.items.map((c) => c.id);
+    let next = adjacentConversation(ids(), this.list.selectedId, step);
+    if (next === null && step === 1 && !this.list.complete && this.list.items.length > 0) {
+      await this.list.loadMore();
+      next = adjacentConversation(ids(), this.list.selectedId, step);
+    }
+    if (next === null) return null;
+    await this.select(next);
+    return next;
+  }
+
+  /** Ctrl+W: the backend closes the window; a failure is a toast. */
+  async closeWindow(): Promise<void> {
+    try {
+      await api.closeWindow();
+    } catch (e) {
+      this.toastStore.report(e, 'close_window');
+    }
+  }
+
+  /** Ctrl+Q: the backend quits the app; a failure is a toast. */
+  async quitApp(): Promise<void> {
+    try {
+      await api.quitApp();
+    } catch (e) {
+      this.toastStore.report(e, 'quit_app');
+    }
   }
 
   /**

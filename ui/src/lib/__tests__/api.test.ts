@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   changePassword,
+  closeWindow,
+  quitApp,
   listSessions,
   revokeSession,
   serverAddress,
@@ -87,6 +89,18 @@ describe('commands', () => {
     expect(invoked).toEqual([
       ['set_notification_text', { show: false }],
       ['set_notification_text', { show: true }],
+    ]);
+  });
+});
+
+describe('window commands', () => {
+  it('close_window and quit_app have no arguments', async () => {
+    const invoked = recording();
+    expect(await closeWindow()).toBeNull();
+    expect(await quitApp()).toBeNull();
+    expect(invoked).toEqual([
+      ['close_window', undefined],
+      ['quit_app', undefined],
     ]);
   });
 });

@@ -240,3 +240,34 @@ describe('the desktop settings', () => {
     expect(events).toEqual([{ kind: 'desktopSettings', settings: { ...m.control.desktopSettings(), notificationsMutedUntil: at + 3_600_000 } }]);
   });
 });
+
+describe('the window commands (Ctrl+W, Ctrl+Q)', () => {
+  it('close_window and quit_app take no arguments, answer null and are recorded, signed in or not', async () => {
+    const m = mock();
+    expect(m.control.windowCommands()).toEqual([]);
+    expect(await m.invoke('close_window')).toBeNull();
+    expect(await m.invoke('quit_app')).toBeNull();
+    expect(m.control.windowCommands()).toEqual(['close_window', 'quit_app']);
+  });
+
+  it('the app asks for them; a failure is a toast, not an unhandled rejection', async () => {
+    const m = mock('?mock=signedin');
+    useBackend(m);
+    const app = createApp();
+    await app.closeWindow();
+    await app.quitApp();
+    expect(m.control.windowCommands()).toEqual(['close_window', 'quit_app']);
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    useBackend({
+      invoke: async () => {
+        throw { code: 'internal', message: 'the window is gone' };
+      },
+      listen: async () => () => {},
+    });
+    await app.quitApp();
+    expect(app.toasts.map((t) => t.text)).toHaveLength(1);
+    expect(error).toHaveBeenCalled();
+    error.mockRestore();
+    app.dispose();
+  });
+});
