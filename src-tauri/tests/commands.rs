@@ -150,6 +150,16 @@ fn sign_up_chat_and_restore_from_the_keyring() {
     assert_eq!(page["messages"][0]["text"], "耗子，起床啦");
     let list = app.ok("list_conversations", json!({}));
     assert_eq!(list[0]["lastMessage"]["text"], "耗子，起床啦");
+    // Found by a part of it, with its conversation's title (the other person's name).
+    let hits = app.ok("search_messages", json!({"query": "起床"}));
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
+    assert_eq!(hits[0]["message"]["text"], "耗子，起床啦");
+    assert_eq!(hits[0]["message"]["conversationId"], chat["id"]);
+    assert_eq!(hits[0]["conversationTitle"], "Jerry");
+    assert_eq!(
+        app.ok("search_messages", json!({"query": "起来", "limit": 5})),
+        json!([])
+    );
     // Paged, most recent activity first.
     let second = app.ok(
         "create_conversation",

@@ -338,16 +338,53 @@ impl ImClient {
         let mut set = false;
         self.inner().cache.send_if_modified(|slot| {
             if slot.is_none() {
-                *slot = Some(cache);
+                *slot = Some(cache.clone());
                 set = true;
             }
             set
         });
         if set {
+            self.index_search_backlog(cache);
             Ok(())
         } else {
             Err(Error::CacheAlreadySet)
         }
+    }
+
+    /// Indexes for search, in the background, what the cache held from before it could search:
+    /// a batch at a time (the cache stays usable in between), until done or the client stops.
+    fn index_search_backlog(&self, cache: Arc<dyn Cache>) {
+        /// Messages per batch: a few tens of milliseconds of the cache's lock.
+        const BATCH: usize = 500;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let stop = self.inner().stop.clone();
+        runtime.spawn(async move {
+            let mut indexed = 0usize;
+            loop {
+                let batch = {
+                    let cache = cache.clone();
+                    tokio::task::spawn_blocking(move || cache.index_search_backlog(BATCH)).await
+                };
+                match batch {
+                    Ok(Ok(0)) => break,
+                    Ok(Ok(n)) => indexed += n,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "indexing older messages for search failed");
+                        break;
+                    }
+                    Err(_) => break,
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                }
+            }
+            if indexed > 0 {
+                tracing::info!(indexed, "older messages indexed for search");
+            }
+        });
     }
 
     pub(crate) fn cache(&self) -> Result<Arc<dyn Cache>> {

@@ -73,6 +73,9 @@ impl Cache for Booby {
     fn search_messages(&self, query: &str, limit: usize) -> im_sdk::Result<Vec<Message>> {
         self.0.search_messages(query, limit)
     }
+    fn index_search_backlog(&self, batch: usize) -> im_sdk::Result<usize> {
+        self.0.index_search_backlog(batch)
+    }
     fn outbox_put(&self, message: &OutgoingMessage) -> im_sdk::Result<()> {
         self.0.outbox_put(message)
     }

@@ -60,10 +60,13 @@ fn migrations_before_search() -> Vec<M<'static>> {
 /// Message search (see `search.rs` for what a match is). `search_keys` numbers each message by
 /// time (timestamp × 1024 + a tie-breaker), so the indexes' rowids read newest first;
 /// `search_text` holds the lower-cased text under a trigram index (any substring of three or more
-/// characters); `search_chars` each message's distinct CJK characters, for the one- and
-/// two-character queries trigrams cannot answer.
+/// characters); `search_grams` each message's distinct characters and pairs of characters, for
+/// the one- and two-character terms trigrams cannot answer. New messages are indexed as they
+/// are stored; the ones a cache already held are indexed in the background, newest first
+/// (`index_search_backlog`, from the rowid `search_backlog_below` down), so opening an older
+/// cache stays instant.
 fn search_migration() -> M<'static> {
-    M::up_with_hook(
+    M::up(
         r#"
         CREATE TABLE search_keys (
             key             INTEGER PRIMARY KEY,
@@ -71,21 +74,10 @@ fn search_migration() -> M<'static> {
             seq             INTEGER NOT NULL
         ) STRICT;
         CREATE VIRTUAL TABLE search_text USING fts5(text, tokenize = 'trigram case_sensitive 1');
-        CREATE VIRTUAL TABLE search_chars USING fts5(chars, content = '', tokenize = 'unicode61');
+        CREATE VIRTUAL TABLE search_grams USING fts5(grams, content = '', tokenize = 'ascii');
+        INSERT INTO meta (key, value)
+            SELECT 'search_backlog_below', CAST(coalesce(max(rowid), 0) + 1 AS TEXT) FROM messages;
         "#,
-        |tx: &rusqlite::Transaction| {
-            // Index what an older cache already holds.
-            let messages: Vec<Message> = {
-                let mut stmt = tx.prepare("SELECT message FROM messages")?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-                rows.filter_map(|text| serde_json::from_str(&text.ok()?).ok())
-                    .collect()
-            };
-            for m in &messages {
-                index_for_search(tx, m)?;
-            }
-            Ok(())
-        },
     )
 }
 
@@ -103,10 +95,10 @@ fn index_for_search(conn: &Connection, m: &Message) -> rusqlite::Result<()> {
     }
     conn.prepare_cached("INSERT INTO search_text (rowid, text) VALUES (?1, ?2)")?
         .execute(params![key, normalized])?;
-    let chars = search::cjk_characters(&normalized);
-    if !chars.is_empty() {
-        conn.prepare_cached("INSERT INTO search_chars (rowid, chars) VALUES (?1, ?2)")?
-            .execute(params![key, chars])?;
+    let grams = search::short_grams(&normalized);
+    if !grams.is_empty() {
+        conn.prepare_cached("INSERT INTO search_grams (rowid, grams) VALUES (?1, ?2)")?
+            .execute(params![key, grams])?;
     }
     Ok(())
 }
@@ -463,63 +455,117 @@ impl Cache for DiskCache {
         Ok(new)
     }
 
+    fn index_search_backlog(&self, batch: usize) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let below: i64 = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'search_backlog_below'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if below <= 1 {
+            return Ok(0);
+        }
+        let rows: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT rowid, message FROM messages WHERE rowid < ?1 ORDER BY rowid DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![below, batch.max(1) as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for (_, text) in &rows {
+            // A record this version cannot read is left out of search, not fatal.
+            if let Ok(m) = parse(text) {
+                index_for_search(&tx, &m)?;
+            }
+        }
+        let next = rows.last().map_or(0, |(rowid, _)| *rowid);
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'search_backlog_below'",
+            params![next.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(rows.len())
+    }
+
     fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>> {
         let terms = search::terms(query);
         if terms.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
         let conn = self.conn();
-        // Candidates newest first from the best index the terms allow; each candidate's text is
-        // then checked against every term (the index narrows, the check decides).
-        let long: Vec<&String> = terms.iter().filter(|t| t.chars().count() >= 3).collect();
-        let cjk: String = terms
+        // Candidates newest first from an index (trigrams when a term has three characters or
+        // more, else the short grams); each candidate's text is then checked against every term
+        // (the index narrows, the check decides).
+        let (long, short): (Vec<&String>, Vec<&String>) =
+            terms.iter().partition(|t| t.chars().count() >= 3);
+        let trigrams = long
             .iter()
-            .flat_map(|t| t.chars())
-            .filter(|c| search::is_cjk(*c))
-            .map(|c| search::fts_string(&c.to_string()))
+            .map(|t| search::fts_string(t))
             .collect::<Vec<_>>()
             .join(" AND ");
-        let (sql, fts_query) = if !long.is_empty() {
-            let query = long
-                .iter()
-                .map(|t| search::fts_string(t))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            (
-                "SELECT t.rowid, t.text FROM search_text t WHERE search_text MATCH ?1
-                 ORDER BY t.rowid DESC",
-                Some(query),
-            )
-        } else if !cjk.is_empty() {
-            (
-                "SELECT t.rowid, t.text FROM search_chars c JOIN search_text t ON t.rowid = c.rowid
-                 WHERE search_chars MATCH ?1 ORDER BY c.rowid DESC",
-                Some(cjk),
-            )
-        } else {
-            // One or two Latin letters: no index serves them; read newest first until enough.
-            (
-                "SELECT rowid, text FROM search_text ORDER BY rowid DESC",
-                None,
-            )
-        };
-        let mut stmt = conn.prepare_cached(sql)?;
-        let mut rows = match &fts_query {
-            Some(q) => stmt.query(params![q])?,
-            None => stmt.query([])?,
-        };
+        let grams = short
+            .iter()
+            .filter_map(|t| search::gram_token(t))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         let mut keys = Vec::new();
-        while let Some(row) = rows.next()? {
-            let text: String = row.get(1)?;
-            if search::matches(&text, &terms) {
-                keys.push(row.get::<_, i64>(0)?);
-                if keys.len() == limit {
+        let mut consider = |key: i64, text: &str| {
+            if search::matches(text, &terms) {
+                keys.push(key);
+            }
+            keys.len() < limit
+        };
+        let mut by_text = conn.prepare_cached(
+            "SELECT rowid, text FROM search_text WHERE search_text MATCH ?1 ORDER BY rowid DESC",
+        )?;
+        let mut by_grams = conn.prepare_cached(
+            "SELECT g.rowid, t.text FROM search_grams g JOIN search_text t ON t.rowid = g.rowid
+             WHERE search_grams MATCH ?1 ORDER BY g.rowid DESC",
+        )?;
+        if short.is_empty() {
+            let mut rows = by_text.query(params![trigrams])?;
+            while let Some(row) = rows.next()? {
+                if !consider(row.get(0)?, &row.get::<_, String>(1)?) {
+                    break;
+                }
+            }
+        } else if long.is_empty() {
+            let mut rows = by_grams.query(params![grams])?;
+            while let Some(row) = rows.next()? {
+                if !consider(row.get(0)?, &row.get::<_, String>(1)?) {
+                    break;
+                }
+            }
+        } else {
+            // Both kinds of terms: the two indexes' candidates, each newest first, merged
+            // (only keys in both can match), so a rare term on either side ends it early.
+            let mut texts = by_text.query(params![trigrams])?;
+            let mut pairs = by_grams.query(params![grams])?;
+            let mut next_pair: Option<i64> = pairs.next()?.map(|r| r.get(0)).transpose()?;
+            'merge: while let Some(row) = texts.next()? {
+                let key: i64 = row.get(0)?;
+                loop {
+                    match next_pair {
+                        None => break 'merge,
+                        Some(k) if k > key => {
+                            next_pair = pairs.next()?.map(|r| r.get(0)).transpose()?;
+                        }
+                        Some(k) if k == key => break,
+                        Some(_) => continue 'merge,
+                    }
+                }
+                if !consider(key, &row.get::<_, String>(1)?) {
                     break;
                 }
             }
         }
-        drop(rows);
-        drop(stmt);
         let mut found = Vec::with_capacity(keys.len());
         let mut fetch = conn.prepare_cached(
             "SELECT m.message FROM search_keys k
@@ -686,7 +732,7 @@ mod tests {
     }
 
     #[test]
-    fn an_older_cache_is_indexed_when_it_opens() {
+    fn an_older_cache_is_indexed_in_the_background_newest_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cache.sqlite3");
         {
@@ -707,9 +753,29 @@ mod tests {
             .unwrap();
         }
         let cache = DiskCache::open(&path).unwrap();
+        // Opening does not wait for the old messages to be indexed; a new one is at once.
+        assert!(cache.search_messages("起床", 10).unwrap().is_empty());
+        let new = text_message(ConversationId::random(), 1, 2_000, "起床了吗");
+        cache.put_messages(std::slice::from_ref(&new)).unwrap();
+        assert_eq!(
+            cache.search_messages("起床", 10).unwrap(),
+            vec![new.clone()]
+        );
+        // The background work, a message at a time: the old one, then nothing left.
+        assert_eq!(cache.index_search_backlog(1).unwrap(), 1);
+        assert_eq!(cache.index_search_backlog(1).unwrap(), 0);
         let found = cache.search_messages("起床", 10).unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].body.preview(), "耗子，起床啦");
+        assert_eq!(found.len(), 2, "each once: {found:?}");
+        assert_eq!(found[1].body.preview(), "耗子，起床啦");
+        // Reopened: nothing left to do.
+        drop(cache);
+        assert_eq!(
+            DiskCache::open(&path)
+                .unwrap()
+                .index_search_backlog(100)
+                .unwrap(),
+            0
+        );
     }
 
     #[test]

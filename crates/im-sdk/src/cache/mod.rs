@@ -180,6 +180,13 @@ pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
     /// Stored messages whose text holds every term of `query` (split at whitespace; case and
     /// word boundaries do not matter, see [`search`]), newest first, at most `limit`.
     fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>>;
+    /// Indexes for search up to `batch` messages the cache held from before it could search
+    /// (newest first); returns how many (0: none left). The client calls it in the background
+    /// until it returns 0. A cache that indexes everything as it is stored has nothing to do.
+    fn index_search_backlog(&self, batch: usize) -> Result<usize> {
+        let _ = batch;
+        Ok(0)
+    }
 
     /// Adds a message to the outbox, or replaces the entry with the same client id (keeping
     /// its place in the order).

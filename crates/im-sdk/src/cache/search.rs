@@ -34,34 +34,35 @@ pub fn matches(normalized_text: &str, terms: &[String]) -> bool {
     !terms.is_empty() && terms.iter().all(|t| normalized_text.contains(t.as_str()))
 }
 
-/// Characters of the scripts written without spaces between words (Chinese, Japanese kana,
-/// Korean syllables): a one- or two-character query in them is common ("饭", "起床"), and they
-/// get an index of their own characters.
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF      // Hiragana, Katakana
-        | 0x3400..=0x4DBF    // CJK Unified Ideographs Extension A
-        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
-        | 0xAC00..=0xD7AF    // Hangul syllables
-        | 0xF900..=0xFAFF    // CJK Compatibility Ideographs
-        | 0x20000..=0x3134F  // Extensions B–G
-    )
+/// The short-gram index's token for a one- or two-character string (hex code points, so that
+/// any character, punctuation included, is one ASCII word to FTS5's tokenizer): `c<hex>` for
+/// a character, `b<hex>x<hex>` for a pair.
+pub fn gram_token(gram: &str) -> Option<String> {
+    let mut chars = gram.chars();
+    match (chars.next(), chars.next(), chars.next()) {
+        (Some(a), None, _) => Some(format!("c{:x}", a as u32)),
+        (Some(a), Some(b), None) => Some(format!("b{:x}x{:x}", a as u32, b as u32)),
+        _ => None,
+    }
 }
 
-/// The distinct CJK characters of a text, space-separated (a document of one-character
-/// tokens for the character index).
-pub fn cjk_characters(normalized_text: &str) -> String {
-    let mut seen: Vec<char> = normalized_text.chars().filter(|c| is_cjk(*c)).collect();
-    seen.sort_unstable();
-    seen.dedup();
-    let mut out = String::with_capacity(seen.len() * 4);
-    for c in seen {
-        if !out.is_empty() {
-            out.push(' ');
+/// A text's short grams for the index: every distinct character and every distinct pair of
+/// adjacent characters (whitespace is never part of a term, so neither of a gram), as
+/// space-separated tokens. One- and two-character terms are looked up here; trigrams cannot.
+pub fn short_grams(normalized_text: &str) -> String {
+    let mut grams: Vec<String> = Vec::new();
+    for word in normalized_text.split_whitespace() {
+        let chars: Vec<char> = word.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            grams.push(format!("c{:x}", *c as u32));
+            if let Some(next) = chars.get(i + 1) {
+                grams.push(format!("b{:x}x{:x}", *c as u32, *next as u32));
+            }
         }
-        out.push(c);
     }
-    out
+    grams.sort_unstable();
+    grams.dedup();
+    grams.join(" ")
 }
 
 /// A term as an FTS5 string (a phrase: double quotes, inner quotes doubled).
@@ -100,11 +101,21 @@ mod tests {
     }
 
     #[test]
-    fn cjk_characters_are_each_once() {
+    fn short_grams_are_each_character_and_pair_once() {
+        let grams = short_grams(&normalize("起床 Hi hi"));
+        let tokens: Vec<&str> = grams.split(' ').collect();
+        for gram in ["起", "床", "起床", "h", "i", "hi"] {
+            assert!(
+                tokens.contains(&gram_token(gram).unwrap().as_str()),
+                "{gram}"
+            );
+        }
         assert_eq!(
-            cjk_characters(&normalize("耗子，起床啦 耗子 hi")),
-            "啦 子 床 耗 起"
+            tokens.len(),
+            6,
+            "each once, no pair across a space: {grams}"
         );
-        assert!(is_cjk('こ') && is_cjk('한') && !is_cjk('，') && !is_cjk('a'));
+        assert_eq!(gram_token("起床啦"), None);
+        assert_eq!(gram_token(","), Some("c2c".into()));
     }
 }
