@@ -7,6 +7,7 @@
 
 mod commands;
 mod credentials;
+mod deep_link;
 mod desktop;
 mod dto;
 mod error;
@@ -51,6 +52,16 @@ pub fn app<R: Runtime>(
     }
     builder
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(
+            // Size, position and maximized state; not visibility (start-up decides that).
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        - tauri_plugin_window_state::StateFlags::VISIBLE,
+                )
+                .build(),
+        )
         .plugin(
             tauri_plugin_autostart::Builder::new()
                 .app_name(profile.autostart_name())
@@ -134,14 +145,27 @@ pub fn app<R: Runtime>(
                     }
                 }
             });
-            // Restore the saved session (keyring, cache, client) while the page loads.
+            // macOS hands links over as events (Linux and Windows as arguments, below).
+            #[cfg(target_os = "macos")]
+            {
+                use tauri_plugin_deep_link::DeepLinkExt;
+                let handle = app.handle().clone();
+                app.deep_link().on_open_url(move |event| {
+                    let links = event.urls().iter().filter_map(|u| deep_link::parse(u.as_str())).collect();
+                    deep_link::follow(&handle, links);
+                });
+            }
+            // Restore the saved session (keyring, cache, client) while the page loads; then
+            // follow a link the app was started with.
             let handle = app.handle().clone();
+            let links = deep_link::from_args(std::env::args().skip(1));
             tauri::async_runtime::spawn(async move {
                 let state = handle.state::<AppState>();
                 if let Err(e) = state.restore(&handle).await {
                     tracing::info!(error = %e, "no session restored at start-up");
                 }
                 commands::retry_sign_outs_later(&handle);
+                deep_link::follow(&handle, links);
             });
             Ok(())
         })
@@ -195,9 +219,11 @@ pub fn run() {
     let identifier = profile.identifier(&context.config().identifier);
     context.config_mut().identifier = identifier;
     let builder =
-        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            // A second launch of the same profile brings this window up instead.
+        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            // A second launch of the same profile brings this window up instead, following a
+            // link it was given.
             tray::show_main_window(app);
+            deep_link::follow(app, deep_link::from_args(args.iter().skip(1)));
         }));
     let app = match app(builder, profile, started).build(context) {
         Ok(app) => app,

@@ -7,7 +7,9 @@
 //! A second scenario (own profiles and server) walks through consent: mute, being added to a
 //! group and leaving it, blocking and unblocking. A third keeps Jerry's app in the tray: the
 //! unread total beside the icon and on the launcher, Ctrl+W to the tray (said once), the tray
-//! menu opening the window, pausing and resuming notifications, and quitting.
+//! menu opening the window, pausing and resuming notifications, and quitting. A fourth follows
+//! `gtedx://` links handed over by a second launch, and finds a Chinese message by two of its
+//! characters, opening it in context far up its chat.
 
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
@@ -825,6 +827,109 @@ async fn jerry_keeps_the_app_in_the_tray() -> Result<()> {
     // Quit from the tray menu: the app is gone.
     tray.click("Quit").await?;
     jerry.gone().await.context("Quit in the tray menu quits")?;
+    Ok(())
+}
+
+/// Starts `gtedx-im --profile PROFILE LINK` as a link handler does; it hands the link to the
+/// running instance of the profile and exits.
+fn follow_link(profile: &str, link: &str) -> Result<()> {
+    let status = std::process::Command::new(gtedx_e2e::binary("gtedx-im")?)
+        .args(["--profile", profile, link])
+        .status()
+        .context("starting the second instance")?;
+    anyhow::ensure!(status.success(), "the second instance failed: {status}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jerry_follows_links_and_searches_in_chinese() -> Result<()> {
+    require_desktop_session()?;
+    let shots = artifacts();
+    let work = tempfile_dir()?;
+    let (_server, url) = start_server(&work, free_port()?)?;
+    im_sdk::sign_up(
+        &url,
+        "spike",
+        &im_sdk::Secret::new("spike-password"),
+        Some("Spike"),
+    )
+    .await?;
+    im_sdk::sign_up(
+        &url,
+        "tom",
+        &im_sdk::Secret::new("tom-password"),
+        Some("Tom"),
+    )
+    .await?;
+    let profile = "links-jerry";
+    let jerry = App::launch(profile, &shots).await?;
+    sign_up(&jerry, &url, "jerry", "Jerry").await?;
+
+    // A link to a chat with Spike, clicked elsewhere: the running app opens it.
+    follow_link(profile, "gtedx://chat/spike")?;
+    jerry
+        .until("the link opened the chat with Spike", async || {
+            let title = text(&jerry.find("[data-testid=chat-title]").await?).await?;
+            Ok(title.contains("Spike").then_some(()))
+        })
+        .await?;
+    // A link to nobody: said in words, nothing opened.
+    follow_link(profile, "gtedx://chat/nobody-here")?;
+    jerry
+        .until("the broken link is explained", async || {
+            for toast in jerry.all("[data-testid=toast]").await? {
+                if !text(&toast).await?.is_empty() {
+                    return Ok(Some(()));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+
+    // Tom's wake-up call far up in a long chat, found by two of its characters.
+    let mut texts: Vec<String> = vec![WAKE_UP.to_owned()];
+    texts.extend((1..=120).map(|i| format!("filler message {i}")));
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    tom_sends_from_elsewhere(&url, &refs).await?;
+    conversation_with_preview(&jerry, "filler message 120", None).await?;
+    press_ctrl(&jerry, 'f').await?;
+    jerry.fill("[data-testid=search-input]", "起床").await?;
+    let hit = jerry
+        .until("the search finds the message", async || {
+            for hit in jerry.all("[data-testid=search-hit]").await? {
+                if text(&hit).await?.contains(WAKE_UP) {
+                    return Ok(Some(hit));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+    assert!(
+        jerry.all("[data-testid=search-hit] mark").await?.len() >= 1,
+        "the match is highlighted"
+    );
+    jerry.screenshot("links-01-search").await?;
+    hit.click().await?;
+    jerry
+        .until(
+            "the message is shown in its chat, highlighted",
+            async || {
+                for m in jerry.all("[data-testid=message]").await? {
+                    if m.attr("data-highlighted").await?.as_deref() == Some("true")
+                        && text_in(&m, "[data-testid=message-text]").await?.as_deref()
+                            == Some(WAKE_UP)
+                    {
+                        return Ok(Some(()));
+                    }
+                }
+                Ok(None)
+            },
+        )
+        .await?;
+    let title = text(&jerry.find("[data-testid=chat-title]").await?).await?;
+    assert!(title.contains("Tom"), "{title:?}");
+    jerry.screenshot("links-02-in-context").await?;
+    jerry.quit().await?;
     Ok(())
 }
 
