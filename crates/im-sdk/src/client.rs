@@ -354,8 +354,8 @@ impl ImClient {
     /// Indexes for search, in the background, what the cache held from before it could search:
     /// a batch at a time (the cache stays usable in between), until done or the client stops.
     fn index_search_backlog(&self, cache: Arc<dyn Cache>) {
-        /// Messages per batch: a few tens of milliseconds of the cache's lock.
-        const BATCH: usize = 500;
+        /// Messages per batch: the cache's writes wait for one at most (its reads not at all).
+        const BATCH: usize = 2_000;
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };

@@ -38,9 +38,12 @@ struct Args {
     #[arg(long, default_value_t = 21)]
     runs: usize,
     /// Afterwards, drop the indexes and time indexing every message again the way an older
-    /// cache is, in the background, 500 at a time (the cache must then be filled afresh).
+    /// cache is, in the background, `--backlog-batch` at a time (the client's batch).
     #[arg(long)]
     backlog: bool,
+    /// Messages per background batch.
+    #[arg(long, default_value_t = 2_000)]
+    backlog_batch: usize,
 }
 
 /// What people write, in pieces: Chinese phrases and English words, mixed into messages.
@@ -249,7 +252,7 @@ fn backlog(args: &Args) -> Result<()> {
     let mut indexed = 0;
     loop {
         let t = Instant::now();
-        let n = cache.index_search_backlog(500)?;
+        let n = cache.index_search_backlog(args.backlog_batch)?;
         if n == 0 {
             break;
         }
@@ -260,8 +263,9 @@ fn backlog(args: &Args) -> Result<()> {
     let max = batches.iter().cloned().fold(0.0, f64::max);
     println!(
         "backlog: opened in {open_ms:.1} ms; {indexed} messages indexed in {total:.1} s \
-         ({:.0} per second), batches of 500 hold the cache for a median {:.1} ms (max {max:.1} ms)",
+         ({:.0} per second), batches of {} take a median {:.1} ms (max {max:.1} ms)",
         indexed as f64 / total,
+        args.backlog_batch,
         median(&mut batches)
     );
     Ok(())

@@ -108,6 +108,10 @@ fn index_for_search(conn: &Connection, m: &Message) -> rusqlite::Result<()> {
 #[derive(Debug)]
 pub struct DiskCache {
     conn: Mutex<Connection>,
+    /// A second connection for indexing older messages for search in the background: the
+    /// app's reads go on beside it (WAL), its writes wait for a batch at most. Opened on
+    /// first use, closed when nothing is left.
+    backlog: Mutex<Option<Connection>>,
 }
 
 /// What [`DiskCache::open_or_rebuild`] found.
@@ -267,6 +271,7 @@ impl DiskCache {
         )?;
         Ok(Self {
             conn: Mutex::new(conn),
+            backlog: Mutex::new(None),
         })
     }
 
@@ -456,8 +461,21 @@ impl Cache for DiskCache {
     }
 
     fn index_search_backlog(&self, batch: usize) -> Result<usize> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let mut slot = self
+            .backlog
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            let path = self.conn().path().map(PathBuf::from);
+            let Some(path) = path else {
+                return Ok(0);
+            };
+            let conn = Connection::open(path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            *slot = Some(conn);
+        }
+        let conn = slot.as_mut().expect("opened above");
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let below: i64 = tx
             .query_row(
                 "SELECT value FROM meta WHERE key = 'search_backlog_below'",
@@ -468,6 +486,8 @@ impl Cache for DiskCache {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         if below <= 1 {
+            drop(tx);
+            *slot = None;
             return Ok(0);
         }
         let rows: Vec<(i64, String)> = {
