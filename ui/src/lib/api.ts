@@ -256,6 +256,22 @@ export const createConversation = (a: { userIds: string[]; title: string; unique
   call<ConversationItem>('create_conversation', a);
 export const loadMessages = (a: { conversationId: string; beforeSeq: number | null; limit: number }) =>
   call<MessagePage>('load_messages', a);
+/** The most messages one `load_messages` page holds (the backend clamps `limit` to 1..=200). */
+export const MESSAGES_MAX_PAGE = 200;
+/** A message found by `search_messages`, with the title of its conversation (may be ''). */
+export type SearchHit = { message: UiMessage; conversationTitle: string };
+/** The hits `search_messages` gives when no `limit` is asked; the most it gives at all. */
+export const SEARCH_DEFAULT_LIMIT = 100;
+export const SEARCH_MAX_LIMIT = 500;
+/**
+ * Searches the messages cached on this device. The query is split at whitespace into terms
+ * (lower-cased, each once); a message is a hit when every term is in its lower-cased text,
+ * anywhere (inside a word, inside Chinese without spaces: "起床" finds "耗子，起床啦"). An empty
+ * or blank query finds nothing. Hits newest first, at most `limit` (default 100, clamped to
+ * 1..=500); each acked (its `seq` is set). Rejects with `not_signed_in` while signed out.
+ */
+export const searchMessages = (a: { query: string; limit?: number }) =>
+  call<SearchHit[]>('search_messages', a.limit === undefined ? { query: a.query } : { query: a.query, limit: a.limit });
 export const sendText = (a: { conversationId: string; text: string }) => call<UiMessage>('send_text', a);
 export const retrySend = (a: { conversationId: string; clientId: string }) => call<UiMessage>('retry_send', a);
 export const markRead = (a: { conversationId: string; seq: number }) => call<null>('mark_read', a);

@@ -115,6 +115,15 @@ export class BottomPin {
     this.far = false;
   }
 
+  /**
+   * The view is taken away from the bottom on purpose (to a message jumped to, e.g. a search
+   * hit): it stays where it is put, and new messages are counted, until the user comes back down
+   * (scrolling, or the ↓ button).
+   */
+  leaveBottom(): void {
+    this.pinned = false;
+  }
+
   /** The user sent a message: it always shows, at the bottom; the divider has done its job. */
   sent(): void {
     this.jumpToBottom();

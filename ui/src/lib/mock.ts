@@ -11,7 +11,8 @@
 // person block you (your next messages there fail with `blocked`), "/added" makes Tyke add you to
 // a new group (the "added you to" notice). Mute, leave, block and the blocked list work.
 // `close_window` and `quit_app` (Ctrl+W, Ctrl+Q) are only logged and recorded (`control.windowCommands`). Jerry
-// reads (read ticks) and answers in the 1:1 chat. "Jеrry" (with a Cyrillic е, username
+// reads (read ticks) and answers in the 1:1 chat. `search_messages` searches the mock's acked
+// messages with the backend's meaning (every term, any case, anywhere; newest first). "Jеrry" (with a Cyrillic е, username
 // jerry_official) is an impostor: the chat header warns that another contact has a similar name.
 // The server field is resolved like the backend does (`resolveServerAddress`): a `ws://` server
 // that is not this computer needs `allowInsecure`; a `wss://` host whose first label is
@@ -45,12 +46,14 @@ import type {
   ImEvent,
   MuteSpan,
   ServerAddress,
+  SearchHit,
   SessionInfo,
   SignUpMode,
   UiMessage,
   UserInfo,
 } from './api';
 import { compareConversations } from './conversations';
+import { matchesAllTerms, searchTerms } from './highlight';
 
 type Conv = {
   id: string;
@@ -658,8 +661,28 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       const c = conv(a.conversationId);
       const before = a.beforeSeq as number | null;
       const older = before === null ? c.messages : c.messages.filter((m) => m.seq !== null && m.seq < before);
-      const limit = Number(a.limit) || 50;
+      // Like the backend: `limit` (default 50) clamped to 1..=200.
+      const limit = Math.min(200, Math.max(1, Math.floor(Number(a.limit)) || 50));
       return { messages: older.slice(-limit), hasMore: older.length > limit };
+    },
+    // Like the backend: every term (split at whitespace, lower-cased) in the lower-cased text,
+    // anywhere; the cached (acked) messages of the user's conversations; newest first; `limit`
+    // (default 100) clamped to 1..=500.
+    search_messages: (a): SearchHit[] => {
+      if (!account) throw err('not_signed_in', 'not signed in');
+      const terms = searchTerms(String(a.query ?? ''));
+      if (terms.length === 0) return [];
+      const asked = a.limit == null ? 100 : Math.floor(Number(a.limit)) || 1;
+      const limit = Math.min(500, Math.max(1, asked));
+      const hits: SearchHit[] = [];
+      for (const c of convs.values()) {
+        const conversationTitle = item(c).displayTitle;
+        for (const m of c.messages) {
+          if (m.seq !== null && matchesAllTerms(m.text, terms)) hits.push({ message: m, conversationTitle });
+        }
+      }
+      hits.sort((x, y) => y.message.timestamp - x.message.timestamp);
+      return hits.slice(0, limit);
     },
     send_text: (a) => {
       const c = conv(a.conversationId);

@@ -3,7 +3,7 @@
 // move to. Pure: the main screen (and, for the window's own shortcuts, App.svelte) does the rest.
 //
 //   Ctrl+K (⌘K)      quick switcher: find a conversation or a person
-//   Ctrl+F (⌘F)      the conversation list's filter box if there is one, else the quick switcher
+//   Ctrl+F (⌘F)      message search: the search box over the conversation list (again: its text selected)
 //   Ctrl+, (⌘,)      Settings
 //   Alt+↑ / Alt+↓    the previous / next conversation of the list
 //   Esc              closes the topmost dialog; in a chat, back to the composer (a narrow
@@ -126,5 +126,5 @@ export function adjacentConversation(ids: readonly string[], selectedId: string 
   return ids[at + step] ?? null;
 }
 
-/** The conversation list's filter box (Ctrl+F focuses it when there is one). */
-export const FIND_TARGET_SELECTOR = '[data-testid="conversation-filter"]';
+/** The message search box (Ctrl+F opens the search and puts the focus there). */
+export const SEARCH_INPUT_SELECTOR = '[data-testid="search-input"]';

@@ -18,6 +18,7 @@ import { routeEvent, type EventTargets } from './stores/events';
 import { SessionStore } from './stores/session.svelte';
 import { Thread, ThreadStore } from './stores/threads.svelte';
 import { ToastStore } from './stores/toasts.svelte';
+import { SearchStore } from './stores/search.svelte';
 import { similarNames, type Person } from './identity';
 import { adjacentConversation } from './shortcuts';
 import { locale, t } from './i18n';
@@ -30,6 +31,12 @@ export type { AddedNotice } from './stores/notices.svelte';
 /** A group the user is asked to confirm leaving. */
 export type LeaveRequest = { conversationId: string; title: string };
 
+/**
+ * A message to bring into view in the open conversation (a search hit): the message list scrolls
+ * to it and flashes it, once (`id` tells one jump from the next, also to the same message).
+ */
+export type JumpTarget = { id: number; conversationId: string; seq: number; clientId: string };
+
 export class App {
   readonly toastStore = new ToastStore();
   readonly session: SessionStore;
@@ -41,6 +48,10 @@ export class App {
   readonly preferences = new PreferenceStore(this.toastStore);
   /** This computer's settings kept by the backend (close to tray, start at sign-in, pausing notifications). */
   readonly desktop = new DesktopSettingsStore(this.toastStore);
+  /** The message search (Ctrl+F) over the conversation list. */
+  readonly search = new SearchStore();
+  /** The message the open conversation's view is to scroll to and flash (see `openMessage`). */
+  jumpTarget = $state.raw<JumpTarget | null>(null);
 
   /** The current time, refreshed every 30 s so "today"/"yesterday" labels roll over. */
   now = $state(Date.now());
@@ -88,6 +99,7 @@ export class App {
   /** uid → username, for the people whose username is known (to show `@username` beside a name). */
   usernames = $derived(new Map(this.people.filter((p) => p.username).map((p) => [p.uid, p.username])));
 
+  private jumps = 0;
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
   private clock: ReturnType<typeof setInterval> | undefined;
@@ -111,6 +123,9 @@ export class App {
         this.blockedUsersOpen = false;
         this.settingsOpen = false;
         this.quickSwitcherOpen = false;
+        this.search.close();
+        this.jumpTarget = null;
+        this.jumps++;
         this.leaveRequest = null;
         this.blockRequest = null;
       },
@@ -284,10 +299,43 @@ export class App {
   /** Opens a conversation (or closes the open one with null). */
   async select(id: string | null): Promise<void> {
     if (this.list.selectedId === id) return;
+    if (this.jumpTarget && this.jumpTarget.conversationId !== id) this.jumpTarget = null;
     const thread = id ? this.threadStore.open(id) : undefined;
     this.list.select(id);
     api.setActiveConversation({ conversationId: id }).catch((e) => this.toastStore.report(e, 'set_active_conversation'));
     if (thread) await this.threadStore.loadNewest(thread);
+  }
+
+  /**
+   * Opens a conversation at one of its messages (a search hit): the conversation opens (its list
+   * pages are loaded until it is among them, if need be), older pages of its history are loaded
+   * until the message is there, and `jumpTarget` then tells the message list to scroll to it and
+   * flash it. A message that cannot be reached (the history ends before it, a page failed) or a
+   * conversation no longer in the list is a toast. Opening another message (or conversation)
+   * meanwhile makes this one give up. Resolves to whether the message was reached.
+   */
+  async openMessage(conversationId: string, seq: number | null): Promise<boolean> {
+    const mine = ++this.jumps;
+    this.jumpTarget = null;
+    const current = () => mine === this.jumps && this.session.phase === 'main';
+    if (!this.list.find(conversationId) && !(await this.list.loadUntilListed(conversationId))) {
+      if (current()) this.toastStore.show(t('search.conversationGone'));
+      return false;
+    }
+    if (!current()) return false;
+    await this.select(conversationId);
+    if (!current() || this.list.selectedId !== conversationId) return false;
+    const thread = this.threadStore.threads.get(conversationId);
+    if (!thread || seq === null) return false;
+    const stillWanted = () => current() && this.list.selectedId === conversationId;
+    const message = await this.threadStore.reveal(thread, seq, stillWanted);
+    if (!stillWanted()) return false;
+    if (!message) {
+      this.toastStore.show(t('search.notReached'));
+      return false;
+    }
+    this.jumpTarget = { id: mine, conversationId, seq, clientId: message.clientId };
+    return true;
   }
 
   async createConversation(userIds: string[], title: string, unique: boolean): Promise<ConversationItem> {
@@ -477,7 +525,7 @@ export class App {
     return this.threadStore.loadNewest(thread);
   }
 
-  loadOlder(thread: Thread): Promise<void> {
+  loadOlder(thread: Thread): Promise<boolean> {
     return this.threadStore.loadOlder(thread);
   }
 
@@ -499,6 +547,11 @@ export class App {
 
   maybeMarkRead(): void {
     this.threadStore.maybeMarkRead();
+  }
+
+  /** The message list has scrolled to the jump target (it is not done again). */
+  jumpDone(id: number): void {
+    if (this.jumpTarget?.id === id) this.jumpTarget = null;
   }
 
   /** The message view of a conversation left its bottom (scrolled up) or came back to it. */

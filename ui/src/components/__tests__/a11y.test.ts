@@ -38,6 +38,11 @@ vi.mock('../../lib/api', async (importOriginal) => {
       { id: '9c1e0f4b7a2d8e63', device: '', createdAt: Date.now() - 2 * DAY, current: false },
     ],
     blockedUsers: async () => [people.spike],
+    searchMessages: vi.fn(async () => [
+      { message: msg({ conversationId: 'c-jerry', text: 'Where is the cheese? I want the cheese.', timestamp: Date.now() - 60_000 }), conversationTitle: 'Jerry' },
+      { message: msg({ conversationId: 'c-jerry', own: true, from: 'u-tom', fromName: 'Tom', text: 'No cheese for you', timestamp: Date.now() - 3_600_000 }), conversationTitle: 'Jerry' },
+      { message: msg({ conversationId: 'c-group', from: 'u-spike', fromName: 'Spike', text: '奶酪（cheese）在冰箱里', timestamp: Date.now() - 2 * DAY }), conversationTitle: '耗子的群' },
+    ]),
   };
 });
 
@@ -45,6 +50,7 @@ const api = await import('../../lib/api');
 const { app } = await import('../../lib/store.svelte');
 const { SIGN_UP_MODE_DELAY_MS } = await import('../../lib/signUpMode');
 const { SWITCHER_LOOKUP_DELAY_MS } = await import('../../lib/quickSwitcher');
+const { SEARCH_DEBOUNCE_MS } = await import('../../lib/stores/search.svelte');
 const AuthScreen = (await import('../AuthScreen.svelte')).default;
 const MainScreen = (await import('../MainScreen.svelte')).default;
 
@@ -80,6 +86,7 @@ afterEach(() => {
   unmountAll();
   vi.unstubAllGlobals();
   app.newChatOpen = app.settingsOpen = app.blockedUsersOpen = app.quickSwitcherOpen = false;
+  app.search.close();
   app.selectedId = null;
   app.threadStore.reset();
   app.blocks.reset();
@@ -252,6 +259,27 @@ describe('no accessibility violations', () => {
     await expectNoAxeViolations(el, { page: true });
     type(byId(el, 'quick-switcher-input') as HTMLInputElement, 'nothing matches this');
     expect(el.querySelector('[data-testid="quick-switcher-option"]')).toBeNull();
+    await expectNoAxeViolations(el, { page: true });
+  }, AXE_MS);
+  it('the message search: the hint, then hits grouped by conversation with the terms marked, then none', async () => {
+    const el = render(MainScreen, {});
+    await settle();
+    byId(el, 'search-open')!.click();
+    await settle();
+    expect(byId(el, 'search-panel')).not.toBeNull();
+    await expectNoAxeViolations(el, { page: true });
+    type(byId(el, 'search-input') as HTMLInputElement, 'Cheese');
+    await new Promise((r) => setTimeout(r, SEARCH_DEBOUNCE_MS + 30));
+    await settle();
+    expect(el.querySelectorAll('[data-testid="search-group"]')).toHaveLength(2);
+    expect(el.querySelectorAll('[data-testid="search-hit"]')).toHaveLength(3);
+    expect(el.querySelectorAll('[data-testid="search-hit"] mark').length).toBeGreaterThanOrEqual(4);
+    await expectNoAxeViolations(el, { page: true });
+    vi.mocked(api.searchMessages).mockResolvedValueOnce([]);
+    type(byId(el, 'search-input') as HTMLInputElement, 'brie');
+    await new Promise((r) => setTimeout(r, SEARCH_DEBOUNCE_MS + 30));
+    await settle();
+    expect(byId(el, 'search-status')?.textContent?.trim()).toBe('No messages with “brie”');
     await expectNoAxeViolations(el, { page: true });
   }, AXE_MS);
 });

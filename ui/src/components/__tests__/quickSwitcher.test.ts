@@ -56,6 +56,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   unmountAll();
+  app.search.close();
   vi.unstubAllGlobals();
   app.threadStore.reset();
   for (const t of app.toasts) app.dismissToast(t.id);
@@ -368,23 +369,24 @@ describe('shortcuts of the main screen', () => {
     expect(app.newChatOpen).toBe(false);
   });
 
-  it('Ctrl+F: the list’s filter box when there is one, else the quick switcher', async () => {
+  it('Ctrl+F: the message search, not the quick switcher; not over a dialog', async () => {
     const el = render(MainScreen, {});
     await settle();
     const e = press(document.body, 'f', { ctrlKey: true });
     await settle();
     expect(e.defaultPrevented).toBe(true);
-    expect(document.activeElement).toBe(input(el));
-    press(input(el), 'Escape');
-    await settle();
-
-    const filter = document.createElement('input');
-    filter.dataset.testid = 'conversation-filter';
-    el.append(filter);
-    press(document.body, 'f', { ctrlKey: true });
-    await settle();
-    expect(document.activeElement).toBe(filter);
     expect(byId(el, 'quick-switcher')).toBeNull();
+    expect(document.activeElement).toBe(byId(el, 'search-input'));
+    press(document.activeElement!, 'Escape');
+    await settle();
+    expect(byId(el, 'search-panel')).toBeNull();
+
+    await openSwitcher(el);
+    const inDialog = press(input(el), 'f', { ctrlKey: true });
+    await settle();
+    expect(inDialog.defaultPrevented).toBe(true);
+    expect(byId(el, 'search-panel')).toBeNull();
+    expect(byId(el, 'quick-switcher')).not.toBeNull();
   });
 });
 

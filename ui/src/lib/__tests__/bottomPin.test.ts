@@ -313,3 +313,33 @@ describe('the pin against a reference model (random interleavings)', () => {
     );
   }, 10_000 + CASES * 2);
 });
+
+describe('leaving the bottom on purpose (a jump to a search hit)', () => {
+  const m = (scrollTop: number): ScrollMetrics => ({ scrollTop, scrollHeight: 10_000, clientHeight: 500 });
+  const msgs = (ids: string[]) => ids.map((clientId) => ({ clientId, own: false }));
+
+  it('stays where it is put: rows measured below do not bring it back, new messages are counted, the ↓ button shows', () => {
+    const pin = new BottomPin();
+    pin.messagesChanged(msgs(['a', 'b']));
+    pin.contentResized(m(9_500));
+    pin.leaveBottom();
+    expect(pin.pinned).toBe(false);
+    expect(pin.contentResized({ scrollTop: 9_500, scrollHeight: 10_400, clientHeight: 500 }), 'no snapping back').toBe(false);
+    pin.scrolled(m(2_000)); // the jump
+    expect(pin.jumpVisible).toBe(true);
+    expect(pin.messagesChanged(msgs(['a', 'b', 'c']))).toBe(false);
+    expect(pin.unseen).toBe(1);
+    pin.scrolled(m(2_100)); // reading on, down a little
+    expect(pin.pinned).toBe(false);
+    pin.jumpToBottom();
+    expect(pin.pinned).toBe(true);
+    expect(pin.unseen).toBe(0);
+  });
+
+  it('a message jumped to that is at the bottom anyway: pinned again by the scroll there', () => {
+    const pin = new BottomPin();
+    pin.leaveBottom();
+    pin.scrolled(m(9_480));
+    expect(pin.pinned).toBe(true);
+  });
+});

@@ -58,6 +58,7 @@ export class ConversationListStore {
   private verifying: Promise<void> | null = null;
   private verifyAgain = false;
   private moreBlockedUntil = 0;
+  private moreInFlight: Promise<void> | null = null;
   /**
    * The read marks this device sent (`mark_read`), by conversation. The backend moves its mark at
    * once but sends no event for it (the server tells only the user's other sessions), and the
@@ -104,9 +105,32 @@ export class ConversationListStore {
    * Loads the next page of the conversation list (`offset` = the number loaded), one at a time,
    * only after `ui_ready`, and not again for a while after a failure.
    */
-  async loadMore(): Promise<void> {
-    if (this.session.phase !== 'main' || !this.session.ready || !this.loaded) return;
-    if (this.complete || this.loadingMore || Date.now() < this.moreBlockedUntil) return;
+  loadMore(): Promise<void> {
+    if (this.moreInFlight) return this.moreInFlight;
+    if (this.session.phase !== 'main' || !this.session.ready || !this.loaded) return Promise.resolve();
+    if (this.complete || this.loadingMore || Date.now() < this.moreBlockedUntil) return Promise.resolve();
+    const page: Promise<void> = this.loadNextPage().finally(() => {
+      if (this.moreInFlight === page) this.moreInFlight = null;
+    });
+    this.moreInFlight = page;
+    return page;
+  }
+
+  /**
+   * Loads pages until the conversation is among the loaded ones (a search hit's conversation far
+   * down the list) or the list ends; true when it is there.
+   */
+  async loadUntilListed(id: string): Promise<boolean> {
+    while (!this.find(id)) {
+      const held = this.items.length;
+      if (this.complete || !this.loaded) return false;
+      await this.loadMore();
+      if (this.items.length <= held && !this.find(id)) return false; // no progress (failed, or not yet allowed)
+    }
+    return true;
+  }
+
+  private async loadNextPage(): Promise<void> {
     const account = this.session.account;
     const journal = this.openJournal();
     this.loadingMore = true;
@@ -343,6 +367,7 @@ export class ConversationListStore {
     this.loaded = false;
     this.complete = false;
     this.loadingMore = false;
+    this.moreInFlight = null;
     this.moreBlockedUntil = 0;
     this.selectedId = null;
     this.selectedItem = null;

@@ -11,6 +11,10 @@ import type { Phase } from './session.svelte';
 import type { ToastStore } from './toasts.svelte';
 
 export const PAGE_SIZE = 50;
+/** Messages loaded above a message jumped to (a search hit), so that it shows with what came before. */
+export const JUMP_CONTEXT = 20;
+/** How long a message jumped to is highlighted (its flash). */
+export const JUMP_FLASH_MS = 2000;
 /** How many threads stay in memory (the least recently opened go first). */
 export const MAX_CACHED_THREADS = 8;
 
@@ -56,6 +60,8 @@ export class ThreadStore {
    * of a command issued before it: its copy is the newer one and must not be undone by the answer.
    */
   private watchers = new Set<Map<string, UiMessage>>();
+  /** The older page on its way, per thread. */
+  private older = new Map<Thread, Promise<boolean>>();
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly deps: ThreadDeps) {}
@@ -104,23 +110,62 @@ export class ThreadStore {
     }
   }
 
-  /** Loads the page before the oldest message shown. */
-  async loadOlder(thread: Thread): Promise<void> {
-    if (thread.loadingOlder || !thread.hasMore || !thread.loaded) return;
+  /**
+   * Loads the page before the oldest message shown (`limit` messages, default `PAGE_SIZE`, at
+   * most `MESSAGES_MAX_PAGE`). One page at a time per thread: while one is on its way, this is
+   * that one. Resolves to whether a page was merged in (false: nothing to load, or it failed,
+   * with a toast).
+   */
+  loadOlder(thread: Thread, limit = PAGE_SIZE): Promise<boolean> {
+    const inFlight = this.older.get(thread);
+    if (inFlight) return inFlight;
+    if (thread.loadingOlder || !thread.hasMore || !thread.loaded) return Promise.resolve(false);
     const before = minSeq(thread.messages);
     if (before === null) {
       thread.hasMore = false;
-      return;
+      return Promise.resolve(false);
     }
+    const page = this.loadOlderPage(thread, before, Math.min(api.MESSAGES_MAX_PAGE, Math.max(1, limit)));
+    this.older.set(thread, page);
+    return page;
+  }
+
+  private async loadOlderPage(thread: Thread, before: number, limit: number): Promise<boolean> {
     thread.loadingOlder = true;
     try {
-      const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: before, limit: PAGE_SIZE });
+      const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: before, limit });
       thread.messages = mergeMessages(thread.messages, page.messages);
       thread.hasMore = page.hasMore;
+      return true;
     } catch (e) {
       this.deps.toasts.show(api.toAppError(e));
+      return false;
     } finally {
       thread.loadingOlder = false;
+      this.older.delete(thread);
+    }
+  }
+
+  /**
+   * Makes the message with this seq one of the thread's loaded messages (a search hit far up in
+   * the history): loads older pages, as large as needed (up to `MESSAGES_MAX_PAGE`), until it is
+   * there. Resolves to the message, or null when it cannot be reached: the history ends (or has
+   * a hole) before it, a page failed (with a toast), the thread was dropped, or `keepGoing`
+   * (asked before each page) said to stop.
+   */
+  async reveal(thread: Thread, seq: number, keepGoing: () => boolean = () => true): Promise<UiMessage | null> {
+    if (!thread.loaded) await this.loadNewest(thread);
+    for (;;) {
+      const found = thread.messages.find((m) => m.seq === seq);
+      if (found) return found;
+      const oldest = minSeq(thread.messages);
+      if (!thread.loaded || !thread.hasMore || oldest === null || oldest <= seq) return null;
+      if (!keepGoing() || this.threads.get(thread.conversationId) !== thread) return null;
+      const wanted = oldest - seq + JUMP_CONTEXT;
+      const loaded = await this.loadOlder(thread, Math.max(PAGE_SIZE, wanted));
+      // Failed (a toast said why), or a page that brought nothing older while more is said to
+      // come: stop rather than spin.
+      if (!loaded || minSeq(thread.messages) === oldest) return thread.messages.find((m) => m.seq === seq) ?? null;
     }
   }
 
