@@ -6,8 +6,8 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::dto::{
-    Account, AppInfo, Bootstrap, ConversationItem, ImEvent, MessagePage, SearchHit, SessionInfo,
-    UiConnectionState, UiMessage, UserInfo,
+    Account, AppInfo, Bootstrap, ConversationItem, ImEvent, MemberInfo, MessagePage, SearchHit,
+    SessionInfo, UiConnectionState, UiMessage, UserInfo,
 };
 use crate::error::AppError;
 use crate::server_address::{self, ServerAddress};
@@ -460,6 +460,122 @@ pub async fn set_muted(
         .set_muted(muted)
         .await?;
     Ok(())
+}
+
+/// A conversation's members, manager first, then the user, then by name.
+#[tauri::command]
+pub async fn conversation_members(
+    state: State<'_, AppState>,
+    conversation_id: String,
+) -> Result<Vec<MemberInfo>> {
+    let client = state.client()?;
+    let c = client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?;
+    let info = c.info();
+    let names = Names::load(&client, info.user_ids.iter().copied()).await;
+    let me = client.user().uid;
+    let mut members: Vec<MemberInfo> = info
+        .user_ids
+        .iter()
+        .map(|uid| MemberInfo {
+            uid: uid.to_string(),
+            username: names
+                .user(*uid)
+                .map(|u| u.username.clone())
+                .unwrap_or_default(),
+            display_name: names.of(*uid),
+            manager: *uid == info.manager_id,
+            me: *uid == me,
+        })
+        .collect();
+    members.sort_by(|a, b| {
+        (!a.manager, !a.me, a.display_name.to_lowercase()).cmp(&(
+            !b.manager,
+            !b.me,
+            b.display_name.to_lowercase(),
+        ))
+    });
+    Ok(members)
+}
+
+/// Changes a conversation's title and/or remark (any member may).
+#[tauri::command]
+pub async fn update_conversation(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    title: Option<String>,
+    remark: Option<String>,
+) -> Result<ConversationItem> {
+    let client = state.client()?;
+    let id = self::conversation_id(&conversation_id)?;
+    client
+        .conversation(id)
+        .await?
+        .update(im_sdk::UpdateConversation {
+            conversation_id: id,
+            title,
+            icon: None,
+            remark,
+            attrs: None,
+        })
+        .await?;
+    item_of(&client, id).await
+}
+
+/// Adds people to a group by username (the manager may). All are looked up first: an unknown
+/// name adds nobody.
+#[tauri::command]
+pub async fn add_members(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    usernames: Vec<String>,
+) -> Result<ConversationItem> {
+    let client = state.client()?;
+    let id = self::conversation_id(&conversation_id)?;
+    let mut uids = Vec::new();
+    for name in usernames.iter().map(|n| n.trim().trim_start_matches('@')) {
+        if name.is_empty() {
+            continue;
+        }
+        let user = client
+            .find_user(name)
+            .await?
+            .ok_or_else(|| AppError::new("user_not_found", format!("nobody is called {name}")))?;
+        uids.push(user.uid);
+    }
+    if uids.is_empty() {
+        return Err(AppError::new(
+            "invalid_input",
+            "name at least one person to add",
+        ));
+    }
+    client.conversation(id).await?.add_members(uids).await?;
+    item_of(&client, id).await
+}
+
+/// Removes someone from a group (the manager may).
+#[tauri::command]
+pub async fn remove_member(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    uid: String,
+) -> Result<ConversationItem> {
+    let client = state.client()?;
+    let id = self::conversation_id(&conversation_id)?;
+    client
+        .conversation(id)
+        .await?
+        .remove_members(vec![user_id(&uid)?])
+        .await?;
+    item_of(&client, id).await
+}
+
+/// A conversation's list item, fresh from the cache.
+async fn item_of(client: &im_sdk::ImClient, id: ConversationId) -> Result<ConversationItem> {
+    view::item_for(client, id)
+        .await
+        .ok_or_else(|| AppError::new("conversation_not_found", "that conversation is gone"))
 }
 
 /// Leaves a group.

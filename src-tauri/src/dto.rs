@@ -37,6 +37,19 @@ impl From<im_sdk::SessionInfo> for SessionInfo {
     }
 }
 
+/// A member of a conversation, for its info dialog.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberInfo {
+    pub uid: String,
+    pub username: String,
+    pub display_name: String,
+    /// The group's manager (who may add and remove members).
+    pub manager: bool,
+    /// The signed-in user.
+    pub me: bool,
+}
+
 /// Another user.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -136,6 +149,8 @@ pub struct ConversationItem {
     pub kind: &'static str,
     pub title: String,
     pub display_title: String,
+    /// A note about the conversation any member may write.
+    pub remark: String,
     pub manager_id: String,
     pub user_ids: Vec<String>,
     pub last_message: Option<UiMessage>,

@@ -127,6 +127,7 @@ pub fn item(
         kind: info.kind.as_str(),
         title: info.title.clone(),
         display_title: display_title(client, names, c),
+        remark: info.remark.clone(),
         manager_id: info.manager_id.to_string(),
         user_ids: info.user_ids.iter().map(|u| u.to_string()).collect(),
         last_message,

@@ -610,3 +610,111 @@ fn desktop_settings_through_the_commands() {
     assert_eq!(settings["notificationsMutedUntil"], Value::Null);
     again.close();
 }
+
+#[test]
+fn group_management_through_the_commands() {
+    let (server, _dir) = server();
+    let url = server.url();
+    let sign_up = |name: &str, display: &str| {
+        block_on(im_sdk::sign_up(
+            &url,
+            name,
+            &im_sdk::Secret::new(format!("{name}-password")),
+            Some(display),
+        ))
+        .unwrap()
+        .user
+        .uid
+    };
+    let jerry = sign_up("jerry", "Jerry");
+    let spike = sign_up("spike", "Spike");
+    let butch = sign_up("butch", "Butch");
+    let app = TestApp::start("cmd-group");
+    let events = app.events();
+    app.ok(
+        "sign_up",
+        json!({"serverUrl": url, "username": "tom", "password": "tom-password", "displayName": "Tom"}),
+    );
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] == "online"
+    });
+    let group = app.ok(
+        "create_conversation",
+        json!({"userIds": [jerry.to_string(), spike.to_string()], "title": "Cheese club", "unique": false}),
+    );
+    let id = group["id"].clone();
+    let members = |app: &TestApp| {
+        app.ok("conversation_members", json!({"conversationId": id}))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["username"].as_str().unwrap().to_owned(),
+                    m["manager"].as_bool().unwrap(),
+                    m["me"].as_bool().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        members(&app),
+        [
+            ("tom".into(), true, true),
+            ("jerry".into(), false, false),
+            ("spike".into(), false, false)
+        ],
+        "the manager (the user) first, then by name"
+    );
+
+    // Title and remark.
+    let renamed = app.ok(
+        "update_conversation",
+        json!({"conversationId": id, "title": "奶酪俱乐部", "remark": "every Friday"}),
+    );
+    assert_eq!(renamed["title"], "奶酪俱乐部");
+    assert_eq!(renamed["remark"], "every Friday");
+    let e = app.err(
+        "update_conversation",
+        json!({"conversationId": id, "title": "x".repeat(10_000)}),
+    );
+    assert_eq!(e["code"], "field_too_long", "{e}");
+
+    // Adding: an unknown name adds nobody; then Butch by @username.
+    let e = app.err(
+        "add_members",
+        json!({"conversationId": id, "usernames": ["butch", "nobody-here"]}),
+    );
+    assert_eq!(e["code"], "user_not_found", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("nobody-here"),
+        "{e}"
+    );
+    assert_eq!(members(&app).len(), 3, "nobody added");
+    let added = app.ok(
+        "add_members",
+        json!({"conversationId": id, "usernames": ["@butch"]}),
+    );
+    assert_eq!(added["userIds"].as_array().unwrap().len(), 4);
+    assert!(members(&app).contains(&("butch".into(), false, false)));
+
+    // Removing Jerry; a bad id is refused.
+    let removed = app.ok(
+        "remove_member",
+        json!({"conversationId": id, "uid": jerry.to_string()}),
+    );
+    let left: Vec<&str> = removed["userIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    assert!(!left.contains(&jerry.to_string().as_str()), "{removed}");
+    assert!(left.contains(&butch.to_string().as_str()), "{removed}");
+    let e = app.err(
+        "remove_member",
+        json!({"conversationId": id, "uid": "nope"}),
+    );
+    assert_eq!(e["code"], "bad_id");
+    app.close();
+}
