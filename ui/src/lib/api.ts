@@ -49,6 +49,19 @@ export type ConversationItem = {
   peer: UserInfo | null;
   /** The user muted it (on all their devices): no notifications, a quieter unread badge. */
   muted: boolean;
+  /** A note about the conversation, any member may change it (`update_conversation`); may be empty. */
+  remark: string;
+};
+/** A member of a conversation, as `conversation_members` gives them. */
+export type MemberInfo = {
+  uid: string;
+  /** May be '' while not known. */
+  username: string;
+  displayName: string;
+  /** The conversation's manager (`managerId`). */
+  manager: boolean;
+  /** The signed-in user. */
+  me: boolean;
 };
 export type ConnectionState =
   | { state: 'connecting' }
@@ -304,6 +317,47 @@ export const blockUser = (a: { uid: string }) => call<null>('block_user', a);
 export const unblockUser = (a: { uid: string }) => call<null>('unblock_user', a);
 /** The users this user blocks, most recently blocked first. Needs the connection. */
 export const blockedUsers = () => call<UserInfo[]>('blocked_users');
+/** The longest group title `update_conversation` takes, in characters (Unicode code points). */
+export const GROUP_TITLE_MAX = 128;
+/** The longest remark `update_conversation` takes, in characters (Unicode code points). */
+export const GROUP_REMARK_MAX = 256;
+/**
+ * The members of a conversation the user is in (manager included), in the order they joined.
+ * Rejects with `conversation_not_found` or `not_member`.
+ */
+export const conversationMembers = (a: { conversationId: string }) =>
+  call<MemberInfo[]>('conversation_members', { conversationId: a.conversationId });
+/**
+ * Changes a conversation's title and/or remark (a field left out stays as it is; `''` clears it).
+ * Any member may. Resolves to the conversation after the change; the backend also sends its
+ * `conversation` event. Rejects with `field_too_long` (a title over GROUP_TITLE_MAX or a remark
+ * over GROUP_REMARK_MAX characters), `not_member`, `conversation_not_found`, `offline`.
+ */
+export const updateConversation = (a: { conversationId: string; title?: string; remark?: string }) => {
+  const args: Record<string, unknown> = { conversationId: a.conversationId };
+  if (a.title !== undefined) args.title = a.title;
+  if (a.remark !== undefined) args.remark = a.remark;
+  return call<ConversationItem>('update_conversation', args);
+};
+/**
+ * Adds people to a group by username (a leading `@`, case and spaces around do not matter;
+ * current members are skipped). Only the group's manager may. All or nothing: rejects, adding
+ * nobody, with `user_not_found` (its message names the unknown username in double quotes:
+ * `no user named "bob"`), `blocked` (one of the people named and the user block each other),
+ * `not_manager`, `single_chat_members_fixed`, `too_many_members`, `invalid_params` (no username),
+ * `not_member`, `conversation_not_found`, `offline`. Resolves to the conversation after the
+ * change; the backend also sends its `conversation` event (none when nobody was new).
+ */
+export const addMembers = (a: { conversationId: string; usernames: string[] }) =>
+  call<ConversationItem>('add_members', { conversationId: a.conversationId, usernames: a.usernames });
+/**
+ * Removes another member from a group (only the manager may; to remove oneself, leave with
+ * `leave_conversation`: `invalid_params` here). A uid that is no member changes nothing. Resolves to the conversation after the change; the backend also sends
+ * its `conversation` event. Rejects with `not_manager`, `single_chat_members_fixed`, `not_member`,
+ * `invalid_params`, `conversation_not_found`, `offline`.
+ */
+export const removeMember = (a: { conversationId: string; uid: string }) =>
+  call<ConversationItem>('remove_member', { conversationId: a.conversationId, uid: a.uid });
 export const connectionState = () => call<ConnectionState>('connection_state');
 /** A device signed in to the user's account (one of its sessions). */
 export type SessionInfo = {

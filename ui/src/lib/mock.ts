@@ -9,7 +9,9 @@
 // sequence (ending with a resync), "/resync" adds messages without events and then sends a
 // resync, "/signout" makes the server sign you out; "/blockme" (in a 1:1 chat) makes the other
 // person block you (your next messages there fail with `blocked`), "/added" makes Tyke add you to
-// a new group (the "added you to" notice). Mute, leave, block and the blocked list work.
+// a new group (the "added you to" notice). Mute, leave, block and the blocked list work, and so
+// does managing a group (conversation_members, update_conversation, add_members by username,
+// remove_member; Tom manages "Cat & Mouse Club", Tyke the groups he adds you to).
 // `close_window` and `quit_app` (Ctrl+W, Ctrl+Q) are only logged and recorded (`control.windowCommands`). Jerry
 // reads (read ticks) and answers in the 1:1 chat. `search_messages` searches the mock's acked
 // messages with the backend's meaning (every term, any case, anywhere; newest first). "Jеrry" (with a Cyrillic е, username
@@ -36,6 +38,7 @@
 // Tests create their own instance with `createMockBackend(options)`: no URL, no sessionStorage,
 // no delays, their own event delivery, and (`scripted`) nothing happening by itself; the returned
 // `control` plays the server side (messages from others, acks, receipts, removals, resync…).
+import { GROUP_REMARK_MAX, GROUP_TITLE_MAX } from './api';
 import type {
   Account,
   AppError,
@@ -44,6 +47,7 @@ import type {
   ConversationItem,
   DesktopSettings,
   ImEvent,
+  MemberInfo,
   MuteSpan,
   ServerAddress,
   SearchHit,
@@ -66,6 +70,7 @@ type Conv = {
   peerReadSeq: number;
   createdAt?: number; // the activity of a conversation without messages
   muted?: boolean;
+  remark?: string;
 };
 
 const err = (code: string, message: string): AppError => ({ code, message });
@@ -270,6 +275,17 @@ export type MockControl = {
   failAutostart(fail: boolean): void;
   /** The window commands called so far (`close_window`, `quit_app`), in order. */
   windowCommands(): string[];
+  /** The members of a conversation as `conversation_members` would give them. */
+  members(conversationId: string): MemberInfo[];
+  /** A member changes the title and/or remark (on another device, or someone else): a `conversation` event. */
+  updateElsewhere(conversationId: string, change: { title?: string; remark?: string }): ConversationItem;
+  /**
+   * The group's members change elsewhere (the manager on another device, or another manager):
+   * users added (at the end, if not members yet) and removed (not me). A `conversation` event.
+   */
+  membersElsewhere(conversationId: string, change: { add?: string[]; remove?: string[] }): ConversationItem;
+  /** The group's manager becomes `uid` (a member): a `conversation` event. */
+  setManager(conversationId: string, uid: string): ConversationItem;
 };
 
 export type MockBackend = Backend & { control: MockControl };
@@ -435,7 +451,19 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       lastSeq: c.messages.reduce((s, m) => Math.max(s, m.seq ?? 0), 0),
       lastActivity: last?.timestamp ?? c.createdAt ?? 0,
       muted: c.muted === true,
+      remark: c.remark ?? '',
     };
+  };
+  /** What `conversation_members` gives: the members in the order they joined. */
+  const membersOf = (c: Conv): MemberInfo[] =>
+    c.userIds.map((uid) => ({ ...userInfo(uid), manager: uid === c.managerId, me: uid === me.uid }));
+  const codePoints = (s: string) => [...s].length;
+  /** A group the user manages (add_members, remove_member). */
+  const managedGroup = (id: unknown) => {
+    const c = conv(id);
+    if (c.type !== 'GROUP_CHAT') throw err('single_chat_members_fixed', 'a single chat always has its two members');
+    if (c.managerId !== me.uid) throw err('not_manager', 'only the conversation\'s manager may do that');
+    return c;
   };
   /** A 1:1 chat where one of the two blocks the other: no messages get through. */
   const blockedChat = (c: Conv) => {
@@ -765,6 +793,66 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       if (leaveEvent) emit({ kind: 'conversationRemoved', conversationId: c.id });
       return null;
     },
+    // Like the backend: the members in the order they joined, with their names.
+    conversation_members: (a): MemberInfo[] => {
+      needAccount();
+      return membersOf(conv(a.conversationId));
+    },
+    // Like the backend: any member; a field left out stays; the lengths in code points; all or
+    // nothing; the `conversation` event follows a change.
+    update_conversation: (a) => {
+      needOnline();
+      const c = conv(a.conversationId);
+      const title = a.title === undefined || a.title === null ? undefined : a.title;
+      const remark = a.remark === undefined || a.remark === null ? undefined : a.remark;
+      if ((title !== undefined && typeof title !== 'string') || (remark !== undefined && typeof remark !== 'string')) {
+        throw err('invalid_params', 'title and remark must be strings');
+      }
+      if (title !== undefined && codePoints(title) > GROUP_TITLE_MAX) throw err('field_too_long', `the title is longer than ${GROUP_TITLE_MAX} characters`);
+      if (remark !== undefined && codePoints(remark) > GROUP_REMARK_MAX) throw err('field_too_long', `the remark is longer than ${GROUP_REMARK_MAX} characters`);
+      if (title === undefined && remark === undefined) return item(c);
+      if (title !== undefined) c.title = title;
+      if (remark !== undefined) c.remark = remark;
+      emit({ kind: 'conversation', conversation: item(c) });
+      return item(c);
+    },
+    // Like the backend: usernames resolved first (an unknown one is user_not_found naming it), the
+    // manager only, all or nothing (a block on either side: blocked, nobody added), current members
+    // skipped (nobody new: no change, no event).
+    add_members: (a) => {
+      needOnline();
+      const c = managedGroup(a.conversationId);
+      if (!Array.isArray(a.usernames) || a.usernames.some((u) => typeof u !== 'string')) {
+        throw err('invalid_params', 'usernames must be a list of strings');
+      }
+      const names = [...new Set((a.usernames as string[]).map((u) => u.trim().replace(/^@/, '').toLowerCase()).filter(Boolean))];
+      if (names.length === 0) throw err('invalid_params', 'no username given');
+      const found: string[] = [];
+      for (const username of names) {
+        const u = users.find((x) => x.username === username);
+        if (!u) throw err('user_not_found', `no user named ${JSON.stringify(username)}`);
+        found.push(u.uid);
+      }
+      if (found.some((u) => u !== me.uid && (blocking.includes(u) || blockers.has(u)))) throw blockedError();
+      const added = found.filter((u) => !c.userIds.includes(u));
+      if (added.length === 0) return item(c);
+      if (c.userIds.length + added.length > 500) throw err('too_many_members', 'too many members');
+      c.userIds = [...c.userIds, ...added];
+      emit({ kind: 'conversation', conversation: item(c) });
+      return item(c);
+    },
+    // Like the backend: the manager only; not oneself (that is leave_conversation); a uid that is
+    // no member changes nothing.
+    remove_member: (a) => {
+      needOnline();
+      const uid = String(a.uid ?? '');
+      const c = managedGroup(a.conversationId);
+      if (uid === me.uid) throw err('invalid_params', 'to remove yourself, leave the conversation');
+      if (!c.userIds.includes(uid)) return item(c);
+      c.userIds = c.userIds.filter((u) => u !== uid);
+      emit({ kind: 'conversation', conversation: item(c) });
+      return item(c);
+    },
     block_user: (a) => {
       needOnline();
       const uid = String(a.uid);
@@ -945,6 +1033,28 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       autostartFails = fail;
     },
     windowCommands: () => [...windowCommands],
+    members: (id) => membersOf(conv(id)),
+    updateElsewhere(conversationId, change) {
+      const c = conv(conversationId);
+      if (change.title !== undefined) c.title = change.title;
+      if (change.remark !== undefined) c.remark = change.remark;
+      emit({ kind: 'conversation', conversation: item(c) });
+      return item(c);
+    },
+    membersElsewhere(conversationId, change) {
+      const c = conv(conversationId);
+      const remove = new Set((change.remove ?? []).filter((u) => u !== me.uid));
+      c.userIds = c.userIds.filter((u) => !remove.has(u));
+      for (const u of change.add ?? []) if (!c.userIds.includes(u)) c.userIds = [...c.userIds, u];
+      emit({ kind: 'conversation', conversation: item(c) });
+      return item(c);
+    },
+    setManager(conversationId, uid) {
+      const c = conv(conversationId);
+      if (c.userIds.includes(uid)) c.managerId = uid;
+      emit({ kind: 'conversation', conversation: item(c) });
+      return item(c);
+    },
   };
 
   return {

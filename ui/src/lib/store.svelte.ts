@@ -19,6 +19,7 @@ import { SessionStore } from './stores/session.svelte';
 import { Thread, ThreadStore } from './stores/threads.svelte';
 import { ToastStore } from './stores/toasts.svelte';
 import { SearchStore } from './stores/search.svelte';
+import { GroupInfoStore } from './stores/groupInfo.svelte';
 import { similarNames, type Person } from './identity';
 import { adjacentConversation } from './shortcuts';
 import { locale, t } from './i18n';
@@ -66,6 +67,8 @@ export class App {
   leaveRequest = $state.raw<LeaveRequest | null>(null);
   /** The "Block @username?" confirmation is open for this person. */
   blockRequest = $state.raw<UserInfo | null>(null);
+  /** The "Group info" dialog is open, for this group (see `openGroupInfo`). */
+  groupInfo = $state.raw<GroupInfoStore | null>(null);
 
   currentThread = $derived.by((): Thread | null => {
     const id = this.list.selectedId;
@@ -128,6 +131,7 @@ export class App {
         this.jumps++;
         this.leaveRequest = null;
         this.blockRequest = null;
+        this.closeGroupInfo();
       },
       windowBack: () => this.threadStore.maybeMarkRead(),
       online: () => this.blocks.ensureLoaded(),
@@ -162,6 +166,8 @@ export class App {
       blocks: this.blocks,
       notices: this.noticeStore,
       desktop: this.desktop,
+      groupInfo: () => this.groupInfo,
+      closeGroupInfo: () => this.closeGroupInfo(),
       resync: () => void this.resync(),
       close: () => void this.select(null),
       open: (id) => void this.select(id),
@@ -410,6 +416,7 @@ export class App {
           this.list.refreshFirstPage(),
           thread ? this.threadStore.loadNewest(thread) : null,
           this.blocks.load({ quiet: true }),
+          this.groupInfo?.load(),
         ]);
       } while (this.resyncAgain && this.session.phase === 'main');
     };
@@ -435,6 +442,23 @@ export class App {
     }
   }
 
+  /**
+   * Opens the "Group info" dialog of a group: its title, remark and members, kept up to date by
+   * the group's `conversation` events while it is open.
+   */
+  openGroupInfo(conversationId: string): GroupInfoStore {
+    this.groupInfo?.dispose();
+    const store = new GroupInfoStore(conversationId, this.list.find(conversationId), () => this.session.account?.uid ?? null);
+    this.groupInfo = store;
+    void store.load();
+    return store;
+  }
+
+  closeGroupInfo(): void {
+    this.groupInfo?.dispose();
+    this.groupInfo = null;
+  }
+
   /** Asks the user to confirm leaving a group (the dialog then calls `leaveConversation`). */
   askLeave(conversationId: string, title: string): void {
     this.leaveRequest = { conversationId, title };
@@ -454,6 +478,7 @@ export class App {
     }
     this.threadStore.remove(conversationId);
     this.noticeStore.hold(conversationId);
+    if (this.groupInfo?.conversationId === conversationId) this.closeGroupInfo();
     if (this.list.selectedId === conversationId) void this.select(null);
     return true;
   }

@@ -37,6 +37,7 @@ export function conv(p: Partial<ConversationItem> = {}): ConversationItem {
     lastActivity: 0,
     peer: group ? null : { uid: 'u-jerry', username: 'jerry', displayName: p.displayTitle ?? 'Jerry' },
     muted: false,
+    remark: '',
     ...p,
   };
 }

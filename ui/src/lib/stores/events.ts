@@ -3,6 +3,7 @@ import type { ImEvent } from '../api';
 import type { BlockStore } from './blocks.svelte';
 import type { ConversationListStore } from './conversationList.svelte';
 import type { DesktopSettingsStore } from './desktopSettings.svelte';
+import type { GroupInfoStore } from './groupInfo.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { SessionStore } from './session.svelte';
 import type { ThreadStore } from './threads.svelte';
@@ -16,6 +17,10 @@ export type EventTargets = {
   blocks: BlockStore;
   notices: NoticeStore;
   desktop: DesktopSettingsStore;
+  /** The open "Group info" dialog's state, if any. */
+  groupInfo(): GroupInfoStore | null;
+  /** Close the "Group info" dialog (its group was removed). */
+  closeGroupInfo(): void;
   /** Reload what may have been missed (see `App.resync`). */
   resync(): void;
   /** Close the open conversation (it was removed). */
@@ -38,12 +43,17 @@ export function routeEvent(e: ImEvent, to: EventTargets): void {
     case 'conversation':
       if (!signedIn) return;
       to.list.conversationEvent(e.conversation);
+      to.groupInfo()?.conversationEvent(e.conversation);
       if (e.conversation.id === to.list.selectedId) to.threads.maybeMarkRead();
       break;
     case 'conversationRemoved':
       to.list.removed(e.conversationId);
       to.threads.remove(e.conversationId);
       to.notices.dropConversation(e.conversationId);
+      if (to.groupInfo()?.conversationId === e.conversationId) {
+        to.groupInfo()?.removed();
+        to.closeGroupInfo();
+      }
       if (to.list.selectedId === e.conversationId) to.close();
       break;
     case 'addedToGroup':
