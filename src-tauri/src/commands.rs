@@ -520,7 +520,7 @@ pub async fn update_conversation(
             attrs: None,
         })
         .await?;
-    item_of(&client, id).await
+    changed_item(&state, &client, id).await
 }
 
 /// Adds people to a group by username (the manager may). All are looked up first: an unknown
@@ -551,7 +551,7 @@ pub async fn add_members(
         ));
     }
     client.conversation(id).await?.add_members(uids).await?;
-    item_of(&client, id).await
+    changed_item(&state, &client, id).await
 }
 
 /// Removes someone from a group (the manager may).
@@ -568,14 +568,23 @@ pub async fn remove_member(
         .await?
         .remove_members(vec![user_id(&uid)?])
         .await?;
-    item_of(&client, id).await
+    changed_item(&state, &client, id).await
 }
 
-/// A conversation's list item, fresh from the cache.
-async fn item_of(client: &im_sdk::ImClient, id: ConversationId) -> Result<ConversationItem> {
-    view::item_for(client, id)
+/// A conversation this device just changed, fresh from the cache; the list hears of it too (the
+/// server tells the members' other connections, not the one that made the change).
+async fn changed_item(
+    state: &AppState,
+    client: &im_sdk::ImClient,
+    id: ConversationId,
+) -> Result<ConversationItem> {
+    let item = view::item_for(client, id)
         .await
-        .ok_or_else(|| AppError::new("conversation_not_found", "that conversation is gone"))
+        .ok_or_else(|| AppError::new("conversation_not_found", "that conversation is gone"))?;
+    state.ui_events.send(ImEvent::Conversation {
+        conversation: Box::new(item.clone()),
+    });
+    Ok(item)
 }
 
 /// Leaves a group.

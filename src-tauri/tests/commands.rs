@@ -674,6 +674,10 @@ fn group_management_through_the_commands() {
     );
     assert_eq!(renamed["title"], "奶酪俱乐部");
     assert_eq!(renamed["remark"], "every Friday");
+    // The list hears of it on this device too (the server tells only the other connections).
+    wait_event(&events, |e| {
+        e["kind"] == "conversation" && e["conversation"]["title"] == "奶酪俱乐部"
+    });
     let e = app.err(
         "update_conversation",
         json!({"conversationId": id, "title": "x".repeat(10_000)}),

@@ -9,7 +9,7 @@
 //! unread total beside the icon and on the launcher, Ctrl+W to the tray (said once), the tray
 //! menu opening the window, pausing and resuming notifications, and quitting. A fourth follows
 //! `gtedx://` links handed over by a second launch, and finds a Chinese message by two of its
-//! characters, opening it in context far up its chat.
+//! characters, opening it in context far up its chat, then renames a group from its info.
 
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
@@ -929,6 +929,56 @@ async fn jerry_follows_links_and_searches_in_chinese() -> Result<()> {
     let title = text(&jerry.find("[data-testid=chat-title]").await?).await?;
     assert!(title.contains("Tom"), "{title:?}");
     jerry.screenshot("links-02-in-context").await?;
+
+    // A group Tom made: Jerry sees its members and renames it; the chat's title follows. (Esc
+    // closes the search, back to the list.)
+    jerry
+        .type_into("[data-testid=search-input]", &Key::Escape.to_string())
+        .await?;
+    tom_makes_a_group(&url, "Cheese club", &["jerry", "spike"]).await?;
+    let group = jerry
+        .until("the group is in the list", async || {
+            for item in jerry.all("[data-testid=conversation-item]").await? {
+                let title = text_in(&item, "[data-testid=conversation-title]")
+                    .await?
+                    .unwrap_or_default();
+                if title.contains("Cheese club") {
+                    return Ok(Some(item));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+    group.click().await?;
+    jerry.click("[data-testid=chat-menu]").await?;
+    jerry.click("[data-testid=group-info-open]").await?;
+    jerry.find("[data-testid=group-info-dialog]").await?;
+    let members = jerry
+        .until("the members are listed", async || {
+            let rows = jerry.all("[data-testid=group-member]").await?;
+            Ok((rows.len() == 3).then_some(rows))
+        })
+        .await?;
+    let first = text(&members[0]).await?;
+    assert!(first.contains("Tom"), "the manager first: {first:?}");
+    assert!(
+        jerry
+            .all("[data-testid=group-member-remove]")
+            .await?
+            .is_empty(),
+        "only the manager removes people"
+    );
+    jerry
+        .fill("[data-testid=group-title-input]", "奶酪俱乐部")
+        .await?;
+    jerry.click("[data-testid=group-title-save]").await?;
+    jerry
+        .until("the chat is renamed", async || {
+            let title = text(&jerry.find("[data-testid=chat-title]").await?).await?;
+            Ok(title.contains("奶酪俱乐部").then_some(()))
+        })
+        .await?;
+    jerry.screenshot("links-03-group-info").await?;
     jerry.quit().await?;
     Ok(())
 }
