@@ -660,15 +660,6 @@ pub fn set_active_conversation<R: Runtime>(
     Ok(())
 }
 
-/// Whether notifications show the message text (privacy: off says only that a message came);
-/// remembered for the next start.
-#[tauri::command]
-pub fn set_notification_text(state: State<'_, AppState>, show: bool) -> Result<()> {
-    state
-        .set_notification_text(show)
-        .map_err(|e| AppError::new("cache", format!("cannot save the setting: {e}")))
-}
-
 /// The connection state now.
 #[tauri::command]
 pub fn connection_state(state: State<'_, AppState>) -> UiConnectionState {

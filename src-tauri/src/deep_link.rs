@@ -33,8 +33,8 @@ pub fn parse(text: &str) -> Option<Result<Target, String>> {
     // `gtedx://chat/tom`: the host is the kind, the path the value.
     let kind = url.host_str().unwrap_or_default();
     let value = url.path().trim_matches('/');
-    let value = percent_decode(value);
-    Some(match (kind, value.as_str()) {
+    let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+    Some(match (kind, value.as_ref()) {
         (_, "") => Err(format!("{text} names nobody and no conversation")),
         ("chat", name) if !name.contains('/') => Ok(Target::Chat(name.to_owned())),
         ("conversation", id) => id
@@ -43,26 +43,6 @@ pub fn parse(text: &str) -> Option<Result<Target, String>> {
             .map_err(|_| format!("{id:?} is not a conversation id")),
         _ => Err(format!("{text} is not a link Gtedx IM knows")),
     })
-}
-
-/// `%XX` escapes decoded (a username typed in another script arrives escaped).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-            if let Ok(byte) = u8::from_str_radix(hex, 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The links among a process's arguments.

@@ -1,5 +1,5 @@
-//! The commands about the desktop around the chat: the window (close, quit), the tray and
-//! notification pause, start at login, and the language of the backend's own texts.
+//! The commands about the desktop around the chat: the window (close, quit), the tray,
+//! notification text and pause, start at login, and the language of the backend's own texts.
 
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -46,6 +46,13 @@ pub fn changed<R: Runtime>(app: &AppHandle<R>) {
 #[tauri::command]
 pub fn desktop_settings<R: Runtime>(app: AppHandle<R>) -> DesktopSettings {
     current(&app)
+}
+
+/// Whether notifications show the message text (privacy: off says only that a message came);
+/// remembered for the next start.
+#[tauri::command]
+pub fn set_notification_text(state: State<'_, AppState>, show: bool) -> Result<()> {
+    state.set_notification_text(show).map_err(saving)
 }
 
 /// Whether closing the window keeps the app running in the tray.
