@@ -308,6 +308,27 @@ pub async fn search_messages(
     Ok(hits)
 }
 
+/// How much the cache on this computer holds (Settings → Storage).
+#[tauri::command]
+pub async fn cache_usage(state: State<'_, AppState>) -> Result<im_sdk::CacheUsage> {
+    let client = state.client()?;
+    crate::state::blocking(move || Ok(client.cache_usage()?)).await
+}
+
+/// Clears the cached history and search index on this computer (the list and unsent messages
+/// stay; chats load again from the server); answers what the cache holds afterwards.
+#[tauri::command]
+pub async fn clear_cache(state: State<'_, AppState>) -> Result<im_sdk::CacheUsage> {
+    let client = state.client()?;
+    crate::state::blocking(move || {
+        client.clear_cache()?;
+        let usage = client.cache_usage()?;
+        tracing::info!(bytes = usage.bytes, "cache cleared");
+        Ok(usage)
+    })
+    .await
+}
+
 /// Creates a conversation (1:1 with `unique`, or a group).
 #[tauri::command]
 pub async fn create_conversation(

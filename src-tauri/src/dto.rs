@@ -271,6 +271,10 @@ pub enum ImEvent {
     /// The desktop settings changed outside the Settings screen (the tray menu paused
     /// notifications).
     DesktopSettings { settings: DesktopSettings },
+    /// The self-update moved on (checking, progress, ready, failed).
+    Update {
+        status: crate::updates::UpdateStatus,
+    },
     /// The user left or was removed.
     ConversationRemoved { conversation_id: String },
     /// Someone added the user to a group (the UI offers to leave or mute it).

@@ -21,6 +21,7 @@ mod texts;
 mod tray;
 mod trust;
 mod ui_events;
+mod updates;
 mod view;
 
 use std::time::Instant;
@@ -53,6 +54,7 @@ pub fn app<R: Runtime>(
     builder
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .plugin(
             // Size, position and maximized state; not visibility (start-up decides that).
             tauri_plugin_window_state::Builder::new()
@@ -85,6 +87,8 @@ pub fn app<R: Runtime>(
             commands::create_conversation,
             commands::load_messages,
             commands::search_messages,
+            commands::cache_usage,
+            commands::clear_cache,
             commands::send_text,
             commands::retry_send,
             commands::mark_read,
@@ -110,6 +114,10 @@ pub fn app<R: Runtime>(
             desktop::close_window,
             desktop::quit_app,
             desktop::set_locale,
+            updates::update_status,
+            updates::check_for_updates,
+            updates::set_auto_update,
+            updates::install_update,
         ])
         .setup(move |app| {
             tracing::debug!(since_start_ms = started.elapsed().as_secs_f64() * 1e3, "setup");
@@ -171,6 +179,7 @@ pub fn app<R: Runtime>(
                 commands::retry_sign_outs_later(&handle);
                 deep_link::follow(&handle, links);
             });
+            updates::check_periodically(app.handle());
             Ok(())
         })
 }

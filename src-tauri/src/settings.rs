@@ -1,6 +1,7 @@
 //! The app's own settings on this computer (not the account's: they stay when signing out):
 //! whether notifications show message text and until when they are paused, whether closing the
-//! window keeps the app in the tray, and whether the tray hint was shown. Kept in
+//! window keeps the app in the tray, whether the tray hint was shown, and whether the app checks
+//! for updates by itself. Kept in
 //! `<app data>/settings.json`, replaced atomically on every change, so they hold from the next
 //! start on before the page has loaded.
 
@@ -27,6 +28,8 @@ pub struct Settings {
     pub close_to_tray: bool,
     /// The first close to the tray said so.
     pub tray_hint_shown: bool,
+    /// The app checks for updates at start and daily.
+    pub auto_update: bool,
 }
 
 impl Default for Settings {
@@ -36,6 +39,7 @@ impl Default for Settings {
             paused_until_ms: None,
             close_to_tray: true,
             tray_hint_shown: false,
+            auto_update: true,
         }
     }
 }
@@ -214,6 +218,7 @@ mod tests {
         Pause(Option<u64>),
         CloseToTray(bool),
         HintShown,
+        AutoUpdate(bool),
         Restart,
     }
 
@@ -223,6 +228,7 @@ mod tests {
             proptest::option::of(0u64..u64::MAX).prop_map(Change::Pause),
             any::<bool>().prop_map(Change::CloseToTray),
             Just(Change::HintShown),
+            any::<bool>().prop_map(Change::AutoUpdate),
             Just(Change::Restart),
         ]
     }
@@ -242,6 +248,7 @@ mod tests {
                     Change::Pause(v) => { model.paused_until_ms = v; file.update(|s| s.paused_until_ms = v).unwrap(); }
                     Change::CloseToTray(v) => { model.close_to_tray = v; file.update(|s| s.close_to_tray = v).unwrap(); }
                     Change::HintShown => { model.tray_hint_shown = true; file.update(|s| s.tray_hint_shown = true).unwrap(); }
+                    Change::AutoUpdate(v) => { model.auto_update = v; file.update(|s| s.auto_update = v).unwrap(); }
                     Change::Restart => file = SettingsFile::load(dir.path()),
                 }
                 prop_assert_eq!(&file.get(), &model);

@@ -43,6 +43,8 @@ pub struct AppState {
     pub locale: crate::texts::CurrentLocale,
     /// The unread total the tray and launcher show.
     unread: Mutex<crate::tray::UnreadTally>,
+    /// The self-update's state and its verified download.
+    pub updates: crate::updates::Updates,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             settings,
             locale: crate::texts::CurrentLocale::new(crate::texts::Locale::from_env()),
             unread: Mutex::new(Default::default()),
+            updates: Default::default(),
         }
     }
 

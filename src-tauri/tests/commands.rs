@@ -160,6 +160,26 @@ fn sign_up_chat_and_restore_from_the_keyring() {
         app.ok("search_messages", json!({"query": "起来", "limit": 5})),
         json!([])
     );
+    // Settings → Storage: the cache's size and messages; cleared, the list and its preview stay
+    // and the history comes back from the server (and is cached and found again).
+    let usage = app.ok("cache_usage", json!({}));
+    assert_eq!(usage["messages"], 1, "{usage}");
+    assert!(usage["bytes"].as_u64().unwrap() > 0, "{usage}");
+    let cleared = app.ok("clear_cache", json!({}));
+    assert_eq!(cleared["messages"], 0, "{cleared}");
+    assert_eq!(app.ok("search_messages", json!({"query": "起床"})), json!([]));
+    let list = app.ok("list_conversations", json!({}));
+    assert_eq!(list[0]["lastMessage"]["text"], "耗子，起床啦");
+    let page = app.ok(
+        "load_messages",
+        json!({"conversationId": chat["id"], "beforeSeq": null, "limit": 50}),
+    );
+    assert_eq!(page["messages"][0]["text"], "耗子，起床啦", "{page}");
+    assert_eq!(app.ok("cache_usage", json!({}))["messages"], 1);
+    assert_eq!(
+        app.ok("search_messages", json!({"query": "起床"})).as_array().unwrap().len(),
+        1
+    );
     // Paged, most recent activity first.
     let second = app.ok(
         "create_conversation",
@@ -599,6 +619,17 @@ fn desktop_settings_through_the_commands() {
     assert_eq!(off["startAtLogin"], false);
     assert!(!entry.exists(), "the entry is gone");
 
+    // Updates: a development build not pointed at a feed does not update itself; checking
+    // automatically can be turned off, and stays off.
+    let update = app.ok("update_status", json!({}));
+    assert_eq!(update["currentVersion"], env!("CARGO_PKG_VERSION"), "{update}");
+    assert_eq!(update["autoCheck"], true, "{update}");
+    assert_eq!(update["state"]["kind"], "idle", "{update}");
+    assert_eq!(app.err("check_for_updates", json!({}))["code"], "update_unsupported");
+    assert_eq!(app.err("install_update", json!({}))["code"], "update_install");
+    let manual = app.ok("set_auto_update", json!({"enabled": false}));
+    assert_eq!(manual["autoCheck"], false, "{manual}");
+
     // The language of the backend's own texts: English or Chinese only.
     app.ok("set_locale", json!({"locale": "zh"}));
     app.err("set_locale", json!({"locale": "fr"}));
@@ -608,6 +639,7 @@ fn desktop_settings_through_the_commands() {
     let settings = again.ok("desktop_settings", json!({}));
     assert_eq!(settings["closeToTray"], false, "remembered: {settings}");
     assert_eq!(settings["notificationsMutedUntil"], Value::Null);
+    assert_eq!(again.ok("update_status", json!({}))["autoCheck"], false);
     again.close();
 }
 

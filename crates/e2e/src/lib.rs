@@ -6,6 +6,7 @@
 //! temporary HOME/XDG folders) and fails, never skips, when that environment is missing.
 
 pub mod tray;
+pub mod update_feed;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -302,6 +303,18 @@ impl App {
 
     /// Launches the app with `--profile NAME` and more arguments.
     pub async fn launch_with(profile: &str, shots: &Path, args: &[&str]) -> Result<Self> {
+        Self::launch_installed(profile, shots, &binary("gtedx-im")?, args, &[]).await
+    }
+
+    /// Launches the app from `executable` (e.g. a copy installed where an update may replace
+    /// it) with `--profile NAME`, more arguments and environment variables.
+    pub async fn launch_installed(
+        profile: &str,
+        shots: &Path,
+        executable: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Result<Self> {
         let (port, native) = (free_port()?, free_port()?);
         // The driver's and the app's output, kept with the screenshots to explain a failure.
         std::fs::create_dir_all(shots)?;
@@ -315,6 +328,7 @@ impl App {
                 "--native-port",
                 &native.to_string(),
             ])
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(output.try_clone()?)
             .stderr(output)
             .spawn()
@@ -333,7 +347,7 @@ impl App {
         caps.insert(
             "tauri:options".into(),
             serde_json::json!({
-                "application": binary("gtedx-im")?,
+                "application": executable,
                 "args": app_args,
             }),
         );

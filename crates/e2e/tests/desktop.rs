@@ -9,14 +9,17 @@
 //! unread total beside the icon and on the launcher, Ctrl+W to the tray (said once), the tray
 //! menu opening the window, pausing and resuming notifications, and quitting. A fourth follows
 //! `gtedx://` links handed over by a second launch, and finds a Chinese message by two of its
-//! characters, opening it in context far up its chat, then renames a group from its info.
+//! characters, opening it in context far up its chat, then renames a group from its info. A
+//! fifth updates the app from a signed release feed: a tampered build refused, the genuine one
+//! installed in place of the running executable, and the app restarted from it.
 
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
 use gtedx_e2e::tray::Tray;
+use gtedx_e2e::update_feed::{install_copy, processes_running, KillOnDrop, SigningKey, UpdateFeed};
 use gtedx_e2e::{
-    free_port, operator, require_desktop_session, start_configured_server, start_server, text,
-    text_in, App, NotificationMonitor,
+    binary, free_port, operator, require_desktop_session, start_configured_server, start_server,
+    text, text_in, App, NotificationMonitor, STEP,
 };
 
 const WAKE_UP: &str = "耗子，起床啦";
@@ -1024,4 +1027,90 @@ fn packaged_settings(replace: &[(&str, &str)]) -> Result<String> {
 /// `GET url` (the admin listener: plain HTTP on loopback) → the body of a 200.
 fn http_get(url: &str) -> Result<String> {
     Ok(ureq::get(url).call()?.body_mut().read_to_string()?)
+}
+
+/// Jerry's app updates itself from its release feed (a real static HTTP server, builds signed by
+/// the Tauri CLI as the release workflow signs them). The check at start finds 0.2.0 whose
+/// download does not match its signature: refused, the app left as it is, and Settings says why.
+/// Then the genuine build: downloaded and verified in the background, "Restart to update"
+/// replaces the installed executable with it and the app comes back from the new file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jerry_updates_the_app_from_a_signed_feed() -> Result<()> {
+    require_desktop_session()?;
+    let shots = artifacts();
+    let work = tempfile_dir()?.join("updates");
+    let (_server, url) = start_server(&work, free_port()?)?;
+    let key = SigningKey::generate(&work.join("keys"))?;
+    let installed = install_copy(&binary("gtedx-im")?, &work.join("installed"))?;
+    let _restarted = KillOnDrop(installed.clone());
+    let old_build = std::fs::read(&installed)?;
+    // The next version: the same program with a marker after it (the ELF still runs).
+    let mut new_build = old_build.clone();
+    new_build.extend_from_slice(b"\0gtedx-im 0.2.0, an update test\0");
+    let feed = UpdateFeed::serve(&work.join("feed"))?;
+    let genuine = feed.put("gtedx-im-0.2.0", &new_build)?;
+    let signature = key.sign(&feed.path("gtedx-im-0.2.0"), "0.2.0")?;
+    let mut tampered_build = new_build.clone();
+    let middle = tampered_build.len() / 2;
+    tampered_build[middle] ^= 0xff;
+    let tampered = feed.put("gtedx-im-0.2.0-tampered", &tampered_build)?;
+    feed.announce("0.2.0", "Faster start-up.", &tampered, &signature)?;
+
+    let env = [
+        ("GTEDX_UPDATE_URL", feed.latest_json_url()),
+        ("GTEDX_UPDATE_PUBKEY", key.public.clone()),
+        ("GTEDX_UPDATE_FIRST_CHECK_MS", "0".to_owned()),
+    ];
+    let jerry = App::launch_installed("update-jerry", &shots, &installed, &[], &env).await?;
+    sign_up(&jerry, &url, "jerry", "Jerry").await?;
+    jerry.click("[data-testid=settings-open]").await?;
+    jerry.find("[data-testid=settings-dialog]").await?;
+    let refused = jerry
+        .until("the tampered update is refused", async || {
+            let status = text(&jerry.find("#update-status").await?).await?;
+            Ok(status.contains("signature").then_some(status))
+        })
+        .await?;
+    jerry.screenshot("30-update-refused").await?;
+    assert!(
+        std::fs::read(&installed)? == old_build,
+        "a build that fails its signature is not installed ({refused})"
+    );
+    assert!(
+        jerry.all("#update-banner").await?.is_empty(),
+        "no update is offered"
+    );
+
+    // The feed now has the genuine build: "Check for updates" fetches and verifies it.
+    feed.announce("0.2.0", "Faster start-up.", &genuine, &signature)?;
+    jerry.click("#update-check").await?;
+    jerry
+        .until("the update is ready", async || {
+            let status = text(&jerry.find("#update-status").await?).await?;
+            Ok(status.contains("0.2.0").then_some(()))
+        })
+        .await?;
+    jerry.find("#update-restart-settings").await?;
+    jerry.screenshot("31-update-ready").await?;
+    let running = processes_running(&installed);
+    assert!(!running.is_empty(), "the app runs from its installed file");
+    jerry.click("#update-restart-settings").await?;
+
+    // Installed in place of the executable, and the app restarted from it.
+    let deadline = std::time::Instant::now() + STEP;
+    loop {
+        let replaced = std::fs::read(&installed)? == new_build;
+        let restarted = processes_running(&installed)
+            .iter()
+            .any(|pid| !running.contains(pid));
+        if replaced && restarted {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "after restart to update: installed file replaced {replaced}, app restarted {restarted}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(())
 }

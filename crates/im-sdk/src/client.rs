@@ -605,6 +605,19 @@ impl ImClient {
         self.cache()?.search_messages(query, limit)
     }
 
+    /// How much this device's cache holds (its size on disk and its messages).
+    pub fn cache_usage(&self) -> Result<crate::cache::CacheUsage> {
+        self.cache()?.usage()
+    }
+
+    /// Clears this device's cached history and its search index, giving the disk space back.
+    /// The conversation list and unsent messages stay; history loads again from the server as
+    /// it is opened ([`Conversation::messages`](crate::Conversation)), and new messages keep
+    /// arriving meanwhile.
+    pub fn clear_cache(&self) -> Result<()> {
+        self.cache()?.clear_messages()
+    }
+
     /// Looks a user up by username (exact, case-insensitive).
     pub async fn find_user(&self, username: &str) -> Result<Option<User>> {
         let found = self

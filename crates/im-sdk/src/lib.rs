@@ -88,7 +88,9 @@ mod tls;
 mod transport;
 
 pub use account::{sign_in, sign_out, sign_up, sign_up_mode, sign_up_with_invite, Session};
-pub use cache::{Cache, ConversationRecord, DiskCache, MemoryCache, OutboxState, OutgoingMessage};
+pub use cache::{
+    Cache, CacheUsage, ConversationRecord, DiskCache, MemoryCache, OutboxState, OutgoingMessage,
+};
 pub use client::{ClientConfig, EventStream, ImClient, Subscription};
 pub use conversation::{Conversation, HistoryPage, TextMessage};
 pub use error::{Error, Result};

@@ -13,6 +13,7 @@ use im_proto::{
 };
 
 use super::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
+use super::CacheUsage;
 
 /// Generates one `#[test]` per conformance check, each on a fresh cache made by `$make`.
 #[macro_export]
@@ -27,6 +28,7 @@ macro_rules! cache_conformance_tests {
             outbox_keeps_order_and_replaces_in_place,
             users_are_stored_and_replaced,
             search_finds_every_term_newest_first,
+            clearing_forgets_messages_and_keeps_the_rest,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {
@@ -303,4 +305,63 @@ pub fn users_are_stored_and_replaced(cache: &dyn Cache) {
     cache.put_users(&[tom.clone()]).unwrap();
     assert_eq!(cache.user(tom.uid).unwrap().unwrap().display_name, "Thomas");
     assert_eq!(cache.user(Uid::random()).unwrap(), None);
+}
+
+/// Clearing forgets every message and the search index, and keeps the conversations (their
+/// previews and read marks), the users, the outbox, the owner and the cursor; messages stored
+/// afterwards are stored and found again.
+pub fn clearing_forgets_messages_and_keeps_the_rest(cache: &dyn Cache) {
+    let owner = Uid::random();
+    cache.set_owner(owner).unwrap();
+    cache.set_sync_cursor(42).unwrap();
+    let mut record = ConversationRecord::new(conversation(1));
+    let id = record.conversation.id;
+    let messages: Vec<Message> = (1..=30)
+        .map(|seq| Message {
+            body: MessageBody::text(format!("起床 number {seq}")),
+            ..message(id, seq)
+        })
+        .collect();
+    record.last_seq = 30;
+    record.last_message = messages.last().cloned();
+    record.read_seq = 12;
+    cache.put_conversations(&[record.clone()]).unwrap();
+    cache.put_messages(&messages).unwrap();
+    let tom = User {
+        uid: Uid::random(),
+        username: "tom".into(),
+        display_name: "Tom".into(),
+    };
+    cache.put_users(&[tom.clone()]).unwrap();
+    let unsent = OutgoingMessage {
+        client_id: ClientId::random(),
+        conversation_id: id,
+        text: "not yet sent".into(),
+        created_at: 7,
+        state: OutboxState::Sending,
+    };
+    cache.outbox_put(&unsent).unwrap();
+    assert_eq!(cache.usage().unwrap().messages, 30);
+    while cache.index_search_backlog(7).unwrap() > 0 {}
+
+    let before: CacheUsage = cache.usage().unwrap();
+    cache.clear_messages().unwrap();
+    let after = cache.usage().unwrap();
+    assert_eq!(after.messages, 0);
+    assert!(after.bytes <= before.bytes, "{after:?} after {before:?}");
+    assert!(cache.messages_before(id, u64::MAX, 100).unwrap().is_empty());
+    assert_eq!(cache.max_seq(id).unwrap(), 0);
+    assert!(cache.search_messages("起床", 10).unwrap().is_empty());
+    assert_eq!(cache.index_search_backlog(100).unwrap(), 0, "no backlog left");
+    assert_eq!(cache.conversation(id).unwrap(), Some(record));
+    assert_eq!(cache.user(tom.uid).unwrap(), Some(tom));
+    assert_eq!(cache.outbox().unwrap(), vec![unsent]);
+    assert_eq!(cache.owner().unwrap(), Some(owner));
+    assert_eq!(cache.sync_cursor().unwrap(), 42);
+
+    // History loaded again is stored and searchable again.
+    assert_eq!(cache.put_messages(&messages[25..]).unwrap().len(), 5);
+    assert_eq!(cache.usage().unwrap().messages, 5);
+    assert_eq!(cache.search_messages("起床", 10).unwrap().len(), 5);
+    assert_eq!(cache.messages_before(id, u64::MAX, 100).unwrap(), messages[25..]);
 }

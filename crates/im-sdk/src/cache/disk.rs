@@ -7,7 +7,7 @@ use im_proto::{ClientId, ConversationId, Message, Seq, Uid, User};
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
-use super::{search, Cache, ConversationRecord, OutgoingMessage};
+use super::{search, Cache, CacheUsage, ConversationRecord, OutgoingMessage};
 use crate::error::{Error, Result};
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
@@ -514,6 +514,50 @@ impl Cache for DiskCache {
         Ok(rows.len())
     }
 
+    fn usage(&self) -> Result<CacheUsage> {
+        let conn = self.conn();
+        let messages: i64 = conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
+        let bytes = conn.path().map_or(0, |path| {
+            companions(Path::new(path))
+                .into_iter()
+                .chain([PathBuf::from(path)])
+                .filter_map(|file| std::fs::metadata(file).ok())
+                .map(|meta| meta.len())
+                .sum()
+        });
+        Ok(CacheUsage {
+            bytes,
+            messages: messages.max(0) as u64,
+        })
+    }
+
+    fn clear_messages(&self) -> Result<()> {
+        // The background indexer stops (and closes its connection, so nothing holds the file
+        // while it shrinks); it has nothing left to do.
+        let mut backlog = self
+            .backlog
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *backlog = None;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM messages;
+             DELETE FROM search_keys;
+             DELETE FROM search_text;
+             INSERT INTO search_grams (search_grams) VALUES ('delete-all');
+             UPDATE meta SET value = '0' WHERE key = 'search_backlog_below';",
+        )?;
+        tx.commit()?;
+        // The space back to the system: the file rewritten without the free pages, the WAL
+        // emptied. A reader elsewhere can make this busy: the messages are gone all the same
+        // and the space is reused.
+        if let Err(e) = conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);") {
+            tracing::info!(error = %e, "the cleared cache could not be shrunk now");
+        }
+        Ok(())
+    }
+
     fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>> {
         let terms = search::terms(query);
         if terms.is_empty() || limit == 0 {
@@ -717,12 +761,13 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
         /// The indexes against the meaning: random texts and queries over a small alphabet
         /// (Latin in both cases, Chinese, a space, a quote), stored in random batches with
-        /// repeats, searched with random limits; the disk cache answers exactly what a scan of
-        /// the memory cache does.
+        /// repeats, the cache cleared between two batches or not, searched with random limits;
+        /// the disk cache answers exactly what a scan of the memory cache does.
         #[test]
         fn search_agrees_with_a_scan(
             texts in proptest::collection::vec("[aAb起床啦 \"]{0,12}", 1..40),
             batch in 1usize..8,
+            clear_before in proptest::option::of(0usize..8),
             queries in proptest::collection::vec(("[aAb起床啦 \"]{1,5}", 1usize..6), 1..12),
         ) {
             let dir = tempfile::tempdir().unwrap();
@@ -734,12 +779,20 @@ mod tests {
                 .enumerate()
                 .map(|(i, t)| text_message(conversations[i % 2], (i / 2 + 1) as u64, 10_000 + i as i64, t))
                 .collect();
-            for chunk in messages.chunks(batch) {
+            for (i, chunk) in messages.chunks(batch).enumerate() {
+                if clear_before == Some(i) {
+                    disk.clear_messages().unwrap();
+                    memory.clear_messages().unwrap();
+                    // What was stored before comes back in part (history opened again).
+                    disk.put_messages(&messages[..i.min(2)]).unwrap();
+                    memory.put_messages(&messages[..i.min(2)]).unwrap();
+                }
                 disk.put_messages(chunk).unwrap();
                 memory.put_messages(chunk).unwrap();
                 // Stored again: found once.
                 disk.put_messages(&chunk[..1]).unwrap();
             }
+            proptest::prop_assert_eq!(disk.usage().unwrap().messages, memory.usage().unwrap().messages);
             for (query, limit) in queries {
                 let ids = |found: Vec<Message>| found.into_iter().map(|m| m.id).collect::<Vec<_>>();
                 proptest::prop_assert_eq!(

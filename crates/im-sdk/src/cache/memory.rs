@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use im_proto::{ClientId, ConversationId, Message, Seq, Uid, User};
 
-use super::{Cache, ConversationRecord, OutgoingMessage};
+use super::{Cache, CacheUsage, ConversationRecord, OutgoingMessage};
 use crate::error::Result;
 
 /// A [`Cache`] that keeps everything in memory.
@@ -127,6 +127,19 @@ impl Cache for MemoryCache {
         // Newest first (messages of the same millisecond in no promised order).
         found.sort_by_key(|m| std::cmp::Reverse(m.timestamp));
         Ok(found.into_iter().take(limit).cloned().collect())
+    }
+
+    fn usage(&self) -> Result<CacheUsage> {
+        let state = self.state();
+        Ok(CacheUsage {
+            bytes: 0,
+            messages: state.messages.values().map(|m| m.len() as u64).sum(),
+        })
+    }
+
+    fn clear_messages(&self) -> Result<()> {
+        self.state().messages.clear();
+        Ok(())
     }
 
     fn messages_before(

@@ -100,6 +100,15 @@ impl ConversationRecord {
     }
 }
 
+/// How much a cache holds, as a settings screen shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheUsage {
+    /// Its size on disk, in bytes (0 for a cache in memory).
+    pub bytes: u64,
+    /// How many messages it holds.
+    pub messages: u64,
+}
+
 /// Whether an outgoing message is still on its way or has failed for good.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -187,6 +196,14 @@ pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
         let _ = batch;
         Ok(0)
     }
+
+    /// How much the cache holds.
+    fn usage(&self) -> Result<CacheUsage>;
+    /// Forgets every stored message and the search index (the user cleared the cache, e.g. to
+    /// free disk space). Conversations, users, the outbox and the sync cursor stay: the list
+    /// and unsent messages are as they were, and history comes back from the server as it is
+    /// opened. Disk space is given back to the system.
+    fn clear_messages(&self) -> Result<()>;
 
     /// Adds a message to the outbox, or replaces the entry with the same client id (keeping
     /// its place in the order).
