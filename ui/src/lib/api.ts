@@ -115,7 +115,13 @@ export type ImEvent =
    * The desktop settings changed outside the Settings dialog (the tray menu paused or resumed the
    * notifications): the whole new state.
    */
-  | { kind: 'desktopSettings'; settings: DesktopSettings };
+  | { kind: 'desktopSettings'; settings: DesktopSettings }
+  /**
+   * The self-update's status changed (a check began or ended, a download progressed, an update is
+   * ready, being installed, or failed): the whole new status. Download progress comes at most a
+   * few times a second.
+   */
+  | { kind: 'update'; status: UpdateStatus };
 
 /** What the UI needs from a backend: the Tauri one, or the dev mock. */
 export interface Backend {
@@ -416,6 +422,54 @@ export const setStartAtLogin = (a: { enabled: boolean }) => call<DesktopSettings
  * `desktopSettings` event says so).
  */
 export const muteNotifications = (a: { span: MuteSpan }) => call<DesktopSettings>('mute_notifications', { span: a.span });
+/** Where the app's self-update stands. */
+export type UpdateStatus = {
+  /** The running version, e.g. "0.1.0". */
+  currentVersion: string;
+  /** The app checks at start and daily by itself. */
+  autoCheck: boolean;
+  /** When the last check finished (ms since epoch), null if none yet. */
+  checkedAt: number | null;
+  state: UpdateState;
+};
+export type UpdateState =
+  /** Nothing checked yet (or updates are not offered on this build). */
+  | { kind: 'idle' }
+  | { kind: 'checking' }
+  | { kind: 'upToDate' }
+  /** A newer version is coming down: `received` bytes of `total` (null: the server did not say). */
+  | { kind: 'downloading'; version: string; received: number; total: number | null }
+  /** Downloaded and its signature verified: installed on "Restart to update". */
+  | { kind: 'ready'; version: string; notes: string | null }
+  /** Being installed; the app restarts when done. */
+  | { kind: 'installing'; version: string }
+  /** The last check or download failed (`update_network`, `update_signature`, `update_format`…). */
+  | { kind: 'failed'; error: AppError };
+/** The self-update's status. */
+export const updateStatus = () => call<UpdateStatus>('update_status');
+/**
+ * Starts a check in the background and resolves at once (state `checking`); progress and the
+ * result come as `update` events. Rejects with `update_unsupported` when this build does not
+ * update itself (e.g. installed by the system's package manager).
+ */
+export const checkForUpdates = () => call<UpdateStatus>('check_for_updates');
+/**
+ * Installs the ready update and restarts the app (so it may never answer). Rejects with an
+ * `AppError` (`update_install`: its message may say why) when it cannot; the update then stays ready.
+ */
+export const installUpdate = () => call<null>('install_update');
+/** Turns the automatic checks (at start and daily) on or off; resolves to the status after the change. */
+export const setAutoUpdate = (a: { enabled: boolean }) => call<UpdateStatus>('set_auto_update', { enabled: a.enabled });
+/** The messages kept on this computer. */
+export type CacheUsage = { bytes: number; messages: number };
+/** How much the signed-in account's message cache on this computer holds. */
+export const cacheUsage = () => call<CacheUsage>('cache_usage');
+/**
+ * Deletes the cached message history and its search index on this computer (messages not yet
+ * sent are kept; chats load again from the server when opened); resolves to the usage after it.
+ * Rejects with `cache` when the files cannot be removed.
+ */
+export const clearCache = () => call<CacheUsage>('clear_cache');
 /**
  * Closes the app's window (Ctrl+W / ⌘W). No arguments; answers null. What closing the window
  * means (hiding to the tray, or quitting when it is the last window) is the backend's choice.

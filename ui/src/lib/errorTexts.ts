@@ -72,6 +72,11 @@ export const APP_ERROR_CODES = [
   'invalid_server_address',
   'insecure_server',
   'autostart',
+  'update_network',
+  'update_signature',
+  'update_format',
+  'update_install',
+  'update_unsupported',
 ] as const;
 
 /** Every code the backend can send the UI: each has a sentence in both languages. */
@@ -152,6 +157,13 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     insecure_server:
       'This server address is not encrypted, so your messages and password could be read by others on the network. Use its secure address (https:// or wss://), or tick “Connect without encryption anyway” if you accept the risk.',
     autostart: 'Gtedx IM could not change whether it starts when you sign in to this computer.',
+    update_network: 'Gtedx IM could not reach its update server. Check your internet connection, then try again.',
+    update_signature:
+      'The downloaded update failed its signature check, so it was not installed: it may have been tampered with. Try again later.',
+    update_format: 'The downloaded update is not an installer for this system, so it was not installed.',
+    update_install: 'The update could not be installed. Gtedx IM keeps running this version.',
+    update_unsupported:
+      "This copy of Gtedx IM does not update itself (for example, it was installed by your system's package manager). Check your package manager for updates.",
   },
   'zh-CN': {
     malformed_frame: '服务器无法读取本应用发送的请求。更新应用可能会有帮助。',
@@ -212,5 +224,10 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     insecure_server:
       '这个服务器地址未加密，网络中的其他人可能看到你的消息和密码。请使用它的安全地址（https:// 或 wss://）；如果你愿意承担风险，也可以勾选“仍然不加密连接”。',
     autostart: 'Gtedx IM 无法更改是否在登录这台电脑时启动。',
+    update_network: 'Gtedx IM 无法连接到更新服务器。请检查网络连接，然后重试。',
+    update_signature: '下载的更新没有通过签名校验，因此没有安装：它可能被人篡改过。请稍后再试。',
+    update_format: '下载的更新不是适用于本系统的安装包，因此没有安装。',
+    update_install: '无法安装更新。Gtedx IM 会继续使用当前版本。',
+    update_unsupported: '这个 Gtedx IM 不会自行更新（例如它是通过系统的软件包管理器安装的）。请在软件包管理器中检查更新。',
   },
 };

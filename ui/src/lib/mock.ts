@@ -35,6 +35,17 @@
 // `?tray=none` plays a desktop without a system tray, `?autostart=fail` makes set_start_at_login
 // fail with `autostart`.
 //
+// The self-update behaves like the backend's (one check or download at once, an update kept ready
+// until installed, set_auto_update without an event): a check takes a moment and finds nothing,
+// unless `?update=0.2.0` (it then downloads 0.2.0, with progress, and has it ready; the check at
+// start finds it too), `?update=fail` (the check fails with `update_network`) or
+// `?update=unsupported` (check_for_updates is refused with `update_unsupported`, as in a build
+// installed by the system's package manager); `?install=fail` makes install_update fail with
+// `update_install` (the update stays ready). A successful install is only logged: the state stays
+// `installing`, as if the app were restarting. `cache_usage` counts the acked messages cached (and
+// the unsent ones); `clear_cache` empties the cache (unsent messages stay), and a conversation's
+// page loaded again is cached again; `?cache=fail` makes both fail with `cache`.
+//
 // Tests create their own instance with `createMockBackend(options)`: no URL, no sessionStorage,
 // no delays, their own event delivery, and (`scripted`) nothing happening by itself; the returned
 // `control` plays the server side (messages from others, acks, receipts, removals, resync…).
@@ -43,6 +54,7 @@ import type {
   Account,
   AppError,
   Backend,
+  CacheUsage,
   ConnectionState,
   ConversationItem,
   DesktopSettings,
@@ -54,6 +66,8 @@ import type {
   SessionInfo,
   SignUpMode,
   UiMessage,
+  UpdateState,
+  UpdateStatus,
   UserInfo,
 } from './api';
 import { compareConversations } from './conversations';
@@ -206,7 +220,29 @@ export type MockOptions = {
   desktop?: Partial<DesktopSettings>;
   /** set_start_at_login fails with `autostart` (default: `?autostart=fail`). */
   autostartFails?: boolean;
+  /** The self-update (default: the `?update=` and `?install=` switches). */
+  update?: MockUpdateOptions;
+  /** cache_usage and clear_cache fail with `cache` (default: `?cache=fail`). */
+  cacheFails?: boolean;
 };
+
+export type MockUpdateOptions = {
+  /** The version a check finds (default: `?update=<version>`; null: none, up to date). */
+  version?: string | null;
+  /** Its release notes (default: a line or two). */
+  notes?: string | null;
+  /** A check fails with this code (default: `?update=fail`: `update_network`; null: it does not). */
+  checkFails?: string | null;
+  /** check_for_updates is refused with `update_unsupported` (default: `?update=unsupported`). */
+  unsupported?: boolean;
+  /** install_update fails with `update_install` (default: `?install=fail`). */
+  installFails?: boolean;
+  /** The automatic checks are on at start (default true). */
+  autoCheck?: boolean;
+};
+
+/** The version the mock runs (app_info, update_status). */
+export const MOCK_VERSION = '0.1.0-mock';
 
 /** The server side of the mock, for tests: every change sends the events the backend would. */
 export type MockControl = {
@@ -275,6 +311,28 @@ export type MockControl = {
   failAutostart(fail: boolean): void;
   /** The window commands called so far (`close_window`, `quit_app`), in order. */
   windowCommands(): string[];
+  /** The self-update's status as `update_status` would give it. */
+  updateStatus(): UpdateStatus;
+  /**
+   * The self-update, step by step (the backend's rules: each does nothing in a state it does not
+   * fit; each change is an `update` event): a check starts by itself (the daily one), finds
+   * nothing, finds `version` (its download starts: `total` bytes, null: not said), gets `bytes`
+   * more of it, has it downloaded and verified (`ready`), or fails with `code`.
+   */
+  updateCheckStarts(): UpdateStatus;
+  updateUpToDate(): UpdateStatus;
+  updateFound(version: string, total?: number | null): UpdateStatus;
+  updateProgress(bytes: number): UpdateStatus;
+  updateDownloaded(notes?: string | null): UpdateStatus;
+  updateFailed(code: string): UpdateStatus;
+  /** The check on its way ends as the options say (found, downloaded; failed; or nothing newer). */
+  finishUpdateCheck(): UpdateStatus;
+  /** install_update fails with `update_install` from now on (or no more). */
+  failUpdateInstall(fail: boolean): void;
+  /** cache_usage and clear_cache fail with `cache` from now on (or no more). */
+  failCache(fail: boolean): void;
+  /** The cache as `cache_usage` would give it (null while signed out). */
+  cacheUsage(): CacheUsage | null;
   /** The members of a conversation as `conversation_members` would give them. */
   members(conversationId: string): MemberInfo[];
   /** A member changes the title and/or remark (on another device, or someone else): a `conversation` event. */
@@ -343,6 +401,111 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     ...options.desktop,
   };
   let autostartFails = options.autostartFails ?? params.get('autostart') === 'fail';
+
+  // The self-update, with the backend's rules (src-tauri's UpdateMachine).
+  const updateParam = params.get('update');
+  const offer = {
+    version: options.update?.version !== undefined ? options.update.version : updateParam && /^\d/.test(updateParam) ? updateParam : null,
+    notes:
+      options.update?.notes !== undefined
+        ? options.update.notes
+        : 'Faster start-up.\nThe conversation list keeps its place when a message arrives.\n<b>Not bold</b>: notes are plain text.',
+    checkFails: options.update?.checkFails !== undefined ? options.update.checkFails : updateParam === 'fail' ? 'update_network' : null,
+    unsupported: options.update?.unsupported ?? updateParam === 'unsupported',
+  };
+  let installFails = options.update?.installFails ?? params.get('install') === 'fail';
+  let update: { state: UpdateState; checkedAt: number | null; autoCheck: boolean } = {
+    state: { kind: 'idle' },
+    checkedAt: null,
+    autoCheck: options.update?.autoCheck ?? true,
+  };
+  const updateNow = (): UpdateStatus => ({ currentVersion: MOCK_VERSION, autoCheck: update.autoCheck, checkedAt: update.checkedAt, state: structuredClone(update.state) });
+  /** A change of the self-update's state (each is an `update` event, like the backend's). */
+  const updateTo = (state: UpdateState, checkedAt = update.checkedAt): UpdateStatus => {
+    update = { ...update, state, checkedAt };
+    const status = updateNow();
+    emit({ kind: 'update', status: structuredClone(status) });
+    return status;
+  };
+  const updateSteps = {
+    checkStarts: (): boolean => {
+      if (!['idle', 'upToDate', 'failed'].includes(update.state.kind)) return false;
+      updateTo({ kind: 'checking' });
+      return true;
+    },
+    upToDate: () => (update.state.kind === 'checking' ? updateTo({ kind: 'upToDate' }, clock()) : updateNow()),
+    found: (version: string, total: number | null = null) =>
+      update.state.kind === 'checking' ? updateTo({ kind: 'downloading', version, received: 0, total }, clock()) : updateNow(),
+    progress: (bytes: number) => {
+      const s = update.state;
+      return s.kind === 'downloading' ? updateTo({ ...s, received: s.received + bytes }) : updateNow();
+    },
+    downloaded: (notes: string | null = offer.notes) => {
+      const s = update.state;
+      return s.kind === 'downloading' ? updateTo({ kind: 'ready', version: s.version, notes }) : updateNow();
+    },
+    failed: (code: string) => {
+      const s = update.state;
+      if (s.kind !== 'checking' && s.kind !== 'downloading') return updateNow();
+      const message: Record<string, string> = {
+        update_network: 'error sending request for url (https://updates.example.org/latest.json)',
+        update_signature: 'the signature was not made with the expected key',
+        update_format: 'the updater binary format is invalid',
+      };
+      return updateTo({ kind: 'failed', error: err(code, message[code] ?? code) }, s.kind === 'checking' ? clock() : update.checkedAt);
+    },
+  };
+  /** The check on its way ends as the options say. */
+  const finishUpdateCheck = (): UpdateStatus => {
+    if (update.state.kind !== 'checking') return updateNow();
+    if (offer.checkFails) return updateSteps.failed(offer.checkFails);
+    if (!offer.version) return updateSteps.upToDate();
+    updateSteps.found(offer.version, 48_000_000);
+    for (let i = 0; i < 4; i++) updateSteps.progress(12_000_000);
+    return updateSteps.downloaded();
+  };
+  /** Outside tests: a check takes a moment, and a download comes in a few steps. */
+  const playUpdateCheck = async () => {
+    await sleep(800);
+    if (update.state.kind !== 'checking') return;
+    if (offer.checkFails) return void updateSteps.failed(offer.checkFails);
+    if (!offer.version) return void updateSteps.upToDate();
+    updateSteps.found(offer.version, 48_000_000);
+    for (let i = 0; i < 4; i++) {
+      await sleep(400);
+      updateSteps.progress(12_000_000);
+    }
+    await sleep(300);
+    updateSteps.downloaded();
+  };
+  // Like the backend's check a while after start (with `?update=<version>`, so that the banner shows).
+  if (!scripted && offer.version && typeof window !== 'undefined') {
+    setTimeout(() => {
+      if (update.autoCheck && updateSteps.checkStarts()) void playUpdateCheck();
+    }, 1500);
+  }
+
+  // The message cache on this computer: the acked messages not cleared since (and loaded again),
+  // and the unsent ones.
+  let cacheFails = options.cacheFails ?? params.get('cache') === 'fail';
+  /** The acked messages cleared from the cache (by id), until a page brings them back. */
+  const uncached = new Set<string>();
+  const cacheNow = (): CacheUsage => {
+    let messages = 0;
+    let bytes = 45_056; // the empty database
+    for (const c of convs.values()) {
+      for (const m of c.messages) {
+        if (m.seq !== null && m.id !== null && uncached.has(m.id)) continue;
+        messages++;
+        bytes += 2 * (utf8Length(m.text) + 160); // the row and its search index
+      }
+    }
+    return { bytes, messages };
+  };
+  const needCache = () => {
+    if (!account) throw err('not_signed_in', 'not signed in');
+    if (cacheFails) throw err('cache', 'cannot open the message cache: database is locked');
+  };
   /** The desktop settings now (a pause whose time has passed is none). */
   const desktopNow = (): DesktopSettings => {
     if (desktop.notificationsMutedUntil !== null && desktop.notificationsMutedUntil <= clock()) desktop.notificationsMutedUntil = null;
@@ -607,7 +770,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   };
 
   const commands: Record<string, (a: Record<string, unknown>) => unknown> = {
-    app_info: () => ({ version: '0.1.0-mock', profile: 'mock', defaultServerUrl: 'ws://127.0.0.1:7822/ws', maxTextChars }),
+    app_info: () => ({ version: MOCK_VERSION, profile: 'mock', defaultServerUrl: 'ws://127.0.0.1:7822/ws', maxTextChars }),
     restore_session: () => {
       if (keyringBroken) throw keyringError();
       const saved = storage?.getItem('mock-account');
@@ -691,7 +854,10 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       const older = before === null ? c.messages : c.messages.filter((m) => m.seq !== null && m.seq < before);
       // Like the backend: `limit` (default 50) clamped to 1..=200.
       const limit = Math.min(200, Math.max(1, Math.floor(Number(a.limit)) || 50));
-      return { messages: older.slice(-limit), hasMore: older.length > limit };
+      const messages = older.slice(-limit);
+      // (A page loaded from the server is cached again.)
+      for (const m of messages) if (m.id !== null) uncached.delete(m.id);
+      return { messages, hasMore: older.length > limit };
     },
     // Like the backend: every term (split at whitespace, lower-cased) in the lower-cased text,
     // anywhere; the cached (acked) messages of the user's conversations; newest first; `limit`
@@ -778,6 +944,42 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       return desktopNow();
     },
     mute_notifications: (a) => mute(a.span),
+    // Like the backend: signed in or not.
+    update_status: () => updateNow(),
+    // Like the backend: a check starts unless one runs, a download runs, or an update is ready or
+    // being installed (the answer is the status then); the answer says `checking` for one that starts.
+    check_for_updates: () => {
+      if (offer.unsupported) throw err('update_unsupported', 'this build does not update itself: it was installed by the package manager');
+      if (updateSteps.checkStarts() && !scripted) void playUpdateCheck();
+      return updateNow();
+    },
+    // Like the backend: only a ready update; on failure it is ready again (its event before the answer).
+    install_update: () => {
+      const s = update.state;
+      if (s.kind !== 'ready') throw err('update_install', 'no update is ready');
+      updateTo({ kind: 'installing', version: s.version });
+      if (installFails) {
+        updateTo(s);
+        throw err('update_install', 'the package could not be installed: dpkg exited with status 1');
+      }
+      if (!options.quiet) console.info(`[mock] install_update: Gtedx IM would restart into ${s.version} now`);
+      return null;
+    },
+    // Like the backend: no event.
+    set_auto_update: (a) => {
+      update = { ...update, autoCheck: enabledArg(a) };
+      return updateNow();
+    },
+    cache_usage: (): CacheUsage => {
+      needCache();
+      return cacheNow();
+    },
+    // Like the backend: the cached history and its index go; the unsent messages stay.
+    clear_cache: (): CacheUsage => {
+      needCache();
+      for (const c of convs.values()) for (const m of c.messages) if (m.seq !== null && m.id !== null) uncached.add(m.id);
+      return cacheNow();
+    },
     set_muted: (a) => {
       needOnline();
       const c = conv(a.conversationId);
@@ -1033,6 +1235,24 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       autostartFails = fail;
     },
     windowCommands: () => [...windowCommands],
+    updateStatus: () => updateNow(),
+    updateCheckStarts() {
+      updateSteps.checkStarts();
+      return updateNow();
+    },
+    updateUpToDate: () => updateSteps.upToDate(),
+    updateFound: (version, total = null) => updateSteps.found(version, total),
+    updateProgress: (bytes) => updateSteps.progress(bytes),
+    updateDownloaded: (notes) => updateSteps.downloaded(notes === undefined ? offer.notes : notes),
+    updateFailed: (code) => updateSteps.failed(code),
+    finishUpdateCheck,
+    failUpdateInstall(fail) {
+      installFails = fail;
+    },
+    failCache(fail) {
+      cacheFails = fail;
+    },
+    cacheUsage: () => (account ? cacheNow() : null),
     members: (id) => membersOf(conv(id)),
     updateElsewhere(conversationId, change) {
       const c = conv(conversationId);
@@ -1062,7 +1282,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     async invoke<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
       const calledAt = performance.now(); // (ui_ready is timed when invoked, not after the mock's delay)
       // (Signing in and asking a server who may sign up connect to it: slower.)
-      const slow: Record<string, number> = { sign_in: 400, sign_up: 400, server_sign_up_mode: 250 };
+      // (Installing an update takes a while too: the administrator's password, unpacking.)
+      const slow: Record<string, number> = { sign_in: 400, sign_up: 400, server_sign_up_mode: 250, install_update: 1500 };
       const latency = options.latencyMs === undefined ? (slow[cmd] ?? 20) : options.latencyMs;
       if (latency !== null) await sleep(latency);
       const f = commands[cmd];

@@ -9,6 +9,7 @@
 import * as api from './api';
 import type { Account, AppError, AppInfo, ConversationItem, ImEvent, UiMessage, UserInfo } from './api';
 import { BlockStore } from './stores/blocks.svelte';
+import { CacheStore } from './stores/cache.svelte';
 import { DeviceStore } from './stores/devices.svelte';
 import { DesktopSettingsStore } from './stores/desktopSettings.svelte';
 import { ConversationListStore } from './stores/conversationList.svelte';
@@ -20,6 +21,7 @@ import { Thread, ThreadStore } from './stores/threads.svelte';
 import { ToastStore } from './stores/toasts.svelte';
 import { SearchStore } from './stores/search.svelte';
 import { GroupInfoStore } from './stores/groupInfo.svelte';
+import { UpdateStore } from './stores/updates.svelte';
 import { similarNames, type Person } from './identity';
 import { adjacentConversation } from './shortcuts';
 import { locale, t } from './i18n';
@@ -49,6 +51,10 @@ export class App {
   readonly preferences = new PreferenceStore(this.toastStore);
   /** This computer's settings kept by the backend (close to tray, start at sign-in, pausing notifications). */
   readonly desktop = new DesktopSettingsStore(this.toastStore);
+  /** The app's self-update (the main screen's banner, Settings' About section). */
+  readonly updates = new UpdateStore(this.toastStore);
+  /** The messages kept on this computer (Settings' Storage section). */
+  readonly cache: CacheStore;
   /** The message search (Ctrl+F) over the conversation list. */
   readonly search = new SearchStore();
   /** The message the open conversation's view is to scroll to and flash (see `openMessage`). */
@@ -121,6 +127,7 @@ export class App {
         this.threadStore.reset();
         this.blocks.reset();
         this.devices.reset();
+        this.cache.reset();
         this.noticeStore.reset();
         this.newChatOpen = false;
         this.blockedUsersOpen = false;
@@ -142,6 +149,11 @@ export class App {
       person: (uid) => this.people.find((p) => p.uid === uid && p.username) ?? null,
     });
     this.devices = new DeviceStore({ account: () => this.session.account });
+    this.cache = new CacheStore({
+      account: () => this.session.account,
+      // The cached history is gone: reload what is shown, as after a resync.
+      cleared: () => void this.resync(),
+    });
     this.list = new ConversationListStore(this.session, this.toastStore, {
       verified: (id, present) => this.noticeStore.release(id, present),
     });
@@ -166,6 +178,7 @@ export class App {
       blocks: this.blocks,
       notices: this.noticeStore,
       desktop: this.desktop,
+      updates: this.updates,
       groupInfo: () => this.groupInfo,
       closeGroupInfo: () => this.closeGroupInfo(),
       resync: () => void this.resync(),
@@ -178,12 +191,13 @@ export class App {
 
   /**
    * Start: subscribe to events, read app info, try to restore the saved session; then tell the
-   * backend the preferences.
+   * backend the preferences, and read where the self-update stands (its events follow it).
    */
   async boot(): Promise<void> {
     this.clock ??= setInterval(() => (this.now = Date.now()), 30_000);
     await this.session.boot();
     await this.preferences.send();
+    if (!this.updates.loaded) void this.updates.load();
   }
 
   notifyReady(): void {
@@ -515,6 +529,17 @@ export class App {
   async changePassword(oldPassword: string, newPassword: string): Promise<void> {
     await this.devices.changePassword(oldPassword, newPassword);
     this.toastStore.info(t('settings.passwordChanged'));
+  }
+
+  /**
+   * Clears the messages kept on this computer (Settings' "Clear cache…", once confirmed): the
+   * usage after it shows, and the list and the open conversation load again. False (with a toast)
+   * when the backend refused.
+   */
+  async clearCache(): Promise<boolean> {
+    const error = await this.cache.clear();
+    if (error) this.toastStore.show(error);
+    return !error;
   }
 
   /** The "added you to a group" notices, oldest first. */

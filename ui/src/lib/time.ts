@@ -107,6 +107,14 @@ export function formatDate(ts: number, locale: Locale): string {
  * the date ("Mar 8, 08:00"; the year too when it is another year); '' for an invalid time.
  */
 export function formatUntil(ts: number, now: number, locale: Locale): string {
+  return formatAt(ts, now, locale);
+}
+
+/**
+ * When something happened or will ("checked 09:41"): HH:MM when it is today, else with the date
+ * ("Mar 8, 08:00"; the year too when it is another year); '' for an invalid time.
+ */
+export function formatAt(ts: number, now: number, locale: Locale): string {
   if (!isValidTime(ts)) return '';
   if (isValidTime(now) && daysAgo(ts, now) === 0) return formatTime(ts, locale);
   const sameYear = isValidTime(now) && new Date(ts).getFullYear() === new Date(now).getFullYear();

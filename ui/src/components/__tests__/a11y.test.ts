@@ -38,6 +38,9 @@ vi.mock('../../lib/api', async (importOriginal) => {
       { id: '9c1e0f4b7a2d8e63', device: '', createdAt: Date.now() - 2 * DAY, current: false },
     ],
     blockedUsers: async () => [people.spike],
+    // (The storage and the updates: updates.test.ts.)
+    cacheUsage: async () => ({ bytes: 1_234_567, messages: 321 }),
+    updateStatus: async () => ({ currentVersion: '1', autoCheck: true, checkedAt: null, state: { kind: 'idle' } }),
     searchMessages: vi.fn(async () => [
       { message: msg({ conversationId: 'c-jerry', text: 'Where is the cheese? I want the cheese.', timestamp: Date.now() - 60_000 }), conversationTitle: 'Jerry' },
       { message: msg({ conversationId: 'c-jerry', own: true, from: 'u-tom', fromName: 'Tom', text: 'No cheese for you', timestamp: Date.now() - 3_600_000 }), conversationTitle: 'Jerry' },
@@ -224,6 +227,7 @@ describe('no accessibility violations', () => {
     await settle();
     expect(byId(el, 'settings-dialog')).not.toBeNull();
     expect(el.querySelectorAll('[data-testid="device"]')).toHaveLength(2);
+    expect(byId(el, 'cache-usage')?.textContent).toContain('1.2 MB');
     await expectNoAxeViolations(el, { page: true });
   }, AXE_MS);
 

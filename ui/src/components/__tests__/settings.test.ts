@@ -23,6 +23,9 @@ vi.mock('../../lib/api', async (importOriginal) => {
     setNotificationText: vi.fn(),
     // (The desktop settings: settingsDesktop.test.ts.)
     desktopSettings: async () => ({ closeToTray: false, startAtLogin: false, notificationsMutedUntil: null, trayAvailable: true }),
+    // (The storage and the updates: updates.test.ts.)
+    cacheUsage: async () => ({ bytes: 1_234_567, messages: 321 }),
+    updateStatus: async () => ({ currentVersion: '1', autoCheck: true, checkedAt: null, state: { kind: 'idle' } }),
   };
 });
 

@@ -22,6 +22,9 @@ vi.mock('../../lib/api', async (importOriginal) => {
     setCloseToTray: vi.fn(),
     setStartAtLogin: vi.fn(),
     muteNotifications: vi.fn(),
+    // (The storage and the updates: updates.test.ts.)
+    cacheUsage: async () => ({ bytes: 1_234_567, messages: 321 }),
+    updateStatus: async () => ({ currentVersion: '1', autoCheck: true, checkedAt: null, state: { kind: 'idle' } }),
   };
 });
 

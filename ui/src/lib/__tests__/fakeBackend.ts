@@ -74,6 +74,12 @@ export function fakeBackend() {
         setCloseToTray: call('set_close_to_tray'),
         setStartAtLogin: call('set_start_at_login'),
         muteNotifications: call('mute_notifications'),
+        updateStatus: call('update_status'),
+        checkForUpdates: call('check_for_updates'),
+        installUpdate: call('install_update'),
+        setAutoUpdate: call('set_auto_update'),
+        cacheUsage: call('cache_usage'),
+        clearCache: call('clear_cache'),
         ...more,
       };
     },

@@ -1,9 +1,19 @@
 // The mock backend's accounts: who may sign up (`?signup=`, or a server named invite.… / closed.…),
 // invite codes, a disabled account, the account's devices and changing the password; and its
-// notifications (the text preference, a click on one), and the desktop settings.
+// notifications (the text preference, a click on one), the desktop settings, the self-update and
+// the message cache on this computer.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { useBackend, type AppError, type ImEvent, type SessionInfo } from '../api';
-import { createMockBackend, MOCK_INVITE_CODE, MOCK_PASSWORD_TRIES, MOCK_RESTORED_PASSWORD, normalizeInviteCode, tomorrowMorning } from '../mock';
+import { useBackend, type AppError, type CacheUsage, type ImEvent, type SessionInfo, type UpdateStatus } from '../api';
+import {
+  createMockBackend,
+  MOCK_INVITE_CODE,
+  MOCK_PASSWORD_TRIES,
+  MOCK_RESTORED_PASSWORD,
+  MOCK_VERSION,
+  normalizeInviteCode,
+  tomorrowMorning,
+  type MockOptions,
+} from '../mock';
 import { createApp } from '../store.svelte';
 import { PREFERENCES_KEY } from '../stores/preferences.svelte';
 
@@ -269,5 +279,117 @@ describe('the window commands (Ctrl+W, Ctrl+Q)', () => {
     expect(error).toHaveBeenCalled();
     error.mockRestore();
     app.dispose();
+  });
+});
+
+describe('the self-update', () => {
+  const at = new Date(2026, 2, 3, 10, 0).getTime();
+  const updater = (search = '', more: MockOptions = {}) => {
+    const events: ImEvent[] = [];
+    const m = createMockBackend({ search, scripted: true, latencyMs: null, storage: null, quiet: true, history: 5, now: () => at, deliver: (f) => f(), ...more });
+    void m.listen((e) => events.push(e));
+    const updates = () => events.filter((e) => e.kind === 'update').map((e) => (e as { status: UpdateStatus }).status.state);
+    return { m, updates };
+  };
+
+  it('nothing checked at start; a check answers `checking` and ends as the options say: nothing newer', async () => {
+    const { m, updates } = updater();
+    expect(await m.invoke('update_status')).toEqual({ currentVersion: MOCK_VERSION, autoCheck: true, checkedAt: null, state: { kind: 'idle' } });
+    expect(await m.invoke('check_for_updates')).toMatchObject({ state: { kind: 'checking' } });
+    expect(updates()).toEqual([{ kind: 'checking' }]);
+    expect(m.control.finishUpdateCheck()).toMatchObject({ checkedAt: at, state: { kind: 'upToDate' } });
+    expect(updates()).toEqual([{ kind: 'checking' }, { kind: 'upToDate' }]);
+  });
+
+  it('?update=0.2.0: the check downloads it (with progress events) and has it ready, with its notes', async () => {
+    const { m, updates } = updater('?update=0.2.0');
+    await m.invoke('check_for_updates');
+    const status = m.control.finishUpdateCheck();
+    expect(status.state).toMatchObject({ kind: 'ready', version: '0.2.0' });
+    expect((status.state as { notes: string }).notes).toContain('<b>Not bold</b>');
+    const kinds = updates().map((s) => s.kind);
+    expect(kinds[0]).toBe('checking');
+    expect(kinds.filter((k) => k === 'downloading').length).toBeGreaterThan(2);
+    expect(kinds[kinds.length - 1]).toBe('ready');
+    // Ready, it stays: another check starts nothing.
+    expect(await m.invoke('check_for_updates')).toMatchObject({ state: { kind: 'ready' } });
+    expect(updates().length).toBe(kinds.length);
+  });
+
+  it('?update=fail: update_network; ?update=unsupported: check_for_updates refused', async () => {
+    const failing = updater('?update=fail').m;
+    await failing.invoke('check_for_updates');
+    expect(failing.control.finishUpdateCheck().state).toMatchObject({ kind: 'failed', error: { code: 'update_network' } });
+    const unsupported = updater('?update=unsupported');
+    expect((await refusal(unsupported.m.invoke('check_for_updates'))).code).toBe('update_unsupported');
+    expect(unsupported.updates()).toEqual([]);
+  });
+
+  it('install_update: only a ready update; installing (then, in the app, a restart); ?install=fail: ready again', async () => {
+    const { m, updates } = updater('?update=0.2.0');
+    expect(await refusal(m.invoke('install_update'))).toMatchObject({ code: 'update_install', message: 'no update is ready' });
+    await m.invoke('check_for_updates');
+    m.control.finishUpdateCheck();
+    m.control.failUpdateInstall(true);
+    const before = updates().length;
+    const e = await refusal(m.invoke('install_update'));
+    expect(e.code).toBe('update_install');
+    expect(updates().slice(before)).toEqual([{ kind: 'installing', version: '0.2.0' }, expect.objectContaining({ kind: 'ready', version: '0.2.0' })]);
+    m.control.failUpdateInstall(false);
+    expect(await m.invoke('install_update')).toBeNull();
+    expect(m.control.updateStatus().state).toEqual({ kind: 'installing', version: '0.2.0' });
+    const failing = updater('?update=0.2.0&install=fail').m;
+    await failing.invoke('check_for_updates');
+    failing.control.finishUpdateCheck();
+    expect((await refusal(failing.invoke('install_update'))).message).toContain('dpkg');
+    expect(failing.control.updateStatus().state.kind).toBe('ready');
+  });
+
+  it('set_auto_update: the status after it, without an event (like the backend)', async () => {
+    const { m, updates } = updater('', { update: { autoCheck: false } });
+    expect(m.control.updateStatus().autoCheck).toBe(false);
+    expect(await m.invoke('set_auto_update', { enabled: true })).toMatchObject({ autoCheck: true });
+    expect(updates()).toEqual([]);
+    expect((await refusal(m.invoke('set_auto_update', { enabled: 'yes' }))).code).toBe('invalid_params');
+  });
+
+  it('the steps keep the backend’s rules: each only in a state it fits', () => {
+    const { m } = updater();
+    expect(m.control.updateFound('0.3.0').state).toEqual({ kind: 'idle' }); // no check running
+    m.control.updateCheckStarts();
+    expect(m.control.updateFound('0.3.0', null)).toMatchObject({ checkedAt: at, state: { kind: 'downloading', version: '0.3.0', received: 0, total: null } });
+    expect(m.control.updateCheckStarts().state.kind).toBe('downloading'); // one at a time
+    expect(m.control.updateProgress(10).state).toMatchObject({ received: 10 });
+    expect(m.control.updateFailed('update_signature').state).toMatchObject({ kind: 'failed', error: { code: 'update_signature' } });
+    expect(m.control.updateCheckStarts().state.kind).toBe('checking'); // after a failure, again
+    expect(m.control.updateUpToDate().state.kind).toBe('upToDate');
+  });
+});
+
+describe('the message cache', () => {
+  it('counts the cached messages; clearing keeps the unsent ones; a page loaded is cached again', async () => {
+    const m = mock('?mock=signedin');
+    expect((await refusal(m.invoke('cache_usage'))).code).toBe('not_signed_in');
+    await m.invoke('restore_session');
+    const full = (await m.invoke('cache_usage')) as CacheUsage;
+    const acked = m.control.items().reduce((n, c) => n + m.control.messages(c.id).length, 0);
+    expect(full.messages).toBe(acked);
+    expect(full.bytes).toBeGreaterThan(45_056);
+    await m.invoke('send_text', { conversationId: 'c-spike', text: 'not sent yet' });
+    const cleared = (await m.invoke('clear_cache')) as CacheUsage;
+    expect(cleared.messages).toBe(1); // the unsent one
+    expect(cleared.bytes).toBeLessThan(full.bytes);
+    expect(m.control.cacheUsage()).toEqual(cleared);
+    await m.invoke('load_messages', { conversationId: 'c-spike', beforeSeq: null, limit: 50 });
+    expect(m.control.cacheUsage()!.messages).toBe(1 + m.control.messages('c-spike').filter((x) => x.seq !== null).length);
+  });
+
+  it('?cache=fail: both fail with cache', async () => {
+    const m = mock('?mock=signedin&cache=fail');
+    await m.invoke('restore_session');
+    expect((await refusal(m.invoke('cache_usage'))).code).toBe('cache');
+    expect((await refusal(m.invoke('clear_cache'))).code).toBe('cache');
+    m.control.failCache(false);
+    expect(await m.invoke('cache_usage')).toMatchObject({ bytes: expect.any(Number) });
   });
 });

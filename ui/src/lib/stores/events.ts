@@ -8,6 +8,7 @@ import type { NoticeStore } from './notices.svelte';
 import type { SessionStore } from './session.svelte';
 import type { ThreadStore } from './threads.svelte';
 import type { ToastStore } from './toasts.svelte';
+import type { UpdateStore } from './updates.svelte';
 
 export type EventTargets = {
   session: SessionStore;
@@ -17,6 +18,7 @@ export type EventTargets = {
   blocks: BlockStore;
   notices: NoticeStore;
   desktop: DesktopSettingsStore;
+  updates: UpdateStore;
   /** The open "Group info" dialog's state, if any. */
   groupInfo(): GroupInfoStore | null;
   /** Close the "Group info" dialog (its group was removed). */
@@ -92,6 +94,10 @@ export function routeEvent(e: ImEvent, to: EventTargets): void {
     case 'desktopSettings':
       // (This computer's, not the account's: also while signed out.)
       to.desktop.event(e.settings);
+      break;
+    case 'update':
+      // (The app's, not the account's: also while signed out.)
+      to.updates.event(e.status);
       break;
   }
 }
