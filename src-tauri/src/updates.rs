@@ -272,22 +272,24 @@ fn updater<R: Runtime>(app: &AppHandle<R>) -> Result<tauri_plugin_updater::Updat
 /// The stable code of an updater error at check or download time.
 fn checking(e: tauri_plugin_updater::Error) -> AppError {
     use tauri_plugin_updater::Error as E;
-    let code = match &e {
+    let message = e.to_string();
+    match &e {
         E::Minisign(_)
         | E::Base64(_)
         | E::SignatureUtf8(_)
         | E::SignedVersionMismatch { .. }
-        | E::MissingSignedVersion => "update_signature",
-        E::InvalidUpdaterFormat | E::BinaryNotFoundInArchive => "update_format",
+        | E::MissingSignedVersion => AppError::new("update_signature", message),
+        E::InvalidUpdaterFormat | E::BinaryNotFoundInArchive => {
+            AppError::new("update_format", message)
+        }
         E::EmptyEndpoints
         | E::UnsupportedOs
         | E::UnsupportedArch
         | E::TargetNotFound(_)
         | E::TargetsNotFound(_)
-        | E::InsecureTransportProtocol => "update_unsupported",
-        _ => "update_network",
-    };
-    AppError::new(code, e.to_string())
+        | E::InsecureTransportProtocol => AppError::new("update_unsupported", message),
+        _ => AppError::new("update_network", message),
+    }
 }
 
 /// The stable code of an updater error at install time.
@@ -336,7 +338,9 @@ async fn run_check<R: Runtime>(app: AppHandle<R>) {
         }
     };
     tracing::info!(version = %update.version, "downloading an update");
-    state.updates.with(|m, _| m.found(&update.version, now_ms()));
+    state
+        .updates
+        .with(|m, _| m.found(&update.version, now_ms()));
     publish(&app);
     let mut last_progress = std::time::Instant::now();
     let progress_app = app.clone();
@@ -678,7 +682,10 @@ mod tests {
             "update_install"
         );
         assert_eq!(
-            checking(tauri_plugin_updater::Error::TargetNotFound("linux-x86_64".into())).code,
+            checking(tauri_plugin_updater::Error::TargetNotFound(
+                "linux-x86_64".into()
+            ))
+            .code,
             "update_unsupported"
         );
     }

@@ -167,7 +167,10 @@ fn sign_up_chat_and_restore_from_the_keyring() {
     assert!(usage["bytes"].as_u64().unwrap() > 0, "{usage}");
     let cleared = app.ok("clear_cache", json!({}));
     assert_eq!(cleared["messages"], 0, "{cleared}");
-    assert_eq!(app.ok("search_messages", json!({"query": "起床"})), json!([]));
+    assert_eq!(
+        app.ok("search_messages", json!({"query": "起床"})),
+        json!([])
+    );
     let list = app.ok("list_conversations", json!({}));
     assert_eq!(list[0]["lastMessage"]["text"], "耗子，起床啦");
     let page = app.ok(
@@ -177,7 +180,10 @@ fn sign_up_chat_and_restore_from_the_keyring() {
     assert_eq!(page["messages"][0]["text"], "耗子，起床啦", "{page}");
     assert_eq!(app.ok("cache_usage", json!({}))["messages"], 1);
     assert_eq!(
-        app.ok("search_messages", json!({"query": "起床"})).as_array().unwrap().len(),
+        app.ok("search_messages", json!({"query": "起床"}))
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
     // Paged, most recent activity first.
@@ -622,11 +628,21 @@ fn desktop_settings_through_the_commands() {
     // Updates: a development build not pointed at a feed does not update itself; checking
     // automatically can be turned off, and stays off.
     let update = app.ok("update_status", json!({}));
-    assert_eq!(update["currentVersion"], env!("CARGO_PKG_VERSION"), "{update}");
+    assert_eq!(
+        update["currentVersion"],
+        env!("CARGO_PKG_VERSION"),
+        "{update}"
+    );
     assert_eq!(update["autoCheck"], true, "{update}");
     assert_eq!(update["state"]["kind"], "idle", "{update}");
-    assert_eq!(app.err("check_for_updates", json!({}))["code"], "update_unsupported");
-    assert_eq!(app.err("install_update", json!({}))["code"], "update_install");
+    assert_eq!(
+        app.err("check_for_updates", json!({}))["code"],
+        "update_unsupported"
+    );
+    assert_eq!(
+        app.err("install_update", json!({}))["code"],
+        "update_install"
+    );
     let manual = app.ok("set_auto_update", json!({"enabled": false}));
     assert_eq!(manual["autoCheck"], false, "{manual}");
 

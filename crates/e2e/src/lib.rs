@@ -451,6 +451,19 @@ impl App {
         Ok(path)
     }
 
+    /// Scrolls the first element matching `css` into the middle of its scrolling box (for a
+    /// screenshot that shows it).
+    pub async fn scroll_to(&self, css: &str) -> Result<()> {
+        let element = self.find(css).await?;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![serde_json::to_value(&element)?],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Ends the WebDriver session, which quits the app, and waits for the app's process to be
     /// gone: a profile's next launch would otherwise meet the single-instance lock of the one
     /// still exiting and hand over to it.

@@ -1039,6 +1039,7 @@ async fn jerry_updates_the_app_from_a_signed_feed() -> Result<()> {
     require_desktop_session()?;
     let shots = artifacts();
     let work = tempfile_dir()?.join("updates");
+    std::fs::create_dir_all(&work)?;
     let (_server, url) = start_server(&work, free_port()?)?;
     let key = SigningKey::generate(&work.join("keys"))?;
     let installed = install_copy(&binary("gtedx-im")?, &work.join("installed"))?;
@@ -1071,13 +1072,14 @@ async fn jerry_updates_the_app_from_a_signed_feed() -> Result<()> {
             Ok(status.contains("signature").then_some(status))
         })
         .await?;
+    jerry.scroll_to("#update-status").await?;
     jerry.screenshot("30-update-refused").await?;
     assert!(
         std::fs::read(&installed)? == old_build,
         "a build that fails its signature is not installed ({refused})"
     );
     assert!(
-        jerry.all("#update-banner").await?.is_empty(),
+        jerry.all("#update-restart").await?.is_empty(),
         "no update is offered"
     );
 
@@ -1090,8 +1092,12 @@ async fn jerry_updates_the_app_from_a_signed_feed() -> Result<()> {
             Ok(status.contains("0.2.0").then_some(()))
         })
         .await?;
-    jerry.find("#update-restart-settings").await?;
+    jerry.scroll_to("#update-restart-settings").await?;
     jerry.screenshot("31-update-ready").await?;
+    jerry
+        .find("#update-restart")
+        .await
+        .context("the list offers \"Restart to update\" too")?;
     let running = processes_running(&installed);
     assert!(!running.is_empty(), "the app runs from its installed file");
     jerry.click("#update-restart-settings").await?;

@@ -73,6 +73,12 @@ impl Cache for Booby {
     fn search_messages(&self, query: &str, limit: usize) -> im_sdk::Result<Vec<Message>> {
         self.0.search_messages(query, limit)
     }
+    fn usage(&self) -> im_sdk::Result<im_sdk::CacheUsage> {
+        self.0.usage()
+    }
+    fn clear_messages(&self) -> im_sdk::Result<()> {
+        self.0.clear_messages()
+    }
     fn index_search_backlog(&self, batch: usize) -> im_sdk::Result<usize> {
         self.0.index_search_backlog(batch)
     }

@@ -12,8 +12,8 @@ use im_proto::{
     User,
 };
 
-use super::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
 use super::CacheUsage;
+use super::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
 
 /// Generates one `#[test]` per conformance check, each on a fresh cache made by `$make`.
 #[macro_export]
@@ -332,7 +332,7 @@ pub fn clearing_forgets_messages_and_keeps_the_rest(cache: &dyn Cache) {
         username: "tom".into(),
         display_name: "Tom".into(),
     };
-    cache.put_users(&[tom.clone()]).unwrap();
+    cache.put_users(std::slice::from_ref(&tom)).unwrap();
     let unsent = OutgoingMessage {
         client_id: ClientId::random(),
         conversation_id: id,
@@ -352,7 +352,11 @@ pub fn clearing_forgets_messages_and_keeps_the_rest(cache: &dyn Cache) {
     assert!(cache.messages_before(id, u64::MAX, 100).unwrap().is_empty());
     assert_eq!(cache.max_seq(id).unwrap(), 0);
     assert!(cache.search_messages("起床", 10).unwrap().is_empty());
-    assert_eq!(cache.index_search_backlog(100).unwrap(), 0, "no backlog left");
+    assert_eq!(
+        cache.index_search_backlog(100).unwrap(),
+        0,
+        "no backlog left"
+    );
     assert_eq!(cache.conversation(id).unwrap(), Some(record));
     assert_eq!(cache.user(tom.uid).unwrap(), Some(tom));
     assert_eq!(cache.outbox().unwrap(), vec![unsent]);
@@ -363,5 +367,8 @@ pub fn clearing_forgets_messages_and_keeps_the_rest(cache: &dyn Cache) {
     assert_eq!(cache.put_messages(&messages[25..]).unwrap().len(), 5);
     assert_eq!(cache.usage().unwrap().messages, 5);
     assert_eq!(cache.search_messages("起床", 10).unwrap().len(), 5);
-    assert_eq!(cache.messages_before(id, u64::MAX, 100).unwrap(), messages[25..]);
+    assert_eq!(
+        cache.messages_before(id, u64::MAX, 100).unwrap(),
+        messages[25..]
+    );
 }

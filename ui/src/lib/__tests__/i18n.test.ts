@@ -91,18 +91,11 @@ function backendErrorCodes(): string[] {
   ];
 }
 
-/**
- * Codes the UI words before the backend's sources on this branch have them: the self-update's
- * (src-tauri's updates.rs is being written alongside). Allowed whether or not the backend has
- * them yet; delete this list once it has.
- */
-const AHEAD_OF_BACKEND = ['update_network', 'update_signature', 'update_format', 'update_install', 'update_unsupported'];
-
 describe('every error code the backend can send', () => {
   it('is in the one list: the server\'s, the SDK\'s and the app\'s codes (read from their Rust sources)', () => {
     const codes = new Set(backendErrorCodes());
     expect(codes.size).toBeGreaterThan(50);
-    expect([...new Set(ERROR_CODES)].sort()).toEqual([...new Set([...codes, ...AHEAD_OF_BACKEND])].sort());
+    expect([...new Set(ERROR_CODES)].sort()).toEqual([...codes].sort());
     expect(new Set(ERROR_CODES).size, 'each code once').toBe(ERROR_CODES.length);
   });
 
