@@ -21,7 +21,7 @@ APT_PACKAGES=(
 )
 # Only for the tests: the headless desktop the end-to-end tests run in.
 APT_TEST_PACKAGES=(
-  xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring dunst libnotify-bin imagemagick
+  xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring dunst libnotify-bin imagemagick xdotool
 )
 
 need_root() {

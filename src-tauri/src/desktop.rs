@@ -1,10 +1,11 @@
-//! The commands about the desktop around the chat: the window (close, quit), the tray,
-//! notification text and pause, start at login, and the language of the backend's own texts.
+//! The commands about the desktop around the chat: the window (close, quit, restart), the tray,
+//! notification text and pause, start at login, hardware acceleration, and the language of the
+//! backend's own texts.
 
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
 
-use crate::dto::{DesktopSettings, ImEvent};
+use crate::dto::{DesktopSettings, HardwareAcceleration, ImEvent};
 use crate::error::AppError;
 use crate::settings::PauseSpan;
 use crate::state::AppState;
@@ -29,6 +30,10 @@ pub fn current<R: Runtime>(app: &AppHandle<R>) -> DesktopSettings {
         start_at_login,
         notifications_muted_until: state.notifier.paused_until_ms(),
         tray_available: tray::tray_available(),
+        hardware_acceleration: crate::rendering::APPLIES.then(|| HardwareAcceleration {
+            enabled: state.settings.get().hardware_acceleration,
+            active: crate::rendering::active(),
+        }),
     }
 }
 
@@ -92,6 +97,32 @@ pub fn mute_notifications<R: Runtime>(
     state.pause_notifications(span).map_err(saving)?;
     tray::refresh_menu(&app);
     Ok(current(&app))
+}
+
+/// Whether WebKit draws with the GPU from the next start (Linux; see `rendering.rs`).
+#[tauri::command]
+pub fn set_hardware_acceleration<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    enabled: bool,
+) -> Result<DesktopSettings> {
+    if !crate::rendering::APPLIES {
+        return Err(AppError::new(
+            "invalid_input",
+            "the system decides how this window is drawn",
+        ));
+    }
+    state
+        .settings
+        .update(|s| s.hardware_acceleration = enabled)
+        .map_err(saving)?;
+    Ok(current(&app))
+}
+
+/// Restarts the app (a setting that applies at start); the client closes cleanly first.
+#[tauri::command]
+pub fn restart_app<R: Runtime>(app: AppHandle<R>) {
+    app.request_restart();
 }
 
 /// Ctrl+W: what the window's close button does (to the tray, or quit without one).

@@ -254,6 +254,18 @@ pub struct DesktopSettings {
     pub notifications_muted_until: Option<u64>,
     /// The desktop shows tray icons (without one, closing the window quits).
     pub tray_available: bool,
+    /// Linux: whether WebKit draws with the GPU, as chosen and as running (they differ until a
+    /// restart); `None` where the system decides.
+    pub hardware_acceleration: Option<HardwareAcceleration>,
+}
+
+/// The hardware acceleration setting (Linux).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HardwareAcceleration {
+    /// Chosen in Settings (applies from the next start).
+    pub enabled: bool,
+    /// What this run uses.
+    pub active: bool,
 }
 
 /// Everything the backend pushes to the UI, on the one `im-event` channel.

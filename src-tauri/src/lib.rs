@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod notifications;
 mod profile;
+mod rendering;
 mod server_address;
 mod settings;
 mod state;
@@ -114,6 +115,8 @@ pub fn app<R: Runtime>(
             desktop::close_window,
             desktop::quit_app,
             desktop::set_locale,
+            desktop::set_hardware_acceleration,
+            desktop::restart_app,
             updates::update_status,
             updates::check_for_updates,
             updates::set_auto_update,
@@ -230,6 +233,8 @@ pub fn run() {
     let mut context = context::<tauri::Wry>();
     // The identifier decides the data folder and the single-instance key: one per profile.
     let identifier = profile.identifier(&context.config().identifier);
+    // Before any webview (and any thread): how WebKit draws, from this profile's settings.
+    rendering::choose(rendering::data_dir(&identifier).as_deref());
     context.config_mut().identifier = identifier;
     let builder =
         tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {

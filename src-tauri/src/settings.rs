@@ -1,7 +1,7 @@
 //! The app's own settings on this computer (not the account's: they stay when signing out):
 //! whether notifications show message text and until when they are paused, whether closing the
-//! window keeps the app in the tray, whether the tray hint was shown, and whether the app checks
-//! for updates by itself. Kept in
+//! window keeps the app in the tray, whether the tray hint was shown, whether the app checks
+//! for updates by itself, and whether WebKit draws with the GPU (Linux). Kept in
 //! `<app data>/settings.json`, replaced atomically on every change, so they hold from the next
 //! start on before the page has loaded.
 
@@ -30,6 +30,8 @@ pub struct Settings {
     pub tray_hint_shown: bool,
     /// The app checks for updates at start and daily.
     pub auto_update: bool,
+    /// Linux: WebKit draws with its GPU compositor (from the next start; see `rendering.rs`).
+    pub hardware_acceleration: bool,
 }
 
 impl Default for Settings {
@@ -40,6 +42,7 @@ impl Default for Settings {
             close_to_tray: true,
             tray_hint_shown: false,
             auto_update: true,
+            hardware_acceleration: false,
         }
     }
 }
@@ -219,6 +222,7 @@ mod tests {
         CloseToTray(bool),
         HintShown,
         AutoUpdate(bool),
+        HardwareAcceleration(bool),
         Restart,
     }
 
@@ -229,6 +233,7 @@ mod tests {
             any::<bool>().prop_map(Change::CloseToTray),
             Just(Change::HintShown),
             any::<bool>().prop_map(Change::AutoUpdate),
+            any::<bool>().prop_map(Change::HardwareAcceleration),
             Just(Change::Restart),
         ]
     }
@@ -249,6 +254,7 @@ mod tests {
                     Change::CloseToTray(v) => { model.close_to_tray = v; file.update(|s| s.close_to_tray = v).unwrap(); }
                     Change::HintShown => { model.tray_hint_shown = true; file.update(|s| s.tray_hint_shown = true).unwrap(); }
                     Change::AutoUpdate(v) => { model.auto_update = v; file.update(|s| s.auto_update = v).unwrap(); }
+                    Change::HardwareAcceleration(v) => { model.hardware_acceleration = v; file.update(|s| s.hardware_acceleration = v).unwrap(); }
                     Change::Restart => file = SettingsFile::load(dir.path()),
                 }
                 prop_assert_eq!(&file.get(), &model);

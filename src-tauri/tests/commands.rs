@@ -581,6 +581,18 @@ fn desktop_settings_through_the_commands() {
     assert_eq!(first["startAtLogin"], false, "{first}");
     assert_eq!(first["notificationsMutedUntil"], Value::Null, "{first}");
     assert!(first["trayAvailable"].is_boolean(), "{first}");
+    // Linux: WebKit without the GPU unless asked for, from the next start.
+    assert_eq!(
+        first["hardwareAcceleration"],
+        json!({"enabled": false, "active": false}),
+        "{first}"
+    );
+    let gpu = app.ok("set_hardware_acceleration", json!({"enabled": true}));
+    assert_eq!(
+        gpu["hardwareAcceleration"],
+        json!({"enabled": true, "active": false}),
+        "chosen, not running yet: {gpu}"
+    );
 
     // Close to tray: off, and still off at the next start.
     let off = app.ok("set_close_to_tray", json!({"enabled": false}));
@@ -656,6 +668,7 @@ fn desktop_settings_through_the_commands() {
     assert_eq!(settings["closeToTray"], false, "remembered: {settings}");
     assert_eq!(settings["notificationsMutedUntil"], Value::Null);
     assert_eq!(again.ok("update_status", json!({}))["autoCheck"], false);
+    assert_eq!(settings["hardwareAcceleration"]["enabled"], true);
     again.close();
 }
 

@@ -286,11 +286,67 @@ impl NotificationMonitor {
     }
 }
 
-/// One running instance of the desktop app, driven through its own tauri-driver.
+/// A private X display (Xvfb) for one app, so that its screenshots show it alone whatever else
+/// runs beside it. Without a window manager, X focuses the window under the pointer, which rests
+/// at the screen's centre, inside the window: the app has the focus, as for a person using it,
+/// until [`App::look_away`]. (Screenshots are taken of the display, not through WebDriver: WebKitGTK
+/// without its GPU compositor, as the app draws by default, never answers WebDriver's
+/// screenshot command.)
+#[derive(Debug)]
+struct Screen {
+    number: u32,
+    _xvfb: Process,
+}
+
+impl Screen {
+    fn start() -> Result<Self> {
+        // A free display number: the next one without a lock file whose server comes up (two
+        // tests racing for one: the loser's server exits and it tries the next).
+        let first = 100 + std::process::id() % 400;
+        for number in (first..first + 200).map(|n| 100 + (n - 100) % 500) {
+            if Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+                continue;
+            }
+            let child = Command::new("Xvfb")
+                .arg(format!(":{number}"))
+                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("starting Xvfb")?;
+            let mut xvfb = Process {
+                child,
+                name: format!("Xvfb :{number}"),
+            };
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+            for _ in 0..100 {
+                if socket.exists() {
+                    return Ok(Self {
+                        number,
+                        _xvfb: xvfb,
+                    });
+                }
+                if let Ok(Some(_)) = xvfb.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        bail!("no free X display for the app")
+    }
+
+    fn display(&self) -> String {
+        format!(":{}", self.number)
+    }
+}
+
+/// One running instance of the desktop app, on its own X display, driven through its own
+/// tauri-driver.
 #[derive(Debug)]
 pub struct App {
     pub client: Client,
     _driver: Process,
+    screen: Screen,
     pub profile: String,
     shots: PathBuf,
 }
@@ -316,6 +372,7 @@ impl App {
         env: &[(&str, String)],
     ) -> Result<Self> {
         let (port, native) = (free_port()?, free_port()?);
+        let screen = Screen::start()?;
         // The driver's and the app's output, kept with the screenshots to explain a failure.
         std::fs::create_dir_all(shots)?;
         let log = shots.join(format!("{profile}-{port}.log"));
@@ -328,6 +385,7 @@ impl App {
                 "--native-port",
                 &native.to_string(),
             ])
+            .env("DISPLAY", screen.display())
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(output.try_clone()?)
             .stderr(output)
@@ -366,6 +424,7 @@ impl App {
         Ok(Self {
             client,
             _driver: driver,
+            screen,
             profile: profile.to_owned(),
             shots: shots.to_owned(),
         })
@@ -442,13 +501,47 @@ impl App {
             .with_context(|| format!("typing into {css}"))
     }
 
-    /// Saves a screenshot as `<shots>/<name>.png`.
+    /// Saves a screenshot of the app's window as `<shots>/<name>.png` (ImageMagick's `import`
+    /// of its display, cut to the window).
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        let png = self.client.screenshot().await?;
+        let (x, y, width, height) = self.client.get_window_rect().await?;
         std::fs::create_dir_all(&self.shots)?;
         let path = self.shots.join(format!("{name}.png"));
-        std::fs::write(&path, png)?;
+        let status = Command::new("import")
+            .args([
+                "-display",
+                &self.screen.display(),
+                "-window",
+                "root",
+                "-crop",
+            ])
+            .arg(format!("{width}x{height}+{x}+{y}"))
+            .arg("+repage")
+            .arg(&path)
+            .status()
+            .context("running import (ImageMagick)")?;
+        anyhow::ensure!(status.success(), "import failed: {status}");
         Ok(path)
+    }
+
+    /// The person turns to another app: the pointer leaves the window (to the screen's far
+    /// corner), which takes the focus away from it (X without a window manager focuses what is
+    /// under the pointer).
+    pub async fn look_away(&self) -> Result<()> {
+        let status = Command::new("xdotool")
+            .env("DISPLAY", self.screen.display())
+            .args(["mousemove", "1279", "799"])
+            .status()
+            .context("running xdotool")?;
+        anyhow::ensure!(status.success(), "xdotool mousemove failed: {status}");
+        self.until("the window loses the focus", async || {
+            let focused = self
+                .client
+                .execute("return document.hasFocus()", vec![])
+                .await?;
+            Ok((focused == serde_json::Value::Bool(false)).then_some(()))
+        })
+        .await
     }
 
     /// Scrolls the first element matching `css` into the middle of its scrolling box (for a

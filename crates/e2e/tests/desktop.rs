@@ -627,8 +627,10 @@ async fn jerry_mutes_leaves_a_group_and_blocks_tom() -> Result<()> {
         .await
         .context("the list marks the chat muted")?;
 
-    // A message in the muted chat, then a group: the group's notification comes after where the
-    // message's would have, so its arrival proves the message brought none.
+    // Jerry turns to another app. A message in the muted chat, then a group: the group's
+    // notification comes after where the message's would have, so its arrival proves the
+    // message brought none.
+    jerry.look_away().await?;
     tom_sends_from_elsewhere(&url, &[MUTED_TEXT]).await?;
     tom_makes_a_group(&url, "Cheese club", &["jerry", "spike"]).await?;
     let added = notifications
