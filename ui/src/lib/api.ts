@@ -404,6 +404,15 @@ export type DesktopSettings = {
    * quits whatever `closeToTray` says.
    */
   trayAvailable: boolean;
+  /**
+   * Hardware acceleration, on Linux; null where the setting does not apply (Windows, macOS). On
+   * Linux, WebKit draws without its GPU compositor unless this is on: measured here, ~76 MiB less
+   * memory per process tree, and it avoids the blank or flickering windows some graphics drivers
+   * give; on, animations and scrolling may be smoother on a real GPU. Takes effect at the next
+   * start: `enabled` is the saved choice, `active` what the running app uses (they differ until a
+   * restart, `restart_app`).
+   */
+  hardwareAcceleration: { enabled: boolean; active: boolean } | null;
 };
 /** How long `mute_notifications` pauses them: an hour, until 08:00 tomorrow (local time), or no more. */
 export type MuteSpan = 'hour' | 'tomorrow' | 'off';
@@ -422,6 +431,17 @@ export const setStartAtLogin = (a: { enabled: boolean }) => call<DesktopSettings
  * `desktopSettings` event says so).
  */
 export const muteNotifications = (a: { span: MuteSpan }) => call<DesktopSettings>('mute_notifications', { span: a.span });
+/**
+ * Turns hardware acceleration on or off (Linux): the saved choice (`enabled`) changes, what the
+ * running app uses (`active`) only at the next start. Resolves to the settings after the change.
+ */
+export const setHardwareAcceleration = (a: { enabled: boolean }) =>
+  call<DesktopSettings>('set_hardware_acceleration', { enabled: a.enabled });
+/**
+ * Restarts the app (e.g. to apply hardware acceleration). No arguments; answers null, if it
+ * answers at all (the app restarts): never wait on it.
+ */
+export const restartApp = () => call<null>('restart_app');
 /** Where the app's self-update stands. */
 export type UpdateStatus = {
   /** The running version, e.g. "0.1.0". */

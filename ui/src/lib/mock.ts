@@ -12,7 +12,7 @@
 // a new group (the "added you to" notice). Mute, leave, block and the blocked list work, and so
 // does managing a group (conversation_members, update_conversation, add_members by username,
 // remove_member; Tom manages "Cat & Mouse Club", Tyke the groups he adds you to).
-// `close_window` and `quit_app` (Ctrl+W, Ctrl+Q) are only logged and recorded (`control.windowCommands`). Jerry
+// `close_window`, `quit_app` (Ctrl+W, Ctrl+Q) and `restart_app` are only logged and recorded (`control.windowCommands`). Jerry
 // reads (read ticks) and answers in the 1:1 chat. `search_messages` searches the mock's acked
 // messages with the backend's meaning (every term, any case, anywhere; newest first). "Jеrry" (with a Cyrillic е, username
 // jerry_official) is an impostor: the chat header warns that another contact has a similar name.
@@ -31,9 +31,12 @@
 // change_password checks the password the mock signed in with (a restored session, after a reload
 // or with `?mock=signedin`, has `password123`); five wrong ones in a row are rate_limited.
 //
-// Desktop settings (close to tray, start at sign-in, pausing notifications) are kept in memory;
-// `?tray=none` plays a desktop without a system tray, `?autostart=fail` makes set_start_at_login
-// fail with `autostart`.
+// Desktop settings (close to tray, start at sign-in, hardware acceleration, pausing notifications)
+// are kept in memory; `?tray=none` plays a desktop without a system tray, `?autostart=fail` makes
+// set_start_at_login fail with `autostart`, `?hwaccel=none` plays Windows or macOS (no hardware
+// acceleration setting: set_hardware_acceleration is refused with `invalid_params`). Hardware
+// acceleration starts off; set_hardware_acceleration changes the saved choice (`enabled`) only,
+// and `restart_app` (logged, as if the app restarted) makes the app use it (`active`).
 //
 // The self-update behaves like the backend's (one check or download at once, an update kept ready
 // until installed, set_auto_update without an event): a check takes a moment and finds nothing,
@@ -216,7 +219,10 @@ export type MockOptions = {
    * true). The real server tells only the user's other devices; tests try both.
    */
   leaveEvent?: boolean;
-  /** The desktop settings at start (default: not to the tray, not at sign-in, not paused, a tray). */
+  /**
+   * The desktop settings at start (default: not to the tray, not at sign-in, not paused, a tray,
+   * hardware acceleration off; `hardwareAcceleration: null`: Windows or macOS).
+   */
   desktop?: Partial<DesktopSettings>;
   /** set_start_at_login fails with `autostart` (default: `?autostart=fail`). */
   autostartFails?: boolean;
@@ -309,7 +315,7 @@ export type MockControl = {
   muteFromTray(span: MuteSpan): DesktopSettings;
   /** set_start_at_login fails with `autostart` from now on (or no more). */
   failAutostart(fail: boolean): void;
-  /** The window commands called so far (`close_window`, `quit_app`), in order. */
+  /** The window commands called so far (`close_window`, `quit_app`, `restart_app`), in order. */
   windowCommands(): string[];
   /** The self-update's status as `update_status` would give it. */
   updateStatus(): UpdateStatus;
@@ -398,8 +404,10 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     startAtLogin: false,
     notificationsMutedUntil: null,
     trayAvailable: params.get('tray') !== 'none',
+    hardwareAcceleration: params.get('hwaccel') === 'none' ? null : { enabled: false, active: false },
     ...options.desktop,
   };
+  if (desktop.hardwareAcceleration) desktop.hardwareAcceleration = { ...desktop.hardwareAcceleration };
   let autostartFails = options.autostartFails ?? params.get('autostart') === 'fail';
 
   // The self-update, with the backend's rules (src-tauri's UpdateMachine).
@@ -509,7 +517,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   /** The desktop settings now (a pause whose time has passed is none). */
   const desktopNow = (): DesktopSettings => {
     if (desktop.notificationsMutedUntil !== null && desktop.notificationsMutedUntil <= clock()) desktop.notificationsMutedUntil = null;
-    return { ...desktop };
+    const hardware = desktop.hardwareAcceleration;
+    return { ...desktop, hardwareAcceleration: hardware && { ...hardware } };
   };
   const mute = (span: unknown): DesktopSettings => {
     if (span === 'hour') desktop.notificationsMutedUntil = clock() + 3_600_000;
@@ -522,11 +531,12 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     if (typeof a.enabled !== 'boolean') throw err('invalid_params', 'enabled must be true or false');
     return a.enabled;
   };
-  /** `close_window` / `quit_app` calls (the mock has no window to close). */
+  /** `close_window` / `quit_app` / `restart_app` calls (the mock has no window to close). */
   const windowCommands: string[] = [];
   const windowCommand = (cmd: string) => {
     windowCommands.push(cmd);
-    if (!options.quiet) console.info(`[mock] ${cmd}: the app's window would ${cmd === 'quit_app' ? 'quit' : 'close'} now`);
+    const what = cmd === 'quit_app' ? 'quit' : cmd === 'restart_app' ? 'restart' : 'close';
+    if (!options.quiet) console.info(`[mock] ${cmd}: the app's window would ${what} now`);
     return null;
   };
   const sessionId = () => newId().slice(-16);
@@ -944,6 +954,13 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       return desktopNow();
     },
     mute_notifications: (a) => mute(a.span),
+    // Like the backend: the saved choice changes; the running app keeps what it uses until restarted.
+    set_hardware_acceleration: (a) => {
+      const enabled = enabledArg(a);
+      if (!desktop.hardwareAcceleration) throw err('invalid_params', 'hardware acceleration is a setting on Linux only');
+      desktop.hardwareAcceleration = { ...desktop.hardwareAcceleration, enabled };
+      return desktopNow();
+    },
     // Like the backend: signed in or not.
     update_status: () => updateNow(),
     // Like the backend: a check starts unless one runs, a download runs, or an update is ready or
@@ -1103,6 +1120,13 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     // Like the backend: no arguments, null; signed in or not.
     close_window: () => windowCommand('close_window'),
     quit_app: () => windowCommand('quit_app'),
+    // As if the app restarted: it uses the saved hardware acceleration from now on (no event: the
+    // real app's page starts afresh).
+    restart_app: () => {
+      const hardware = desktop.hardwareAcceleration;
+      if (hardware) desktop.hardwareAcceleration = { ...hardware, active: hardware.enabled };
+      return windowCommand('restart_app');
+    },
     connection_state: (): ConnectionState => (online ? { state: 'online' } : { state: 'connecting' }),
     ui_ready: (a) => {
       const at = Number(a.calledAt);

@@ -22,7 +22,13 @@ vi.mock('../../lib/api', async (importOriginal) => {
     changePassword: vi.fn(),
     setNotificationText: vi.fn(),
     // (The desktop settings: settingsDesktop.test.ts.)
-    desktopSettings: async () => ({ closeToTray: false, startAtLogin: false, notificationsMutedUntil: null, trayAvailable: true }),
+    desktopSettings: async () => ({
+      closeToTray: false,
+      startAtLogin: false,
+      notificationsMutedUntil: null,
+      trayAvailable: true,
+      hardwareAcceleration: { enabled: false, active: false },
+    }),
     // (The storage and the updates: updates.test.ts.)
     cacheUsage: async () => ({ bytes: 1_234_567, messages: 321 }),
     updateStatus: async () => ({ currentVersion: '1', autoCheck: true, checkedAt: null, state: { kind: 'idle' } }),

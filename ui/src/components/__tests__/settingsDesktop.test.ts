@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
-// The Settings dialog's appearance (theme, language), desktop (close to tray, start at sign-in),
-// pausing the notifications and About, against the mock backend's desktop settings.
+// The Settings dialog's appearance (theme, language), desktop (close to tray, start at sign-in,
+// hardware acceleration and the restart that applies it), pausing the notifications and About,
+// against the mock backend's desktop settings. (In Chinese: settingsDesktopZh.test.ts.)
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flushSync } from 'svelte';
 import type { DesktopSettings } from '../../lib/api';
@@ -22,6 +23,8 @@ vi.mock('../../lib/api', async (importOriginal) => {
     setCloseToTray: vi.fn(),
     setStartAtLogin: vi.fn(),
     muteNotifications: vi.fn(),
+    setHardwareAcceleration: vi.fn(),
+    restartApp: vi.fn(),
     // (The storage and the updates: updates.test.ts.)
     cacheUsage: async () => ({ bytes: 1_234_567, messages: 321 }),
     updateStatus: async () => ({ currentVersion: '1', autoCheck: true, checkedAt: null, state: { kind: 'idle' } }),
@@ -33,12 +36,15 @@ const { createMockBackend, tomorrowMorning } = await import('../../lib/mock');
 const { app } = await import('../../lib/store.svelte');
 const { PREFERENCES_KEY } = await import('../../lib/stores/preferences.svelte');
 const { formatFull } = await import('../../lib/time');
+const { expectNoAxeViolations } = await import('../../test/axe');
 const SettingsDialog = (await import('../SettingsDialog.svelte')).default;
 
 const desktopSettings = vi.mocked(api.desktopSettings);
 const setCloseToTray = vi.mocked(api.setCloseToTray);
 const setStartAtLogin = vi.mocked(api.setStartAtLogin);
 const muteNotifications = vi.mocked(api.muteNotifications);
+const setHardwareAcceleration = vi.mocked(api.setHardwareAcceleration);
+const restartApp = vi.mocked(api.restartApp);
 
 /** 10:00 local time on 3 March 2026. */
 const NOW = new Date(2026, 2, 3, 10, 0).getTime();
@@ -52,6 +58,8 @@ function useMock(options: Parameters<typeof createMockBackend>[0] = {}) {
   setCloseToTray.mockImplementation((a) => mock.invoke('set_close_to_tray', a));
   setStartAtLogin.mockImplementation((a) => mock.invoke('set_start_at_login', a));
   muteNotifications.mockImplementation((a) => mock.invoke('mute_notifications', a));
+  setHardwareAcceleration.mockImplementation((a) => mock.invoke('set_hardware_acceleration', a));
+  restartApp.mockImplementation(() => mock.invoke('restart_app'));
 }
 
 beforeEach(() => {
@@ -66,7 +74,7 @@ beforeEach(() => {
   app.preferences.theme = 'system';
   app.preferences.language = 'system';
   document.documentElement.removeAttribute('data-theme');
-  for (const f of [desktopSettings, setCloseToTray, setStartAtLogin, muteNotifications]) f.mockReset();
+  for (const f of [desktopSettings, setCloseToTray, setStartAtLogin, muteNotifications, setHardwareAcceleration, restartApp]) f.mockReset();
   useMock();
   reload = vi.fn<() => void>();
   vi.spyOn(window.location, 'reload').mockImplementation(reload);
@@ -250,6 +258,149 @@ describe('Desktop', () => {
       Object.defineProperty(app, 'desktop', { value: original, configurable: true });
     }
   });
+});
+
+describe('Desktop: hardware acceleration', () => {
+  const restartLine = (el: HTMLElement) => byId(el, 'restart-needed')?.textContent?.trim() ?? null;
+
+  it('a labelled checkbox (its id too) with its hint; ticking it calls set_hardware_acceleration', async () => {
+    const el = await dialog();
+    const box = input(el, 'hardware-acceleration');
+    expect(box.type).toBe('checkbox');
+    expect(box.id).toBe('hardware-acceleration');
+    expect(labelOf(box)).toBe('Use hardware acceleration');
+    expect(box.checked).toBe(false);
+    expect(document.getElementById(box.getAttribute('aria-describedby')!)?.textContent?.trim()).toBe(
+      'Off uses less memory and avoids blank windows with some graphics drivers. Takes effect after a restart.',
+    );
+    expect(box.closest('section')).toBe(byId(el, 'settings-desktop'));
+
+    box.click();
+    await settle();
+    expect(setHardwareAcceleration.mock.calls).toEqual([[{ enabled: true }]]);
+    expect(box.checked).toBe(true);
+    expect(mock.control.desktopSettings().hardwareAcceleration).toEqual({ enabled: true, active: false });
+    box.click();
+    await settle();
+    expect(setHardwareAcceleration.mock.calls).toEqual([[{ enabled: true }], [{ enabled: false }]]);
+    expect(box.checked).toBe(false);
+    expect(restartApp).not.toHaveBeenCalled();
+  });
+
+  it('the restart line only while the saved choice differs from what the app uses', async () => {
+    const el = await dialog(); // off, and the app runs without it
+    expect(restartLine(el)).toBeNull();
+    expect(byId(el, 'restart-app')).toBeNull();
+    const box = input(el, 'hardware-acceleration');
+    box.click();
+    flushSync();
+    expect(restartLine(el)).toBe('Restart Gtedx IM to apply this.'); // at once
+    expect(byId(el, 'restart-status')!.getAttribute('role')).toBe('status');
+    await settle();
+    expect(restartLine(el)).toBe('Restart Gtedx IM to apply this.');
+    expect(byId(el, 'restart-app')!.textContent?.trim()).toBe('Restart now');
+    box.click(); // back to what the app uses
+    await settle();
+    expect(restartLine(el)).toBeNull();
+    expect(byId(el, 'restart-app')).toBeNull();
+    unmountAll();
+
+    for (const [hardware, line] of [
+      [{ enabled: true, active: true }, false],
+      [{ enabled: false, active: true }, true], // (turning it off needs a restart too)
+      [{ enabled: true, active: false }, true],
+    ] as const) {
+      useMock({ desktop: { hardwareAcceleration: { ...hardware } } });
+      const shown = await dialog();
+      expect(input(shown, 'hardware-acceleration').checked, JSON.stringify(hardware)).toBe(hardware.enabled);
+      expect(restartLine(shown) !== null, JSON.stringify(hardware)).toBe(line);
+      expect(byId(shown, 'restart-app') !== null).toBe(line);
+      unmountAll();
+    }
+  });
+
+  it('Restart now calls restart_app; then the app uses the saved choice', async () => {
+    useMock({ desktop: { hardwareAcceleration: { enabled: true, active: false } } });
+    const el = await dialog();
+    byId(el, 'restart-app')!.click();
+    await settle();
+    expect(restartApp).toHaveBeenCalledTimes(1);
+    expect(mock.control.windowCommands()).toEqual(['restart_app']);
+    expect(mock.control.desktopSettings().hardwareAcceleration).toEqual({ enabled: true, active: true });
+    unmountAll();
+    // (The app started again: its Settings show no restart line.)
+    const again = await dialog();
+    expect(input(again, 'hardware-acceleration').checked).toBe(true);
+    expect(restartLine(again)).toBeNull();
+  });
+
+  it('restart_app may never answer: the button says Restarting…, and the dialog does not wait for it', async () => {
+    useMock({ desktop: { hardwareAcceleration: { enabled: true, active: false } } });
+    let answer: (v: null) => void = () => {};
+    restartApp.mockImplementation(() => new Promise((r) => (answer = r)));
+    try {
+      const el = await dialog();
+      const button = byId(el, 'restart-app') as HTMLButtonElement;
+      button.click();
+      await settle();
+      expect(button.disabled).toBe(true);
+      expect(button.textContent?.trim()).toBe('Restarting…');
+      button.click();
+      await settle();
+      expect(restartApp).toHaveBeenCalledTimes(1);
+      input(el, 'settings-close-to-tray').click(); // the rest still works
+      await settle();
+      expect(mock.control.desktopSettings().closeToTray).toBe(true);
+    } finally {
+      answer(null);
+      await settle();
+    }
+    expect(app.desktop.restarting).toBe(false);
+  });
+
+  it('a refused restart: a toast, and Restart now again', async () => {
+    useMock({ desktop: { hardwareAcceleration: { enabled: true, active: false } } });
+    restartApp.mockRejectedValueOnce({ code: 'internal', message: 'could not start a new process' });
+    const el = await dialog();
+    byId(el, 'restart-app')!.click();
+    await settle();
+    expect(app.toasts.map((t) => t.text)).toEqual(['Something went wrong on the server. Try again.']);
+    const button = byId(el, 'restart-app') as HTMLButtonElement;
+    expect(button.disabled).toBe(false);
+    expect(button.textContent?.trim()).toBe('Restart now');
+  });
+
+  it('Restart now is off while the change of the choice is on its way', async () => {
+    let answer: () => void = () => {};
+    setHardwareAcceleration.mockImplementationOnce(
+      (a) => new Promise((r) => (answer = () => r(mock.invoke('set_hardware_acceleration', a)))),
+    );
+    const el = await dialog();
+    input(el, 'hardware-acceleration').click();
+    await settle();
+    expect((byId(el, 'restart-app') as HTMLButtonElement).disabled).toBe(true);
+    answer();
+    await settle();
+    expect((byId(el, 'restart-app') as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('where it does not apply (Windows, macOS: null): none of it', async () => {
+    useMock({ desktop: { hardwareAcceleration: null } });
+    const el = await dialog();
+    expect(byId(el, 'settings-close-to-tray')).not.toBeNull(); // (the section is there)
+    expect(byId(el, 'hardware-acceleration')).toBeNull();
+    expect(el.querySelector('#hardware-acceleration')).toBeNull();
+    expect(byId(el, 'restart-status')).toBeNull();
+    expect(byId(el, 'restart-app')).toBeNull();
+    expect(byId(el, 'settings-desktop')!.textContent).not.toContain('hardware acceleration');
+  });
+
+  it('with the restart line: no accessibility violations', async () => {
+    useMock({ desktop: { hardwareAcceleration: { enabled: true, active: false } } });
+    const el = await dialog();
+    expect(byId(el, 'restart-app')).not.toBeNull();
+    await expectNoAxeViolations(el);
+  }, 30_000);
 });
 
 describe('Pause notifications', () => {

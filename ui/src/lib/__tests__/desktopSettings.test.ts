@@ -1,5 +1,6 @@
 // The desktop settings of the Settings dialog (`DesktopSettingsStore`) against a fake backend:
-// loading, the checkboxes (shown at once, put back when refused, with a toast), pausing the
+// loading, the checkboxes (shown at once, put back when refused, with a toast), hardware
+// acceleration (the saved choice and what the running app uses; restarting the app), pausing the
 // notifications, the tray's `desktopSettings` event (routed by the app, signed in or not), and
 // answers that cross an event or each other on their way.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -24,7 +25,13 @@ vi.mock('../api', async (importOriginal) => {
 });
 
 const HOUR = 3_600_000;
-const base: DesktopSettings = { closeToTray: false, startAtLogin: false, notificationsMutedUntil: null, trayAvailable: true };
+const base: DesktopSettings = {
+  closeToTray: false,
+  startAtLogin: false,
+  notificationsMutedUntil: null,
+  trayAvailable: true,
+  hardwareAcceleration: { enabled: false, active: false },
+};
 const flush = async () => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
 };
@@ -50,6 +57,10 @@ beforeEach(() => {
     mute_notifications: (a: { span: string }) => ({
       ...(truth = { ...truth, notificationsMutedUntil: a.span === 'off' ? null : 1_000_000 + HOUR }),
     }),
+    set_hardware_acceleration: (a: { enabled: boolean }) => ({
+      ...(truth = { ...truth, hardwareAcceleration: { enabled: a.enabled, active: truth.hardwareAcceleration!.active } }),
+    }),
+    restart_app: () => null,
   });
 });
 afterEach(() => {
@@ -149,6 +160,92 @@ describe('the checkboxes', () => {
     // Two on their way at once: the store asked again once both had answered.
     expect(count('desktop_settings')).toBe(2);
     expect(store.settings).toEqual(truth);
+  });
+});
+
+describe('hardware acceleration', () => {
+  it('the saved choice shows at once and is sent; what the app uses stays until a restart', async () => {
+    const store = new DesktopSettingsStore(new ToastStore());
+    await store.load();
+    const answer = deferred<DesktopSettings>();
+    responses.set_hardware_acceleration = () => answer.promise;
+    const done = store.setHardwareAcceleration(true);
+    expect(store.settings?.hardwareAcceleration).toEqual({ enabled: true, active: false });
+    expect(store.changing('hardwareAcceleration')).toBe(true);
+    expect(store.changing('closeToTray')).toBe(false);
+    expect(argsOf('set_hardware_acceleration')).toEqual([{ enabled: true }]);
+    answer.resolve({ ...base, hardwareAcceleration: { enabled: true, active: false } });
+    expect(await done).toBe(true);
+    expect(store.changing('hardwareAcceleration')).toBe(false);
+    expect(store.settings).toEqual({ ...base, hardwareAcceleration: { enabled: true, active: false } });
+  });
+
+  it('refused: back to what the backend said, and a toast', async () => {
+    responses.set_hardware_acceleration = () => {
+      throw { code: 'invalid_params', message: 'enabled must be true or false' };
+    };
+    const toasts = new ToastStore();
+    const store = new DesktopSettingsStore(toasts);
+    await store.load();
+    expect(await store.setHardwareAcceleration(true)).toBe(false);
+    expect(store.settings?.hardwareAcceleration).toEqual({ enabled: false, active: false });
+    expect(toasts.toasts).toHaveLength(1);
+  });
+
+  it('where it does not apply (null) it stays null', async () => {
+    truth = { ...base, hardwareAcceleration: null };
+    const store = new DesktopSettingsStore(new ToastStore());
+    await store.load();
+    expect(store.settings?.hardwareAcceleration).toBeNull();
+    const answer = deferred<DesktopSettings>();
+    responses.set_hardware_acceleration = () => answer.promise;
+    void store.setHardwareAcceleration(true);
+    expect(store.settings?.hardwareAcceleration).toBeNull();
+    answer.reject({ code: 'invalid_params', message: 'not here' });
+    await flush();
+    expect(store.settings?.hardwareAcceleration).toBeNull();
+  });
+
+  it('an answer without it, or with a malformed one, is not a state: dropped', async () => {
+    const store = new DesktopSettingsStore(new ToastStore());
+    await store.load();
+    const { hardwareAcceleration: _none, ...without } = truth;
+    responses.set_close_to_tray = () => without;
+    await store.setCloseToTray(true);
+    expect(store.settings).toEqual(base);
+    responses.set_close_to_tray = () => ({ ...truth, closeToTray: true, hardwareAcceleration: { enabled: 'yes', active: false } });
+    await store.setCloseToTray(true);
+    expect(store.settings).toEqual(base);
+  });
+
+  it('restarting: restart_app, `restarting` while on its way (it may never answer), once at a time', async () => {
+    const store = new DesktopSettingsStore(new ToastStore());
+    await store.load();
+    const never = deferred<null>();
+    responses.restart_app = () => never.promise;
+    const restarting = store.restart();
+    expect(store.restarting).toBe(true);
+    expect(argsOf('restart_app')).toEqual([undefined]);
+    expect(await store.restart()).toBe(false); // (one on its way already)
+    expect(count('restart_app')).toBe(1);
+    // Nothing else waits for it.
+    expect(await store.setHardwareAcceleration(true)).toBe(true);
+    expect(await store.load()).toBe(true);
+    never.resolve(null);
+    expect(await restarting).toBe(true);
+    expect(store.restarting).toBe(false);
+  });
+
+  it('a refused restart: a toast, and Restart can be tried again', async () => {
+    responses.restart_app = () => {
+      throw { code: 'internal', message: 'could not start a new process' };
+    };
+    const toasts = new ToastStore();
+    const store = new DesktopSettingsStore(toasts);
+    await store.load();
+    expect(await store.restart()).toBe(false);
+    expect(store.restarting).toBe(false);
+    expect(toasts.toasts.map((t) => t.text)).toEqual(['Something went wrong on the server. Try again.']);
   });
 });
 

@@ -74,6 +74,8 @@ export function fakeBackend() {
         setCloseToTray: call('set_close_to_tray'),
         setStartAtLogin: call('set_start_at_login'),
         muteNotifications: call('mute_notifications'),
+        setHardwareAcceleration: call('set_hardware_acceleration'),
+        restartApp: call('restart_app'),
         updateStatus: call('update_status'),
         checkForUpdates: call('check_for_updates'),
         installUpdate: call('install_update'),

@@ -220,7 +220,13 @@ describe('the desktop settings', () => {
 
   it('start off, with a tray; each command answers the whole new state', async () => {
     const m = desktop();
-    expect(await m.invoke('desktop_settings')).toEqual({ closeToTray: false, startAtLogin: false, notificationsMutedUntil: null, trayAvailable: true });
+    expect(await m.invoke('desktop_settings')).toEqual({
+      closeToTray: false,
+      startAtLogin: false,
+      notificationsMutedUntil: null,
+      trayAvailable: true,
+      hardwareAcceleration: { enabled: false, active: false },
+    });
     expect(await m.invoke('set_close_to_tray', { enabled: true })).toMatchObject({ closeToTray: true });
     expect(await m.invoke('set_start_at_login', { enabled: true })).toMatchObject({ closeToTray: true, startAtLogin: true });
     expect(await m.invoke('mute_notifications', { span: 'hour' })).toMatchObject({ notificationsMutedUntil: at + 3_600_000 });
@@ -240,6 +246,31 @@ describe('the desktop settings', () => {
     expect(m.control.desktopSettings().startAtLogin).toBe(false);
     m.control.failAutostart(false);
     expect(await m.invoke('set_start_at_login', { enabled: true })).toMatchObject({ startAtLogin: true });
+  });
+
+  it('hardware acceleration: the saved choice changes; restart_app makes the app use it', async () => {
+    const m = desktop();
+    const events: ImEvent[] = [];
+    await m.listen((e) => events.push(e));
+    expect(await m.invoke('set_hardware_acceleration', { enabled: true })).toMatchObject({ hardwareAcceleration: { enabled: true, active: false } });
+    expect((await refusal(m.invoke('set_hardware_acceleration', { enabled: 1 }))).code).toBe('invalid_params');
+    expect(m.control.desktopSettings().hardwareAcceleration).toEqual({ enabled: true, active: false });
+    expect(await m.invoke('restart_app')).toBeNull();
+    expect(m.control.windowCommands()).toEqual(['restart_app']);
+    expect(m.control.desktopSettings().hardwareAcceleration).toEqual({ enabled: true, active: true });
+    expect(await m.invoke('set_hardware_acceleration', { enabled: false })).toMatchObject({ hardwareAcceleration: { enabled: false, active: true } });
+    expect(events).toEqual([]); // (no event: the real app's page starts afresh)
+    // (Each answer is its own copy.)
+    (m.control.desktopSettings().hardwareAcceleration as { enabled: boolean }).enabled = true;
+    expect(m.control.desktopSettings().hardwareAcceleration).toEqual({ enabled: false, active: true });
+  });
+
+  it('?hwaccel=none (Windows, macOS): null, and set_hardware_acceleration is refused', async () => {
+    const m = desktop('?hwaccel=none');
+    expect(((await m.invoke('desktop_settings')) as { hardwareAcceleration: unknown }).hardwareAcceleration).toBeNull();
+    expect((await refusal(m.invoke('set_hardware_acceleration', { enabled: true }))).code).toBe('invalid_params');
+    expect(await m.invoke('restart_app')).toBeNull();
+    expect(m.control.desktopSettings().hardwareAcceleration).toBeNull();
   });
 
   it('the tray pauses them: a desktopSettings event with the new state', async () => {

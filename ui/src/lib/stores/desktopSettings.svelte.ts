@@ -1,7 +1,8 @@
-// The desktop settings of the Settings dialog (close to tray, start at sign-in, pausing the
-// notifications): this computer's, kept by the backend. Loaded with `desktop_settings` when the
-// dialog opens; each change is a command that answers with the whole new state; the tray menu
-// can pause the notifications too, and then a `desktopSettings` event brings the new state.
+// The desktop settings of the Settings dialog (close to tray, start at sign-in, hardware
+// acceleration, pausing the notifications): this computer's, kept by the backend. Loaded with
+// `desktop_settings` when the dialog opens; each change is a command that answers with the whole
+// new state; the tray menu can pause the notifications too, and then a `desktopSettings` event
+// brings the new state.
 //
 // What is shown:
 //  - the last state the backend gave (an answer or an event). An answer older than one already
@@ -13,13 +14,17 @@
 // change, arriving after its event; two commands answered in another order). Whenever that may
 // have happened (two commands on their way at once, or an event), the store asks for the whole
 // state again once nothing is on its way: what is shown then agrees with the backend.
+//
+// Hardware acceleration takes effect at the next start: its checkbox changes the saved choice
+// (`enabled`), and while that differs from what the running app uses (`active`) the dialog offers
+// to restart the app (`restart`: `restart_app`, which may never answer).
 import * as api from '../api';
 import type { AppError, DesktopSettings, MuteSpan } from '../api';
 import { asSentence, t } from '../i18n';
 import type { ToastStore } from './toasts.svelte';
 
-/** The settings a checkbox changes. */
-export type DesktopToggle = 'closeToTray' | 'startAtLogin';
+/** The settings a checkbox changes (of hardware acceleration: its saved choice, `enabled`). */
+export type DesktopToggle = 'closeToTray' | 'startAtLogin' | 'hardwareAcceleration';
 
 type Intent = { seq: number; value: boolean };
 
@@ -40,7 +45,14 @@ export class DesktopSettingsStore {
     const base = this.base;
     if (!base) return null;
     const shown = { ...base };
-    for (const [field, intent] of Object.entries(this.intents) as [DesktopToggle, Intent][]) shown[field] = intent.value;
+    for (const [field, intent] of Object.entries(this.intents) as [DesktopToggle, Intent][]) {
+      if (field === 'hardwareAcceleration') {
+        const hardware = shown.hardwareAcceleration;
+        shown.hardwareAcceleration = hardware && { ...hardware, enabled: intent.value };
+      } else {
+        shown[field] = intent.value;
+      }
+    }
     return shown;
   });
   /** A `desktop_settings` is on its way. */
@@ -49,6 +61,8 @@ export class DesktopSettingsStore {
   failed = $state(false);
   /** A `mute_notifications` is on its way. */
   muting = $state(false);
+  /** A `restart_app` is on its way (the app restarts: it may never answer). */
+  restarting = $state(false);
 
   /** Requests asked for, and the latest whose answer was applied (an older answer never wins). */
   private issued = 0;
@@ -93,6 +107,38 @@ export class DesktopSettingsStore {
   /** Turns starting at sign-in on or off; resolves to whether the backend took it. */
   setStartAtLogin(enabled: boolean): Promise<boolean> {
     return this.toggle('startAtLogin', enabled, () => api.setStartAtLogin({ enabled }));
+  }
+
+  /**
+   * Turns hardware acceleration on or off (its saved choice: the running app keeps what it uses
+   * until it restarts); resolves to whether the backend took it.
+   */
+  setHardwareAcceleration(enabled: boolean): Promise<boolean> {
+    return this.toggle('hardwareAcceleration', enabled, () => api.setHardwareAcceleration({ enabled }));
+  }
+
+  /** Whether a change of this checkbox is on its way. */
+  changing(field: DesktopToggle): boolean {
+    return this.intents[field] !== undefined;
+  }
+
+  /**
+   * Restarts the app (to apply hardware acceleration). The backend may never answer (the app
+   * restarts): nothing waits for it. Resolves to false when a restart is on its way already, and
+   * when the backend refused (a toast says why).
+   */
+  async restart(): Promise<boolean> {
+    if (this.restarting) return false;
+    this.restarting = true;
+    try {
+      await api.restartApp();
+      return true;
+    } catch (e) {
+      this.toasts.show(api.toAppError(e));
+      return false;
+    } finally {
+      this.restarting = false;
+    }
   }
 
   /** Pauses the notifications (`hour`, `tomorrow`) or resumes them (`off`). */
@@ -176,6 +222,13 @@ function isDesktopSettings(v: unknown): v is DesktopSettings {
     typeof s.closeToTray === 'boolean' &&
     typeof s.startAtLogin === 'boolean' &&
     typeof s.trayAvailable === 'boolean' &&
-    (s.notificationsMutedUntil === null || typeof s.notificationsMutedUntil === 'number')
+    (s.notificationsMutedUntil === null || typeof s.notificationsMutedUntil === 'number') &&
+    (s.hardwareAcceleration === null || isHardwareAcceleration(s.hardwareAcceleration))
   );
+}
+
+function isHardwareAcceleration(v: unknown): v is DesktopSettings['hardwareAcceleration'] {
+  if (!v || typeof v !== 'object') return false;
+  const h = v as Record<string, unknown>;
+  return typeof h.enabled === 'boolean' && typeof h.active === 'boolean';
 }
