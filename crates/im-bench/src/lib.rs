@@ -303,16 +303,20 @@ pub fn fill_cache(
     Ok(per * conversations)
 }
 
-/// CPU time and memory of a process, from `/proc`.
+/// CPU time, memory and storage writes of a process, from `/proc`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProcSample {
     /// User + system CPU seconds so far.
     pub cpu_seconds: f64,
     /// Resident set size in bytes.
     pub rss_bytes: u64,
+    /// Bytes it caused to be written to storage so far (`write_bytes` of `/proc/PID/io`: pages
+    /// it dirtied, counted when dirtied; SQLite's WAL and its checkpoints for the server). `None`
+    /// when the kernel does not say (no task I/O accounting, or not allowed to read it).
+    pub written_bytes: Option<u64>,
 }
 
-/// Reads `/proc/PID/stat` and `/proc/PID/status` (`pid` 0 = this process).
+/// Reads `/proc/PID/stat`, `/proc/PID/status` and `/proc/PID/io` (`pid` 0 = this process).
 pub fn proc_sample(pid: u32) -> Result<ProcSample> {
     let base = if pid == 0 {
         "/proc/self".to_owned()
@@ -331,9 +335,17 @@ pub fn proc_sample(pid: u32) -> Result<ProcSample> {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let written_bytes = std::fs::read_to_string(format!("{base}/io"))
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("write_bytes:"))
+                .and_then(|v| v.trim().parse().ok())
+        });
     Ok(ProcSample {
         cpu_seconds: ticks / clock_ticks_per_second(),
         rss_bytes: rss_kib * 1024,
+        written_bytes,
     })
 }
 
@@ -379,6 +391,19 @@ mod tests {
         assert!(s.rss_bytes > 0);
         assert!(s.cpu_seconds >= 0.0);
         assert!(pss_bytes(std::process::id()).unwrap() > 0);
+    }
+
+    #[test]
+    fn counts_what_it_writes_to_storage() {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("im-bench-io-{}", std::process::id()));
+        let before = proc_sample(0).unwrap().written_bytes.expect("/proc/self/io");
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(&vec![7u8; 1 << 20]).unwrap();
+        file.sync_all().unwrap();
+        let after = proc_sample(0).unwrap().written_bytes.expect("/proc/self/io");
+        std::fs::remove_file(&path).unwrap();
+        assert!(after - before >= 1 << 20, "{before} → {after}");
     }
 
     #[test]

@@ -383,6 +383,9 @@ struct Figures {
     ack_p999_ms: f64,
     server_cpu_s: Option<f64>,
     msgs_per_server_core_s: Option<f64>,
+    /// Bytes the server wrote to storage per acked message in the measured window.
+    #[serde(default)]
+    server_written_per_msg: Option<f64>,
     server_rss_mib: Option<f64>,
     driver_cpu_share: f64,
 }
@@ -657,6 +660,10 @@ async fn main() -> Result<()> {
             ack_p999_ms: ms(&ack, 0.999),
             server_cpu_s: server_cpu,
             msgs_per_server_core_s: server_cpu.map(|cpu| acked_in_window as f64 / cpu.max(1e-9)),
+            server_written_per_msg: server_before
+                .zip(server_after)
+                .and_then(|(a, b)| Some(b.written_bytes?.saturating_sub(a.written_bytes?)))
+                .map(|bytes| bytes as f64 / acked_in_window.max(1) as f64),
             server_rss_mib: server_after.map(|s| s.rss_bytes as f64 / 1048576.0),
             driver_cpu_share: (driver_after.cpu_seconds - driver_before.cpu_seconds) / seconds,
         };
@@ -705,7 +712,7 @@ fn summarize(rates: &[u64], all: &[Figures]) {
             rate.to_string()
         };
         println!(
-            "offered {offered:>6}/s: acked/s {} | e2e p50 {} p99 {} p99.9 {} ms | ack p50 {} p99 {} ms | msgs per server core-s {} | server rss MiB {} | lost {} dup {}",
+            "offered {offered:>6}/s: acked/s {} | e2e p50 {} p99 {} p99.9 {} ms | ack p50 {} p99 {} ms | msgs per server core-s {} | written B/msg {} | server rss MiB {} | lost {} dup {}",
             stat(|f| f.acked_per_s),
             stat(|f| f.e2e_p50_ms),
             stat(|f| f.e2e_p99_ms),
@@ -713,6 +720,7 @@ fn summarize(rates: &[u64], all: &[Figures]) {
             stat(|f| f.ack_p50_ms),
             stat(|f| f.ack_p99_ms),
             stat(|f| f.msgs_per_server_core_s.unwrap_or(f64::NAN)),
+            stat(|f| f.server_written_per_msg.unwrap_or(f64::NAN)),
             stat(|f| f.server_rss_mib.unwrap_or(f64::NAN)),
             runs.iter().map(|f| f.lost).sum::<u64>(),
             runs.iter().map(|f| f.duplicated).sum::<u64>(),
@@ -728,7 +736,7 @@ fn print_figures(f: &Figures) {
     };
     let driver_bound = f.driver_cpu_share > 0.9 || f.send_lag_p99_ms > 5.0;
     println!(
-        "offered {offered:>6}/s | acked {:>8.0}/s deliveries {:>8.0}/s | lost {} dup {} err {} | e2e p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.1} ms (p99 {:.2} from schedule; send lag p99 {:.2}) | ack p50 {:.2} p99 {:.2} ms | server cpu {} | msgs/core-s {} | rss {} | driver cpu {:.0}%{}",
+        "offered {offered:>6}/s | acked {:>8.0}/s deliveries {:>8.0}/s | lost {} dup {} err {} | e2e p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.1} ms (p99 {:.2} from schedule; send lag p99 {:.2}) | ack p50 {:.2} p99 {:.2} ms | server cpu {} | msgs/core-s {} | written {} | rss {} | driver cpu {:.0}%{}",
         f.acked_per_s,
         f.deliveries_per_s,
         f.lost,
@@ -744,6 +752,7 @@ fn print_figures(f: &Figures) {
         f.ack_p99_ms,
         f.server_cpu_s.map_or("-".into(), |c| format!("{:.2} s ({:.0}% of a core)", c, 100.0 * c / f.seconds)),
         f.msgs_per_server_core_s.map_or("-".into(), |m| format!("{m:.0}")),
+        f.server_written_per_msg.map_or("-".into(), |b| format!("{b:.0} B/msg")),
         f.server_rss_mib.map_or("-".into(), |m| format!("{m:.1} MiB")),
         100.0 * f.driver_cpu_share,
         if driver_bound { " (driver-bound)" } else { "" },
