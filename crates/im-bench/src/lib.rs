@@ -397,11 +397,17 @@ mod tests {
     fn counts_what_it_writes_to_storage() {
         use std::io::Write;
         let path = std::env::temp_dir().join(format!("im-bench-io-{}", std::process::id()));
-        let before = proc_sample(0).unwrap().written_bytes.expect("/proc/self/io");
+        let before = proc_sample(0)
+            .unwrap()
+            .written_bytes
+            .expect("/proc/self/io");
         let mut file = std::fs::File::create(&path).unwrap();
         file.write_all(&vec![7u8; 1 << 20]).unwrap();
         file.sync_all().unwrap();
-        let after = proc_sample(0).unwrap().written_bytes.expect("/proc/self/io");
+        let after = proc_sample(0)
+            .unwrap()
+            .written_bytes
+            .expect("/proc/self/io");
         std::fs::remove_file(&path).unwrap();
         assert!(after - before >= 1 << 20, "{before} → {after}");
     }
