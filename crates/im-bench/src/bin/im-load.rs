@@ -61,6 +61,9 @@ struct Args {
     /// Username prefix (a random suffix keeps reruns on one database apart).
     #[arg(long, default_value = "load")]
     prefix: String,
+    /// Random client ids (UUIDv4) instead of time-ordered ones (UUIDv7, what the SDK sends).
+    #[arg(long)]
+    random_client_ids: bool,
     /// Also print each run's figures as one JSON line.
     #[arg(long)]
     json: bool,
@@ -286,6 +289,7 @@ async fn sender(
     rate_per_user: f64,
     until: Instant,
     text_bytes: usize,
+    random_client_ids: bool,
     clock: Clock,
     window: Window,
 ) -> Result<u64> {
@@ -309,9 +313,13 @@ async fn sender(
         }
         match &user.link {
             Link::Im(sink, conversation) => {
+                let client_id = if random_client_ids {
+                    uuid::Uuid::new_v4().simple()
+                } else {
+                    uuid::Uuid::now_v7().simple()
+                };
                 let frame = format!(
-                    r#"{{"id":{request_id},"op":"send_text","conversation_id":"{conversation}","client_id":"r{run}u{}n{n}","text":"{text}"}}"#,
-                    user.index
+                    r#"{{"id":{request_id},"op":"send_text","conversation_id":"{conversation}","client_id":"{client_id}","text":"{text}"}}"#,
                 );
                 sink.lock().await.send(Message::text(frame)).await?;
             }
@@ -570,6 +578,7 @@ async fn main() -> Result<()> {
                     rate_per_user,
                     until,
                     args.text_bytes,
+                    args.random_client_ids,
                     clock,
                     run_window,
                 ))

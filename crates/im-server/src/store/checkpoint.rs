@@ -4,7 +4,7 @@
 //! SQLite's automatic checkpoint runs inside whichever commit crosses its threshold, so that
 //! batch's acks (and every command queued behind it) wait for the copy and its fsyncs. Here it
 //! goes in two steps:
-//! 1. after a commit that leaves the log past [`CHECKPOINT_PAGES`] (the WAL hook reports its
+//! 1. after a commit that leaves the log past [`CHECKPOINT_BYTES`] (the WAL hook reports its
 //!    size for free), the writer wakes this thread, which copies the log in passive checkpoints
 //!    while the writer goes on committing — twice, the second pass catching up with what was
 //!    committed during the first;
@@ -24,13 +24,18 @@ use rusqlite::Connection;
 use crate::error::Result;
 use crate::fatal::Fatal;
 
-/// A checkpoint starts once the log holds this many pages (~40 MiB). Fewer, larger checkpoints
-/// write less in total: they copy each distinct changed page once, and under load most commits
-/// change the same few hundred index leaves.
-pub const CHECKPOINT_PAGES: i32 = 10_000;
-/// Past this many pages (~400 MiB) after a passive checkpoint (long readers kept it from
+/// A checkpoint starts once the log holds this many bytes. Fewer, larger checkpoints write less
+/// in total: they copy each distinct changed page once, and under load most commits change the
+/// same few thousand index leaves (one per busy conversation).
+pub const CHECKPOINT_BYTES: i64 = 40 << 20;
+/// Past ten times the threshold after a passive checkpoint (long readers kept it from
 /// finishing), a blocking one bounds the file.
-const FORCE_PAGES: i64 = 100_000;
+const FORCE_FACTOR: i64 = 10;
+
+/// [`CHECKPOINT_BYTES`] in pages of `page_size` bytes.
+pub fn threshold_pages(page_size: u32) -> i32 {
+    i32::try_from(CHECKPOINT_BYTES / i64::from(page_size.max(512))).unwrap_or(i32::MAX)
+}
 
 thread_local! {
     /// The WAL's size in pages after this thread's last commit (set by [`note_wal_pages`]).
@@ -139,7 +144,7 @@ impl Checkpointer {
     }
 
     /// One pass of step 1: a passive checkpoint from the checkpointer's connection (and a blocking
-    /// one if the log has grown past [`FORCE_PAGES`] regardless).
+    /// one if the log has grown past [`FORCE_FACTOR`] times the threshold regardless).
     fn copy_log(&self, conn: &Connection) {
         let started = std::time::Instant::now();
         match checkpoint(conn, "PASSIVE") {
@@ -147,7 +152,7 @@ impl Checkpointer {
                 self.durations.record(started.elapsed());
                 let ms = started.elapsed().as_secs_f64() * 1e3;
                 tracing::debug!(log, copied, ms, "checkpoint");
-                if log > FORCE_PAGES && log > copied {
+                if log > FORCE_FACTOR * i64::from(self.threshold) && log > copied {
                     tracing::warn!(pages = log, "WAL is large; running a blocking checkpoint");
                     if let Err(e) = checkpoint(conn, "RESTART") {
                         tracing::warn!(error = %e, "checkpoint failed");
@@ -192,6 +197,16 @@ fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_threshold_is_the_same_bytes_whatever_the_page_size() {
+        assert_eq!(threshold_pages(4096), 10_240);
+        assert_eq!(threshold_pages(1024), 40_960);
+        assert_eq!(
+            i64::from(threshold_pages(1024)) * 1024,
+            i64::from(threshold_pages(65536)) * 65536
+        );
+    }
 
     #[test]
     fn a_large_log_is_copied_in_the_background_and_then_started_over() {

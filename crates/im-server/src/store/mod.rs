@@ -82,9 +82,10 @@ impl Store {
         let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
             std::num::NonZeroUsize::new(100_000).expect("non-zero"),
         )));
+        let page_size: u32 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         let checkpointer = checkpoint::Checkpointer::start(
             path,
-            checkpoint::CHECKPOINT_PAGES,
+            checkpoint::threshold_pages(page_size),
             fatal,
             metrics.checkpoint_seconds.clone(),
         )?;

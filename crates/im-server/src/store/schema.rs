@@ -123,6 +123,16 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         ) STRICT;
         "#,
         ),
+        // The idempotency key, client id first. Clients send time-ordered ids (the SDK's are
+        // UUIDv7), so new keys land at the index's end: a batch of sends dirties one or two
+        // pages there instead of one page per message in each conversation's part of the index.
+        // The constraint is the same three columns; a lookup gives all three.
+        M::up(
+            r#"
+        DROP INDEX messages_by_client_id;
+        CREATE UNIQUE INDEX messages_by_client_id ON messages(client_id, sender, conversation_id);
+        "#,
+        ),
     ])
 });
 
@@ -223,6 +233,42 @@ mod tests {
         drop(open_writer(&path).unwrap());
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn upgrading_keeps_resends_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let insert = "INSERT INTO messages
+                (conversation_id, seq, id, sender, client_id, type, body, timestamp)
+            VALUES (x'01', ?1, x'02', x'03', 'c1', 'text', 'hi', 0)
+            ON CONFLICT (conversation_id, sender, client_id) DO NOTHING";
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            MIGRATIONS.to_version(&mut conn, 4).unwrap();
+            assert_eq!(conn.execute(insert, [1]).unwrap(), 1);
+        }
+        let conn = open_writer(&path).unwrap();
+        // The stored message still holds its key: a resend inserts nothing.
+        assert_eq!(conn.execute(insert, [2]).unwrap(), 0);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT seq FROM messages
+                 WHERE conversation_id = x'01' AND sender = x'03' AND client_id = 'c1'",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("messages_by_client_id"), "{plan}");
+        // Led by the (time-ordered) client id, so new keys land at the index's end.
+        let first: String = conn
+            .query_row(
+                "SELECT name FROM pragma_index_info('messages_by_client_id') WHERE seqno = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(first, "client_id");
     }
 
     #[test]
