@@ -283,13 +283,21 @@ async fn reader(
     }
 }
 
+/// What each send carries.
+#[derive(Clone, Copy)]
+struct Content {
+    /// Bytes per text.
+    text_bytes: usize,
+    /// UUIDv4 client ids instead of UUIDv7.
+    random_client_ids: bool,
+}
+
 async fn sender(
     user: Arc<User>,
     run: u32,
     rate_per_user: f64,
     until: Instant,
-    text_bytes: usize,
-    random_client_ids: bool,
+    content: Content,
     clock: Clock,
     window: Window,
 ) -> Result<u64> {
@@ -304,7 +312,7 @@ async fn sender(
             scheduled,
             sent,
         };
-        let text = stamp.text(text_bytes);
+        let text = stamp.text(content.text_bytes);
         let in_window = window.contains(scheduled);
         if in_window {
             let mut records = user.records.lock().unwrap();
@@ -313,7 +321,7 @@ async fn sender(
         }
         match &user.link {
             Link::Im(sink, conversation) => {
-                let client_id = if random_client_ids {
+                let client_id = if content.random_client_ids {
                     uuid::Uuid::new_v4().simple()
                 } else {
                     uuid::Uuid::now_v7().simple()
@@ -577,8 +585,10 @@ async fn main() -> Result<()> {
                     run,
                     rate_per_user,
                     until,
-                    args.text_bytes,
-                    args.random_client_ids,
+                    Content {
+                        text_bytes: args.text_bytes,
+                        random_client_ids: args.random_client_ids,
+                    },
                     clock,
                     run_window,
                 ))
