@@ -22,6 +22,8 @@ APT_PACKAGES=(
 # Only for the tests: the headless desktop the end-to-end tests run in.
 APT_TEST_PACKAGES=(
   xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring dunst libnotify-bin imagemagick xdotool
+  # the tests start their own PostgreSQL cluster and NATS server (crates/im-test-services)
+  postgresql nats-server
 )
 
 need_root() {

@@ -15,6 +15,12 @@ pub enum Error {
     /// The schema could not be brought up to date.
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// PostgreSQL failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// PostgreSQL's schema could not be brought up to date.
+    #[error("postgres migration: {0}")]
+    PostgresMigration(#[from] refinery::Error),
     /// Reading or writing a file or socket failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

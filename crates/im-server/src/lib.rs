@@ -48,7 +48,7 @@ pub use admin::{
 pub use client_address::parse_trusted as parse_trusted_proxy;
 pub use config::{Config, GuardLimits, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE, DEFAULT_LISTEN};
 pub use error::{Error, Result};
-pub use store::{backup, restore, BackupReport};
+pub use store::{backup, pg, restore, BackupReport};
 pub use tls::TlsFiles;
 
 use crate::metrics::Metrics;

@@ -12,6 +12,7 @@ mod hot;
 mod lock;
 #[cfg(test)]
 mod model_tests;
+pub mod pg;
 mod read;
 mod rows;
 mod rules;
