@@ -16,17 +16,19 @@
 //!
 //! What each command does is in `rules/`, written against the [`WriteTx`](super::tx::WriteTx)
 //! trait; this file is the engine around them: batching, the transaction, replays, answers,
-//! pushes, the send holds that keep a pipelined outbox in order, and the checkpoint hand-off.
+//! pushes and the send holds that keep a pipelined outbox in order. It runs on any
+//! [`Backend`]; what a database does after a commit (SQLite's checkpoint hand-off) is the
+//! backend's.
 
 use std::sync::Arc;
 
-use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::backend::Backend;
 use super::command::{Push, Value, WriteCmd};
 use super::hot::{HotCache, DEFAULT_MEMBER_BUDGET};
 use super::rules::{self, Ctx};
-use super::sqlite_tx::SqliteTx;
+use super::sqlite_tx::SqliteBackend;
 use crate::error::{Error, Result};
 use crate::hub::{ConnHandle, Hub};
 use crate::metrics::Metrics;
@@ -52,15 +54,14 @@ enum Attempt {
 }
 
 /// The writer thread's state.
-pub struct Writer {
-    conn: Connection,
+pub struct Writer<B: Backend = SqliteBackend> {
+    db: B,
     hub: Arc<Hub>,
     version: u64,
     hot: HotCache,
     max_batch: usize,
     max_members: usize,
     sessions: Arc<super::SessionCache>,
-    checkpointer: Arc<super::checkpoint::Checkpointer>,
     /// Fault injection for the crash-only tests: panic after this many batches.
     panic_after: Option<u64>,
     metrics: Arc<Metrics>,
@@ -68,7 +69,7 @@ pub struct Writer {
     max_sessions: usize,
 }
 
-impl std::fmt::Debug for Writer {
+impl<B: Backend> std::fmt::Debug for Writer<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer")
             .field("version", &self.version)
@@ -139,27 +140,25 @@ fn send_key(cmd: &WriteCmd) -> Option<SendKey> {
     }
 }
 
-impl Writer {
-    /// A writer over an open, migrated connection.
+impl<B: Backend> Writer<B> {
+    /// A writer over an open, migrated database.
     pub fn new(
-        conn: Connection,
+        db: B,
         hub: Arc<Hub>,
         max_batch: usize,
         max_members: usize,
         sessions: Arc<super::SessionCache>,
-        checkpointer: Arc<super::checkpoint::Checkpointer>,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
-        let version = super::consistency::current_version(&conn)?;
+        let version = db.current_version()?;
         Ok(Self {
-            conn,
+            db,
             hub,
             version,
             hot: HotCache::new(DEFAULT_MEMBER_BUDGET),
             max_batch: max_batch.max(1),
             max_members,
             sessions,
-            checkpointer,
             panic_after: None,
             metrics,
             max_sessions: 0,
@@ -186,14 +185,8 @@ impl Writer {
         self
     }
 
-    /// The writer's connection (tests inject faults through it).
-    #[cfg(test)]
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// Runs until `Stop` arrives or every sender is gone; dropping the writer then stops the
-    /// checkpointer.
+    /// Runs until `Stop` arrives or every sender is gone; dropping the writer then drops its
+    /// database (SQLite's stops the checkpointer).
     pub fn run(self, rx: mpsc::Receiver<WriteCmd>) {
         self.serve(rx);
     }
@@ -227,7 +220,7 @@ impl Writer {
                     cmd.refuse(Error::ShuttingDown);
                 }
                 // A clean stop: the next start need not check what this run changed.
-                if let Err(e) = super::consistency::mark_checked(&self.conn, self.version) {
+                if let Err(e) = self.db.mark_clean_stop(self.version) {
                     tracing::warn!(error = %e, "cannot record the clean stop");
                 }
                 tracing::info!("writer stopped; everything acknowledged is committed");
@@ -286,7 +279,7 @@ impl Writer {
                         self.carry_out(push);
                     }
                 }
-                self.checkpointer.after_commit(&self.conn);
+                self.db.after_commit();
             }
             Err(e) => {
                 tracing::error!(error = %e, size, "write batch failed; rolled back");
@@ -305,10 +298,10 @@ impl Writer {
 
     /// One try at the batch (without the commands that already failed on their own).
     fn attempt(&mut self, cmds: &[WriteCmd], failed: &[Option<Error>]) -> Attempt {
-        if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
-            return Attempt::BatchFailed(e.into());
+        if let Err(e) = self.db.begin() {
+            return Attempt::BatchFailed(e);
         }
-        let tx = SqliteTx::new(&self.conn);
+        let tx = self.db.tx();
         let mut ctx = Ctx {
             tx: &tx,
             hot: &mut self.hot,
@@ -364,11 +357,13 @@ impl Writer {
             Some(_) => Ok(()),
             None => rules::flush_last_seqs(&mut ctx),
         };
+        drop(ctx);
+        drop(tx);
         if let Some(failure) = failure {
             self.roll_back();
             return failure;
         }
-        match flushed.and_then(|()| self.conn.execute_batch("COMMIT").map_err(Error::from)) {
+        match flushed.and_then(|()| self.db.commit()) {
             Ok(()) => Attempt::Committed(outcomes),
             Err(e) => {
                 self.roll_back();
@@ -379,15 +374,9 @@ impl Writer {
 
     /// Undoes the open transaction and forgets what memory held about it.
     fn roll_back(&mut self) {
-        if let Err(e) = self.conn.execute_batch("ROLLBACK") {
-            if !self.conn.is_autocommit() {
-                // Left inside the failed transaction, every later batch would fail too:
-                // crash-only (the process restarts and SQLite rolls it back on open).
-                panic!("cannot roll back a failed write batch: {e}");
-            }
-        }
+        self.db.roll_back();
         self.hot.clear();
-        match super::consistency::current_version(&self.conn) {
+        match self.db.current_version() {
             Ok(v) => self.version = v,
             Err(e) => tracing::error!(error = %e, "cannot reread the change counter"),
         }
@@ -445,10 +434,10 @@ impl Writer {
     }
 }
 
-impl Drop for Writer {
-    /// A writer that is dropped — after `run`, or never run (as in tests) — stops its
-    /// checkpointer's thread, which would otherwise wait for requests for ever.
-    fn drop(&mut self) {
-        self.checkpointer.stop();
+impl Writer<SqliteBackend> {
+    /// The writer's connection (tests inject faults through it).
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &rusqlite::Connection {
+        self.db.connection()
     }
 }

@@ -48,12 +48,11 @@ fn fixture() -> Fixture {
     )
     .unwrap();
     let mut writer = Writer::new(
-        conn,
+        crate::store::sqlite_tx::SqliteBackend::new(conn, checkpointer),
         Arc::new(Hub::new()),
         1024,
         10,
         sessions.clone(),
-        checkpointer,
         Default::default(),
     )
     .unwrap();

@@ -1,6 +1,7 @@
 //! Durable state on embedded SQLite: one writer thread with group commit ([`write`]) and a
 //! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
 
+mod backend;
 mod backup;
 mod checkpoint;
 mod command;
@@ -91,12 +92,11 @@ impl Store {
             metrics.checkpoint_seconds.clone(),
         )?;
         let writer = engine::Writer::new(
-            conn,
+            sqlite_tx::SqliteBackend::new(conn, checkpointer),
             hub,
             max_batch,
             config.limits.max_members,
             sessions.clone(),
-            checkpointer,
             metrics,
         )?
         .panic_after(config.debug_writer_panic_after)

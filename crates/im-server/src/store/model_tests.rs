@@ -747,12 +747,11 @@ impl Harness {
         )
         .unwrap();
         let writer = Writer::new(
-            conn,
+            crate::store::sqlite_tx::SqliteBackend::new(conn, checkpointer),
             hub.clone(),
             1024,
             MAX_MEMBERS,
             sessions,
-            checkpointer,
             Default::default(),
         )
         .unwrap()

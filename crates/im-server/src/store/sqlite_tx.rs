@@ -1,13 +1,84 @@
-//! [`WriteTx`] on SQLite: the writer's statements, on the writer's connection inside its open
-//! transaction (prepared once, cached).
+//! The writer's SQLite: its transactions ([`Backend`] on the writer's connection, with the
+//! checkpoint hand-off after each commit) and its statements ([`WriteTx`], prepared once,
+//! cached).
+
+use std::sync::Arc;
 
 use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid, User};
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::backend::Backend;
+use super::checkpoint::Checkpointer;
 use super::rows::{self, ConversationRow};
 use super::tx::{Fields, NewInvite, WriteTx};
 use crate::error::Result;
 use crate::hub::TokenHash;
+
+/// The writer's connection and the checkpointer it hands off to.
+#[derive(Debug)]
+pub struct SqliteBackend {
+    conn: Connection,
+    checkpointer: Arc<Checkpointer>,
+}
+
+impl SqliteBackend {
+    /// A backend over an open, migrated writer connection.
+    pub fn new(conn: Connection, checkpointer: Arc<Checkpointer>) -> Self {
+        Self { conn, checkpointer }
+    }
+
+    /// The connection (tests inject faults through it).
+    #[cfg(test)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Backend for SqliteBackend {
+    type Tx<'a> = SqliteTx<'a>;
+
+    fn begin(&mut self) -> Result<()> {
+        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+    }
+
+    fn tx(&self) -> SqliteTx<'_> {
+        SqliteTx::new(&self.conn)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        Ok(self.conn.execute_batch("COMMIT")?)
+    }
+
+    fn roll_back(&mut self) {
+        if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+            if !self.conn.is_autocommit() {
+                // Left inside the failed transaction, every later batch would fail too:
+                // crash-only (the process restarts and SQLite rolls it back on open).
+                panic!("cannot roll back a failed write batch: {e}");
+            }
+        }
+    }
+
+    fn current_version(&self) -> Result<u64> {
+        super::consistency::current_version(&self.conn)
+    }
+
+    fn after_commit(&mut self) {
+        self.checkpointer.after_commit(&self.conn);
+    }
+
+    fn mark_clean_stop(&mut self, version: u64) -> Result<()> {
+        super::consistency::mark_checked(&self.conn, version)
+    }
+}
+
+impl Drop for SqliteBackend {
+    /// Dropped with its writer — after `run`, or never run (as in tests) — it stops the
+    /// checkpointer's thread, which would otherwise wait for requests for ever.
+    fn drop(&mut self) {
+        self.checkpointer.stop();
+    }
+}
 
 /// The writer's connection, seen as a write transaction.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,31 @@
+//! [`Backend`]: what the writer's engine needs from a database around the statements of
+//! [`WriteTx`]: one transaction per batch, begun, committed or rolled back, and the change
+//! counter as stored. The engine (`engine.rs`) and the rules are written against it; SQLite
+//! (`sqlite_tx.rs`) implements it, and the PostgreSQL backend (docs/CLUSTER.md) will too.
+
+use super::tx::WriteTx;
+use crate::error::Result;
+
+/// A database the writer owns.
+pub trait Backend {
+    /// The write statements, on the open transaction.
+    type Tx<'a>: WriteTx
+    where
+        Self: 'a;
+
+    /// Opens the batch's transaction (taking the write lock: SQLite's `BEGIN IMMEDIATE`).
+    fn begin(&mut self) -> Result<()>;
+    /// The statements of the open transaction.
+    fn tx(&self) -> Self::Tx<'_>;
+    /// Commits the open transaction: when this returns, it is durable.
+    fn commit(&mut self) -> Result<()>;
+    /// Undoes the open transaction. A transaction that cannot be left is fatal (crash-only:
+    /// this panics, and the next start recovers).
+    fn roll_back(&mut self);
+    /// The change counter as committed (the engine's own copy is reset to it after a rollback).
+    fn current_version(&self) -> Result<u64>;
+    /// Called after each commit, outside any transaction (SQLite hands off checkpoints here).
+    fn after_commit(&mut self);
+    /// Records a clean stop at `version`: the next start need not check what this run changed.
+    fn mark_clean_stop(&mut self, version: u64) -> Result<()>;
+}
