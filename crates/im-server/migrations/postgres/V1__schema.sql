@@ -11,12 +11,14 @@ CREATE TABLE users (
     disabled      boolean NOT NULL DEFAULT false
 );
 
--- Session tokens are stored as SHA-256 hashes, never in clear.
+-- Session tokens are stored as SHA-256 hashes, never in clear. made: the order they were
+-- made in (SQLite's rowid), for sessions made in the same millisecond.
 CREATE TABLE sessions (
     token_hash bytea PRIMARY KEY,
     uid        bytea NOT NULL REFERENCES users (uid),
     device     text NOT NULL,
-    created_at bigint NOT NULL
+    created_at bigint NOT NULL,
+    made       bigint GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX sessions_by_uid ON sessions (uid);
 

@@ -1,6 +1,12 @@
-//! The PostgreSQL backend, being built (issue 12; the design is docs/CLUSTER.md): so far its
-//! schema and the migrations that nodes starting together run once.
+//! The PostgreSQL backend, being built (issue 12; the design is docs/CLUSTER.md): its schema
+//! and the migrations that nodes starting together run once, and the writer's backend
+//! ([`PgBackend`]: the write rules' statements on PostgreSQL).
 
 mod schema;
+mod tx;
 
 pub use schema::{migrate, MIGRATION_LOCK};
+pub use tx::{PgBackend, PgTx};
+
+#[cfg(test)]
+mod writer_tests;

@@ -1,0 +1,658 @@
+//! The writer on PostgreSQL: [`Backend`] on one blocking `postgres` connection owned by the writer
+//! thread, and [`WriteTx`] as one prepared statement per operation (cached per connection).
+//!
+//! This is the first, plain form: a round trip per statement. Buffering the two per-message
+//! writes into multi-row statements, and locking the batch's conversations for several nodes, are
+//! the next steps (docs/CLUSTER.md).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use im_proto::{
+    ClientId, Conversation, ConversationId, ConversationType, Message, MessageBody, MessageId,
+    Millis, Seq, Uid, User,
+};
+use postgres::types::ToSql;
+use postgres::{Client, Row, Statement};
+
+use crate::error::{Error, Result};
+use crate::hub::TokenHash;
+use crate::store::backend::Backend;
+use crate::store::rows::ConversationRow;
+use crate::store::tx::{Fields, NewInvite, WriteTx};
+
+/// A seq, version or count as PostgreSQL's `bigint`.
+fn big(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::Corrupt(format!("{n} does not fit a bigint")))
+}
+
+/// A `bigint` read back as a seq, version or count.
+fn unsigned(n: i64) -> Result<u64> {
+    u64::try_from(n).map_err(|_| Error::Corrupt(format!("negative value {n}")))
+}
+
+fn id16(bytes: &[u8]) -> Result<[u8; 16]> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt(format!("an id of {} bytes", bytes.len())))
+}
+
+/// The writer's PostgreSQL connection.
+pub struct PgBackend {
+    client: RefCell<Client>,
+    statements: RefCell<HashMap<&'static str, Statement>>,
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend").finish_non_exhaustive()
+    }
+}
+
+impl PgBackend {
+    /// A backend over a connection to a migrated database ([`super::migrate`]).
+    pub fn new(client: Client) -> Self {
+        Self {
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        Ok(self.client.borrow_mut().batch_execute(sql)?)
+    }
+
+    fn prepared(&self, sql: &'static str) -> Result<Statement> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.borrow_mut().prepare(sql)?;
+        self.statements.borrow_mut().insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    fn execute(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let statement = self.prepared(sql)?;
+        Ok(self.client.borrow_mut().execute(&statement, params)?)
+    }
+
+    fn query(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let statement = self.prepared(sql)?;
+        Ok(self.client.borrow_mut().query(&statement, params)?)
+    }
+
+    fn query_opt(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        let statement = self.prepared(sql)?;
+        Ok(self.client.borrow_mut().query_opt(&statement, params)?)
+    }
+}
+
+impl Backend for PgBackend {
+    type Tx<'a> = PgTx<'a>;
+
+    fn begin(&mut self) -> Result<()> {
+        self.batch("BEGIN")
+    }
+
+    fn tx(&self) -> PgTx<'_> {
+        PgTx { db: self }
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.batch("COMMIT")
+    }
+
+    fn roll_back(&mut self) {
+        if let Err(e) = self.batch("ROLLBACK") {
+            // Left inside the failed transaction (or with a broken connection), every later
+            // batch would fail too: crash-only.
+            panic!("cannot roll back a failed write batch: {e}");
+        }
+    }
+
+    fn current_version(&self) -> Result<u64> {
+        let row = self.query_opt(
+            "SELECT GREATEST(
+                 (SELECT coalesce(max(version), 0) FROM conversations),
+                 (SELECT coalesce(max(version), 0) FROM members))",
+            &[],
+        )?;
+        unsigned(row.map_or(0, |r| r.get(0)))
+    }
+
+    fn after_commit(&mut self) {}
+
+    fn mark_clean_stop(&mut self, version: u64) -> Result<()> {
+        self.execute(
+            "INSERT INTO server_state (key, value) VALUES ('checked_version', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&big(version)?],
+        )
+        .map(drop)
+    }
+}
+
+/// The open transaction's statements.
+#[derive(Debug, Clone, Copy)]
+pub struct PgTx<'a> {
+    db: &'a PgBackend,
+}
+
+/// A message row: `conversation_id, seq, id, sender, client_id, type, body, timestamp`.
+fn message(row: &Row) -> Result<Message> {
+    let kind: &str = row.get(5);
+    let body = match kind {
+        "text" => MessageBody::Text { text: row.get(6) },
+        other => return Err(Error::Corrupt(format!("unknown message type {other:?}"))),
+    };
+    Ok(Message {
+        conversation_id: ConversationId::from_bytes(id16(row.get(0))?),
+        seq: unsigned(row.get(1))?,
+        id: MessageId::from_bytes(id16(row.get(2))?),
+        from: Uid::from_bytes(id16(row.get(3))?),
+        client_id: row
+            .get::<_, &str>(4)
+            .parse::<ClientId>()
+            .map_err(|e| Error::Corrupt(format!("client id: {e}")))?,
+        timestamp: row.get(7),
+        body,
+    })
+}
+
+impl PgTx<'_> {
+    fn active_members(&self, id: ConversationId) -> Result<Vec<Uid>> {
+        self.db
+            .query(
+                "SELECT uid FROM members WHERE conversation_id = $1 AND active ORDER BY position",
+                &[&id.as_bytes().as_slice()],
+            )?
+            .iter()
+            .map(|r| Ok(Uid::from_bytes(id16(r.get(0))?)))
+            .collect()
+    }
+}
+
+impl WriteTx for PgTx<'_> {
+    fn insert_user(&self, user: &User, password_hash: &str, created_at: Millis) -> Result<bool> {
+        let inserted = self.db.execute(
+            "INSERT INTO users (uid, username, display_name, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
+            &[
+                &user.uid.as_bytes().as_slice(),
+                &user.username,
+                &user.display_name,
+                &password_hash,
+                &created_at,
+            ],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    fn missing_users(&self, uids: &[Uid]) -> Result<Vec<Uid>> {
+        let mut missing = Vec::new();
+        for uid in uids {
+            let found = self.db.query_opt(
+                "SELECT 1 FROM users WHERE uid = $1",
+                &[&uid.as_bytes().as_slice()],
+            )?;
+            if found.is_none() {
+                missing.push(*uid);
+            }
+        }
+        Ok(missing)
+    }
+
+    fn insert_session(
+        &self,
+        token_hash: &TokenHash,
+        uid: Uid,
+        device: &str,
+        at: Millis,
+    ) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT INTO sessions (token_hash, uid, device, created_at) VALUES ($1, $2, $3, $4)",
+                &[
+                    &token_hash.as_slice(),
+                    &uid.as_bytes().as_slice(),
+                    &device,
+                    &at,
+                ],
+            )
+            .map(drop)
+    }
+
+    fn delete_session(&self, token_hash: &TokenHash) -> Result<()> {
+        self.db
+            .execute(
+                "DELETE FROM sessions WHERE token_hash = $1",
+                &[&token_hash.as_slice()],
+            )
+            .map(drop)
+    }
+
+    fn sessions_of(&self, uid: Uid) -> Result<Vec<TokenHash>> {
+        // `made` (an identity) breaks ties between sessions made in the same millisecond, as
+        // SQLite's rowid does.
+        self.db
+            .query(
+                "SELECT token_hash FROM sessions WHERE uid = $1 ORDER BY created_at, made",
+                &[&uid.as_bytes().as_slice()],
+            )?
+            .iter()
+            .map(|r| {
+                r.get::<_, &[u8]>(0)
+                    .try_into()
+                    .map_err(|_| Error::Corrupt("a token hash not of 32 bytes".into()))
+            })
+            .collect()
+    }
+
+    fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+        let Some(row) = self.db.query_opt(
+            "SELECT id, title, icon, manager_id, remark, user_count, attrs, create_time, type,
+                 last_seq, version
+             FROM conversations WHERE id = $1",
+            &[&id.as_bytes().as_slice()],
+        )?
+        else {
+            return Ok(None);
+        };
+        let attrs: &str = row.get(6);
+        let kind: &str = row.get(8);
+        let user_count: i32 = row.get(5);
+        Ok(Some(ConversationRow {
+            conversation: Conversation {
+                id: ConversationId::from_bytes(id16(row.get(0))?),
+                title: row.get(1),
+                icon: row.get(2),
+                manager_id: Uid::from_bytes(id16(row.get(3))?),
+                remark: row.get(4),
+                user_count: u32::try_from(user_count)
+                    .map_err(|_| Error::Corrupt(format!("user_count {user_count}")))?,
+                attrs: serde_json::from_str(attrs)
+                    .map_err(|e| Error::Corrupt(format!("attrs: {e}")))?,
+                create_time: row.get(7),
+                kind: ConversationType::from_wire(kind)
+                    .ok_or_else(|| Error::Corrupt(format!("conversation type {kind:?}")))?,
+                user_ids: self.active_members(id)?,
+            },
+            last_seq: unsigned(row.get(9))?,
+            version: unsigned(row.get(10))?,
+        }))
+    }
+
+    fn conversation_by_members(&self, member_key: &[u8]) -> Result<Option<ConversationId>> {
+        // create_time, then id: a stable choice among conversations made in one millisecond.
+        self.db
+            .query_opt(
+                "SELECT id FROM conversations WHERE member_key = $1
+                 ORDER BY create_time, id LIMIT 1",
+                &[&member_key],
+            )?
+            .map(|r| Ok(ConversationId::from_bytes(id16(r.get(0))?)))
+            .transpose()
+    }
+
+    fn insert_conversation(&self, c: &Conversation, member_key: &[u8], version: u64) -> Result<()> {
+        let user_count = i32::try_from(c.user_count)
+            .map_err(|_| Error::Corrupt(format!("user_count {}", c.user_count)))?;
+        self.db
+            .execute(
+                "INSERT INTO conversations (id, title, icon, manager_id, remark, user_count, attrs,
+                     create_time, type, member_key, last_seq, version, membership_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)",
+                &[
+                    &c.id.as_bytes().as_slice(),
+                    &c.title,
+                    &c.icon,
+                    &c.manager_id.as_bytes().as_slice(),
+                    &c.remark,
+                    &user_count,
+                    &serde_json::Value::Object(c.attrs.clone()).to_string(),
+                    &c.create_time,
+                    &c.kind.as_str(),
+                    &member_key,
+                    &big(version)?,
+                ],
+            )
+            .map(drop)
+    }
+
+    fn update_conversation(&self, id: ConversationId, f: &Fields, version: u64) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE conversations SET
+                     title = coalesce($2, title), icon = coalesce($3, icon),
+                     remark = coalesce($4, remark), attrs = coalesce($5, attrs), version = $6
+                 WHERE id = $1",
+                &[
+                    &id.as_bytes().as_slice(),
+                    &f.title,
+                    &f.icon,
+                    &f.remark,
+                    &f.attrs,
+                    &big(version)?,
+                ],
+            )
+            .map(drop)
+    }
+
+    fn set_membership(
+        &self,
+        id: ConversationId,
+        count: usize,
+        member_key: &[u8],
+        manager: Uid,
+        version: u64,
+    ) -> Result<()> {
+        let count = i32::try_from(count).map_err(|_| Error::Corrupt(format!("{count} members")))?;
+        self.db
+            .execute(
+                "UPDATE conversations SET user_count = $2, member_key = $3, manager_id = $4,
+                     version = $5, membership_version = $5 WHERE id = $1",
+                &[
+                    &id.as_bytes().as_slice(),
+                    &count,
+                    &member_key,
+                    &manager.as_bytes().as_slice(),
+                    &big(version)?,
+                ],
+            )
+            .map(drop)
+    }
+
+    fn set_last_seq(&self, id: ConversationId, last_seq: Seq, version: u64) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE conversations SET last_seq = $2, version = $3 WHERE id = $1",
+                &[&id.as_bytes().as_slice(), &big(last_seq)?, &big(version)?],
+            )
+            .map(drop)
+    }
+
+    fn add_members(
+        &self,
+        id: ConversationId,
+        uids: &[Uid],
+        read_seq: Seq,
+        version: u64,
+    ) -> Result<()> {
+        let next: i32 = self
+            .db
+            .query_opt(
+                "SELECT coalesce(max(position), -1) + 1 FROM members WHERE conversation_id = $1",
+                &[&id.as_bytes().as_slice()],
+            )?
+            .map_or(0, |r| r.get(0));
+        for (i, uid) in uids.iter().enumerate() {
+            let position =
+                next + i32::try_from(i).map_err(|_| Error::Corrupt(format!("{i} new members")))?;
+            self.db.execute(
+                "INSERT INTO members (uid, conversation_id, position, active, read_seq, version)
+                 VALUES ($1, $2, $3, true, $4, $5)
+                 ON CONFLICT (uid, conversation_id) DO UPDATE SET
+                     active = true, position = excluded.position, read_seq = excluded.read_seq,
+                     version = excluded.version",
+                &[
+                    &uid.as_bytes().as_slice(),
+                    &id.as_bytes().as_slice(),
+                    &position,
+                    &big(read_seq)?,
+                    &big(version)?,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn remove_members(
+        &self,
+        id: ConversationId,
+        uids: &[Uid],
+        version: u64,
+        left_seq: Seq,
+        snapshot: &str,
+    ) -> Result<()> {
+        for uid in uids {
+            self.db.execute(
+                "UPDATE members SET active = false, version = $3, left_seq = $4, left_snapshot = $5
+                 WHERE uid = $1 AND conversation_id = $2",
+                &[
+                    &uid.as_bytes().as_slice(),
+                    &id.as_bytes().as_slice(),
+                    &big(version)?,
+                    &big(left_seq)?,
+                    &snapshot,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn read_seq(&self, uid: Uid, id: ConversationId) -> Result<Option<Seq>> {
+        self.db
+            .query_opt(
+                "SELECT read_seq FROM members WHERE uid = $1 AND conversation_id = $2",
+                &[&uid.as_bytes().as_slice(), &id.as_bytes().as_slice()],
+            )?
+            .map(|r| unsigned(r.get(0)))
+            .transpose()
+    }
+
+    fn set_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq, version: u64) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE members SET read_seq = $3, version = $4
+                 WHERE uid = $1 AND conversation_id = $2",
+                &[
+                    &uid.as_bytes().as_slice(),
+                    &id.as_bytes().as_slice(),
+                    &big(seq)?,
+                    &big(version)?,
+                ],
+            )
+            .map(drop)
+    }
+
+    fn muted(&self, uid: Uid, id: ConversationId) -> Result<Option<bool>> {
+        Ok(self
+            .db
+            .query_opt(
+                "SELECT muted FROM members WHERE uid = $1 AND conversation_id = $2",
+                &[&uid.as_bytes().as_slice(), &id.as_bytes().as_slice()],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn set_muted(&self, uid: Uid, id: ConversationId, muted: bool, version: u64) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE members SET muted = $3, version = $4
+                 WHERE uid = $1 AND conversation_id = $2",
+                &[
+                    &uid.as_bytes().as_slice(),
+                    &id.as_bytes().as_slice(),
+                    &muted,
+                    &big(version)?,
+                ],
+            )
+            .map(drop)
+    }
+
+    fn blocks(&self, uid: Uid, other: Uid) -> Result<bool> {
+        Ok(self
+            .db
+            .query_opt(
+                "SELECT 1 FROM blocks WHERE uid = $1 AND blocked = $2",
+                &[&uid.as_bytes().as_slice(), &other.as_bytes().as_slice()],
+            )?
+            .is_some())
+    }
+
+    fn set_block(&self, uid: Uid, other: Uid, blocked: bool, at: Millis) -> Result<bool> {
+        let (uid, other) = (uid.as_bytes().as_slice(), other.as_bytes().as_slice());
+        let changed = if blocked {
+            self.db.execute(
+                "INSERT INTO blocks (uid, blocked, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (uid, blocked) DO NOTHING",
+                &[&uid, &other, &at],
+            )?
+        } else {
+            self.db.execute(
+                "DELETE FROM blocks WHERE uid = $1 AND blocked = $2",
+                &[&uid, &other],
+            )?
+        };
+        Ok(changed == 1)
+    }
+
+    fn raise_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE members SET read_seq = $3
+                 WHERE uid = $1 AND conversation_id = $2 AND read_seq < $3",
+                &[
+                    &uid.as_bytes().as_slice(),
+                    &id.as_bytes().as_slice(),
+                    &big(seq)?,
+                ],
+            )
+            .map(drop)
+    }
+
+    fn insert_message(&self, m: &Message) -> Result<bool> {
+        let kind = match &m.body {
+            MessageBody::Text { .. } => "text",
+            other => {
+                return Err(Error::Corrupt(format!(
+                    "cannot store a message body {other:?}"
+                )))
+            }
+        };
+        let inserted = self.db.execute(
+            "INSERT INTO messages
+                 (conversation_id, seq, id, sender, client_id, type, body, timestamp)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (client_id, sender, conversation_id) DO NOTHING",
+            &[
+                &m.conversation_id.as_bytes().as_slice(),
+                &big(m.seq)?,
+                &m.id.as_bytes().as_slice(),
+                &m.from.as_bytes().as_slice(),
+                &m.client_id.as_str(),
+                &kind,
+                &m.body.preview(),
+                &m.timestamp,
+            ],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    fn message_by_client_id(
+        &self,
+        id: ConversationId,
+        sender: Uid,
+        client_id: &ClientId,
+    ) -> Result<Option<Message>> {
+        self.db
+            .query_opt(
+                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
+                 FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_id = $3",
+                &[
+                    &id.as_bytes().as_slice(),
+                    &sender.as_bytes().as_slice(),
+                    &client_id.as_str(),
+                ],
+            )?
+            .map(|r| message(&r))
+            .transpose()
+    }
+
+    fn user_disabled(&self, uid: Uid) -> Result<Option<bool>> {
+        Ok(self
+            .db
+            .query_opt(
+                "SELECT disabled FROM users WHERE uid = $1",
+                &[&uid.as_bytes().as_slice()],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn set_disabled(&self, uid: Uid, disabled: bool) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE users SET disabled = $2 WHERE uid = $1",
+                &[&uid.as_bytes().as_slice(), &disabled],
+            )
+            .map(drop)
+    }
+
+    fn set_password(&self, uid: Uid, password_hash: &str) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE users SET password_hash = $2 WHERE uid = $1",
+                &[&uid.as_bytes().as_slice(), &password_hash],
+            )
+            .map(drop)
+    }
+
+    fn invite(&self, code_hash: &TokenHash) -> Result<Option<(u32, Option<Millis>)>> {
+        self.db
+            .query_opt(
+                "SELECT uses_left, expires_at FROM invites WHERE code_hash = $1",
+                &[&code_hash.as_slice()],
+            )?
+            .map(|r| {
+                let uses: i32 = r.get(0);
+                let uses =
+                    u32::try_from(uses).map_err(|_| Error::Corrupt(format!("{uses} uses left")))?;
+                Ok((uses, r.get(1)))
+            })
+            .transpose()
+    }
+
+    fn spend_invite(&self, code_hash: &TokenHash) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = $1",
+                &[&code_hash.as_slice()],
+            )
+            .map(drop)
+    }
+
+    fn insert_invite(&self, invite: &NewInvite, created_at: Millis) -> Result<()> {
+        let uses = i32::try_from(invite.uses)
+            .map_err(|_| Error::Corrupt(format!("{} uses", invite.uses)))?;
+        self.db
+            .execute(
+                "INSERT INTO invites (id, code_hash, uses_left, expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &invite.id,
+                    &invite.code_hash.as_slice(),
+                    &uses,
+                    &invite.expires_at,
+                    &created_at,
+                ],
+            )
+            .map(drop)
+    }
+
+    fn delete_invite(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .db
+            .execute("DELETE FROM invites WHERE id = $1", &[&id])?
+            == 1)
+    }
+
+    fn note_probe(&self, at: Millis) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT INTO server_state (key, value) VALUES ('ready_probe_at', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&at],
+            )
+            .map(drop)
+    }
+}
