@@ -15,6 +15,7 @@ mod lock;
 mod model_tests;
 pub mod pg;
 mod read;
+mod read_conn;
 mod rows;
 mod rules;
 mod schema;

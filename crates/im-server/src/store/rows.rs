@@ -7,6 +7,7 @@ use im_proto::{
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::read_conn::ReadConn;
 use crate::error::{Error, Result};
 
 fn conversion(
@@ -185,18 +186,12 @@ pub fn member_state(row: &Row<'_>) -> rusqlite::Result<MemberState> {
     })
 }
 
-/// The highest read mark among the active members other than `uid`.
-fn others_read_seq(conn: &Connection, id: ConversationId, uid: Uid) -> Result<Seq> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT coalesce(max(read_seq), 0) FROM members
-             WHERE conversation_id = ?1 AND uid <> ?2 AND active = 1",
-        )?
-        .query_row(params![id.as_bytes(), uid.as_bytes()], |r| r.get(0))?)
-}
-
 /// A conversation as `uid` sees it. A former member sees it as it was when they left.
-pub fn view(conn: &Connection, uid: Uid, member: &MemberState) -> Result<ConversationView> {
+pub fn view<R: ReadConn + ?Sized>(
+    conn: &R,
+    uid: Uid,
+    member: &MemberState,
+) -> Result<ConversationView> {
     if !member.active {
         let conversation = match &member.left_snapshot {
             Some(json) => serde_json::from_str(json)
@@ -207,7 +202,7 @@ pub fn view(conn: &Connection, uid: Uid, member: &MemberState) -> Result<Convers
         return Ok(ConversationView {
             conversation,
             last_seq: member.left_seq,
-            last_message: message_by_seq(conn, member.id, member.left_seq)?,
+            last_message: conn.message_by_seq(member.id, member.left_seq)?,
             read_seq,
             others_read_seq: 0,
             unread_count: member.left_seq - read_seq,
@@ -216,15 +211,16 @@ pub fn view(conn: &Connection, uid: Uid, member: &MemberState) -> Result<Convers
             muted: member.muted,
         });
     }
-    let row = conversation(conn, member.id)?
+    let row = conn
+        .conversation(member.id)?
         .ok_or_else(|| Error::Corrupt(format!("member of missing conversation {}", member.id)))?;
-    let last_message = message_by_seq(conn, member.id, row.last_seq)?;
+    let last_message = conn.message_by_seq(member.id, row.last_seq)?;
     let read_seq = member.read_seq.min(row.last_seq);
     Ok(ConversationView {
         last_seq: row.last_seq,
         last_message,
         read_seq,
-        others_read_seq: others_read_seq(conn, member.id, uid)?.min(row.last_seq),
+        others_read_seq: conn.others_read_seq(member.id, uid)?.min(row.last_seq),
         unread_count: row.last_seq - read_seq,
         version: row.version.max(member.version),
         removed: false,
