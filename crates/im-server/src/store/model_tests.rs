@@ -21,8 +21,8 @@
 //! conversations leave it mid-batch and are loaded back.
 //!
 //! It runs on both storage backends: on SQLite with every check above, and on PostgreSQL (a
-//! throwaway cluster, a database per case) with the replies and frames checked — the stored rows
-//! and views are read through SQLite's readers, which PostgreSQL does not have yet.
+//! throwaway cluster, a database per case) with the replies, frames and everything readers serve
+//! (through PostgreSQL's `ReadConn`) checked; the raw rows are checked on SQLite.
 //!
 //! `IM_MODEL_CASES` sets the number of cases (default 2,000; `.ci/long-tests` runs far more),
 //! `IM_MODEL_PG_CASES` those on PostgreSQL (default 128).
@@ -43,7 +43,8 @@ use tokio::sync::oneshot;
 use super::backend::Backend;
 use super::command::{Origin, Reply, WriteCmd};
 use super::engine::Writer;
-use super::pg::PgBackend;
+use super::pg::{PgBackend, PgReader};
+use super::read_conn::ReadConn;
 use super::sqlite_tx::SqliteBackend;
 use super::{checkpoint, read, rows, schema};
 use crate::error::Result;
@@ -714,6 +715,13 @@ impl Model {
 // ---------------------------------------------------------------------------------------------
 // The harness: the real writer on a real SQLite file, with the model beside it.
 
+/// Where a harness reads back what is stored: on SQLite the rows themselves and what readers
+/// serve; on PostgreSQL what readers serve (through the same [`ReadConn`] logic).
+enum Reads {
+    Sqlite(Connection),
+    Postgres(PgReader),
+}
+
 /// A reply that comes back to a waiting task rather than onto a connection.
 enum Direct {
     Unit(oneshot::Receiver<Result<()>>),
@@ -724,9 +732,8 @@ struct Harness<B: Backend = SqliteBackend> {
     _dir: Option<tempfile::TempDir>,
     writer: Writer<B>,
     hub: Arc<Hub>,
-    /// What is stored is read back through SQLite's readers; on PostgreSQL (no readers there
-    /// yet) the answers and every connection's frames are still checked against the model.
-    reader: Option<Connection>,
+    /// Where what is stored is read back.
+    reads: Reads,
     model: Model,
     ghost: Uid,
     next_request: RequestId,
@@ -767,7 +774,7 @@ impl Harness<SqliteBackend> {
         .unwrap()
         .with_member_budget(member_budget);
         let reader = schema::open_reader(&path).unwrap();
-        Self::start(writer, hub, Some(dir), Some(reader))
+        Self::start(writer, hub, Some(dir), Reads::Sqlite(reader))
     }
 }
 
@@ -794,7 +801,8 @@ impl Harness<PgBackend> {
         )
         .unwrap()
         .with_member_budget(member_budget);
-        Self::start(writer, hub, None, None)
+        let reader = PgReader::new(postgres::Client::connect(url, postgres::NoTls).unwrap());
+        Self::start(writer, hub, None, Reads::Postgres(reader))
     }
 }
 
@@ -804,13 +812,13 @@ impl<B: Backend> Harness<B> {
         writer: Writer<B>,
         hub: Arc<Hub>,
         dir: Option<tempfile::TempDir>,
-        reader: Option<Connection>,
+        reads: Reads,
     ) -> Self {
         let mut this = Self {
             _dir: dir,
             writer,
             hub,
-            reader,
+            reads,
             model: Model::default(),
             ghost: Uid::random(),
             next_request: 0,
@@ -1396,10 +1404,10 @@ impl<B: Backend> Harness<B> {
 
     /// Executes the batch so far as one write batch and checks everything.
     fn cut(&mut self) {
-        let version_before = self
-            .reader
-            .as_ref()
-            .map(|db| super::consistency::current_version(db).unwrap());
+        let version_before = match &self.reads {
+            Reads::Sqlite(db) => super::consistency::current_version(db).unwrap(),
+            Reads::Postgres(db) => db.current_version().unwrap(),
+        };
         let mut batch = std::mem::take(&mut self.batch);
         let size = batch.len();
         assert!(
@@ -1532,16 +1540,17 @@ impl<B: Backend> Harness<B> {
             }
             c.busy = false;
         }
-        if let Some(version_before) = version_before {
-            self.check_store(version_before);
+        match &self.reads {
+            Reads::Sqlite(db) => self.check_store(db, version_before),
+            Reads::Postgres(db) => self.check_reads(db, version_before),
         }
         self.model.conv_touched.clear();
         self.model.member_touched.clear();
     }
 
     /// Compares what is stored, and what readers serve from it, with the model.
-    fn check_store(&self, version_before: u64) {
-        let db = self.reader.as_ref().expect("a reader");
+    /// (On SQLite: the rows themselves, then what readers serve.)
+    fn check_store(&self, db: &Connection, version_before: u64) {
         let names = Names::new(&self.model);
         let users: i64 = db
             .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
@@ -1598,17 +1607,6 @@ impl<B: Backend> Harness<B> {
                 .unwrap();
             assert_eq!(disabled, user.disabled, "user {u} disabled");
             assert_eq!(hash, user.password_hash, "user {u}'s password hash");
-            let synced: BTreeSet<usize> = read::sync_page(db, uid, version_before, 10_000)
-                .unwrap()
-                .conversations
-                .iter()
-                .map(|v| names.conv(v.conversation.id))
-                .collect();
-            assert_eq!(
-                synced,
-                self.model.changed_for(u),
-                "sync of user {u} from the cursor before the batch"
-            );
         }
         let conversations: i64 = db
             .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
@@ -1657,39 +1655,6 @@ impl<B: Backend> Harness<B> {
             uids.sort();
             let want_key: Vec<u8> = uids.iter().flat_map(|u| *u.as_bytes()).collect();
             assert_eq!(key, want_key, "member_key of conversation {k}");
-            // Messages: exactly seqs 1..=last_seq, as sent.
-            let mut stmt = db
-                .prepare_cached(&format!(
-                    "SELECT {} FROM messages WHERE conversation_id = ?1 ORDER BY seq",
-                    rows::MESSAGE_COLUMNS
-                ))
-                .unwrap();
-            let stored: Vec<Message> = stmt
-                .query_map([id.as_bytes()], rows::message)
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
-            let want: Vec<(u64, usize, String, String)> = c
-                .messages
-                .iter()
-                .enumerate()
-                .map(|(i, (from, cid, text))| (i as u64 + 1, *from, cid.clone(), text.clone()))
-                .collect();
-            let have: Vec<(u64, usize, String, String)> = stored
-                .iter()
-                .map(|m| {
-                    let MessageBody::Text { text } = &m.body else {
-                        panic!("text messages only")
-                    };
-                    (
-                        m.seq,
-                        names.user(m.from),
-                        m.client_id.to_string(),
-                        text.clone(),
-                    )
-                })
-                .collect();
-            assert_eq!(have, want, "messages of conversation {k}");
             // Membership rows, in joining order for the active ones.
             let mut stmt = db
                 .prepare_cached(&format!(
@@ -1728,9 +1693,65 @@ impl<B: Backend> Harness<B> {
                 c.rows.len(),
                 "member rows of conversation {k}"
             );
-            for (uid, state) in &members {
-                let u = names.user(*uid);
-                let row = &c.rows[&u];
+        }
+        self.check_reads(db, version_before);
+    }
+
+    /// Compares what readers serve, through a backend's [`ReadConn`], with the model: sync from
+    /// the cursor before the batch, every conversation's messages, and every member's (and
+    /// former member's) state and view.
+    fn check_reads<R: ReadConn>(&self, db: &R, version_before: u64) {
+        let names = Names::new(&self.model);
+        for (u, user) in self.model.users.iter().enumerate() {
+            let Some(uid) = user.uid else { continue };
+            let synced: BTreeSet<usize> = read::sync_page(db, uid, version_before, 10_000)
+                .unwrap()
+                .conversations
+                .iter()
+                .map(|v| names.conv(v.conversation.id))
+                .collect();
+            assert_eq!(
+                synced,
+                self.model.changed_for(u),
+                "sync of user {u} from the cursor before the batch"
+            );
+        }
+        for (k, c) in self.model.convs.iter().enumerate() {
+            let id = c.id.expect("known after its batch");
+            // Messages: exactly seqs 1..=last_seq, as sent.
+            let mut stored: Vec<Message> = Vec::new();
+            db.messages(id, read::Direction::After(0), 1_000_000, &mut |m| {
+                stored.push(m);
+                true
+            })
+            .unwrap();
+            let want: Vec<(u64, usize, String, String)> = c
+                .messages
+                .iter()
+                .enumerate()
+                .map(|(i, (from, cid, text))| (i as u64 + 1, *from, cid.clone(), text.clone()))
+                .collect();
+            let have: Vec<(u64, usize, String, String)> = stored
+                .iter()
+                .map(|m| {
+                    let MessageBody::Text { text } = &m.body else {
+                        panic!("text messages only")
+                    };
+                    (
+                        m.seq,
+                        names.user(m.from),
+                        m.client_id.to_string(),
+                        text.clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(have, want, "messages of conversation {k}");
+            for (&u, row) in &c.rows {
+                let uid = names.uids[u];
+                let state = db
+                    .member_state(uid, id)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("user {u}'s row in {k}"));
                 assert_eq!(state.active, row.active, "user {u} active in {k}");
                 assert_eq!(state.read_seq, row.read_seq, "read mark of user {u} in {k}");
                 assert_eq!(state.muted, row.muted, "mute of user {u} in {k}");
@@ -1739,7 +1760,7 @@ impl<B: Backend> Harness<B> {
                 } else {
                     assert_eq!(state.left_seq, row.left_seq, "left_seq of user {u} in {k}");
                 }
-                let view = rows::view(db, *uid, state).unwrap();
+                let view = rows::view(db, uid, &state).unwrap();
                 self.check_view(&names, k, u, &view);
             }
         }

@@ -22,16 +22,16 @@ use crate::store::rows::ConversationRow;
 use crate::store::tx::{Fields, NewInvite, WriteTx};
 
 /// A seq, version or count as PostgreSQL's `bigint`.
-fn big(n: u64) -> Result<i64> {
+pub(super) fn big(n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| Error::Corrupt(format!("{n} does not fit a bigint")))
 }
 
 /// A `bigint` read back as a seq, version or count.
-fn unsigned(n: i64) -> Result<u64> {
+pub(super) fn unsigned(n: i64) -> Result<u64> {
     u64::try_from(n).map_err(|_| Error::Corrupt(format!("negative value {n}")))
 }
 
-fn id16(bytes: &[u8]) -> Result<[u8; 16]> {
+pub(super) fn id16(bytes: &[u8]) -> Result<[u8; 16]> {
     bytes
         .try_into()
         .map_err(|_| Error::Corrupt(format!("an id of {} bytes", bytes.len())))
@@ -139,7 +139,7 @@ pub struct PgTx<'a> {
 }
 
 /// A message row: `conversation_id, seq, id, sender, client_id, type, body, timestamp`.
-fn message(row: &Row) -> Result<Message> {
+pub(super) fn message(row: &Row) -> Result<Message> {
     let kind: &str = row.get(5);
     let body = match kind {
         "text" => MessageBody::Text { text: row.get(6) },
@@ -162,14 +162,47 @@ fn message(row: &Row) -> Result<Message> {
 impl PgTx<'_> {
     fn active_members(&self, id: ConversationId) -> Result<Vec<Uid>> {
         self.db
-            .query(
-                "SELECT uid FROM members WHERE conversation_id = $1 AND active ORDER BY position",
-                &[&id.as_bytes().as_slice()],
-            )?
+            .query(ACTIVE_MEMBERS_SQL, &[&id.as_bytes().as_slice()])?
             .iter()
             .map(|r| Ok(Uid::from_bytes(id16(r.get(0))?)))
             .collect()
     }
+}
+
+/// A conversation's row by id, read by [`conversation_row`].
+pub(super) const CONVERSATION_SQL: &str =
+    "SELECT id, title, icon, manager_id, remark, user_count, attrs, create_time, type, last_seq,
+         version
+     FROM conversations WHERE id = $1";
+
+/// A conversation's active members, in joining order.
+pub(super) const ACTIVE_MEMBERS_SQL: &str =
+    "SELECT uid FROM members WHERE conversation_id = $1 AND active ORDER BY position";
+
+/// A row of [`CONVERSATION_SQL`], with its active members.
+pub(super) fn conversation_row(row: &Row, user_ids: Vec<Uid>) -> Result<ConversationRow> {
+    let attrs: &str = row.get(6);
+    let kind: &str = row.get(8);
+    let user_count: i32 = row.get(5);
+    Ok(ConversationRow {
+        conversation: Conversation {
+            id: ConversationId::from_bytes(id16(row.get(0))?),
+            title: row.get(1),
+            icon: row.get(2),
+            manager_id: Uid::from_bytes(id16(row.get(3))?),
+            remark: row.get(4),
+            user_count: u32::try_from(user_count)
+                .map_err(|_| Error::Corrupt(format!("user_count {user_count}")))?,
+            attrs: serde_json::from_str(attrs)
+                .map_err(|e| Error::Corrupt(format!("attrs: {e}")))?,
+            create_time: row.get(7),
+            kind: ConversationType::from_wire(kind)
+                .ok_or_else(|| Error::Corrupt(format!("conversation type {kind:?}")))?,
+            user_ids,
+        },
+        last_seq: unsigned(row.get(9))?,
+        version: unsigned(row.get(10))?,
+    })
 }
 
 impl WriteTx for PgTx<'_> {
@@ -249,37 +282,13 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
-        let Some(row) = self.db.query_opt(
-            "SELECT id, title, icon, manager_id, remark, user_count, attrs, create_time, type,
-                 last_seq, version
-             FROM conversations WHERE id = $1",
-            &[&id.as_bytes().as_slice()],
-        )?
+        let Some(row) = self
+            .db
+            .query_opt(CONVERSATION_SQL, &[&id.as_bytes().as_slice()])?
         else {
             return Ok(None);
         };
-        let attrs: &str = row.get(6);
-        let kind: &str = row.get(8);
-        let user_count: i32 = row.get(5);
-        Ok(Some(ConversationRow {
-            conversation: Conversation {
-                id: ConversationId::from_bytes(id16(row.get(0))?),
-                title: row.get(1),
-                icon: row.get(2),
-                manager_id: Uid::from_bytes(id16(row.get(3))?),
-                remark: row.get(4),
-                user_count: u32::try_from(user_count)
-                    .map_err(|_| Error::Corrupt(format!("user_count {user_count}")))?,
-                attrs: serde_json::from_str(attrs)
-                    .map_err(|e| Error::Corrupt(format!("attrs: {e}")))?,
-                create_time: row.get(7),
-                kind: ConversationType::from_wire(kind)
-                    .ok_or_else(|| Error::Corrupt(format!("conversation type {kind:?}")))?,
-                user_ids: self.active_members(id)?,
-            },
-            last_seq: unsigned(row.get(9))?,
-            version: unsigned(row.get(10))?,
-        }))
+        conversation_row(&row, self.active_members(id)?).map(Some)
     }
 
     fn conversation_by_members(&self, member_key: &[u8]) -> Result<Option<ConversationId>> {

@@ -1,0 +1,299 @@
+//! [`ReadConn`] on PostgreSQL: the readers' queries on one blocking `postgres` connection.
+
+use std::cell::RefCell;
+
+use im_proto::{ConversationId, Message, Millis, Seq, Uid, User};
+use postgres::types::ToSql;
+use postgres::{Client, Row};
+
+use super::tx::{
+    big, conversation_row, id16, message, unsigned, ACTIVE_MEMBERS_SQL, CONVERSATION_SQL,
+};
+use crate::error::{Error, Result};
+use crate::hub::TokenHash;
+use crate::store::read::Direction;
+use crate::store::read_conn::{ReadConn, MAX_BOUND};
+use crate::store::rows::{ConversationRow, MemberState};
+
+/// A reader's connection.
+pub struct PgReader {
+    client: RefCell<Client>,
+}
+
+impl std::fmt::Debug for PgReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgReader").finish_non_exhaustive()
+    }
+}
+
+impl PgReader {
+    /// A reader over a connection to a migrated database.
+    pub fn new(client: Client) -> Self {
+        Self {
+            client: RefCell::new(client),
+        }
+    }
+
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        Ok(self.client.borrow_mut().query(sql, params)?)
+    }
+
+    fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        Ok(self.client.borrow_mut().query_opt(sql, params)?)
+    }
+
+    fn user(row: &Row) -> Result<User> {
+        Ok(User {
+            uid: Uid::from_bytes(id16(row.get(0))?),
+            username: row.get(1),
+            display_name: row.get(2),
+        })
+    }
+}
+
+/// The columns [`member_state`] reads, in order (from `members`, aliased `m`).
+const MEMBER_COLUMNS: &str =
+    "m.conversation_id, m.active, m.read_seq, m.version, m.left_seq, m.left_snapshot, m.muted";
+
+fn member_state(row: &Row) -> Result<MemberState> {
+    Ok(MemberState {
+        id: ConversationId::from_bytes(id16(row.get(0))?),
+        active: row.get(1),
+        read_seq: unsigned(row.get(2))?,
+        version: unsigned(row.get(3))?,
+        left_seq: unsigned(row.get(4))?,
+        left_snapshot: row.get(5),
+        muted: row.get(6),
+    })
+}
+
+fn bound(n: u64) -> Result<i64> {
+    big(n.min(MAX_BOUND))
+}
+
+fn limit(n: usize) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::Corrupt(format!("limit {n}")))
+}
+
+impl ReadConn for PgReader {
+    fn member_state(&self, uid: Uid, id: ConversationId) -> Result<Option<MemberState>> {
+        self.query_opt(
+            &format!(
+                "SELECT {MEMBER_COLUMNS} FROM members m WHERE uid = $1 AND conversation_id = $2"
+            ),
+            &[&uid.as_bytes().as_slice(), &id.as_bytes().as_slice()],
+        )?
+        .map(|r| member_state(&r))
+        .transpose()
+    }
+
+    fn conversation_exists(&self, id: ConversationId) -> Result<bool> {
+        Ok(self
+            .query_opt(
+                "SELECT 1 FROM conversations WHERE id = $1",
+                &[&id.as_bytes().as_slice()],
+            )?
+            .is_some())
+    }
+
+    fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+        let Some(row) = self.query_opt(CONVERSATION_SQL, &[&id.as_bytes().as_slice()])? else {
+            return Ok(None);
+        };
+        conversation_row(&row, self.active_members(id)?).map(Some)
+    }
+
+    fn active_members(&self, id: ConversationId) -> Result<Vec<Uid>> {
+        self.query(ACTIVE_MEMBERS_SQL, &[&id.as_bytes().as_slice()])?
+            .iter()
+            .map(|r| Ok(Uid::from_bytes(id16(r.get(0))?)))
+            .collect()
+    }
+
+    fn message_by_seq(&self, id: ConversationId, seq: Seq) -> Result<Option<Message>> {
+        if seq == 0 {
+            return Ok(None);
+        }
+        self.query_opt(
+            "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
+             FROM messages WHERE conversation_id = $1 AND seq = $2",
+            &[&id.as_bytes().as_slice(), &big(seq)?],
+        )?
+        .map(|r| message(&r))
+        .transpose()
+    }
+
+    fn others_read_seq(&self, id: ConversationId, uid: Uid) -> Result<Seq> {
+        let row = self.query_opt(
+            "SELECT coalesce(max(read_seq), 0) FROM members
+             WHERE conversation_id = $1 AND uid <> $2 AND active",
+            &[&id.as_bytes().as_slice(), &uid.as_bytes().as_slice()],
+        )?;
+        unsigned(row.map_or(0, |r| r.get(0)))
+    }
+
+    fn changed_since(&self, uid: Uid, since: u64, count: usize) -> Result<Vec<MemberState>> {
+        self.query(
+            &format!(
+                "SELECT {MEMBER_COLUMNS} FROM (
+                     SELECT m.*, CASE WHEN m.active THEN GREATEST(c.version, m.version)
+                                      ELSE m.version END AS v
+                     FROM members m JOIN conversations c ON c.id = m.conversation_id
+                     WHERE m.uid = $1) m
+                 WHERE m.v > $2 ORDER BY m.v LIMIT $3"
+            ),
+            &[&uid.as_bytes().as_slice(), &bound(since)?, &limit(count)?],
+        )?
+        .iter()
+        .map(member_state)
+        .collect()
+    }
+
+    fn newest_conversations(
+        &self,
+        uid: Uid,
+        before: u64,
+        count: usize,
+    ) -> Result<Vec<(MemberState, u64)>> {
+        self.query(
+            &format!(
+                "SELECT {MEMBER_COLUMNS}, c.version
+                 FROM members m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.uid = $1 AND m.active AND c.version < $2
+                 ORDER BY c.version DESC LIMIT $3"
+            ),
+            &[&uid.as_bytes().as_slice(), &bound(before)?, &limit(count)?],
+        )?
+        .iter()
+        .map(|r| Ok((member_state(r)?, unsigned(r.get(7))?)))
+        .collect()
+    }
+
+    fn messages(
+        &self,
+        id: ConversationId,
+        direction: Direction,
+        count: usize,
+        take: &mut dyn FnMut(Message) -> bool,
+    ) -> Result<()> {
+        let (sql, seq) = match direction {
+            Direction::After(seq) => (
+                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
+                 FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                seq,
+            ),
+            Direction::Before(seq) => (
+                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
+                 FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                seq,
+            ),
+        };
+        let rows = self.query(
+            sql,
+            &[&id.as_bytes().as_slice(), &bound(seq)?, &limit(count)?],
+        )?;
+        for row in &rows {
+            if !take(message(row)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn is_single_chat(&self, id: ConversationId) -> Result<bool> {
+        Ok(self
+            .query_opt(
+                "SELECT type = 'SINGLE_CHAT' FROM conversations WHERE id = $1",
+                &[&id.as_bytes().as_slice()],
+            )?
+            .is_some_and(|r| r.get(0)))
+    }
+
+    fn blocked_either_way(&self, a: Uid, b: Uid) -> Result<bool> {
+        Ok(self
+            .query_opt(
+                "SELECT 1 FROM blocks
+                 WHERE (uid = $1 AND blocked = $2) OR (uid = $2 AND blocked = $1) LIMIT 1",
+                &[&a.as_bytes().as_slice(), &b.as_bytes().as_slice()],
+            )?
+            .is_some())
+    }
+
+    fn blocked_users(&self, uid: Uid) -> Result<Vec<Uid>> {
+        self.query(
+            "SELECT blocked FROM blocks WHERE uid = $1 ORDER BY created_at DESC, blocked",
+            &[&uid.as_bytes().as_slice()],
+        )?
+        .iter()
+        .map(|r| Ok(Uid::from_bytes(id16(r.get(0))?)))
+        .collect()
+    }
+
+    fn user_for_sign_in(&self, username: &str) -> Result<Option<(User, String, bool)>> {
+        self.query_opt(
+            "SELECT uid, username, display_name, password_hash, disabled
+             FROM users WHERE username = $1",
+            &[&username],
+        )?
+        .map(|r| Ok((Self::user(&r)?, r.get(3), r.get(4))))
+        .transpose()
+    }
+
+    fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        self.query_opt(
+            "SELECT uid, username, display_name FROM users WHERE username = $1",
+            &[&username],
+        )?
+        .map(|r| Self::user(&r))
+        .transpose()
+    }
+
+    fn user_by_uid(&self, uid: Uid) -> Result<Option<User>> {
+        self.query_opt(
+            "SELECT uid, username, display_name FROM users WHERE uid = $1",
+            &[&uid.as_bytes().as_slice()],
+        )?
+        .map(|r| Self::user(&r))
+        .transpose()
+    }
+
+    fn sessions_of(&self, uid: Uid) -> Result<Vec<(TokenHash, String, Millis)>> {
+        self.query(
+            "SELECT token_hash, device, created_at FROM sessions WHERE uid = $1
+             ORDER BY created_at DESC, made DESC",
+            &[&uid.as_bytes().as_slice()],
+        )?
+        .iter()
+        .map(|r| {
+            let hash: TokenHash = r
+                .get::<_, &[u8]>(0)
+                .try_into()
+                .map_err(|_| Error::Corrupt("a token hash not of 32 bytes".into()))?;
+            Ok((hash, r.get(1), r.get(2)))
+        })
+        .collect()
+    }
+
+    fn session_user(&self, token_hash: &TokenHash) -> Result<Option<User>> {
+        self.query_opt(
+            "SELECT u.uid, u.username, u.display_name FROM sessions s
+             JOIN users u ON u.uid = s.uid WHERE s.token_hash = $1",
+            &[&token_hash.as_slice()],
+        )?
+        .map(|r| Self::user(&r))
+        .transpose()
+    }
+}
+
+impl PgReader {
+    /// The highest change counter stamped on anything.
+    pub fn current_version(&self) -> Result<u64> {
+        let row = self.query_opt(
+            "SELECT GREATEST(
+                 (SELECT coalesce(max(version), 0) FROM conversations),
+                 (SELECT coalesce(max(version), 0) FROM members))",
+            &[],
+        )?;
+        unsigned(row.map_or(0, |r| r.get(0)))
+    }
+}
