@@ -752,10 +752,6 @@ impl Harness<SqliteBackend> {
         let conn = schema::open_writer(&path).unwrap();
         // A test of logic, not of durability: no fsync per batch.
         conn.pragma_update(None, "synchronous", "OFF").unwrap();
-        let hub = Arc::new(Hub::new());
-        let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
-            std::num::NonZeroUsize::new(1000).unwrap(),
-        )));
         let checkpointer = checkpoint::Checkpointer::start(
             &path,
             i32::MAX,
@@ -763,18 +759,13 @@ impl Harness<SqliteBackend> {
             metrics::Histogram::noop(),
         )
         .unwrap();
-        let writer = Writer::new(
-            crate::store::sqlite_tx::SqliteBackend::new(conn, checkpointer),
-            hub.clone(),
-            1024,
-            MAX_MEMBERS,
-            sessions,
-            Default::default(),
-        )
-        .unwrap()
-        .with_member_budget(member_budget);
         let reader = schema::open_reader(&path).unwrap();
-        Self::start(writer, hub, Some(dir), Reads::Sqlite(reader))
+        Self::start(
+            SqliteBackend::new(conn, checkpointer),
+            member_budget,
+            Some(dir),
+            Reads::Sqlite(reader),
+        )
     }
 }
 
@@ -787,12 +778,26 @@ impl Harness<PgBackend> {
         client
             .batch_execute("SET synchronous_commit = off")
             .unwrap();
+        let reader = PgReader::new(postgres::Client::connect(url, postgres::NoTls).unwrap());
+        Self::start(
+            PgBackend::new(client),
+            member_budget,
+            None,
+            Reads::Postgres(reader),
+        )
+    }
+}
+
+impl<B: Backend> Harness<B> {
+    /// A writer on `db` with the model beside it: the model's first users signed up and their
+    /// connections signed in.
+    fn start(db: B, member_budget: usize, dir: Option<tempfile::TempDir>, reads: Reads) -> Self {
         let hub = Arc::new(Hub::new());
         let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
             std::num::NonZeroUsize::new(1000).unwrap(),
         )));
         let writer = Writer::new(
-            PgBackend::new(client),
+            db,
             hub.clone(),
             1024,
             MAX_MEMBERS,
@@ -801,19 +806,6 @@ impl Harness<PgBackend> {
         )
         .unwrap()
         .with_member_budget(member_budget);
-        let reader = PgReader::new(postgres::Client::connect(url, postgres::NoTls).unwrap());
-        Self::start(writer, hub, None, Reads::Postgres(reader))
-    }
-}
-
-impl<B: Backend> Harness<B> {
-    /// The model's first users signed up and their connections signed in.
-    fn start(
-        writer: Writer<B>,
-        hub: Arc<Hub>,
-        dir: Option<tempfile::TempDir>,
-        reads: Reads,
-    ) -> Self {
         let mut this = Self {
             _dir: dir,
             writer,

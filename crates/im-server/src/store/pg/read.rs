@@ -1,11 +1,10 @@
 //! [`ReadConn`] on PostgreSQL: the readers' queries on one blocking `postgres` connection.
 
-use std::cell::RefCell;
-
 use im_proto::{ConversationId, Message, Millis, Seq, Uid, User};
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 
+use super::conn::PgConn;
 use super::tx::{
     big, conversation_row, id16, message, unsigned, ACTIVE_MEMBERS_SQL, CONVERSATION_SQL,
 };
@@ -16,30 +15,25 @@ use crate::store::read_conn::{ReadConn, MAX_BOUND};
 use crate::store::rows::{ConversationRow, MemberState};
 
 /// A reader's connection.
+#[derive(Debug)]
 pub struct PgReader {
-    client: RefCell<Client>,
-}
-
-impl std::fmt::Debug for PgReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgReader").finish_non_exhaustive()
-    }
+    conn: PgConn,
 }
 
 impl PgReader {
     /// A reader over a connection to a migrated database.
     pub fn new(client: Client) -> Self {
         Self {
-            client: RefCell::new(client),
+            conn: PgConn::new(client),
         }
     }
 
-    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        Ok(self.client.borrow_mut().query(sql, params)?)
+    fn query(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        self.conn.query(sql, params)
     }
 
-    fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
-        Ok(self.client.borrow_mut().query_opt(sql, params)?)
+    fn query_opt(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        self.conn.query_opt(sql, params)
     }
 
     fn user(row: &Row) -> Result<User> {
@@ -51,10 +45,8 @@ impl PgReader {
     }
 }
 
-/// The columns [`member_state`] reads, in order (from `members`, aliased `m`).
-const MEMBER_COLUMNS: &str =
-    "m.conversation_id, m.active, m.read_seq, m.version, m.left_seq, m.left_snapshot, m.muted";
-
+/// A membership row read as `m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
+/// m.left_snapshot, m.muted`.
 fn member_state(row: &Row) -> Result<MemberState> {
     Ok(MemberState {
         id: ConversationId::from_bytes(id16(row.get(0))?),
@@ -78,9 +70,9 @@ fn limit(n: usize) -> Result<i64> {
 impl ReadConn for PgReader {
     fn member_state(&self, uid: Uid, id: ConversationId) -> Result<Option<MemberState>> {
         self.query_opt(
-            &format!(
-                "SELECT {MEMBER_COLUMNS} FROM members m WHERE uid = $1 AND conversation_id = $2"
-            ),
+            "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
+                 m.left_snapshot, m.muted
+             FROM members m WHERE uid = $1 AND conversation_id = $2",
             &[&uid.as_bytes().as_slice(), &id.as_bytes().as_slice()],
         )?
         .map(|r| member_state(&r))
@@ -134,14 +126,14 @@ impl ReadConn for PgReader {
 
     fn changed_since(&self, uid: Uid, since: u64, count: usize) -> Result<Vec<MemberState>> {
         self.query(
-            &format!(
-                "SELECT {MEMBER_COLUMNS} FROM (
-                     SELECT m.*, CASE WHEN m.active THEN GREATEST(c.version, m.version)
-                                      ELSE m.version END AS v
-                     FROM members m JOIN conversations c ON c.id = m.conversation_id
-                     WHERE m.uid = $1) m
-                 WHERE m.v > $2 ORDER BY m.v LIMIT $3"
-            ),
+            "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
+                 m.left_snapshot, m.muted
+             FROM (
+                 SELECT m.*, CASE WHEN m.active THEN GREATEST(c.version, m.version)
+                                  ELSE m.version END AS v
+                 FROM members m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.uid = $1) m
+             WHERE m.v > $2 ORDER BY m.v LIMIT $3",
             &[&uid.as_bytes().as_slice(), &bound(since)?, &limit(count)?],
         )?
         .iter()
@@ -156,12 +148,11 @@ impl ReadConn for PgReader {
         count: usize,
     ) -> Result<Vec<(MemberState, u64)>> {
         self.query(
-            &format!(
-                "SELECT {MEMBER_COLUMNS}, c.version
-                 FROM members m JOIN conversations c ON c.id = m.conversation_id
-                 WHERE m.uid = $1 AND m.active AND c.version < $2
-                 ORDER BY c.version DESC LIMIT $3"
-            ),
+            "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
+                 m.left_snapshot, m.muted, c.version
+             FROM members m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.uid = $1 AND m.active AND c.version < $2
+             ORDER BY c.version DESC LIMIT $3",
             &[&uid.as_bytes().as_slice(), &bound(before)?, &limit(count)?],
         )?
         .iter()

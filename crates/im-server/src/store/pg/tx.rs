@@ -5,15 +5,13 @@
 //! writes into multi-row statements, and locking the batch's conversations for several nodes, are
 //! the next steps (docs/CLUSTER.md).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use im_proto::{
     ClientId, Conversation, ConversationId, ConversationType, Message, MessageBody, MessageId,
     Millis, Seq, Uid, User,
 };
-use postgres::types::ToSql;
-use postgres::{Client, Row, Statement};
+use postgres::{Client, Row};
+
+use super::conn::PgConn;
 
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
@@ -38,52 +36,17 @@ pub(super) fn id16(bytes: &[u8]) -> Result<[u8; 16]> {
 }
 
 /// The writer's PostgreSQL connection.
+#[derive(Debug)]
 pub struct PgBackend {
-    client: RefCell<Client>,
-    statements: RefCell<HashMap<&'static str, Statement>>,
-}
-
-impl std::fmt::Debug for PgBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgBackend").finish_non_exhaustive()
-    }
+    conn: PgConn,
 }
 
 impl PgBackend {
     /// A backend over a connection to a migrated database ([`super::migrate`]).
     pub fn new(client: Client) -> Self {
         Self {
-            client: RefCell::new(client),
-            statements: RefCell::new(HashMap::new()),
+            conn: PgConn::new(client),
         }
-    }
-
-    fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
-    }
-
-    fn prepared(&self, sql: &'static str) -> Result<Statement> {
-        if let Some(statement) = self.statements.borrow().get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.client.borrow_mut().prepare(sql)?;
-        self.statements.borrow_mut().insert(sql, statement.clone());
-        Ok(statement)
-    }
-
-    fn execute(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let statement = self.prepared(sql)?;
-        Ok(self.client.borrow_mut().execute(&statement, params)?)
-    }
-
-    fn query(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        let statement = self.prepared(sql)?;
-        Ok(self.client.borrow_mut().query(&statement, params)?)
-    }
-
-    fn query_opt(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
-        let statement = self.prepared(sql)?;
-        Ok(self.client.borrow_mut().query_opt(&statement, params)?)
     }
 }
 
@@ -91,19 +54,19 @@ impl Backend for PgBackend {
     type Tx<'a> = PgTx<'a>;
 
     fn begin(&mut self) -> Result<()> {
-        self.batch("BEGIN")
+        self.conn.batch("BEGIN")
     }
 
     fn tx(&self) -> PgTx<'_> {
-        PgTx { db: self }
+        PgTx { db: &self.conn }
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.batch("COMMIT")
+        self.conn.batch("COMMIT")
     }
 
     fn roll_back(&mut self) {
-        if let Err(e) = self.batch("ROLLBACK") {
+        if let Err(e) = self.conn.batch("ROLLBACK") {
             // Left inside the failed transaction (or with a broken connection), every later
             // batch would fail too: crash-only.
             panic!("cannot roll back a failed write batch: {e}");
@@ -111,7 +74,7 @@ impl Backend for PgBackend {
     }
 
     fn current_version(&self) -> Result<u64> {
-        let row = self.query_opt(
+        let row = self.conn.query_opt(
             "SELECT GREATEST(
                  (SELECT coalesce(max(version), 0) FROM conversations),
                  (SELECT coalesce(max(version), 0) FROM members))",
@@ -123,19 +86,20 @@ impl Backend for PgBackend {
     fn after_commit(&mut self) {}
 
     fn mark_clean_stop(&mut self, version: u64) -> Result<()> {
-        self.execute(
-            "INSERT INTO server_state (key, value) VALUES ('checked_version', $1)
+        self.conn
+            .execute(
+                "INSERT INTO server_state (key, value) VALUES ('checked_version', $1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&big(version)?],
-        )
-        .map(drop)
+                &[&big(version)?],
+            )
+            .map(drop)
     }
 }
 
 /// The open transaction's statements.
 #[derive(Debug, Clone, Copy)]
 pub struct PgTx<'a> {
-    db: &'a PgBackend,
+    db: &'a PgConn,
 }
 
 /// A message row: `conversation_id, seq, id, sender, client_id, type, body, timestamp`.
