@@ -279,12 +279,6 @@ impl ReadConn for PgReader {
 impl PgReader {
     /// The highest change counter stamped on anything.
     pub fn current_version(&self) -> Result<u64> {
-        let row = self.query_opt(
-            "SELECT GREATEST(
-                 (SELECT coalesce(max(version), 0) FROM conversations),
-                 (SELECT coalesce(max(version), 0) FROM members))",
-            &[],
-        )?;
-        unsigned(row.map_or(0, |r| r.get(0)))
+        super::tx::current_version(&self.conn)
     }
 }

@@ -35,6 +35,17 @@ pub(super) fn id16(bytes: &[u8]) -> Result<[u8; 16]> {
         .map_err(|_| Error::Corrupt(format!("an id of {} bytes", bytes.len())))
 }
 
+/// The highest change counter stamped on anything.
+pub(super) fn current_version(conn: &PgConn) -> Result<u64> {
+    let row = conn.query_opt(
+        "SELECT GREATEST(
+             (SELECT coalesce(max(version), 0) FROM conversations),
+             (SELECT coalesce(max(version), 0) FROM members))",
+        &[],
+    )?;
+    unsigned(row.map_or(0, |r| r.get(0)))
+}
+
 /// The writer's PostgreSQL connection.
 #[derive(Debug)]
 pub struct PgBackend {
@@ -74,13 +85,7 @@ impl Backend for PgBackend {
     }
 
     fn current_version(&self) -> Result<u64> {
-        let row = self.conn.query_opt(
-            "SELECT GREATEST(
-                 (SELECT coalesce(max(version), 0) FROM conversations),
-                 (SELECT coalesce(max(version), 0) FROM members))",
-            &[],
-        )?;
-        unsigned(row.map_or(0, |r| r.get(0)))
+        current_version(&self.conn)
     }
 
     fn after_commit(&mut self) {}
