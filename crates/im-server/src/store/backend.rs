@@ -3,8 +3,13 @@
 //! counter as stored. The engine (`engine.rs`) and the rules are written against it; SQLite
 //! (`sqlite_tx.rs`) implements it, and the PostgreSQL backend (docs/CLUSTER.md) will too.
 
+use im_proto::{ClientId, ConversationId, Uid};
+
 use super::tx::WriteTx;
 use crate::error::Result;
+
+/// A send's idempotency key: conversation, sender, client id.
+pub type SendKey<'a> = (ConversationId, Uid, &'a ClientId);
 
 /// A database the writer owns.
 pub trait Backend {
@@ -15,6 +20,12 @@ pub trait Backend {
 
     /// Opens the batch's transaction (taking the write lock: SQLite's `BEGIN IMMEDIATE`).
     fn begin(&mut self) -> Result<()>;
+    /// The batch's sends, by idempotency key, before its commands run (inside the open
+    /// transaction): a backend that pays a round trip per statement finds which are resends in
+    /// one go here. SQLite has nothing to gain.
+    fn expect_sends(&mut self, _keys: &[SendKey<'_>]) -> Result<()> {
+        Ok(())
+    }
     /// The statements of the open transaction.
     fn tx(&self) -> Self::Tx<'_>;
     /// Commits the open transaction: when this returns, it is durable.

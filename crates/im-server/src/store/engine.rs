@@ -301,6 +301,26 @@ impl<B: Backend> Writer<B> {
         if let Err(e) = self.db.begin() {
             return Attempt::BatchFailed(e);
         }
+        let sends: Vec<super::backend::SendKey<'_>> = cmds
+            .iter()
+            .zip(failed)
+            .filter_map(|(cmd, failed)| match (cmd, failed) {
+                (
+                    WriteCmd::SendText {
+                        by,
+                        conversation_id,
+                        client_id,
+                        ..
+                    },
+                    None,
+                ) => Some((*conversation_id, by.uid, client_id)),
+                _ => None,
+            })
+            .collect();
+        if let Err(e) = self.db.expect_sends(&sends) {
+            self.roll_back();
+            return Attempt::BatchFailed(e);
+        }
         let tx = self.db.tx();
         let mut ctx = Ctx {
             tx: &tx,

@@ -1,9 +1,12 @@
 //! The writer on PostgreSQL: [`Backend`] on one blocking `postgres` connection owned by the writer
 //! thread, and [`WriteTx`] as one prepared statement per operation (cached per connection).
 //!
-//! This is the first, plain form: a round trip per statement. Buffering the two per-message
-//! writes into multi-row statements, and locking the batch's conversations for several nodes, are
-//! the next steps (docs/CLUSTER.md).
+//! Round trips are PostgreSQL's cost, so the two per-message writes are held back: the batch's
+//! resend keys are looked up in one query before it runs ([`Backend::expect_sends`]), its new
+//! messages go in one multi-row insert and its senders' read marks in one update, written before
+//! any other statement (so every statement sees them) and at commit. Everything else is one
+//! prepared statement per call. Locking the batch's conversations for several nodes is the next
+//! step (docs/CLUSTER.md).
 
 use im_proto::{
     ClientId, Conversation, ConversationId, ConversationType, Message, MessageBody, MessageId,
@@ -11,11 +14,14 @@ use im_proto::{
 };
 use postgres::{Client, Row};
 
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
 use super::conn::PgConn;
 
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
-use crate::store::backend::Backend;
+use crate::store::backend::{Backend, SendKey};
 use crate::store::rows::ConversationRow;
 use crate::store::tx::{Fields, NewInvite, WriteTx};
 
@@ -46,10 +52,29 @@ pub(super) fn current_version(conn: &PgConn) -> Result<u64> {
     unsigned(row.map_or(0, |r| r.get(0)))
 }
 
+/// A send's idempotency key.
+type Key = (ConversationId, Uid, ClientId);
+
+/// What the open transaction holds back, to write in one statement each: the batch's new
+/// messages and the read marks its senders raise. Written before any other statement runs (so
+/// every statement sees them) and at commit.
+#[derive(Debug, Default)]
+struct Pending {
+    /// The keys of the batch's sends, looked up before it ran ([`Backend::expect_sends`])…
+    checked: HashSet<Key>,
+    /// …those of them already stored (resends of earlier batches)…
+    stored: HashSet<Key>,
+    /// …and those this batch stores.
+    held: HashSet<Key>,
+    messages: Vec<Message>,
+    raises: HashMap<(Uid, ConversationId), Seq>,
+}
+
 /// The writer's PostgreSQL connection.
 #[derive(Debug)]
 pub struct PgBackend {
     conn: PgConn,
+    pending: RefCell<Pending>,
 }
 
 impl PgBackend {
@@ -57,6 +82,7 @@ impl PgBackend {
     pub fn new(client: Client) -> Self {
         Self {
             conn: PgConn::new(client),
+            pending: RefCell::new(Pending::default()),
         }
     }
 }
@@ -65,18 +91,59 @@ impl Backend for PgBackend {
     type Tx<'a> = PgTx<'a>;
 
     fn begin(&mut self) -> Result<()> {
+        *self.pending.get_mut() = Pending::default();
         self.conn.batch("BEGIN")
     }
 
+    fn expect_sends(&mut self, keys: &[SendKey<'_>]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let client_ids: Vec<&str> = keys.iter().map(|(_, _, c)| c.as_str()).collect();
+        let senders: Vec<&[u8]> = keys
+            .iter()
+            .map(|(_, u, _)| u.as_bytes().as_slice())
+            .collect();
+        let conversations: Vec<&[u8]> = keys
+            .iter()
+            .map(|(c, _, _)| c.as_bytes().as_slice())
+            .collect();
+        let stored = self.conn.query(
+            "SELECT conversation_id, sender, client_id FROM messages
+             WHERE (client_id, sender, conversation_id) IN
+                 (SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]))",
+            &[&client_ids, &senders, &conversations],
+        )?;
+        let pending = self.pending.get_mut();
+        for row in &stored {
+            pending.stored.insert((
+                ConversationId::from_bytes(id16(row.get(0))?),
+                Uid::from_bytes(id16(row.get(1))?),
+                row.get::<_, &str>(2)
+                    .parse::<ClientId>()
+                    .map_err(|e| Error::Corrupt(format!("client id: {e}")))?,
+            ));
+        }
+        pending
+            .checked
+            .extend(keys.iter().map(|(c, u, id)| (*c, *u, (*id).clone())));
+        Ok(())
+    }
+
     fn tx(&self) -> PgTx<'_> {
-        PgTx { db: &self.conn }
+        PgTx {
+            db: &self.conn,
+            pending: &self.pending,
+        }
     }
 
     fn commit(&mut self) -> Result<()> {
+        self.tx().flush()?;
         self.conn.batch("COMMIT")
     }
 
     fn roll_back(&mut self) {
+        *self.pending.get_mut() = Pending::default();
         if let Err(e) = self.conn.batch("ROLLBACK") {
             // Left inside the failed transaction (or with a broken connection), every later
             // batch would fail too: crash-only.
@@ -105,6 +172,7 @@ impl Backend for PgBackend {
 #[derive(Debug, Clone, Copy)]
 pub struct PgTx<'a> {
     db: &'a PgConn,
+    pending: &'a RefCell<Pending>,
 }
 
 /// A message row: `conversation_id, seq, id, sender, client_id, type, body, timestamp`.
@@ -129,6 +197,81 @@ pub(super) fn message(row: &Row) -> Result<Message> {
 }
 
 impl PgTx<'_> {
+    /// Writes what is held back: the new messages in one insert, the raised read marks in one
+    /// update.
+    fn flush(&self) -> Result<()> {
+        let (messages, raises) = {
+            let mut pending = self.pending.borrow_mut();
+            (
+                std::mem::take(&mut pending.messages),
+                std::mem::take(&mut pending.raises),
+            )
+        };
+        if !messages.is_empty() {
+            let mut conversations = Vec::with_capacity(messages.len());
+            let mut seqs = Vec::with_capacity(messages.len());
+            let mut ids = Vec::with_capacity(messages.len());
+            let mut senders = Vec::with_capacity(messages.len());
+            let mut client_ids = Vec::with_capacity(messages.len());
+            let mut bodies = Vec::with_capacity(messages.len());
+            let mut times = Vec::with_capacity(messages.len());
+            for m in &messages {
+                conversations.push(m.conversation_id.as_bytes().as_slice());
+                seqs.push(big(m.seq)?);
+                ids.push(m.id.as_bytes().as_slice());
+                senders.push(m.from.as_bytes().as_slice());
+                client_ids.push(m.client_id.as_str());
+                bodies.push(m.body.preview());
+                times.push(m.timestamp);
+            }
+            let inserted = self.db.execute(
+                "INSERT INTO messages
+                     (conversation_id, seq, id, sender, client_id, type, body, timestamp)
+                 SELECT c, s, i, f, k, 'text', b, t
+                 FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], $4::bytea[], $5::text[],
+                             $6::text[], $7::bigint[]) AS v(c, s, i, f, k, b, t)
+                 ON CONFLICT (client_id, sender, conversation_id) DO NOTHING",
+                &[
+                    &conversations,
+                    &seqs,
+                    &ids,
+                    &senders,
+                    &client_ids,
+                    &bodies,
+                    &times,
+                ],
+            )?;
+            // The batch looked its keys up inside this transaction and this writer is the only
+            // one: a key stored meanwhile means the database changed under it. (With several
+            // writers this becomes a transient failure of the batch: docs/CLUSTER.md.)
+            if inserted != messages.len() as u64 {
+                return Err(Error::Corrupt(format!(
+                    "{} of {} held-back messages were stored meanwhile",
+                    messages.len() as u64 - inserted,
+                    messages.len()
+                )));
+            }
+        }
+        if !raises.is_empty() {
+            let mut uids = Vec::with_capacity(raises.len());
+            let mut conversations = Vec::with_capacity(raises.len());
+            let mut seqs = Vec::with_capacity(raises.len());
+            for ((uid, id), seq) in &raises {
+                uids.push(uid.as_bytes().as_slice());
+                conversations.push(id.as_bytes().as_slice());
+                seqs.push(big(*seq)?);
+            }
+            self.db.execute(
+                "UPDATE members m SET read_seq = v.seq
+                 FROM unnest($1::bytea[], $2::bytea[], $3::bigint[]) AS v(uid, conversation_id, seq)
+                 WHERE m.uid = v.uid AND m.conversation_id = v.conversation_id
+                     AND m.read_seq < v.seq",
+                &[&uids, &conversations, &seqs],
+            )?;
+        }
+        Ok(())
+    }
+
     fn active_members(&self, id: ConversationId) -> Result<Vec<Uid>> {
         self.db
             .query(ACTIVE_MEMBERS_SQL, &[&id.as_bytes().as_slice()])?
@@ -176,6 +319,7 @@ pub(super) fn conversation_row(row: &Row, user_ids: Vec<Uid>) -> Result<Conversa
 
 impl WriteTx for PgTx<'_> {
     fn insert_user(&self, user: &User, password_hash: &str, created_at: Millis) -> Result<bool> {
+        self.flush()?;
         let inserted = self.db.execute(
             "INSERT INTO users (uid, username, display_name, password_hash, created_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
@@ -191,6 +335,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn missing_users(&self, uids: &[Uid]) -> Result<Vec<Uid>> {
+        self.flush()?;
         let mut missing = Vec::new();
         for uid in uids {
             let found = self.db.query_opt(
@@ -211,6 +356,7 @@ impl WriteTx for PgTx<'_> {
         device: &str,
         at: Millis,
     ) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "INSERT INTO sessions (token_hash, uid, device, created_at) VALUES ($1, $2, $3, $4)",
@@ -225,6 +371,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn delete_session(&self, token_hash: &TokenHash) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "DELETE FROM sessions WHERE token_hash = $1",
@@ -234,6 +381,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn sessions_of(&self, uid: Uid) -> Result<Vec<TokenHash>> {
+        self.flush()?;
         // `made` (an identity) breaks ties between sessions made in the same millisecond, as
         // SQLite's rowid does.
         self.db
@@ -251,6 +399,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+        self.flush()?;
         let Some(row) = self
             .db
             .query_opt(CONVERSATION_SQL, &[&id.as_bytes().as_slice()])?
@@ -261,6 +410,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn conversation_by_members(&self, member_key: &[u8]) -> Result<Option<ConversationId>> {
+        self.flush()?;
         // create_time, then id: a stable choice among conversations made in one millisecond.
         self.db
             .query_opt(
@@ -273,6 +423,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn insert_conversation(&self, c: &Conversation, member_key: &[u8], version: u64) -> Result<()> {
+        self.flush()?;
         let user_count = i32::try_from(c.user_count)
             .map_err(|_| Error::Corrupt(format!("user_count {}", c.user_count)))?;
         self.db
@@ -298,6 +449,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn update_conversation(&self, id: ConversationId, f: &Fields, version: u64) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "UPDATE conversations SET
@@ -324,6 +476,7 @@ impl WriteTx for PgTx<'_> {
         manager: Uid,
         version: u64,
     ) -> Result<()> {
+        self.flush()?;
         let count = i32::try_from(count).map_err(|_| Error::Corrupt(format!("{count} members")))?;
         self.db
             .execute(
@@ -341,6 +494,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn set_last_seq(&self, id: ConversationId, last_seq: Seq, version: u64) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "UPDATE conversations SET last_seq = $2, version = $3 WHERE id = $1",
@@ -356,6 +510,7 @@ impl WriteTx for PgTx<'_> {
         read_seq: Seq,
         version: u64,
     ) -> Result<()> {
+        self.flush()?;
         let next: i32 = self
             .db
             .query_opt(
@@ -392,6 +547,7 @@ impl WriteTx for PgTx<'_> {
         left_seq: Seq,
         snapshot: &str,
     ) -> Result<()> {
+        self.flush()?;
         for uid in uids {
             self.db.execute(
                 "UPDATE members SET active = false, version = $3, left_seq = $4, left_snapshot = $5
@@ -409,6 +565,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn read_seq(&self, uid: Uid, id: ConversationId) -> Result<Option<Seq>> {
+        self.flush()?;
         self.db
             .query_opt(
                 "SELECT read_seq FROM members WHERE uid = $1 AND conversation_id = $2",
@@ -419,6 +576,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn set_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq, version: u64) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "UPDATE members SET read_seq = $3, version = $4
@@ -434,6 +592,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn muted(&self, uid: Uid, id: ConversationId) -> Result<Option<bool>> {
+        self.flush()?;
         Ok(self
             .db
             .query_opt(
@@ -444,6 +603,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn set_muted(&self, uid: Uid, id: ConversationId, muted: bool, version: u64) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "UPDATE members SET muted = $3, version = $4
@@ -459,6 +619,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn blocks(&self, uid: Uid, other: Uid) -> Result<bool> {
+        self.flush()?;
         Ok(self
             .db
             .query_opt(
@@ -469,6 +630,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn set_block(&self, uid: Uid, other: Uid, blocked: bool, at: Millis) -> Result<bool> {
+        self.flush()?;
         let (uid, other) = (uid.as_bytes().as_slice(), other.as_bytes().as_slice());
         let changed = if blocked {
             self.db.execute(
@@ -486,17 +648,10 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn raise_read_seq(&self, uid: Uid, id: ConversationId, seq: Seq) -> Result<()> {
-        self.db
-            .execute(
-                "UPDATE members SET read_seq = $3
-                 WHERE uid = $1 AND conversation_id = $2 AND read_seq < $3",
-                &[
-                    &uid.as_bytes().as_slice(),
-                    &id.as_bytes().as_slice(),
-                    &big(seq)?,
-                ],
-            )
-            .map(drop)
+        let mut pending = self.pending.borrow_mut();
+        let raised = pending.raises.entry((uid, id)).or_insert(seq);
+        *raised = (*raised).max(seq);
+        Ok(())
     }
 
     fn insert_message(&self, m: &Message) -> Result<bool> {
@@ -508,6 +663,20 @@ impl WriteTx for PgTx<'_> {
                 )))
             }
         };
+        let key = (m.conversation_id, m.from, m.client_id.clone());
+        {
+            let mut pending = self.pending.borrow_mut();
+            if pending.checked.contains(&key) {
+                if pending.stored.contains(&key) || pending.held.contains(&key) {
+                    return Ok(false);
+                }
+                pending.held.insert(key);
+                pending.messages.push(m.clone());
+                return Ok(true);
+            }
+        }
+        // Not looked up before the batch: stored here and now.
+        self.flush()?;
         let inserted = self.db.execute(
             "INSERT INTO messages
                  (conversation_id, seq, id, sender, client_id, type, body, timestamp)
@@ -533,6 +702,7 @@ impl WriteTx for PgTx<'_> {
         sender: Uid,
         client_id: &ClientId,
     ) -> Result<Option<Message>> {
+        self.flush()?;
         self.db
             .query_opt(
                 "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
@@ -548,6 +718,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn user_disabled(&self, uid: Uid) -> Result<Option<bool>> {
+        self.flush()?;
         Ok(self
             .db
             .query_opt(
@@ -558,6 +729,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn set_disabled(&self, uid: Uid, disabled: bool) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "UPDATE users SET disabled = $2 WHERE uid = $1",
@@ -567,6 +739,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn set_password(&self, uid: Uid, password_hash: &str) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "UPDATE users SET password_hash = $2 WHERE uid = $1",
@@ -576,6 +749,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn invite(&self, code_hash: &TokenHash) -> Result<Option<(u32, Option<Millis>)>> {
+        self.flush()?;
         self.db
             .query_opt(
                 "SELECT uses_left, expires_at FROM invites WHERE code_hash = $1",
@@ -591,6 +765,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn spend_invite(&self, code_hash: &TokenHash) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = $1",
@@ -600,6 +775,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn insert_invite(&self, invite: &NewInvite, created_at: Millis) -> Result<()> {
+        self.flush()?;
         let uses = i32::try_from(invite.uses)
             .map_err(|_| Error::Corrupt(format!("{} uses", invite.uses)))?;
         self.db
@@ -618,6 +794,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn delete_invite(&self, id: &str) -> Result<bool> {
+        self.flush()?;
         Ok(self
             .db
             .execute("DELETE FROM invites WHERE id = $1", &[&id])?
@@ -625,6 +802,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn note_probe(&self, at: Millis) -> Result<()> {
+        self.flush()?;
         self.db
             .execute(
                 "INSERT INTO server_state (key, value) VALUES ('ready_probe_at', $1)
