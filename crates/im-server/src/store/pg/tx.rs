@@ -1,12 +1,12 @@
 //! The writer on PostgreSQL: [`Backend`] on one blocking `postgres` connection owned by the writer
 //! thread, and [`WriteTx`] as one prepared statement per operation (cached per connection).
 //!
-//! Round trips are PostgreSQL's cost, so the two per-message writes are held back: the batch's
-//! resend keys are looked up in one query before it runs ([`Backend::expect_sends`]), its new
-//! messages go in one multi-row insert and its senders' read marks in one update, written before
-//! any other statement (so every statement sees them) and at commit. Everything else is one
-//! prepared statement per call. Locking the batch's conversations for several nodes is the next
-//! step (docs/CLUSTER.md).
+//! Round trips are PostgreSQL's cost, so what a send writes is held back: the batch's resend
+//! keys are looked up in one query before it runs ([`Backend::expect_sends`]), its new messages
+//! go in one multi-row insert, its senders' read marks and its conversations' last seqs in one
+//! update each, written before any other statement (so every statement sees them) and at
+//! commit. Everything else is one prepared statement per call. Locking the batch's
+//! conversations for several nodes is the next step (docs/CLUSTER.md).
 
 use im_proto::{
     ClientId, Conversation, ConversationId, ConversationType, Message, MessageBody, MessageId,
@@ -56,7 +56,7 @@ pub(super) fn current_version(conn: &PgConn) -> Result<u64> {
 type Key = (ConversationId, Uid, ClientId);
 
 /// What the open transaction holds back, to write in one statement each: the batch's new
-/// messages and the read marks its senders raise. Written before any other statement runs (so
+/// messages, the read marks its senders raise and its conversations' last seqs. Written before any other statement runs (so
 /// every statement sees them) and at commit.
 #[derive(Debug, Default)]
 struct Pending {
@@ -68,6 +68,8 @@ struct Pending {
     held: HashSet<Key>,
     messages: Vec<Message>,
     raises: HashMap<(Uid, ConversationId), Seq>,
+    /// Conversations' new last seq and version.
+    last_seqs: HashMap<ConversationId, (Seq, u64)>,
 }
 
 /// The writer's PostgreSQL connection.
@@ -198,13 +200,14 @@ pub(super) fn message(row: &Row) -> Result<Message> {
 
 impl PgTx<'_> {
     /// Writes what is held back: the new messages in one insert, the raised read marks in one
-    /// update.
+    /// update, the conversations' last seqs in another.
     fn flush(&self) -> Result<()> {
-        let (messages, raises) = {
+        let (messages, raises, last_seqs) = {
             let mut pending = self.pending.borrow_mut();
             (
                 std::mem::take(&mut pending.messages),
                 std::mem::take(&mut pending.raises),
+                std::mem::take(&mut pending.last_seqs),
             )
         };
         if !messages.is_empty() {
@@ -267,6 +270,22 @@ impl PgTx<'_> {
                  WHERE m.uid = v.uid AND m.conversation_id = v.conversation_id
                      AND m.read_seq < v.seq",
                 &[&uids, &conversations, &seqs],
+            )?;
+        }
+        if !last_seqs.is_empty() {
+            let mut ids = Vec::with_capacity(last_seqs.len());
+            let mut seqs = Vec::with_capacity(last_seqs.len());
+            let mut versions = Vec::with_capacity(last_seqs.len());
+            for (id, (seq, version)) in &last_seqs {
+                ids.push(id.as_bytes().as_slice());
+                seqs.push(big(*seq)?);
+                versions.push(big(*version)?);
+            }
+            self.db.execute(
+                "UPDATE conversations c SET last_seq = v.last_seq, version = v.version
+                 FROM unnest($1::bytea[], $2::bigint[], $3::bigint[]) AS v(id, last_seq, version)
+                 WHERE c.id = v.id",
+                &[&ids, &seqs, &versions],
             )?;
         }
         Ok(())
@@ -494,13 +513,12 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn set_last_seq(&self, id: ConversationId, last_seq: Seq, version: u64) -> Result<()> {
-        self.flush()?;
-        self.db
-            .execute(
-                "UPDATE conversations SET last_seq = $2, version = $3 WHERE id = $1",
-                &[&id.as_bytes().as_slice(), &big(last_seq)?, &big(version)?],
-            )
-            .map(drop)
+        // Held back with the messages: the engine sets every conversation's at the batch's end.
+        self.pending
+            .borrow_mut()
+            .last_seqs
+            .insert(id, (last_seq, version));
+        Ok(())
     }
 
     fn add_members(
