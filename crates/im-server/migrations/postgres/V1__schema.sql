@@ -23,7 +23,9 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_uid ON sessions (uid);
 
 -- As on SQLite, plus membership_version: the change counter at the last change of the member
--- list, so that a node's cached members are checked against the row it locks.
+-- list, so that a node's cached members are checked against the row it locks; and made: the
+-- order conversations were made in (SQLite's rowid), which picks the oldest of two with the
+-- same members made in the same millisecond.
 CREATE TABLE conversations (
     id                 bytea PRIMARY KEY,
     title              text NOT NULL,
@@ -37,7 +39,8 @@ CREATE TABLE conversations (
     member_key         bytea NOT NULL,
     last_seq           bigint NOT NULL DEFAULT 0,
     version            bigint NOT NULL,
-    membership_version bigint NOT NULL DEFAULT 0
+    membership_version bigint NOT NULL DEFAULT 0,
+    made               bigint GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX conversations_by_member_key ON conversations (member_key);
 

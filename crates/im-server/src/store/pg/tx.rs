@@ -430,11 +430,11 @@ impl WriteTx for PgTx<'_> {
 
     fn conversation_by_members(&self, member_key: &[u8]) -> Result<Option<ConversationId>> {
         self.flush()?;
-        // create_time, then id: a stable choice among conversations made in one millisecond.
+        // The oldest: by create_time, then by the order they were made in (`made`).
         self.db
             .query_opt(
                 "SELECT id FROM conversations WHERE member_key = $1
-                 ORDER BY create_time, id LIMIT 1",
+                 ORDER BY create_time, made LIMIT 1",
                 &[&member_key],
             )?
             .map(|r| Ok(ConversationId::from_bytes(id16(r.get(0))?)))
