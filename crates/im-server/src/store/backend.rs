@@ -9,7 +9,7 @@ use super::tx::WriteTx;
 use crate::error::Result;
 
 /// A send's idempotency key: conversation, sender, client id.
-pub type SendKey<'a> = (ConversationId, Uid, &'a ClientId);
+pub type IdempotencyKey<'a> = (ConversationId, Uid, &'a ClientId);
 
 /// A database the writer owns.
 pub trait Backend {
@@ -22,8 +22,8 @@ pub trait Backend {
     fn begin(&mut self) -> Result<()>;
     /// The batch's sends, by idempotency key, before its commands run (inside the open
     /// transaction): a backend that pays a round trip per statement finds which are resends in
-    /// one go here. SQLite has nothing to gain.
-    fn expect_sends(&mut self, _keys: &[SendKey<'_>]) -> Result<()> {
+    /// one go here. SQLite has nothing to gain (and the keys are not even gathered).
+    fn expect_sends(&mut self, _keys: &mut dyn Iterator<Item = IdempotencyKey<'_>>) -> Result<()> {
         Ok(())
     }
     /// The statements of the open transaction.

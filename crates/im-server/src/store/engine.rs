@@ -301,7 +301,7 @@ impl<B: Backend> Writer<B> {
         if let Err(e) = self.db.begin() {
             return Attempt::BatchFailed(e);
         }
-        let sends: Vec<super::backend::SendKey<'_>> = cmds
+        let mut sends = cmds
             .iter()
             .zip(failed)
             .filter_map(|(cmd, failed)| match (cmd, failed) {
@@ -315,9 +315,8 @@ impl<B: Backend> Writer<B> {
                     None,
                 ) => Some((*conversation_id, by.uid, client_id)),
                 _ => None,
-            })
-            .collect();
-        if let Err(e) = self.db.expect_sends(&sends) {
+            });
+        if let Err(e) = self.db.expect_sends(&mut sends) {
             self.roll_back();
             return Attempt::BatchFailed(e);
         }

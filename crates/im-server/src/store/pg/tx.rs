@@ -21,7 +21,7 @@ use super::conn::PgConn;
 
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
-use crate::store::backend::{Backend, SendKey};
+use crate::store::backend::{Backend, IdempotencyKey};
 use crate::store::rows::ConversationRow;
 use crate::store::tx::{Fields, NewInvite, WriteTx};
 
@@ -97,7 +97,8 @@ impl Backend for PgBackend {
         self.conn.batch("BEGIN")
     }
 
-    fn expect_sends(&mut self, keys: &[SendKey<'_>]) -> Result<()> {
+    fn expect_sends(&mut self, keys: &mut dyn Iterator<Item = IdempotencyKey<'_>>) -> Result<()> {
+        let keys: Vec<IdempotencyKey<'_>> = keys.collect();
         if keys.is_empty() {
             return Ok(());
         }
