@@ -37,6 +37,10 @@ pub const NOT_REMOTE: &[(&str, &str)] = &[
     ),
     ("error:storage_full", "needs the server's disk to be full"),
     (
+        "error:store_unavailable",
+        "needs the server's PostgreSQL to be down; im-server's tests/store_outage.rs checks it",
+    ),
+    (
         "error:sign_up_closed",
         "needs a server started with --sign-up closed; im-server's tests/accounts.rs checks it",
     ),

@@ -1,39 +1,43 @@
 //! The conformance kit against the real im-server, in process (127.0.0.1:0, a SQLite file in a
-//! temp dir, real WebSockets): the whole kit must pass, with every check seeing what it claims
+//! temp dir — or with `IM_TEST_STORE=postgres` a PostgreSQL database of its own, as `.ci/test`
+//! also runs it — real WebSockets): the whole kit must pass, with every check seeing what it claims
 //! to cover; the kit runs twice against one server with the same outcome; and the checks that
 //! need control of the server — a graceful shutdown with requests in flight — run here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use im_conformance::checks::support::{create, history, text};
 use im_conformance::client::{Closed, Conn};
 use im_conformance::{all_checks, Ctx, Options, Outcome, Report};
 use im_proto::{ErrorCode, Message};
-use im_server::{Config, RunningServer};
+use im_server::{Config, Database, RunningServer};
 use serde_json::json;
 
-/// A server on a free port with its database in a temp dir.
+/// A server on a free port with its database in a temp dir (or on PostgreSQL).
 struct Server {
     running: Option<RunningServer>,
-    dir: tempfile::TempDir,
+    /// Holds the SQLite file (when on SQLite).
+    _dir: tempfile::TempDir,
     url: String,
+    store: im_test_services::TestStore,
 }
 
 impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let store = im_test_services::TestStore::in_dir(dir.path()).unwrap();
         let mut server = Self {
             running: None,
-            dir,
+            _dir: dir,
             url: String::new(),
+            store,
         };
         server.boot().await;
         server
     }
 
-    fn database(&self) -> PathBuf {
-        self.dir.path().join("im.sqlite3")
+    fn database(&self) -> Database {
+        self.store.database().parse().unwrap()
     }
 
     async fn boot(&mut self) {

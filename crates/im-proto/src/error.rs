@@ -112,6 +112,9 @@ error_codes! {
     /// The server's disk is full: nothing was stored. `retry_after_ms` says when to try again
     /// (an outbox keeps the message and sends it again then, with the same client id).
     StorageFull = "storage_full", transient = true;
+    /// The server cannot reach its database (PostgreSQL restarting or failing over): nothing
+    /// was stored. `retry_after_ms` says when to try again; the server reconnects by itself.
+    StoreUnavailable = "store_unavailable", transient = true;
     /// Something failed inside the server; nothing was half-done. Retrying may help.
     Internal = "internal", transient = true;
 }

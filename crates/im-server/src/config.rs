@@ -1,7 +1,7 @@
 //! Server settings: where to listen and store, and the limits it enforces.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use im_proto::Limits;
@@ -23,8 +23,9 @@ pub struct Config {
     /// Where the admin listener listens (plain HTTP: health, readiness, metrics); `None`: no
     /// admin listener. Never the public address.
     pub admin_listen: Option<SocketAddr>,
-    /// The SQLite database file (created if missing).
-    pub database: PathBuf,
+    /// Where state is kept: an SQLite file (created if missing) or a PostgreSQL database
+    /// shared by several nodes.
+    pub database: Database,
     /// Limits enforced on every connection (and sent to clients in `hello`).
     pub limits: Limits,
     /// The most write operations committed in one transaction (group commit).
@@ -63,7 +64,7 @@ impl Default for Config {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             admin_listen: None,
-            database: PathBuf::from(DEFAULT_DATABASE),
+            database: Database::Sqlite(PathBuf::from(DEFAULT_DATABASE)),
             limits: Limits::default(),
             max_batch: 1024,
             readers: 4,
@@ -145,11 +146,183 @@ impl GuardLimits {
 
 impl Config {
     /// The default settings with another database file and address (handy in tests).
-    pub fn new(listen: SocketAddr, database: impl Into<PathBuf>) -> Self {
+    pub fn new(listen: SocketAddr, database: impl Into<Database>) -> Self {
         Self {
             listen,
             database: database.into(),
             ..Self::default()
         }
+    }
+}
+
+/// Where the server keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An embedded SQLite file (created if missing): one node, nothing to set up.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (created beforehand, migrated on start), which several nodes may
+    /// share.
+    Postgres(PostgresUrl),
+}
+
+impl Database {
+    /// The SQLite file, if that is where state is kept.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        match self {
+            Database::Sqlite(path) => Some(path),
+            Database::Postgres(_) => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Database {
+    type Err = String;
+
+    /// `postgres://…` or `postgresql://…` (a libpq connection URL) names PostgreSQL; anything
+    /// else is an SQLite file.
+    fn from_str(value: &str) -> Result<Self, String> {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Ok(Database::Postgres(value.parse()?))
+        } else if value.is_empty() {
+            Err("an empty database path".into())
+        } else {
+            Ok(Database::Sqlite(PathBuf::from(value)))
+        }
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+impl From<PathBuf> for Database {
+    fn from(path: PathBuf) -> Self {
+        Database::Sqlite(path)
+    }
+}
+
+impl From<&PathBuf> for Database {
+    fn from(path: &PathBuf) -> Self {
+        Database::Sqlite(path.clone())
+    }
+}
+
+impl From<&Path> for Database {
+    fn from(path: &Path) -> Self {
+        Database::Sqlite(path.to_owned())
+    }
+}
+
+impl From<PostgresUrl> for Database {
+    fn from(url: PostgresUrl) -> Self {
+        Database::Postgres(url)
+    }
+}
+
+/// A PostgreSQL connection URL. Its password never reaches a log: it shows as
+/// `postgres://user@host:port/database`.
+#[derive(Clone)]
+pub struct PostgresUrl {
+    config: Box<postgres::Config>,
+}
+
+impl PostgresUrl {
+    /// What the `postgres` client connects with.
+    pub fn config(&self) -> &postgres::Config {
+        &self.config
+    }
+}
+
+impl PartialEq for PostgresUrl {
+    fn eq(&self, other: &Self) -> bool {
+        format!("{:?}", self.config) == format!("{:?}", other.config)
+            && self.config.get_password() == other.config.get_password()
+    }
+}
+
+impl Eq for PostgresUrl {}
+
+impl std::str::FromStr for PostgresUrl {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        let config: postgres::Config = value
+            .parse()
+            .map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
+        if config.get_dbname().is_none() {
+            return Err("the PostgreSQL URL names no database (postgres://host/DATABASE)".into());
+        }
+        Ok(Self {
+            config: Box::new(config),
+        })
+    }
+}
+
+impl std::fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use postgres::config::Host;
+        f.write_str("postgres://")?;
+        if let Some(user) = self.config.get_user() {
+            write!(f, "{user}@")?;
+        }
+        let ports = self.config.get_ports();
+        for (i, host) in self.config.get_hosts().iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match host {
+                Host::Tcp(name) => f.write_str(name)?,
+                Host::Unix(path) => write!(f, "[{}]", path.display())?,
+            }
+            if let Some(port) = ports.get(i).or(ports.first()) {
+                write!(f, ":{port}")?;
+            }
+        }
+        write!(f, "/{}", self.config.get_dbname().unwrap_or_default())
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgresUrl({self})")
+    }
+}
+
+#[cfg(test)]
+mod database_tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_shows_without_its_password() {
+        let db: Database = "postgres://im:s3cret-pw@db.example.org:5433/im"
+            .parse()
+            .unwrap();
+        let Database::Postgres(url) = &db else {
+            panic!("not PostgreSQL: {db:?}")
+        };
+        assert_eq!(url.config().get_password(), Some(&b"s3cret-pw"[..]));
+        for shown in [db.to_string(), format!("{db:?}"), format!("{url:?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("im@db.example.org:5433/im"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_an_sqlite_file_and_a_url_needs_a_database() {
+        assert_eq!(
+            "data/im.sqlite3".parse::<Database>().unwrap(),
+            Database::Sqlite("data/im.sqlite3".into())
+        );
+        assert!("postgres://localhost"
+            .parse::<Database>()
+            .unwrap_err()
+            .contains("names no database"));
+        assert!("postgresql://h/db?bogus=1".parse::<Database>().is_err());
+        assert!("".parse::<Database>().is_err());
     }
 }

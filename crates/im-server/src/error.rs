@@ -53,6 +53,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// How long a client is asked to wait after `storage_full` before sending again.
 const STORAGE_FULL_RETRY_MS: u64 = 5_000;
 
+/// How long a client is asked to wait after `store_unavailable` before sending again.
+const STORE_UNAVAILABLE_RETRY_MS: u64 = 1_000;
+
 impl Error {
     /// A refusal with a code and a message.
     pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -72,6 +75,12 @@ impl Error {
                 message: "the server's disk is full; nothing was stored; try again later".into(),
                 retry_after_ms: Some(STORAGE_FULL_RETRY_MS),
             },
+            e if e.is_store_unavailable() => ErrorBody {
+                code: ErrorCode::StoreUnavailable,
+                message: "the server cannot reach its database; nothing was stored; try again"
+                    .into(),
+                retry_after_ms: Some(STORE_UNAVAILABLE_RETRY_MS),
+            },
             _ => ErrorBody::new(
                 ErrorCode::Internal,
                 "internal server error; nothing was changed",
@@ -87,6 +96,33 @@ impl Error {
                 if e.code == rusqlite::ErrorCode::DiskFull
         ) || matches!(self, Error::Io(e) if e.kind() == std::io::ErrorKind::StorageFull)
             || matches!(self, Error::StorageFull(_))
+            || matches!(self, Error::Postgres(e) if e.code() == Some(&postgres::error::SqlState::DISK_FULL))
+    }
+
+    /// True when PostgreSQL cannot be reached or cannot take the work just now: the connection
+    /// is lost (a restart, a failover), the server is starting or stopping, out of connections,
+    /// read-only (a standby), or the transaction lost a serialization race or a deadlock. The
+    /// work is answered `store_unavailable`, and the next batch or query connects again.
+    pub fn is_store_unavailable(&self) -> bool {
+        let Error::Postgres(e) = self else {
+            return false;
+        };
+        if e.is_closed() {
+            return true;
+        }
+        match e.code() {
+            // No SQLSTATE: the socket failed (refused, reset, timed out), or a client-side
+            // error (a bug: `internal`).
+            None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+            Some(state) => {
+                let class = &state.code()[..2];
+                // 08 connection exception, 57 operator intervention (shutting down, starting),
+                // 53 insufficient resources (but a full disk is `storage_full`), 40 transaction
+                // rollback (serialization failure, deadlock); a read-only standby.
+                matches!(class, "08" | "57" | "53" | "40")
+                    || *state == postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION
+            }
+        }
     }
 
     /// True for failures of the storage itself rather than of one command's data: a full disk,
@@ -110,6 +146,7 @@ impl Error {
                 )
             ),
             Error::Io(_) | Error::StorageFull(_) | Error::ShuttingDown | Error::Fatal(_) => true,
+            Error::Postgres(_) => self.is_store_unavailable() || self.is_storage_full(),
             _ => false,
         }
     }

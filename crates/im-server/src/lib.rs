@@ -42,11 +42,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use admin::token_path as admin_token_path;
 pub use admin::{
     administer, AdminInvite, AdminRequest, AdminResponse, AdminSession, AdminUser, Reached,
 };
 pub use client_address::parse_trusted as parse_trusted_proxy;
-pub use config::{Config, GuardLimits, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE, DEFAULT_LISTEN};
+pub use config::{
+    Config, Database, GuardLimits, PostgresUrl, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE,
+    DEFAULT_LISTEN,
+};
 pub use error::{Error, Result};
 pub use store::{backup, pg, restore, BackupReport};
 pub use tls::TlsFiles;
@@ -230,7 +234,11 @@ pub async fn start(config: Config) -> Result<RunningServer> {
             config.listen
         )));
     }
-    let lock = store::DatabaseLock::acquire(&config.database)?;
+    let lock = config
+        .database
+        .sqlite_file()
+        .map(store::DatabaseLock::acquire)
+        .transpose()?;
     let listener = listen(config.listen)?;
     let addr = listener.local_addr()?;
     let admin_listener = match config.admin_listen {
@@ -268,12 +276,12 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         hub,
         passwords,
         tls,
-        _lock: Some(lock),
+        _lock: lock,
     });
     let scheme = if shared.tls.is_some() { "wss" } else { "ws" };
     tracing::info!(
         %addr,
-        database = %shared.config.database.display(),
+        database = %shared.config.database,
         "listening on {scheme}://{addr}{}",
         im_proto::WS_PATH
     );
@@ -284,7 +292,10 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     let life = Lifecycle::default();
     let kill = life.kill.clone();
     let admin_token = match admin_listener {
-        Some(_) => Some(admin::AdminToken::create(&shared.config.database)?),
+        Some(_) => Some(admin::AdminToken::create(&admin::token_path(
+            &shared.config.database,
+            admin_addr,
+        ))?),
         None => None,
     };
     let admin = admin_listener.zip(admin_token).map(|(listener, token)| {

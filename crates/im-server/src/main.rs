@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use im_proto::Limits;
 use im_server::{
-    AdminRequest, AdminResponse, Config, GuardLimits, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE,
-    DEFAULT_LISTEN,
+    AdminRequest, AdminResponse, Config, Database, GuardLimits, DEFAULT_ADMIN_LISTEN,
+    DEFAULT_DATABASE, DEFAULT_LISTEN,
 };
 
 mod config_file;
@@ -38,9 +38,11 @@ struct Cli {
     /// off the internet. `off`: none.
     #[arg(long, env = "IM_ADMIN_LISTEN", default_value = DEFAULT_ADMIN_LISTEN, value_parser = parse_admin_listen, global = true)]
     admin_listen: AdminListen,
-    /// SQLite database file (created if missing).
+    /// Where state is kept: an SQLite file (created if missing), or a PostgreSQL database that
+    /// several nodes share, `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (created beforehand;
+    /// its schema is migrated on start).
     #[arg(long, env = "IM_DATABASE", default_value = DEFAULT_DATABASE, global = true)]
-    database: PathBuf,
+    database: Database,
     /// Log filter, e.g. `info`, `im_server=debug` (RUST_LOG syntax).
     #[arg(long, env = "IM_LOG", default_value = "info")]
     log: String,
@@ -529,6 +531,16 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The SQLite file `backup` and `restore` work on (PostgreSQL has its own tools).
+fn sqlite_file<'a>(database: &'a Database, command: &str) -> anyhow::Result<&'a std::path::Path> {
+    database.sqlite_file().ok_or_else(|| {
+        anyhow::anyhow!(
+            "`im-server {command}` works on an SQLite file; back up PostgreSQL ({database}) with \
+             pg_dump or its point-in-time recovery"
+        )
+    })
+}
+
 fn run() -> anyhow::Result<()> {
     // The config file first, while this is the only thread: its settings become the `IM_*`
     // variables the environment does not set (see config_file.rs).
@@ -546,11 +558,12 @@ fn run() -> anyhow::Result<()> {
     }
     match &cli.command {
         Some(Command::Backup { to }) => {
-            let report = im_server::backup(&cli.database, to)
-                .with_context(|| format!("backing up {}", cli.database.display()))?;
+            let database = sqlite_file(&cli.database, "backup")?;
+            let report = im_server::backup(database, to)
+                .with_context(|| format!("backing up {}", database.display()))?;
             println!(
                 "backed up {} to {}: {} bytes, {} accounts, {} messages, integrity ok",
-                cli.database.display(),
+                database.display(),
                 to.display(),
                 report.bytes,
                 report.users,
@@ -559,12 +572,13 @@ fn run() -> anyhow::Result<()> {
             return Ok(());
         }
         Some(Command::Restore { from }) => {
-            let report = im_server::restore(from, &cli.database)
+            let database = sqlite_file(&cli.database, "restore")?;
+            let report = im_server::restore(from, database)
                 .with_context(|| format!("restoring {}", from.display()))?;
             println!(
                 "restored {} to {}: {} accounts, {} messages",
                 from.display(),
-                cli.database.display(),
+                database.display(),
                 report.users,
                 report.messages
             );
@@ -576,17 +590,14 @@ fn run() -> anyhow::Result<()> {
             };
             let request = what.into_request()?;
             let (reached, response) =
-                im_server::administer(&cli.database, cli.admin_listen.0, request)
-                    .with_context(|| format!("administering {}", cli.database.display()))?;
+                im_server::administer(cli.database.clone(), cli.admin_listen.0, request)
+                    .with_context(|| format!("administering {}", cli.database))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&response)?);
             } else {
                 print_admin(&response);
                 if let im_server::Reached::Database = reached {
-                    eprintln!(
-                        "(no server was running: changed {} directly)",
-                        cli.database.display()
-                    );
+                    eprintln!("(no server was running: changed {} directly)", cli.database);
                 }
             }
             return Ok(());
@@ -623,11 +634,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         }
         Err(e) => {
             return Err(e).with_context(|| {
-                format!(
-                    "starting on {} with {}",
-                    config.listen,
-                    config.database.display()
-                )
+                format!("starting on {} with {}", config.listen, config.database)
             });
         }
     };

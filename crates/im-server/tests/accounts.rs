@@ -26,7 +26,7 @@ async fn admin(server: &TestServer, request: AdminRequest) -> im_server::Result<
     let database = server.database();
     let listener = server.server.as_ref().and_then(|s| s.admin_addr());
     tokio::task::spawn_blocking(move || {
-        let (reached, response) = administer(&database, listener, request)?;
+        let (reached, response) = administer(database, listener, request)?;
         assert_eq!(reached == Reached::Database, listener.is_none());
         Ok(response)
     })
@@ -434,10 +434,10 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_the_others() 
 }
 
 #[tokio::test]
-async fn offline_the_database_is_changed_directly_and_never_under_a_running_server() {
+async fn offline_the_sqlite_database_is_changed_directly_and_never_under_a_running_server() {
     let mut server = server(SignUpMode::Closed).await;
     server.stop().await;
-    let database = server.database();
+    let database = server.sqlite_file();
     let created = tokio::task::spawn_blocking({
         let database = database.clone();
         move || {
@@ -479,7 +479,7 @@ async fn offline_the_database_is_changed_directly_and_never_under_a_running_serv
     // Nor can a second server start on them.
     let second = im_server::start(im_server::Config::new(
         "127.0.0.1:0".parse().unwrap(),
-        server.database(),
+        server.sqlite_file(),
     ))
     .await
     .unwrap_err();
@@ -521,8 +521,8 @@ async fn the_admin_api_wants_its_token() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mut name = server.database().into_os_string();
-        name.push("-admin-token");
+        let admin = server.server.as_ref().unwrap().admin_addr();
+        let name = im_server::admin_token_path(&server.database(), admin);
         let mode = std::fs::metadata(name).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }

@@ -55,10 +55,10 @@ async fn a_backup_under_load_holds_every_message_acked_before_it_began() {
     while acked.lock().unwrap().len() < 200 {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let copy = server.database().with_extension("backup");
+    let copy = server.sqlite_file().with_extension("backup");
     let before: Vec<u64> = acked.lock().unwrap().clone();
     let report = {
-        let (database, copy) = (server.database(), copy.clone());
+        let (database, copy) = (server.sqlite_file(), copy.clone());
         tokio::task::spawn_blocking(move || im_server::backup(&database, &copy))
             .await
             .unwrap()
@@ -98,7 +98,7 @@ async fn a_backup_under_load_holds_every_message_acked_before_it_began() {
         assert_eq!(mode, 0o600, "the backup is private");
     }
     // A second backup to the same file is refused rather than overwriting it.
-    assert!(im_server::backup(&server.database(), &copy).is_err());
+    assert!(im_server::backup(&server.sqlite_file(), &copy).is_err());
 }
 
 #[tokio::test]
@@ -111,18 +111,18 @@ async fn a_restore_brings_a_backup_back_and_refuses_a_running_server() {
         text: text.into(),
     };
     tom.call(send("kept")).await.unwrap();
-    let copy = server.database().with_extension("backup");
-    im_server::backup(&server.database(), &copy).unwrap();
+    let copy = server.sqlite_file().with_extension("backup");
+    im_server::backup(&server.sqlite_file(), &copy).unwrap();
     tom.call(send("after the backup")).await.unwrap();
 
-    let refused = im_server::restore(&copy, &server.database()).unwrap_err();
+    let refused = im_server::restore(&copy, &server.sqlite_file()).unwrap_err();
     assert!(refused.to_string().contains("in use"), "{refused}");
 
     drop((tom, jerry));
     server.stop().await;
-    let report = im_server::restore(&copy, &server.database()).unwrap();
+    let report = im_server::restore(&copy, &server.sqlite_file()).unwrap();
     assert_eq!(report.messages, 1);
-    let mut kept = server.database().into_os_string();
+    let mut kept = server.sqlite_file().into_os_string();
     kept.push(".before-restore");
     assert!(
         std::path::Path::new(&kept).is_file(),

@@ -71,7 +71,7 @@ async fn a_full_disk_refuses_for_now_loses_nothing_and_recovers() {
     let disk = SmallDisk::mount("8m");
     let database = disk.path().join("im.sqlite3");
     let mut server = TestServer::start_with(move |c| {
-        c.database = database;
+        c.database = database.into();
         c.limits.requests_per_second = 100_000;
         c.limits.request_burst = 100_000;
     })

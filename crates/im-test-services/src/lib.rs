@@ -8,9 +8,11 @@
 
 mod nats;
 mod postgres;
+mod test_database;
 
 pub use nats::Nats;
 pub use postgres::Postgres;
+pub use test_database::{TestDatabase, TestStore, SHARED_CLUSTER, STORE_CHOICE};
 
 /// What can go wrong starting or stopping a service.
 #[derive(Debug, thiserror::Error)]

@@ -39,6 +39,7 @@ export const SERVER_ERROR_CODES = [
   'field_too_long',
   'shutting_down',
   'storage_full',
+  'store_unavailable',
   'internal',
   'unknown',
 ] as const;
@@ -125,6 +126,7 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     field_too_long: 'That text is too long.',
     shutting_down: 'The server is restarting. Try again in a moment.',
     storage_full: "The server's storage is full, so nothing was saved. Try again later; unsent messages are sent again by themselves.",
+    store_unavailable: "The server can't reach its database just now, so nothing was saved. Unsent messages are sent again by themselves.",
     internal: 'Something went wrong on the server. Try again.',
     unknown: 'The server refused this for a reason this app does not know. Updating the app may help.',
     // The SDK.
@@ -198,6 +200,7 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     field_too_long: '内容过长。',
     shutting_down: '服务器正在重启，请稍后再试。',
     storage_full: '服务器存储空间已满，没有保存任何内容。请稍后再试；未发送的消息会自动重发。',
+    store_unavailable: '服务器暂时连不上它的数据库，没有保存任何内容。未发送的消息会自动重发。',
     internal: '服务器内部出错，请重试。',
     unknown: '服务器因本应用不认识的原因拒绝了请求。更新应用可能会有帮助。',
     offline: '当前离线，请连接后再试。',

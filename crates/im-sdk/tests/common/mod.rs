@@ -1,9 +1,9 @@
-//! Test support: the real server (in process) on 127.0.0.1 with a SQLite file in a temp dir,
-//! restartable on the same address and database; SDK clients with disk caches; event helpers.
+//! Test support: the real server (in process) on 127.0.0.1 with a SQLite file in a temp dir (or
+//! with `IM_TEST_STORE=postgres` a PostgreSQL database of its own), restartable on the same
+//! address and database; SDK clients with disk caches; event helpers.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -11,7 +11,7 @@ use im_sdk::{
     ClientConfig, ClientEvent, Conversation, CreateConversation, DiskCache, EventStream, ImClient,
     ImService, Secret, Session, Uid,
 };
-use im_server::{Config, RunningServer};
+use im_server::{Config, Database, RunningServer};
 
 pub const WAIT: Duration = Duration::from_secs(15);
 
@@ -19,6 +19,7 @@ pub struct Server {
     running: Option<RunningServer>,
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
+    store: im_test_services::TestStore,
     tune: std::sync::Arc<dyn Fn(&mut Config) + Send + Sync>,
 }
 
@@ -31,16 +32,15 @@ impl Server {
     pub async fn start_with(tune: impl Fn(&mut Config) + Send + Sync + 'static) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let tune: std::sync::Arc<dyn Fn(&mut Config) + Send + Sync> = std::sync::Arc::new(tune);
-        let mut first = config(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().join("im.sqlite3"),
-        );
+        let store = im_test_services::TestStore::in_dir(dir.path()).unwrap();
+        let mut first = config("127.0.0.1:0".parse().unwrap(), database(&store));
         tune(&mut first);
         let running = im_server::start(first).await.unwrap();
         Self {
             addr: running.local_addr(),
             running: Some(running),
             dir,
+            store,
             tune,
         }
     }
@@ -59,9 +59,9 @@ impl Server {
     pub async fn admin(&self, request: im_server::AdminRequest) -> im_server::AdminResponse {
         let running = self.running.as_ref().expect("running");
         let listener = running.admin_addr().expect("an admin listener");
-        let database = self.dir.path().join("im.sqlite3");
+        let database = database(&self.store);
         tokio::task::spawn_blocking(move || {
-            im_server::administer(&database, Some(listener), request)
+            im_server::administer(database, Some(listener), request)
                 .unwrap()
                 .1
         })
@@ -92,7 +92,7 @@ impl Server {
         assert!(self.running.is_none(), "stop or kill it first");
         let mut tries = 0;
         loop {
-            let mut config = config(self.addr, self.dir.path().join("im.sqlite3"));
+            let mut config = config(self.addr, database(&self.store));
             (self.tune)(&mut config);
             match im_server::start(config).await {
                 Ok(running) => {
@@ -114,7 +114,11 @@ impl Server {
     }
 }
 
-fn config(addr: SocketAddr, db: PathBuf) -> Config {
+fn database(store: &im_test_services::TestStore) -> Database {
+    store.database().parse().unwrap()
+}
+
+fn config(addr: SocketAddr, db: Database) -> Config {
     let mut config = Config::new(addr, db);
     config.limits.requests_per_second = 10_000;
     config.limits.request_burst = 10_000;

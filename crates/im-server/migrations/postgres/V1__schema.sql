@@ -93,9 +93,12 @@ CREATE TABLE invites (
 );
 
 -- The change counter every writer takes for its batch and holds to commit, so that versions
--- are in commit order across nodes (docs/CLUSTER.md).
+-- are in commit order across nodes (docs/CLUSTER.md): value is the highest version stamped,
+-- writes counts committed batches (a writer that finds it moved by others since its own last
+-- batch forgets what it cached).
 CREATE TABLE change_counter (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    value    bigint NOT NULL
+    value    bigint NOT NULL,
+    writes   bigint NOT NULL DEFAULT 0
 );
 INSERT INTO change_counter (value) VALUES (0);

@@ -4,12 +4,11 @@
 //! on the database of a stopped server; both go through the writer like every other change.
 
 use im_proto::{ErrorBody, ErrorCode, Millis, Secret, Uid, User};
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{self, Passwords};
 use crate::error::{Error, Result};
-use crate::store::{now_millis, session_id, NewInvite, Store, WriteCmd};
+use crate::store::{now_millis, NewInvite, Store, WriteCmd};
 
 /// An admin operation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,26 +198,7 @@ pub async fn execute(
         AdminRequest::UserDisable { username } => set_disabled(store, &username, true).await,
         AdminRequest::UserEnable { username } => set_disabled(store, &username, false).await,
         AdminRequest::UserList => Ok(AdminResponse::Users {
-            users: store
-                .read(|conn| {
-                    let mut stmt = conn.prepare(
-                        "SELECT u.uid, u.username, u.display_name, u.created_at, u.disabled,
-                                (SELECT count(*) FROM sessions s WHERE s.uid = u.uid)
-                         FROM users u ORDER BY u.username",
-                    )?;
-                    let rows = stmt.query_map([], |r| {
-                        Ok(AdminUser {
-                            uid: Uid::from_bytes(r.get(0)?),
-                            username: r.get(1)?,
-                            display_name: r.get(2)?,
-                            created_at: r.get(3)?,
-                            disabled: r.get(4)?,
-                            sessions: r.get::<_, i64>(5)? as u64,
-                        })
-                    })?;
-                    Ok(rows.collect::<rusqlite::Result<_>>()?)
-                })
-                .await?,
+            users: store.read(|conn| conn.admin_users()).await?,
         }),
         AdminRequest::SessionList { username } => {
             let uid = match username {
@@ -226,42 +206,17 @@ pub async fn execute(
                 None => None,
             };
             Ok(AdminResponse::Sessions {
-                sessions: store
-                    .read(move |conn| {
-                        let mut stmt = conn.prepare(
-                            "SELECT s.token_hash, u.username, s.device, s.created_at
-                             FROM sessions s JOIN users u ON u.uid = s.uid
-                             WHERE ?1 IS NULL OR s.uid = ?1
-                             ORDER BY u.username, s.created_at DESC",
-                        )?;
-                        let rows = stmt.query_map([uid.map(|u| *u.as_bytes())], |r| {
-                            Ok(AdminSession {
-                                id: session_id(&r.get::<_, [u8; 32]>(0)?),
-                                username: r.get(1)?,
-                                device: r.get(2)?,
-                                created_at: r.get(3)?,
-                            })
-                        })?;
-                        Ok(rows.collect::<rusqlite::Result<_>>()?)
-                    })
-                    .await?,
+                sessions: store.read(move |conn| conn.admin_sessions(uid)).await?,
             })
         }
         AdminRequest::SessionRevoke { session_id } => {
-            let wanted = session_id.clone();
-            let owner: Option<[u8; 16]> = store
-                .read(move |conn| {
-                    let mut stmt = conn.prepare("SELECT token_hash, uid FROM sessions")?;
-                    let mut rows = stmt.query([])?;
-                    while let Some(row) = rows.next()? {
-                        if crate::store::session_id(&row.get::<_, [u8; 32]>(0)?) == wanted {
-                            return Ok(Some(row.get(1)?));
-                        }
-                    }
-                    Ok(None)
-                })
-                .await?;
-            let uid = owner.map(Uid::from_bytes).ok_or_else(|| {
+            let owner = store
+                .read(|conn| conn.session_owners())
+                .await?
+                .into_iter()
+                .find(|(hash, _)| crate::store::session_id(hash) == session_id)
+                .map(|(_, uid)| uid);
+            let uid = owner.ok_or_else(|| {
                 refused(
                     ErrorCode::SessionNotFound,
                     format!("no session {session_id:?}"),
@@ -313,24 +268,7 @@ pub async fn execute(
         AdminRequest::InviteList => {
             let now = now_millis();
             Ok(AdminResponse::Invites {
-                invites: store
-                    .read(move |conn| {
-                        let mut stmt = conn.prepare(
-                            "SELECT id, uses_left, expires_at, created_at FROM invites
-                             WHERE uses_left > 0 AND (expires_at IS NULL OR expires_at > ?1)
-                             ORDER BY created_at",
-                        )?;
-                        let rows = stmt.query_map(params![now], |r| {
-                            Ok(AdminInvite {
-                                id: r.get(0)?,
-                                uses_left: r.get(1)?,
-                                expires_at: r.get(2)?,
-                                created_at: r.get(3)?,
-                            })
-                        })?;
-                        Ok(rows.collect::<rusqlite::Result<_>>()?)
-                    })
-                    .await?,
+                invites: store.read(move |conn| conn.open_invites(now)).await?,
             })
         }
         AdminRequest::InviteRevoke { id } => {

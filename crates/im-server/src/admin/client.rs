@@ -10,6 +10,7 @@ use im_proto::ErrorBody;
 
 use super::api::{execute, AdminRequest, AdminResponse};
 use super::token::{read_token, token_path};
+use crate::config::Database;
 use crate::error::{Error, Result};
 use crate::store::DatabaseLock;
 
@@ -28,44 +29,55 @@ pub const ADMIN_PATH: &str = "/admin/v1";
 /// Carries out `request` on the server whose database is `database` and whose admin listener
 /// is `admin_listen` (if it has one). Blocking.
 pub fn administer(
-    database: &Path,
+    database: impl Into<Database>,
     admin_listen: Option<SocketAddr>,
     request: AdminRequest,
 ) -> Result<(Reached, AdminResponse)> {
-    if let (Some(address), Some(token)) = (admin_listen, read_token(database)?) {
-        match through_listener(address, token.expose(), &request) {
+    let database = database.into();
+    let token_file = token_path(&database, admin_listen);
+    if let (Some(address), Some(token)) = (admin_listen, read_token(&token_file)?) {
+        match through_listener(address, token.expose(), &token_file, &request) {
             Ok(response) => return Ok((Reached::Server(address), response)),
             Err(Unreached::Refused) => {}
             Err(Unreached::Failed(e)) => return Err(e),
         }
     }
-    // No server answered: work on the files, unless a server holds them after all.
-    let lock = DatabaseLock::acquire(database).map_err(|e| match e {
-        Error::Config(_) => Error::Config(format!(
-            "a server runs on {} but its admin listener does not answer at {}: pass the server's \
-             --admin-listen (or its --config)",
-            database.display(),
-            admin_listen.map_or("(none)".into(), |a| a.to_string())
-        )),
-        e => e,
-    })?;
-    if !database.exists() {
-        return Err(Error::Config(format!(
-            "there is no database at {} (pass the server's --database or --config)",
-            database.display()
-        )));
-    }
+    // No server answered: work on the files, unless a server holds them after all. (On
+    // PostgreSQL there is no file to hold: other nodes may run, and the change goes through
+    // this process's writer like theirs.)
+    let lock = match &database {
+        Database::Sqlite(path) => {
+            let lock = DatabaseLock::acquire(path).map_err(|e| match e {
+                Error::Config(_) => Error::Config(format!(
+                    "a server runs on {} but its admin listener does not answer at {}: pass \
+                     the server's --admin-listen (or its --config)",
+                    path.display(),
+                    admin_listen.map_or("(none)".into(), |a| a.to_string())
+                )),
+                e => e,
+            })?;
+            if !path.exists() {
+                return Err(Error::Config(format!(
+                    "there is no database at {} (pass the server's --database or --config)",
+                    path.display()
+                )));
+            }
+            Some(lock)
+        }
+        Database::Postgres(_) => None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // Opened outside the runtime: the PostgreSQL client runs its own.
+    let config = crate::Config::new(([127, 0, 0, 1], 0).into(), database);
+    let store = crate::store::Store::open(
+        &config,
+        Arc::new(crate::hub::Hub::new()),
+        &crate::fatal::Fatal::default(),
+        Default::default(),
+    )?;
     let response = runtime.block_on(async {
-        let config = crate::Config::new(([127, 0, 0, 1], 0).into(), database);
-        let store = crate::store::Store::open(
-            &config,
-            Arc::new(crate::hub::Hub::new()),
-            &crate::fatal::Fatal::default(),
-            Default::default(),
-        )?;
         let passwords = crate::auth::Passwords::new(1)?;
         let response = execute(&store, &passwords, request).await;
         store.stop_writer().await;
@@ -84,6 +96,7 @@ enum Unreached {
 fn through_listener(
     address: SocketAddr,
     token: &str,
+    token_file: &Path,
     request: &AdminRequest,
 ) -> std::result::Result<AdminResponse, Unreached> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -120,8 +133,8 @@ fn through_listener(
         200 => serde_json::from_str(&body).map_err(unexpected),
         401 => Err(Unreached::Failed(Error::Config(format!(
             "the server at {address} refused the admin token from {}: it belongs to another \
-             server's database (pass that server's --database or --config)",
-            token_path(Path::new("<database>")).display()
+             server (pass that server's --database and --admin-listen, or its --config)",
+            token_file.display()
         )))),
         _ => {
             let refusal: ErrorBody = serde_json::from_str(&body).map_err(unexpected)?;

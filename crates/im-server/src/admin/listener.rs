@@ -80,7 +80,10 @@ async fn readyz(State(admin): State<Admin>) -> Response {
         Ok(Ok(())) => text(StatusCode::OK, "ready\n"),
         Ok(Err(e)) => text(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: the database takes no writes: {e}\n"),
+            format!(
+                "not ready: the database ({}) takes no writes: {e}\n",
+                admin.shared.config.database
+            ),
         ),
         Err(_) => text(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -10,4 +10,5 @@ mod token;
 
 pub use api::{AdminInvite, AdminRequest, AdminResponse, AdminSession, AdminUser};
 pub use client::{administer, Reached};
+pub use token::token_path;
 pub(crate) use token::AdminToken;

@@ -11,15 +11,27 @@ use crate::error::Result;
 /// A send's idempotency key: conversation, sender, client id.
 pub type IdempotencyKey<'a> = (ConversationId, Uid, &'a ClientId);
 
-/// A database the writer owns.
+/// What opening a batch's transaction found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Begun {
+    /// The change counter as committed, when writers elsewhere may have moved it (the batch's
+    /// versions continue from it); `None` when this writer is the only one.
+    pub version: Option<u64>,
+    /// Another writer committed since this one's last batch: what the writer remembers of the
+    /// database (its hot cache) may be stale.
+    pub others_wrote: bool,
+}
+
+/// A database the writer owns (alone, or with the writers of other nodes).
 pub trait Backend {
     /// The write statements, on the open transaction.
     type Tx<'a>: WriteTx
     where
         Self: 'a;
 
-    /// Opens the batch's transaction (taking the write lock: SQLite's `BEGIN IMMEDIATE`).
-    fn begin(&mut self) -> Result<()>;
+    /// Opens the batch's transaction, taking the write lock (SQLite's `BEGIN IMMEDIATE`;
+    /// PostgreSQL's change counter row, held to commit, which orders every node's batches).
+    fn begin(&mut self) -> Result<Begun>;
     /// The batch's sends, by idempotency key, before its commands run (inside the open
     /// transaction): a backend that pays a round trip per statement finds which are resends in
     /// one go here. SQLite has nothing to gain (and the keys are not even gathered).
@@ -28,8 +40,9 @@ pub trait Backend {
     }
     /// The statements of the open transaction.
     fn tx(&self) -> Self::Tx<'_>;
-    /// Commits the open transaction: when this returns, it is durable.
-    fn commit(&mut self) -> Result<()>;
+    /// Commits the open transaction, whose changes stamped versions up to `version`: when this
+    /// returns, it is durable.
+    fn commit(&mut self, version: u64) -> Result<()>;
     /// Undoes the open transaction. A transaction that cannot be left is fatal (crash-only:
     /// this panics, and the next start recovers).
     fn roll_back(&mut self);

@@ -298,8 +298,19 @@ impl<B: Backend> Writer<B> {
 
     /// One try at the batch (without the commands that already failed on their own).
     fn attempt(&mut self, cmds: &[WriteCmd], failed: &[Option<Error>]) -> Attempt {
-        if let Err(e) = self.db.begin() {
-            return Attempt::BatchFailed(e);
+        match self.db.begin() {
+            Ok(begun) => {
+                if let Some(version) = begun.version {
+                    self.version = version;
+                }
+                if begun.others_wrote {
+                    self.hot.clear();
+                }
+            }
+            Err(e) => {
+                // Nothing began (a lost PostgreSQL connection): nothing to roll back.
+                return Attempt::BatchFailed(e);
+            }
         }
         let mut sends = cmds
             .iter()
@@ -382,7 +393,7 @@ impl<B: Backend> Writer<B> {
             self.roll_back();
             return failure;
         }
-        match flushed.and_then(|()| self.db.commit()) {
+        match flushed.and_then(|()| self.db.commit(self.version)) {
             Ok(()) => Attempt::Committed(outcomes),
             Err(e) => {
                 self.roll_back();

@@ -1,5 +1,7 @@
-//! Durable state on embedded SQLite: one writer thread with group commit ([`write`]) and a
-//! small pool of read-only connections for queries ([`read`]). Nothing else touches the database.
+//! Durable state, on embedded SQLite or on PostgreSQL: one writer thread with group commit
+//! (`engine.rs`, the rules in `rules/`, each backend's statements behind [`backend::Backend`])
+//! and a small pool of reader connections for queries ([`ReadConn`], `read.rs`). Nothing else
+//! touches the database.
 
 mod backend;
 mod backup;
@@ -24,9 +26,9 @@ mod tx;
 
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::config::Database;
 use crate::error::{Error, Result};
 use crate::fatal::Fatal;
 use crate::hub::Hub;
@@ -36,6 +38,7 @@ pub use backup::{backup, restore, BackupReport};
 pub use command::{session_id, Origin, Reply, WriteCmd};
 pub use lock::DatabaseLock;
 pub use read::Direction;
+pub use read_conn::ReadConn;
 pub use rules::now_millis;
 pub use tx::NewInvite;
 
@@ -59,55 +62,85 @@ pub struct Store {
 pub type SessionCache =
     std::sync::Mutex<lru::LruCache<crate::hub::TokenHash, Option<im_proto::User>>>;
 
-#[derive(Debug)]
+/// A reader connection of either backend.
+type Reader = Box<dyn ReadConn + Send>;
+
 struct ReaderPool {
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
     /// One per idle connection. A permit travels with the query into the blocking thread, so a
     /// caller that gives up (its future dropped) does not free it while the query still runs.
     permits: Arc<Semaphore>,
 }
 
+impl Drop for ReaderPool {
+    /// A PostgreSQL connection closes by running its own little runtime, which cannot happen
+    /// on an async thread: dropped there (the last `Store` gone), the readers close on a thread
+    /// of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::Builder::new()
+                .name("im-readers-close".into())
+                .spawn(move || drop(idle));
+        }
+    }
+}
+
+impl std::fmt::Debug for ReaderPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderPool")
+            .field("permits", &self.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Store {
-    /// Opens (creating and migrating if needed) the database at `config.database`, checks what
-    /// the last run may have left inconsistent, and starts the writer thread. If the writer or
-    /// the checkpointer dies, `fatal` is raised.
+    /// Opens the database `config.database` names (creating and migrating it if needed) and
+    /// starts the writer thread. If the writer (or SQLite's checkpointer) dies, `fatal` is
+    /// raised. Blocking: call it off the async threads.
     pub fn open(
         config: &Config,
         hub: Arc<Hub>,
         fatal: &Fatal,
         metrics: Arc<crate::metrics::Metrics>,
     ) -> Result<Self> {
-        let path = config.database.as_path();
-        let max_batch = config.max_batch;
-        let mut conn = schema::open_writer(path)?;
-        consistency::check_and_repair(&mut conn)?;
-        consistency::quick_check_in_background(path.to_owned());
         let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
             std::num::NonZeroUsize::new(100_000).expect("non-zero"),
         )));
-        let page_size: u32 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
-        let checkpointer = checkpoint::Checkpointer::start(
-            path,
-            checkpoint::threshold_pages(page_size),
-            fatal,
-            metrics.checkpoint_seconds.clone(),
-        )?;
-        let writer = engine::Writer::new(
-            sqlite_tx::SqliteBackend::new(conn, checkpointer),
-            hub,
-            max_batch,
-            config.limits.max_members,
-            sessions.clone(),
-            metrics,
-        )?
-        .panic_after(config.debug_writer_panic_after)
-        .sessions_per_user(config.guard.sessions_per_user);
-        let (tx, rx) = mpsc::channel(max_batch.max(1) * 16);
-        fatal.spawn_essential("im-writer", move || writer.run(rx))?;
         let readers = config.readers.max(1);
-        let idle = (0..readers)
-            .map(|_| schema::open_reader(path))
-            .collect::<Result<Vec<_>>>()?;
+        let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 16);
+        let idle = match &config.database {
+            Database::Sqlite(path) => {
+                let writer = Self::sqlite_writer(config, path, hub, fatal, &sessions, metrics)?;
+                fatal.spawn_essential("im-writer", move || writer.run(rx))?;
+                (0..readers)
+                    .map(|_| Ok(Box::new(schema::open_reader(path)?) as Reader))
+                    .collect::<Result<Vec<_>>>()?
+            }
+            Database::Postgres(url) => {
+                let mut client = pg::connect(url.config())?;
+                let applied = pg::migrate(&mut client)?;
+                if applied > 0 {
+                    tracing::info!(applied, "PostgreSQL schema brought up to date");
+                }
+                drop(client);
+                let writer = Self::configured(
+                    engine::Writer::new(
+                        pg::PgBackend::open(url.config())?,
+                        hub,
+                        config.max_batch,
+                        config.limits.max_members,
+                        sessions.clone(),
+                        metrics,
+                    )?,
+                    config,
+                );
+                fatal.spawn_essential("im-writer", move || writer.run(rx))?;
+                (0..readers)
+                    .map(|_| Ok(Box::new(pg::PgReader::open(url.config())?) as Reader))
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
         Ok(Self {
             writer: tx,
             sessions,
@@ -116,6 +149,49 @@ impl Store {
                 permits: Arc::new(Semaphore::new(readers)),
             }),
         })
+    }
+
+    /// The writer on an SQLite file, checked for what the last run may have left inconsistent,
+    /// with its checkpointer.
+    fn sqlite_writer(
+        config: &Config,
+        path: &std::path::Path,
+        hub: Arc<Hub>,
+        fatal: &Fatal,
+        sessions: &Arc<SessionCache>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<engine::Writer<sqlite_tx::SqliteBackend>> {
+        let mut conn = schema::open_writer(path)?;
+        consistency::check_and_repair(&mut conn)?;
+        consistency::quick_check_in_background(path.to_owned());
+        let page_size: u32 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        let checkpointer = checkpoint::Checkpointer::start(
+            path,
+            checkpoint::threshold_pages(page_size),
+            fatal,
+            metrics.checkpoint_seconds.clone(),
+        )?;
+        Ok(Self::configured(
+            engine::Writer::new(
+                sqlite_tx::SqliteBackend::new(conn, checkpointer),
+                hub,
+                config.max_batch,
+                config.limits.max_members,
+                sessions.clone(),
+                metrics,
+            )?,
+            config,
+        ))
+    }
+
+    /// A writer with the settings every backend shares.
+    fn configured<B: backend::Backend>(
+        writer: engine::Writer<B>,
+        config: &Config,
+    ) -> engine::Writer<B> {
+        writer
+            .panic_after(config.debug_writer_panic_after)
+            .sessions_per_user(config.guard.sessions_per_user)
     }
 
     /// Queues a change; its reply says how it went. Waits while the writer's queue is full
@@ -164,14 +240,7 @@ impl Store {
 
     /// Accounts and stored sessions.
     pub async fn counts(&self) -> Result<(u64, u64)> {
-        self.read(|conn| {
-            Ok(conn.query_row(
-                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions)",
-                [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-            )?)
-        })
-        .await
+        self.read(|conn| conn.counts()).await
     }
 
     /// Commits everything queued so far and stops the writer. Later changes are refused with
@@ -240,7 +309,7 @@ impl Store {
     /// Runs a query on a reader connection, off the async threads.
     pub async fn read<T, F>(&self, query: F) -> Result<T>
     where
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&dyn ReadConn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let permit = self
@@ -255,7 +324,9 @@ impl Store {
             // The lease goes back to the pool before the permit is released.
             let _permit = permit;
             let lease = Lease::take(pool);
-            query(lease.conn())
+            let conn = lease.conn();
+            conn.reconnect_if_lost()?;
+            query(conn)
         })
         .await
         .map_err(|e| Error::Corrupt(format!("reader task failed: {e}")))?
@@ -265,7 +336,7 @@ impl Store {
 /// A reader connection out of the pool; back in the pool when dropped, even on panic.
 struct Lease {
     pool: Arc<ReaderPool>,
-    conn: Option<Connection>,
+    conn: Option<Reader>,
 }
 
 impl Lease {
@@ -274,8 +345,8 @@ impl Lease {
         Self { pool, conn }
     }
 
-    fn conn(&self) -> &Connection {
-        self.conn.as_ref().expect("a permit means an idle reader")
+    fn conn(&self) -> &dyn ReadConn {
+        self.conn.as_deref().expect("a permit means an idle reader")
     }
 }
 
@@ -335,7 +406,7 @@ mod tests {
         let (_dir, store) = store(1);
         let slow = store.read(|conn| {
             std::thread::sleep(Duration::from_millis(300));
-            Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+            Ok(conn.counts()?.0)
         });
         assert!(
             tokio::time::timeout(Duration::from_millis(20), slow)
@@ -343,9 +414,11 @@ mod tests {
                 .is_err(),
             "given up while the query runs"
         );
-        let next = store
-            .read(|conn| Ok(conn.query_row("SELECT 2", [], |r| r.get::<_, i64>(0))?))
-            .await;
-        assert_eq!(next.unwrap(), 2, "waited for the reader instead of failing");
+        let next = store.read(|conn| conn.counts()).await;
+        assert_eq!(
+            next.unwrap(),
+            (0, 0),
+            "waited for the reader instead of failing"
+        );
     }
 }

@@ -8,8 +8,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::read::Direction;
 use super::rows::{self, ConversationRow, MemberState};
+use crate::admin::{AdminInvite, AdminSession, AdminUser};
 use crate::error::Result;
 use crate::hub::TokenHash;
+use crate::store::session_id;
 
 /// SQLite integers are signed: anything above this is "infinity" for a seq or version bound.
 pub const MAX_BOUND: u64 = i64::MAX as u64;
@@ -64,6 +66,23 @@ pub trait ReadConn {
     fn sessions_of(&self, uid: Uid) -> Result<Vec<(TokenHash, String, Millis)>>;
     /// The user a session (by token hash) belongs to.
     fn session_user(&self, token_hash: &TokenHash) -> Result<Option<User>>;
+
+    /// Accounts and stored sessions, counted.
+    fn counts(&self) -> Result<(u64, u64)>;
+    /// Every account, by username, with its number of sessions (for the operator).
+    fn admin_users(&self) -> Result<Vec<AdminUser>>;
+    /// One user's sessions or everyone's, by username then newest first (for the operator).
+    fn admin_sessions(&self, uid: Option<Uid>) -> Result<Vec<AdminSession>>;
+    /// Every session's token hash and owner (to find one by the id the operator was shown).
+    fn session_owners(&self) -> Result<Vec<(TokenHash, Uid)>>;
+    /// Invites with uses left, unexpired at `now`, oldest first (for the operator).
+    fn open_invites(&self, now: Millis) -> Result<Vec<AdminInvite>>;
+
+    /// Connects again if the backend's connection was lost (called before each query; an
+    /// embedded database has nothing to do).
+    fn reconnect_if_lost(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl ReadConn for Connection {
@@ -251,5 +270,73 @@ impl ReadConn for Connection {
             )?
             .query_row([&token_hash[..]], rows::user)
             .optional()?)
+    }
+
+    fn counts(&self) -> Result<(u64, u64)> {
+        Ok(self.query_row(
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions)",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+
+    fn admin_users(&self) -> Result<Vec<AdminUser>> {
+        let mut stmt = self.prepare(
+            "SELECT u.uid, u.username, u.display_name, u.created_at, u.disabled,
+                    (SELECT count(*) FROM sessions s WHERE s.uid = u.uid)
+             FROM users u ORDER BY u.username",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AdminUser {
+                uid: Uid::from_bytes(r.get(0)?),
+                username: r.get(1)?,
+                display_name: r.get(2)?,
+                created_at: r.get(3)?,
+                disabled: r.get(4)?,
+                sessions: r.get::<_, i64>(5)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn admin_sessions(&self, uid: Option<Uid>) -> Result<Vec<AdminSession>> {
+        let mut stmt = self.prepare(
+            "SELECT s.token_hash, u.username, s.device, s.created_at
+             FROM sessions s JOIN users u ON u.uid = s.uid
+             WHERE ?1 IS NULL OR s.uid = ?1
+             ORDER BY u.username, s.created_at DESC",
+        )?;
+        let rows = stmt.query_map([uid.map(|u| *u.as_bytes())], |r| {
+            Ok(AdminSession {
+                id: session_id(&r.get::<_, [u8; 32]>(0)?),
+                username: r.get(1)?,
+                device: r.get(2)?,
+                created_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn session_owners(&self) -> Result<Vec<(TokenHash, Uid)>> {
+        let mut stmt = self.prepare("SELECT token_hash, uid FROM sessions")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, Uid::from_bytes(r.get(1)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn open_invites(&self, now: Millis) -> Result<Vec<AdminInvite>> {
+        let mut stmt = self.prepare(
+            "SELECT id, uses_left, expires_at, created_at FROM invites
+             WHERE uses_left > 0 AND (expires_at IS NULL OR expires_at > ?1)
+             ORDER BY created_at",
+        )?;
+        let rows = stmt.query_map(params![now], |r| {
+            Ok(AdminInvite {
+                id: r.get(0)?,
+                uses_left: r.get(1)?,
+                expires_at: r.get(2)?,
+                created_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

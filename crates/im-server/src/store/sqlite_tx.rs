@@ -7,7 +7,7 @@ use std::sync::Arc;
 use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid, User};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::backend::Backend;
+use super::backend::{Backend, Begun};
 use super::checkpoint::Checkpointer;
 use super::rows::{self, ConversationRow};
 use super::tx::{Fields, NewInvite, WriteTx};
@@ -37,15 +37,18 @@ impl SqliteBackend {
 impl Backend for SqliteBackend {
     type Tx<'a> = SqliteTx<'a>;
 
-    fn begin(&mut self) -> Result<()> {
-        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+    fn begin(&mut self) -> Result<Begun> {
+        // The only writer: what it remembers is the truth.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Begun::default())
     }
 
     fn tx(&self) -> SqliteTx<'_> {
         SqliteTx::new(&self.conn)
     }
 
-    fn commit(&mut self) -> Result<()> {
+    fn commit(&mut self, _version: u64) -> Result<()> {
+        // The counter is the highest version stamped on a row (`consistency::current_version`).
         Ok(self.conn.execute_batch("COMMIT")?)
     }
 

@@ -1,5 +1,6 @@
-//! A real server on 127.0.0.1:0 with a real SQLite file in a temp dir, and a bare WebSocket
-//! client speaking the protocol, for the integration tests.
+//! A real server on 127.0.0.1:0 with a real SQLite file in a temp dir — or, with
+//! `IM_TEST_STORE=postgres`, a real PostgreSQL database of its own (`.ci/test` runs the suites
+//! that way too) — and a bare WebSocket client speaking the protocol, for the integration tests.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -11,7 +12,8 @@ use im_proto::{
     decode_server_frame, ErrorBody, ErrorCode, Event, Hello, Op, Request, RequestId, Secret,
     ServerFrame, SignIn, SignUp, User, PROTOCOL_VERSION,
 };
-use im_server::{Config, RunningServer};
+use im_server::{Config, Database, RunningServer};
+use im_test_services::TestStore;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -33,11 +35,13 @@ pub async fn tom_and_jerry(url: &str) -> (Client, Client, im_proto::Conversation
     (tom, jerry, c)
 }
 
-/// A server and the temp dir holding its database.
+/// A server, the temp dir holding its SQLite database, and its store (that file, or its
+/// PostgreSQL database when the tests run on PostgreSQL).
 pub struct TestServer {
     pub server: Option<RunningServer>,
     pub dir: tempfile::TempDir,
     pub url: String,
+    pub store: TestStore,
 }
 
 impl TestServer {
@@ -47,21 +51,32 @@ impl TestServer {
 
     pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::new(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().join("im.sqlite3"),
-        );
+        let store = TestStore::in_dir(dir.path()).unwrap();
+        let mut this = Self {
+            server: None,
+            dir,
+            url: String::new(),
+            store,
+        };
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), this.database());
         tune(&mut config);
         let server = im_server::start(config).await.unwrap();
-        let url = server.url();
-        Self {
-            server: Some(server),
-            dir,
-            url,
-        }
+        this.url = server.url();
+        this.server = Some(server);
+        this
     }
 
-    pub fn database(&self) -> PathBuf {
+    /// Where its state is: the SQLite file, or its PostgreSQL database.
+    pub fn database(&self) -> Database {
+        self.store.database().parse().unwrap()
+    }
+
+    /// Its SQLite file (for the tests of what only SQLite has: files, locks, backups).
+    pub fn sqlite_file(&self) -> PathBuf {
+        assert!(
+            self.store.postgres().is_none(),
+            "an SQLite-only test runs on PostgreSQL: leave it out of IM_TEST_STORE=postgres runs"
+        );
         self.dir.path().join("im.sqlite3")
     }
 

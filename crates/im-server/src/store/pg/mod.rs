@@ -8,6 +8,7 @@ mod read;
 mod schema;
 mod tx;
 
+pub use conn::connect;
 pub use read::PgReader;
 pub use schema::{migrate, MIGRATION_LOCK};
 pub use tx::{PgBackend, PgTx};

@@ -8,11 +8,13 @@ use super::conn::PgConn;
 use super::tx::{
     big, conversation_row, id16, message, unsigned, ACTIVE_MEMBERS_SQL, CONVERSATION_SQL,
 };
+use crate::admin::{AdminInvite, AdminSession, AdminUser};
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
 use crate::store::read::Direction;
 use crate::store::read_conn::{ReadConn, MAX_BOUND};
 use crate::store::rows::{ConversationRow, MemberState};
+use crate::store::session_id;
 
 /// A reader's connection.
 #[derive(Debug)]
@@ -26,6 +28,14 @@ impl PgReader {
         Self {
             conn: PgConn::new(client),
         }
+    }
+
+    /// A reader on its own connection to a migrated database, connected again when PostgreSQL
+    /// drops it (at the next query).
+    pub fn open(config: &postgres::Config) -> Result<Self> {
+        Ok(Self {
+            conn: PgConn::open(config)?,
+        })
     }
 
     fn query(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
@@ -274,6 +284,95 @@ impl ReadConn for PgReader {
         .map(|r| Self::user(&r))
         .transpose()
     }
+
+    fn counts(&self) -> Result<(u64, u64)> {
+        let row = self.query_opt(
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions)",
+            &[],
+        )?;
+        let (users, sessions) = row.map_or((0, 0), |r| (r.get(0), r.get(1)));
+        Ok((unsigned(users)?, unsigned(sessions)?))
+    }
+
+    fn admin_users(&self) -> Result<Vec<AdminUser>> {
+        self.query(
+            "SELECT u.uid, u.username, u.display_name, u.created_at, u.disabled,
+                    (SELECT count(*) FROM sessions s WHERE s.uid = u.uid)
+             FROM users u ORDER BY u.username",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(AdminUser {
+                uid: Uid::from_bytes(id16(r.get(0))?),
+                username: r.get(1),
+                display_name: r.get(2),
+                created_at: r.get(3),
+                disabled: r.get(4),
+                sessions: unsigned(r.get(5))?,
+            })
+        })
+        .collect()
+    }
+
+    fn admin_sessions(&self, uid: Option<Uid>) -> Result<Vec<AdminSession>> {
+        let uid = uid.map(|u| u.as_bytes().to_vec());
+        self.query(
+            "SELECT s.token_hash, u.username, s.device, s.created_at
+             FROM sessions s JOIN users u ON u.uid = s.uid
+             WHERE $1::bytea IS NULL OR s.uid = $1
+             ORDER BY u.username, s.created_at DESC, s.made DESC",
+            &[&uid],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(AdminSession {
+                id: session_id(&token_hash(r.get(0))?),
+                username: r.get(1),
+                device: r.get(2),
+                created_at: r.get(3),
+            })
+        })
+        .collect()
+    }
+
+    fn session_owners(&self) -> Result<Vec<(TokenHash, Uid)>> {
+        self.query("SELECT token_hash, uid FROM sessions", &[])?
+            .iter()
+            .map(|r| Ok((token_hash(r.get(0))?, Uid::from_bytes(id16(r.get(1))?))))
+            .collect()
+    }
+
+    fn open_invites(&self, now: Millis) -> Result<Vec<AdminInvite>> {
+        self.query(
+            "SELECT id, uses_left, expires_at, created_at FROM invites
+             WHERE uses_left > 0 AND (expires_at IS NULL OR expires_at > $1)
+             ORDER BY created_at",
+            &[&now],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(AdminInvite {
+                id: r.get(0),
+                uses_left: u32::try_from(r.get::<_, i32>(1))
+                    .map_err(|_| Error::Corrupt("negative uses left".into()))?,
+                expires_at: r.get(2),
+                created_at: r.get(3),
+            })
+        })
+        .collect()
+    }
+
+    fn reconnect_if_lost(&self) -> Result<()> {
+        self.conn.reconnect_if_lost()
+    }
+}
+
+/// A session's token hash as stored.
+fn token_hash(bytes: &[u8]) -> Result<TokenHash> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("a token hash not of 32 bytes".into()))
 }
 
 impl PgReader {

@@ -21,7 +21,7 @@ use super::conn::PgConn;
 
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
-use crate::store::backend::{Backend, IdempotencyKey};
+use crate::store::backend::{Backend, Begun, IdempotencyKey};
 use crate::store::rows::ConversationRow;
 use crate::store::tx::{Fields, NewInvite, WriteTx};
 
@@ -41,14 +41,9 @@ pub(super) fn id16(bytes: &[u8]) -> Result<[u8; 16]> {
         .map_err(|_| Error::Corrupt(format!("an id of {} bytes", bytes.len())))
 }
 
-/// The highest change counter stamped on anything.
+/// The change counter as committed: the highest version stamped on anything.
 pub(super) fn current_version(conn: &PgConn) -> Result<u64> {
-    let row = conn.query_opt(
-        "SELECT GREATEST(
-             (SELECT coalesce(max(version), 0) FROM conversations),
-             (SELECT coalesce(max(version), 0) FROM members))",
-        &[],
-    )?;
+    let row = conn.query_opt("SELECT value FROM change_counter", &[])?;
     unsigned(row.map_or(0, |r| r.get(0)))
 }
 
@@ -77,6 +72,9 @@ struct Pending {
 pub struct PgBackend {
     conn: PgConn,
     pending: RefCell<Pending>,
+    /// The change counter's count of committed batches after this writer's last commit
+    /// (`None` before its first).
+    writes: Option<i64>,
 }
 
 impl PgBackend {
@@ -85,16 +83,47 @@ impl PgBackend {
         Self {
             conn: PgConn::new(client),
             pending: RefCell::new(Pending::default()),
+            writes: None,
         }
+    }
+
+    /// A backend on its own connection to a migrated database, connected again when
+    /// PostgreSQL drops it (at the next batch).
+    pub fn open(config: &postgres::Config) -> Result<Self> {
+        Ok(Self {
+            conn: PgConn::open(config)?,
+            pending: RefCell::new(Pending::default()),
+            writes: None,
+        })
     }
 }
 
 impl Backend for PgBackend {
     type Tx<'a> = PgTx<'a>;
 
-    fn begin(&mut self) -> Result<()> {
+    fn begin(&mut self) -> Result<Begun> {
         *self.pending.get_mut() = Pending::default();
-        self.conn.batch("BEGIN")
+        self.conn.reconnect_if_lost()?;
+        // The counter row, locked to commit: every node's batches take turns here, so versions
+        // are in commit order and two batches never race for a conversation's next seq.
+        let counter = self
+            .conn
+            .simple_first_row("BEGIN; SELECT value, writes FROM change_counter FOR UPDATE");
+        let (value, writes) = match counter {
+            Ok(Some(row)) if row.len() == 2 => (row[0], row[1]),
+            Ok(_) => {
+                self.roll_back();
+                return Err(Error::Corrupt("the change counter row is missing".into()));
+            }
+            Err(e) => {
+                self.roll_back();
+                return Err(e);
+            }
+        };
+        Ok(Begun {
+            version: Some(unsigned(value)?),
+            others_wrote: self.writes != Some(writes),
+        })
     }
 
     fn expect_sends(&mut self, keys: &mut dyn Iterator<Item = IdempotencyKey<'_>>) -> Result<()> {
@@ -140,17 +169,32 @@ impl Backend for PgBackend {
         }
     }
 
-    fn commit(&mut self) -> Result<()> {
+    fn commit(&mut self, version: u64) -> Result<()> {
         self.tx().flush()?;
-        self.conn.batch("COMMIT")
+        let row = self.conn.simple_first_row(&format!(
+            "UPDATE change_counter SET value = {}, writes = writes + 1 RETURNING writes; COMMIT",
+            big(version)?
+        ))?;
+        match row.as_deref() {
+            Some(&[writes]) => {
+                self.writes = Some(writes);
+                Ok(())
+            }
+            _ => Err(Error::Corrupt(format!(
+                "the change counter's writes: {row:?}"
+            ))),
+        }
     }
 
     fn roll_back(&mut self) {
         *self.pending.get_mut() = Pending::default();
         if let Err(e) = self.conn.batch("ROLLBACK") {
-            // Left inside the failed transaction (or with a broken connection), every later
-            // batch would fail too: crash-only.
-            panic!("cannot roll back a failed write batch: {e}");
+            // A lost connection took the transaction with it; the next batch connects again.
+            // Left inside a failed transaction on a live one, every later batch would fail
+            // too: crash-only.
+            if !self.conn.is_lost() {
+                panic!("cannot roll back a failed write batch: {e}");
+            }
         }
     }
 
