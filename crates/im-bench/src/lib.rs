@@ -349,6 +349,55 @@ pub fn proc_sample(pid: u32) -> Result<ProcSample> {
     })
 }
 
+/// [`proc_sample`] summed over a process and all its descendants (PostgreSQL: the postmaster
+/// and its backends, checkpointer, WAL writer…). Processes that end between two samples take
+/// their counts with them; PostgreSQL's live for the whole run.
+pub fn tree_sample(root: u32) -> Result<ProcSample> {
+    let mut parents = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 2..].split_whitespace().nth(1)?.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parents.insert(pid, ppid);
+        }
+    }
+    let in_tree = |mut pid: u32| loop {
+        if pid == root {
+            return true;
+        }
+        match parents.get(&pid) {
+            Some(&parent) if parent != 0 && parent != pid => pid = parent,
+            _ => return false,
+        }
+    };
+    let mut total = ProcSample {
+        cpu_seconds: 0.0,
+        rss_bytes: 0,
+        written_bytes: Some(0),
+    };
+    for &pid in parents.keys().filter(|&&pid| in_tree(pid)) {
+        let Ok(one) = proc_sample(pid) else { continue };
+        total.cpu_seconds += one.cpu_seconds;
+        total.rss_bytes += one.rss_bytes;
+        total.written_bytes = total
+            .written_bytes
+            .zip(one.written_bytes)
+            .map(|(a, b)| a + b);
+    }
+    Ok(total)
+}
+
 /// Proportional set size of a process in bytes (`/proc/PID/smaps_rollup`): its fair share of
 /// shared pages, the right figure to add up across processes.
 pub fn pss_bytes(pid: u32) -> Result<u64> {

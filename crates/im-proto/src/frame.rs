@@ -72,6 +72,16 @@ events! {
     MuteChanged(MuteState) = "mute_changed";
     /// You blocked or unblocked a user on another session.
     BlockChanged(BlockState) = "block_changed";
+    /// Live events may have been missed (a server node lost touch with the others for a
+    /// moment): `sync` from your cursor and fetch what is missing, as after reconnecting.
+    SyncNeeded(SyncNeeded) = "sync_needed";
+}
+
+/// Data of `sync_needed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncNeeded {
+    /// Why, for logs.
+    pub reason: String,
 }
 
 /// Data of `conversation_removed`.

@@ -32,7 +32,8 @@ mod secret;
 pub use error::{ErrorBody, ErrorCode};
 pub use frame::{
     decode_server_frame, encode_error, encode_event, encode_event_json, encode_result,
-    encode_result_json, ConversationRemoved, Event, FrameError, ServerFrame, SignedOut, EVENTS,
+    encode_result_json, ConversationRemoved, Event, FrameError, ServerFrame, SignedOut, SyncNeeded,
+    EVENTS,
 };
 pub use ids::{BadClientId, BadId, ClientId, ConversationId, MessageId, Uid};
 pub use model::{

@@ -26,6 +26,12 @@ pub struct Config {
     /// Where state is kept: an SQLite file (created if missing) or a PostgreSQL database
     /// shared by several nodes.
     pub database: Database,
+    /// The NATS server (`nats://host:4222`) linking the nodes that share a PostgreSQL database;
+    /// `None`: this node is alone.
+    pub cluster: Option<String>,
+    /// The cluster's name on NATS (its subjects are `im.<name>.…`): clusters sharing one NATS
+    /// keep apart by name.
+    pub cluster_name: String,
     /// Limits enforced on every connection (and sent to clients in `hello`).
     pub limits: Limits,
     /// The most write operations committed in one transaction (group commit).
@@ -65,6 +71,8 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             admin_listen: None,
             database: Database::Sqlite(PathBuf::from(DEFAULT_DATABASE)),
+            cluster: None,
+            cluster_name: "im".into(),
             limits: Limits::default(),
             max_batch: 1024,
             readers: 4,

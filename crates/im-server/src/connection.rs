@@ -625,6 +625,7 @@ mod tests {
             hub.clone(),
             &Default::default(),
             Default::default(),
+            None,
         )
         .unwrap();
         let shared = Arc::new(Shared {
@@ -636,6 +637,7 @@ mod tests {
             store,
             hub,
             tls: None,
+            cluster: None,
             _lock: None,
         });
         let slot = shared.guard.connections.take(peer.ip()).unwrap();

@@ -270,6 +270,20 @@ impl Hub {
         sent
     }
 
+    /// Queues `frame` for every online connection. Returns how many it was queued for.
+    pub fn broadcast(&self, frame: &Utf8Bytes) -> usize {
+        let mut sent = 0;
+        for shard in self.shards.iter() {
+            let online = shard.read().expect("hub lock");
+            for o in online.values().flatten() {
+                if o.conn.send(frame.clone()) {
+                    sent += 1;
+                }
+            }
+        }
+        sent
+    }
+
     /// Tells every connection of `uid` signed in with `session` (but `skip`) that the session
     /// was revoked.
     pub fn revoke(&self, uid: Uid, session: &TokenHash, frame: &Utf8Bytes, skip: ConnId) {

@@ -21,6 +21,7 @@
 mod admin;
 mod auth;
 mod client_address;
+mod cluster;
 mod config;
 mod connection;
 mod error;
@@ -75,6 +76,8 @@ pub(crate) struct Shared {
     pub guard: Guard,
     /// Present when the public port speaks TLS.
     pub tls: Option<Tls>,
+    /// Present when other nodes share the database (NATS between them).
+    pub cluster: Option<cluster::Cluster>,
     /// No other process works on the database while this is held.
     pub _lock: Option<store::DatabaseLock>,
 }
@@ -254,18 +257,50 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     let hub = Arc::new(Hub::new());
     let fatal = Fatal::default();
     let metrics = Arc::new(Metrics::default());
+    let cluster = match &config.cluster {
+        Some(nats) => {
+            if config.database.sqlite_file().is_some() {
+                return Err(Error::Config(
+                    "--cluster needs a database the nodes share: --database postgres://…".into(),
+                ));
+            }
+            Some(cluster::Cluster::connect(nats, &config.cluster_name).await?)
+        }
+        None => None,
+    };
+    let fanout = cluster.as_ref().map(|(_, fanout, _)| fanout.clone());
     let (store, passwords) = {
         let config = config.clone();
         let hub = hub.clone();
         let fatal = fatal.clone();
         let metrics = metrics.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
-            let store = Store::open(&config, hub, &fatal, metrics)?;
+            let store = Store::open(&config, hub, &fatal, metrics, fanout)?;
             let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
             Ok((store, Passwords::new(parallel)?))
         })
         .await
         .map_err(|e| Error::Corrupt(format!("start-up task failed: {e}")))??
+    };
+    let shutdown = CancellationToken::new();
+    // The sequencer outlives the drain (the last batches' events still go out) and stops with
+    // the server.
+    let cluster_stop = CancellationToken::new();
+    let cluster = match cluster {
+        Some((link, _, pending)) => {
+            pending
+                .run(
+                    store.clone(),
+                    hub.clone(),
+                    store.session_cache(),
+                    metrics.clone(),
+                    cluster_stop.clone(),
+                )
+                .await?;
+            tracing::info!(nats = %link.url(), "in a cluster: batches to and from the other nodes over NATS");
+            Some(link)
+        }
+        None => None,
     };
     let shared = Arc::new(Shared {
         guard: Guard::new(&config.guard),
@@ -276,6 +311,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         hub,
         passwords,
         tls,
+        cluster,
         _lock: lock,
     });
     let scheme = if shared.tls.is_some() { "wss" } else { "ws" };
@@ -285,7 +321,6 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         "listening on {scheme}://{addr}{}",
         im_proto::WS_PATH
     );
-    let shutdown = CancellationToken::new();
     if shared.tls.is_some() && !shared.config.tls_reload_check.is_zero() {
         tokio::spawn(watch_tls_files(shared.clone(), shutdown.clone()));
     }
@@ -318,6 +353,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
             stop.cancel();
             let _ = task.await;
         }
+        cluster_stop.cancel();
     });
     Ok(RunningServer {
         addr,

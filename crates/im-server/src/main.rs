@@ -43,6 +43,14 @@ struct Cli {
     /// its schema is migrated on start).
     #[arg(long, env = "IM_DATABASE", default_value = DEFAULT_DATABASE, global = true)]
     database: Database,
+    /// Join the other nodes on the same PostgreSQL database through this NATS server
+    /// (`nats://HOST:4222`): what one node commits reaches every node's sessions, in order.
+    #[arg(long, env = "IM_CLUSTER")]
+    cluster: Option<String>,
+    /// The cluster's name on NATS (subjects `im.<name>.…`), to keep clusters sharing one NATS
+    /// apart.
+    #[arg(long, env = "IM_CLUSTER_NAME", default_value = "im")]
+    cluster_name: String,
     /// Log filter, e.g. `info`, `im_server=debug` (RUST_LOG syntax).
     #[arg(long, env = "IM_LOG", default_value = "info")]
     log: String,
@@ -391,6 +399,8 @@ impl Cli {
             admin_listen: self.admin_listen.0,
             sign_up: self.sign_up,
             database: self.database,
+            cluster: self.cluster,
+            cluster_name: self.cluster_name,
             limits: Limits {
                 max_frame_bytes: self.max_frame_bytes,
                 max_text_chars: self.max_text_chars,

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub messages_stored: Counter,
     /// Event frames queued for connections right after a commit.
     pub deliveries: Counter,
+    /// `sync_needed` events sent (a node missed batches of the others, or lost NATS).
+    pub sync_needed: Counter,
     /// Commands per write transaction.
     pub commit_batch: Histogram,
     /// How long a write transaction took, from its first statement to its answers.
@@ -185,6 +187,11 @@ impl Default for Metrics {
             deliveries: r.counter(
                 "im_deliveries_total",
                 "Event frames queued for connections after a commit.",
+                &[],
+            ),
+            sync_needed: r.counter(
+                "im_sync_needed_total",
+                "sync_needed events sent: this node missed other nodes' batches or lost NATS.",
                 &[],
             ),
             commit_batch: r.histogram(

@@ -726,6 +726,9 @@ async fn typing(
         typing: p.typing,
     })));
     shared.hub.deliver(&others, &frame, Some(state.conn.id()));
+    if let Some(cluster) = &shared.cluster {
+        cluster.volatile(&others, &frame);
+    }
     reply(id, &Empty {})
 }
 

@@ -90,7 +90,11 @@ async fn two_nodes_on_one_database_keep_seqs_gapless_and_each_others_rules() {
     );
     let mut seqs: Vec<u64> = from_a.iter().chain(&from_b).map(|m| m.seq).collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (1..=600).collect::<Vec<_>>(), "gapless, each seq once");
+    assert_eq!(
+        seqs,
+        (1..=600).collect::<Vec<_>>(),
+        "gapless, each seq once"
+    );
     for acks in [&from_a, &from_b] {
         assert!(
             acks.windows(2).all(|w| w[0].seq < w[1].seq),
@@ -115,10 +119,7 @@ async fn two_nodes_on_one_database_keep_seqs_gapless_and_each_others_rules() {
         .await
         .unwrap()
         .conversation;
-    spike
-        .call(text(group.id, "hello".into()))
-        .await
-        .unwrap();
+    spike.call(text(group.id, "hello".into())).await.unwrap();
     // …loses Spike on node A: node B refuses his next message.
     tom.call(RemoveMembers {
         conversation_id: group.id,
@@ -133,14 +134,8 @@ async fn two_nodes_on_one_database_keep_seqs_gapless_and_each_others_rules() {
     assert_eq!(refused.code, ErrorCode::NotMember, "{refused:?}");
 
     // Jerry blocks Tom on node B: node A, which has their chat cached, refuses Tom's message.
-    jerry
-        .call(BlockUser { user_id: tom.uid() })
-        .await
-        .unwrap();
-    let blocked = tom
-        .call(text(chat.id, "hey".into()))
-        .await
-        .unwrap_err();
+    jerry.call(BlockUser { user_id: tom.uid() }).await.unwrap();
+    let blocked = tom.call(text(chat.id, "hey".into())).await.unwrap_err();
     assert_eq!(blocked.code, ErrorCode::Blocked, "{blocked:?}");
     let last = tokio::time::timeout(WAIT, history(&mut jerry, chat.id))
         .await

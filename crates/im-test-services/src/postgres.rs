@@ -99,6 +99,18 @@ impl Postgres {
         }
     }
 
+    /// The server's main process (the postmaster, whose children are the backends), from its
+    /// pid file.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Stops it, letting it finish cleanly (`pg_ctl stop -m fast`).
     pub fn stop(&self) -> Result<()> {
         self.pg_ctl_stop("fast")

@@ -19,7 +19,7 @@ use clap::Parser;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use im_bench::{median, proc_sample, Session, Socket};
+use im_bench::{median, proc_sample, tree_sample, Session, Socket};
 use im_proto::{decode_server_frame, ConversationId, Event, ServerFrame};
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
@@ -34,6 +34,10 @@ struct Args {
     /// The server's pid, to report its CPU seconds and RSS.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// The database server's main process (PostgreSQL's postmaster): its and its children's
+    /// CPU seconds and writes count in the cost per message beside the server's.
+    #[arg(long)]
+    store_pid: Option<u32>,
     /// Number of users (each one connection).
     #[arg(long, default_value_t = 200)]
     users: usize,
@@ -404,6 +408,15 @@ struct Figures {
     server_written_per_msg: Option<f64>,
     server_rss_mib: Option<f64>,
     driver_cpu_share: f64,
+    /// The database server's CPU seconds (`--store-pid` and its children).
+    #[serde(default)]
+    store_cpu_s: Option<f64>,
+    /// Acked messages per core-second of the server and the database server together.
+    #[serde(default)]
+    msgs_per_core_s_with_store: Option<f64>,
+    /// Bytes the database server wrote per acked message.
+    #[serde(default)]
+    store_written_per_msg: Option<f64>,
 }
 
 /// JSON has no NaN (serde_json writes it as `null`): reads `null` back as NaN, e.g. the ack
@@ -596,9 +609,11 @@ async fn main() -> Result<()> {
             .collect();
         tokio::time::sleep_until(measure_from.into()).await;
         let server_before = args.server_pid.map(proc_sample).transpose()?;
+        let store_before = args.store_pid.map(tree_sample).transpose()?;
         let driver_before = proc_sample(0)?;
         tokio::time::sleep_until(until.into()).await;
         let server_after = args.server_pid.map(proc_sample).transpose()?;
+        let store_after = args.store_pid.map(tree_sample).transpose()?;
         let driver_after = proc_sample(0)?;
         let mut sent = 0;
         for s in senders {
@@ -657,6 +672,9 @@ async fn main() -> Result<()> {
         let server_cpu = server_before
             .zip(server_after)
             .map(|(a, b)| b.cpu_seconds - a.cpu_seconds);
+        let store_cpu = store_before
+            .zip(store_after)
+            .map(|(a, b)| b.cpu_seconds - a.cpu_seconds);
         let figures = Figures {
             users: args.users,
             group_size: args.group_size,
@@ -685,6 +703,14 @@ async fn main() -> Result<()> {
                 .map(|bytes| bytes as f64 / acked_in_window.max(1) as f64),
             server_rss_mib: server_after.map(|s| s.rss_bytes as f64 / 1048576.0),
             driver_cpu_share: (driver_after.cpu_seconds - driver_before.cpu_seconds) / seconds,
+            store_cpu_s: store_cpu,
+            msgs_per_core_s_with_store: server_cpu
+                .zip(store_cpu)
+                .map(|(s, d)| acked_in_window as f64 / (s + d).max(1e-9)),
+            store_written_per_msg: store_before
+                .zip(store_after)
+                .and_then(|(a, b)| Some(b.written_bytes?.saturating_sub(a.written_bytes?)))
+                .map(|bytes| bytes as f64 / acked_in_window.max(1) as f64),
         };
         print_figures(&figures);
         if args.json {
@@ -731,7 +757,7 @@ fn summarize(rates: &[u64], all: &[Figures]) {
             rate.to_string()
         };
         println!(
-            "offered {offered:>6}/s: acked/s {} | e2e p50 {} p99 {} p99.9 {} ms | ack p50 {} p99 {} ms | msgs per server core-s {} | written B/msg {} | server rss MiB {} | lost {} dup {}",
+            "offered {offered:>6}/s: acked/s {} | e2e p50 {} p99 {} p99.9 {} ms | ack p50 {} p99 {} ms | msgs per server core-s {} | written B/msg {} | server rss MiB {} | lost {} dup {}{}",
             stat(|f| f.acked_per_s),
             stat(|f| f.e2e_p50_ms),
             stat(|f| f.e2e_p99_ms),
@@ -743,6 +769,16 @@ fn summarize(rates: &[u64], all: &[Figures]) {
             stat(|f| f.server_rss_mib.unwrap_or(f64::NAN)),
             runs.iter().map(|f| f.lost).sum::<u64>(),
             runs.iter().map(|f| f.duplicated).sum::<u64>(),
+            if runs.iter().any(|f| f.store_cpu_s.is_some()) {
+                format!(
+                    " | database cpu share {} | msgs per core-s with the database {} | database written B/msg {}",
+                    stat(|f| f.store_cpu_s.unwrap_or(f64::NAN) / f.seconds),
+                    stat(|f| f.msgs_per_core_s_with_store.unwrap_or(f64::NAN)),
+                    stat(|f| f.store_written_per_msg.unwrap_or(f64::NAN)),
+                )
+            } else {
+                String::new()
+            },
         );
     }
 }
@@ -776,4 +812,12 @@ fn print_figures(f: &Figures) {
         100.0 * f.driver_cpu_share,
         if driver_bound { " (driver-bound)" } else { "" },
     );
+    if let Some(cpu) = f.store_cpu_s {
+        println!(
+            "    database cpu {cpu:.2} s ({:.0}% of a core) | msgs per core-s of server + database {} | database written {}",
+            100.0 * cpu / f.seconds,
+            f.msgs_per_core_s_with_store.map_or("-".into(), |m| format!("{m:.0}")),
+            f.store_written_per_msg.map_or("-".into(), |b| format!("{b:.0} B/msg")),
+        );
+    }
 }

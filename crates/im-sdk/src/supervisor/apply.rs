@@ -198,6 +198,13 @@ impl Supervisor {
                     self.inner.emit(ClientEvent::MuteChanged(state));
                 }
                 Event::BlockChanged(state) => self.inner.emit(ClientEvent::BlockChanged(state)),
+                Event::SyncNeeded(notice) => {
+                    tracing::info!(reason = %notice.reason, "the server asks for a sync");
+                    // While catching up (no followups) the catch-up is that sync.
+                    if let Some(f) = followups.as_mut() {
+                        f.push(Followup::Sync);
+                    }
+                }
                 Event::SignedOut(signed_out) => return Err(Error::SignedOut(signed_out.reason)),
                 _ => {}
             }

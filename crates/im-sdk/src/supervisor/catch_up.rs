@@ -94,6 +94,28 @@ impl Supervisor {
         }
     }
 
+    /// A `sync` page asked for while serving (after `sync_needed`): the views applied, a fill
+    /// for each conversation short of its last seq, the cursor moved, and the next page asked
+    /// for if there is one.
+    pub(super) fn apply_sync_page(
+        &mut self,
+        page: SyncPage,
+        followups: &mut Vec<Followup>,
+    ) -> Result<()> {
+        for view in page.conversations {
+            let (id, last_seq, removed) = (view.conversation.id, view.last_seq, view.removed);
+            self.apply_view(view)?;
+            if !removed {
+                followups.extend(self.gap(id, last_seq + 1)?);
+            }
+        }
+        self.cache.set_sync_cursor(page.cursor)?;
+        if page.has_more {
+            followups.push(Followup::Sync);
+        }
+        Ok(())
+    }
+
     /// The fetch that fills the hole below `seen` (a message just received), if there is one
     /// and none is in flight. A hole wider than the catch-up limit is left to history paging.
     pub(super) fn gap(&mut self, id: ConversationId, seen: u64) -> Result<Option<Followup>> {

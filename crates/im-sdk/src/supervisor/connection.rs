@@ -303,6 +303,11 @@ impl Supervisor {
                 conn.send_request(id, GetConversation { conversation_id })
                     .await
             }
+            Followup::Sync => {
+                pending.insert(id, Pending::Sync);
+                let since = self.cache.sync_cursor()?;
+                conn.send_request(id, Sync { since, limit: None }).await
+            }
             Followup::FillGap {
                 id: conversation_id,
                 after,
@@ -423,6 +428,15 @@ impl Supervisor {
                         }
                     }
                     Err(e) => self.inner.emit_error(e),
+                }
+            }
+            Pending::Sync => {
+                let synced = reply
+                    .map_err(Error::from)
+                    .and_then(|raw| Ok(serde_json::from_str::<SyncPage>(raw.get())?))
+                    .and_then(|page| self.apply_sync_page(page, followups));
+                if let Err(e) = synced {
+                    self.inner.emit_error(e);
                 }
             }
             Pending::MarkRead(conversation_id, sent) => match reply {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use im_proto::{
     ClientId, ConversationId, ConversationView, ErrorBody, Event, GetConversation, GetMessages,
-    MarkRead, Message, MessagePage, RequestId, Resume, SendText, ServerFrame, Sync,
+    MarkRead, Message, MessagePage, RequestId, Resume, SendText, ServerFrame, Sync, SyncPage,
 };
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
@@ -79,6 +79,8 @@ enum Pending {
     FetchConversation(ConversationId),
     /// A read mark sent: the conversation and the seq.
     MarkRead(ConversationId, u64),
+    /// A page of `sync` asked for after `sync_needed`.
+    Sync,
 }
 
 pub(crate) struct Supervisor {
@@ -343,6 +345,9 @@ impl Supervisor {
 /// Something to fetch after applying an event.
 pub(crate) enum Followup {
     FetchConversation(ConversationId),
+    /// `sync` from the cursor (the server said live events may have been missed), then fill
+    /// what each changed conversation is missing.
+    Sync,
     FillGap {
         id: ConversationId,
         after: u64,

@@ -76,6 +76,7 @@ pub fn administer(
         Arc::new(crate::hub::Hub::new()),
         &crate::fatal::Fatal::default(),
         Default::default(),
+        None,
     )?;
     let response = runtime.block_on(async {
         let passwords = crate::auth::Passwords::new(1)?;

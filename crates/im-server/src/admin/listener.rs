@@ -76,6 +76,18 @@ async fn readyz(State(admin): State<Admin>) -> Response {
     if admin.shutdown.is_cancelled() || admin.shared.fatal.reason().is_some() {
         return text(StatusCode::SERVICE_UNAVAILABLE, "not ready: stopping\n");
     }
+    if let Some(cluster) = &admin.shared.cluster {
+        if !cluster.is_connected() {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "not ready: NATS ({}) is not connected: the other nodes' events do not reach \
+                     this node's sessions\n",
+                    cluster.url()
+                ),
+            );
+        }
+    }
     match tokio::time::timeout(PROBE_TIMEOUT, admin.shared.store.probe()).await {
         Ok(Ok(())) => text(StatusCode::OK, "ready\n"),
         Ok(Err(e)) => text(

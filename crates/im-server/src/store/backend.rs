@@ -50,6 +50,11 @@ pub trait Backend {
     fn current_version(&self) -> Result<u64>;
     /// Called after each commit, outside any transaction (SQLite hands off checkpoints here).
     fn after_commit(&mut self);
+    /// Where the last commit stands in the order of every writer's commits (PostgreSQL: the
+    /// change counter's count of batches, gapless across nodes); `None` for a lone writer.
+    fn commit_order(&self) -> Option<u64> {
+        None
+    }
     /// Records a clean stop at `version`: the next start need not check what this run changed.
     fn mark_clean_stop(&mut self, version: u64) -> Result<()>;
 }

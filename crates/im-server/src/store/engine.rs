@@ -67,6 +67,9 @@ pub struct Writer<B: Backend = SqliteBackend> {
     metrics: Arc<Metrics>,
     /// Sessions one user may have (0: no limit).
     max_sessions: usize,
+    /// With other nodes: committed batches' pushes go here, to be delivered in the order of
+    /// every node's commits (`cluster`), instead of straight to the hub.
+    fanout: Option<crate::cluster::BatchSender>,
 }
 
 impl<B: Backend> std::fmt::Debug for Writer<B> {
@@ -162,12 +165,19 @@ impl<B: Backend> Writer<B> {
             panic_after: None,
             metrics,
             max_sessions: 0,
+            fanout: None,
         })
     }
 
     /// Ends a user's oldest sessions past `max` (0: no limit).
     pub fn sessions_per_user(mut self, max: usize) -> Self {
         self.max_sessions = max;
+        self
+    }
+
+    /// Hands committed batches' pushes to the cluster's sequencer instead of the hub.
+    pub fn fanout(mut self, fanout: Option<crate::cluster::BatchSender>) -> Self {
+        self.fanout = fanout;
         self
     }
 
@@ -264,6 +274,7 @@ impl<B: Backend> Writer<B> {
         match committed {
             Ok(mut outcomes) => {
                 tracing::trace!(size, replays, "batch committed");
+                let mut to_fan_out = self.fanout.is_some().then(Vec::new);
                 for (i, cmd) in cmds.into_iter().enumerate() {
                     let (result, pushes) =
                         match (outcomes.get_mut(i).and_then(Option::take), failed[i].take()) {
@@ -276,10 +287,26 @@ impl<B: Backend> Writer<B> {
                         };
                     self.answer(cmd, result);
                     for push in pushes {
-                        self.carry_out(push);
+                        match &mut to_fan_out {
+                            Some(batch) => {
+                                // Revoked from now on here, before any read can race it; the
+                                // connections go when the sequencer delivers it.
+                                if let Push::Revoke { session, .. } = &push {
+                                    self.sessions
+                                        .lock()
+                                        .expect("session cache")
+                                        .put(*session, None);
+                                }
+                                batch.push(push);
+                            }
+                            None => self.carry_out(push),
+                        }
                     }
                 }
                 self.db.after_commit();
+                if let (Some(fanout), Some(pushes)) = (&self.fanout, to_fan_out) {
+                    fanout.send(self.db.commit_order(), pushes);
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, size, "write batch failed; rolled back");

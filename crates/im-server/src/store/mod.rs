@@ -35,7 +35,7 @@ use crate::hub::Hub;
 use crate::Config;
 
 pub use backup::{backup, restore, BackupReport};
-pub use command::{session_id, Origin, Reply, WriteCmd};
+pub use command::{session_id, Origin, Push, Reply, WriteCmd};
 pub use lock::DatabaseLock;
 pub use read::Direction;
 pub use read_conn::ReadConn;
@@ -96,13 +96,15 @@ impl std::fmt::Debug for ReaderPool {
 
 impl Store {
     /// Opens the database `config.database` names (creating and migrating it if needed) and
-    /// starts the writer thread. If the writer (or SQLite's checkpointer) dies, `fatal` is
+    /// starts the writer thread (handing committed batches to `fanout` when other nodes share
+    /// the database). If the writer (or SQLite's checkpointer) dies, `fatal` is
     /// raised. Blocking: call it off the async threads.
     pub fn open(
         config: &Config,
         hub: Arc<Hub>,
         fatal: &Fatal,
         metrics: Arc<crate::metrics::Metrics>,
+        fanout: Option<crate::cluster::BatchSender>,
     ) -> Result<Self> {
         let sessions = Arc::new(std::sync::Mutex::new(lru::LruCache::new(
             std::num::NonZeroUsize::new(100_000).expect("non-zero"),
@@ -134,7 +136,8 @@ impl Store {
                         metrics,
                     )?,
                     config,
-                );
+                )
+                .fanout(fanout);
                 fatal.spawn_essential("im-writer", move || writer.run(rx))?;
                 (0..readers)
                     .map(|_| Ok(Box::new(pg::PgReader::open(url.config())?) as Reader))
@@ -236,6 +239,17 @@ impl Store {
     /// Proves the database takes writes: a probe goes through the writer and commits.
     pub async fn probe(&self) -> Result<()> {
         self.write(|reply| WriteCmd::Probe { reply }).await
+    }
+
+    /// Where the order of every writer's commits stands (PostgreSQL's count of batches);
+    /// `None` for a lone writer's database.
+    pub async fn commit_order(&self) -> Result<Option<u64>> {
+        self.read(|conn| conn.commit_order()).await
+    }
+
+    /// The cache of sessions by token hash (the cluster's sequencer marks revoked ones).
+    pub fn session_cache(&self) -> Arc<SessionCache> {
+        self.sessions.clone()
     }
 
     /// Accounts and stored sessions.
@@ -372,6 +386,7 @@ mod tests {
             Arc::new(Hub::new()),
             &Fatal::default(),
             Default::default(),
+            None,
         )
         .unwrap();
         (dir, store)

@@ -78,6 +78,11 @@ pub trait ReadConn {
     /// Invites with uses left, unexpired at `now`, oldest first (for the operator).
     fn open_invites(&self, now: Millis) -> Result<Vec<AdminInvite>>;
 
+    /// Where the order of every writer's commits stands (`None`: one writer, unnumbered).
+    fn commit_order(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
     /// Connects again if the backend's connection was lost (called before each query; an
     /// embedded database has nothing to do).
     fn reconnect_if_lost(&self) -> Result<()> {

@@ -1,5 +1,6 @@
-//! `im-test-postgres`: starts a throwaway PostgreSQL cluster for a whole test run, prints the URL
-//! of its `postgres` database on one line, and keeps it until its standard input closes (the
+//! `im-test-postgres`: starts a throwaway PostgreSQL cluster for a whole test run (or a
+//! benchmark), prints the URL of its `postgres` database and the postmaster's pid on one line,
+//! and keeps it until its standard input closes (the
 //! runner ends, or closes the pipe); then stops it and removes its files. A runner exports the
 //! URL as `IM_TEST_POSTGRES`, and each test makes a database of its own there
 //! ([`im_test_services::TestDatabase`]) instead of starting a cluster.
@@ -15,7 +16,12 @@ fn main() -> std::process::ExitCode {
         }
     };
     let mut out = std::io::stdout();
-    let _ = writeln!(out, "{}", cluster.url("postgres"));
+    let _ = writeln!(
+        out,
+        "{} {}",
+        cluster.url("postgres"),
+        cluster.postmaster_pid().unwrap_or(0)
+    );
     let _ = out.flush();
     let mut sink = [0u8; 64];
     while matches!(std::io::stdin().read(&mut sink), Ok(n) if n > 0) {}

@@ -363,6 +363,11 @@ impl ReadConn for PgReader {
         .collect()
     }
 
+    fn commit_order(&self) -> Result<Option<u64>> {
+        let row = self.query_opt("SELECT writes FROM change_counter", &[])?;
+        row.map(|r| unsigned(r.get(0))).transpose()
+    }
+
     fn reconnect_if_lost(&self) -> Result<()> {
         self.conn.reconnect_if_lost()
     }

@@ -204,6 +204,10 @@ impl Backend for PgBackend {
 
     fn after_commit(&mut self) {}
 
+    fn commit_order(&self) -> Option<u64> {
+        self.writes.and_then(|w| u64::try_from(w).ok())
+    }
+
     fn mark_clean_stop(&mut self, version: u64) -> Result<()> {
         self.conn
             .execute(

@@ -1,0 +1,260 @@
+//! The sequencer: delivers every node's committed batches to this node's sessions in the order
+//! of their commits (`writes`, gapless), publishing this node's own batches as they come from
+//! the writer. A gap that stays open for [`GAP_WAIT`], or a NATS connection lost and back, ends
+//! in `sync_needed` to every session here: they catch up from the database.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
+
+use super::wire::{self, Subjects};
+use super::NodeId;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::{Push, SessionCache, Store};
+
+/// How long a batch may be missing while later ones wait before the sessions here are told to
+/// catch up from the database instead.
+pub const GAP_WAIT: Duration = Duration::from_millis(50);
+
+/// Publishes queued at most before this node's own batches are dropped from NATS (the other
+/// nodes then see a gap and make their sessions catch up).
+const PUBLISH_QUEUE: usize = 4096;
+
+pub struct Sequencer {
+    node: NodeId,
+    /// The order number of the next batch to deliver.
+    next: u64,
+    /// Batches that came before their turn, by order.
+    held: BTreeMap<u64, Vec<Push>>,
+    /// Since when the batch `next` has been missing while later ones wait.
+    gap_since: Option<Instant>,
+    connected: bool,
+    hub: Arc<Hub>,
+    sessions: Arc<SessionCache>,
+    metrics: Arc<Metrics>,
+    store: Store,
+    publish: mpsc::Sender<Vec<u8>>,
+    nats: async_nats::Client,
+    subjects: Subjects,
+}
+
+impl Sequencer {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        node: NodeId,
+        committed: u64,
+        hub: Arc<Hub>,
+        sessions: Arc<SessionCache>,
+        metrics: Arc<Metrics>,
+        store: Store,
+        nats: async_nats::Client,
+        subjects: Subjects,
+    ) -> Self {
+        let (publish, _) = mpsc::channel(1);
+        Self {
+            node,
+            next: committed + 1,
+            held: BTreeMap::new(),
+            gap_since: None,
+            connected: nats.connection_state() == async_nats::connection::State::Connected,
+            hub,
+            sessions,
+            metrics,
+            store,
+            publish,
+            nats,
+            subjects,
+        }
+    }
+
+    pub async fn run(
+        mut self,
+        mut local: mpsc::UnboundedReceiver<(Option<u64>, Vec<Push>)>,
+        mut remote: async_nats::Subscriber,
+        mut volatile: async_nats::Subscriber,
+        mut connection: mpsc::UnboundedReceiver<bool>,
+        shutdown: CancellationToken,
+    ) {
+        // Publishing never holds up delivery: a task of its own, with a bounded queue.
+        let (publish, mut to_publish) = mpsc::channel::<Vec<u8>>(PUBLISH_QUEUE);
+        self.publish = publish;
+        let nats = self.nats.clone();
+        let subject = self.subjects.batches.clone();
+        let publisher = tokio::spawn(async move {
+            while let Some(payload) = to_publish.recv().await {
+                if let Err(e) = nats.publish(subject.clone(), payload.into()).await {
+                    tracing::warn!(error = %e, "cannot publish a batch to NATS");
+                }
+            }
+        });
+        loop {
+            let gap_deadline = self.gap_since.map(|since| since + GAP_WAIT);
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                batch = local.recv() => match batch {
+                    Some((order, pushes)) => self.local(order, pushes),
+                    None => break,
+                },
+                Some(message) = remote.next() => match wire::decode_batch(&message.payload) {
+                    Ok((_, origin, _)) if origin == self.node => {}
+                    Ok((order, _, pushes)) => self.offer(order, pushes),
+                    Err(e) => tracing::warn!(error = %e, "an unreadable batch on NATS"),
+                },
+                Some(message) = volatile.next() => match wire::decode_volatile(&message.payload) {
+                    Ok((origin, _, _)) if origin == self.node => {}
+                    Ok((_, to, frame)) => {
+                        self.hub.deliver(&to, &frame, None);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "an unreadable notice on NATS"),
+                },
+                Some(up) = connection.recv() => self.connection_changed(up).await,
+                _ = sleep_until(gap_deadline) => self.give_up_on_gap(),
+            }
+        }
+        publisher.abort();
+    }
+
+    /// This node's batch, just committed: published for the others, and delivered here in its
+    /// turn.
+    fn local(&mut self, order: Option<u64>, pushes: Vec<Push>) {
+        let Some(order) = order else {
+            // Not numbered (cannot happen on PostgreSQL): delivered at once.
+            self.carry_out(pushes);
+            return;
+        };
+        if self.connected
+            && self
+                .publish
+                .try_send(wire::encode_batch(order, self.node, &pushes))
+                .is_err()
+        {
+            tracing::warn!(
+                order,
+                "the NATS publish queue is full; the others will catch up"
+            );
+        }
+        self.offer(order, pushes);
+    }
+
+    /// A batch, delivered if it is its turn (then the held ones that follow it), held if
+    /// earlier ones are missing, dropped if its turn is past (its sessions were told to catch
+    /// up, or it was delivered already).
+    fn offer(&mut self, order: u64, pushes: Vec<Push>) {
+        if !self.connected {
+            // Without NATS nothing else arrives to wait for; the sessions are told to catch
+            // up when it is back.
+            self.carry_out(pushes);
+            self.next = self.next.max(order + 1);
+            return;
+        }
+        if order < self.next {
+            return;
+        }
+        self.held.insert(order, pushes);
+        self.drain();
+    }
+
+    /// Delivers the held batches from `next` on while there is no gap.
+    fn drain(&mut self) {
+        while let Some(pushes) = self.held.remove(&self.next) {
+            self.carry_out(pushes);
+            self.next += 1;
+        }
+        self.gap_since = match (self.held.is_empty(), self.gap_since) {
+            (true, _) => None,
+            (false, Some(since)) => Some(since),
+            (false, None) => Some(Instant::now()),
+        };
+    }
+
+    /// A batch stayed missing: the sessions here catch up from the database, and delivery
+    /// goes on from the first held batch.
+    fn give_up_on_gap(&mut self) {
+        let Some((&first, _)) = self.held.first_key_value() else {
+            self.gap_since = None;
+            return;
+        };
+        tracing::warn!(
+            missing_from = self.next,
+            missing_to = first - 1,
+            "batches missing on NATS; sessions here catch up from the database"
+        );
+        self.sync_needed("a server node missed live events");
+        self.next = first;
+        self.gap_since = None;
+        self.drain();
+    }
+
+    async fn connection_changed(&mut self, up: bool) {
+        if up == self.connected {
+            return;
+        }
+        self.connected = up;
+        if !up {
+            tracing::warn!("lost NATS: delivering this node's own batches only");
+            let held = std::mem::take(&mut self.held);
+            for (_, pushes) in held {
+                self.carry_out(pushes);
+            }
+            self.gap_since = None;
+            return;
+        }
+        // Back: start from where the commits stand now, and have every session here catch up
+        // on what the others committed meanwhile.
+        match self.store.commit_order().await {
+            Ok(committed) => self.next = self.next.max(committed.unwrap_or(0) + 1),
+            Err(e) => tracing::warn!(error = %e, "cannot read the commit order"),
+        }
+        self.held.retain(|&order, _| order >= self.next);
+        tracing::info!("NATS is back; sessions here catch up from the database");
+        self.sync_needed("the server node was cut off from the others for a moment");
+        self.drain();
+    }
+
+    fn sync_needed(&self, reason: &str) {
+        let frame = Utf8Bytes::from(im_proto::encode_event(&im_proto::Event::SyncNeeded(
+            im_proto::SyncNeeded {
+                reason: reason.into(),
+            },
+        )));
+        let told = self.hub.broadcast(&frame);
+        self.metrics.sync_needed.increment(told as u64);
+    }
+
+    fn carry_out(&self, pushes: Vec<Push>) {
+        for push in pushes {
+            match push {
+                Push::Deliver { to, frame, skip } => {
+                    let queued = self.hub.deliver(&to, &frame, skip);
+                    self.metrics.deliveries.increment(queued as u64);
+                }
+                Push::Revoke {
+                    uid,
+                    session,
+                    skip,
+                    frame,
+                } => {
+                    self.sessions
+                        .lock()
+                        .expect("session cache")
+                        .put(session, None);
+                    self.hub.revoke(uid, &session, &frame, skip);
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,201 @@
+//! What nodes say to each other on NATS: committed batches (their order, their origin, their
+//! pushes) and typing notices, as JSON.
+
+use std::sync::Arc;
+
+use im_proto::Uid;
+use serde::{Deserialize, Serialize};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::NodeId;
+use crate::store::Push;
+
+/// The subjects of one cluster (`--cluster-name`).
+#[derive(Debug, Clone)]
+pub struct Subjects {
+    pub batches: String,
+    pub volatile: String,
+}
+
+impl Subjects {
+    pub fn new(cluster: &str) -> Self {
+        Self {
+            batches: format!("im.{cluster}.batches"),
+            volatile: format!("im.{cluster}.volatile"),
+        }
+    }
+}
+
+/// One push as another node carries it out (the origin's connection to skip means nothing
+/// there).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WirePush {
+    Deliver {
+        to: Vec<Uid>,
+        frame: String,
+    },
+    Revoke {
+        uid: Uid,
+        #[serde(with = "hex32")]
+        session: [u8; 32],
+        frame: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WireBatch {
+    order: u64,
+    origin: NodeId,
+    pushes: Vec<WirePush>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WireVolatile {
+    origin: NodeId,
+    to: Vec<Uid>,
+    frame: String,
+}
+
+/// A committed batch as published.
+pub fn encode_batch(order: u64, origin: NodeId, pushes: &[Push]) -> Vec<u8> {
+    let pushes = pushes
+        .iter()
+        .map(|push| match push {
+            Push::Deliver { to, frame, .. } => WirePush::Deliver {
+                to: to.to_vec(),
+                frame: frame.as_str().to_owned(),
+            },
+            Push::Revoke {
+                uid,
+                session,
+                frame,
+                ..
+            } => WirePush::Revoke {
+                uid: *uid,
+                session: *session,
+                frame: frame.as_str().to_owned(),
+            },
+        })
+        .collect();
+    serde_json::to_vec(&WireBatch {
+        order,
+        origin,
+        pushes,
+    })
+    .expect("a batch serialises")
+}
+
+/// A published batch: its order, origin and pushes (with nothing to skip).
+pub fn decode_batch(payload: &[u8]) -> serde_json::Result<(u64, NodeId, Vec<Push>)> {
+    let batch: WireBatch = serde_json::from_slice(payload)?;
+    let pushes = batch
+        .pushes
+        .into_iter()
+        .map(|push| match push {
+            WirePush::Deliver { to, frame } => Push::Deliver {
+                to: Arc::from(to),
+                frame: Utf8Bytes::from(frame),
+                skip: None,
+            },
+            WirePush::Revoke {
+                uid,
+                session,
+                frame,
+            } => Push::Revoke {
+                uid,
+                session,
+                // Connection numbers start at 1: nothing is skipped.
+                skip: 0,
+                frame: Utf8Bytes::from(frame),
+            },
+        })
+        .collect();
+    Ok((batch.order, batch.origin, pushes))
+}
+
+/// A typing notice as published.
+pub fn encode_volatile(origin: NodeId, to: &[Uid], frame: &Utf8Bytes) -> Vec<u8> {
+    serde_json::to_vec(&WireVolatile {
+        origin,
+        to: to.to_vec(),
+        frame: frame.as_str().to_owned(),
+    })
+    .expect("a notice serialises")
+}
+
+/// A published typing notice: origin, recipients, frame.
+pub fn decode_volatile(payload: &[u8]) -> serde_json::Result<(NodeId, Vec<Uid>, Utf8Bytes)> {
+    let notice: WireVolatile = serde_json::from_slice(payload)?;
+    Ok((notice.origin, notice.to, Utf8Bytes::from(notice.frame)))
+}
+
+mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        let mut text = String::with_capacity(64);
+        for b in bytes {
+            text.push_str(&format!("{b:02x}"));
+        }
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        let mut bytes = [0u8; 32];
+        if text.len() != 64 {
+            return Err(serde::de::Error::custom("a session hash of 64 hex digits"));
+        }
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(serde::de::Error::custom)?;
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_round_trips_without_its_skips() {
+        let (tom, jerry) = (Uid::random(), Uid::random());
+        let pushes = vec![
+            Push::Deliver {
+                to: Arc::from(vec![tom, jerry]),
+                frame: Utf8Bytes::from(
+                    r#"{"type":"event","name":"message","data":{"text":"耗子，起床啦\n"}}"#,
+                ),
+                skip: Some(7),
+            },
+            Push::Revoke {
+                uid: tom,
+                session: [0xab; 32],
+                skip: 9,
+                frame: Utf8Bytes::from("bye"),
+            },
+        ];
+        let (order, origin, back) = decode_batch(&encode_batch(42, 5, &pushes)).unwrap();
+        assert_eq!((order, origin), (42, 5));
+        match &back[..] {
+            [Push::Deliver {
+                to,
+                frame,
+                skip: None,
+            }, Push::Revoke {
+                uid,
+                session,
+                skip: 0,
+                frame: bye,
+            }] => {
+                assert_eq!(&to[..], &[tom, jerry]);
+                assert!(frame.as_str().contains("耗子，起床啦\\n"));
+                assert_eq!((*uid, *session, bye.as_str()), (tom, [0xab; 32], "bye"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(decode_batch(b"{\"order\":1}").is_err());
+    }
+}
