@@ -18,6 +18,7 @@
 //! all its sessions `sync_needed`, and they catch up from the database. Typing notices, which
 //! are never stored, go on `im.<cluster>.volatile`, unordered.
 
+mod reorder;
 mod sequencer;
 mod wire;
 
@@ -33,7 +34,6 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::store::{Push, SessionCache, Store};
-
 
 /// A node's random name on the wire (its own publishes come back and are skipped).
 pub type NodeId = u64;

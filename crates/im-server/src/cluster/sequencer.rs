@@ -3,7 +3,6 @@
 //! the writer. A gap that stays open for [`GAP_WAIT`], or a NATS connection lost and back, ends
 //! in `sync_needed` to every session here: they catch up from the database.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
+use super::reorder::Reorder;
 use super::wire::{self, Subjects};
 use super::NodeId;
 use crate::hub::Hub;
@@ -29,12 +29,8 @@ const PUBLISH_QUEUE: usize = 4096;
 
 pub struct Sequencer {
     node: NodeId,
-    /// The order number of the next batch to deliver.
-    next: u64,
-    /// Batches that came before their turn, by order.
-    held: BTreeMap<u64, Vec<Push>>,
-    /// Since when the batch `next` has been missing while later ones wait.
-    gap_since: Option<Instant>,
+    /// Every node's batches, by the order of their commits.
+    batches: Reorder<Vec<Push>>,
     connected: bool,
     hub: Arc<Hub>,
     sessions: Arc<SessionCache>,
@@ -60,9 +56,7 @@ impl Sequencer {
         let (publish, _) = mpsc::channel(1);
         Self {
             node,
-            next: committed + 1,
-            held: BTreeMap::new(),
-            gap_since: None,
+            batches: Reorder::new(committed + 1, GAP_WAIT),
             connected: nats.connection_state() == async_nats::connection::State::Connected,
             hub,
             sessions,
@@ -95,7 +89,7 @@ impl Sequencer {
             }
         });
         loop {
-            let gap_deadline = self.gap_since.map(|since| since + GAP_WAIT);
+            let gap_deadline = self.batches.deadline().map(Instant::from_std);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 batch = local.recv() => match batch {
@@ -151,45 +145,29 @@ impl Sequencer {
             // Without NATS nothing else arrives to wait for; the sessions are told to catch
             // up when it is back.
             self.carry_out(pushes);
-            self.next = self.next.max(order + 1);
+            self.batches.passed(order);
             return;
         }
-        if order < self.next {
-            return;
+        for ready in self.batches.offer(order, pushes, std::time::Instant::now()) {
+            self.carry_out(ready);
         }
-        self.held.insert(order, pushes);
-        self.drain();
-    }
-
-    /// Delivers the held batches from `next` on while there is no gap.
-    fn drain(&mut self) {
-        while let Some(pushes) = self.held.remove(&self.next) {
-            self.carry_out(pushes);
-            self.next += 1;
-        }
-        self.gap_since = match (self.held.is_empty(), self.gap_since) {
-            (true, _) => None,
-            (false, Some(since)) => Some(since),
-            (false, None) => Some(Instant::now()),
-        };
     }
 
     /// A batch stayed missing: the sessions here catch up from the database, and delivery
     /// goes on from the first held batch.
     fn give_up_on_gap(&mut self) {
-        let Some((&first, _)) = self.held.first_key_value() else {
-            self.gap_since = None;
-            return;
-        };
-        tracing::warn!(
-            missing_from = self.next,
-            missing_to = first - 1,
-            "batches missing on NATS; sessions here catch up from the database"
-        );
-        self.sync_needed("a server node missed live events");
-        self.next = first;
-        self.gap_since = None;
-        self.drain();
+        let missing_from = self.batches.next();
+        if let Some(ready) = self.batches.give_up(std::time::Instant::now()) {
+            tracing::warn!(
+                missing_from,
+                missing_to = self.batches.next() - 1,
+                "batches missing on NATS; sessions here catch up from the database"
+            );
+            self.sync_needed("a server node missed live events");
+            for pushes in ready {
+                self.carry_out(pushes);
+            }
+        }
     }
 
     async fn connection_changed(&mut self, up: bool) {
@@ -199,23 +177,22 @@ impl Sequencer {
         self.connected = up;
         if !up {
             tracing::warn!("lost NATS: delivering this node's own batches only");
-            let held = std::mem::take(&mut self.held);
-            for (_, pushes) in held {
+            for pushes in self.batches.flush() {
                 self.carry_out(pushes);
             }
-            self.gap_since = None;
             return;
         }
         // Back: start from where the commits stand now, and have every session here catch up
         // on what the others committed meanwhile.
         match self.store.commit_order().await {
-            Ok(committed) => self.next = self.next.max(committed.unwrap_or(0) + 1),
+            Ok(committed) => self.batches.skip_to(committed.unwrap_or(0) + 1),
             Err(e) => tracing::warn!(error = %e, "cannot read the commit order"),
         }
-        self.held.retain(|&order, _| order >= self.next);
         tracing::info!("NATS is back; sessions here catch up from the database");
         self.sync_needed("the server node was cut off from the others for a moment");
-        self.drain();
+        for pushes in self.batches.release(std::time::Instant::now()) {
+            self.carry_out(pushes);
+        }
     }
 
     fn sync_needed(&self, reason: &str) {
