@@ -37,6 +37,11 @@ pub const NOT_REMOTE: &[(&str, &str)] = &[
     ),
     ("error:storage_full", "needs the server's disk to be full"),
     (
+        "event:sync_needed",
+        "needs a cluster of nodes losing NATS; im-server's tests/cluster.rs and im-sdk's \
+         tests/cluster.rs check it",
+    ),
+    (
         "error:store_unavailable",
         "needs the server's PostgreSQL to be down; im-server's tests/store_outage.rs checks it",
     ),

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
 use im_proto::{ClientId, ConversationId, Message, Seq, Uid, User};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
 use super::{search, Cache, CacheUsage, ConversationRecord, OutgoingMessage};
@@ -258,6 +258,9 @@ impl DiskCache {
         // NORMAL in WAL mode survives a crash of the app (not of the OS): enough for a cache,
         // and the server has the authoritative copy of everything but the outbox.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Writes take the lock up front (`BEGIN IMMEDIATE`): a transaction that read first and
+        // then found the search indexer's connection had written meanwhile would fail at once
+        // with "database is locked", never waiting out this timeout.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         MIGRATIONS.to_latest(&mut conn)?;
         // A cheap probe of the tables start-up reads first (a full integrity check would read
@@ -365,7 +368,7 @@ impl Cache for DiskCache {
 
     fn put_conversations(&self, records: &[ConversationRecord]) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO conversations (id, activity, removed, record) VALUES (?1, ?2, ?3, ?4)
@@ -393,7 +396,7 @@ impl Cache for DiskCache {
     ) -> Result<Option<ConversationRecord>> {
         // One connection behind one lock: nobody else reads or writes between the two steps.
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored: Option<String> = tx
             .prepare_cached("SELECT record FROM conversations WHERE id = ?1")?
             .query_row([id.as_bytes()], |r| r.get(0))
@@ -442,7 +445,7 @@ impl Cache for DiskCache {
 
     fn put_messages(&self, messages: &[Message]) -> Result<Vec<Message>> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut new = Vec::new();
         {
             let mut stmt = tx.prepare_cached(
@@ -475,7 +478,7 @@ impl Cache for DiskCache {
             *slot = Some(conn);
         }
         let conn = slot.as_mut().expect("opened above");
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let below: i64 = tx
             .query_row(
                 "SELECT value FROM meta WHERE key = 'search_backlog_below'",
@@ -540,7 +543,7 @@ impl Cache for DiskCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *backlog = None;
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(
             "DELETE FROM messages;
              DELETE FROM search_keys;
@@ -712,7 +715,7 @@ impl Cache for DiskCache {
 
     fn put_users(&self, users: &[User]) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO users (uid, user) VALUES (?1, ?2)
