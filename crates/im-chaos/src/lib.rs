@@ -3,7 +3,9 @@
 //! network freezes and drops.
 //!
 //! `im-chaos` runs the real `im-server` binary under a process manager ([`server`]) that kills it
-//! at random and restarts it on the same SQLite database; puts a misbehaving TCP proxy
+//! at random and restarts it on the same SQLite database (or, with `--nodes 3`, three nodes on
+//! one throwaway PostgreSQL database with NATS between them, a random node killed each time and
+//! every client reconnecting to the next node); puts a misbehaving TCP proxy
 //! ([`proxy`]) between it and every client; drives raw protocol clients ([`raw_client`]) in 1:1
 //! pairs and groups, and SDK sender processes (`im-chaos-sender`, [`sdk_sender`], managed by
 //! [`senders`]) that it SIGKILLs mid-send; then stops the chaos, lets every client drain, reads

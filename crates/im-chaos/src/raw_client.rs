@@ -25,8 +25,9 @@ const WINDOW: usize = 200;
 /// Timing of a raw client.
 #[derive(Debug, Clone)]
 pub struct RawClientConfig {
-    /// The server (or proxy) URL.
-    pub url: String,
+    /// The server's (or proxies') URLs: the first connection goes to the first, each reconnect
+    /// to the next (the nodes of a cluster).
+    pub urls: Vec<String>,
     /// Messages per second.
     pub rate: f64,
     /// Connecting (TCP, WebSocket, hello, resume) may take this long.
@@ -42,10 +43,10 @@ pub struct RawClientConfig {
 }
 
 impl RawClientConfig {
-    /// The settings im-chaos uses, for `url` at `rate`.
-    pub fn new(url: String, rate: f64) -> Self {
+    /// The settings im-chaos uses, for `urls` (tried in turn) at `rate`.
+    pub fn new(urls: Vec<String>, rate: f64) -> Self {
         Self {
-            url,
+            urls,
             rate,
             connect_timeout: Duration::from_secs(2),
             dead_after: Duration::from_secs(2),
@@ -245,7 +246,8 @@ impl RawClient {
             wait: Duration::ZERO,
             was_online: false,
         };
-        let mut wire = match Wire::connect(&self.config.url, timeout).await {
+        let url = &self.config.urls[self.outcome.reconnects as usize % self.config.urls.len()];
+        let mut wire = match Wire::connect(url, timeout).await {
             Ok(wire) => wire,
             Err(error) => return lost(format!("{error:#}")),
         };

@@ -30,9 +30,15 @@ use crate::setup::{self, CastSize};
 // Later options win, so a script's defaults can be overridden by appending options.
 #[command(name = "im-chaos", version, about, args_override_self = true)]
 pub struct Options {
-    /// Server SIGKILL + restart cycles (one every 1–4 s).
+    /// Server SIGKILL + restart cycles (one every 1–4 s; with several nodes, a random node
+    /// each time, whose clients move to the others).
     #[arg(long, default_value_t = 10)]
     pub server_kills: u64,
+    /// im-server nodes: 1 runs on an SQLite file; more run as a cluster on one throwaway
+    /// PostgreSQL database with a throwaway NATS between them (Debian's postgresql and
+    /// nats-server), every client going to one node first and to the others on reconnects.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
     /// SDK sender SIGKILL + restart cycles (one every 1–4 s, a random sender each time).
     #[arg(long, default_value_t = 5)]
     pub sender_kills: u64,
@@ -106,8 +112,11 @@ async fn run_in(dir: &Path, seed: u64, options: &Options) -> Result<Report> {
     if options.rate.is_nan() || options.rate <= 0.0 {
         bail!("--rate must be above 0");
     }
-    let database = dir.join("chaos.sqlite3");
-    if database.exists() {
+    if options.nodes == 0 {
+        bail!("--nodes must be at least 1");
+    }
+    let sqlite = dir.join("chaos.sqlite3");
+    if sqlite.exists() {
         bail!(
             "{} already holds a database: use an empty folder",
             dir.display()
@@ -123,15 +132,48 @@ async fn run_in(dir: &Path, seed: u64, options: &Options) -> Result<Report> {
         StdRng::seed_from_u64(rngs.random()),
     );
 
-    // The server on a port chosen once, so clients always reconnect to the same address.
-    let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
-    let mut server = ServerManager::new(server_bin, listen, database, dir.join("server.log"));
-    let first_start = server.start().await.context("starting im-server")?;
-    tracing::info!(?first_start, url = %server.url(), "server up");
-    let proxy = Arc::new(ChaosProxy::start(listen).await?);
+    // One node on SQLite, or a cluster on PostgreSQL + NATS. Each node on a port chosen once,
+    // so clients always reconnect to the same addresses.
+    let services = match options.nodes {
+        1 => None,
+        _ => Some(ClusterServices::start().context("starting PostgreSQL and NATS")?),
+    };
+    let database = match &services {
+        Some(services) => services.database.clone(),
+        None => sqlite.display().to_string(),
+    };
+    let mut nodes = Vec::with_capacity(options.nodes);
+    for n in 0..options.nodes {
+        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
+        let log = dir.join(match options.nodes {
+            1 => "server.log".to_owned(),
+            _ => format!("server-{}.log", n + 1),
+        });
+        let node = ServerManager::new(server_bin.clone(), listen, database.clone(), log);
+        nodes.push(match &services {
+            Some(services) => node.in_cluster(services.nats.url()),
+            None => node,
+        });
+    }
+    for node in &mut nodes {
+        let first_start = node.start().await.context("starting im-server")?;
+        tracing::info!(?first_start, url = %node.url(), "server up");
+    }
+    let mut proxies = Vec::with_capacity(nodes.len());
+    for node in &nodes {
+        proxies.push(Arc::new(ChaosProxy::start(node.listen()).await?));
+    }
+    let proxy_urls: Vec<String> = proxies.iter().map(|p| p.url()).collect();
+    // Client `i` starts on node `i`, then tries the others in turn.
+    let urls_from = |i: usize| -> Vec<String> {
+        (0..proxy_urls.len())
+            .map(|k| proxy_urls[(i + k) % proxy_urls.len()].clone())
+            .collect()
+    };
+    let server_url = nodes[0].url();
 
     let cast = setup::create(
-        &server.url(),
+        &server_url,
         CastSize {
             raw_users: options.clients,
             sdk_users: options.sdk_senders,
@@ -157,7 +199,7 @@ async fn run_in(dir: &Path, seed: u64, options: &Options) -> Result<Report> {
                 account.username.clone(),
                 account.token.clone(),
                 cast.conversations_of(i),
-                RawClientConfig::new(proxy.url(), options.rate),
+                RawClientConfig::new(urls_from(i), options.rate),
             );
             tokio::spawn(client.run(stop_sending.clone(), give_up.clone()))
         })
@@ -174,32 +216,36 @@ async fn run_in(dir: &Path, seed: u64, options: &Options) -> Result<Report> {
             }
         })
         .collect();
-    let mut fleet = SenderFleet::new(sender_bin, proxy.url(), options.rate, specs);
+    let mut fleet = SenderFleet::new(sender_bin, proxy_urls.clone(), options.rate, specs);
     fleet.start_all()?;
 
     // Chaos.
     let chaos_started = Instant::now();
     let calm = CancellationToken::new();
     let network = tokio::spawn(network_chaos(
-        proxy.clone(),
+        proxies.clone(),
         proxy_rng,
         !options.no_proxy_chaos,
         calm.clone(),
     ));
     let (server_chaos, sender_chaos) = tokio::join!(
-        server_chaos(&mut server, options.server_kills, server_rng),
+        server_chaos(&mut nodes, options.server_kills, server_rng),
         sender_chaos(&mut fleet, options.sender_kills, sender_rng),
     );
     calm.cancel();
     let (proxy_freezes, proxy_drops) = network.await?;
-    proxy.thaw();
+    for proxy in &proxies {
+        proxy.thaw();
+    }
     let chaos_time = chaos_started.elapsed();
     server_chaos?;
     sender_chaos?;
     tracing::info!(?chaos_time, "chaos over; draining");
 
-    // Calm: the server up, the path clear; every client finishes what it started.
-    server.ensure_running().await?;
+    // Calm: the servers up, the paths clear; every client finishes what it started.
+    for node in &mut nodes {
+        node.ensure_running().await?;
+    }
     stop_sending.cancel();
     let deadline = Instant::now() + Duration::from_secs(options.drain_timeout);
     let (raw_outcomes, drained) = tokio::join!(
@@ -211,23 +257,34 @@ async fn run_in(dir: &Path, seed: u64, options: &Options) -> Result<Report> {
     tracing::info!("drained; auditing");
 
     let logs = fleet.logs()?;
-    let findings = audit::audit(&server.url(), &cast, &raw_outcomes, &logs)
+    let findings = audit::audit(&server_url, &cast, &raw_outcomes, &logs)
         .await
         .context("auditing")?;
-    let stopped_cleanly = match server.stop().await {
-        Ok(status) if status.success() => true,
-        Ok(status) => {
-            tracing::error!(%status, "im-server's exit after SIGTERM");
-            false
-        }
-        Err(error) => {
-            tracing::error!(%error, "stopping im-server");
-            false
-        }
-    };
+    let mut stopped_cleanly = true;
+    for node in &mut nodes {
+        stopped_cleanly &= match node.stop().await {
+            Ok(status) if status.success() => true,
+            Ok(status) => {
+                tracing::error!(%status, url = %node.url(), "im-server's exit after SIGTERM");
+                false
+            }
+            Err(error) => {
+                tracing::error!(%error, url = %node.url(), "stopping im-server");
+                false
+            }
+        };
+    }
+    drop(services);
+    let restart_times: Vec<Duration> = nodes
+        .iter()
+        .flat_map(|n| n.restart_times.iter().copied())
+        .collect();
     let chaos = ChaosCounts {
-        server_kills: server.kills,
-        server_crashes: server.unexpected_exits.clone(),
+        server_kills: nodes.iter().map(|n| n.kills).sum(),
+        server_crashes: nodes
+            .iter()
+            .flat_map(|n| n.unexpected_exits.iter().cloned())
+            .collect(),
         sender_kills: fleet.kills,
         sender_crashes: fleet.crashes.clone(),
         proxy_freezes,
@@ -241,7 +298,7 @@ async fn run_in(dir: &Path, seed: u64, options: &Options) -> Result<Report> {
         started.elapsed(),
         chaos_time,
         chaos,
-        &server.restart_times,
+        &restart_times,
         drained.drained,
         drained.timed_out,
         stopped_cleanly,
@@ -295,19 +352,46 @@ fn seconds(rng: &mut StdRng, range: std::ops::Range<f64>) -> Duration {
     Duration::from_secs_f64(rng.random_range(range))
 }
 
-/// Kills the server `kills` times, 1–4 s apart, restarting it at once each time. A server that
-/// dies on its own meanwhile is restarted too (and recorded).
-async fn server_chaos(server: &mut ServerManager, kills: u64, mut rng: StdRng) -> Result<()> {
+/// Kills a server node (a random one of several) `kills` times, 1–4 s apart, restarting it at
+/// once each time. A node that dies on its own meanwhile is restarted too (and recorded).
+async fn server_chaos(nodes: &mut [ServerManager], kills: u64, mut rng: StdRng) -> Result<()> {
     for n in 1..=kills {
         let until = Instant::now() + seconds(&mut rng, 1.0..4.0);
         while Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            server.ensure_running().await?;
+            for node in nodes.iter_mut() {
+                node.ensure_running().await?;
+            }
         }
-        let took = server.kill_and_restart().await?;
-        tracing::info!("server kill {n}/{kills}: answering again after {took:?}");
+        let victim = rng.random_range(0..nodes.len());
+        let took = nodes[victim].kill_and_restart().await?;
+        tracing::info!(
+            "server kill {n}/{kills}: node {} answering again after {took:?}",
+            victim + 1
+        );
     }
     Ok(())
+}
+
+/// The services a cluster of nodes needs: a PostgreSQL database and a NATS server, both
+/// throwaway, stopped when dropped.
+struct ClusterServices {
+    _postgres: im_test_services::Postgres,
+    nats: im_test_services::Nats,
+    database: String,
+}
+
+impl ClusterServices {
+    fn start() -> Result<Self> {
+        let postgres = im_test_services::Postgres::start()?;
+        let database = postgres.create_database("chaos")?;
+        let nats = im_test_services::Nats::start()?;
+        Ok(Self {
+            _postgres: postgres,
+            nats,
+            database,
+        })
+    }
 }
 
 /// Kills a random SDK sender `kills` times, 1–4 s apart, and starts it again on its folder
@@ -331,10 +415,10 @@ async fn sender_chaos(fleet: &mut SenderFleet, kills: u64, mut rng: StdRng) -> R
     Ok(())
 }
 
-/// Until `calm`: every 1–5 s either freezes the path for 0.5–5 s or drops every connection.
+/// Until `calm`: every 1–5 s either freezes the paths for 0.5–5 s or drops every connection.
 /// Returns (freezes, drops).
 async fn network_chaos(
-    proxy: Arc<ChaosProxy>,
+    proxies: Vec<Arc<ChaosProxy>>,
     mut rng: StdRng,
     enabled: bool,
     calm: CancellationToken,
@@ -352,20 +436,20 @@ async fn network_chaos(
         if rng.random_bool(0.5) {
             let frozen_for = seconds(&mut rng, 0.5..5.0);
             tracing::info!(?frozen_for, "proxy: freeze");
-            proxy.freeze();
+            proxies.iter().for_each(|p| p.freeze());
             freezes += 1;
             tokio::select! {
                 _ = calm.cancelled() => {}
                 _ = tokio::time::sleep(frozen_for) => {}
             }
-            proxy.thaw();
+            proxies.iter().for_each(|p| p.thaw());
         } else {
             tracing::info!("proxy: drop every connection");
-            proxy.drop_all();
+            proxies.iter().for_each(|p| p.drop_all());
             drops += 1;
         }
     }
-    proxy.thaw();
+    proxies.iter().for_each(|p| p.thaw());
     (freezes, drops)
 }
 

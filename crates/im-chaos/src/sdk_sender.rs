@@ -47,6 +47,9 @@ pub struct SenderOptions {
     /// The server URL (im-chaos passes its proxy's).
     #[arg(long)]
     pub url: String,
+    /// Other nodes of the same server, tried in turn when `url` fails (repeatable).
+    #[arg(long)]
+    pub fallback_url: Vec<String>,
     /// The account to sign in with (once; later starts resume the saved session).
     #[arg(long)]
     pub username: String,
@@ -64,12 +67,13 @@ pub struct SenderOptions {
 /// The SDK settings of a sender: the defaults, except that a frozen network path (a few
 /// seconds) is noticed and replaced, and reconnect attempts stay frequent, so one run sees many
 /// reconnects.
-pub fn client_config() -> ClientConfig {
+pub fn client_config(fallback_servers: Vec<String>) -> ClientConfig {
     ClientConfig {
         ping_interval: Duration::from_secs(1),
         dead_after: Duration::from_secs(3),
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_secs(2),
+        fallback_servers,
         ..ClientConfig::default()
     }
 }
@@ -103,7 +107,8 @@ pub async fn run(options: SenderOptions) -> Result<()> {
         }
     }
 
-    let client = ImService::with_config(client_config()).create_im_client(session)?;
+    let client = ImService::with_config(client_config(options.fallback_url.clone()))
+        .create_im_client(session)?;
     let events = client.events();
     let me = options.username.clone();
     let (log_events, client_events) = (log.clone(), client.clone());
@@ -171,9 +176,14 @@ async fn session(options: &SenderOptions) -> Result<Session> {
     }
     let started = Instant::now();
     let password = Secret::new(options.password.clone());
+    let urls: Vec<&String> = std::iter::once(&options.url)
+        .chain(&options.fallback_url)
+        .collect();
+    let mut attempt = 0;
     let session = loop {
+        attempt += 1;
         match im_sdk::sign_in(
-            &options.url,
+            urls[attempt % urls.len()],
             &options.username,
             &password,
             Some("im-chaos-sender"),

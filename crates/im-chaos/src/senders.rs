@@ -37,7 +37,9 @@ struct SenderProcess {
 #[derive(Debug)]
 pub struct SenderFleet {
     binary: PathBuf,
-    url: String,
+    /// The server's (or proxies') URLs: sender `i` starts on URL `i` (of the nodes of a
+    /// cluster) and has the others as fallbacks.
+    urls: Vec<String>,
     rate: f64,
     senders: Vec<SenderProcess>,
     /// SIGKILLs delivered.
@@ -56,12 +58,12 @@ pub struct DrainOutcome {
 }
 
 impl SenderFleet {
-    /// A fleet of `specs` running `binary` against `url` at `rate` messages per second each.
+    /// A fleet of `specs` running `binary` against `urls` at `rate` messages per second each.
     /// Nothing runs until [`start_all`](Self::start_all).
-    pub fn new(binary: PathBuf, url: String, rate: f64, specs: Vec<SenderSpec>) -> Self {
+    pub fn new(binary: PathBuf, urls: Vec<String>, rate: f64, specs: Vec<SenderSpec>) -> Self {
         Self {
             binary,
-            url,
+            urls,
             rate,
             senders: specs
                 .into_iter()
@@ -94,11 +96,18 @@ impl SenderFleet {
             .create(true)
             .append(true)
             .open(sender.spec.dir.join("output.log"))?;
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        let n = self.urls.len();
+        for other in 1..n {
+            command
+                .arg("--fallback-url")
+                .arg(&self.urls[(i + other) % n]);
+        }
+        let child = command
             .arg("--dir")
             .arg(&sender.spec.dir)
             .arg("--url")
-            .arg(&self.url)
+            .arg(&self.urls[i % n])
             .arg("--username")
             .arg(&sender.spec.username)
             .arg("--conversation")

@@ -4,7 +4,7 @@
 
 use std::fs::OpenOptions;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct ServerManager {
     binary: PathBuf,
     listen: SocketAddr,
-    database: PathBuf,
+    /// `--database`: an SQLite file or a PostgreSQL URL.
+    database: String,
+    /// `--cluster`: the NATS URL linking the nodes of a cluster.
+    cluster: Option<String>,
     log: PathBuf,
     child: Option<Child>,
     /// SIGKILLs delivered.
@@ -35,11 +38,12 @@ pub struct ServerManager {
 impl ServerManager {
     /// A manager for `binary` listening on `listen` with `database`; its output is appended to
     /// `log`. Nothing runs until [`start`](Self::start).
-    pub fn new(binary: PathBuf, listen: SocketAddr, database: PathBuf, log: PathBuf) -> Self {
+    pub fn new(binary: PathBuf, listen: SocketAddr, database: String, log: PathBuf) -> Self {
         Self {
             binary,
             listen,
             database,
+            cluster: None,
             log,
             child: None,
             kills: 0,
@@ -48,14 +52,20 @@ impl ServerManager {
         }
     }
 
+    /// The address it listens on.
+    pub fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
     /// The URL clients use to reach the server directly.
     pub fn url(&self) -> String {
         format!("ws://{}{}", self.listen, im_proto::WS_PATH)
     }
 
-    /// The database file.
-    pub fn database(&self) -> &Path {
-        &self.database
+    /// Makes it a node of the cluster linked by the NATS server at `nats`.
+    pub fn in_cluster(mut self, nats: String) -> Self {
+        self.cluster = Some(nats);
+        self
     }
 
     /// Spawns the server and waits until it answers `hello`. Returns how long that took.
@@ -69,7 +79,11 @@ impl ServerManager {
             .open(&self.log)
             .with_context(|| format!("opening {}", self.log.display()))?;
         let started = Instant::now();
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(nats) = &self.cluster {
+            command.arg("--cluster").arg(nats);
+        }
+        let child = command
             .arg("--listen")
             .arg(self.listen.to_string())
             .arg("--admin-listen")

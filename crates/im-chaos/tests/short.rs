@@ -1,6 +1,7 @@
 //! The short chaos run (the CI mode: the defaults, 10 server kills and 5 sender kills) through the
 //! real binaries: `im-chaos`, which runs `im-server` and `im-chaos-sender` from the same target
-//! folder. Build the server first: `cargo build -p im-chaos -p im-server` (cargo cannot build
+//! folder; once on one node (SQLite), once on a cluster of three nodes (PostgreSQL + NATS, a
+//! random node killed each time). Build the server first: `cargo build -p im-chaos -p im-server` (cargo cannot build
 //! another package's binary for this test); the test says so if it is missing.
 
 use std::path::PathBuf;
@@ -15,6 +16,15 @@ const SENDER_KILLS: u64 = 5;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_acknowledged_message_is_lost_duplicated_or_reordered_under_chaos() {
+    run_chaos(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nor_on_a_cluster_of_three_nodes_killed_at_random() {
+    run_chaos(3).await;
+}
+
+async fn run_chaos(nodes: usize) {
     let chaos = PathBuf::from(env!("CARGO_BIN_EXE_im-chaos"));
     let server = chaos.with_file_name("im-server");
     assert!(
@@ -34,6 +44,8 @@ async fn no_acknowledged_message_is_lost_duplicated_or_reordered_under_chaos() {
         .arg(&json)
         .arg("--server-bin")
         .arg(&server)
+        .arg("--nodes")
+        .arg(nodes.to_string())
         .env("RUST_LOG", "im_chaos=info")
         .stdout(std::fs::File::create(&stdout_path).unwrap())
         .stderr(std::fs::File::create(&stderr_path).unwrap())
@@ -92,6 +104,11 @@ async fn no_acknowledged_message_is_lost_duplicated_or_reordered_under_chaos() {
         "everything stored was acked or enqueued, once\n{context}"
     );
     assert_eq!(number("/senders_drained"), 3, "{context}");
+    assert_eq!(
+        report.pointer("/options/nodes").and_then(Value::as_u64),
+        Some(nodes as u64),
+        "{context}"
+    );
     assert_eq!(report["passed"], Value::Bool(true), "{context}");
     assert!(status.success(), "{status}\n{context}");
 }

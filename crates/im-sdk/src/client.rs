@@ -57,6 +57,10 @@ pub struct ClientConfig {
     pub page_size: usize,
     /// Events buffered per subscriber before it counts as lagging.
     pub event_buffer: usize,
+    /// The other nodes of the same server (a cluster on one database: a session is valid on
+    /// each), tried in turn after the session's `server_url` when a connection cannot be made
+    /// or is lost. Empty: only `server_url`.
+    pub fallback_servers: Vec<String>,
 }
 
 impl Default for ClientConfig {
@@ -71,6 +75,7 @@ impl Default for ClientConfig {
             catch_up_limit: 1000,
             page_size: 50,
             event_buffer: 16 * 1024,
+            fallback_servers: Vec::new(),
         }
     }
 }

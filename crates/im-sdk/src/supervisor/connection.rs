@@ -14,7 +14,7 @@ impl Supervisor {
 
     pub(super) async fn connect_and_serve_inner(&mut self) -> Ended {
         let config = &self.inner.config;
-        let url = self.inner.session.server_url.clone();
+        let url = self.server_url().to_owned();
         let mut conn = match Connection::open(&url, config.connect_timeout).await {
             Ok(conn) => conn,
             Err(error) => {

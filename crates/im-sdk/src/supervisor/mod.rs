@@ -102,6 +102,9 @@ pub(crate) struct Supervisor {
     /// More events were pushed during a catch-up than it holds: they were dropped, and the
     /// catch-up runs again (it finds whatever they said).
     held_overflowed: bool,
+    /// Which server the next connection tries: the session's (0), then each of
+    /// [`ClientConfig::fallback_servers`](crate::ClientConfig::fallback_servers) in turn.
+    server_turn: usize,
 }
 
 /// The command channel, with room to put back one command that arrived before the supervisor
@@ -151,6 +154,7 @@ impl Supervisor {
             filling: HashSet::new(),
             held: Vec::new(),
             held_overflowed: false,
+            server_turn: 0,
         };
         this.supervise().await;
     }
@@ -234,6 +238,8 @@ impl Supervisor {
                 }
                 Ended::Lost { was_online, error } => {
                     tracing::debug!(%error, was_online, "connection lost");
+                    // Another node of the same server, if there are others, gets the next try.
+                    self.server_turn = self.server_turn.wrapping_add(1);
                     if was_online {
                         backoff = self.backoff();
                         attempt = 0;
@@ -249,6 +255,15 @@ impl Supervisor {
                 self.inner.set_state(ConnectionState::Offline);
                 return;
             }
+        }
+    }
+
+    /// The URL the next connection tries.
+    fn server_url(&self) -> &str {
+        let others = &self.inner.config.fallback_servers;
+        match self.server_turn % (others.len() + 1) {
+            0 => &self.inner.session.server_url,
+            n => &others[n - 1],
         }
     }
 
