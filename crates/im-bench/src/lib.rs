@@ -199,12 +199,26 @@ impl Session {
         usernames: impl IntoIterator<Item = String>,
         password: &str,
     ) -> Result<Vec<Self>> {
+        Self::sign_up_many_on(&[url.to_owned()], usernames, password).await
+    }
+
+    /// [`Self::sign_up_many`] spread over several servers (the nodes of a cluster): user `i`
+    /// on `urls[i % urls.len()]`.
+    pub async fn sign_up_many_on(
+        urls: &[String],
+        usernames: impl IntoIterator<Item = String>,
+        password: &str,
+    ) -> Result<Vec<Self>> {
         let signups = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
         let handles: Vec<_> = usernames
             .into_iter()
-            .map(|name| {
-                let (url, password, signups) =
-                    (url.to_owned(), password.to_owned(), signups.clone());
+            .enumerate()
+            .map(|(i, name)| {
+                let (url, password, signups) = (
+                    urls[i % urls.len()].clone(),
+                    password.to_owned(),
+                    signups.clone(),
+                );
                 tokio::spawn(async move {
                     let _permit = signups.acquire().await?;
                     Self::sign_up_and_in(&url, &name, &password).await

@@ -28,16 +28,19 @@ use tokio_tungstenite::tungstenite::Message;
 #[derive(Debug, Parser)]
 #[command(name = "im-load", about)]
 struct Args {
-    /// Server URL.
-    #[arg(long, default_value = "ws://127.0.0.1:7822/ws")]
-    url: String,
-    /// The server's pid, to report its CPU seconds and RSS.
-    #[arg(long)]
-    server_pid: Option<u32>,
-    /// The database server's main process (PostgreSQL's postmaster): its and its children's
-    /// CPU seconds and writes count in the cost per message beside the server's.
-    #[arg(long)]
-    store_pid: Option<u32>,
+    /// Server URL; several, comma-separated, for the nodes of a cluster (user `i` on the
+    /// `i % n`th: the two users of a pair on different nodes).
+    #[arg(long, default_value = "ws://127.0.0.1:7822/ws", value_delimiter = ',')]
+    url: Vec<String>,
+    /// The server's pid, to report its CPU seconds and RSS (several, comma-separated, for the
+    /// nodes of a cluster: summed).
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
+    /// The processes the server needs beside it — PostgreSQL's postmaster, the NATS server
+    /// (comma-separated): their and their children's CPU seconds and writes count in the cost
+    /// per message beside the server's.
+    #[arg(long, value_delimiter = ',')]
+    store_pid: Vec<u32>,
     /// Number of users (each one connection).
     #[arg(long, default_value_t = 200)]
     users: usize,
@@ -381,6 +384,9 @@ async fn sender(
 struct Figures {
     users: usize,
     group_size: usize,
+    /// Server nodes the users were spread over.
+    #[serde(default)]
+    nodes: usize,
     offered_per_s: u64,
     seconds: f64,
     acked_per_s: f64,
@@ -440,7 +446,7 @@ async fn im_users(
     windows: &Windows,
     clock: Clock,
 ) -> Result<Vec<Arc<User>>> {
-    let mut sessions = Session::sign_up_many(
+    let mut sessions = Session::sign_up_many_on(
         &args.url,
         (0..args.users).map(|i| format!("{}{}-{}", args.prefix, suffix, i)),
         "load-test-password",
@@ -608,12 +614,12 @@ async fn main() -> Result<()> {
             })
             .collect();
         tokio::time::sleep_until(measure_from.into()).await;
-        let server_before = args.server_pid.map(proc_sample).transpose()?;
-        let store_before = args.store_pid.map(tree_sample).transpose()?;
+        let server_before = sum_samples(&args.server_pid)?;
+        let store_before = sum_trees(&args.store_pid)?;
         let driver_before = proc_sample(0)?;
         tokio::time::sleep_until(until.into()).await;
-        let server_after = args.server_pid.map(proc_sample).transpose()?;
-        let store_after = args.store_pid.map(tree_sample).transpose()?;
+        let server_after = sum_samples(&args.server_pid)?;
+        let store_after = sum_trees(&args.store_pid)?;
         let driver_after = proc_sample(0)?;
         let mut sent = 0;
         for s in senders {
@@ -678,6 +684,7 @@ async fn main() -> Result<()> {
         let figures = Figures {
             users: args.users,
             group_size: args.group_size,
+            nodes: args.url.len(),
             offered_per_s: rate,
             seconds,
             acked_per_s: acked_in_window as f64 / seconds,
@@ -722,6 +729,35 @@ async fn main() -> Result<()> {
         summarize(&args.rates, &all);
     }
     Ok(())
+}
+
+/// CPU, memory and writes of the server's processes, summed (`None` without any).
+fn sum_samples(pids: &[u32]) -> Result<Option<im_bench::ProcSample>> {
+    sum(pids, proc_sample)
+}
+
+/// [`sum_samples`] over process trees (PostgreSQL's backends are the postmaster's children).
+fn sum_trees(pids: &[u32]) -> Result<Option<im_bench::ProcSample>> {
+    sum(pids, tree_sample)
+}
+
+fn sum(
+    pids: &[u32],
+    sample: fn(u32) -> Result<im_bench::ProcSample>,
+) -> Result<Option<im_bench::ProcSample>> {
+    let mut total: Option<im_bench::ProcSample> = None;
+    for &pid in pids {
+        let one = sample(pid)?;
+        total = Some(match total {
+            None => one,
+            Some(t) => im_bench::ProcSample {
+                cpu_seconds: t.cpu_seconds + one.cpu_seconds,
+                rss_bytes: t.rss_bytes + one.rss_bytes,
+                written_bytes: t.written_bytes.zip(one.written_bytes).map(|(a, b)| a + b),
+            },
+        });
+    }
+    Ok(total)
 }
 
 /// Medians (and ranges) per offered rate over the repeated runs.
