@@ -30,6 +30,7 @@ mod guard;
 mod http;
 mod hub;
 mod metrics;
+mod migrate;
 mod ops;
 mod outbound_queue;
 mod store;
@@ -53,6 +54,7 @@ pub use config::{
     DEFAULT_LISTEN,
 };
 pub use error::{Error, Result};
+pub use migrate::{migrate, migrate_with, Limits as MigrateLimits, MigrateReport, TableReport};
 pub use store::{backup, pg, restore, BackupReport};
 pub use tls::TlsFiles;
 

@@ -168,6 +168,18 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Move a single node's SQLite database to PostgreSQL (the server stopped): copied in
+    /// chunks (an interrupted run resumes), then every table compared by row count and
+    /// checksum. Start the nodes on `--to` afterwards.
+    Migrate {
+        /// The SQLite file: `sqlite:FILE` (or just the path).
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database, `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (empty, or
+        /// holding an interrupted migration of this file).
+        #[arg(long)]
+        to: im_server::PostgresUrl,
+    },
     /// Put a backup in place of the database (`--database`) of a stopped server; the old
     /// files are kept as `*.before-restore`.
     Restore {
@@ -578,6 +590,24 @@ fn run() -> anyhow::Result<()> {
                 report.bytes,
                 report.users,
                 report.messages
+            );
+            return Ok(());
+        }
+        Some(Command::Migrate { from, to }) => {
+            let file = std::path::Path::new(from.strip_prefix("sqlite:").unwrap_or(from));
+            let report = im_server::migrate(file, to)
+                .with_context(|| format!("moving {} to {to}", file.display()))?;
+            for t in &report.tables {
+                println!(
+                    "{:<14} {:>10} rows ({} copied now), checksum {:016x} on both sides",
+                    t.table, t.rows, t.copied, t.checksum
+                );
+            }
+            println!(
+                "moved {} to {to}{}; change counter at {}: start the nodes with --database {to}",
+                file.display(),
+                if report.resumed { " (resumed)" } else { "" },
+                report.version
             );
             return Ok(());
         }

@@ -43,6 +43,8 @@ CREATE TABLE conversations (
     made               bigint GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX conversations_by_member_key ON conversations (member_key);
+-- What changed since a version (a writer catching up with the other nodes' batches).
+CREATE INDEX conversations_by_version ON conversations (version);
 
 CREATE TABLE members (
     uid             bytea NOT NULL,
@@ -94,11 +96,13 @@ CREATE TABLE invites (
 
 -- The change counter every writer takes for its batch and holds to commit, so that versions
 -- are in commit order across nodes (docs/CLUSTER.md): value is the highest version stamped,
--- writes counts committed batches (a writer that finds it moved by others since its own last
--- batch forgets what it cached).
+-- writes counts committed batches, blocks the batches that set or lifted a block. A writer
+-- that finds writes moved by others since its own last batch forgets what it cached of the
+-- conversations changed since (by version), or of all of them if blocks moved.
 CREATE TABLE change_counter (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     value    bigint NOT NULL,
-    writes   bigint NOT NULL DEFAULT 0
+    writes   bigint NOT NULL DEFAULT 0,
+    blocks   bigint NOT NULL DEFAULT 0
 );
 INSERT INTO change_counter (value) VALUES (0);

@@ -12,14 +12,25 @@ use crate::error::Result;
 pub type IdempotencyKey<'a> = (ConversationId, Uid, &'a ClientId);
 
 /// What opening a batch's transaction found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Begun {
     /// The change counter as committed, when writers elsewhere may have moved it (the batch's
     /// versions continue from it); `None` when this writer is the only one.
     pub version: Option<u64>,
-    /// Another writer committed since this one's last batch: what the writer remembers of the
-    /// database (its hot cache) may be stale.
-    pub others_wrote: bool,
+    /// What other writers changed since this one's last batch, which its hot cache must forget.
+    pub stale: Stale,
+}
+
+/// What a writer's hot cache must forget before a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Stale {
+    /// Nobody else wrote.
+    #[default]
+    Nothing,
+    /// These conversations changed.
+    Conversations(Vec<ConversationId>),
+    /// Anything may have (a block set or lifted, or this writer's first batch).
+    Everything,
 }
 
 /// A database the writer owns (alone, or with the writers of other nodes).

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::backend::Backend;
+use super::backend::{Backend, Stale};
 use super::command::{Push, Value, WriteCmd};
 use super::hot::{HotCache, DEFAULT_MEMBER_BUDGET};
 use super::rules::{self, Ctx};
@@ -330,8 +330,10 @@ impl<B: Backend> Writer<B> {
                 if let Some(version) = begun.version {
                     self.version = version;
                 }
-                if begun.others_wrote {
-                    self.hot.clear();
+                match begun.stale {
+                    Stale::Nothing => {}
+                    Stale::Conversations(ids) => ids.into_iter().for_each(|id| self.hot.forget(id)),
+                    Stale::Everything => self.hot.clear(),
                 }
             }
             Err(e) => {

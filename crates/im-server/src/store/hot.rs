@@ -140,7 +140,8 @@ impl HotCache {
         self.members = 0;
     }
 
-    fn forget(&mut self, id: ConversationId) {
+    /// Drops a conversation (changed elsewhere: it loads again when next used).
+    pub fn forget(&mut self, id: ConversationId) {
         if let Some(gone) = self.entries.pop(&id) {
             self.members -= gone.members.len();
         }

@@ -42,6 +42,19 @@ pub use read_conn::ReadConn;
 pub use rules::now_millis;
 pub use tx::NewInvite;
 
+/// An SQLite file opened as a server opens it — brought up to date and checked for what a
+/// crash may have left inconsistent — for `migrate`, which then reads it.
+pub(crate) fn open_writer_for_migration(path: &std::path::Path) -> Result<rusqlite::Connection> {
+    let mut conn = schema::open_writer(path)?;
+    consistency::check_and_repair(&mut conn)?;
+    Ok(conn)
+}
+
+/// The change counter as stored in an SQLite file.
+pub(crate) fn sqlite_version(conn: &rusqlite::Connection) -> Result<u64> {
+    consistency::current_version(conn)
+}
+
 /// A file kept beside the database, named by a suffix (`-wal`, `-lock`, `-admin-token`).
 pub fn beside(database: &std::path::Path, suffix: &str) -> std::path::PathBuf {
     let mut name = database.as_os_str().to_owned();

@@ -21,7 +21,7 @@ use super::conn::PgConn;
 
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
-use crate::store::backend::{Backend, Begun, IdempotencyKey};
+use crate::store::backend::{Backend, Begun, IdempotencyKey, Stale};
 use crate::store::rows::ConversationRow;
 use crate::store::tx::{Fields, NewInvite, WriteTx};
 
@@ -65,6 +65,8 @@ struct Pending {
     raises: HashMap<(Uid, ConversationId), Seq>,
     /// Conversations' new last seq and version.
     last_seqs: HashMap<ConversationId, (Seq, u64)>,
+    /// A block was set or lifted (other writers then forget all they cached).
+    blocks_changed: bool,
 }
 
 /// The writer's PostgreSQL connection.
@@ -72,9 +74,11 @@ struct Pending {
 pub struct PgBackend {
     conn: PgConn,
     pending: RefCell<Pending>,
-    /// The change counter's count of committed batches after this writer's last commit
-    /// (`None` before its first).
+    /// The change counter after this writer's last commit: its count of committed batches
+    /// (`None` before the first), of batches that changed blocks, and its value.
     writes: Option<i64>,
+    blocks: i64,
+    committed_version: i64,
 }
 
 impl PgBackend {
@@ -84,6 +88,8 @@ impl PgBackend {
             conn: PgConn::new(client),
             pending: RefCell::new(Pending::default()),
             writes: None,
+            blocks: 0,
+            committed_version: 0,
         }
     }
 
@@ -94,6 +100,8 @@ impl PgBackend {
             conn: PgConn::open(config)?,
             pending: RefCell::new(Pending::default()),
             writes: None,
+            blocks: 0,
+            committed_version: 0,
         })
     }
 }
@@ -108,9 +116,9 @@ impl Backend for PgBackend {
         // are in commit order and two batches never race for a conversation's next seq.
         let counter = self
             .conn
-            .simple_first_row("BEGIN; SELECT value, writes FROM change_counter FOR UPDATE");
-        let (value, writes) = match counter {
-            Ok(Some(row)) if row.len() == 2 => (row[0], row[1]),
+            .simple_first_row("BEGIN; SELECT value, writes, blocks FROM change_counter FOR UPDATE");
+        let (value, writes, blocks) = match counter {
+            Ok(Some(row)) if row.len() == 3 => (row[0], row[1], row[2]),
             Ok(_) => {
                 self.roll_back();
                 return Err(Error::Corrupt("the change counter row is missing".into()));
@@ -120,9 +128,32 @@ impl Backend for PgBackend {
                 return Err(e);
             }
         };
+        let stale = if self.writes == Some(writes) {
+            Stale::Nothing
+        } else if self.writes.is_none() || blocks != self.blocks {
+            Stale::Everything
+        } else {
+            // Versions are in commit order: whatever changed since this writer's last commit
+            // carries a higher one.
+            let changed = self.conn.query(
+                "SELECT id FROM conversations WHERE version > $1",
+                &[&self.committed_version],
+            );
+            match changed {
+                Ok(rows) => Stale::Conversations(
+                    rows.iter()
+                        .map(|r| Ok(ConversationId::from_bytes(id16(r.get(0))?)))
+                        .collect::<Result<_>>()?,
+                ),
+                Err(e) => {
+                    self.roll_back();
+                    return Err(e);
+                }
+            }
+        };
         Ok(Begun {
             version: Some(unsigned(value)?),
-            others_wrote: self.writes != Some(writes),
+            stale,
         })
     }
 
@@ -171,13 +202,18 @@ impl Backend for PgBackend {
 
     fn commit(&mut self, version: u64) -> Result<()> {
         self.tx().flush()?;
+        let blocks_changed = i64::from(std::mem::take(&mut self.pending.get_mut().blocks_changed));
         let row = self.conn.simple_first_row(&format!(
-            "UPDATE change_counter SET value = {}, writes = writes + 1 RETURNING writes; COMMIT",
-            big(version)?
+            "UPDATE change_counter SET value = {}, writes = writes + 1, blocks = blocks + {} \
+             RETURNING writes, blocks; COMMIT",
+            big(version)?,
+            blocks_changed
         ))?;
         match row.as_deref() {
-            Some(&[writes]) => {
+            Some(&[writes, blocks]) => {
                 self.writes = Some(writes);
+                self.blocks = blocks;
+                self.committed_version = big(version)?;
                 Ok(())
             }
             _ => Err(Error::Corrupt(format!(
@@ -711,6 +747,9 @@ impl WriteTx for PgTx<'_> {
                 &[&uid, &other],
             )?
         };
+        if changed == 1 {
+            self.pending.borrow_mut().blocks_changed = true;
+        }
         Ok(changed == 1)
     }
 
