@@ -118,6 +118,24 @@ fn start_server_with(
     Ok((process, url))
 }
 
+/// A node of a cluster: the real server on a free port, on the PostgreSQL database at
+/// `database` with the NATS server at `nats` between it and the other nodes.
+pub fn start_cluster_node(
+    dir: &Path,
+    port: u16,
+    database: &str,
+    nats: &str,
+) -> Result<(Process, String)> {
+    start_server_with(
+        dir,
+        port,
+        &[
+            ("IM_DATABASE", std::ffi::OsStr::new(database)),
+            ("IM_CLUSTER", std::ffi::OsStr::new(nats)),
+        ],
+    )
+}
+
 /// The real server as its operator runs it: `im-server --config FILE`. Returns it, the URL
 /// clients connect to and the admin listener's `http://address`.
 pub fn start_configured_server(dir: &Path, config: &Path) -> Result<(Process, String, String)> {

@@ -11,15 +11,16 @@
 //! `gtedx://` links handed over by a second launch, and finds a Chinese message by two of its
 //! characters, opening it in context far up its chat, then renames a group from its info. A
 //! fifth updates the app from a signed release feed: a tampered build refused, the genuine one
-//! installed in place of the running executable, and the app restarted from it.
+//! installed in place of the running executable, and the app restarted from it. A sixth has Tom
+//! and Jerry chat through two different nodes of a cluster (PostgreSQL + NATS).
 
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
 use gtedx_e2e::tray::Tray;
 use gtedx_e2e::update_feed::{install_copy, processes_running, KillOnDrop, SigningKey, UpdateFeed};
 use gtedx_e2e::{
-    binary, free_port, operator, require_desktop_session, start_configured_server, start_server,
-    text, text_in, App, NotificationMonitor, STEP,
+    binary, free_port, operator, require_desktop_session, start_cluster_node,
+    start_configured_server, start_server, text, text_in, App, NotificationMonitor, STEP,
 };
 
 const WAKE_UP: &str = "耗子，起床啦";
@@ -1120,5 +1121,46 @@ async fn jerry_updates_the_app_from_a_signed_feed() -> Result<()> {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tom_and_jerry_chat_through_two_nodes_of_a_cluster() -> Result<()> {
+    require_desktop_session()?;
+    let shots = artifacts();
+    let work = tempfile_dir()?;
+    let database = im_test_services::TestDatabase::create()?;
+    let nats = im_test_services::Nats::start()?;
+    let (_one, tom_url) = start_cluster_node(&work, free_port()?, database.url(), &nats.url())?;
+    let (_two, jerry_url) = start_cluster_node(&work, free_port()?, database.url(), &nats.url())?;
+    assert_ne!(tom_url, jerry_url);
+    let jerry = App::launch("cluster-jerry", &shots).await?;
+    let tom = App::launch("cluster-tom", &shots).await?;
+    sign_up(&jerry, &jerry_url, "jerry", "Jerry").await?;
+    sign_up(&tom, &tom_url, "tom", "Tom").await?;
+
+    // Tom on node 1 writes to Jerry on node 2, who answers.
+    open_chat_with(&tom, "jerry", "Jerry").await?;
+    send_from_composer(&tom, WAKE_UP).await?;
+    let item = conversation_with_preview(&jerry, WAKE_UP, None)
+        .await
+        .context("Tom's message reached Jerry's app through the other node")?;
+    item.click().await?;
+    send_from_composer(&jerry, REPLY).await?;
+    tom.until("Jerry's reply reached Tom's app", async || {
+        let list = messages(&tom).await?;
+        Ok(list
+            .iter()
+            .any(|(t, own, _)| t == REPLY && !own)
+            .then_some(()))
+    })
+    .await?;
+    let on_jerry = messages(&jerry).await?;
+    let texts: Vec<&str> = on_jerry.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(texts, [WAKE_UP, REPLY], "in order, once each");
+    tom.screenshot("cluster-01-tom-on-node-1").await?;
+    jerry.screenshot("cluster-02-jerry-on-node-2").await?;
+    jerry.quit().await?;
+    tom.quit().await?;
     Ok(())
 }

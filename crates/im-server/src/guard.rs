@@ -251,7 +251,8 @@ impl Drop for AddressSlot {
 /// Every limit on what one address or user may do.
 #[derive(Debug)]
 pub struct Guard {
-    pub sign_ins: SignInThrottle,
+    /// Shared with the cluster's link, which applies the other nodes' sign-in outcomes.
+    pub sign_ins: Arc<SignInThrottle>,
     pub connections: Arc<AddressSlots>,
     sign_ups: Keyed<IpAddr>,
     exempt_loopback: bool,
@@ -265,7 +266,10 @@ impl Guard {
     pub fn new(limits: &GuardLimits) -> Self {
         const HOUR: Duration = Duration::from_secs(3600);
         Self {
-            sign_ins: SignInThrottle::new(limits.sign_in_free_failures, limits.exempt_loopback),
+            sign_ins: Arc::new(SignInThrottle::new(
+                limits.sign_in_free_failures,
+                limits.exempt_loopback,
+            )),
             connections: AddressSlots::new(
                 limits.connections_per_address,
                 limits.exempt_loopback,

@@ -84,6 +84,21 @@ pub(crate) struct Shared {
     pub _lock: Option<store::DatabaseLock>,
 }
 
+impl Shared {
+    /// Counts a sign-in's outcome in the throttle, here and (in a cluster) on the other nodes,
+    /// so that guesses spread over nodes are slowed as on one.
+    pub(crate) fn sign_in_outcome(&self, username: &str, address: std::net::IpAddr, ok: bool) {
+        if ok {
+            self.guard.sign_ins.succeeded(username, address);
+        } else {
+            self.guard.sign_ins.failed(username, address);
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster.sign_in_outcome(username, address, ok);
+        }
+    }
+}
+
 /// Reloads the server's TLS certificate and key from their files (see
 /// [`RunningServer::reload_tls`]).
 #[derive(Debug, Clone)]
@@ -284,6 +299,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         .await
         .map_err(|e| Error::Corrupt(format!("start-up task failed: {e}")))??
     };
+    let guard = Guard::new(&config.guard);
     let shutdown = CancellationToken::new();
     // The sequencer outlives the drain (the last batches' events still go out) and stops with
     // the server.
@@ -295,6 +311,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
                     store.clone(),
                     hub.clone(),
                     store.session_cache(),
+                    guard.sign_ins.clone(),
                     metrics.clone(),
                     cluster_stop.clone(),
                 )
@@ -305,7 +322,7 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         None => None,
     };
     let shared = Arc::new(Shared {
-        guard: Guard::new(&config.guard),
+        guard,
         config,
         fatal,
         metrics,

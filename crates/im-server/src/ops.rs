@@ -538,7 +538,7 @@ fn throttle_gate(shared: &Shared, state: &ConnState, username: &str, message: &s
 
 /// A wrong password for `username`: counted by the throttle and the metrics; the refusal.
 fn wrong_password(shared: &Shared, state: &ConnState, username: &str, message: &str) -> Error {
-    shared.guard.sign_ins.failed(username, state.peer);
+    shared.sign_in_outcome(username, state.peer, false);
     shared
         .metrics
         .sign_in_failed(SignInFailure::WrongCredentials);
@@ -588,7 +588,7 @@ async fn sign_in(
             ));
         }
     };
-    shared.guard.sign_ins.succeeded(&username, state.peer);
+    shared.sign_in_outcome(&username, state.peer, true);
     let (token, token_hash) = auth::new_token();
     let device: String = p
         .device
@@ -642,7 +642,7 @@ async fn change_password(
             "the current password is wrong",
         ));
     }
-    shared.guard.sign_ins.succeeded(&username, state.peer);
+    shared.sign_in_outcome(&username, state.peer, true);
     let password_hash = shared.passwords.hash(p.new_password).await?;
     let (uid, keep) = (session.user.uid, session.token_hash);
     shared

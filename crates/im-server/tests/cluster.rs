@@ -231,3 +231,29 @@ async fn nats_restarting_makes_sessions_catch_up_and_nothing_is_missing() {
     one.shutdown().await;
     two.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_on_one_node_slow_sign_ins_on_the_others() {
+    let db = TestDatabase::create().unwrap();
+    let nats = Nats::start().unwrap();
+    let (one, two) = (node(&db, &nats).await, node(&db, &nats).await);
+    Client::user(&one.url(), "tom").await;
+    let attempt = |password: &str| im_proto::SignIn {
+        username: "tom".into(),
+        password: password.to_owned().into(),
+        device: None,
+    };
+    let mut guesser = Client::connect(&one.url()).await;
+    for _ in 0..5 {
+        let refused = guesser.call(attempt("guess")).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::WrongCredentials);
+    }
+    // The other node heard of them: even the right password waits there now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut elsewhere = Client::connect(&two.url()).await;
+    let slowed = elsewhere.call(attempt("tom-password")).await.unwrap_err();
+    assert_eq!(slowed.code, ErrorCode::RateLimited, "{slowed:?}");
+    assert!(slowed.retry_after_ms.is_some_and(|ms| ms > 0));
+    one.shutdown().await;
+    two.shutdown().await;
+}

@@ -56,6 +56,7 @@ pub struct Cluster {
     nats: async_nats::Client,
     node: NodeId,
     volatile_subject: String,
+    sign_ins_subject: String,
     connected: Arc<AtomicBool>,
     url: String,
 }
@@ -101,6 +102,7 @@ impl Cluster {
                 nats: nats.clone(),
                 node,
                 volatile_subject: subjects.volatile.clone(),
+                sign_ins_subject: subjects.sign_ins.clone(),
                 connected,
                 url: without_credentials(url),
             },
@@ -131,12 +133,35 @@ impl Cluster {
         if !self.is_connected() {
             return;
         }
-        let payload = wire::encode_volatile(self.node, to, frame);
+        self.publish(
+            &self.volatile_subject,
+            wire::encode_volatile(self.node, to, frame),
+        );
+    }
+
+    /// Publishes off the caller's task (never waits for NATS).
+    fn publish(&self, subject: &str, payload: Vec<u8>) {
         let nats = self.nats.clone();
-        let subject = self.volatile_subject.clone();
+        let subject = subject.to_owned();
         tokio::spawn(async move {
             let _ = nats.publish(subject, payload.into()).await;
         });
+    }
+
+    /// Tells the other nodes' sign-in throttles of an outcome here (best effort: a lost notice
+    /// leaves one node counting one failure fewer).
+    pub fn sign_in_outcome(&self, username: &str, address: std::net::IpAddr, ok: bool) {
+        if !self.is_connected() {
+            return;
+        }
+        let payload = serde_json::to_vec(&wire::SignInOutcome {
+            origin: self.node,
+            username: username.to_owned(),
+            address,
+            ok,
+        })
+        .expect("a notice serialises");
+        self.publish(&self.sign_ins_subject, payload);
     }
 }
 
@@ -177,6 +202,7 @@ impl Pending {
         store: Store,
         hub: Arc<Hub>,
         sessions: Arc<SessionCache>,
+        sign_ins: Arc<crate::guard::SignInThrottle>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>> {
@@ -190,6 +216,27 @@ impl Pending {
         };
         let batches = subscribe(self.subjects.batches.clone()).await?;
         let volatile = subscribe(self.subjects.volatile.clone()).await?;
+        let mut outcomes = subscribe(self.subjects.sign_ins.clone()).await?;
+        let node = self.node;
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            loop {
+                let message = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    message = outcomes.next() => match message {
+                        Some(message) => message,
+                        None => return,
+                    },
+                };
+                match serde_json::from_slice::<wire::SignInOutcome>(&message.payload) {
+                    Ok(o) if o.origin == node => {}
+                    Ok(o) if o.ok => sign_ins.succeeded(&o.username, o.address),
+                    Ok(o) => sign_ins.failed(&o.username, o.address),
+                    Err(e) => tracing::warn!(error = %e, "an unreadable sign-in notice on NATS"),
+                }
+            }
+        });
         // After subscribing: a batch committed from here on arrives; earlier ones are in the
         // database, where sessions connecting now catch up.
         let committed = store.commit_order().await?.unwrap_or(0);

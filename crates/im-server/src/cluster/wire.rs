@@ -15,6 +15,7 @@ use crate::store::Push;
 pub struct Subjects {
     pub batches: String,
     pub volatile: String,
+    pub sign_ins: String,
 }
 
 impl Subjects {
@@ -22,8 +23,18 @@ impl Subjects {
         Self {
             batches: format!("im.{cluster}.batches"),
             volatile: format!("im.{cluster}.volatile"),
+            sign_ins: format!("im.{cluster}.sign_ins"),
         }
     }
+}
+
+/// A sign-in's outcome, for the other nodes' throttles.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SignInOutcome {
+    pub origin: NodeId,
+    pub username: String,
+    pub address: std::net::IpAddr,
+    pub ok: bool,
 }
 
 /// One push as another node carries it out (the origin's connection to skip means nothing

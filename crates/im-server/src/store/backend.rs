@@ -27,8 +27,8 @@ pub enum Stale {
     /// Nobody else wrote.
     #[default]
     Nothing,
-    /// These conversations changed.
-    Conversations(Vec<ConversationId>),
+    /// These conversations changed: only their last seq (given), or more (`None`: forget it).
+    Conversations(Vec<(ConversationId, Option<u64>)>),
     /// Anything may have (a block set or lifted, or this writer's first batch).
     Everything,
 }

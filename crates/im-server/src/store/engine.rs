@@ -332,7 +332,14 @@ impl<B: Backend> Writer<B> {
                 }
                 match begun.stale {
                     Stale::Nothing => {}
-                    Stale::Conversations(ids) => ids.into_iter().for_each(|id| self.hot.forget(id)),
+                    Stale::Conversations(changed) => {
+                        for (id, last_seq) in changed {
+                            match last_seq {
+                                Some(seq) => self.hot.moved_elsewhere(id, seq),
+                                None => self.hot.forget(id),
+                            }
+                        }
+                    }
                     Stale::Everything => self.hot.clear(),
                 }
             }

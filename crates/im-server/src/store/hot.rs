@@ -140,6 +140,14 @@ impl HotCache {
         self.members = 0;
     }
 
+    /// Another writer added messages to a conversation (nothing else changed): its last seq,
+    /// if the conversation is held.
+    pub fn moved_elsewhere(&mut self, id: ConversationId, last_seq: Seq) {
+        if let Some(hot) = self.entries.peek_mut(&id) {
+            hot.last_seq = last_seq;
+        }
+    }
+
     /// Drops a conversation (changed elsewhere: it loads again when next used).
     pub fn forget(&mut self, id: ConversationId) {
         if let Some(gone) = self.entries.pop(&id) {

@@ -135,14 +135,22 @@ impl Backend for PgBackend {
         } else {
             // Versions are in commit order: whatever changed since this writer's last commit
             // carries a higher one.
+            // Most are only new messages: their last seq is all that moved.
             let changed = self.conn.query(
-                "SELECT id FROM conversations WHERE version > $1",
+                "SELECT id, last_seq, membership_version > $1 FROM conversations
+                 WHERE version > $1",
                 &[&self.committed_version],
             );
             match changed {
                 Ok(rows) => Stale::Conversations(
                     rows.iter()
-                        .map(|r| Ok(ConversationId::from_bytes(id16(r.get(0))?)))
+                        .map(|r| {
+                            let id = ConversationId::from_bytes(id16(r.get(0))?);
+                            let members_changed: bool = r.get(2);
+                            let last_seq =
+                                (!members_changed).then(|| unsigned(r.get(1))).transpose()?;
+                            Ok((id, last_seq))
+                        })
                         .collect::<Result<_>>()?,
                 ),
                 Err(e) => {
