@@ -13,7 +13,7 @@
 //! with per-conversation reordering are the next design if nodes grow past that
 //! (docs/CLUSTER.md).
 //!
-//! NATS is not trusted for durability: a batch missing for 50 ms (a node died between its
+//! NATS is not trusted for durability: a batch missing for a second (a node died between its
 //! commit and its publish, or NATS dropped it) or a lost NATS connection make this node tell
 //! all its sessions `sync_needed`, and they catch up from the database. Typing notices, which
 //! are never stored, go on `im.<cluster>.volatile`, unordered.
