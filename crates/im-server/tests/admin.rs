@@ -5,24 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{tom_and_jerry, Client, TestServer, WAIT};
+use common::{http_get, tom_and_jerry, Client, TestServer, WAIT};
 use im_proto::SignIn;
-
-/// `GET url` → (status, body).
-async fn get(url: String) -> (u16, String) {
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(WAIT))
-            .build()
-            .into();
-        let mut response = agent.get(&url).call().unwrap();
-        let status = response.status().as_u16();
-        (status, response.body_mut().read_to_string().unwrap())
-    })
-    .await
-    .unwrap()
-}
 
 /// The value of one sample line (`name{labels} value`) in Prometheus text.
 fn sample(text: &str, series: &str) -> f64 {
@@ -47,12 +31,15 @@ async fn admin_server() -> (TestServer, String) {
 #[tokio::test]
 async fn metrics_count_what_happened() {
     let (server, admin) = admin_server().await;
-    assert_eq!(get(format!("{admin}/healthz")).await, (200, "ok\n".into()));
     assert_eq!(
-        get(format!("{admin}/readyz")).await,
+        http_get(format!("{admin}/healthz")).await,
+        (200, "ok\n".into())
+    );
+    assert_eq!(
+        http_get(format!("{admin}/readyz")).await,
         (200, "ready\n".into())
     );
-    assert_eq!(get(format!("{admin}/nothing")).await.0, 404);
+    assert_eq!(http_get(format!("{admin}/nothing")).await.0, 404);
 
     let (mut tom, mut jerry, c) = tom_and_jerry(&server.url).await;
     for i in 0..7 {
@@ -79,7 +66,7 @@ async fn metrics_count_what_happened() {
         .await;
     assert!(wrong.is_err());
 
-    let (status, text) = get(format!("{admin}/metrics")).await;
+    let (status, text) = http_get(format!("{admin}/metrics")).await;
     assert_eq!(status, 200);
     assert_eq!(sample(&text, "im_messages_stored_total"), 7.0);
     // Each message reached Jerry's one connection (Tom's own is skipped: it got the ack).
@@ -114,7 +101,7 @@ async fn metrics_count_what_happened() {
     drop(stranger);
     tokio::time::timeout(WAIT, async {
         loop {
-            let (_, text) = get(format!("{admin}/metrics")).await;
+            let (_, text) = http_get(format!("{admin}/metrics")).await;
             if sample(&text, "im_connections_open") == 2.0 {
                 break;
             }
@@ -139,7 +126,7 @@ async fn not_ready_while_stopping() {
     let stopping = tokio::spawn(running.shutdown());
     let status = tokio::time::timeout(WAIT, async {
         loop {
-            let (status, body) = get(format!("{admin}/readyz")).await;
+            let (status, body) = http_get(format!("{admin}/readyz")).await;
             if status != 200 {
                 break (status, body);
             }
@@ -150,7 +137,7 @@ async fn not_ready_while_stopping() {
     .expect("readiness turns off while stopping");
     assert_eq!(status, (503, "not ready: stopping\n".into()));
     // Still alive while it drains.
-    assert_eq!(get(format!("{admin}/healthz")).await.0, 200);
+    assert_eq!(http_get(format!("{admin}/healthz")).await.0, 200);
     drop(ws);
     tokio::time::timeout(WAIT, stopping).await.unwrap().unwrap();
     // Gone with the server.

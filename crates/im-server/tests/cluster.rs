@@ -9,43 +9,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Client, WAIT};
-use im_proto::{
-    ClientId, ConversationId, CreateConversation, ErrorCode, Event, GetMessages, Message, SendText,
-};
-use im_server::{Config, Database, RunningServer};
+use common::{node, pipeline, Client, WAIT};
+use im_proto::{ConversationId, CreateConversation, ErrorCode, Event, GetMessages, Message};
 use im_test_services::{Nats, TestDatabase};
-
-async fn node(db: &TestDatabase, nats: &Nats) -> RunningServer {
-    let database: Database = db.url().parse().unwrap();
-    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), database);
-    config.cluster = Some(nats.url());
-    config.limits.requests_per_second = 10_000;
-    config.limits.request_burst = 10_000;
-    im_server::start(config).await.unwrap()
-}
-
-fn text(conversation_id: ConversationId, body: String) -> SendText {
-    SendText {
-        conversation_id,
-        client_id: ClientId::random(),
-        text: body,
-    }
-}
-
-/// Sends `n` messages without waiting, then takes every acknowledgement.
-async fn pipeline(client: &mut Client, id: ConversationId, n: usize) -> Vec<Message> {
-    let who = client.user.as_ref().unwrap().username.clone();
-    let mut asked = Vec::new();
-    for i in 0..n {
-        asked.push(client.send(text(id, format!("{who} {i}"))).await);
-    }
-    let mut acks = Vec::new();
-    for request in asked {
-        acks.push(client.reply::<Message>(request).await.unwrap());
-    }
-    acks
-}
 
 /// The message events `client` has received for `id` until it holds `expected` of them (or
 /// nothing more comes within WAIT).
@@ -81,9 +47,9 @@ async fn three_nodes_deliver_once_in_order_and_share_sessions() {
     let db = TestDatabase::create().unwrap();
     let nats = Nats::start().unwrap();
     let nodes = [
-        node(&db, &nats).await,
-        node(&db, &nats).await,
-        node(&db, &nats).await,
+        node(&db, Some(&nats)).await,
+        node(&db, Some(&nats)).await,
+        node(&db, Some(&nats)).await,
     ];
     let mut tom = Client::user(&nodes[0].url(), "tom").await;
     let mut jerry = Client::user(&nodes[1].url(), "jerry").await;
@@ -184,7 +150,7 @@ async fn three_nodes_deliver_once_in_order_and_share_sessions() {
 async fn nats_restarting_makes_sessions_catch_up_and_nothing_is_missing() {
     let db = TestDatabase::create().unwrap();
     let nats = Nats::start().unwrap();
-    let (one, two) = (node(&db, &nats).await, node(&db, &nats).await);
+    let (one, two) = (node(&db, Some(&nats)).await, node(&db, Some(&nats)).await);
     let mut tom = Client::user(&one.url(), "tom").await;
     let mut jerry = Client::user(&two.url(), "jerry").await;
     let chat = tom
@@ -236,7 +202,7 @@ async fn nats_restarting_makes_sessions_catch_up_and_nothing_is_missing() {
 async fn wrong_passwords_on_one_node_slow_sign_ins_on_the_others() {
     let db = TestDatabase::create().unwrap();
     let nats = Nats::start().unwrap();
-    let (one, two) = (node(&db, &nats).await, node(&db, &nats).await);
+    let (one, two) = (node(&db, Some(&nats)).await, node(&db, Some(&nats)).await);
     Client::user(&one.url(), "tom").await;
     let attempt = |password: &str| im_proto::SignIn {
         username: "tom".into(),

@@ -7,26 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{tom_and_jerry, WAIT};
+use common::{http_get, tom_and_jerry, WAIT};
 use im_proto::{ClientId, ErrorCode, Event, GetMessages, MessageBody, SendText};
 use im_server::{Config, Database};
 use im_test_services::Postgres;
-
-/// `GET url` → (status, body).
-async fn get(url: String) -> (u16, String) {
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(WAIT))
-            .build()
-            .into();
-        let mut response = agent.get(&url).call().unwrap();
-        let status = response.status().as_u16();
-        (status, response.body_mut().read_to_string().unwrap())
-    })
-    .await
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarting_is_a_transient_refusal_and_the_server_recovers_by_itself() {
@@ -67,7 +51,7 @@ async fn postgres_restarting_is_a_transient_refusal_and_the_server_recovers_by_i
     };
     let read = jerry.call(history.clone()).await.unwrap_err();
     assert_eq!(read.code, ErrorCode::StoreUnavailable, "{read:?}");
-    let (status, body) = get(format!("{admin}/readyz")).await;
+    let (status, body) = http_get(format!("{admin}/readyz")).await;
     assert_eq!(status, 503, "{body}");
     assert!(
         body.contains("the database (postgres://postgres@127.0.0.1:"),
@@ -91,7 +75,7 @@ async fn postgres_restarting_is_a_transient_refusal_and_the_server_recovers_by_i
     let again = tom.call(send("during", &during)).await.unwrap();
     assert_eq!((again.id, again.seq), (stored.id, stored.seq));
     assert_eq!(
-        get(format!("{admin}/readyz")).await,
+        http_get(format!("{admin}/readyz")).await,
         (200, "ready\n".into())
     );
 

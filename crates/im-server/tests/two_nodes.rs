@@ -6,42 +6,11 @@
 
 mod common;
 
-use common::{Client, WAIT};
+use common::{node, pipeline, text, Client, WAIT};
 use im_proto::{
-    BlockUser, ClientId, ConversationId, CreateConversation, ErrorCode, GetMessages, Message,
-    RemoveMembers, SendText,
+    BlockUser, ConversationId, CreateConversation, ErrorCode, GetMessages, Message, RemoveMembers,
 };
-use im_server::{Config, Database, RunningServer};
 use im_test_services::TestDatabase;
-
-async fn node(db: &TestDatabase) -> RunningServer {
-    let database: Database = db.url().parse().unwrap();
-    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), database);
-    config.limits.requests_per_second = 10_000;
-    config.limits.request_burst = 10_000;
-    im_server::start(config).await.unwrap()
-}
-
-fn text(conversation_id: ConversationId, body: String) -> SendText {
-    SendText {
-        conversation_id,
-        client_id: ClientId::random(),
-        text: body,
-    }
-}
-
-/// Sends `n` messages without waiting, then takes every acknowledgement.
-async fn pipeline(client: &mut Client, id: ConversationId, who: &str, n: usize) -> Vec<Message> {
-    let mut asked = Vec::new();
-    for i in 0..n {
-        asked.push(client.send(text(id, format!("{who} {i}"))).await);
-    }
-    let mut acks = Vec::new();
-    for request in asked {
-        acks.push(client.reply::<Message>(request).await.unwrap());
-    }
-    acks
-}
 
 async fn history(client: &mut Client, id: ConversationId) -> Vec<Message> {
     let mut all = Vec::new();
@@ -67,7 +36,7 @@ async fn history(client: &mut Client, id: ConversationId) -> Vec<Message> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_database_keep_seqs_gapless_and_each_others_rules() {
     let db = TestDatabase::create().unwrap();
-    let (a, b) = (node(&db).await, node(&db).await);
+    let (a, b) = (node(&db, None).await, node(&db, None).await);
     let mut jerry = Client::user(&b.url(), "jerry").await;
     let mut tom = Client::user(&a.url(), "tom").await;
     let mut spike = Client::user(&b.url(), "spike").await;
@@ -85,8 +54,8 @@ async fn two_nodes_on_one_database_keep_seqs_gapless_and_each_others_rules() {
 
     // Both nodes write to one conversation at once.
     let (from_a, from_b) = tokio::join!(
-        pipeline(&mut tom, chat.id, "tom", 300),
-        pipeline(&mut jerry, chat.id, "jerry", 300)
+        pipeline(&mut tom, chat.id, 300),
+        pipeline(&mut jerry, chat.id, 300)
     );
     let mut seqs: Vec<u64> = from_a.iter().chain(&from_b).map(|m| m.seq).collect();
     seqs.sort_unstable();

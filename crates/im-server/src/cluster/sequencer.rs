@@ -210,24 +210,7 @@ impl Sequencer {
 
     fn carry_out(&self, pushes: Vec<Push>) {
         for push in pushes {
-            match push {
-                Push::Deliver { to, frame, skip } => {
-                    let queued = self.hub.deliver(&to, &frame, skip);
-                    self.metrics.deliveries.increment(queued as u64);
-                }
-                Push::Revoke {
-                    uid,
-                    session,
-                    skip,
-                    frame,
-                } => {
-                    self.sessions
-                        .lock()
-                        .expect("session cache")
-                        .put(session, None);
-                    self.hub.revoke(uid, &session, &frame, skip);
-                }
-            }
+            push.carry_out(&self.hub, &self.sessions, &self.metrics);
         }
     }
 }

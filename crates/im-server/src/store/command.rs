@@ -195,6 +195,34 @@ pub enum Push {
     },
 }
 
+impl Push {
+    /// Carries it out on this node, its transaction committed: frames queued for the
+    /// connections here; a session remembered as revoked (whatever a racing read finds), then
+    /// its connections here signed out.
+    pub fn carry_out(
+        self,
+        hub: &crate::hub::Hub,
+        sessions: &super::SessionCache,
+        metrics: &crate::metrics::Metrics,
+    ) {
+        match self {
+            Push::Deliver { to, frame, skip } => {
+                let queued = hub.deliver(&to, &frame, skip);
+                metrics.deliveries.increment(queued as u64);
+            }
+            Push::Revoke {
+                uid,
+                session,
+                skip,
+                frame,
+            } => {
+                sessions.lock().expect("session cache").put(session, None);
+                hub.revoke(uid, &session, &frame, skip);
+            }
+        }
+    }
+}
+
 /// Hands a result to a waiting task, given the commit error if the transaction failed.
 pub type Handback = Box<dyn FnOnce(Option<&Error>) + Send>;
 

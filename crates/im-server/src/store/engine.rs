@@ -478,25 +478,7 @@ impl<B: Backend> Writer<B> {
 
     /// Carries out a committed command's side effect.
     fn carry_out(&mut self, push: Push) {
-        match push {
-            Push::Deliver { to, frame, skip } => {
-                let queued = self.hub.deliver(&to, &frame, skip);
-                self.metrics.deliveries.increment(queued as u64);
-            }
-            Push::Revoke {
-                uid,
-                session,
-                skip,
-                frame,
-            } => {
-                // Revoked from now on, whatever a racing read finds; then its connections go.
-                self.sessions
-                    .lock()
-                    .expect("session cache")
-                    .put(session, None);
-                self.hub.revoke(uid, &session, &frame, skip);
-            }
-        }
+        push.carry_out(&self.hub, &self.sessions, &self.metrics);
     }
 }
 

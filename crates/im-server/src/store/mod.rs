@@ -126,7 +126,8 @@ impl Store {
         let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 16);
         let idle = match &config.database {
             Database::Sqlite(path) => {
-                let writer = Self::sqlite_writer(config, path, hub, fatal, &sessions, metrics)?;
+                let backend = Self::sqlite_backend(path, fatal, &metrics)?;
+                let writer = Self::writer(backend, config, hub, &sessions, metrics)?;
                 fatal.spawn_essential("im-writer", move || writer.run(rx))?;
                 (0..readers)
                     .map(|_| Ok(Box::new(schema::open_reader(path)?) as Reader))
@@ -139,18 +140,8 @@ impl Store {
                     tracing::info!(applied, "PostgreSQL schema brought up to date");
                 }
                 drop(client);
-                let writer = Self::configured(
-                    engine::Writer::new(
-                        pg::PgBackend::open(url.config())?,
-                        hub,
-                        config.max_batch,
-                        config.limits.max_members,
-                        sessions.clone(),
-                        metrics,
-                    )?,
-                    config,
-                )
-                .fanout(fanout);
+                let backend = pg::PgBackend::open(url.config())?;
+                let writer = Self::writer(backend, config, hub, &sessions, metrics)?.fanout(fanout);
                 fatal.spawn_essential("im-writer", move || writer.run(rx))?;
                 (0..readers)
                     .map(|_| Ok(Box::new(pg::PgReader::open(url.config())?) as Reader))
@@ -167,16 +158,13 @@ impl Store {
         })
     }
 
-    /// The writer on an SQLite file, checked for what the last run may have left inconsistent,
-    /// with its checkpointer.
-    fn sqlite_writer(
-        config: &Config,
+    /// The writer's SQLite file, checked for what the last run may have left inconsistent, with
+    /// its checkpointer.
+    fn sqlite_backend(
         path: &std::path::Path,
-        hub: Arc<Hub>,
         fatal: &Fatal,
-        sessions: &Arc<SessionCache>,
-        metrics: Arc<crate::metrics::Metrics>,
-    ) -> Result<engine::Writer<sqlite_tx::SqliteBackend>> {
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<sqlite_tx::SqliteBackend> {
         let mut conn = schema::open_writer(path)?;
         consistency::check_and_repair(&mut conn)?;
         consistency::quick_check_in_background(path.to_owned());
@@ -187,27 +175,27 @@ impl Store {
             fatal,
             metrics.checkpoint_seconds.clone(),
         )?;
-        Ok(Self::configured(
-            engine::Writer::new(
-                sqlite_tx::SqliteBackend::new(conn, checkpointer),
-                hub,
-                config.max_batch,
-                config.limits.max_members,
-                sessions.clone(),
-                metrics,
-            )?,
-            config,
-        ))
+        Ok(sqlite_tx::SqliteBackend::new(conn, checkpointer))
     }
 
-    /// A writer with the settings every backend shares.
-    fn configured<B: backend::Backend>(
-        writer: engine::Writer<B>,
+    /// The writer on a backend, with the settings every backend shares.
+    fn writer<B: backend::Backend>(
+        db: B,
         config: &Config,
-    ) -> engine::Writer<B> {
-        writer
-            .panic_after(config.debug_writer_panic_after)
-            .sessions_per_user(config.guard.sessions_per_user)
+        hub: Arc<Hub>,
+        sessions: &Arc<SessionCache>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<engine::Writer<B>> {
+        Ok(engine::Writer::new(
+            db,
+            hub,
+            config.max_batch,
+            config.limits.max_members,
+            sessions.clone(),
+            metrics,
+        )?
+        .panic_after(config.debug_writer_panic_after)
+        .sessions_per_user(config.guard.sessions_per_user))
     }
 
     /// Queues a change; its reply says how it went. Waits while the writer's queue is full

@@ -374,3 +374,60 @@ pub fn assert_code<T: std::fmt::Debug>(reply: Reply<T>, code: ErrorCode) {
         Ok(v) => panic!("expected {code}, got {v:?}"),
     }
 }
+
+/// A node on the PostgreSQL database `db` — linked to the others through `nats` when given —
+/// with the per-connection rate limit out of the way of pipelined tests.
+pub async fn node(
+    db: &im_test_services::TestDatabase,
+    nats: Option<&im_test_services::Nats>,
+) -> RunningServer {
+    let database: Database = db.url().parse().unwrap();
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), database);
+    config.cluster = nats.map(im_test_services::Nats::url);
+    config.limits.requests_per_second = 10_000;
+    config.limits.request_burst = 10_000;
+    im_server::start(config).await.unwrap()
+}
+
+/// A text message with a fresh client id.
+pub fn text(conversation_id: im_proto::ConversationId, body: String) -> im_proto::SendText {
+    im_proto::SendText {
+        conversation_id,
+        client_id: im_proto::ClientId::random(),
+        text: body,
+    }
+}
+
+/// Sends `n` messages ("<username> <i>") without waiting, then takes every acknowledgement.
+pub async fn pipeline(
+    client: &mut Client,
+    id: im_proto::ConversationId,
+    n: usize,
+) -> Vec<im_proto::Message> {
+    let who = client.user.as_ref().unwrap().username.clone();
+    let mut asked = Vec::new();
+    for i in 0..n {
+        asked.push(client.send(text(id, format!("{who} {i}"))).await);
+    }
+    let mut acks = Vec::new();
+    for request in asked {
+        acks.push(client.reply::<im_proto::Message>(request).await.unwrap());
+    }
+    acks
+}
+
+/// `GET url` → (status, body).
+pub async fn http_get(url: String) -> (u16, String) {
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(WAIT))
+            .build()
+            .into();
+        let mut response = agent.get(&url).call().unwrap();
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_string().unwrap())
+    })
+    .await
+    .unwrap()
+}
