@@ -1,11 +1,11 @@
 //! The Gtedx IM server: accounts, conversations and durable real-time messages over WebSocket,
-//! on embedded SQLite.
+//! on embedded SQLite, or on PostgreSQL as one node of several with NATS between them.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), im_server::Error> {
 //! let server = im_server::start(im_server::Config::new(
 //!     "127.0.0.1:0".parse().unwrap(),
-//!     "/tmp/im.sqlite3",
+//!     std::path::Path::new("/tmp/im.sqlite3"),
 //! ))
 //! .await?;
 //! println!("clients connect to {}", server.url());
@@ -15,8 +15,8 @@
 //!
 //! Layout: `connection` runs each client's socket; `ops` decides what a request does;
 //! `store` owns the database (one writer thread with group commit, a pool of readers);
-//! `hub` knows who is online and delivers frames to them; `auth` handles passwords, tokens
-//! and the sign-in throttle.
+//! `hub` knows who is online and delivers frames to them; `cluster` links the nodes that share
+//! a PostgreSQL database; `auth` handles passwords, tokens and the sign-in throttle.
 
 mod admin;
 mod auth;
