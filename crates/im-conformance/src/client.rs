@@ -64,9 +64,36 @@ pub struct Target {
     pub limits: Option<Limits>,
     /// Where sightings are counted.
     pub observer: Observer,
+    /// Other nodes of the same server (a cluster): connections go to `url` and these in turn,
+    /// so what one connection does reaches the others through the nodes' links.
+    pub others: Vec<String>,
+    /// The turn of the next connection.
+    pub turn: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Target {
+    /// The server at `url` (and `others`, its other nodes), waiting at most `timeout`.
+    pub fn new(url: &str, others: &[String], timeout: Duration, observer: Observer) -> Self {
+        Self {
+            url: url.to_owned(),
+            timeout,
+            limits: None,
+            observer,
+            others: others.to_vec(),
+            turn: Default::default(),
+        }
+    }
+
+    /// The URL the next connection goes to: `url`, then each of `others`, in turn.
+    pub fn next_url(&self) -> &str {
+        let n =
+            self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % (self.others.len() + 1);
+        match n {
+            0 => &self.url,
+            n => &self.others[n - 1],
+        }
+    }
+
     /// `host:port` of the URL.
     pub fn authority(&self) -> Result<&str> {
         Ok(split_url(&self.url)?.0)
@@ -97,7 +124,11 @@ pub fn split_url(url: &str) -> Result<(&str, &str)> {
 /// Opens a TCP connection to the target (optionally with a small receive buffer, so that a
 /// connection that does not read fills up quickly).
 pub async fn tcp(target: &Target, recv_buffer: Option<u32>) -> Result<TcpStream> {
-    let authority = target.authority()?;
+    tcp_to(target.authority()?, target, recv_buffer).await
+}
+
+/// [`tcp`] to `authority` (one node of the target).
+async fn tcp_to(authority: &str, target: &Target, recv_buffer: Option<u32>) -> Result<TcpStream> {
     let work = async {
         let addr = tokio::net::lookup_host(authority)
             .await?
@@ -259,9 +290,9 @@ impl Conn {
 
     /// Connects with a small TCP receive buffer, without saying hello.
     pub async fn open_with(target: &Target, label: &str, recv_buffer: Option<u32>) -> Result<Self> {
-        let stream = tcp(target, recv_buffer).await?;
-        let handshake =
-            tokio_tungstenite::client_async(target.url.as_str(), MaybeTlsStream::Plain(stream));
+        let url = target.next_url();
+        let stream = tcp_to(split_url(url)?.0, target, recv_buffer).await?;
+        let handshake = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream));
         let (ws, _) = tokio::time::timeout(target.timeout, handshake)
             .await
             .map_err(|_| {
@@ -270,7 +301,7 @@ impl Conn {
                     target.timeout
                 )
             })?
-            .with_context(|| format!("{label}: WebSocket handshake with {}", target.url))?;
+            .with_context(|| format!("{label}: WebSocket handshake with {url}"))?;
         Ok(Self {
             label: label.to_owned(),
             ws,

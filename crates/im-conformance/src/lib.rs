@@ -55,6 +55,9 @@ pub struct Options {
     /// How many small events it then piles up for that connection: more than the server's
     /// outbound queue (1024 frames, §2.5).
     pub slow_reader_frames: usize,
+    /// The URLs of the server's other nodes (a cluster on one database): the checks' connections
+    /// go to each node in turn, so every event crosses between nodes.
+    pub other_nodes: Vec<String>,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             check_timeout: Duration::from_secs(180),
             slow_reader_fill_bytes: 6 << 20,
             slow_reader_frames: 1024 + 128,
+            other_nodes: Vec::new(),
         }
     }
 }
@@ -107,12 +111,12 @@ impl Ctx {
     /// A context outside a run, for checks that need control of the server and so run
     /// in-process (says hello to learn the limits).
     pub async fn connect(url: &str, options: &Options) -> Result<Self> {
-        let mut target = Target {
-            url: url.to_owned(),
-            timeout: options.timeout,
-            limits: None,
-            observer: Observer::default(),
-        };
+        let mut target = Target::new(
+            url,
+            &options.other_nodes,
+            options.timeout,
+            Observer::default(),
+        );
         let (_, limits) = probe(&target).await?;
         target.limits = Some(limits.clone());
         Ok(Self {
@@ -233,12 +237,7 @@ pub async fn run_with(
 ) -> Report {
     let started = Instant::now();
     let options = Arc::new(options.clone());
-    let probe_target = Target {
-        url: url.to_owned(),
-        timeout: options.timeout,
-        limits: None,
-        observer: Observer::default(),
-    };
+    let probe_target = Target::new(url, &[], options.timeout, Observer::default());
     let hello = probe(&probe_target).await;
     let run = run_id();
     let mut results = Vec::new();
@@ -253,10 +252,8 @@ pub async fn run_with(
             Ok((_, limits)) => {
                 let cx = Ctx {
                     target: Target {
-                        url: url.to_owned(),
-                        timeout: options.timeout,
                         limits: Some(limits.clone()),
-                        observer: observer.clone(),
+                        ..Target::new(url, &options.other_nodes, options.timeout, observer.clone())
                     },
                     limits: limits.clone(),
                     prefix: format!("{run}{number:03}.").into(),

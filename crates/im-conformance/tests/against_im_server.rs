@@ -1,6 +1,7 @@
 //! The conformance kit against the real im-server, in process (127.0.0.1:0, a SQLite file in a
 //! temp dir — or with `IM_TEST_STORE=postgres` a PostgreSQL database of its own, as `.ci/test`
-//! also runs it — real WebSockets): the whole kit must pass, with every check seeing what it claims
+//! also runs it — real WebSockets), and against three nodes of a cluster with the kit's
+//! connections spread over them: the whole kit must pass, with every check seeing what it claims
 //! to cover; the kit runs twice against one server with the same outcome; and the checks that
 //! need control of the server — a graceful shutdown with requests in flight — run here.
 
@@ -59,13 +60,18 @@ fn print(report: &Report) {
     eprintln!("{}", report.summary());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_whole_kit_passes_against_im_server() {
-    let server = Server::start().await;
-    let report = im_conformance::run(&server.url, &Options::default()).await;
-    print(&report);
-    assert_eq!(report.results.len(), all_checks().len(), "every check ran");
+/// What is wrong with a report of the whole kit against im-server's defaults: a check failed,
+/// was skipped, or passed without seeing what it covers; the servers (`errors_sent` summed over
+/// them) sent fewer errors of a code than the kit saw; hello's limits are not the defaults.
+fn problems(report: &Report, errors_sent: impl Fn(ErrorCode) -> u64) -> Vec<String> {
     let mut problems = Vec::new();
+    if report.results.len() != all_checks().len() {
+        problems.push(format!(
+            "{} of {} checks ran",
+            report.results.len(),
+            all_checks().len()
+        ));
+    }
     for failure in report.failures() {
         if let Outcome::Failed(details) = &failure.outcome {
             problems.push(format!("{} failed:\n{details}", failure.name));
@@ -94,24 +100,69 @@ async fn the_whole_kit_passes_against_im_server() {
             .iter()
             .filter_map(|r| r.observed.get(&format!("error:{}", code.as_str())))
             .sum();
-        let sent = server.running().errors_sent(*code);
+        let sent = errors_sent(*code);
         if sent < seen {
             problems.push(format!(
                 "the kit saw {seen} {code} errors, the server sent {sent}"
             ));
         }
     }
-    assert_eq!(
-        report.limits,
-        Some(Config::default().limits),
-        "hello announces the configured limits"
-    );
+    if report.limits != Some(Config::default().limits) {
+        problems.push(format!(
+            "hello announces {:?}, not the configured limits",
+            report.limits
+        ));
+    }
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_kit_passes_against_im_server() {
+    let server = Server::start().await;
+    let report = im_conformance::run(&server.url, &Options::default()).await;
+    print(&report);
+    let problems = problems(&report, |code| server.running().errors_sent(code));
     assert!(
         problems.is_empty(),
         "{}\n\n{}",
         problems.join("\n\n"),
         report.summary()
     );
+}
+
+/// Three nodes on one PostgreSQL database with NATS between them, the kit's connections spread
+/// over the three: every check's events cross between nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_kit_passes_against_three_nodes() {
+    let db = im_test_services::TestDatabase::create().unwrap();
+    let nats = im_test_services::Nats::start().unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let mut config = Config::new(
+            "127.0.0.1:0".parse().unwrap(),
+            db.url().parse::<Database>().unwrap(),
+        );
+        config.cluster = Some(nats.url());
+        nodes.push(im_server::start(config).await.unwrap());
+    }
+    let options = Options {
+        other_nodes: nodes[1..].iter().map(RunningServer::url).collect(),
+        ..Options::default()
+    };
+    let report = im_conformance::run(&nodes[0].url(), &options).await;
+    print(&report);
+    let problems = problems(&report, |code| {
+        nodes.iter().map(|n| n.errors_sent(code)).sum()
+    });
+    assert!(
+        problems.is_empty(),
+        "{}\n\n{}",
+        problems.join("\n\n"),
+        report.summary()
+    );
+    for node in nodes {
+        node.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

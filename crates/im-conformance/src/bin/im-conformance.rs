@@ -30,6 +30,10 @@ struct Args {
     /// Small events it then piles up: more than the server's outbound queue (1024 frames).
     #[arg(long, value_name = "N")]
     slow_reader_frames: Option<usize>,
+    /// Another node of the same server (a cluster): the checks' connections go to each node in
+    /// turn; may be repeated.
+    #[arg(long, value_name = "URL")]
+    also: Vec<String>,
     /// List the checks and what they cover, and what cannot be checked remotely, then exit.
     #[arg(long)]
     list: bool,
@@ -56,6 +60,7 @@ async fn main() -> ExitCode {
     };
     let defaults = Options::default();
     let options = Options {
+        other_nodes: args.also,
         only: args.only,
         timeout: Duration::from_secs(args.timeout.max(1)),
         slow_reader_fill_bytes: args

@@ -33,20 +33,20 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::store::{Push, SessionCache, Store};
+use crate::store::{Delivery, SessionCache, Store};
 
 /// A node's random name on the wire (its own publishes come back and are skipped).
 pub type NodeId = u64;
 
 /// Where the writer hands committed batches.
 #[derive(Debug, Clone)]
-pub struct BatchSender(mpsc::UnboundedSender<(Option<u64>, Vec<Push>)>);
+pub struct BatchSender(mpsc::UnboundedSender<(Option<u64>, Vec<Delivery>)>);
 
 impl BatchSender {
-    /// A committed batch's pushes, with its place in the order of all commits.
-    pub fn send(&self, order: Option<u64>, pushes: Vec<Push>) {
+    /// A committed batch's answers and pushes, with its place in the order of all commits.
+    pub fn send(&self, order: Option<u64>, deliveries: Vec<Delivery>) {
         // Gone only when the node stops.
-        let _ = self.0.send((order, pushes));
+        let _ = self.0.send((order, deliveries));
     }
 }
 
@@ -184,7 +184,7 @@ pub struct Pending {
     nats: async_nats::Client,
     node: NodeId,
     subjects: wire::Subjects,
-    batches: mpsc::UnboundedReceiver<(Option<u64>, Vec<Push>)>,
+    batches: mpsc::UnboundedReceiver<(Option<u64>, Vec<Delivery>)>,
     events: mpsc::UnboundedReceiver<bool>,
 }
 

@@ -3,6 +3,7 @@
 //! the writer. A gap that stays open for [`GAP_WAIT`], or a NATS connection lost and back, ends
 //! in `sync_needed` to every session here: they catch up from the database.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use super::wire::{self, Subjects};
 use super::NodeId;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::store::{Push, SessionCache, Store};
+use crate::store::{Delivery, Push, SessionCache, Store};
 
 /// How long a batch may be missing while later ones wait before the sessions here are told to
 /// catch up from the database instead. Long enough for a batch held up by a saturated machine
@@ -32,8 +33,10 @@ const PUBLISH_QUEUE: usize = 4096;
 
 pub struct Sequencer {
     node: NodeId,
-    /// Every node's batches, by the order of their commits.
-    batches: Reorder<Vec<Push>>,
+    /// Batches that came in parts, until every part is here: order → (parts, pushes by part).
+    assembling: HashMap<u64, (u32, BTreeMap<u32, Vec<Push>>)>,
+    /// Every node's batches (this node's with their answers), by the order of their commits.
+    batches: Reorder<Vec<Delivery>>,
     connected: bool,
     hub: Arc<Hub>,
     sessions: Arc<SessionCache>,
@@ -59,6 +62,7 @@ impl Sequencer {
         let (publish, _) = mpsc::channel(1);
         Self {
             node,
+            assembling: HashMap::new(),
             batches: Reorder::new(committed + 1, GAP_WAIT),
             connected: nats.connection_state() == async_nats::connection::State::Connected,
             hub,
@@ -73,7 +77,7 @@ impl Sequencer {
 
     pub async fn run(
         mut self,
-        mut local: mpsc::UnboundedReceiver<(Option<u64>, Vec<Push>)>,
+        mut local: mpsc::UnboundedReceiver<(Option<u64>, Vec<Delivery>)>,
         mut remote: async_nats::Subscriber,
         mut volatile: async_nats::Subscriber,
         mut connection: mpsc::UnboundedReceiver<bool>,
@@ -96,12 +100,12 @@ impl Sequencer {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 batch = local.recv() => match batch {
-                    Some((order, pushes)) => self.local(order, pushes),
+                    Some((order, deliveries)) => self.local(order, deliveries),
                     None => break,
                 },
                 Some(message) = remote.next() => match wire::decode_batch(&message.payload) {
-                    Ok((_, origin, _)) if origin == self.node => {}
-                    Ok((order, _, pushes)) => self.offer(order, pushes),
+                    Ok(part) if part.origin == self.node => {}
+                    Ok(part) => self.assemble(part),
                     Err(e) => tracing::warn!(error = %e, "an unreadable batch on NATS"),
                 },
                 Some(message) = volatile.next() => match wire::decode_volatile(&message.payload) {
@@ -118,40 +122,75 @@ impl Sequencer {
         publisher.abort();
     }
 
-    /// This node's batch, just committed: published for the others, and delivered here in its
-    /// turn.
-    fn local(&mut self, order: Option<u64>, pushes: Vec<Push>) {
+    /// This node's batch, just committed: its pushes published for the others, its answers and
+    /// pushes delivered here in its turn.
+    fn local(&mut self, order: Option<u64>, deliveries: Vec<Delivery>) {
         let Some(order) = order else {
             // Not numbered (cannot happen on PostgreSQL): delivered at once.
-            self.carry_out(pushes);
+            self.carry_out(deliveries);
             return;
         };
-        if self.connected
-            && self
-                .publish
-                .try_send(wire::encode_batch(order, self.node, &pushes))
-                .is_err()
-        {
-            tracing::warn!(
-                order,
-                "the NATS publish queue is full; the others will catch up"
-            );
+        if self.connected {
+            let pushes: Vec<&Push> = deliveries
+                .iter()
+                .filter_map(|d| match d {
+                    Delivery::Push(push) => Some(push),
+                    Delivery::Answer(_) => None,
+                })
+                .collect();
+            for part in wire::encode_batch(order, self.node, &pushes, wire::PART_BYTES) {
+                if self.publish.try_send(part).is_err() {
+                    tracing::warn!(
+                        order,
+                        "the NATS publish queue is full; the others will catch up"
+                    );
+                    break;
+                }
+            }
         }
-        self.offer(order, pushes);
+        self.offer(order, deliveries);
+    }
+
+    /// A part of another node's batch: the batch goes on once all its parts are here (a part
+    /// that never comes leaves a gap, given up on like a missing batch).
+    fn assemble(&mut self, part: wire::Part) {
+        if part.parts <= 1 {
+            self.offer(
+                part.order,
+                part.pushes.into_iter().map(Delivery::Push).collect(),
+            );
+            return;
+        }
+        let (parts, got) = self
+            .assembling
+            .entry(part.order)
+            .or_insert_with(|| (part.parts, BTreeMap::new()));
+        got.insert(part.part, part.pushes);
+        if got.len() as u32 >= *parts {
+            let (_, got) = self.assembling.remove(&part.order).expect("just seen");
+            let deliveries = got.into_values().flatten().map(Delivery::Push).collect();
+            self.offer(part.order, deliveries);
+        }
+        // Parts of batches whose turn is past are dropped.
+        let next = self.batches.next();
+        self.assembling.retain(|&order, _| order >= next);
     }
 
     /// A batch, delivered if it is its turn (then the held ones that follow it), held if
     /// earlier ones are missing, dropped if its turn is past (its sessions were told to catch
     /// up, or it was delivered already).
-    fn offer(&mut self, order: u64, pushes: Vec<Push>) {
+    fn offer(&mut self, order: u64, deliveries: Vec<Delivery>) {
         if !self.connected {
             // Without NATS nothing else arrives to wait for; the sessions are told to catch
             // up when it is back.
-            self.carry_out(pushes);
+            self.carry_out(deliveries);
             self.batches.passed(order);
             return;
         }
-        for ready in self.batches.offer(order, pushes, std::time::Instant::now()) {
+        for ready in self
+            .batches
+            .offer(order, deliveries, std::time::Instant::now())
+        {
             self.carry_out(ready);
         }
     }
@@ -208,9 +247,9 @@ impl Sequencer {
         self.metrics.sync_needed.increment(told as u64);
     }
 
-    fn carry_out(&self, pushes: Vec<Push>) {
-        for push in pushes {
-            push.carry_out(&self.hub, &self.sessions, &self.metrics);
+    fn carry_out(&self, deliveries: Vec<Delivery>) {
+        for delivery in deliveries {
+            delivery.carry_out(&self.hub, &self.sessions, &self.metrics);
         }
     }
 }

@@ -54,11 +54,28 @@ enum WirePush {
     },
 }
 
+/// One part of a batch: a batch larger than [`PART_BYTES`] goes in several (NATS refuses
+/// messages over its `max_payload`, 1 MiB by default; a batch of 1,024 long texts is ~15 MiB).
 #[derive(Debug, Serialize, Deserialize)]
 struct WireBatch {
     order: u64,
     origin: NodeId,
+    part: u32,
+    parts: u32,
     pushes: Vec<WirePush>,
+}
+
+/// The most bytes of pushes in one part (one push larger than that goes alone).
+pub const PART_BYTES: usize = 256 * 1024;
+
+/// One part of a published batch, as received.
+#[derive(Debug)]
+pub struct Part {
+    pub order: u64,
+    pub origin: NodeId,
+    pub part: u32,
+    pub parts: u32,
+    pub pushes: Vec<Push>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -68,37 +85,63 @@ struct WireVolatile {
     frame: String,
 }
 
-/// A committed batch as published.
-pub fn encode_batch(order: u64, origin: NodeId, pushes: &[Push]) -> Vec<u8> {
-    let pushes = pushes
-        .iter()
-        .map(|push| match push {
-            Push::Deliver { to, frame, .. } => WirePush::Deliver {
-                to: to.to_vec(),
-                frame: frame.as_str().to_owned(),
-            },
-            Push::Revoke {
-                uid,
-                session,
-                frame,
-                ..
-            } => WirePush::Revoke {
-                uid: *uid,
-                session: *session,
-                frame: frame.as_str().to_owned(),
-            },
+/// A committed batch as published: one message, or several parts of at most `part_bytes` of
+/// pushes each (an empty batch is one empty part: the others still need its number).
+pub fn encode_batch(
+    order: u64,
+    origin: NodeId,
+    pushes: &[&Push],
+    part_bytes: usize,
+) -> Vec<Vec<u8>> {
+    let mut groups: Vec<Vec<WirePush>> = vec![Vec::new()];
+    let mut size = 0;
+    for push in pushes.iter().map(|push| wire_push(push)) {
+        let bytes = serde_json::to_vec(&push).map_or(0, |b| b.len());
+        if size + bytes > part_bytes && !groups.last().is_some_and(Vec::is_empty) {
+            groups.push(Vec::new());
+            size = 0;
+        }
+        size += bytes;
+        groups.last_mut().expect("one group at least").push(push);
+    }
+    let parts = groups.len() as u32;
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(part, pushes)| {
+            serde_json::to_vec(&WireBatch {
+                order,
+                origin,
+                part: part as u32,
+                parts,
+                pushes,
+            })
+            .expect("a batch serialises")
         })
-        .collect();
-    serde_json::to_vec(&WireBatch {
-        order,
-        origin,
-        pushes,
-    })
-    .expect("a batch serialises")
+        .collect()
 }
 
-/// A published batch: its order, origin and pushes (with nothing to skip).
-pub fn decode_batch(payload: &[u8]) -> serde_json::Result<(u64, NodeId, Vec<Push>)> {
+fn wire_push(push: &Push) -> WirePush {
+    match push {
+        Push::Deliver { to, frame, .. } => WirePush::Deliver {
+            to: to.to_vec(),
+            frame: frame.as_str().to_owned(),
+        },
+        Push::Revoke {
+            uid,
+            session,
+            frame,
+            ..
+        } => WirePush::Revoke {
+            uid: *uid,
+            session: *session,
+            frame: frame.as_str().to_owned(),
+        },
+    }
+}
+
+/// A published part of a batch: its order, origin, place and pushes (with nothing to skip).
+pub fn decode_batch(payload: &[u8]) -> serde_json::Result<Part> {
     let batch: WireBatch = serde_json::from_slice(payload)?;
     let pushes = batch
         .pushes
@@ -122,7 +165,13 @@ pub fn decode_batch(payload: &[u8]) -> serde_json::Result<(u64, NodeId, Vec<Push
             },
         })
         .collect();
-    Ok((batch.order, batch.origin, pushes))
+    Ok(Part {
+        order: batch.order,
+        origin: batch.origin,
+        part: batch.part,
+        parts: batch.parts,
+        pushes,
+    })
 }
 
 /// A typing notice as published.
@@ -173,7 +222,7 @@ mod tests {
     #[test]
     fn a_batch_round_trips_without_its_skips() {
         let (tom, jerry) = (Uid::random(), Uid::random());
-        let pushes = vec![
+        let pushes = [
             Push::Deliver {
                 to: Arc::from(vec![tom, jerry]),
                 frame: Utf8Bytes::from(
@@ -188,8 +237,14 @@ mod tests {
                 frame: Utf8Bytes::from("bye"),
             },
         ];
-        let (order, origin, back) = decode_batch(&encode_batch(42, 5, &pushes)).unwrap();
-        assert_eq!((order, origin), (42, 5));
+        let parts = encode_batch(42, 5, &pushes.iter().collect::<Vec<_>>(), PART_BYTES);
+        assert_eq!(parts.len(), 1);
+        let part = decode_batch(&parts[0]).unwrap();
+        assert_eq!(
+            (part.order, part.origin, part.part, part.parts),
+            (42, 5, 0, 1)
+        );
+        let back = part.pushes;
         match &back[..] {
             [Push::Deliver {
                 to,
@@ -208,5 +263,38 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(decode_batch(b"{\"order\":1}").is_err());
+    }
+
+    #[test]
+    fn a_large_batch_goes_in_parts_under_the_limit_and_an_empty_one_in_one() {
+        let frame = Utf8Bytes::from("耗".repeat(4_000));
+        let pushes: Vec<Push> = (0..100)
+            .map(|_| Push::Deliver {
+                to: Arc::from(vec![Uid::random()]),
+                frame: frame.clone(),
+                skip: None,
+            })
+            .collect();
+        let parts = encode_batch(7, 1, &pushes.iter().collect::<Vec<_>>(), 64 * 1024);
+        assert!(parts.len() > 1, "{} parts", parts.len());
+        let mut back = Vec::new();
+        for (i, payload) in parts.iter().enumerate() {
+            assert!(
+                payload.len() <= 64 * 1024 + 1024,
+                "part {i}: {} bytes",
+                payload.len()
+            );
+            let part = decode_batch(payload).unwrap();
+            assert_eq!(
+                (part.order, part.part, part.parts),
+                (7, i as u32, parts.len() as u32)
+            );
+            back.extend(part.pushes);
+        }
+        assert_eq!(back.len(), 100, "every push once");
+        let empty = encode_batch(8, 1, &[], PART_BYTES);
+        assert_eq!(empty.len(), 1);
+        let part = decode_batch(&empty[0]).unwrap();
+        assert_eq!((part.parts, part.pushes.len()), (1, 0));
     }
 }

@@ -195,6 +195,30 @@ pub enum Push {
     },
 }
 
+/// What a committed batch hands its connections, in order: each command's answer, then its
+/// pushes. With other nodes the sequencer delivers it in the batch's turn, so that replies and
+/// events reach a connection in commit order, whichever node committed.
+#[derive(Debug)]
+pub enum Delivery {
+    Answer(Answer),
+    Push(Push),
+}
+
+impl Delivery {
+    /// Carries it out on this node.
+    pub fn carry_out(
+        self,
+        hub: &crate::hub::Hub,
+        sessions: &super::SessionCache,
+        metrics: &crate::metrics::Metrics,
+    ) {
+        match self {
+            Delivery::Answer(answer) => answer.deliver(None),
+            Delivery::Push(push) => push.carry_out(hub, sessions, metrics),
+        }
+    }
+}
+
 impl Push {
     /// Carries it out on this node, its transaction committed: frames queued for the
     /// connections here; a session remembered as revoked (whatever a racing read finds), then

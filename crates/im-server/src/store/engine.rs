@@ -25,7 +25,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::backend::{Backend, Stale};
-use super::command::{Push, Value, WriteCmd};
+use super::command::{Answer, Delivery, Push, Value, WriteCmd};
 use super::hot::{HotCache, DEFAULT_MEMBER_BUDGET};
 use super::rules::{self, Ctx};
 use super::sqlite_tx::SqliteBackend;
@@ -285,10 +285,17 @@ impl<B: Backend> Writer<B> {
                                 Vec::new(),
                             ),
                         };
-                    self.answer(cmd, result);
-                    for push in pushes {
-                        match &mut to_fan_out {
-                            Some(batch) => {
+                    let answer = self.answer(cmd, result);
+                    match &mut to_fan_out {
+                        None => {
+                            answer.deliver(None);
+                            for push in pushes {
+                                self.carry_out(push);
+                            }
+                        }
+                        Some(batch) => {
+                            batch.push(Delivery::Answer(answer));
+                            for push in pushes {
                                 // Revoked from now on here, before any read can race it; the
                                 // connections go when the sequencer delivers it.
                                 if let Push::Revoke { session, .. } = &push {
@@ -297,15 +304,14 @@ impl<B: Backend> Writer<B> {
                                         .expect("session cache")
                                         .put(*session, None);
                                 }
-                                batch.push(push);
+                                batch.push(Delivery::Push(push));
                             }
-                            None => self.carry_out(push),
                         }
                     }
                 }
                 self.db.after_commit();
-                if let (Some(fanout), Some(pushes)) = (&self.fanout, to_fan_out) {
-                    fanout.send(self.db.commit_order(), pushes);
+                if let (Some(fanout), Some(deliveries)) = (&self.fanout, to_fan_out) {
+                    fanout.send(self.db.commit_order(), deliveries);
                 }
             }
             Err(e) => {
@@ -316,7 +322,7 @@ impl<B: Backend> Writer<B> {
                         Some(own) => Err(own),
                         None => Err(Error::Refused(body.clone())),
                     };
-                    self.answer(cmd, result);
+                    self.answer(cmd, result).deliver(None);
                 }
             }
         }
@@ -448,9 +454,10 @@ impl<B: Backend> Writer<B> {
         }
     }
 
-    /// Answers a command (after its transaction committed or failed) and keeps the send order:
-    /// a send refused for now holds back its connection's later sends to that conversation.
-    fn answer(&mut self, cmd: WriteCmd, result: Result<Value>) {
+    /// The answer to a command (after its transaction committed or failed), to deliver; keeps
+    /// the send order: a send refused for now holds back its connection's later sends to that
+    /// conversation.
+    fn answer(&mut self, cmd: WriteCmd, result: Result<Value>) -> Answer {
         let key = send_key(&cmd);
         if let (WriteCmd::SendText { .. }, Ok(Value::Message { json, .. })) = (&cmd, &result) {
             match json {
@@ -473,7 +480,7 @@ impl<B: Backend> Writer<B> {
                 }
             }
         }
-        answer.deliver(None);
+        answer
     }
 
     /// Carries out a committed command's side effect.

@@ -35,7 +35,7 @@ use crate::hub::Hub;
 use crate::Config;
 
 pub use backup::{backup, restore, BackupReport};
-pub use command::{session_id, Origin, Push, Reply, WriteCmd};
+pub use command::{session_id, Delivery, Origin, Push, Reply, WriteCmd};
 pub use lock::DatabaseLock;
 pub use read::Direction;
 pub use read_conn::ReadConn;
