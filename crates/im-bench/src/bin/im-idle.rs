@@ -47,6 +47,14 @@ struct Args {
     /// Seconds to stay idle before measuring memory.
     #[arg(long, default_value_t = 3)]
     idle_seconds: u64,
+    /// Another node of the same cluster: instead of the clients dropping off, the server
+    /// (`--server-pid`) is SIGKILLed, the messages are sent through this node, and every client
+    /// reconnects here, resumes and catches up. The time from the kill is the figure.
+    #[arg(long)]
+    failover_url: Option<String>,
+    /// The failover node's pid (its CPU during the storm).
+    #[arg(long)]
+    failover_pid: Option<u32>,
 }
 
 struct Account {
@@ -185,38 +193,68 @@ async fn main() -> Result<()> {
         per_connection / 1024.0
     );
 
-    // Everyone drops off at once; messages arrive while they are away.
-    stop.notify_waiters();
+    // Everyone drops off at once (or their node dies); messages arrive while they are away.
+    let killed_at = Instant::now();
+    match &args.failover_url {
+        None => stop.notify_waiters(),
+        Some(_) => {
+            let status = std::process::Command::new("kill")
+                .args(["-KILL", &args.server_pid.to_string()])
+                .status()?;
+            if !status.success() {
+                bail!("could not SIGKILL the server {}", args.server_pid);
+            }
+        }
+    }
     for p in parked {
         let _ = p.await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    for sender in &mut senders {
+    if args.failover_url.is_none() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let storm_url = args
+        .failover_url
+        .clone()
+        .unwrap_or_else(|| args.url.clone());
+    for (n, sender) in senders.iter_mut().enumerate() {
         let conversation = accounts
             .iter()
             .find(|a| a.token == sender.token)
             .map(|a| a.conversation)
             .context("sender's conversation")?;
+        // After a kill the senders' own connections are gone too: they resume on the other node.
+        let mut moved = match &args.failover_url {
+            Some(url) => Some(connect_resumed(url, &sender.token).await?),
+            None => None,
+        };
         for k in 0..args.missed {
-            sender
-                .call(im_proto::SendText {
-                    conversation_id: conversation,
-                    client_id: im_proto::ClientId::random(),
-                    text: format!("missed {k}"),
-                })
-                .await?;
+            let send = im_proto::SendText {
+                conversation_id: conversation,
+                client_id: im_proto::ClientId::random(),
+                text: format!("missed {k}"),
+            };
+            match &mut moved {
+                Some(socket) => {
+                    call(socket, 10 + (n * args.missed + k) as u64, send).await?;
+                }
+                None => {
+                    sender.call(send).await?;
+                }
+            }
         }
     }
+    let sent_after_kill = killed_at.elapsed().as_secs_f64();
 
     // The storm: all reconnect, resume and catch up at the same moment.
-    let server_before = proc_sample(args.server_pid)?;
+    let storm_pid = args.failover_pid.unwrap_or(args.server_pid);
+    let server_before = proc_sample(storm_pid)?;
     let driver_before = proc_sample(0)?;
     let started = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
     let mut storm = Vec::new();
     let gate = Arc::new(tokio::sync::Barrier::new(args.connections + 1));
     for i in 0..args.connections {
-        let url = args.url.clone();
+        let url = storm_url.clone();
         let accounts = accounts.clone();
         let gate = gate.clone();
         let done = done.clone();
@@ -267,7 +305,7 @@ async fn main() -> Result<()> {
         sockets.push(socket);
     }
     let storm_seconds = started.elapsed().as_secs_f64();
-    let server_cpu = proc_sample(args.server_pid)?.cpu_seconds - server_before.cpu_seconds;
+    let server_cpu = proc_sample(storm_pid)?.cpu_seconds - server_before.cpu_seconds;
     let driver_cpu = proc_sample(0)?.cpu_seconds - driver_before.cpu_seconds;
     let p99 = {
         let mut sorted = latencies.clone();
@@ -278,9 +316,17 @@ async fn main() -> Result<()> {
         "storm: {} connections reconnected, resumed and caught up in {storm_seconds:.2} s (per connection median {:.0} ms, p99 {p99:.0} ms); {lost} with missing or extra messages; server RSS {:.1} MiB; CPU server {server_cpu:.2} s, driver {driver_cpu:.2} s{}",
         done.load(Ordering::Relaxed),
         median(&mut latencies),
-        proc_sample(args.server_pid)?.rss_bytes as f64 / 1048576.0,
+        proc_sample(storm_pid)?.rss_bytes as f64 / 1048576.0,
         if driver_cpu > 0.9 * storm_seconds { " (driver-bound)" } else { "" }
     );
+    if args.failover_url.is_some() {
+        println!(
+            "failover: the node SIGKILLed; {} s later the messages were stored through the other \
+             node; every client back on it, resumed and caught up {:.2} s after the kill",
+            (sent_after_kill * 100.0).round() / 100.0,
+            killed_at.elapsed().as_secs_f64()
+        );
+    }
     if lost > 0 {
         bail!("{lost} connections did not get exactly the messages sent while they were away");
     }
