@@ -274,7 +274,8 @@ impl<B: Backend> Writer<B> {
         match committed {
             Ok(mut outcomes) => {
                 tracing::trace!(size, replays, "batch committed");
-                let mut to_fan_out = self.fanout.is_some().then(Vec::new);
+                // Each command's answer, then its pushes, in commit order.
+                let mut deliveries = Vec::with_capacity(cmds.len());
                 for (i, cmd) in cmds.into_iter().enumerate() {
                     let (result, pushes) =
                         match (outcomes.get_mut(i).and_then(Option::take), failed[i].take()) {
@@ -285,33 +286,30 @@ impl<B: Backend> Writer<B> {
                                 Vec::new(),
                             ),
                         };
-                    let answer = self.answer(cmd, result);
-                    match &mut to_fan_out {
-                        None => {
-                            answer.deliver(None);
-                            for push in pushes {
-                                self.carry_out(push);
-                            }
-                        }
-                        Some(batch) => {
-                            batch.push(Delivery::Answer(answer));
-                            for push in pushes {
-                                // Revoked from now on here, before any read can race it; the
-                                // connections go when the sequencer delivers it.
-                                if let Push::Revoke { session, .. } = &push {
-                                    self.sessions
-                                        .lock()
-                                        .expect("session cache")
-                                        .put(*session, None);
-                                }
-                                batch.push(Delivery::Push(push));
-                            }
-                        }
-                    }
+                    deliveries.push(Delivery::Answer(self.answer(cmd, result)));
+                    deliveries.extend(pushes.into_iter().map(Delivery::Push));
                 }
-                self.db.after_commit();
-                if let (Some(fanout), Some(deliveries)) = (&self.fanout, to_fan_out) {
-                    fanout.send(self.db.commit_order(), deliveries);
+                match &self.fanout {
+                    None => {
+                        for delivery in deliveries {
+                            delivery.carry_out(&self.hub, &self.sessions, &self.metrics);
+                        }
+                        self.db.after_commit();
+                    }
+                    Some(fanout) => {
+                        // Revoked from now on here, before any read can race it; the
+                        // connections go when the sequencer delivers the batch.
+                        for delivery in &deliveries {
+                            if let Delivery::Push(Push::Revoke { session, .. }) = delivery {
+                                self.sessions
+                                    .lock()
+                                    .expect("session cache")
+                                    .put(*session, None);
+                            }
+                        }
+                        fanout.send(self.db.commit_order(), deliveries);
+                        self.db.after_commit();
+                    }
                 }
             }
             Err(e) => {
@@ -481,11 +479,6 @@ impl<B: Backend> Writer<B> {
             }
         }
         answer
-    }
-
-    /// Carries out a committed command's side effect.
-    fn carry_out(&mut self, push: Push) {
-        push.carry_out(&self.hub, &self.sessions, &self.metrics);
     }
 }
 
