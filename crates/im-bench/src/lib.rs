@@ -293,6 +293,8 @@ pub fn fill_cache(
                     "message {seq} of conversation {c}: {}",
                     "x".repeat(60)
                 )),
+                reply_to: None,
+                edited_at: None,
             };
             record.absorb(&m, me);
             batch.push(m);

@@ -537,6 +537,8 @@ mod tests {
                 client_id: client_id.clone(),
                 timestamp: 0,
                 body: MessageBody::text(MessageTag::new(&sender.username, k).text()),
+                reply_to: None,
+                edited_at: None,
             });
         }
 

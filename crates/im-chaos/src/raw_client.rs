@@ -308,6 +308,7 @@ impl RawClient {
                     conversation_id: message.conversation_id,
                     client_id: message.client_id.clone(),
                     text: MessageTag::new(&self.username, message.k).text(),
+                    reply_to: None,
                 };
                 if let Err(error) = wire.send(id, params, config.dead_after).await {
                     return lost(format!("{error:#}"));

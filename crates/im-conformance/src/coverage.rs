@@ -46,6 +46,11 @@ pub const NOT_REMOTE: &[(&str, &str)] = &[
         "needs the server's PostgreSQL to be down; im-server's tests/store_outage.rs checks it",
     ),
     (
+        "error:window_closed",
+        "needs a message older than the server's edit or recall window (48 h and 24 h by \
+         default); im-server's tests/messaging.rs checks it with short windows",
+    ),
+    (
         "error:sign_up_closed",
         "needs a server started with --sign-up closed; im-server's tests/accounts.rs checks it",
     ),

@@ -105,6 +105,14 @@ error_codes! {
     TooManyMembers = "too_many_members", transient = false;
     /// The text is longer than `max_text_chars` characters.
     TextTooLong = "text_too_long", transient = false;
+    /// The conversation has no message with that seq.
+    MessageNotFound = "message_not_found", transient = false;
+    /// Only the message's sender may do that (or, for `recall_message`, a group's manager).
+    NotSender = "not_sender", transient = false;
+    /// Too late: the message is older than the server's edit or recall window.
+    WindowClosed = "window_closed", transient = false;
+    /// Only a text message that was not recalled can be edited.
+    NotEditable = "not_editable", transient = false;
     /// A title, icon, remark, attrs or display name is longer than its limit.
     FieldTooLong = "field_too_long", transient = false;
     /// The server is shutting down and took no action; retry on another connection.

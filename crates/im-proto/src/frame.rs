@@ -56,6 +56,9 @@ events! {
     /// A new message in one of your conversations (also sent to your other sessions when you
     /// sent it).
     Message(Message) = "message";
+    /// A message was edited or recalled: the message as it is now (same `conversation_id` and
+    /// `seq`).
+    MessageUpdated(Message) = "message_updated";
     /// A member's read mark moved.
     Receipt(Receipt) = "receipt";
     /// A member started or stopped typing.
@@ -292,9 +295,15 @@ mod tests {
             client_id: ClientId::random(),
             timestamp: 1,
             body: MessageBody::text("耗子，起床啦"),
+            reply_to: None,
+            edited_at: None,
         };
         let events = vec![
             Event::Message(message.clone()),
+            Event::MessageUpdated(Message {
+                body: MessageBody::Recalled { by: message.from },
+                ..message.clone()
+            }),
             Event::Receipt(Receipt {
                 conversation_id: message.conversation_id,
                 uid: message.from,

@@ -15,6 +15,7 @@
 //!         conversation_id: ConversationId::random(),
 //!         client_id: ClientId::random(),
 //!         text: "耗子，起床啦".into(),
+//!         reply_to: None,
 //!     }
 //!     .into(),
 //! })
@@ -43,12 +44,13 @@ pub use model::{
 };
 pub use request::{
     parse_request, AddMembers, BlockState, BlockUser, Blocked, Call, ChangePassword,
-    ConversationPage, CreateConversation, CreatedConversation, Empty, FindUsers, GetBlocked,
-    GetConversation, GetMessages, GetUsers, Hello, HelloOk, ListConversations, ListSessions,
-    MarkRead, MessagePage, MuteConversation, MuteState, Op, Ping, Pong, ReadMark, RemoveMembers,
-    Request, RequestError, RequestId, Resume, Resumed, RevokeSession, SendText, SessionInfo,
-    Sessions, SetTyping, SignIn, SignOut, SignUp, SignUpMode, SignedIn, SignedUp, Sync, SyncPage,
-    UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
+    ConversationPage, CreateConversation, CreatedConversation, EditMessage, Empty, FindUsers,
+    GetBlocked, GetConversation, GetMessageChanges, GetMessages, GetUsers, Hello, HelloOk,
+    ListConversations, ListSessions, MarkRead, MessageChanges, MessagePage, MuteConversation,
+    MuteState, Op, Ping, Pong, ReadMark, RecallMessage, RemoveMembers, Request, RequestError,
+    RequestId, Resume, Resumed, RevokeSession, SendText, SessionInfo, Sessions, SetTyping, SignIn,
+    SignOut, SignUp, SignUpMode, SignedIn, SignedUp, Sync, SyncPage, UnblockUser,
+    UpdateConversation, Users, OPS, PROTOCOL_VERSION,
 };
 pub use secret::Secret;
 

@@ -86,8 +86,8 @@ pub struct Conversation {
     pub user_ids: Vec<Uid>,
 }
 
-/// What a message carries. Only text for now; clients must show an unknown `type` as
-/// "unsupported message" rather than fail.
+/// What a message carries. Clients must show an unknown `type` as "unsupported message" rather
+/// than fail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "content", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -97,6 +97,11 @@ pub enum MessageBody {
         /// The text, at most `max_text_chars` characters.
         text: String,
     },
+    /// A message recalled for everyone (`recall_message`): what it said is gone from the server.
+    Recalled {
+        /// Who recalled it: the sender, or a group's manager.
+        by: Uid,
+    },
 }
 
 impl MessageBody {
@@ -105,11 +110,25 @@ impl MessageBody {
         Self::Text { text: text.into() }
     }
 
-    /// A one-line preview for conversation lists and notifications.
+    /// The text of a text message; empty for a recalled one.
     pub fn preview(&self) -> &str {
         match self {
             Self::Text { text } => text,
+            Self::Recalled { .. } => "",
         }
+    }
+
+    /// The wire name of the body's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Text { .. } => "text",
+            Self::Recalled { .. } => "recalled",
+        }
+    }
+
+    /// True for a recalled message.
+    pub fn is_recalled(&self) -> bool {
+        matches!(self, Self::Recalled { .. })
     }
 }
 
@@ -131,6 +150,12 @@ pub struct Message {
     /// `type` and `content`.
     #[serde(flatten)]
     pub body: MessageBody,
+    /// The seq of the message this one replies to (in the same conversation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
+    /// When its text was last edited (`edit_message`); absent when never edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Millis>,
 }
 
 /// A conversation as seen by one member: the conversation plus where they stand in it.
@@ -159,6 +184,10 @@ pub struct ConversationView {
     /// notify them of its messages.
     #[serde(default)]
     pub muted: bool,
+    /// The change counter of the newest edit or recall of one of its messages (0: none). Above
+    /// your sync cursor, `get_message_changes` gives the changed messages.
+    #[serde(default)]
+    pub changes_version: u64,
 }
 
 /// A member's read mark, pushed to the conversation's other members and the reader's other sessions.
@@ -199,6 +228,21 @@ pub struct Limits {
     pub request_burst: u32,
     /// The most items one page (`get_messages`, `list_conversations`, `sync`) returns.
     pub max_page: usize,
+    /// How long after sending its sender may edit a text message, in milliseconds.
+    #[serde(default = "default_edit_window_ms")]
+    pub edit_window_ms: u64,
+    /// How long after sending its sender may recall a message, in milliseconds (a group's
+    /// manager may recall any message in it at any time).
+    #[serde(default = "default_recall_window_ms")]
+    pub recall_window_ms: u64,
+}
+
+fn default_edit_window_ms() -> u64 {
+    48 * 3600 * 1000
+}
+
+fn default_recall_window_ms() -> u64 {
+    24 * 3600 * 1000
 }
 
 impl Default for Limits {
@@ -210,6 +254,8 @@ impl Default for Limits {
             requests_per_second: 200,
             request_burst: 400,
             max_page: 200,
+            edit_window_ms: default_edit_window_ms(),
+            recall_window_ms: default_recall_window_ms(),
         }
     }
 }
@@ -393,11 +439,29 @@ mod tests {
             client_id: "c1".parse().unwrap(),
             timestamp: 1_764_096_000_123,
             body: MessageBody::text("耗子，起床啦"),
+            reply_to: None,
+            edited_at: None,
         };
         let json = serde_json::to_value(&msg).unwrap();
         assert_eq!(json["type"], "text");
         assert_eq!(json["content"]["text"], "耗子，起床啦");
+        assert!(json.get("reply_to").is_none() && json.get("edited_at").is_none());
         assert_eq!(serde_json::from_value::<Message>(json).unwrap(), msg);
+
+        let recalled = Message {
+            body: MessageBody::Recalled { by: msg.from },
+            reply_to: Some(1),
+            edited_at: Some(1_764_096_000_200),
+            ..msg
+        };
+        let json = serde_json::to_value(&recalled).unwrap();
+        assert_eq!(json["type"], "recalled");
+        assert_eq!(json["content"]["by"], recalled.from.to_string());
+        assert_eq!(
+            (json["reply_to"].as_u64(), json["edited_at"].as_i64()),
+            (Some(1), Some(1_764_096_000_200))
+        );
+        assert_eq!(serde_json::from_value::<Message>(json).unwrap(), recalled);
     }
 
     #[test]

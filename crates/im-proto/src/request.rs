@@ -111,6 +111,13 @@ ops! {
     RemoveMembers(RemoveMembers) = "remove_members" -> Conversation;
     /// Sends a text message; acked once committed.
     SendText(SendText) = "send_text" -> Message;
+    /// Replaces the text of one of the caller's text messages (within `edit_window_ms`).
+    EditMessage(EditMessage) = "edit_message" -> Message;
+    /// Recalls a message for everyone: its sender within `recall_window_ms`, or a group's manager.
+    RecallMessage(RecallMessage) = "recall_message" -> Message;
+    /// The messages of a conversation edited or recalled after a change counter, oldest change
+    /// first, paged.
+    GetMessageChanges(GetMessageChanges) = "get_message_changes" -> MessageChanges;
     /// A page of a conversation's messages, before or after a seq.
     GetMessages(GetMessages) = "get_messages" -> MessagePage;
     /// Marks messages up to a seq as read.
@@ -467,6 +474,52 @@ pub struct SendText {
     pub client_id: ClientId,
     /// 1 to `max_text_chars` characters, not only white space.
     pub text: String,
+    /// The seq of a message in the same conversation that this one replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
+}
+
+/// `edit_message` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EditMessage {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// Which of its messages: one the caller sent, a text, not recalled.
+    pub seq: Seq,
+    /// The new text, as for `send_text`.
+    pub text: String,
+}
+
+/// `recall_message` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecallMessage {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// Which of its messages.
+    pub seq: Seq,
+}
+
+/// `get_message_changes` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetMessageChanges {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// Changes after this change counter (your sync cursor, or `next` of the previous page).
+    pub after: u64,
+    /// Page size (default and maximum `max_page`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// `get_message_changes` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageChanges {
+    /// Each changed message as it is now, oldest change first.
+    pub messages: Vec<Message>,
+    /// The change counter to ask `after` next (the last change on this page, or `after`).
+    pub next: u64,
+    /// True when more changes follow.
+    pub has_more: bool,
 }
 
 /// `get_messages` parameters. With neither `before` nor `after`: the newest page.
@@ -665,6 +718,7 @@ mod tests {
                 conversation_id: "5f1c0b1a2b3c4d5e6f708192a3b4c5d6".parse().unwrap(),
                 client_id: "c-1".parse().unwrap(),
                 text: "耗子，起床啦".into(),
+                reply_to: None,
             }
             .into(),
         };
@@ -761,6 +815,24 @@ mod tests {
                 conversation_id: ConversationId::random(),
                 client_id: ClientId::random(),
                 text: "hi".into(),
+                reply_to: Some(1),
+            }
+            .into(),
+            EditMessage {
+                conversation_id: ConversationId::random(),
+                seq: 1,
+                text: "hi!".into(),
+            }
+            .into(),
+            RecallMessage {
+                conversation_id: ConversationId::random(),
+                seq: 1,
+            }
+            .into(),
+            GetMessageChanges {
+                conversation_id: ConversationId::random(),
+                after: 7,
+                limit: Some(10),
             }
             .into(),
             GetMessages {

@@ -79,6 +79,13 @@ struct Cli {
     /// Most items in one page of results.
     #[arg(long, env = "IM_MAX_PAGE", default_value_t = Limits::default().max_page)]
     max_page: usize,
+    /// How long after sending a message its sender may edit it, in seconds (0: never).
+    #[arg(long, env = "IM_EDIT_WINDOW_SECS", default_value_t = Limits::default().edit_window_ms / 1000)]
+    edit_window_secs: u64,
+    /// How long after sending a message its sender may recall it, in seconds (0: never; a
+    /// group's manager may recall any message of the group at any time).
+    #[arg(long, env = "IM_RECALL_WINDOW_SECS", default_value_t = Limits::default().recall_window_ms / 1000)]
+    recall_window_secs: u64,
     /// Most writes committed in one transaction (group commit).
     #[arg(long, env = "IM_MAX_BATCH", default_value_t = Config::default().max_batch)]
     max_batch: usize,
@@ -420,6 +427,8 @@ impl Cli {
                 requests_per_second: self.requests_per_second,
                 request_burst: self.request_burst,
                 max_page: self.max_page,
+                edit_window_ms: self.edit_window_secs.saturating_mul(1000),
+                recall_window_ms: self.recall_window_secs.saturating_mul(1000),
             },
             max_batch: self.max_batch,
             readers: self.readers,

@@ -104,6 +104,7 @@ const TABLES: &[Table] = &[
             ("member_key", Bytes),
             ("last_seq", Int8),
             ("version", Int8),
+            ("changes_version", Int8),
         ],
     },
     Table {
@@ -131,6 +132,9 @@ const TABLES: &[Table] = &[
             ("type", Text),
             ("body", Text),
             ("timestamp", Int8),
+            ("reply_to", OptInt8),
+            ("edited_at", OptInt8),
+            ("change_version", Int8),
         ],
     },
     Table {

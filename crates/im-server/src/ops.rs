@@ -258,20 +258,11 @@ async fn handle(
             .await
         }
         Call::SendText(p) => {
-            let chars = p.text.chars().count();
-            if chars > limits.max_text_chars {
-                return Err(refused(
-                    ErrorCode::TextTooLong,
-                    format!(
-                        "text has {chars} characters; the limit is {}",
-                        limits.max_text_chars
-                    ),
-                ));
-            }
-            if p.text.trim().is_empty() {
+            check_text(&p.text, limits.max_text_chars, "send_text")?;
+            if p.reply_to == Some(0) {
                 return Err(refused(
                     ErrorCode::InvalidParams,
-                    "send_text: text is empty",
+                    "send_text: reply_to is a seq, 1 or more",
                 ));
             }
             submit(
@@ -282,11 +273,48 @@ async fn handle(
                     conversation_id: p.conversation_id,
                     client_id: p.client_id,
                     text: p.text,
+                    reply_to: p.reply_to,
                     order: state.frames,
                     reply: frame!(),
                 },
             )
             .await
+        }
+        Call::EditMessage(p) => {
+            check_text(&p.text, limits.max_text_chars, "edit_message")?;
+            submit(
+                shared,
+                state,
+                WriteCmd::EditMessage {
+                    by,
+                    conversation_id: p.conversation_id,
+                    seq: p.seq,
+                    text: p.text,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::RecallMessage(p) => {
+            submit(
+                shared,
+                state,
+                WriteCmd::RecallMessage {
+                    by,
+                    conversation_id: p.conversation_id,
+                    seq: p.seq,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::GetMessageChanges(p) => {
+            let limit = page_limit(p.limit, limits.max_page)?;
+            let page = shared
+                .store
+                .message_changes(uid, p.conversation_id, p.after, limit, PAGE_BYTE_BUDGET)
+                .await?;
+            reply(id, &page)
         }
         Call::GetMessages(p) => get_messages(shared, uid, id, p).await,
         Call::MarkRead(p) => {
@@ -686,6 +714,24 @@ async fn resume(
         return Err(invalid());
     }
     reply(id, &Resumed { user })
+}
+
+/// Refuses a message text that is too long or has nothing but white space.
+fn check_text(text: &str, max_chars: usize, op: &str) -> Result<()> {
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(refused(
+            ErrorCode::TextTooLong,
+            format!("text has {chars} characters; the limit is {max_chars}"),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(refused(
+            ErrorCode::InvalidParams,
+            format!("{op}: text is empty"),
+        ));
+    }
+    Ok(())
 }
 
 async fn get_messages(

@@ -47,6 +47,7 @@ async fn metrics_count_what_happened() {
             conversation_id: c.id,
             client_id: im_proto::ClientId::random(),
             text: format!("耗子，起床啦 {i}"),
+            reply_to: None,
         })
         .await
         .unwrap();

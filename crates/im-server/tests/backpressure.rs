@@ -37,6 +37,7 @@ async fn a_client_pipelining_beyond_its_queue_gets_every_answer_and_stays_connec
                 conversation_id: c.id,
                 client_id: ClientId::random(),
                 text: format!("pipelined {i}"),
+                reply_to: None,
             })
             .await,
         );
@@ -89,6 +90,7 @@ async fn a_client_that_does_not_read_is_closed_with_1013_and_catches_up_after_re
                 conversation_id: c.id,
                 client_id: ClientId::random(),
                 text: text.clone(),
+                reply_to: None,
             })
             .await;
         }

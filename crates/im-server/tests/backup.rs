@@ -44,6 +44,7 @@ async fn a_backup_under_load_holds_every_message_acked_before_it_began() {
                         conversation_id: conversation.id,
                         client_id: ClientId::random(),
                         text: format!("message {n}"),
+                        reply_to: None,
                     })
                     .await
                     .unwrap();
@@ -109,6 +110,7 @@ async fn a_restore_brings_a_backup_back_and_refuses_a_running_server() {
         conversation_id: conversation.id,
         client_id: ClientId::random(),
         text: text.into(),
+        reply_to: None,
     };
     tom.call(send("kept")).await.unwrap();
     let copy = server.sqlite_file().with_extension("backup");

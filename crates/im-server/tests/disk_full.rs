@@ -100,6 +100,7 @@ async fn a_full_disk_refuses_for_now_loses_nothing_and_recovers() {
                 conversation_id: c.id,
                 client_id: ClientId::random(),
                 text: text.clone(),
+                reply_to: None,
             };
             ids.insert(tom.send(params.clone()).await, params.clone());
             sent.push(params);

@@ -18,6 +18,7 @@ fn send(conversation_id: im_proto::ConversationId, text: &str) -> SendText {
         conversation_id,
         client_id: ClientId::random(),
         text: text.into(),
+        reply_to: None,
     }
 }
 
@@ -174,6 +175,7 @@ async fn shutdown_commits_or_refuses_everything_in_flight() {
                 conversation_id: c.id,
                 client_id: m.client_id.clone(),
                 text: "x".into(),
+                reply_to: None,
             })
             .await
             .unwrap();

@@ -1,13 +1,15 @@
 //! Message guarantees under limits the kit cannot use on a server with its default settings:
 //! catching up on 500 messages pipelined at once, and the send hold with a burst of 4. The
 //! message guarantees at the default limits (delivery, idempotent resend, paging, order,
-//! concurrent senders, issue 9) are checked by the conformance kit (crates/im-conformance).
+//! concurrent senders, issue 9) are checked by the conformance kit (crates/im-conformance); here
+//! also the edit and recall windows, set short.
 
 mod common;
 
 use common::{Client, TestServer};
 use im_proto::{
-    ClientId, CreateConversation, ErrorCode, GetMessages, Message, MessageBody, SendText, Sync,
+    ClientId, CreateConversation, EditMessage, ErrorCode, GetMessages, Message, MessageBody,
+    RecallMessage, SendText, Sync,
 };
 
 fn text(conversation_id: im_proto::ConversationId, body: &str) -> SendText {
@@ -15,6 +17,7 @@ fn text(conversation_id: im_proto::ConversationId, body: &str) -> SendText {
         conversation_id,
         client_id: ClientId::random(),
         text: body.into(),
+        reply_to: None,
     }
 }
 
@@ -190,4 +193,83 @@ async fn a_send_refused_for_now_holds_back_the_later_ones_until_it_comes_again()
         .map(|m| m.body.preview().to_owned())
         .collect();
     assert_eq!(bodies, ["s1", "s2", "s3", "s4"]);
+}
+
+/// The edit and recall windows (set short here: 1 s and 2 s) close on time; a group's manager
+/// may still recall anyone's message after the window; the windows are told in `hello`.
+#[tokio::test]
+async fn edits_and_recalls_close_with_their_windows() {
+    let server = TestServer::start_with(|c| {
+        c.limits.edit_window_ms = 1_000;
+        c.limits.recall_window_ms = 2_000;
+    })
+    .await;
+    let mut jerry = Client::user(&server.url, "jerry").await;
+    let mut tom = Client::user(&server.url, "tom").await;
+    let spike = Client::user(&server.url, "spike").await;
+    let hello = Client::raw(&server.url)
+        .await
+        .call(im_proto::Hello {
+            protocol: im_proto::PROTOCOL_VERSION,
+            client: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (hello.limits.edit_window_ms, hello.limits.recall_window_ms),
+        (1_000, 2_000)
+    );
+    let group = tom
+        .call(CreateConversation {
+            user_ids: vec![jerry.uid(), spike.uid()],
+            title: Some("Cat & Mice".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .conversation;
+    let toms = tom.call(text(group.id, "耗子，起床啦")).await.unwrap();
+    let jerrys = jerry.call(text(group.id, "再睡五分钟")).await.unwrap();
+    let edit = |seq, text: &str| EditMessage {
+        conversation_id: group.id,
+        seq,
+        text: text.into(),
+    };
+    let recall = |seq| RecallMessage {
+        conversation_id: group.id,
+        seq,
+    };
+    // Within the windows.
+    let edited = jerry.call(edit(jerrys.seq, "再睡十分钟")).await.unwrap();
+    assert!(edited.edited_at.is_some());
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    // Past the edit window, inside the recall window.
+    assert_eq!(
+        jerry
+            .call(edit(jerrys.seq, "起来了"))
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::WindowClosed
+    );
+    let third = jerry.call(text(group.id, "好吧")).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    // Past both windows for Jerry's first message; the third is 1 s old.
+    assert_eq!(
+        jerry.call(recall(jerrys.seq)).await.unwrap_err().code,
+        ErrorCode::WindowClosed
+    );
+    let recalled = jerry.call(recall(third.seq)).await.unwrap();
+    assert_eq!(recalled.body, MessageBody::Recalled { by: jerry.uid() });
+    // The group's manager recalls Jerry's old message, and his own.
+    let by_manager = tom.call(recall(jerrys.seq)).await.unwrap();
+    assert_eq!(by_manager.body, MessageBody::Recalled { by: tom.uid() });
+    assert_eq!(by_manager.from, jerry.uid());
+    tom.call(recall(toms.seq)).await.unwrap();
+    // Jerry is no manager: Tom's messages are not his to recall, at any age.
+    let again = tom.call(text(group.id, "都撤回了")).await.unwrap();
+    assert_eq!(
+        jerry.call(recall(again.seq)).await.unwrap_err().code,
+        ErrorCode::NotSender
+    );
 }

@@ -70,6 +70,7 @@ async fn a_single_node_moves_to_postgres_and_carries_on() {
                 conversation_id: chat.id,
                 client_id: ClientId::random(),
                 text,
+                reply_to: None,
             })
             .await
             .unwrap();
@@ -100,6 +101,7 @@ async fn a_single_node_moves_to_postgres_and_carries_on() {
         conversation_id: group.id,
         client_id: ClientId::random(),
         text: "welcome".into(),
+        reply_to: None,
     })
     .await
     .unwrap();
@@ -192,6 +194,7 @@ async fn a_single_node_moves_to_postgres_and_carries_on() {
             conversation_id: chat.id,
             client_id: ClientId::random(),
             text: "on PostgreSQL".into(),
+            reply_to: None,
         })
         .await
         .unwrap();

@@ -29,6 +29,7 @@ async fn postgres_restarting_is_a_transient_refusal_and_the_server_recovers_by_i
         conversation_id: c.id,
         client_id: client_id.clone(),
         text: text.into(),
+        reply_to: None,
     };
     let before = ClientId::random();
     tom.call(send("before", &before)).await.unwrap();

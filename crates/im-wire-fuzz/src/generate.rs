@@ -30,6 +30,9 @@ pub const GENERATED: &[&str] = &[
     "add_members",
     "remove_members",
     "send_text",
+    "edit_message",
+    "recall_message",
+    "get_message_changes",
     "get_messages",
     "mark_read",
     "typing",
@@ -406,6 +409,25 @@ impl Ctx<'_> {
                 put("conversation_id", json!(self.conversation_id(rng)));
                 put("client_id", json!(self.client_id(rng)));
                 put("text", json!(self.text(rng)));
+                if rng.random_bool(0.2) {
+                    put("reply_to", self.seq(rng));
+                }
+            }
+            "edit_message" => {
+                put("conversation_id", json!(self.conversation_id(rng)));
+                put("seq", self.seq(rng));
+                put("text", json!(self.text(rng)));
+            }
+            "recall_message" => {
+                put("conversation_id", json!(self.conversation_id(rng)));
+                put("seq", self.seq(rng));
+            }
+            "get_message_changes" => {
+                put("conversation_id", json!(self.conversation_id(rng)));
+                put("after", self.seq(rng));
+                if rng.random_bool(0.5) {
+                    put("limit", self.limit(rng));
+                }
             }
             "get_messages" => {
                 put("conversation_id", json!(self.conversation_id(rng)));

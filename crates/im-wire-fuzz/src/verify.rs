@@ -74,6 +74,7 @@ pub async fn normal_client(url: &str, source: Option<IpAddr>, tag: &str) -> Resu
             conversation_id: conversation.id,
             client_id: client_id.clone(),
             text: WAKE_UP.into(),
+            reply_to: None,
         })
         .await?;
     ensure!(sent.seq == 1, "first message got seq {}", sent.seq);
@@ -124,6 +125,7 @@ pub async fn normal_client(url: &str, source: Option<IpAddr>, tag: &str) -> Resu
             conversation_id: conversation.id,
             client_id,
             text: "a resend".into(),
+            reply_to: None,
         })
         .await?;
     ensure!(resent == sent, "a resend returned {resent:?}");

@@ -221,6 +221,7 @@ impl World {
                 conversation_id: self.conversation_id(c),
                 client_id: client_id.clone(),
                 text: text.into(),
+                reply_to: None,
             })
             .await?;
         let conv = &mut self.conversations[c];

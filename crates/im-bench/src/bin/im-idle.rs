@@ -232,6 +232,7 @@ async fn main() -> Result<()> {
                 conversation_id: conversation,
                 client_id: im_proto::ClientId::random(),
                 text: format!("missed {k}"),
+                reply_to: None,
             };
             match &mut moved {
                 Some(socket) => {

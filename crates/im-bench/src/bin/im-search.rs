@@ -157,6 +157,8 @@ fn fill(args: &Args) -> Result<()> {
                 // Interleaved in time across conversations, as real chats are.
                 timestamp: base + (seq as i64) * 60_000 + c as i64,
                 body: MessageBody::text(text),
+                reply_to: None,
+                edited_at: None,
             };
             record.absorb(&m, me);
             batch.push(m);

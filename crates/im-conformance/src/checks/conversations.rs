@@ -1085,6 +1085,7 @@ pub async fn sync_removed_view(cx: Ctx) -> Result<()> {
         version: removal_version,
         removed: true,
         muted: false,
+        changes_version: 0,
     };
     let page = sync(&mut spike, spike_since, None).await?;
     same!(

@@ -136,6 +136,7 @@ pub async fn idempotent_resend(cx: Ctx) -> Result<()> {
             conversation_id: elsewhere.id,
             client_id: key.parse()?,
             text: "same key, another conversation".into(),
+            reply_to: None,
         })
         .await?;
     same!(
@@ -148,6 +149,7 @@ pub async fn idempotent_resend(cx: Ctx) -> Result<()> {
             conversation_id: c.id,
             client_id: key.parse()?,
             text: "same key, another sender".into(),
+            reply_to: None,
         })
         .await?;
     same!(

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod authorization;
+pub mod changes;
 pub mod connection;
 pub mod conversations;
 pub mod events;
@@ -140,6 +141,15 @@ checks! {
         "op:mark_read",
     ],
     messages::refused_send_holds_back_later_sends => ["error:rate_limited", "op:send_text"],
+
+    changes::edit_and_recall => [
+        "op:edit_message", "op:recall_message", "event:message_updated", "op:send_text",
+        "error:message_not_found", "error:not_sender", "error:not_editable", "error:not_member",
+        "error:invalid_params", "error:text_too_long",
+    ],
+    changes::catch_up_on_changes => [
+        "op:get_message_changes", "op:sync", "op:list_conversations", "error:not_member",
+    ],
 
     events::message => ["event:message"],
     events::receipt => ["event:receipt"],

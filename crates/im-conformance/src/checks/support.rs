@@ -210,6 +210,9 @@ pub fn params_for(op: &str, c: ConversationId, u: Uid) -> Value {
         "add_members" | "remove_members" => json!({"conversation_id": c, "user_ids": [u]}),
         "send_text" => json!({"conversation_id": c, "client_id": client_id(), "text": "let me in"}),
         "get_messages" => json!({"conversation_id": c}),
+        "edit_message" => json!({"conversation_id": c, "seq": 1, "text": "mine now"}),
+        "recall_message" => json!({"conversation_id": c, "seq": 1}),
+        "get_message_changes" => json!({"conversation_id": c, "after": 0}),
         "mark_read" => json!({"conversation_id": c, "seq": 1}),
         "typing" => json!({"conversation_id": c, "typing": true}),
         "mute_conversation" => json!({"conversation_id": c, "muted": true}),
@@ -220,12 +223,15 @@ pub fn params_for(op: &str, c: ConversationId, u: Uid) -> Value {
 }
 
 /// The ops that act on one conversation and need its membership (§5: "member").
-pub const CONVERSATION_OPS: [&str; 9] = [
+pub const CONVERSATION_OPS: [&str; 12] = [
     "get_conversation",
     "update_conversation",
     "add_members",
     "remove_members",
     "send_text",
+    "edit_message",
+    "recall_message",
+    "get_message_changes",
     "get_messages",
     "mark_read",
     "typing",

@@ -67,6 +67,8 @@ fn message(conversation_id: ConversationId, seq: u64) -> Message {
         client_id: ClientId::random(),
         timestamp: 1_000 + seq as i64,
         body: MessageBody::text(format!("message {seq}")),
+        reply_to: None,
+        edited_at: None,
     }
 }
 

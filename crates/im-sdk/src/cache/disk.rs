@@ -757,6 +757,8 @@ mod tests {
             client_id: ClientId::random(),
             timestamp,
             body: im_proto::MessageBody::text(text),
+            reply_to: None,
+            edited_at: None,
         }
     }
 

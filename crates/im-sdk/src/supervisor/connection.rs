@@ -259,6 +259,7 @@ impl Supervisor {
                     conversation_id: entry.conversation_id,
                     client_id: entry.client_id,
                     text: entry.text,
+                    reply_to: None,
                 },
             )
             .await?;

@@ -129,8 +129,25 @@ pub enum WriteCmd {
         conversation_id: ConversationId,
         client_id: ClientId,
         text: String,
+        /// The seq of the message it replies to.
+        reply_to: Option<Seq>,
         /// The request's place among its connection's frames (for send holds).
         order: u64,
+        reply: Reply<Message>,
+    },
+    /// Replace the text of one's own message.
+    EditMessage {
+        by: Origin,
+        conversation_id: ConversationId,
+        seq: Seq,
+        text: String,
+        reply: Reply<Message>,
+    },
+    /// Recall a message for everyone.
+    RecallMessage {
+        by: Origin,
+        conversation_id: ConversationId,
+        seq: Seq,
         reply: Reply<Message>,
     },
     /// Move a read mark.
@@ -379,8 +396,10 @@ impl WriteCmd {
                 Value::Conversation(c) => Ok(c),
                 other => Err(mismatch(&other)),
             })),
-            WriteCmd::SendText { reply, .. } => match (result, reply) {
-                // One serialization for the sender's ack and everyone's event.
+            WriteCmd::SendText { reply, .. }
+            | WriteCmd::EditMessage { reply, .. }
+            | WriteCmd::RecallMessage { reply, .. } => match (result, reply) {
+                // One serialization for the caller's answer and everyone's event.
                 (
                     Ok(Value::Message {
                         json: Some(json), ..

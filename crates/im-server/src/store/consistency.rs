@@ -51,7 +51,7 @@ impl Report {
 /// The highest change counter stamped on anything.
 pub fn current_version(conn: &Connection) -> Result<u64> {
     Ok(conn.query_row(
-        "SELECT max((SELECT coalesce(max(version), 0) FROM conversations),
+        "SELECT max((SELECT coalesce(max(max(version, changes_version)), 0) FROM conversations),
                     (SELECT coalesce(max(version), 0) FROM members))",
         [],
         |r| r.get(0),

@@ -67,6 +67,9 @@ pub struct Writer<B: Backend = SqliteBackend> {
     metrics: Arc<Metrics>,
     /// Sessions one user may have (0: no limit).
     max_sessions: usize,
+    /// How long after sending a message its sender may edit it, and recall it (ms).
+    edit_window_ms: u64,
+    recall_window_ms: u64,
     /// With other nodes: committed batches' pushes go here, to be delivered in the order of
     /// every node's commits (`cluster`), instead of straight to the hub.
     fanout: Option<crate::cluster::BatchSender>,
@@ -165,8 +168,17 @@ impl<B: Backend> Writer<B> {
             panic_after: None,
             metrics,
             max_sessions: 0,
+            edit_window_ms: im_proto::Limits::default().edit_window_ms,
+            recall_window_ms: im_proto::Limits::default().recall_window_ms,
             fanout: None,
         })
+    }
+
+    /// How long after sending a message its sender may edit it, and recall it (ms).
+    pub fn change_windows(mut self, edit_ms: u64, recall_ms: u64) -> Self {
+        self.edit_window_ms = edit_ms;
+        self.recall_window_ms = recall_ms;
+        self
     }
 
     /// Ends a user's oldest sessions past `max` (0: no limit).
@@ -378,6 +390,8 @@ impl<B: Backend> Writer<B> {
             version: &mut self.version,
             max_members: self.max_members,
             max_sessions: self.max_sessions,
+            edit_window_ms: self.edit_window_ms,
+            recall_window_ms: self.recall_window_ms,
             pushes: Vec::new(),
         };
         let mut outcomes = Vec::with_capacity(cmds.len());

@@ -98,6 +98,7 @@ fn send(f: &Fixture, from: Uid, client_id: &str, text: &str) -> (WriteCmd, Answe
         conversation_id: f.conversation,
         client_id: client_id.parse::<ClientId>().unwrap(),
         text: text.into(),
+        reply_to: None,
         order: 0,
         reply: Reply::Direct(tx),
     };

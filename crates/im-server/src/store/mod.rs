@@ -195,7 +195,8 @@ impl Store {
             metrics,
         )?
         .panic_after(config.debug_writer_panic_after)
-        .sessions_per_user(config.guard.sessions_per_user))
+        .sessions_per_user(config.guard.sessions_per_user)
+        .change_windows(config.limits.edit_window_ms, config.limits.recall_window_ms))
     }
 
     /// Queues a change; its reply says how it went. Waits while the writer's queue is full

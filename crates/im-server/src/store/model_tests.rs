@@ -15,7 +15,13 @@
 //!   revoked by id by another of its user's devices), and invite codes (a sign-up with a code
 //!   spends one use, checked before the username; a used-up, expired or unknown code refuses);
 //! - mutes (in every view, and told to the member's other connections) and blocks (no messages
-//!   in a single chat between the two, no conversation with or adding of the one who blocks).
+//!   in a single chat between the two, no conversation with or adding of the one who blocks);
+//! - replies (to a seq that exists), edits (own text messages, not recalled; the same text again
+//!   changes nothing) and recalls (own messages, or any in a group by its manager): what every
+//!   member's connections are told, the messages as stored, `sync` bringing the conversation
+//!   back and `get_message_changes` from the cursor before the batch naming exactly the changed
+//!   messages. (The edit and recall windows are checked against the clock in
+//!   `tests/messaging.rs`.)
 //!
 //! The writer's hot-conversation cache is sometimes tiny (1 to 8 members in all), so
 //! conversations leave it mid-batch and are loaded back.
@@ -116,6 +122,20 @@ enum Step {
         conv: u8,
         /// Reuse one of the sender's earlier client ids (a resend).
         resend: Option<u8>,
+        /// Reply to a seq: 0, one of the conversation's, or one beyond its last.
+        reply: Option<ReadTarget>,
+    },
+    Edit {
+        conn: u8,
+        conv: u8,
+        target: ReadTarget,
+        /// The message's own text again (a retry).
+        same_text: bool,
+    },
+    Recall {
+        conn: u8,
+        conv: u8,
+        target: ReadTarget,
     },
     MarkRead {
         conn: u8,
@@ -183,8 +203,12 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (n(), n(), users())
             .prop_map(|(conn, conv, users)| Step::Remove { conn, conv, users }),
         1 => (n(), n()).prop_map(|(conn, conv)| Step::Leave { conn, conv }),
-        12 => (n(), n(), prop::option::weighted(0.2, n()))
-            .prop_map(|(conn, conv, resend)| Step::Send { conn, conv, resend }),
+        12 => (n(), n(), prop::option::weighted(0.2, n()), prop::option::weighted(0.2, read_target()))
+            .prop_map(|(conn, conv, resend, reply)| Step::Send { conn, conv, resend, reply }),
+        3 => (n(), n(), read_target(), prop::bool::weighted(0.2))
+            .prop_map(|(conn, conv, target, same_text)| Step::Edit { conn, conv, target, same_text }),
+        2 => (n(), n(), read_target())
+            .prop_map(|(conn, conv, target)| Step::Recall { conn, conv, target }),
         4 => (n(), n(), read_target())
             .prop_map(|(conn, conv, target)| Step::MarkRead { conn, conv, target }),
         1 => (n(), n(), any::<bool>())
@@ -221,7 +245,13 @@ enum Ev {
         seq: u64,
         from: usize,
         client_id: String,
+        /// Empty once recalled.
         text: String,
+        reply_to: Option<u64>,
+        edited: bool,
+        recalled_by: Option<usize>,
+        /// Told as `message_updated` (an edit or recall), not `message`.
+        updated: bool,
     },
     Receipt {
         conv: usize,
@@ -245,6 +275,36 @@ enum Ev {
     },
     /// The reply to a request (its expected content is in `Model::expect`).
     Reply(RequestId),
+}
+
+impl Ev {
+    /// The same message, told as `message_updated`.
+    fn updated(self) -> Ev {
+        match self {
+            Ev::Message {
+                conv,
+                seq,
+                from,
+                client_id,
+                text,
+                reply_to,
+                edited,
+                recalled_by,
+                ..
+            } => Ev::Message {
+                conv,
+                seq,
+                from,
+                client_id,
+                text,
+                reply_to,
+                edited,
+                recalled_by,
+                updated: true,
+            },
+            other => other,
+        }
+    }
 }
 
 /// What a command should answer.
@@ -310,8 +370,35 @@ struct MConv {
     last_seq: u64,
     /// (sender, client id) → seq.
     by_client_id: HashMap<(usize, String), u64>,
-    /// By seq - 1: (sender, client id, text).
-    messages: Vec<(usize, String, String)>,
+    /// By seq - 1.
+    messages: Vec<MMessage>,
+}
+
+#[derive(Debug, Clone)]
+struct MMessage {
+    from: usize,
+    client_id: String,
+    /// Empty once recalled.
+    text: String,
+    reply_to: Option<u64>,
+    edited: bool,
+    recalled_by: Option<usize>,
+}
+
+impl MMessage {
+    fn ev(&self, conv: usize, seq: u64, updated: bool) -> Ev {
+        Ev::Message {
+            conv,
+            seq,
+            from: self.from,
+            client_id: self.client_id.clone(),
+            text: self.text.clone(),
+            reply_to: self.reply_to,
+            edited: self.edited,
+            recalled_by: self.recalled_by,
+            updated,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -348,6 +435,8 @@ struct Model {
     conv_touched: HashSet<usize>,
     /// (user, conversation) whose membership row's version moved in this batch.
     member_touched: HashSet<(usize, usize)>,
+    /// Messages (conversation, seq) edited or recalled in this batch.
+    messages_changed: BTreeSet<(usize, u64)>,
     /// Client ids each user has used (for resends).
     client_ids: HashMap<usize, Vec<(usize, String)>>,
     next_client_id: u64,
@@ -582,19 +671,19 @@ impl Model {
         Expect::Conv(snap)
     }
 
-    fn send(&mut self, conn: usize, conv: usize, client_id: String, text: String) -> Expect {
+    fn send(
+        &mut self,
+        conn: usize,
+        conv: usize,
+        client_id: String,
+        text: String,
+        reply_to: Option<u64>,
+    ) -> Expect {
         let by = self.conns[conn].user;
         let c = &mut self.convs[conv];
         if let Some(&seq) = c.by_client_id.get(&(by, client_id.clone())) {
             // A resend (by a member, or by a former member of a message sent before leaving).
-            let (from, client_id, text) = c.messages[seq as usize - 1].clone();
-            return Expect::Message(Ev::Message {
-                conv,
-                seq,
-                from,
-                client_id,
-                text,
-            });
+            return Expect::Message(c.messages[seq as usize - 1].ev(conv, seq, false));
         }
         if !c.members.contains(&by) {
             return Expect::Refused(ErrorCode::NotMember);
@@ -605,22 +694,96 @@ impl Model {
             }
         }
         let c = &mut self.convs[conv];
+        if reply_to.is_some_and(|r| r == 0 || r > c.last_seq) {
+            return Expect::Refused(ErrorCode::MessageNotFound);
+        }
         c.last_seq += 1;
         let seq = c.last_seq;
         c.by_client_id.insert((by, client_id.clone()), seq);
-        c.messages.push((by, client_id.clone(), text.clone()));
+        let message = MMessage {
+            from: by,
+            client_id,
+            text,
+            reply_to,
+            edited: false,
+            recalled_by: None,
+        };
+        let ev = message.ev(conv, seq, false);
+        c.messages.push(message);
         let row = c.rows.get_mut(&by).expect("a member has a row");
         row.read_seq = row.read_seq.max(seq);
         let members = c.members.clone();
         self.conv_touched.insert(conv);
-        let ev = Ev::Message {
-            conv,
-            seq,
-            from: by,
-            client_id,
-            text,
-        };
         self.deliver(&members, ev.clone(), Some(conn));
+        Expect::Message(ev)
+    }
+
+    /// Whether the conversation is a single chat where one of the two blocks the other.
+    fn single_chat_blocked(&self, conv: usize) -> bool {
+        let c = &self.convs[conv];
+        match (c.kind, c.members.as_slice()) {
+            (ConversationType::SingleChat, &[a, b]) => {
+                self.blocks.contains(&(a, b)) || self.blocks.contains(&(b, a))
+            }
+            _ => false,
+        }
+    }
+
+    fn edit(&mut self, conn: usize, conv: usize, seq: u64, text: String) -> Expect {
+        let by = self.conns[conn].user;
+        let blocked = self.single_chat_blocked(conv);
+        let c = &mut self.convs[conv];
+        if !c.members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        if seq == 0 || seq > c.last_seq {
+            return Expect::Refused(ErrorCode::MessageNotFound);
+        }
+        let m = &mut c.messages[seq as usize - 1];
+        if m.from != by {
+            return Expect::Refused(ErrorCode::NotSender);
+        }
+        if m.recalled_by.is_some() {
+            return Expect::Refused(ErrorCode::NotEditable);
+        }
+        if m.text == text {
+            return Expect::Message(m.ev(conv, seq, false));
+        }
+        if blocked {
+            return Expect::Refused(ErrorCode::Blocked);
+        }
+        m.text = text;
+        m.edited = true;
+        let ev = m.ev(conv, seq, false);
+        let members = c.members.clone();
+        self.messages_changed.insert((conv, seq));
+        self.deliver(&members, ev.clone().updated(), Some(conn));
+        Expect::Message(ev)
+    }
+
+    fn recall(&mut self, conn: usize, conv: usize, seq: u64) -> Expect {
+        let by = self.conns[conn].user;
+        let c = &mut self.convs[conv];
+        if !c.members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        if seq == 0 || seq > c.last_seq {
+            return Expect::Refused(ErrorCode::MessageNotFound);
+        }
+        let manager = c.kind == ConversationType::GroupChat && c.manager == by;
+        let m = &mut c.messages[seq as usize - 1];
+        if m.recalled_by.is_some() {
+            return Expect::Message(m.ev(conv, seq, false));
+        }
+        if m.from != by && !manager {
+            return Expect::Refused(ErrorCode::NotSender);
+        }
+        m.recalled_by = Some(by);
+        m.text.clear();
+        let ev = m.ev(conv, seq, false);
+        let members = c.members.clone();
+        self.messages_changed.insert((conv, seq));
+        self.deliver(&members, ev.clone().updated(), Some(conn));
         Expect::Message(ev)
     }
 
@@ -703,7 +866,13 @@ impl Model {
             .filter(|(i, c)| match c.rows.get(&user) {
                 None => false,
                 Some(row) if row.active => {
-                    self.conv_touched.contains(i) || self.member_touched.contains(&(user, *i))
+                    self.conv_touched.contains(i)
+                        || self.member_touched.contains(&(user, *i))
+                        || self
+                            .messages_changed
+                            .range((*i, 0)..=(*i, u64::MAX))
+                            .next()
+                            .is_some()
                 }
                 Some(_) => self.member_touched.contains(&(user, *i)),
             })
@@ -1051,6 +1220,17 @@ impl<B: Backend> Harness<B> {
     }
 
     /// Turns a step into a command (or nothing, when nobody could send it now).
+    /// A seq of the conversation named by a target (0, back from the last, the last, beyond).
+    fn seq_of(&self, conv: usize, target: ReadTarget) -> u64 {
+        let last = self.model.convs[conv].last_seq;
+        match target {
+            ReadTarget::Zero => 0,
+            ReadTarget::Back(n) => last.saturating_sub(n as u64),
+            ReadTarget::Last => last,
+            ReadTarget::Beyond(n) => last + 1 + n as u64,
+        }
+    }
+
     fn step(&mut self, step: &Step) {
         match step {
             Step::Cut => self.cut(),
@@ -1251,7 +1431,12 @@ impl<B: Backend> Harness<B> {
                 let me = self.model.conns[conn].user;
                 self.members_change(conn, conv, vec![me], false);
             }
-            Step::Send { conn, conv, resend } => {
+            Step::Send {
+                conn,
+                conv,
+                resend,
+                reply,
+            } => {
                 let (Some(conn), Some(conv)) = (
                     Self::pick(&self.ready_conns(), *conn),
                     Self::pick(&self.known_convs(), *conv),
@@ -1285,15 +1470,69 @@ impl<B: Backend> Harness<B> {
                 };
                 let id = self.request_id();
                 let text = format!("text of request {id}");
+                let reply_to = reply.map(|target| self.seq_of(conv, target));
                 self.batch.push(WriteCmd::SendText {
                     by: self.origin(conn),
                     conversation_id: self.model.convs[conv].id.unwrap(),
                     client_id: client_id.parse().unwrap(),
                     text: text.clone(),
+                    reply_to,
                     order: id,
                     reply: self.frame(conn, id),
                 });
-                let expect = self.model.send(conn, conv, client_id, text);
+                let expect = self.model.send(conn, conv, client_id, text, reply_to);
+                self.expect_frame(conn, id, expect);
+            }
+            Step::Edit {
+                conn,
+                conv,
+                target,
+                same_text,
+            } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let id = self.request_id();
+                let seq = self.seq_of(conv, *target);
+                let text = match self.model.convs[conv]
+                    .messages
+                    .get((seq as usize).wrapping_sub(1))
+                {
+                    Some(m) if *same_text => m.text.clone(),
+                    _ => format!("edited by request {id}"),
+                };
+                if text.is_empty() {
+                    return; // a recalled message's empty text: refused before the writer
+                }
+                self.batch.push(WriteCmd::EditMessage {
+                    by: self.origin(conn),
+                    conversation_id: self.model.convs[conv].id.unwrap(),
+                    seq,
+                    text: text.clone(),
+                    reply: self.frame(conn, id),
+                });
+                let expect = self.model.edit(conn, conv, seq, text);
+                self.expect_frame(conn, id, expect);
+            }
+            Step::Recall { conn, conv, target } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let id = self.request_id();
+                let seq = self.seq_of(conv, *target);
+                self.batch.push(WriteCmd::RecallMessage {
+                    by: self.origin(conn),
+                    conversation_id: self.model.convs[conv].id.unwrap(),
+                    seq,
+                    reply: self.frame(conn, id),
+                });
+                let expect = self.model.recall(conn, conv, seq);
                 self.expect_frame(conn, id, expect);
             }
             Step::MarkRead { conn, conv, target } => {
@@ -1538,6 +1777,7 @@ impl<B: Backend> Harness<B> {
         }
         self.model.conv_touched.clear();
         self.model.member_touched.clear();
+        self.model.messages_changed.clear();
     }
 
     /// Compares what is stored, and what readers serve from it, with the model.
@@ -1717,27 +1957,32 @@ impl<B: Backend> Harness<B> {
                 true
             })
             .unwrap();
-            let want: Vec<(u64, usize, String, String)> = c
+            let want: Vec<Ev> = c
                 .messages
                 .iter()
                 .enumerate()
-                .map(|(i, (from, cid, text))| (i as u64 + 1, *from, cid.clone(), text.clone()))
+                .map(|(i, m)| m.ev(k, i as u64 + 1, false))
                 .collect();
-            let have: Vec<(u64, usize, String, String)> = stored
-                .iter()
-                .map(|m| {
-                    let MessageBody::Text { text } = &m.body else {
-                        panic!("text messages only")
-                    };
-                    (
-                        m.seq,
-                        names.user(m.from),
-                        m.client_id.to_string(),
-                        text.clone(),
-                    )
-                })
-                .collect();
+            let have: Vec<Ev> = stored.iter().map(|m| names.message(m, false)).collect();
             assert_eq!(have, want, "messages of conversation {k}");
+            // The changes since the cursor before the batch: exactly this batch's edits and
+            // recalls (for members; former members are refused).
+            let changed: BTreeSet<u64> = db
+                .message_changes(id, version_before, 1_000_000)
+                .unwrap()
+                .iter()
+                .map(|(m, _)| m.seq)
+                .collect();
+            let want_changed: BTreeSet<u64> = self
+                .model
+                .messages_changed
+                .range((k, 0)..=(k, u64::MAX))
+                .map(|(_, seq)| *seq)
+                .collect();
+            assert_eq!(
+                changed, want_changed,
+                "messages of {k} changed in the batch"
+            );
             for (&u, row) in &c.rows {
                 let uid = names.uids[u];
                 let state = db
@@ -1867,16 +2112,22 @@ impl Names {
         }
     }
 
-    fn message(&self, m: &Message) -> Ev {
-        let MessageBody::Text { text } = &m.body else {
-            panic!("text messages only")
+    fn message(&self, m: &Message, updated: bool) -> Ev {
+        let (text, recalled_by) = match &m.body {
+            MessageBody::Text { text } => (text.clone(), None),
+            MessageBody::Recalled { by } => (String::new(), Some(self.user(*by))),
+            other => panic!("unexpected body {other:?}"),
         };
         Ev::Message {
             conv: self.conv(m.conversation_id),
             seq: m.seq,
             from: self.user(m.from),
             client_id: m.client_id.to_string(),
-            text: text.clone(),
+            text,
+            reply_to: m.reply_to,
+            edited: m.edited_at.is_some(),
+            recalled_by,
+            updated,
         }
     }
 
@@ -1885,7 +2136,8 @@ impl Names {
     fn frame(&self, frame: ServerFrame, expect: &HashMap<RequestId, Expect>) -> Ev {
         match frame {
             ServerFrame::Event(event) => match event {
-                Event::Message(m) => self.message(&m),
+                Event::Message(m) => self.message(&m, false),
+                Event::MessageUpdated(m) => self.message(&m, true),
                 Event::Receipt(r) => Ev::Receipt {
                     conv: self.conv(r.conversation_id),
                     user: self.user(r.uid),
@@ -1931,7 +2183,7 @@ impl Names {
                     }
                     Some(Expect::Message(_)) => {
                         let m: Message = serde_json::from_str(json).unwrap();
-                        Expect::Message(self.message(&m))
+                        Expect::Message(self.message(&m, false))
                     }
                     Some(Expect::ReadMark { .. }) => {
                         let r: ReadMark = serde_json::from_str(json).unwrap();
@@ -2045,6 +2297,7 @@ fn sends_and_a_rename_in_one_batch_keep_last_seq() {
             conn: 0,
             conv: 0,
             resend: None,
+            reply: None,
         },
         Step::Update {
             conn: 3,
@@ -2055,12 +2308,14 @@ fn sends_and_a_rename_in_one_batch_keep_last_seq() {
             conn: 3,
             conv: 0,
             resend: None,
+            reply: None,
         },
         Step::Cut,
         Step::Send {
             conn: 6,
             conv: 0,
             resend: None,
+            reply: None,
         },
         Step::MarkRead {
             conn: 0,
@@ -2080,6 +2335,7 @@ fn batch_interleavings_the_review_named() {
         conn,
         conv: 0,
         resend,
+        reply: None,
     };
     let steps = [
         // A group of users 0, 1, 2 (connections 0–8; user 3 has 9–11).
@@ -2132,4 +2388,40 @@ fn batch_interleavings_the_review_named() {
     for budget in [1, 1_000_000] {
         run(budget, &steps);
     }
+}
+
+/// What the model found first: the change counter read back from SQLite (at start, and by this
+/// harness before each batch) ignored the counter of message changes, so a recall's change
+/// came back in every later `sync` (and a restarted writer could stamp it again).
+#[test]
+fn a_recall_is_synced_once() {
+    let steps = [
+        Step::Create {
+            conn: 0,
+            others: vec![132],
+            unique: false,
+            title: None,
+        },
+        Step::Cut,
+        Step::Send {
+            conn: 246,
+            conv: 0,
+            resend: None,
+            reply: None,
+        },
+        Step::Cut,
+        Step::Recall {
+            conn: 30,
+            conv: 0,
+            target: ReadTarget::Last,
+        },
+        Step::Cut,
+        Step::MarkRead {
+            conn: 0,
+            conv: 0,
+            target: ReadTarget::Last,
+        },
+        Step::Cut,
+    ];
+    run(1, &steps);
 }

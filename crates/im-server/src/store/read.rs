@@ -4,7 +4,7 @@
 
 use im_proto::{
     normalize_username, ConversationId, ConversationPage, ConversationView, ErrorCode, Message,
-    MessagePage, Seq, SyncPage, Uid, User,
+    MessageChanges, MessagePage, Seq, SyncPage, Uid, User,
 };
 
 use super::read_conn::{ReadConn, MAX_BOUND};
@@ -112,6 +112,37 @@ fn message_page<R: ReadConn + ?Sized>(
         messages.reverse();
     }
     Ok(MessagePage { messages, has_more })
+}
+
+/// A page of a conversation's changed messages after a change counter, checked for membership;
+/// bounded by `byte_budget` like [`message_page`].
+fn message_changes_page<R: ReadConn + ?Sized>(
+    conn: &R,
+    uid: Uid,
+    id: ConversationId,
+    after: u64,
+    limit: usize,
+    byte_budget: usize,
+) -> Result<MessageChanges> {
+    require_member(conn, uid, id)?;
+    let mut page = conn.message_changes(id, after, limit + 1)?;
+    let mut has_more = page.len() > limit;
+    page.truncate(limit);
+    let mut bytes = 0;
+    if let Some(end) = page.iter().position(|(m, _)| {
+        let over = bytes >= byte_budget;
+        bytes += m.body.preview().len() + 200;
+        over
+    }) {
+        page.truncate(end.max(1));
+        has_more = true;
+    }
+    let next = page.last().map_or(after, |(_, version)| *version);
+    Ok(MessageChanges {
+        messages: page.into_iter().map(|(m, _)| m).collect(),
+        next,
+        has_more,
+    })
 }
 
 /// Who hears `uid` typing in `id`: the other members, or nobody in a single chat where one of
@@ -235,6 +266,19 @@ impl Store {
     /// `uid`'s conversations that changed after `since`, oldest change first.
     pub async fn sync(&self, uid: Uid, since: u64, limit: usize) -> Result<SyncPage> {
         self.read(move |conn| sync_page(conn, uid, since, limit))
+            .await
+    }
+
+    /// A conversation's messages changed after the change counter `after`, oldest change first.
+    pub async fn message_changes(
+        &self,
+        uid: Uid,
+        id: ConversationId,
+        after: u64,
+        limit: usize,
+        byte_budget: usize,
+    ) -> Result<MessageChanges> {
+        self.read(move |conn| message_changes_page(conn, uid, id, after, limit, byte_budget))
             .await
     }
 

@@ -50,6 +50,14 @@ pub trait ReadConn {
         limit: usize,
         take: &mut dyn FnMut(Message) -> bool,
     ) -> Result<()>;
+    /// Messages of `id` changed (edited, recalled) after the change counter `after`, oldest
+    /// change first, each with the counter of its change; at most `limit`.
+    fn message_changes(
+        &self,
+        id: ConversationId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(Message, u64)>>;
     /// Whether `id` is a single chat.
     fn is_single_chat(&self, id: ConversationId) -> Result<bool>;
     /// Whether either of two users blocks the other.
@@ -132,7 +140,8 @@ impl ReadConn for Connection {
         let mut stmt = self.prepare_cached(
             "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
                  m.left_snapshot, m.muted,
-                 CASE WHEN m.active THEN max(c.version, m.version) ELSE m.version END AS v
+                 CASE WHEN m.active THEN max(c.version, c.changes_version, m.version)
+                      ELSE m.version END AS v
              FROM members m JOIN conversations c ON c.id = m.conversation_id
              WHERE m.uid = ?1 AND v > ?2
              ORDER BY v LIMIT ?3",
@@ -201,6 +210,27 @@ impl ReadConn for Connection {
             }
         }
         Ok(())
+    }
+
+    fn message_changes(
+        &self,
+        id: ConversationId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(Message, u64)>> {
+        let mut stmt = self.prepare_cached(&format!(
+            "SELECT {}, change_version FROM messages
+             WHERE conversation_id = ?1 AND change_version > ?2
+             ORDER BY change_version LIMIT ?3",
+            rows::MESSAGE_COLUMNS
+        ))?;
+        let changes = stmt
+            .query_map(
+                params![id.as_bytes(), after.min(MAX_BOUND), limit as i64],
+                |r| Ok((rows::message(r)?, r.get(10)?)),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(changes)
     }
 
     fn is_single_chat(&self, id: ConversationId) -> Result<bool> {

@@ -30,22 +30,35 @@ pub fn conversation_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<Conversati
 
 /// The columns [`message`] reads, in order.
 pub const MESSAGE_COLUMNS: &str =
-    "conversation_id, seq, id, sender, client_id, type, body, timestamp";
+    "conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to, edited_at";
+
+/// A message body from its stored `type` and `body` (a recalled one keeps who recalled it).
+pub fn message_body(kind: &str, body: String) -> std::result::Result<MessageBody, String> {
+    match kind {
+        "text" => Ok(MessageBody::Text { text: body }),
+        "recalled" => Ok(MessageBody::Recalled {
+            by: body
+                .parse()
+                .map_err(|e| format!("recalled by {body:?}: {e}"))?,
+        }),
+        other => Err(format!("unknown message type {other:?}")),
+    }
+}
+
+/// The stored `body` of a message body (see [`message_body`]).
+pub fn stored_body(body: &MessageBody) -> std::borrow::Cow<'_, str> {
+    match body {
+        MessageBody::Recalled { by } => by.to_string().into(),
+        other => other.preview().into(),
+    }
+}
 
 /// A `messages` row selected with [`MESSAGE_COLUMNS`].
 pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
     let client_id: String = row.get(4)?;
     let kind: String = row.get(5)?;
-    let body = match kind.as_str() {
-        "text" => MessageBody::Text { text: row.get(6)? },
-        other => {
-            return Err(conversion(
-                5,
-                Type::Text,
-                std::io::Error::other(format!("unknown message type {other:?}")),
-            ))
-        }
-    };
+    let body = message_body(&kind, row.get(6)?)
+        .map_err(|e| conversion(5, Type::Text, std::io::Error::other(e)))?;
     Ok(Message {
         conversation_id: conversation_id(row, 0)?,
         seq: row.get(1)?,
@@ -56,6 +69,8 @@ pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
             .map_err(|e| conversion(4, Type::Text, e))?,
         timestamp: row.get(7)?,
         body,
+        reply_to: row.get(8)?,
+        edited_at: row.get(9)?,
     })
 }
 
@@ -77,10 +92,12 @@ pub struct ConversationRow {
     pub conversation: Conversation,
     pub last_seq: Seq,
     pub version: u64,
+    /// The change counter of the newest edit or recall of one of its messages (0: none).
+    pub changes_version: u64,
 }
 
-const CONVERSATION_COLUMNS: &str =
-    "id, title, icon, manager_id, remark, user_count, attrs, create_time, type, last_seq, version";
+const CONVERSATION_COLUMNS: &str = "id, title, icon, manager_id, remark, user_count, attrs, \
+     create_time, type, last_seq, version, changes_version";
 
 fn conversation_row(row: &Row<'_>) -> rusqlite::Result<ConversationRow> {
     let attrs: String = row.get(6)?;
@@ -106,6 +123,7 @@ fn conversation_row(row: &Row<'_>) -> rusqlite::Result<ConversationRow> {
         },
         last_seq: row.get(9)?,
         version: row.get(10)?,
+        changes_version: row.get(11)?,
     })
 }
 
@@ -209,6 +227,7 @@ pub fn view<R: ReadConn + ?Sized>(
             version: member.version,
             removed: true,
             muted: member.muted,
+            changes_version: 0,
         });
     }
     let row = conn
@@ -222,9 +241,10 @@ pub fn view<R: ReadConn + ?Sized>(
         read_seq,
         others_read_seq: conn.others_read_seq(member.id, uid)?.min(row.last_seq),
         unread_count: row.last_seq - read_seq,
-        version: row.version.max(member.version),
+        version: row.version.max(row.changes_version).max(member.version),
         removed: false,
         muted: member.muted,
+        changes_version: row.changes_version,
         conversation: row.conversation,
     })
 }

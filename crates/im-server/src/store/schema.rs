@@ -133,6 +133,20 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         CREATE UNIQUE INDEX messages_by_client_id ON messages(client_id, sender, conversation_id);
         "#,
         ),
+        // Replies, edits and recalls. A changed message takes the change counter of its newest
+        // change (`change_version`, 0 for a message never changed) and so does its conversation's
+        // `changes_version`: `get_message_changes` pages a conversation's changes by it. Adding
+        // columns with constant defaults rewrites no row.
+        M::up(
+            r#"
+        ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+        ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+        ALTER TABLE messages ADD COLUMN change_version INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX messages_by_change ON messages(conversation_id, change_version)
+            WHERE change_version > 0;
+        ALTER TABLE conversations ADD COLUMN changes_version INTEGER NOT NULL DEFAULT 0;
+        "#,
+        ),
     ])
 });
 

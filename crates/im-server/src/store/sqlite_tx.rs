@@ -373,7 +373,7 @@ impl WriteTx for SqliteTx<'_> {
             im_proto::MessageBody::Text { .. } => "text",
             other => {
                 return Err(crate::error::Error::Corrupt(format!(
-                    "cannot store a message body {other:?}"
+                    "cannot store a new message body {other:?}"
                 )))
             }
         };
@@ -381,8 +381,8 @@ impl WriteTx for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO messages
-                     (conversation_id, seq, id, sender, client_id, type, body, timestamp)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (conversation_id, sender, client_id) DO NOTHING",
             )?
             .execute(params![
@@ -393,9 +393,41 @@ impl WriteTx for SqliteTx<'_> {
                 m.client_id.as_str(),
                 kind,
                 m.body.preview(),
-                m.timestamp
+                m.timestamp,
+                m.reply_to,
             ])?;
         Ok(inserted == 1)
+    }
+
+    fn message_by_seq(&self, id: ConversationId, seq: Seq) -> Result<Option<Message>> {
+        rows::message_by_seq(self.conn, id, seq)
+    }
+
+    fn change_message(&self, m: &Message, version: u64) -> Result<()> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE messages SET type = ?3, body = ?4, edited_at = ?5, change_version = ?6
+                 WHERE conversation_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![
+                m.conversation_id.as_bytes(),
+                m.seq,
+                m.body.kind(),
+                rows::stored_body(&m.body),
+                m.edited_at,
+                version,
+            ])?;
+        if changed != 1 {
+            return Err(crate::error::Error::Corrupt(format!(
+                "no message {} in conversation {} to change",
+                m.seq, m.conversation_id
+            )));
+        }
+        self.conn
+            .prepare_cached("UPDATE conversations SET changes_version = ?2 WHERE id = ?1")?
+            .execute(params![m.conversation_id.as_bytes(), version])?;
+        Ok(())
     }
 
     fn message_by_client_id(

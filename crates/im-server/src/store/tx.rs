@@ -99,6 +99,14 @@ pub trait WriteTx {
         client_id: &ClientId,
     ) -> Result<Option<Message>>;
 
+    /// A message by its seq.
+    fn message_by_seq(&self, id: ConversationId, seq: Seq) -> Result<Option<Message>>;
+    /// Stores an edited or recalled message (its body and `edited_at`, found by conversation and
+    /// seq) as changed at `version`, which also becomes its conversation's `changes_version`
+    /// (not its `version`: a change to an old message does not move the conversation up the
+    /// list; `sync` looks at both).
+    fn change_message(&self, message: &Message, version: u64) -> Result<()>;
+
     /// Whether an account is disabled (`None`: no such account).
     fn user_disabled(&self, uid: Uid) -> Result<Option<bool>>;
     /// Disables or enables an account.

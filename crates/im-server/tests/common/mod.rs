@@ -395,6 +395,7 @@ pub fn text(conversation_id: im_proto::ConversationId, body: String) -> im_proto
         conversation_id,
         client_id: im_proto::ClientId::random(),
         text: body,
+        reply_to: None,
     }
 }
 

@@ -117,7 +117,8 @@ impl ReadConn for PgReader {
             return Ok(None);
         }
         self.query_opt(
-            "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
+            "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
+                 reply_to, edited_at
              FROM messages WHERE conversation_id = $1 AND seq = $2",
             &[&id.as_bytes().as_slice(), &big(seq)?],
         )?
@@ -139,7 +140,8 @@ impl ReadConn for PgReader {
             "SELECT m.conversation_id, m.active, m.read_seq, m.version, m.left_seq,
                  m.left_snapshot, m.muted
              FROM (
-                 SELECT m.*, CASE WHEN m.active THEN GREATEST(c.version, m.version)
+                 SELECT m.*, CASE WHEN m.active
+                                  THEN GREATEST(c.version, c.changes_version, m.version)
                                   ELSE m.version END AS v
                  FROM members m JOIN conversations c ON c.id = m.conversation_id
                  WHERE m.uid = $1) m
@@ -170,6 +172,24 @@ impl ReadConn for PgReader {
         .collect()
     }
 
+    fn message_changes(
+        &self,
+        id: ConversationId,
+        after: u64,
+        count: usize,
+    ) -> Result<Vec<(Message, u64)>> {
+        self.query(
+            "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
+                 reply_to, edited_at, change_version
+             FROM messages WHERE conversation_id = $1 AND change_version > $2
+             ORDER BY change_version LIMIT $3",
+            &[&id.as_bytes().as_slice(), &bound(after)?, &limit(count)?],
+        )?
+        .iter()
+        .map(|r| Ok((message(r)?, unsigned(r.get(10))?)))
+        .collect()
+    }
+
     fn messages(
         &self,
         id: ConversationId,
@@ -179,12 +199,14 @@ impl ReadConn for PgReader {
     ) -> Result<()> {
         let (sql, seq) = match direction {
             Direction::After(seq) => (
-                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
+                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
+                     reply_to, edited_at
                  FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 seq,
             ),
             Direction::Before(seq) => (
-                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
+                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
+                     reply_to, edited_at
                  FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
                 seq,
             ),

@@ -270,13 +270,12 @@ pub struct PgTx<'a> {
     pending: &'a RefCell<Pending>,
 }
 
-/// A message row: `conversation_id, seq, id, sender, client_id, type, body, timestamp`.
+/// A message row: `conversation_id, seq, id, sender, client_id, type, body, timestamp,
+/// reply_to, edited_at`.
 pub(super) fn message(row: &Row) -> Result<Message> {
     let kind: &str = row.get(5);
-    let body = match kind {
-        "text" => MessageBody::Text { text: row.get(6) },
-        other => return Err(Error::Corrupt(format!("unknown message type {other:?}"))),
-    };
+    let body = crate::store::rows::message_body(kind, row.get(6)).map_err(Error::Corrupt)?;
+    let reply_to: Option<i64> = row.get(8);
     Ok(Message {
         conversation_id: ConversationId::from_bytes(id16(row.get(0))?),
         seq: unsigned(row.get(1))?,
@@ -288,6 +287,8 @@ pub(super) fn message(row: &Row) -> Result<Message> {
             .map_err(|e| Error::Corrupt(format!("client id: {e}")))?,
         timestamp: row.get(7),
         body,
+        reply_to: reply_to.map(unsigned).transpose()?,
+        edited_at: row.get(9),
     })
 }
 
@@ -311,6 +312,7 @@ impl PgTx<'_> {
             let mut client_ids = Vec::with_capacity(messages.len());
             let mut bodies = Vec::with_capacity(messages.len());
             let mut times = Vec::with_capacity(messages.len());
+            let mut replies = Vec::with_capacity(messages.len());
             for m in &messages {
                 conversations.push(m.conversation_id.as_bytes().as_slice());
                 seqs.push(big(m.seq)?);
@@ -319,13 +321,14 @@ impl PgTx<'_> {
                 client_ids.push(m.client_id.as_str());
                 bodies.push(m.body.preview());
                 times.push(m.timestamp);
+                replies.push(m.reply_to.map(big).transpose()?);
             }
             let inserted = self.db.execute(
                 "INSERT INTO messages
-                     (conversation_id, seq, id, sender, client_id, type, body, timestamp)
-                 SELECT c, s, i, f, k, 'text', b, t
+                     (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to)
+                 SELECT c, s, i, f, k, 'text', b, t, r
                  FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], $4::bytea[], $5::text[],
-                             $6::text[], $7::bigint[]) AS v(c, s, i, f, k, b, t)
+                             $6::text[], $7::bigint[], $8::bigint[]) AS v(c, s, i, f, k, b, t, r)
                  ON CONFLICT (client_id, sender, conversation_id) DO NOTHING",
                 &[
                     &conversations,
@@ -335,6 +338,7 @@ impl PgTx<'_> {
                     &client_ids,
                     &bodies,
                     &times,
+                    &replies,
                 ],
             )?;
             // The batch looked its keys up inside this transaction and this writer is the only
@@ -396,7 +400,7 @@ impl PgTx<'_> {
 /// A conversation's row by id, read by [`conversation_row`].
 pub(super) const CONVERSATION_SQL: &str =
     "SELECT id, title, icon, manager_id, remark, user_count, attrs, create_time, type, last_seq,
-         version
+         version, changes_version
      FROM conversations WHERE id = $1";
 
 /// A conversation's active members, in joining order.
@@ -426,6 +430,7 @@ pub(super) fn conversation_row(row: &Row, user_ids: Vec<Uid>) -> Result<Conversa
         },
         last_seq: unsigned(row.get(9))?,
         version: unsigned(row.get(10))?,
+        changes_version: unsigned(row.get(11))?,
     })
 }
 
@@ -793,8 +798,8 @@ impl WriteTx for PgTx<'_> {
         self.flush()?;
         let inserted = self.db.execute(
             "INSERT INTO messages
-                 (conversation_id, seq, id, sender, client_id, type, body, timestamp)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (client_id, sender, conversation_id) DO NOTHING",
             &[
                 &m.conversation_id.as_bytes().as_slice(),
@@ -805,9 +810,52 @@ impl WriteTx for PgTx<'_> {
                 &kind,
                 &m.body.preview(),
                 &m.timestamp,
+                &m.reply_to.map(big).transpose()?,
             ],
         )?;
         Ok(inserted == 1)
+    }
+
+    fn message_by_seq(&self, id: ConversationId, seq: Seq) -> Result<Option<Message>> {
+        self.flush()?;
+        self.db
+            .query_opt(
+                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
+                     reply_to, edited_at
+                 FROM messages WHERE conversation_id = $1 AND seq = $2",
+                &[&id.as_bytes().as_slice(), &big(seq)?],
+            )?
+            .map(|r| message(&r))
+            .transpose()
+    }
+
+    fn change_message(&self, m: &Message, version: u64) -> Result<()> {
+        self.flush()?;
+        let id = m.conversation_id.as_bytes().as_slice();
+        let version = big(version)?;
+        let changed = self.db.execute(
+            "UPDATE messages SET type = $3, body = $4, edited_at = $5, change_version = $6
+             WHERE conversation_id = $1 AND seq = $2",
+            &[
+                &id,
+                &big(m.seq)?,
+                &m.body.kind(),
+                &crate::store::rows::stored_body(&m.body).as_ref(),
+                &m.edited_at,
+                &version,
+            ],
+        )?;
+        if changed != 1 {
+            return Err(Error::Corrupt(format!(
+                "no message {} in conversation {} to change",
+                m.seq, m.conversation_id
+            )));
+        }
+        self.db.execute(
+            "UPDATE conversations SET changes_version = $2 WHERE id = $1",
+            &[&id, &version],
+        )?;
+        Ok(())
     }
 
     fn message_by_client_id(
@@ -819,7 +867,8 @@ impl WriteTx for PgTx<'_> {
         self.flush()?;
         self.db
             .query_opt(
-                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp
+                "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
+                     reply_to, edited_at
                  FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_id = $3",
                 &[
                     &id.as_bytes().as_slice(),

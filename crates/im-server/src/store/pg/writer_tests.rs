@@ -73,6 +73,7 @@ fn send(
         conversation_id: to,
         client_id: client_id.parse::<ClientId>().unwrap(),
         text: text.into(),
+        reply_to: None,
         order: 0,
         reply: Reply::Direct(tx),
     };
@@ -152,6 +153,7 @@ fn the_writer_keeps_its_promises_on_postgres() {
         conversation_id: chat,
         client_id: "c1".parse().unwrap(),
         text: "again".into(),
+        reply_to: None,
         order: 0,
         reply,
     })

@@ -1,11 +1,11 @@
-//! Sending messages (gapless seqs from the hot cache, idempotent by client id) and moving read
-//! marks.
+//! Sending messages (gapless seqs from the hot cache, idempotent by client id), editing and
+//! recalling them, and moving read marks.
 
 use std::sync::Arc;
 
 use im_proto::{
-    encode_event_json, ClientId, ConversationId, ErrorCode, Event, Message, MessageBody, MessageId,
-    ReadMark, Receipt, Seq,
+    encode_event_json, ClientId, ConversationId, ConversationType, ErrorCode, Event, Message,
+    MessageBody, MessageId, ReadMark, Receipt, Seq,
 };
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -20,6 +20,7 @@ pub fn send_text<T: WriteTx>(
     id: ConversationId,
     client_id: &ClientId,
     text: &str,
+    reply_to: Option<Seq>,
 ) -> Result<Value> {
     let hot = match ctx.member_of(id, by.uid) {
         Ok(hot) => hot,
@@ -47,6 +48,22 @@ pub fn send_text<T: WriteTx>(
             )),
         };
     }
+    if let Some(replied) = reply_to {
+        // Seqs are gapless and messages never deleted: every seq up to the last one exists.
+        // (A resend of a stored message was answered above, before this check.)
+        if replied == 0 || replied > hot.last_seq {
+            if let Some(original) = ctx.tx.message_by_client_id(id, by.uid, client_id)? {
+                return Ok(Value::Message {
+                    message: original,
+                    json: None,
+                });
+            }
+            return Err(refused(
+                ErrorCode::MessageNotFound,
+                format!("reply_to: conversation {id} has no message {replied}"),
+            ));
+        }
+    }
     let seq = hot.last_seq + 1;
     let message = Message {
         id: MessageId::time_ordered(),
@@ -58,6 +75,8 @@ pub fn send_text<T: WriteTx>(
         body: MessageBody::Text {
             text: text.to_owned(),
         },
+        reply_to,
+        edited_at: None,
     };
     if !ctx.tx.insert_message(&message)? {
         // A resend: the original, and nobody hears of it again.
@@ -85,6 +104,146 @@ pub fn send_text<T: WriteTx>(
         message,
         json: Some(json),
     })
+}
+
+/// The message `seq` of conversation `id` (whose last seq is `last_seq`).
+fn stored_message<T: WriteTx>(
+    ctx: &Ctx<'_, T>,
+    id: ConversationId,
+    seq: Seq,
+    last_seq: Seq,
+) -> Result<Message> {
+    let missing = || {
+        refused(
+            ErrorCode::MessageNotFound,
+            format!("conversation {id} has no message {seq}"),
+        )
+    };
+    if seq == 0 || seq > last_seq {
+        return Err(missing());
+    }
+    ctx.tx.message_by_seq(id, seq)?.ok_or_else(missing)
+}
+
+/// Stores a changed message and tells every member's sessions (but the caller's connection).
+fn store_change<T: WriteTx>(
+    ctx: &mut Ctx<'_, T>,
+    by: Origin,
+    message: Message,
+    members: Arc<[im_proto::Uid]>,
+) -> Result<Value> {
+    let version = ctx.next_version();
+    ctx.tx.change_message(&message, version)?;
+    let json: Arc<str> = serde_json::to_string(&message)
+        .expect("messages serialize")
+        .into();
+    ctx.pushes.push(Push::Deliver {
+        to: members,
+        frame: Utf8Bytes::from(encode_event_json("message_updated", &json)),
+        skip: Some(by.conn),
+    });
+    Ok(Value::Message {
+        message,
+        json: Some(json),
+    })
+}
+
+/// Replaces the text of the caller's own text message, within `ctx.edit_window_ms` of sending.
+/// The same text again changes nothing (a retry) and tells nobody.
+pub fn edit<T: WriteTx>(
+    ctx: &mut Ctx<'_, T>,
+    by: Origin,
+    id: ConversationId,
+    seq: Seq,
+    text: &str,
+) -> Result<Value> {
+    let hot = ctx.member_of(id, by.uid)?;
+    let mut message = stored_message(ctx, id, seq, hot.last_seq)?;
+    if message.from != by.uid {
+        return Err(refused(
+            ErrorCode::NotSender,
+            "only its sender can edit a message",
+        ));
+    }
+    match &message.body {
+        MessageBody::Text { text: old } if old == text => {
+            return Ok(Value::Message {
+                message,
+                json: None,
+            })
+        }
+        MessageBody::Text { .. } => {}
+        _ => {
+            return Err(refused(
+                ErrorCode::NotEditable,
+                "only a text message that was not recalled can be edited",
+            ))
+        }
+    }
+    if hot.blocked {
+        return Err(refused(
+            ErrorCode::Blocked,
+            "one of you has blocked the other: this chat takes no changes",
+        ));
+    }
+    let now = now_millis();
+    if now.saturating_sub(message.timestamp) > window(ctx.edit_window_ms) {
+        return Err(refused(
+            ErrorCode::WindowClosed,
+            format!(
+                "a message can be edited within {} minutes of sending it",
+                ctx.edit_window_ms / 60_000
+            ),
+        ));
+    }
+    message.body = MessageBody::Text {
+        text: text.to_owned(),
+    };
+    message.edited_at = Some(now);
+    store_change(ctx, by, message, hot.members)
+}
+
+/// Recalls a message for everyone: its sender within `ctx.recall_window_ms` of sending it, or a
+/// group's manager at any time. Recalling a recalled message changes nothing and tells nobody.
+pub fn recall<T: WriteTx>(
+    ctx: &mut Ctx<'_, T>,
+    by: Origin,
+    id: ConversationId,
+    seq: Seq,
+) -> Result<Value> {
+    let hot = ctx.member_of(id, by.uid)?;
+    let mut message = stored_message(ctx, id, seq, hot.last_seq)?;
+    if message.body.is_recalled() {
+        return Ok(Value::Message {
+            message,
+            json: None,
+        });
+    }
+    let manager = hot.kind == ConversationType::GroupChat && hot.manager == by.uid;
+    if !manager {
+        if message.from != by.uid {
+            return Err(refused(
+                ErrorCode::NotSender,
+                "only its sender or the group's manager can recall a message",
+            ));
+        }
+        if now_millis().saturating_sub(message.timestamp) > window(ctx.recall_window_ms) {
+            return Err(refused(
+                ErrorCode::WindowClosed,
+                format!(
+                    "a message can be recalled within {} minutes of sending it",
+                    ctx.recall_window_ms / 60_000
+                ),
+            ));
+        }
+    }
+    message.body = MessageBody::Recalled { by: by.uid };
+    store_change(ctx, by, message, hot.members)
+}
+
+/// A window in milliseconds as a timestamp difference.
+fn window(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 pub fn mark_read<T: WriteTx>(

@@ -27,6 +27,9 @@ pub struct Ctx<'a, T: WriteTx> {
     pub max_members: usize,
     /// Sessions one user may have (0: no limit); signing in beyond it ends the oldest.
     pub max_sessions: usize,
+    /// How long after sending a message its sender may edit it, and recall it (ms).
+    pub edit_window_ms: u64,
+    pub recall_window_ms: u64,
     /// The side effects of the command being applied.
     pub pushes: Vec<Push>,
 }
@@ -106,8 +109,22 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &WriteCmd) -> Result<Value> 
             conversation_id,
             client_id,
             text,
+            reply_to,
             ..
-        } => messages::send_text(ctx, *by, *conversation_id, client_id, text),
+        } => messages::send_text(ctx, *by, *conversation_id, client_id, text, *reply_to),
+        WriteCmd::EditMessage {
+            by,
+            conversation_id,
+            seq,
+            text,
+            ..
+        } => messages::edit(ctx, *by, *conversation_id, *seq, text),
+        WriteCmd::RecallMessage {
+            by,
+            conversation_id,
+            seq,
+            ..
+        } => messages::recall(ctx, *by, *conversation_id, *seq),
         WriteCmd::MarkRead {
             by,
             conversation_id,
