@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::account::Session;
 use crate::cache::{Cache, ConversationRecord, OutboxState, OutgoingMessage};
-use crate::conversation::{Conversation, HistoryPage};
+use crate::conversation::{Conversation, HistoryPage, TextMessage};
 use crate::error::{Error, Result};
 use crate::events::{ClientEvent, ConnectionState, EventKind};
 use crate::supervisor::{Command, Supervisor};
@@ -711,17 +711,26 @@ impl ImClient {
     pub(crate) fn enqueue_text(
         &self,
         conversation_id: ConversationId,
-        text: String,
+        message: TextMessage,
     ) -> Result<OutgoingMessage> {
-        self.enqueue_text_with(conversation_id, text, None)
+        self.enqueue_text_with(conversation_id, message, None)
+    }
+
+    /// Stores a change this client made (an edit or recall it was answered) and announces it.
+    pub(crate) fn changed_here(&self, message: &Message) -> Result<()> {
+        crate::cache::store_change(self.cache()?.as_ref(), message)?;
+        self.inner()
+            .emit(ClientEvent::changed(message.clone(), true));
+        Ok(())
     }
 
     fn enqueue_text_with(
         &self,
         conversation_id: ConversationId,
-        text: String,
+        message: TextMessage,
         waiter: Option<oneshot::Sender<Result<Message>>>,
     ) -> Result<OutgoingMessage> {
+        let TextMessage { text, reply_to } = message;
         let limit = self.limits().max_text_chars;
         if text.trim().is_empty() {
             return Err(Error::InvalidInput("the text is empty".into()));
@@ -737,6 +746,7 @@ impl ImClient {
             client_id: ClientId::time_ordered(),
             conversation_id,
             text,
+            reply_to,
             created_at: crate::supervisor::now(),
             state: OutboxState::Sending,
         };
@@ -762,10 +772,10 @@ impl ImClient {
     pub(crate) async fn send_text(
         &self,
         conversation_id: ConversationId,
-        text: String,
+        message: TextMessage,
     ) -> Result<Message> {
         let (tx, rx) = oneshot::channel();
-        self.enqueue_text_with(conversation_id, text, Some(tx))?;
+        self.enqueue_text_with(conversation_id, message, Some(tx))?;
         rx.await.map_err(|_| self.gone())?
     }
 

@@ -1,8 +1,8 @@
 //! [`Conversation`]: one conversation of an [`ImClient`], with the seed's `send(TextMessage)`.
 
 use im_proto::{
-    AddMembers, ConversationId, Message, MuteConversation, RemoveMembers, Seq, SetTyping, Uid,
-    UpdateConversation,
+    AddMembers, ConversationId, EditMessage, Message, MuteConversation, RecallMessage,
+    RemoveMembers, Seq, SetTyping, Uid, UpdateConversation,
 };
 
 use crate::cache::{ConversationRecord, OutgoingMessage};
@@ -13,18 +13,33 @@ use crate::events::ClientEvent;
 /// A text message to send (the seed's `new TextMessage("…")`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextMessage {
-    text: String,
+    pub(crate) text: String,
+    pub(crate) reply_to: Option<Seq>,
 }
 
 impl TextMessage {
     /// A message with this text (at most the server's `max_text_chars` characters, not blank).
     pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into() }
+        Self {
+            text: text.into(),
+            reply_to: None,
+        }
+    }
+
+    /// The same message as a reply to the message `seq` of the conversation it goes to.
+    pub fn replying_to(mut self, seq: Seq) -> Self {
+        self.reply_to = Some(seq);
+        self
     }
 
     /// The text.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The seq of the message it replies to.
+    pub fn reply_to(&self) -> Option<Seq> {
+        self.reply_to
     }
 }
 
@@ -72,20 +87,52 @@ impl Conversation {
     /// message is kept in the outbox (on disk with a [`DiskCache`](crate::DiskCache)) and
     /// resent with the same client id, so it is stored exactly once.
     pub async fn send(&self, message: TextMessage) -> Result<Message> {
-        self.client.send_text(self.id(), message.text).await
+        self.client.send_text(self.id(), message).await
     }
 
     /// Puts a text message in the outbox and returns at once; the outcome arrives as
     /// [`ClientEvent::MessageSent`](crate::ClientEvent::MessageSent) or
     /// [`ClientEvent::MessageFailed`](crate::ClientEvent::MessageFailed).
     pub fn enqueue(&self, message: TextMessage) -> Result<OutgoingMessage> {
-        self.client.enqueue_text(self.id(), message.text)
+        self.client.enqueue_text(self.id(), message)
     }
 
     /// Up to `limit` messages before seq `before` (the newest ones when `None`): from the cache
     /// when it holds that whole range, otherwise from the server (and then cached).
     pub async fn messages(&self, before: Option<Seq>, limit: usize) -> Result<HistoryPage> {
         self.client.history(self.id(), before, limit).await
+    }
+
+    /// Replaces the text of one of the user's own text messages, for everyone (within the
+    /// server's `edit_window_ms`; the seed's `message.edit(…)`). Needs the connection. The
+    /// cache and the [`ClientEvent::MessageUpdated`] subscribers hear it at once.
+    pub async fn edit(&self, seq: Seq, text: impl Into<String>) -> Result<Message> {
+        let message = self
+            .client
+            .call(EditMessage {
+                conversation_id: self.id(),
+                seq,
+                text: text.into(),
+            })
+            .await?;
+        self.client.changed_here(&message)?;
+        Ok(message)
+    }
+
+    /// Recalls a message for everyone (the seed's `conversation.recall(message)`): the user's
+    /// own within the server's `recall_window_ms`, or any message of a group the user manages.
+    /// Needs the connection. The cache and the [`ClientEvent::MessageRecalled`] subscribers
+    /// hear it at once.
+    pub async fn recall(&self, seq: Seq) -> Result<Message> {
+        let message = self
+            .client
+            .call(RecallMessage {
+                conversation_id: self.id(),
+                seq,
+            })
+            .await?;
+        self.client.changed_here(&message)?;
+        Ok(message)
     }
 
     /// Marks messages up to `seq` as read: at once in the cache, and on the server when

@@ -39,6 +39,17 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
 
+impl ClientEvent {
+    /// The event announcing a change (edit or recall) to `message`.
+    pub fn changed(message: Message, live: bool) -> Self {
+        if message.body.is_recalled() {
+            ClientEvent::MessageRecalled { message, live }
+        } else {
+            ClientEvent::MessageUpdated { message, live }
+        }
+    }
+}
+
 /// Something that happened.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -47,6 +58,24 @@ pub enum ClientEvent {
     /// sessions). `live` is false for messages fetched while catching up after a reconnect.
     Message {
         /// The message.
+        message: Message,
+        /// Pushed as it happened (true) or fetched during catch-up (false).
+        live: bool,
+    },
+    /// A message was edited (the seed's `MESSAGE_UPDATE`): the message as it is now. `live` is
+    /// false when found while catching up. Sent for messages the cache holds, and for this
+    /// client's own edits.
+    MessageUpdated {
+        /// The message, edited.
+        message: Message,
+        /// Pushed as it happened (true) or fetched during catch-up (false).
+        live: bool,
+    },
+    /// A message was recalled for everyone (the seed's `MESSAGE_RECALL`): its body is
+    /// [`MessageBody::Recalled`](im_proto::MessageBody::Recalled) now. An app also withdraws
+    /// the notification it showed for it.
+    MessageRecalled {
+        /// The message, recalled.
         message: Message,
         /// Pushed as it happened (true) or fetched during catch-up (false).
         live: bool,
@@ -110,6 +139,10 @@ pub enum ClientEvent {
 pub enum EventKind {
     /// [`ClientEvent::Message`] (the seed's `Event.MESSAGE`).
     Message,
+    /// [`ClientEvent::MessageUpdated`] (the seed's `Event.MESSAGE_UPDATE`).
+    MessageUpdated,
+    /// [`ClientEvent::MessageRecalled`] (the seed's `Event.MESSAGE_RECALL`).
+    MessageRecalled,
     /// [`ClientEvent::MessageSent`].
     MessageSent,
     /// [`ClientEvent::MessageFailed`].
@@ -147,6 +180,8 @@ impl ClientEvent {
     pub fn kind(&self) -> EventKind {
         match self {
             ClientEvent::Message { .. } => EventKind::Message,
+            ClientEvent::MessageUpdated { .. } => EventKind::MessageUpdated,
+            ClientEvent::MessageRecalled { .. } => EventKind::MessageRecalled,
             ClientEvent::MessageSent(_) => EventKind::MessageSent,
             ClientEvent::MessageFailed { .. } => EventKind::MessageFailed,
             ClientEvent::Error(_) => EventKind::Error,

@@ -5,10 +5,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{chat, client, fast_config, next_event, online, sign_up, Server, WAIT};
+use common::{
+    chat, client, collect_messages, fast_config, next_event, online, sign_up, Server, WAIT,
+};
 use im_sdk::{
-    ClientEvent, ConnectionState, CreateConversation, Error, EventKind, ImService, MemoryCache,
-    TextMessage,
+    ClientEvent, ConnectionState, CreateConversation, Error, EventKind, ImClient, ImService,
+    MemoryCache, TextMessage,
 };
 
 #[tokio::test]
@@ -565,4 +567,96 @@ async fn invite_sign_up_devices_and_a_new_password() {
     im_sdk::sign_in(&url, "tom", &"a-new-password".into(), None)
         .await
         .unwrap();
+}
+
+/// Tom's edits and recall reach Jerry live and, after Jerry's app restarts from its disk cache,
+/// through catch-up (changes to messages it already holds, not only new seqs); a reply keeps
+/// its `reply_to`; search follows the text as it is now.
+#[tokio::test]
+async fn edits_and_recalls_reach_jerry_live_and_after_a_restart() {
+    let server = Server::start().await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let jerry_session = sign_up(&url, "jerry").await;
+    let jerry = client(&ImService::new(), jerry_session.clone(), dir.path());
+    let tom = client(&ImService::new(), sign_up(&url, "tom").await, dir.path());
+    online(&jerry).await;
+    online(&tom).await;
+    let mut jerry_events = jerry.events();
+    let toms = chat(&tom, jerry.user().uid).await;
+    let wake = toms.send(TextMessage::new("耗子，起床啦")).await.unwrap();
+    let hurry = toms
+        .send(TextMessage::new("快点").replying_to(wake.seq))
+        .await
+        .unwrap();
+    assert_eq!(hurry.reply_to, Some(wake.seq));
+    let got = collect_messages(&mut jerry_events, 2).await;
+    assert_eq!(got[1].reply_to, Some(wake.seq), "jerry's copy of the reply");
+
+    // Live: the event, the cache, the conversation's last message, search.
+    let edited = toms.edit(wake.seq, "耗子，快醒醒！").await.unwrap();
+    let live = next_event(&mut jerry_events, |e| match e {
+        ClientEvent::MessageUpdated { message, live } => Some((message, live)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(live, (edited.clone(), true));
+    let history = |client: &ImClient| {
+        let client = client.clone();
+        let id = toms.id();
+        async move {
+            client
+                .conversation(id)
+                .await
+                .unwrap()
+                .messages(None, 10)
+                .await
+                .unwrap()
+                .messages
+        }
+    };
+    assert_eq!(history(&jerry).await, vec![edited.clone(), got[1].clone()]);
+    let found: Vec<u64> = jerry
+        .search_messages("醒醒", 10)
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(found, [wake.seq]);
+    assert!(jerry.search_messages("起床", 10).unwrap().is_empty());
+
+    // Jerry's app is closed; Tom edits the reply and recalls the first message.
+    jerry.close().await;
+    let hurried = toms.edit(hurry.seq, "快点！！").await.unwrap();
+    let recalled = toms.recall(wake.seq).await.unwrap();
+    assert_eq!(
+        recalled.body,
+        im_proto::MessageBody::Recalled { by: tom.user().uid }
+    );
+
+    // Jerry's app starts again from the same cache: catch-up brings both changes.
+    let jerry = client(&ImService::new(), jerry_session, dir.path());
+    let mut events = jerry.events();
+    let mut updated = None;
+    let mut recalls = None;
+    while updated.is_none() || recalls.is_none() {
+        next_event(&mut events, |e| match e {
+            ClientEvent::MessageUpdated { message, live } => {
+                updated = Some((message, live));
+                Some(())
+            }
+            ClientEvent::MessageRecalled { message, live } => {
+                recalls = Some((message, live));
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+    }
+    assert_eq!(updated, Some((hurried.clone(), false)));
+    assert_eq!(recalls, Some((recalled.clone(), false)));
+    assert_eq!(history(&jerry).await, vec![recalled, hurried.clone()]);
+    let record = jerry.conversation(toms.id()).await.unwrap();
+    assert_eq!(record.record().last_message, Some(hurried));
+    assert!(jerry.search_messages("醒醒", 10).unwrap().is_empty());
 }

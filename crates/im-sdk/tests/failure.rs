@@ -70,6 +70,9 @@ impl Cache for Booby {
     fn max_seq(&self, id: ConversationId) -> im_sdk::Result<Seq> {
         self.0.max_seq(id)
     }
+    fn replace_message(&self, message: &Message) -> im_sdk::Result<bool> {
+        self.0.replace_message(message)
+    }
     fn search_messages(&self, query: &str, limit: usize) -> im_sdk::Result<Vec<Message>> {
         self.0.search_messages(query, limit)
     }

@@ -28,6 +28,7 @@ macro_rules! cache_conformance_tests {
             outbox_keeps_order_and_replaces_in_place,
             users_are_stored_and_replaced,
             search_finds_every_term_newest_first,
+            replaced_messages_are_searched_as_they_are_now,
             clearing_forgets_messages_and_keeps_the_rest,
         );
     };
@@ -258,6 +259,70 @@ pub fn search_finds_every_term_newest_first(cache: &dyn Cache) {
     );
 }
 
+/// An edited message replaces the stored one and is found by its new text only; a recalled one
+/// is found by nothing; a message the cache does not hold is not stored by a replace.
+pub fn replaced_messages_are_searched_as_they_are_now(cache: &dyn Cache) {
+    let c = ConversationId::random();
+    let messages: Vec<Message> = ["耗子，起床啦", "再睡五分钟", "起来吃饭"]
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Message {
+            body: MessageBody::text(*text),
+            ..message(c, i as u64 + 1)
+        })
+        .collect();
+    cache.put_messages(&messages).unwrap();
+    let found = |query: &str| {
+        cache
+            .search_messages(query, 10)
+            .unwrap()
+            .iter()
+            .map(|m| (m.seq, m.body.preview().to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found("起"),
+        [(3, "起来吃饭".to_owned()), (1, "耗子，起床啦".to_owned())]
+    );
+    let edited = Message {
+        body: MessageBody::text("耗子，快醒醒"),
+        edited_at: Some(9_000),
+        ..messages[0].clone()
+    };
+    assert!(cache.replace_message(&edited).unwrap());
+    assert_eq!(
+        found("起"),
+        [(3, "起来吃饭".to_owned())],
+        "the old text is gone"
+    );
+    assert_eq!(
+        found("醒醒"),
+        [(1, "耗子，快醒醒".to_owned())],
+        "the new text is found"
+    );
+    assert_eq!(
+        found("醒"),
+        [(1, "耗子，快醒醒".to_owned())],
+        "by one character too"
+    );
+    let recalled = Message {
+        body: MessageBody::Recalled {
+            by: messages[2].from,
+        },
+        ..messages[2].clone()
+    };
+    assert!(cache.replace_message(&recalled).unwrap());
+    assert!(found("吃饭").is_empty(), "a recalled message is not found");
+    assert_eq!(
+        cache.messages_before(c, 10, 10).unwrap(),
+        vec![edited.clone(), messages[1].clone(), recalled.clone()],
+        "history holds them as they are now"
+    );
+    let absent = message(c, 7);
+    assert!(!cache.replace_message(&absent).unwrap());
+    assert_eq!(cache.max_seq(c).unwrap(), 3, "a replace stores nothing new");
+}
+
 /// The outbox keeps insertion order; putting an entry again replaces it in place.
 pub fn outbox_keeps_order_and_replaces_in_place(cache: &dyn Cache) {
     let c = ConversationId::random();
@@ -266,6 +331,7 @@ pub fn outbox_keeps_order_and_replaces_in_place(cache: &dyn Cache) {
             client_id: ClientId::random(),
             conversation_id: c,
             text: format!("draft {i}"),
+            reply_to: None,
             created_at: 10 - i,
             state: OutboxState::Sending,
         })
@@ -339,6 +405,7 @@ pub fn clearing_forgets_messages_and_keeps_the_rest(cache: &dyn Cache) {
         client_id: ClientId::random(),
         conversation_id: id,
         text: "not yet sent".into(),
+        reply_to: None,
         created_at: 7,
         state: OutboxState::Sending,
     };

@@ -463,6 +463,50 @@ impl Cache for DiskCache {
         Ok(new)
     }
 
+    fn replace_message(&self, m: &Message) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let replaced = tx
+            .prepare_cached(
+                "UPDATE messages SET message = ?3 WHERE conversation_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![m.conversation_id.as_bytes(), m.seq, json(m)?])?
+            == 1;
+        if replaced {
+            // Its search keys lie at its time (timestamp × 1024 + a tie-breaker). The old text
+            // goes from the trigram index; the short-gram index cannot forget it, but a search
+            // only returns keys that still exist. Not indexed yet (the backlog): the backlog
+            // indexes it as it is now.
+            let from = m.timestamp.max(0).saturating_mul(1024);
+            let keys: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT key FROM search_keys
+                     WHERE key >= ?1 AND key < ?2 AND conversation_id = ?3 AND seq = ?4",
+                )?
+                .query_map(
+                    params![
+                        from,
+                        from.saturating_add(1024),
+                        m.conversation_id.as_bytes(),
+                        m.seq
+                    ],
+                    |r| r.get(0),
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            for key in &keys {
+                tx.prepare_cached("DELETE FROM search_keys WHERE key = ?1")?
+                    .execute([key])?;
+                tx.prepare_cached("DELETE FROM search_text WHERE rowid = ?1")?
+                    .execute([key])?;
+            }
+            if !keys.is_empty() && !m.body.is_recalled() {
+                index_for_search(&tx, m)?;
+            }
+        }
+        tx.commit()?;
+        Ok(replaced)
+    }
+
     fn index_search_backlog(&self, batch: usize) -> Result<usize> {
         let mut slot = self
             .backlog
@@ -876,6 +920,7 @@ mod tests {
             client_id: ClientId::time_ordered(),
             conversation_id: ConversationId::random(),
             text: text.into(),
+            reply_to: None,
             created_at: 1,
             state: super::super::OutboxState::Sending,
         }

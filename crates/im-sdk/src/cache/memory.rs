@@ -112,6 +112,21 @@ impl Cache for MemoryCache {
         Ok(new)
     }
 
+    fn replace_message(&self, message: &Message) -> Result<bool> {
+        let mut state = self.state();
+        match state
+            .messages
+            .get_mut(&message.conversation_id)
+            .and_then(|stored| stored.get_mut(&message.seq))
+        {
+            Some(stored) => {
+                *stored = message.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>> {
         let terms = super::search::terms(query);
         let state = self.state();

@@ -45,6 +45,11 @@ pub struct ConversationRecord {
     /// True when this user muted the conversation (on any of their devices): no notifications.
     #[serde(default)]
     pub muted: bool,
+    /// The server's change counter up to which edits and recalls of its messages are applied to
+    /// the cached ones (`None` until the first view from the server: nothing cached needs them
+    /// then). A view whose `changes_version` is above it means fetching the changes after it.
+    #[serde(default)]
+    pub changes_seen: Option<u64>,
 }
 
 impl ConversationRecord {
@@ -61,6 +66,7 @@ impl ConversationRecord {
             read_dirty: false,
             synced_seq: 0,
             muted: false,
+            changes_seen: None,
         }
     }
 
@@ -86,6 +92,18 @@ impl ConversationRecord {
         self.peer_read_seq = self.peer_read_seq.max(view.others_read_seq);
     }
 
+    /// Takes in a changed (edited, recalled) message: it replaces the last message when it is
+    /// that one.
+    pub fn absorb_change(&mut self, message: &Message) {
+        if self
+            .last_message
+            .as_ref()
+            .is_some_and(|m| m.seq == message.seq)
+        {
+            self.last_message = Some(message.clone());
+        }
+    }
+
     /// Takes in a message: newer messages move `last_seq`, `last_message` and `activity`; own
     /// messages count as read.
     pub fn absorb(&mut self, message: &Message, me: Uid) {
@@ -98,6 +116,22 @@ impl ConversationRecord {
             self.read_seq = self.read_seq.max(message.seq);
         }
     }
+}
+
+/// Stores an edited or recalled message: replaces the cached one (if held) and the
+/// conversation's last message (if it is that one). Returns whether the cache held the message
+/// or the conversation showed it.
+pub(crate) fn store_change(cache: &dyn Cache, message: &Message) -> Result<bool> {
+    let held = cache.replace_message(message)?;
+    let mut shown = false;
+    cache.update_conversation(message.conversation_id, None, &mut |r| {
+        shown = r
+            .last_message
+            .as_ref()
+            .is_some_and(|m| m.seq == message.seq);
+        r.absorb_change(message);
+    })?;
+    Ok(held || shown)
 }
 
 /// How much a cache holds, as a settings screen shows it.
@@ -134,6 +168,9 @@ pub struct OutgoingMessage {
     pub conversation_id: ConversationId,
     /// The text.
     pub text: String,
+    /// The seq of the message it replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
     /// When the user sent it (local clock).
     pub created_at: Millis,
     /// Sending or failed.
@@ -186,6 +223,10 @@ pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<Message>>;
     /// The highest seq stored for a conversation (0 if none).
     fn max_seq(&self, id: ConversationId) -> Result<Seq>;
+    /// Replaces a stored message by an edited or recalled version of it (same conversation and
+    /// seq), searchable as it is now (a recalled one not at all). Returns false, storing
+    /// nothing, when the cache does not hold that message: it comes as it is now when fetched.
+    fn replace_message(&self, message: &Message) -> Result<bool>;
     /// Stored messages whose text holds every term of `query` (split at whitespace; case and
     /// word boundaries do not matter, see [`search`]), newest first, at most `limit`.
     fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>>;

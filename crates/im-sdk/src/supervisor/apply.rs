@@ -4,17 +4,42 @@
 use super::*;
 
 impl Supervisor {
-    /// Stores a conversation view from the server, keeping what is newer locally.
-    pub(super) fn apply_view(&mut self, view: ConversationView) -> Result<()> {
+    /// Stores a conversation view from the server, keeping what is newer locally. Returns the
+    /// change counter to fetch message changes after, when the view says messages of it were
+    /// edited or recalled since the cache was last brought up to date.
+    ///
+    /// `since` is the sync cursor the view was asked from (the start of the whole sync): every
+    /// change up to it is in the cache, unless the record's own changes watermark, kept until
+    /// its changes are fetched, says less. `None`: the cache takes the view as the start of what
+    /// it knows (a fresh cache, a conversation first seen now): nothing to fetch.
+    pub(super) fn apply_view(
+        &mut self,
+        view: ConversationView,
+        since: Option<u64>,
+    ) -> Result<Option<u64>> {
         let id = view.conversation.id;
         let known = self.cache.conversation(id)?.is_some();
         let new = ConversationRecord::new(view.conversation.clone());
+        let (changes, removed) = (view.changes_version, view.removed);
         let mut view = Some(view);
+        let mut changes_after = None;
         let record = self
             .cache
             .update_conversation(id, Some(new), &mut |r| {
                 if let Some(view) = view.take() {
                     r.apply_view(view);
+                }
+                match since {
+                    None => r.changes_seen = Some(r.changes_seen.unwrap_or(0).max(changes)),
+                    Some(since) => {
+                        // Kept (not moved) until the changes are fetched: a connection lost
+                        // before then fetches them again next time.
+                        let base = r.changes_seen.unwrap_or(since);
+                        r.changes_seen = Some(base);
+                        if changes > base && !removed {
+                            changes_after = Some(base);
+                        }
+                    }
                 }
             })?
             .ok_or_else(|| Error::Cache("the conversation was not stored".into()))?;
@@ -28,7 +53,28 @@ impl Supervisor {
         } else {
             ClientEvent::ConversationCreated(record.conversation)
         });
-        Ok(())
+        Ok(changes_after)
+    }
+
+    /// Applies edits and recalls fetched with `get_message_changes`, announcing those the
+    /// cache held, and moves the conversation's changes watermark to `next`.
+    pub(super) fn apply_changes(
+        &mut self,
+        id: ConversationId,
+        messages: Vec<Message>,
+        next: u64,
+    ) -> Result<usize> {
+        let mut applied = 0;
+        for message in messages {
+            if crate::cache::store_change(self.cache.as_ref(), &message)? {
+                applied += 1;
+                self.inner.emit(ClientEvent::changed(message, false));
+            }
+        }
+        self.cache.update_conversation(id, None, &mut |r| {
+            r.changes_seen = Some(r.changes_seen.unwrap_or(0).max(next));
+        })?;
+        Ok(applied)
     }
 
     /// Stores messages and announces the new ones; our own outbox messages among them count as
@@ -137,6 +183,11 @@ impl Supervisor {
                         }
                     }
                 }
+                Event::MessageUpdated(message)
+                    if crate::cache::store_change(self.cache.as_ref(), &message)? =>
+                {
+                    self.inner.emit(ClientEvent::changed(message, true));
+                }
                 Event::Receipt(receipt) => {
                     let mine = receipt.uid == self.inner.session.user.uid;
                     self.cache
@@ -202,7 +253,7 @@ impl Supervisor {
                     tracing::info!(reason = %notice.reason, "the server asks for a sync");
                     // While catching up (no followups) the catch-up is that sync.
                     if let Some(f) = followups.as_mut() {
-                        f.push(Followup::Sync);
+                        f.push(Followup::Sync { start: None });
                     }
                 }
                 Event::SignedOut(signed_out) => return Err(Error::SignedOut(signed_out.reason)),

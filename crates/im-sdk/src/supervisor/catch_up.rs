@@ -9,6 +9,7 @@ impl Supervisor {
     pub(super) async fn catch_up(&mut self, conn: &mut Connection) -> Result<(usize, usize)> {
         let fresh = self.cache.sync_cursor()? == 0 && self.cache.conversations(0, 1)?.is_empty();
         let mut cursor = self.cache.sync_cursor()?;
+        let since = (!fresh).then_some(cursor);
         let (mut conversations, mut messages) = (0, 0);
         loop {
             let page = self
@@ -25,9 +26,12 @@ impl Supervisor {
                 let id = view.conversation.id;
                 let last_seq = view.last_seq;
                 let removed = view.removed;
-                self.apply_view(view)?;
+                let changes_after = self.apply_view(view, since)?;
                 if !removed {
                     messages += self.fetch_missing(conn, id, last_seq, fresh).await?;
+                }
+                if let Some(after) = changes_after {
+                    self.fetch_changes(conn, id, after).await?;
                 }
             }
             cursor = page.cursor;
@@ -94,24 +98,57 @@ impl Supervisor {
         }
     }
 
+    /// Fetches and applies the edits and recalls of `id`'s messages after the change counter
+    /// `after`, page by page. Returns how many cached messages changed.
+    pub(super) async fn fetch_changes(
+        &mut self,
+        conn: &mut Connection,
+        id: ConversationId,
+        mut after: u64,
+    ) -> Result<usize> {
+        let mut count = 0;
+        loop {
+            let page = self
+                .request(
+                    conn,
+                    GetMessageChanges {
+                        conversation_id: id,
+                        after,
+                        limit: None,
+                    },
+                )
+                .await?;
+            after = page.next;
+            count += self.apply_changes(id, page.messages, page.next)?;
+            if !page.has_more {
+                return Ok(count);
+            }
+        }
+    }
+
     /// A `sync` page asked for while serving (after `sync_needed`): the views applied, a fill
     /// for each conversation short of its last seq, the cursor moved, and the next page asked
     /// for if there is one.
+    /// `start` is the cursor the first page was asked from.
     pub(super) fn apply_sync_page(
         &mut self,
         page: SyncPage,
+        start: u64,
         followups: &mut Vec<Followup>,
     ) -> Result<()> {
         for view in page.conversations {
             let (id, last_seq, removed) = (view.conversation.id, view.last_seq, view.removed);
-            self.apply_view(view)?;
+            let changes_after = self.apply_view(view, Some(start))?;
             if !removed {
                 followups.extend(self.gap(id, last_seq + 1)?);
+            }
+            if let Some(after) = changes_after {
+                followups.push(Followup::Changes { id, after });
             }
         }
         self.cache.set_sync_cursor(page.cursor)?;
         if page.has_more {
-            followups.push(Followup::Sync);
+            followups.push(Followup::Sync { start: Some(start) });
         }
         Ok(())
     }

@@ -259,7 +259,7 @@ impl Supervisor {
                     conversation_id: entry.conversation_id,
                     client_id: entry.client_id,
                     text: entry.text,
-                    reply_to: None,
+                    reply_to: entry.reply_to,
                 },
             )
             .await?;
@@ -304,10 +304,25 @@ impl Supervisor {
                 conn.send_request(id, GetConversation { conversation_id })
                     .await
             }
-            Followup::Sync => {
-                pending.insert(id, Pending::Sync);
+            Followup::Sync { start } => {
                 let since = self.cache.sync_cursor()?;
+                pending.insert(id, Pending::Sync(start.unwrap_or(since)));
                 conn.send_request(id, Sync { since, limit: None }).await
+            }
+            Followup::Changes {
+                id: conversation_id,
+                after,
+            } => {
+                pending.insert(id, Pending::Changes(conversation_id));
+                conn.send_request(
+                    id,
+                    GetMessageChanges {
+                        conversation_id,
+                        after,
+                        limit: None,
+                    },
+                )
+                .await
             }
             Followup::FillGap {
                 id: conversation_id,
@@ -423,19 +438,39 @@ impl Supervisor {
                     .map_err(Error::from)
                     .and_then(|raw| Ok(serde_json::from_str::<ConversationView>(raw.get())?))
                 {
-                    Ok(view) => {
-                        if let Err(e) = self.apply_view(view) {
-                            self.inner.emit_error(e);
-                        }
-                    }
+                    Ok(view) => match self.apply_view(view, None) {
+                        Ok(Some(after)) => followups.push(Followup::Changes {
+                            id: conversation_id,
+                            after,
+                        }),
+                        Ok(None) => {}
+                        Err(e) => self.inner.emit_error(e),
+                    },
                     Err(e) => self.inner.emit_error(e),
                 }
             }
-            Pending::Sync => {
+            Pending::Changes(conversation_id) => {
+                let applied = reply
+                    .map_err(Error::from)
+                    .and_then(|raw| Ok(serde_json::from_str::<MessageChanges>(raw.get())?))
+                    .and_then(|page| {
+                        let (next, more) = (page.next, page.has_more);
+                        self.apply_changes(conversation_id, page.messages, next)?;
+                        Ok(more.then_some(Followup::Changes {
+                            id: conversation_id,
+                            after: next,
+                        }))
+                    });
+                match applied {
+                    Ok(next) => followups.extend(next),
+                    Err(e) => self.inner.emit_error(e),
+                }
+            }
+            Pending::Sync(start) => {
                 let synced = reply
                     .map_err(Error::from)
                     .and_then(|raw| Ok(serde_json::from_str::<SyncPage>(raw.get())?))
-                    .and_then(|page| self.apply_sync_page(page, followups));
+                    .and_then(|page| self.apply_sync_page(page, start, followups));
                 if let Err(e) = synced {
                     self.inner.emit_error(e);
                 }

@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use im_proto::{
-    ClientId, ConversationId, ConversationView, ErrorBody, Event, GetConversation, GetMessages,
-    MarkRead, Message, MessagePage, RequestId, Resume, SendText, ServerFrame, Sync, SyncPage,
+    ClientId, ConversationId, ConversationView, ErrorBody, Event, GetConversation,
+    GetMessageChanges, GetMessages, MarkRead, Message, MessageChanges, MessagePage, RequestId,
+    Resume, SendText, ServerFrame, Sync, SyncPage,
 };
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
@@ -79,8 +80,11 @@ enum Pending {
     FetchConversation(ConversationId),
     /// A read mark sent: the conversation and the seq.
     MarkRead(ConversationId, u64),
-    /// A page of `sync` asked for after `sync_needed`.
-    Sync,
+    /// A page of `sync` asked for after `sync_needed`, and the cursor its first page started
+    /// from.
+    Sync(u64),
+    /// A page of a conversation's message changes.
+    Changes(ConversationId),
 }
 
 pub(crate) struct Supervisor {
@@ -361,12 +365,20 @@ impl Supervisor {
 pub(crate) enum Followup {
     FetchConversation(ConversationId),
     /// `sync` from the cursor (the server said live events may have been missed), then fill
-    /// what each changed conversation is missing.
-    Sync,
+    /// what each changed conversation is missing. `start`: the cursor the first page started
+    /// from, for the next pages.
+    Sync {
+        start: Option<u64>,
+    },
     FillGap {
         id: ConversationId,
         after: u64,
         before: u64,
+    },
+    /// The edits and recalls of a conversation's messages after a change counter.
+    Changes {
+        id: ConversationId,
+        after: u64,
     },
 }
 
