@@ -607,7 +607,55 @@ impl ImClient {
     /// `query` anywhere in the text, any case — Chinese included ("起床" finds "耗子，起床啦") —
     /// newest first, at most `limit`. Only what this device has cached is searched.
     pub fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>> {
-        self.cache()?.search_messages(query, limit)
+        let cache = self.cache()?;
+        let mut found = cache.search_messages(query, limit)?;
+        let mut hidden: HashMap<ConversationId, Vec<u64>> = HashMap::new();
+        for m in &found {
+            if !hidden.contains_key(&m.conversation_id) {
+                hidden.insert(m.conversation_id, cache.hidden_messages(m.conversation_id)?);
+            }
+        }
+        found.retain(|m| hidden[&m.conversation_id].binary_search(&m.seq).is_err());
+        Ok(found)
+    }
+
+    /// A message this device's cache holds.
+    pub fn cached_message(&self, id: ConversationId, seq: u64) -> Result<Option<Message>> {
+        Ok(self
+            .cache()?
+            .messages_before(id, seq.saturating_add(1), 1)?
+            .into_iter()
+            .find(|m| m.seq == seq))
+    }
+
+    /// Deletes a message on this device only ("delete for me"): it is left out of history,
+    /// search and the conversation's preview here; others, and the user's other devices, keep
+    /// it. Works offline.
+    pub fn delete_for_me(&self, id: ConversationId, seq: u64) -> Result<()> {
+        let cache = self.cache()?;
+        cache.hide_message(id, seq)?;
+        let hidden = cache.hidden_messages(id)?;
+        let shown = |m: &Message| hidden.binary_search(&m.seq).is_err();
+        let Some(record) = cache.conversation(id)? else {
+            return Ok(());
+        };
+        if record.last_message.as_ref().is_some_and(|m| !shown(m)) {
+            // The preview falls back to the newest message still shown that the cache holds.
+            let mut below = seq;
+            let mut preview = None;
+            while below > 1 && preview.is_none() {
+                let page = cache.messages_before(id, below, 50)?;
+                let Some(first) = page.first() else { break };
+                below = first.seq;
+                preview = page.into_iter().rev().find(|m| shown(m));
+            }
+            cache.update_conversation(id, None, &mut |r| {
+                if r.last_message.as_ref().is_some_and(|m| m.seq == seq) {
+                    r.last_message = preview.clone();
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// How much this device's cache holds (its size on disk and its messages).
@@ -810,6 +858,22 @@ impl ImClient {
 
     /// A page of history, from the cache when it holds the whole range, else from the server.
     pub(crate) async fn history(
+        &self,
+        conversation_id: ConversationId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage> {
+        let mut page = self.history_all(conversation_id, before, limit).await?;
+        let hidden = self.cache()?.hidden_messages(conversation_id)?;
+        if !hidden.is_empty() {
+            page.messages
+                .retain(|m| hidden.binary_search(&m.seq).is_err());
+        }
+        Ok(page)
+    }
+
+    /// [`Self::history`] with the messages deleted on this device.
+    async fn history_all(
         &self,
         conversation_id: ConversationId,
         before: Option<u64>,

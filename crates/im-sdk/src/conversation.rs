@@ -98,7 +98,9 @@ impl Conversation {
     }
 
     /// Up to `limit` messages before seq `before` (the newest ones when `None`): from the cache
-    /// when it holds that whole range, otherwise from the server (and then cached).
+    /// when it holds that whole range, otherwise from the server (and then cached). Messages
+    /// deleted on this device ([`ImClient::delete_for_me`]) are left out, so a page may hold
+    /// fewer.
     pub async fn messages(&self, before: Option<Seq>, limit: usize) -> Result<HistoryPage> {
         self.client.history(self.id(), before, limit).await
     }

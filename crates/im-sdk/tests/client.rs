@@ -655,8 +655,20 @@ async fn edits_and_recalls_reach_jerry_live_and_after_a_restart() {
     }
     assert_eq!(updated, Some((hurried.clone(), false)));
     assert_eq!(recalls, Some((recalled.clone(), false)));
-    assert_eq!(history(&jerry).await, vec![recalled, hurried.clone()]);
+    assert_eq!(
+        history(&jerry).await,
+        vec![recalled.clone(), hurried.clone()]
+    );
     let record = jerry.conversation(toms.id()).await.unwrap();
-    assert_eq!(record.record().last_message, Some(hurried));
+    assert_eq!(record.record().last_message, Some(hurried.clone()));
     assert!(jerry.search_messages("醒醒", 10).unwrap().is_empty());
+
+    // Jerry deletes the reply on this device only: gone from his history, search and preview
+    // (which falls back to the message before it); Tom still has it.
+    jerry.delete_for_me(toms.id(), hurried.seq).unwrap();
+    assert_eq!(history(&jerry).await, vec![recalled.clone()]);
+    assert!(jerry.search_messages("快点", 10).unwrap().is_empty());
+    let record = jerry.conversation(toms.id()).await.unwrap();
+    assert_eq!(record.record().last_message, Some(recalled.clone()));
+    assert_eq!(history(&tom).await, vec![recalled, hurried]);
 }

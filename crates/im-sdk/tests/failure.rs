@@ -73,6 +73,12 @@ impl Cache for Booby {
     fn replace_message(&self, message: &Message) -> im_sdk::Result<bool> {
         self.0.replace_message(message)
     }
+    fn hide_message(&self, id: ConversationId, seq: Seq) -> im_sdk::Result<()> {
+        self.0.hide_message(id, seq)
+    }
+    fn hidden_messages(&self, id: ConversationId) -> im_sdk::Result<Vec<Seq>> {
+        self.0.hidden_messages(id)
+    }
     fn search_messages(&self, query: &str, limit: usize) -> im_sdk::Result<Vec<Message>> {
         self.0.search_messages(query, limit)
     }

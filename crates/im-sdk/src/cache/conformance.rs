@@ -29,6 +29,7 @@ macro_rules! cache_conformance_tests {
             users_are_stored_and_replaced,
             search_finds_every_term_newest_first,
             replaced_messages_are_searched_as_they_are_now,
+            hidden_messages_are_remembered_apart,
             clearing_forgets_messages_and_keeps_the_rest,
         );
     };
@@ -321,6 +322,28 @@ pub fn replaced_messages_are_searched_as_they_are_now(cache: &dyn Cache) {
     let absent = message(c, 7);
     assert!(!cache.replace_message(&absent).unwrap());
     assert_eq!(cache.max_seq(c).unwrap(), 3, "a replace stores nothing new");
+}
+
+/// Messages deleted on this device are remembered per conversation, once each, through a
+/// clearing of the cache; the messages themselves stay.
+pub fn hidden_messages_are_remembered_apart(cache: &dyn Cache) {
+    let (c, other) = (ConversationId::random(), ConversationId::random());
+    cache
+        .put_messages(&[message(c, 1), message(c, 2), message(c, 3)])
+        .unwrap();
+    assert!(cache.hidden_messages(c).unwrap().is_empty());
+    for seq in [3, 1, 3] {
+        cache.hide_message(c, seq).unwrap();
+    }
+    assert_eq!(cache.hidden_messages(c).unwrap(), [1, 3]);
+    assert!(cache.hidden_messages(other).unwrap().is_empty());
+    assert_eq!(cache.messages_before(c, 10, 10).unwrap().len(), 3);
+    cache.clear_messages().unwrap();
+    assert_eq!(
+        cache.hidden_messages(c).unwrap(),
+        [1, 3],
+        "kept through a clear"
+    );
 }
 
 /// The outbox keeps insertion order; putting an entry again replaces it in place.

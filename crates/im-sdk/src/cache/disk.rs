@@ -13,6 +13,15 @@ use crate::error::{Error, Result};
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     let mut migrations = migrations_before_search();
     migrations.push(search_migration());
+    // Messages the user deleted on this device only ("delete for me"): kept apart, so that
+    // history stays gapless for catching up and the choice outlives clearing the cache.
+    migrations.push(M::up(
+        "CREATE TABLE hidden_messages (
+            conversation_id BLOB NOT NULL,
+            seq             INTEGER NOT NULL,
+            PRIMARY KEY (conversation_id, seq)
+        ) STRICT, WITHOUT ROWID;",
+    ));
     Migrations::new(migrations)
 });
 
@@ -505,6 +514,27 @@ impl Cache for DiskCache {
         }
         tx.commit()?;
         Ok(replaced)
+    }
+
+    fn hide_message(&self, id: ConversationId, seq: Seq) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO hidden_messages (conversation_id, seq) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![id.as_bytes(), seq])?;
+        Ok(())
+    }
+
+    fn hidden_messages(&self, id: ConversationId) -> Result<Vec<Seq>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq FROM hidden_messages WHERE conversation_id = ?1 ORDER BY seq",
+        )?;
+        let seqs = stmt
+            .query_map(params![id.as_bytes()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(seqs)
     }
 
     fn index_search_backlog(&self, batch: usize) -> Result<usize> {

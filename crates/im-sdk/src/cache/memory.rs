@@ -22,6 +22,7 @@ struct State {
     messages: HashMap<ConversationId, BTreeMap<Seq, Message>>,
     outbox: Vec<OutgoingMessage>,
     users: HashMap<Uid, User>,
+    hidden: HashMap<ConversationId, std::collections::BTreeSet<Seq>>,
 }
 
 impl MemoryCache {
@@ -110,6 +111,20 @@ impl Cache for MemoryCache {
             }
         }
         Ok(new)
+    }
+
+    fn hide_message(&self, id: ConversationId, seq: Seq) -> Result<()> {
+        self.state().hidden.entry(id).or_default().insert(seq);
+        Ok(())
+    }
+
+    fn hidden_messages(&self, id: ConversationId) -> Result<Vec<Seq>> {
+        Ok(self
+            .state()
+            .hidden
+            .get(&id)
+            .map(|seqs| seqs.iter().copied().collect())
+            .unwrap_or_default())
     }
 
     fn replace_message(&self, message: &Message) -> Result<bool> {

@@ -227,6 +227,11 @@ pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
     /// seq), searchable as it is now (a recalled one not at all). Returns false, storing
     /// nothing, when the cache does not hold that message: it comes as it is now when fetched.
     fn replace_message(&self, message: &Message) -> Result<bool>;
+    /// Remembers that the user deleted a message on this device only: the client leaves it out
+    /// of what it shows. Kept when messages are cleared.
+    fn hide_message(&self, id: ConversationId, seq: Seq) -> Result<()>;
+    /// The seqs of a conversation's messages deleted on this device, ascending.
+    fn hidden_messages(&self, id: ConversationId) -> Result<Vec<Seq>>;
     /// Stored messages whose text holds every term of `query` (split at whitespace; case and
     /// word boundaries do not matter, see [`search`]), newest first, at most `limit`.
     fn search_messages(&self, query: &str, limit: usize) -> Result<Vec<Message>>;
