@@ -611,12 +611,21 @@ impl ImClient {
         let mut found = cache.search_messages(query, limit)?;
         let mut hidden: HashMap<ConversationId, Vec<u64>> = HashMap::new();
         for m in &found {
-            if !hidden.contains_key(&m.conversation_id) {
-                hidden.insert(m.conversation_id, cache.hidden_messages(m.conversation_id)?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = hidden.entry(m.conversation_id)
+            {
+                slot.insert(cache.hidden_messages(m.conversation_id)?);
             }
         }
         found.retain(|m| hidden[&m.conversation_id].binary_search(&m.seq).is_err());
         Ok(found)
+    }
+
+    /// A conversation as this device's cache holds it (no network).
+    pub fn cached_conversation(&self, id: ConversationId) -> Result<Option<Conversation>> {
+        Ok(self
+            .cache()?
+            .conversation(id)?
+            .map(|r| Conversation::new(self.clone(), r)))
     }
 
     /// A message this device's cache holds.
