@@ -1,7 +1,7 @@
 //! The commands the web UI invokes. Each is thin: parse ids, call the SDK, shape the result.
 //! Passwords arrive here and go straight into a `Secret`; tokens never leave the backend.
 
-use im_sdk::{ClientId, ConversationId, CreateConversation, Secret, TextMessage, Uid};
+use im_sdk::{ClientId, ConversationId, CreateConversation, ImClient, Secret, TextMessage, Uid};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -287,10 +287,9 @@ pub async fn search_messages(
     }
     let names = Names::load(
         &client,
-        found
-            .iter()
-            .map(|m| m.from)
-            .chain(view::uids_for(&conversations)),
+        view::uids_of(&client, &found)
+            .chain(view::uids_for(&conversations))
+            .collect::<Vec<_>>(),
     )
     .await;
     let hits: Vec<SearchHit> = found
@@ -376,7 +375,11 @@ pub async fn load_messages(
     let page = conversation
         .messages(before_seq, limit.unwrap_or(50))
         .await?;
-    let names = Names::load(&client, page.messages.iter().map(|m| m.from)).await;
+    let names = Names::load(
+        &client,
+        view::uids_of(&client, &page.messages).collect::<Vec<_>>(),
+    )
+    .await;
     let mut messages: Vec<UiMessage> = page
         .messages
         .iter()
@@ -405,13 +408,95 @@ pub async fn send_text(
     state: State<'_, AppState>,
     conversation_id: String,
     text: String,
+    reply_to: Option<u64>,
 ) -> Result<UiMessage> {
     let client = state.client()?;
     let conversation = client
         .conversation(self::conversation_id(&conversation_id)?)
         .await?;
-    let pending = conversation.enqueue(TextMessage::new(text))?;
-    Ok(UiMessage::outgoing(&pending, client.user()))
+    let mut message = TextMessage::new(text);
+    if let Some(seq) = reply_to {
+        message = message.replying_to(seq);
+    }
+    let pending = conversation.enqueue(message)?;
+    let mut ui = UiMessage::outgoing(&pending, client.user());
+    if let (Some(quoted), Some(seq)) = (ui.reply_to.as_mut(), reply_to) {
+        if let Ok(Some(original)) = client.cached_message(conversation.id(), seq) {
+            let names = Names::load(&client, [original.from]).await;
+            quoted.from_name = Some(names.of(original.from));
+            quoted.text = Some(original.body.preview().to_owned());
+            quoted.recalled = original.body.is_recalled();
+        }
+    }
+    Ok(ui)
+}
+
+/// A stored message as the UI shows it, with the names it needs.
+async fn shown(client: &ImClient, m: &im_sdk::Message) -> UiMessage {
+    let names = Names::load(client, view::uids_of(client, [m]).collect::<Vec<_>>()).await;
+    view::message(client, &names, m)
+}
+
+/// Replaces the text of one of the user's own messages, for everyone.
+#[tauri::command]
+pub async fn edit_message(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    seq: u64,
+    text: String,
+) -> Result<UiMessage> {
+    let client = state.client()?;
+    let conversation = client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?;
+    let edited = conversation.edit(seq, text).await?;
+    Ok(shown(&client, &edited).await)
+}
+
+/// Recalls a message for everyone (the user's own, or any in a group they manage).
+#[tauri::command]
+pub async fn recall_message(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    seq: u64,
+) -> Result<UiMessage> {
+    let client = state.client()?;
+    let conversation = client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?;
+    let recalled = conversation.recall(seq).await?;
+    Ok(shown(&client, &recalled).await)
+}
+
+/// Deletes a message on this computer only: a sent one (`seq`) is hidden from history, search
+/// and the preview; a failed unsent one (no `seq`) is dropped from the outbox. Tells the list,
+/// whose preview may change.
+#[tauri::command]
+pub async fn delete_for_me(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    client_id: String,
+    seq: Option<u64>,
+) -> Result<()> {
+    let client = state.client()?;
+    let id = self::conversation_id(&conversation_id)?;
+    let client_id: ClientId = client_id
+        .parse()
+        .map_err(|_| AppError::new("bad_id", "not a client id"))?;
+    crate::state::blocking({
+        let client = client.clone();
+        move || match seq {
+            Some(seq) => client.delete_for_me(id, seq).map_err(AppError::from),
+            None => client.discard(&client_id).map_err(AppError::from),
+        }
+    })
+    .await?;
+    if let Some(item) = view::item_for(&client, id).await {
+        state.ui_events.send(crate::dto::ImEvent::Conversation {
+            conversation: Box::new(item),
+        });
+    }
+    Ok(())
 }
 
 /// Sends a failed message again (same client id: it is never stored twice). Async, with the

@@ -94,10 +94,33 @@ pub struct UiMessage {
     pub timestamp: i64,
     pub status: MessageStatus,
     pub error: Option<AppError>,
+    /// When its text was last edited.
+    pub edited_at: Option<i64>,
+    /// Recalled for everyone: `text` is empty.
+    pub recalled: bool,
+    /// Who recalled it (the sender, or a group's manager).
+    pub recalled_by_name: Option<String>,
+    /// The message it replies to.
+    pub reply_to: Option<ReplyPreview>,
+    /// Until when (ms) the user may edit it; `None`: not editable.
+    pub editable_until: Option<i64>,
+    /// Until when (ms) the user may recall it; `None`: not recallable.
+    pub recallable_until: Option<i64>,
+}
+
+/// The message a reply quotes, as this device's cache holds it (`from_name` and `text` are
+/// `None` when it does not).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyPreview {
+    pub seq: u64,
+    pub from_name: Option<String>,
+    pub text: Option<String>,
+    pub recalled: bool,
 }
 
 impl UiMessage {
-    /// A stored message.
+    /// A stored message (without the reply preview and the user's rights: see `view::message`).
     pub fn sent(m: &Message, me: &str, from_name: String) -> Self {
         let from = m.from.to_string();
         Self {
@@ -112,6 +135,12 @@ impl UiMessage {
             timestamp: m.timestamp,
             status: MessageStatus::Sent,
             error: None,
+            edited_at: m.edited_at,
+            recalled: m.body.is_recalled(),
+            recalled_by_name: None,
+            reply_to: None,
+            editable_until: None,
+            recallable_until: None,
         }
     }
 
@@ -136,6 +165,17 @@ impl UiMessage {
             timestamp: m.created_at,
             status,
             error,
+            edited_at: None,
+            recalled: false,
+            recalled_by_name: None,
+            reply_to: m.reply_to.map(|seq| ReplyPreview {
+                seq,
+                from_name: None,
+                text: None,
+                recalled: false,
+            }),
+            editable_until: None,
+            recallable_until: None,
         }
     }
 }
@@ -278,6 +318,9 @@ pub struct HardwareAcceleration {
 pub enum ImEvent {
     /// A new message, or a change to one (same clientId): acked, failed.
     Message { message: UiMessage },
+    /// A message was edited or recalled (by anyone, on any device; live or found while catching
+    /// up): replace the one with the same conversation and seq.
+    MessageUpdated { message: UiMessage },
     /// A conversation was created or changed (title, members, last message, unread, read ticks).
     Conversation { conversation: Box<ConversationItem> },
     /// The desktop settings changed outside the Settings screen (the tray menu paused

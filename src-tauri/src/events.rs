@@ -101,7 +101,11 @@ async fn translate<R: Runtime>(
     };
     match event {
         ClientEvent::Message { message, live } => {
-            let names = Names::load(client, [message.from]).await;
+            let names = Names::load(
+                client,
+                view::uids_of(client, [&message]).collect::<Vec<_>>(),
+            )
+            .await;
             let ui = view::message(client, &names, &message);
             let muted = match client.conversation(message.conversation_id).await {
                 Ok(c) => c.record().muted,
@@ -115,6 +119,19 @@ async fn translate<R: Runtime>(
                 }
             }
             let mut out = vec![ImEvent::Message { message: ui }];
+            out.extend(conversation(message.conversation_id).await);
+            out
+        }
+        ClientEvent::MessageUpdated { message, .. }
+        | ClientEvent::MessageRecalled { message, .. } => {
+            let names = Names::load(
+                client,
+                view::uids_of(client, [&message]).collect::<Vec<_>>(),
+            )
+            .await;
+            let mut out = vec![ImEvent::MessageUpdated {
+                message: view::message(client, &names, &message),
+            }];
             out.extend(conversation(message.conversation_id).await);
             out
         }

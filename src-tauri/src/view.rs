@@ -44,9 +44,76 @@ impl Names {
     }
 }
 
-/// A stored message for the UI.
+/// A far-future time for "any time" (what JavaScript's `Date` can still hold).
+const ANY_TIME: i64 = 8_640_000_000_000_000;
+
+/// A stored message for the UI: with the quoted message (as the cache holds it), who recalled
+/// it, and until when the user may edit and recall it.
 pub fn message(client: &ImClient, names: &Names, m: &Message) -> UiMessage {
-    UiMessage::sent(m, &client.user().uid.to_string(), names.of(m.from))
+    let me = client.user().uid;
+    let mut ui = UiMessage::sent(m, &me.to_string(), names.of(m.from));
+    if let im_sdk::MessageBody::Recalled { by } = &m.body {
+        ui.recalled_by_name = Some(names.of(*by));
+        return ui;
+    }
+    let limits = client.limits();
+    let window = |ms: u64| {
+        (ms > 0).then(|| {
+            m.timestamp
+                .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))
+        })
+    };
+    let manager = match client.cached_conversation(m.conversation_id) {
+        Ok(Some(c)) => c.info().kind == ConversationType::GroupChat && c.info().manager_id == me,
+        _ => false,
+    };
+    if m.from == me {
+        ui.editable_until = window(limits.edit_window_ms);
+        ui.recallable_until = window(limits.recall_window_ms);
+    }
+    if manager {
+        ui.recallable_until = Some(ANY_TIME);
+    }
+    ui.reply_to =
+        m.reply_to.map(
+            |seq| match client.cached_message(m.conversation_id, seq).ok().flatten() {
+                Some(quoted) => crate::dto::ReplyPreview {
+                    seq,
+                    from_name: Some(names.of(quoted.from)),
+                    text: Some(quoted.body.preview().to_owned()),
+                    recalled: quoted.body.is_recalled(),
+                },
+                None => crate::dto::ReplyPreview {
+                    seq,
+                    from_name: None,
+                    text: None,
+                    recalled: false,
+                },
+            },
+        );
+    ui
+}
+
+/// The uids whose names messages need: their senders, who recalled them, and the senders of
+/// the messages they quote (as far as the cache holds them).
+pub fn uids_of<'a>(
+    client: &'a ImClient,
+    messages: impl IntoIterator<Item = &'a Message> + 'a,
+) -> impl Iterator<Item = Uid> + 'a {
+    messages.into_iter().flat_map(move |m| {
+        let recalled_by = match &m.body {
+            im_sdk::MessageBody::Recalled { by } => Some(*by),
+            _ => None,
+        };
+        let quoted = m.reply_to.and_then(|seq| {
+            client
+                .cached_message(m.conversation_id, seq)
+                .ok()
+                .flatten()
+                .map(|q| q.from)
+        });
+        [Some(m.from), recalled_by, quoted].into_iter().flatten()
+    })
 }
 
 /// The other person of a single chat.

@@ -783,3 +783,142 @@ fn group_management_through_the_commands() {
     assert_eq!(e["code"], "bad_id");
     app.close();
 }
+
+/// Replies, edits, recalls and delete-for-me through the commands: Jerry (an SDK client) edits
+/// and recalls his messages and the app hears `messageUpdated` with names and quotes; Tom's own
+/// edit and recall answer at once with his rights in them; delete-for-me hides one message here.
+#[test]
+fn replies_edits_recalls_and_delete_for_me_through_the_commands() {
+    let (server, _dir) = server();
+    let url = server.url();
+    let jerry_session = block_on(im_sdk::sign_up(
+        &url,
+        "jerry",
+        &im_sdk::Secret::new("jerry-password"),
+        Some("Jerry"),
+    ))
+    .unwrap();
+    let jerry_uid = jerry_session.user.uid;
+    let jerry = block_on(async {
+        let client = im_sdk::ImService::new()
+            .create_im_client(jerry_session)
+            .unwrap();
+        client.set_cache(im_sdk::MemoryCache::new()).unwrap();
+        client
+    });
+
+    let app = TestApp::start("cmd-changes");
+    let events = app.events();
+    app.ok(
+        "sign_up",
+        json!({"serverUrl": url, "username": "tom", "password": "tom-password", "displayName": "Tom"}),
+    );
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] == "online"
+    });
+    let chat = app.ok(
+        "create_conversation",
+        json!({"userIds": [jerry_uid.to_string()], "title": null, "unique": true}),
+    );
+    let id: im_sdk::ConversationId = chat["id"].as_str().unwrap().parse().unwrap();
+    let wake = app.ok(
+        "send_text",
+        json!({"conversationId": chat["id"], "text": "耗子，起床啦", "replyTo": null}),
+    );
+    let sent = wait_event(&events, |e| {
+        e["kind"] == "message"
+            && e["message"]["clientId"] == wake["clientId"]
+            && e["message"]["status"] == "sent"
+    });
+    let wake_seq = sent["message"]["seq"].as_u64().unwrap();
+    // Tom's own message: editable for 48 h, recallable for 24 h from its time.
+    let at = sent["message"]["timestamp"].as_i64().unwrap();
+    assert_eq!(sent["message"]["editableUntil"], at + 48 * 3600 * 1000);
+    assert_eq!(sent["message"]["recallableUntil"], at + 24 * 3600 * 1000);
+
+    // Jerry replies to it: the app shows the quote with Tom's name and text.
+    let jerrys_chat = block_on(jerry.conversation(id)).unwrap();
+    let answer =
+        block_on(jerrys_chat.send(im_sdk::TextMessage::new("再睡五分钟").replying_to(wake_seq)))
+            .unwrap();
+    let arrived = wait_event(&events, |e| {
+        e["kind"] == "message" && e["message"]["seq"] == answer.seq
+    });
+    assert_eq!(arrived["message"]["replyTo"]["seq"], wake_seq);
+    assert_eq!(arrived["message"]["replyTo"]["fromName"], "Tom");
+    assert_eq!(arrived["message"]["replyTo"]["text"], "耗子，起床啦");
+    assert_eq!(
+        arrived["message"]["editableUntil"],
+        Value::Null,
+        "not Tom's"
+    );
+    assert_eq!(arrived["message"]["recallableUntil"], Value::Null);
+
+    // Jerry edits, then recalls his answer: messageUpdated each time, then the list's preview.
+    block_on(jerrys_chat.edit(answer.seq, "再睡十分钟")).unwrap();
+    let edited = wait_event(&events, |e| e["kind"] == "messageUpdated");
+    assert_eq!(edited["message"]["text"], "再睡十分钟");
+    assert!(edited["message"]["editedAt"].is_i64());
+    assert_eq!(edited["message"]["replyTo"]["seq"], wake_seq);
+    block_on(jerrys_chat.recall(answer.seq)).unwrap();
+    let recalled = wait_event(&events, |e| e["kind"] == "messageUpdated");
+    assert_eq!(recalled["message"]["recalled"], true);
+    assert_eq!(recalled["message"]["text"], "");
+    assert_eq!(recalled["message"]["recalledByName"], "Jerry");
+    let item = wait_event(&events, |e| e["kind"] == "conversation");
+    assert_eq!(item["conversation"]["lastMessage"]["recalled"], true);
+
+    // Tom's own edit and recall answer at once; a wrong one says why.
+    let mine = app.ok(
+        "edit_message",
+        json!({"conversationId": chat["id"], "seq": wake_seq, "text": "耗子，快起床！"}),
+    );
+    assert_eq!(mine["text"], "耗子，快起床！");
+    assert!(mine["editedAt"].is_i64());
+    assert_eq!(
+        app.err(
+            "edit_message",
+            json!({"conversationId": chat["id"], "seq": answer.seq, "text": "no"}),
+        )["code"],
+        "not_sender"
+    );
+    let page = app.ok(
+        "load_messages",
+        json!({"conversationId": chat["id"], "beforeSeq": null, "limit": 50}),
+    );
+    let texts: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["耗子，快起床！", ""]);
+    let gone = app.ok(
+        "recall_message",
+        json!({"conversationId": chat["id"], "seq": wake_seq}),
+    );
+    assert_eq!(gone["recalled"], true);
+    assert_eq!(gone["recalledByName"], "Tom");
+
+    // Delete for me: the recalled answer leaves this device's history, not Jerry's.
+    app.ok(
+        "delete_for_me",
+        json!({"conversationId": chat["id"], "clientId": answer.client_id.to_string(), "seq": answer.seq}),
+    );
+    let page = app.ok(
+        "load_messages",
+        json!({"conversationId": chat["id"], "beforeSeq": null, "limit": 50}),
+    );
+    let seqs: Vec<u64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [wake_seq]);
+    let jerrys = block_on(jerrys_chat.messages(None, 10)).unwrap();
+    assert_eq!(jerrys.messages.len(), 2);
+    block_on(jerry.close());
+    app.close();
+    block_on(server.shutdown());
+}

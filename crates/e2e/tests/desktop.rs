@@ -12,7 +12,8 @@
 //! characters, opening it in context far up its chat, then renames a group from its info. A
 //! fifth updates the app from a signed release feed: a tampered build refused, the genuine one
 //! installed in place of the running executable, and the app restarted from it. A sixth has Tom
-//! and Jerry chat through two different nodes of a cluster (PostgreSQL + NATS).
+//! and Jerry chat through two different nodes of a cluster (PostgreSQL + NATS). A seventh edits,
+//! recalls and replies through the message menu, Jerry following live and after a restart.
 
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
@@ -1160,6 +1161,163 @@ async fn tom_and_jerry_chat_through_two_nodes_of_a_cluster() -> Result<()> {
     assert_eq!(texts, [WAKE_UP, REPLY], "in order, once each");
     tom.screenshot("cluster-01-tom-on-node-1").await?;
     jerry.screenshot("cluster-02-jerry-on-node-2").await?;
+    jerry.quit().await?;
+    tom.quit().await?;
+    Ok(())
+}
+
+const FIRST: &str = "耗子，起床啦";
+const EDITED: &str = "耗子，快起床！";
+const TO_RECALL: &str = "oops, wrong chat";
+const ANSWER: &str = "起来了，别催";
+const EDITED_OFFLINE: &str = "耗子，早饭好了";
+
+/// Opens the actions menu of the message whose text is `text` and clicks `action` in it
+/// (the ⋯ button shows on hover; a script clicks it as the pointer would).
+async fn message_action(app: &App, text: &str, action: &str) -> Result<()> {
+    app.until("the message's actions open", async || {
+        let opened = app
+            .client
+            .execute(
+                "const row = [...document.querySelectorAll('[data-testid=message]')]
+                   .find(r => r.querySelector('[data-testid=message-text]')?.textContent === arguments[0]);
+                 if (!row) return false;
+                 row.querySelector('[data-testid=message-actions]').click();
+                 return true;",
+                vec![serde_json::json!(text)],
+            )
+            .await?;
+        Ok((opened == serde_json::Value::Bool(true)).then_some(()))
+    })
+    .await?;
+    app.click(&format!("[data-testid=message-action-{action}]"))
+        .await
+}
+
+/// The open conversation's messages as (text, edited, recalled, quoting a message).
+async fn message_states(app: &App) -> Result<Vec<(String, bool, bool, bool)>> {
+    let mut out = Vec::new();
+    for m in app.all("[data-testid=message]").await? {
+        let text = text_in(&m, "[data-testid=message-text]")
+            .await?
+            .unwrap_or_default();
+        let edited = m.attr("data-edited").await?.as_deref() == Some("true");
+        let recalled = m.attr("data-recalled").await?.as_deref() == Some("true");
+        let quoting = text_in(&m, "[data-testid=message-quote]").await?.is_some();
+        out.push((text, edited, recalled, quoting));
+    }
+    Ok(out)
+}
+
+/// Tom edits a message and recalls another through his app's message menu; Jerry's open chat
+/// follows live ("edited", the recall line), and Jerry answers as a reply (Tom sees the quote).
+/// Jerry quits; Tom edits again; Jerry's app, started again, shows the edit it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tom_edits_and_recalls_and_jerry_follows_live_and_after_a_restart() -> Result<()> {
+    require_desktop_session()?;
+    let shots = artifacts();
+    let work = tempfile_dir()?;
+    let (_server, url) = start_server(&work, free_port()?)?;
+    let jerry = App::launch("changes-jerry", &shots).await?;
+    let tom = App::launch("changes-tom", &shots).await?;
+    sign_up(&jerry, &url, "jerry", "Jerry").await?;
+    sign_up(&tom, &url, "tom", "Tom").await?;
+    open_chat_with(&tom, "jerry", "Jerry").await?;
+    for text in [FIRST, TO_RECALL] {
+        send_from_composer(&tom, text).await?;
+    }
+    conversation_with_preview(&jerry, TO_RECALL, None)
+        .await?
+        .click()
+        .await?;
+    jerry
+        .until("Jerry's chat shows both", async || {
+            Ok((message_states(&jerry).await?.len() == 2).then_some(()))
+        })
+        .await?;
+
+    // Tom edits his first message from its menu: the composer takes it, Enter saves.
+    message_action(&tom, FIRST, "edit").await?;
+    tom.find("[data-testid=composer-context]").await?;
+    tom.fill("[data-testid=composer]", EDITED).await?;
+    tom.type_into("[data-testid=composer]", &Key::Enter.to_string())
+        .await?;
+    // And recalls the second, confirming.
+    message_action(&tom, TO_RECALL, "recall").await?;
+    tom.click("[data-testid=recall-message-dialog-confirm]")
+        .await?;
+    let live = jerry
+        .until(
+            "Jerry's open chat follows the edit and the recall",
+            async || {
+                let states = message_states(&jerry).await?;
+                let want = [
+                    (EDITED.to_owned(), true, false, false),
+                    (String::new(), false, true, false),
+                ];
+                Ok((states == want).then_some(states))
+            },
+        )
+        .await?;
+    assert_eq!(live.len(), 2);
+    jerry.find("[data-testid=message-recalled]").await?;
+    conversation_with_preview(&jerry, "Tom recalled a message", None)
+        .await
+        .context("the list's preview says the last message was recalled")?;
+    jerry.screenshot("changes-01-jerry-live").await?;
+
+    // Jerry answers Tom's edited message as a reply: Tom sees the quote.
+    message_action(&jerry, EDITED, "reply").await?;
+    jerry.find("[data-testid=composer-context]").await?;
+    send_from_composer(&jerry, ANSWER).await?;
+    tom.until("Tom sees Jerry's reply quoting his message", async || {
+        let states = message_states(&tom).await?;
+        Ok(states
+            .iter()
+            .any(|(t, _, _, quoting)| t == ANSWER && *quoting)
+            .then_some(()))
+    })
+    .await?;
+    let quote = text(&tom.find("[data-testid=message-quote]").await?).await?;
+    assert!(
+        quote.contains(EDITED),
+        "the quote shows the message: {quote}"
+    );
+    tom.screenshot("changes-02-tom-sees-the-reply").await?;
+
+    // Jerry's app is closed; Tom edits again; Jerry's app, started again, catches up.
+    jerry.quit().await?;
+    message_action(&tom, EDITED, "edit").await?;
+    tom.fill("[data-testid=composer]", EDITED_OFFLINE).await?;
+    tom.type_into("[data-testid=composer]", &Key::Enter.to_string())
+        .await?;
+    tom.until("Tom's edit is saved", async || {
+        let states = message_states(&tom).await?;
+        Ok(states
+            .iter()
+            .any(|(t, edited, _, _)| t == EDITED_OFFLINE && *edited)
+            .then_some(()))
+    })
+    .await?;
+    let jerry = App::launch("changes-jerry", &shots).await?;
+    jerry.find("[data-testid=main]").await?;
+    conversation_with_preview(&jerry, ANSWER, None)
+        .await?
+        .click()
+        .await?;
+    jerry
+        .until(
+            "Jerry's restarted app shows the edit made while it was closed",
+            async || {
+                let states = message_states(&jerry).await?;
+                Ok(
+                    (states.first().map(|s| (s.0.as_str(), s.1)) == Some((EDITED_OFFLINE, true)))
+                        .then_some(()),
+                )
+            },
+        )
+        .await?;
+    jerry.screenshot("changes-03-jerry-after-restart").await?;
     jerry.quit().await?;
     tom.quit().await?;
     Ok(())

@@ -23,7 +23,30 @@ export type UiMessage = {
   timestamp: number; // ms since epoch (local time while sending)
   status: MessageStatus;
   error: AppError | null; // error set when failed
+  /** When the text was last edited (ms); null: never. The bubble says "edited" (its time as the tooltip). */
+  editedAt: number | null;
+  /**
+   * Recalled for everyone (撤回): `text` is '' and the message shows as a centered line ("Tom
+   * recalled a message") instead of a bubble.
+   */
+  recalled: boolean;
+  /** Who recalled it (the sender, or a group's manager), when recalled. */
+  recalledByName: string | null;
+  /** The message this one replies to (quotes), if any. */
+  replyTo: ReplyPreview | null;
+  /** Until when (ms since the epoch) the user may edit it (an own, sent text); null: not editable. */
+  editableUntil: number | null;
+  /**
+   * Until when (ms since the epoch) the user may recall it; null: not recallable. A group's
+   * manager gets a far-future value for the others' messages.
+   */
+  recallableUntil: number | null;
 };
+/**
+ * The message a reply quotes (by its `seq` in the same conversation). `fromName` / `text` are null
+ * when the original is not in this device's cache yet.
+ */
+export type ReplyPreview = { seq: number; fromName: string | null; text: string | null; recalled: boolean };
 export type ConversationItem = {
   id: string;
   type: 'SINGLE_CHAT' | 'GROUP_CHAT';
@@ -89,6 +112,12 @@ export type ServerAddress = {
 
 export type ImEvent =
   | { kind: 'message'; message: UiMessage }
+  /**
+   * A message was edited or recalled (by anyone, on any device; live, or found while catching up):
+   * it replaces the message with the same `conversationId` and `seq`, if that is loaded (else
+   * there is nothing to do). A `conversation` event follows when the list's last message changed.
+   */
+  | { kind: 'messageUpdated'; message: UiMessage }
   | { kind: 'conversation'; conversation: ConversationItem }
   | { kind: 'conversationRemoved'; conversationId: string }
   /**
@@ -291,7 +320,27 @@ export const SEARCH_MAX_LIMIT = 500;
  */
 export const searchMessages = (a: { query: string; limit?: number }) =>
   call<SearchHit[]>('search_messages', a.limit === undefined ? { query: a.query } : { query: a.query, limit: a.limit });
-export const sendText = (a: { conversationId: string; text: string }) => call<UiMessage>('send_text', a);
+/** Sends a text; `replyTo`: the `seq` of the message it replies to (sent as null when none). */
+export const sendText = (a: { conversationId: string; text: string; replyTo?: number | null }) =>
+  call<UiMessage>('send_text', { conversationId: a.conversationId, text: a.text, replyTo: a.replyTo ?? null });
+/**
+ * Changes the text of an own, sent text message (within its `editableUntil`); resolves to the
+ * message after the change (a `messageUpdated` event also comes). Rejects with
+ * `message_not_found`, `not_sender`, `window_closed` (edit window, 48 h by default),
+ * `not_editable` (not a text, or recalled), `text_too_long`, `offline`.
+ */
+export const editMessage = (a: { conversationId: string; seq: number; text: string }) =>
+  call<UiMessage>('edit_message', { conversationId: a.conversationId, seq: a.seq, text: a.text });
+/**
+ * Recalls a message for everyone (its sender within `recallableUntil`, 24 h by default, or a
+ * group's manager); resolves to the recalled message (a `messageUpdated` event also comes).
+ * Rejects with `message_not_found`, `not_sender`, `window_closed`, `offline`.
+ */
+export const recallMessage = (a: { conversationId: string; seq: number }) =>
+  call<UiMessage>('recall_message', { conversationId: a.conversationId, seq: a.seq });
+/** Removes a message from this device only (sent ones by seq; a failed unsent one by clientId). */
+export const deleteForMe = (a: { conversationId: string; clientId: string; seq: number | null }) =>
+  call<null>('delete_for_me', { conversationId: a.conversationId, clientId: a.clientId, seq: a.seq });
 export const retrySend = (a: { conversationId: string; clientId: string }) => call<UiMessage>('retry_send', a);
 export const markRead = (a: { conversationId: string; seq: number }) => call<null>('mark_read', a);
 export const setTyping = (a: { conversationId: string; typing: boolean }) => call<null>('set_typing', a);

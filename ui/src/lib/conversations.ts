@@ -1,6 +1,7 @@
 // The conversation list: ordering, updates from events, and the preview line.
 import type { ConversationItem, UiMessage } from './api';
 import type { Translate } from './i18n';
+import { compareRevisions, pickVersion } from './messages';
 import { isValidTime } from './time';
 
 /** The sort key: `lastActivity`, or 0 when the backend sent none (or garbage) so sorting stays total. */
@@ -22,8 +23,22 @@ export function sortConversations(list: readonly ConversationItem[]): Conversati
  * that raced with a newer receipt does not take a read tick back.
  */
 function keepReadMarks(old: ConversationItem | undefined, item: ConversationItem): ConversationItem {
-  if (!old || old.peerReadSeq <= item.peerReadSeq) return item;
-  return { ...item, peerReadSeq: old.peerReadSeq };
+  if (!old) return item;
+  const kept = keepNewerLast(old, item);
+  if (old.peerReadSeq <= kept.peerReadSeq) return kept;
+  return { ...kept, peerReadSeq: old.peerReadSeq };
+}
+
+/**
+ * `item`, but with the last message of `old` when that is the same message in a later revision
+ * (edited or recalled since `item` was made: an answer overtook the copy), so the preview does not
+ * go back.
+ */
+function keepNewerLast(old: ConversationItem, item: ConversationItem): ConversationItem {
+  const a = old.lastMessage;
+  const b = item.lastMessage;
+  if (!a || !b || a === b || a.clientId !== b.clientId || compareRevisions(a, b) <= 0) return item;
+  return { ...item, lastMessage: a };
 }
 
 /** Inserts an item (not in the list) at its sorted place; a new array. */
@@ -95,7 +110,7 @@ export function upsertLoaded(
 /** The fresher of a held copy and a fetched one (later activity; a tie goes to the fetched), read marks kept. */
 function fresher(held: ConversationItem | undefined, got: ConversationItem): ConversationItem {
   if (!held) return got;
-  const winner = held.lastActivity > got.lastActivity ? held : got;
+  const winner = held.lastActivity > got.lastActivity ? held : keepNewerLast(held, got);
   const peerReadSeq = Math.max(held.peerReadSeq, got.peerReadSeq);
   return winner.peerReadSeq === peerReadSeq ? winner : { ...winner, peerReadSeq };
 }
@@ -225,6 +240,8 @@ export function applyMessageToList(list: readonly ConversationItem[], msg: UiMes
   }
   const last = c.lastMessage;
   const isUpdateOfLast = last !== null && last.clientId === msg.clientId;
+  // (An older revision of the last message, e.g. a copy from before its recall: nothing changes.)
+  if (isUpdateOfLast && pickVersion(last, msg) === last) return list as ConversationItem[];
   const isNewer =
     last === null ||
     (msg.seq !== null && last.seq !== null ? msg.seq > last.seq : msg.timestamp >= last.timestamp);
@@ -239,15 +256,65 @@ export function applyMessageToList(list: readonly ConversationItem[], msg: UiMes
   return upsertConversation(list, updated);
 }
 
+/**
+ * A message edited or recalled (a `messageUpdated` event, an edit / recall answer): the list
+ * item whose last message it is shows it (unless it holds a later revision). Nothing moves: the
+ * activity stays. Returns the same array when nothing changes.
+ */
+export function applyUpdateToList(list: readonly ConversationItem[], msg: UiMessage): ConversationItem[] {
+  const idx = list.findIndex((c) => c.id === msg.conversationId);
+  const last = idx === -1 ? null : list[idx].lastMessage;
+  if (!last) return list as ConversationItem[];
+  const same = last.clientId === msg.clientId || (msg.seq !== null && last.seq === msg.seq);
+  if (!same || compareRevisions(msg, last) <= 0) return list as ConversationItem[];
+  const next = list.slice();
+  next[idx] = { ...list[idx], lastMessage: { ...msg, clientId: last.clientId } };
+  return next;
+}
+
+/**
+ * A message deleted on this device: if it was a list item's last message, the item shows
+ * `previous` instead (the message before it, when known; else it stays until the backend's
+ * `conversation` event). Nothing moves. Returns the same array when nothing changes.
+ */
+export function replaceDeletedLast(
+  list: readonly ConversationItem[],
+  conversationId: string,
+  clientId: string,
+  previous: UiMessage | null,
+): ConversationItem[] {
+  const idx = list.findIndex((c) => c.id === conversationId);
+  if (idx === -1 || list[idx].lastMessage?.clientId !== clientId || !previous) return list as ConversationItem[];
+  const next = list.slice();
+  next[idx] = { ...list[idx], lastMessage: previous };
+  return next;
+}
+
 /** One line: newlines and runs of spaces collapsed. */
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * The line that stands for a recalled message (in the message view, and as a list preview): "You
+ * recalled a message", "Tom recalled a message"; when a group's manager recalled someone else's:
+ * "You recalled a message from Tom", "Spike recalled a message from Tom", "Spike recalled your
+ * message". `myName`: the user's display name (a recall the user made as a manager is named so).
+ */
+export function recallText(m: Pick<UiMessage, 'own' | 'fromName' | 'recalledByName'>, t: Translate, myName?: string | null): string {
+  const by = m.recalledByName ?? m.fromName;
+  const bySender = m.recalledByName === null || m.recalledByName === m.fromName;
+  if (m.own) return bySender ? t('recall.you') : t('recall.yours', { name: by });
+  if (bySender) return t('recall.other', { name: by });
+  if (myName && by === myName) return t('recall.youFrom', { sender: m.fromName });
+  return t('recall.otherFrom', { name: by, sender: m.fromName });
+}
+
 /** The preview line of a list item ("You: …", "Jerry: …" in groups, or just the text). */
-export function previewText(c: ConversationItem, t: Translate): string {
+export function previewText(c: ConversationItem, t: Translate, myName?: string | null): string {
   const m = c.lastMessage;
   if (!m) return t('list.noMessages');
+  if (m.recalled) return recallText(m, t, myName);
   const text = oneLine(m.text);
   if (m.own) return t('list.you', { text });
   if (c.type === 'GROUP_CHAT' && m.fromName) return t('list.sender', { name: m.fromName, text });

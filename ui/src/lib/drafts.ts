@@ -1,7 +1,10 @@
 // Drafts kept per conversation while the app runs, so switching conversations keeps what was typed.
+// Reactive (a `SvelteMap`): the composer shows its conversation's draft, and what the store puts
+// there (the text of a message being edited, a recalled text put back) shows at once.
+import { SvelteMap } from 'svelte/reactivity';
 
 export class DraftStore {
-  private drafts = new Map<string, string>();
+  private drafts = new SvelteMap<string, string>();
 
   get(conversationId: string): string {
     return this.drafts.get(conversationId) ?? '';
@@ -9,7 +12,7 @@ export class DraftStore {
 
   set(conversationId: string, text: string): void {
     if (text === '') this.drafts.delete(conversationId);
-    else this.drafts.set(conversationId, text);
+    else if (this.drafts.get(conversationId) !== text) this.drafts.set(conversationId, text);
   }
 
   clear(conversationId: string): void {

@@ -3,6 +3,10 @@
 // A message is identified by its `clientId`, which stays the same from sending through the
 // server's ack. Acked messages (with a `seq`) come first in `seq` order; messages not acked yet
 // (own messages being sent, or failed) follow in timestamp order.
+//
+// A message also changes after it was sent: edited (`editedAt` grows) or recalled (for good).
+// Copies of it reach the UI in any order (events, command answers, pages fetched before the
+// change), so of two copies the later revision wins (see `compareRevisions`), whichever came last.
 import type { UiMessage } from './api';
 
 /** Total order of the message list. */
@@ -20,17 +24,47 @@ function cmpStr(a: string, b: string): number {
 }
 
 /**
- * Which of two versions of the same message (same `clientId`) to keep. The newer one wins,
- * except that an acked message never goes back to a version without a `seq` (a stale copy
- * from a page loaded before the ack, for example).
+ * How two copies of the same message compare in age (> 0: `a` is the later revision, 0: neither
+ * is known to be later). Acked is later than not acked; recalled later than anything not
+ * recalled (a recall is final); then the later edit (`editedAt`, null: never edited).
+ */
+export function compareRevisions(a: UiMessage, b: UiMessage): number {
+  if ((a.seq !== null) !== (b.seq !== null)) return a.seq !== null ? 1 : -1;
+  if (a.recalled !== b.recalled) return a.recalled ? 1 : -1;
+  return (a.editedAt ?? 0) - (b.editedAt ?? 0);
+}
+
+/**
+ * Which of two versions of the same message (same `clientId`) to keep. The one that came last
+ * wins, unless it is an older revision (`compareRevisions`): an acked message never goes back to a
+ * version without a `seq` (a stale copy from a page loaded before the ack, for example), a
+ * recalled one is never brought back, an edit never undone by a copy from before it.
  */
 export function pickVersion(existing: UiMessage, incoming: UiMessage): UiMessage {
-  if (existing.seq !== null && incoming.seq === null) return existing;
-  return incoming;
+  return compareRevisions(existing, incoming) > 0 ? existing : incoming;
 }
 
 function sameMessage(a: UiMessage, b: UiMessage): boolean {
   return a.clientId === b.clientId || (a.id !== null && a.id === b.id);
+}
+
+/**
+ * A message edited or recalled (a `messageUpdated` event, the answer of edit / recall): it
+ * replaces the held copy with the same `seq` (or the same clientId / server id), unless that is
+ * a later revision already. A message not held is not added (it belongs to a page not loaded, or
+ * was deleted here): the same array is returned, as when nothing changes.
+ */
+export function applyUpdate(list: readonly UiMessage[], update: UiMessage): UiMessage[] {
+  const idx = list.findIndex((m) => (update.seq !== null && m.seq === update.seq) || sameMessage(m, update));
+  if (idx === -1) return list as UiMessage[];
+  return upsertMessage(list, { ...update, clientId: list[idx].clientId });
+}
+
+/** The list without the message with this clientId (the same array when it is not there). */
+export function removeMessage(list: readonly UiMessage[], clientId: string): UiMessage[] {
+  const idx = list.findIndex((m) => m.clientId === clientId);
+  if (idx === -1) return list as UiMessage[];
+  return [...list.slice(0, idx), ...list.slice(idx + 1)];
 }
 
 /**
@@ -95,16 +129,31 @@ function maxSeqBelow(list: readonly UiMessage[], limit: number): number | null {
 }
 
 /**
+ * Whether seqs are missing between `below` and `pageMin` (both excluded), not counting those
+ * deleted on this device (`deleted`: they are missing from every page, and leave no hole).
+ */
+function missingBetween(below: number, pageMin: number, deleted: ReadonlySet<number>): boolean {
+  for (let s = pageMin - 1; s > below; s--) if (!deleted.has(s)) return true;
+  return false;
+}
+
+/**
  * Whether a freshly loaded newest page leaves a hole before it: we hold messages older than the
  * page, but the newest of those is not right before the page's first one (messages were missed,
  * e.g. while offline or after an event overflow). Then those older messages should be dropped
- * (scrolling up loads them again, without the hole).
+ * (scrolling up loads them again, without the hole). The seqs of messages deleted on this device
+ * (`deleted`) are no hole.
  */
-export function pageLeavesGap(list: readonly UiMessage[], page: readonly UiMessage[], pageHasMore: boolean): boolean {
+export function pageLeavesGap(
+  list: readonly UiMessage[],
+  page: readonly UiMessage[],
+  pageHasMore: boolean,
+  deleted: ReadonlySet<number> = new Set(),
+): boolean {
   const pageMin = minSeq(page);
   if (pageMin === null || !pageHasMore) return false;
   const below = maxSeqBelow(list, pageMin);
-  return below !== null && pageMin > below + 1;
+  return below !== null && missingBetween(below, pageMin, deleted);
 }
 
 /**
@@ -112,18 +161,19 @@ export function pageLeavesGap(list: readonly UiMessage[], page: readonly UiMessa
  * `clientId` (and server id), never duplicating. Held messages older than the page stay (with
  * the held `hasMore`) when they join up with it; if the page leaves a hole before it they are
  * dropped, and `hasMore` then comes from the page. Unacked own messages and anything as new as
- * the page always stay.
+ * the page always stay. The seqs of messages deleted on this device (`deleted`) are no hole.
  */
 export function mergeNewestPage(
   list: readonly UiMessage[],
   hasMore: boolean,
   page: { messages: readonly UiMessage[]; hasMore: boolean },
+  deleted: ReadonlySet<number> = new Set(),
 ): { messages: UiMessage[]; hasMore: boolean } {
   const pageMin = minSeq(page.messages);
   if (pageMin === null) return { messages: mergeMessages(list, page.messages), hasMore };
   const below = maxSeqBelow(list, pageMin);
   if (below === null) return { messages: mergeMessages(list, page.messages), hasMore: page.hasMore };
-  if (page.hasMore && pageMin > below + 1) {
+  if (page.hasMore && missingBetween(below, pageMin, deleted)) {
     const keep = list.filter((m) => m.seq === null || m.seq >= pageMin);
     return { messages: mergeMessages(keep, page.messages), hasMore: page.hasMore };
   }

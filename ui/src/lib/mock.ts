@@ -13,7 +13,11 @@
 // does managing a group (conversation_members, update_conversation, add_members by username,
 // remove_member; Tom manages "Cat & Mouse Club", Tyke the groups he adds you to).
 // `close_window`, `quit_app` (Ctrl+W, Ctrl+Q) and `restart_app` are only logged and recorded (`control.windowCommands`). Jerry
-// reads (read ticks) and answers in the 1:1 chat. `search_messages` searches the mock's acked
+// reads (read ticks) and answers in the 1:1 chat, quoting what you said (a reply).
+// Messages can be edited (own texts, 48 h), recalled (own ones for 24 h; any in a group you
+// manage, such as "Cat & Mouse Club") and deleted on this device (delete_for_me), with the
+// backend's errors and `messageUpdated` events; "/edit" and "/recall" make the other person edit
+// or recall their last message in that conversation. `search_messages` searches the mock's acked
 // messages with the backend's meaning (every term, any case, anywhere; newest first). "Jеrry" (with a Cyrillic е, username
 // jerry_official) is an impostor: the chat header warns that another contact has a similar name.
 // The server field is resolved like the backend does (`resolveServerAddress`): a `ws://` server
@@ -68,6 +72,7 @@ import type {
   SearchHit,
   SessionInfo,
   SignUpMode,
+  ReplyPreview,
   UiMessage,
   UpdateState,
   UpdateStatus,
@@ -260,8 +265,23 @@ export type MockControl = {
   messages(conversationId: string): UiMessage[];
   /** Own messages not acked yet (still sending). */
   pending(): UiMessage[];
-  /** Someone else writes in a conversation: `message` and `conversation` events. */
-  incoming(conversationId: string, from: string, text: string): UiMessage;
+  /**
+   * Someone else writes in a conversation (`replyTo`: replying to the message with that seq):
+   * `message` and `conversation` events.
+   */
+  incoming(conversationId: string, from: string, text: string, replyTo?: number | null): UiMessage;
+  /**
+   * The sender of a message (someone else, or I on another device) edits it: a `messageUpdated`
+   * event (and `conversation`, when it is the last message). Null when there is no such message
+   * (or it is recalled).
+   */
+  edit(conversationId: string, seq: number, text: string): UiMessage | null;
+  /**
+   * A message is recalled by `by` (default its sender; a group's manager may recall anyone's), on
+   * another device: `messageUpdated` (and `conversation`) events. Null when there is no such
+   * message (or it is recalled already).
+   */
+  recall(conversationId: string, seq: number, by?: string): UiMessage | null;
   /** Messages the UI never hears about (as if the event channel overflowed); see `resync`. */
   missed(conversationId: string, from: string, count: number): void;
   /** The server acks a pending own message (or it fails): `message` and `conversation` events. */
@@ -353,6 +373,12 @@ export type MockControl = {
 };
 
 export type MockBackend = Backend & { control: MockControl };
+
+/** How long an own text can be edited, and an own message recalled (the server's defaults). */
+export const EDIT_WINDOW_MS = 48 * 3_600_000;
+export const RECALL_WINDOW_MS = 24 * 3_600_000;
+/** `recallableUntil` of the others' messages in a group the user manages (far in the future). */
+export const MANAGER_RECALL_UNTIL = 8_640_000_000_000_000;
 
 export function createMockBackend(options: MockOptions = {}): MockBackend {
   const clock = options.now ?? Date.now;
@@ -503,7 +529,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     let bytes = 45_056; // the empty database
     for (const c of convs.values()) {
       for (const m of c.messages) {
-        if (m.seq !== null && m.id !== null && uncached.has(m.id)) continue;
+        if ((m.seq !== null && m.id !== null && uncached.has(m.id)) || hidden.has(m.clientId)) continue;
         messages++;
         bytes += 2 * (utf8Length(m.text) + 160); // the row and its search index
       }
@@ -558,12 +584,39 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   };
 
   const lastSeqOf = (c: Conv) => c.messages.reduce((s, x) => Math.max(s, x.seq ?? 0), 0);
-  const msg = (c: Conv, from: string, text: string, timestamp: number): UiMessage => {
+  /** The messages deleted on this device (`delete_for_me`), by clientId: the server still has them. */
+  const hidden = new Set<string>();
+  /** A conversation's messages as this device has them (without those deleted here). */
+  const visible = (c: Conv) => (hidden.size ? c.messages.filter((m) => !hidden.has(m.clientId)) : c.messages);
+  /**
+   * What a message says of the user's rights on it, as the backend computes them: an own sent text
+   * can be edited for 48 h and recalled for 24 h; a group's manager can recall any of its messages
+   * at any time.
+   */
+  const stamp = (c: Conv, m: UiMessage): UiMessage => {
+    const sent = m.seq !== null && m.status === 'sent' && !m.recalled;
+    const own = m.from === me.uid;
+    const managed = c.type === 'GROUP_CHAT' && c.managerId === me.uid;
+    return {
+      ...m,
+      editableUntil: sent && own ? m.timestamp + EDIT_WINDOW_MS : null,
+      recallableUntil: !sent ? null : managed ? MANAGER_RECALL_UNTIL : own ? m.timestamp + RECALL_WINDOW_MS : null,
+    };
+  };
+  /** The preview of the message with this seq, for a reply to it (as the backend reads it from its cache). */
+  const preview = (c: Conv, seq: number): ReplyPreview => {
+    const o = c.messages.find((x) => x.seq === seq);
+    if (!o) return { seq, fromName: null, text: null, recalled: false };
+    return { seq, fromName: o.fromName, text: o.recalled ? null : o.text, recalled: o.recalled };
+  };
+  const msg = (c: Conv, from: string, text: string, timestamp: number, replyTo: number | null = null): UiMessage => {
     const seq = lastSeqOf(c) + 1;
-    const m: UiMessage = {
+    const m: UiMessage = stamp(c, {
       conversationId: c.id, clientId: newId(), id: newId(), seq, from, fromName: name(from),
       own: from === me.uid, text, timestamp, status: 'sent', error: null,
-    };
+      editedAt: null, recalled: false, recalledByName: null, replyTo: replyTo === null ? null : preview(c, replyTo),
+      editableUntil: null, recallableUntil: null,
+    });
     // Acked messages first (seq order), pending own ones after them.
     const firstPending = c.messages.findIndex((x) => x.seq === null);
     if (firstPending === -1) c.messages.push(m);
@@ -586,7 +639,9 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   msg(group, 'u-spike', 'Meeting at noon.', now - 3 * 86_400_000);
   msg(group, 'u-jerry', 'I will bring snacks.', now - 3 * 86_400_000 + 60_000);
   msg(group, me.uid, 'Count me in.\nSecond line.', now - 2 * 86_400_000);
-  msg(group, 'u-spike', 'Great, see you all!', now - 50 * 60_000);
+  msg(group, 'u-spike', 'Great, see you all!', now - 50 * 60_000, 1);
+  // Jerry edited his.
+  group.messages[1] = { ...group.messages[1], editedAt: now - 3 * 86_400_000 + 5 * 60_000 };
   const spike: Conv = { id: 'c-spike', type: 'SINGLE_CHAT', title: '', managerId: 'u-spike', userIds: [me.uid, 'u-spike'], messages: [], readSeq: 1, peerReadSeq: 0 };
   msg(spike, 'u-spike', 'Keep it down, Tom.', now - 40 * 86_400_000);
   // The impostor: a 1:1 chat (titled, as anyone can title a chat they create) from "Jеrry".
@@ -608,6 +663,9 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   }
 
   const item = (c: Conv): ConversationItem => {
+    // (The last message as this device has it; the activity is the server's.)
+    const shown = visible(c);
+    const lastMessage = shown[shown.length - 1] ?? null;
     const last = c.messages[c.messages.length - 1] ?? null;
     const other = c.userIds.find((u) => u !== me.uid);
     const peer = c.type === 'SINGLE_CHAT' && other ? userInfo(other) : null;
@@ -616,7 +674,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       // Like the backend: a 1:1 chat is always named after the other person, whatever its title.
       displayTitle: peer ? peer.displayName : c.title || c.userIds.map(name).join(', '),
       peer,
-      managerId: c.managerId, userIds: c.userIds, lastMessage: last,
+      managerId: c.managerId, userIds: c.userIds, lastMessage,
       unreadCount: c.messages.filter((m) => m.seq !== null && m.seq > c.readSeq && !m.own).length,
       readSeq: c.readSeq,
       // Others' read marks; a member's own message counts as read up to it.
@@ -729,21 +787,53 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     } else {
       next = { ...m, status: 'sent', seq: lastSeqOf(c) + 1, id: newId(), error: null, timestamp: clock() };
     }
-    settle(c, m, next);
-    if (next.status === 'sent' && c.id === 'c-jerry') void reply(c, next.text);
+    const settled = settle(c, m, next);
+    if (settled?.status === 'sent' && c.id === 'c-jerry') void reply(c, settled);
   };
 
   /** An own message's fate (acked or failed): stored, and told with its events. */
-  const settle = (c: Conv, m: UiMessage, next: UiMessage) => {
+  const settle = (c: Conv, m: UiMessage, fate: UiMessage): UiMessage | null => {
     const idx = c.messages.indexOf(m);
-    if (idx === -1) return;
+    if (idx === -1) return null;
+    // (Acked: its rights, and the preview of what it replies to as it is now.)
+    const next = stamp(c, { ...fate, replyTo: fate.replyTo && fate.seq !== null ? preview(c, fate.replyTo.seq) : fate.replyTo });
     c.messages.splice(idx, 1, next);
     c.messages.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
     emit({ kind: 'message', message: next });
     emit({ kind: 'conversation', conversation: item(c) });
+    return next;
   };
 
-  const reply = async (c: Conv, text: string) => {
+  /**
+   * A message edited or recalled: stored (the replies quoting it show the change too), told with a
+   * `messageUpdated` event, and a `conversation` event when the list's last message changed.
+   */
+  const change = (c: Conv, old: UiMessage, next: UiMessage): UiMessage => {
+    const lastBefore = item(c).lastMessage;
+    const idx = c.messages.indexOf(old);
+    if (idx !== -1) c.messages[idx] = next;
+    if (next.seq !== null) {
+      const seq = next.seq;
+      c.messages = c.messages.map((x) => (x.seq !== null && x.replyTo?.seq === seq ? { ...x, replyTo: preview(c, seq) } : x));
+    }
+    emit({ kind: 'messageUpdated', message: next });
+    if (item(c).lastMessage !== lastBefore) emit({ kind: 'conversation', conversation: item(c) });
+    return next;
+  };
+  const editBy = (c: Conv, m: UiMessage, text: string) => change(c, m, { ...m, text, editedAt: clock() });
+  const recallBy = (c: Conv, m: UiMessage, by: string) =>
+    change(c, m, stamp(c, { ...m, text: '', recalled: true, recalledByName: name(by) }));
+  /** The acked message with this seq (deleted here or not: the server has it). */
+  const bySeq = (c: Conv, seq: unknown) => {
+    const m = c.messages.find((x) => x.seq !== null && x.seq === Number(seq));
+    if (!m) throw err('message_not_found', 'the conversation has no message with that seq');
+    return m;
+  };
+  /** The other person's last message in a conversation (for "/edit", "/recall"). */
+  const othersLast = (c: Conv) => [...c.messages].reverse().find((x) => x.from !== me.uid && x.seq !== null && !x.recalled);
+
+  const reply = async (c: Conv, mine: UiMessage) => {
+    const text = mine.text;
     await sleep(600);
     // Jerry reads it: the read tick.
     const readSeq = c.messages.reduce((s, m) => Math.max(s, m.seq ?? 0), 0);
@@ -754,7 +844,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     emit({ kind: 'typing', conversationId: c.id, uid: 'u-jerry', name: 'Jerry', typing: true });
     await sleep(2000);
     emit({ kind: 'typing', conversationId: c.id, uid: 'u-jerry', name: 'Jerry', typing: false });
-    const m = msg(c, 'u-jerry', `You said: “${text.slice(0, 60)}”`, clock());
+    const m = msg(c, 'u-jerry', `You said: “${text.slice(0, 60)}”`, clock(), mine.seq);
     emit({ kind: 'message', message: m });
     emit({ kind: 'conversation', conversation: item(c) });
   };
@@ -861,7 +951,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     load_messages: (a) => {
       const c = conv(a.conversationId);
       const before = a.beforeSeq as number | null;
-      const older = before === null ? c.messages : c.messages.filter((m) => m.seq !== null && m.seq < before);
+      const shown = visible(c);
+      const older = before === null ? shown : shown.filter((m) => m.seq !== null && m.seq < before);
       // Like the backend: `limit` (default 50) clamped to 1..=200.
       const limit = Math.min(200, Math.max(1, Math.floor(Number(a.limit)) || 50));
       const messages = older.slice(-limit);
@@ -881,8 +972,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       const hits: SearchHit[] = [];
       for (const c of convs.values()) {
         const conversationTitle = item(c).displayTitle;
-        for (const m of c.messages) {
-          if (m.seq !== null && matchesAllTerms(m.text, terms)) hits.push({ message: m, conversationTitle });
+        for (const m of visible(c)) {
+          if (m.seq !== null && !m.recalled && matchesAllTerms(m.text, terms)) hits.push({ message: m, conversationTitle });
         }
       }
       hits.sort((x, y) => y.message.timestamp - x.message.timestamp);
@@ -899,9 +990,19 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       }
       if (text === '/blockme' && c.type === 'SINGLE_CHAT') blockers.add(c.userIds.find((u) => u !== me.uid)!);
       if (text === '/added') setTimeout(() => addToGroup('u-tyke', 'Puppy Playdate'), 800);
+      if (text === '/edit' || text === '/recall') {
+        setTimeout(() => {
+          const theirs = othersLast(c);
+          if (!theirs) return;
+          if (text === '/edit') editBy(c, theirs, `${theirs.text} (edited)`);
+          else recallBy(c, theirs, theirs.from);
+        }, 300);
+      }
+      const replyTo = a.replyTo === undefined || a.replyTo === null ? null : preview(c, bySeq(c, a.replyTo).seq!);
       const m: UiMessage = {
         conversationId: c.id, clientId: newId(), id: null, seq: null, from: me.uid, fromName: me.displayName,
         own: true, text, timestamp: clock(), status: 'sending', error: null,
+        editedAt: null, recalled: false, recalledByName: null, replyTo, editableUntil: null, recallableUntil: null,
       };
       c.messages.push(m);
       emit({ kind: 'conversation', conversation: item(c) });
@@ -916,6 +1017,50 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       c.messages[idx] = m;
       if (!scripted) void ack(c, m);
       return { ...m, error: null };
+    },
+    // Like the backend: an own, sent text not recalled, within 48 h (not in a 1:1 chat where one
+    // blocks the other); an unchanged text changes nothing (no event); else the message after the
+    // edit, and its `messageUpdated` event.
+    edit_message: (a) => {
+      needOnline();
+      const c = conv(a.conversationId);
+      const m = bySeq(c, a.seq);
+      if (m.from !== me.uid) throw err('not_sender', 'only the sender may edit a message');
+      if (m.recalled) throw err('not_editable', 'a recalled message cannot be edited');
+      if (blockedChat(c)) throw blockedError();
+      if (clock() > m.timestamp + EDIT_WINDOW_MS) throw err('window_closed', 'the edit window of this message has closed');
+      const text = String(a.text ?? '');
+      if (!text.trim()) throw err('invalid_params', 'the text is empty');
+      if ([...text].length > maxTextChars) throw err('text_too_long', `the text is longer than ${maxTextChars} characters`);
+      if (text === m.text) return m;
+      return editBy(c, m, text);
+    },
+    // Like the backend: the sender within 24 h, a group's manager any of its messages at any time;
+    // recalled already: as it is (no event). The message keeps what it replied to.
+    recall_message: (a) => {
+      needOnline();
+      const c = conv(a.conversationId);
+      const m = bySeq(c, a.seq);
+      if (m.recalled) return m;
+      const manager = c.type === 'GROUP_CHAT' && c.managerId === me.uid;
+      if (!manager && m.from !== me.uid) throw err('not_sender', "only the sender (or the group's manager) may recall a message");
+      if (!manager && clock() > m.timestamp + RECALL_WINDOW_MS) throw err('window_closed', 'the recall window of this message has closed');
+      return recallBy(c, m, me.uid);
+    },
+    // Like the backend: this device only (also offline). A sent message is hidden here (the server
+    // keeps it); a failed one is discarded from the outbox; one being sent cannot be. A
+    // `conversation` event follows when the list's last message changed.
+    delete_for_me: (a) => {
+      needAccount();
+      const c = conv(a.conversationId);
+      const m = c.messages.find((x) => x.clientId === a.clientId);
+      if (!m || hidden.has(m.clientId)) throw err('message_not_found', 'no message with that clientId');
+      if (m.status === 'sending') throw err('invalid_params', 'a message being sent cannot be deleted');
+      const lastBefore = item(c).lastMessage;
+      if (m.seq === null) c.messages = c.messages.filter((x) => x !== m);
+      else hidden.add(m.clientId);
+      if (item(c).lastMessage !== lastBefore) emit({ kind: 'conversation', conversation: item(c) });
+      return null;
     },
     // Like the backend: the read mark moves at once; when it moved, the user's own receipt and the
     // conversation (its new unread count) follow, as they do for a mark from another device.
@@ -1150,11 +1295,11 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     me,
     users,
     items: () => [...convs.values()].map(item).sort(compareConversations),
-    messages: (id) => structuredClone(conv(id).messages),
+    messages: (id) => structuredClone(visible(conv(id))),
     pending: () => [...convs.values()].flatMap((c) => c.messages.filter((m) => m.own && m.status === 'sending')),
-    incoming(conversationId, from, text) {
+    incoming(conversationId, from, text, replyTo = null) {
       const c = conv(conversationId);
-      const m = msg(c, from, text, clock());
+      const m = msg(c, from, text, clock(), replyTo);
       emit({ kind: 'message', message: m });
       emit({ kind: 'conversation', conversation: item(c) });
       return m;
@@ -1168,16 +1313,24 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       if (!found) return null;
       if (blockedChat(found.c)) return control.fail(conversationId, clientId); // the server refuses it
       const next: UiMessage = { ...found.m, status: 'sent', seq: lastSeqOf(found.c) + 1, id: newId(), error: null, timestamp: clock() };
-      settle(found.c, found.m, next);
-      return next;
+      return settle(found.c, found.m, next);
     },
     fail(conversationId, clientId) {
       const found = findPending(conversationId, clientId);
       if (!found) return null;
       const error = blockedChat(found.c) ? blockedError() : err('internal', 'the server did not answer in time');
       const next: UiMessage = { ...found.m, status: 'failed', error };
-      settle(found.c, found.m, next);
-      return next;
+      return settle(found.c, found.m, next);
+    },
+    edit(conversationId, seq, text) {
+      const c = conv(conversationId);
+      const m = c.messages.find((x) => x.seq === seq);
+      return m && !m.recalled ? editBy(c, m, text) : null;
+    },
+    recall(conversationId, seq, by) {
+      const c = conv(conversationId);
+      const m = c.messages.find((x) => x.seq === seq);
+      return m && !m.recalled ? recallBy(c, m, by ?? m.from) : null;
     },
     create(userIds, title) {
       const ids = [me.uid, ...userIds.filter((u) => u !== me.uid)];

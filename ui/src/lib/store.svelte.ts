@@ -22,6 +22,7 @@ import { ToastStore } from './stores/toasts.svelte';
 import { SearchStore } from './stores/search.svelte';
 import { GroupInfoStore } from './stores/groupInfo.svelte';
 import { UpdateStore } from './stores/updates.svelte';
+import type { ComposerState } from './composer';
 import { similarNames, type Person } from './identity';
 import { adjacentConversation } from './shortcuts';
 import { locale, t } from './i18n';
@@ -33,6 +34,9 @@ export type { AddedNotice } from './stores/notices.svelte';
 
 /** A group the user is asked to confirm leaving. */
 export type LeaveRequest = { conversationId: string; title: string };
+
+/** A message the user is asked to confirm recalling (for everyone) or deleting (on this device). */
+export type MessageRequest = { kind: 'recall' | 'delete'; message: UiMessage };
 
 /**
  * A message to bring into view in the open conversation (a search hit): the message list scrolls
@@ -73,6 +77,8 @@ export class App {
   leaveRequest = $state.raw<LeaveRequest | null>(null);
   /** The "Block @username?" confirmation is open for this person. */
   blockRequest = $state.raw<UserInfo | null>(null);
+  /** The "Recall this message?" / "Delete this message for you?" confirmation is open for this message. */
+  messageRequest = $state.raw<MessageRequest | null>(null);
   /** The "Group info" dialog is open, for this group (see `openGroupInfo`). */
   groupInfo = $state.raw<GroupInfoStore | null>(null);
 
@@ -138,6 +144,7 @@ export class App {
         this.jumps++;
         this.leaveRequest = null;
         this.blockRequest = null;
+        this.messageRequest = null;
         this.closeGroupInfo();
       },
       windowBack: () => this.threadStore.maybeMarkRead(),
@@ -166,6 +173,11 @@ export class App {
         this.threadStore.applyMessage(msg);
         this.list.applyMessage(msg);
       },
+      applyUpdate: (msg) => {
+        this.threadStore.applyUpdate(msg);
+        this.list.applyUpdate(msg);
+      },
+      messageDeleted: (id, clientId, previous) => this.list.messageDeleted(id, clientId, previous),
       readMark: (id) => this.list.readMark(id),
       markRead: (id, seq) => this.list.markRead(id, seq),
       markReadFailed: (id, seq) => this.list.markReadFailed(id, seq),
@@ -579,8 +591,92 @@ export class App {
     return this.threadStore.loadOlder(thread);
   }
 
-  send(conversationId: string, text: string): Promise<boolean> {
-    return this.threadStore.send(conversationId, text);
+  /** Sends a text (`replyTo`: the seq of the message it replies to). */
+  send(conversationId: string, text: string, replyTo: number | null = null): Promise<boolean> {
+    return this.threadStore.send(conversationId, text, replyTo);
+  }
+
+  // --- what is done to a message: reply, copy, edit, recall, delete for me --------------------
+
+  /** The actions menu's Reply: the composer quotes the message. */
+  startReply(m: UiMessage): void {
+    this.threadStore.startReply(m);
+  }
+
+  /** The actions menu's Edit (or ↑ in an empty composer): the composer takes the message's text. */
+  startEdit(m: UiMessage): void {
+    this.threadStore.startEdit(m);
+  }
+
+  /** A conversation's composer: its text and what it is doing (replying, editing). */
+  composer(conversationId: string): ComposerState {
+    return this.threadStore.composer(conversationId);
+  }
+
+  /** Puts a composer's text and context (the composer's own changes: sent, a failed send undone). */
+  setComposer(conversationId: string, state: ComposerState): void {
+    this.threadStore.setComposer(conversationId, state);
+  }
+
+  /** × or Esc in the composer: the reply dropped, or the edit left. */
+  cancelComposerContext(conversationId: string): void {
+    this.threadStore.cancelComposerContext(conversationId);
+  }
+
+  /** Enter while editing: saves (see `ThreadStore.saveEdit`). */
+  saveEdit(conversationId: string): Promise<boolean> {
+    return this.threadStore.saveEdit(conversationId);
+  }
+
+  /** "Re-edit" on the recall line of an own text: it comes back into the composer. */
+  reEdit(m: UiMessage): boolean {
+    return this.threadStore.reEdit(m, Math.max(this.now, Date.now()));
+  }
+
+  /** The own text recalled from this device that "Re-edit" can still put back, if any. */
+  recalledText(m: UiMessage) {
+    return this.threadStore.recalledText(m, this.now);
+  }
+
+  /** The actions menu's Recall / Delete for me: asks first (the dialog then calls recall / delete). */
+  askMessage(kind: 'recall' | 'delete', message: UiMessage): void {
+    this.messageRequest = { kind, message };
+  }
+
+  recallMessage(m: UiMessage): Promise<boolean> {
+    return this.threadStore.recallMessage(m);
+  }
+
+  deleteForMe(m: UiMessage): Promise<boolean> {
+    return this.threadStore.deleteForMe(m);
+  }
+
+  /** The actions menu's Copy text: to the clipboard (a toast says it was copied, or why not). */
+  async copyText(text: string): Promise<boolean> {
+    try {
+      await navigator.clipboard.writeText(text);
+      this.toastStore.info(t('msg.copied'));
+      return true;
+    } catch (e) {
+      console.warn('[gtedx] copying failed:', e);
+      this.toastStore.show(t('msg.copyFailed'));
+      return false;
+    }
+  }
+
+  /**
+   * A reply's quote was clicked: to the message it replies to (older pages are loaded until it is
+   * there, as for a search hit), which the message list then scrolls to and flashes. Resolves to
+   * whether it was reached (a toast says when it was not).
+   */
+  openOriginal(m: UiMessage): Promise<boolean> {
+    const seq = m.replyTo?.seq;
+    if (seq === undefined) return Promise.resolve(false);
+    if (this.threadStore.isDeleted({ conversationId: m.conversationId, clientId: '', seq })) {
+      this.toastStore.show(t('search.notReached'));
+      return Promise.resolve(false);
+    }
+    return this.openMessage(m.conversationId, seq);
   }
 
   retry(msg: UiMessage): Promise<void> {

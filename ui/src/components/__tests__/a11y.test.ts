@@ -207,6 +207,50 @@ describe('no accessibility violations', () => {
     await expectNoAxeViolations(el, { page: true });
   }, AXE_MS);
 
+  it('a chat with an edited, a recalled and a reply message; the actions menu open; the composer replying', async () => {
+    const base = Date.now() - 60 * 60_000;
+    const first = msg({ conversationId: 'c-jerry', text: 'Where is the cheese?', seq: 1, timestamp: base });
+    vi.mocked(api.loadMessages).mockResolvedValue({
+      messages: [
+        first,
+        msg({ conversationId: 'c-jerry', own: true, from: 'u-tom', fromName: 'Tom', text: 'In the fridge.', seq: 2, timestamp: base + 60_000, editedAt: base + 120_000, editableUntil: Date.now() + 3_600_000, recallableUntil: Date.now() + 3_600_000 }),
+        msg({ conversationId: 'c-jerry', text: '', recalled: true, recalledByName: 'Jerry', seq: 3, timestamp: base + 180_000 }),
+        msg({ conversationId: 'c-jerry', own: true, from: 'u-tom', fromName: 'Tom', text: '', recalled: true, recalledByName: 'Tom', seq: 4, timestamp: base + 200_000 }),
+        msg({ conversationId: 'c-jerry', text: 'Thanks!', seq: 5, timestamp: base + 240_000, replyTo: { seq: 2, fromName: 'Tom', text: 'In the fridge.', recalled: false } }),
+        msg({ conversationId: 'c-jerry', text: 'Before your time.', seq: 6, timestamp: base + 300_000, replyTo: { seq: 0, fromName: null, text: null, recalled: false } }),
+      ],
+      hasMore: false,
+    });
+    const el = render(MainScreen, {});
+    await settle();
+    await app.select('c-jerry');
+    await settle();
+    expect(el.querySelectorAll('[data-testid="message"]')).toHaveLength(6);
+    expect(byId(el, 'message-edited')).not.toBeNull();
+    expect(el.querySelectorAll('[data-testid="message-recalled"]')).toHaveLength(2);
+    expect(el.querySelectorAll('[data-testid="message-quote"]')).toHaveLength(2);
+    await expectNoAxeViolations(el, { page: true });
+
+    // The menu of the edited message open (the ⋯ button), then Reply: the composer's banner.
+    const edited = byId(el, 'message-edited')!.closest<HTMLElement>('[data-testid="message"]')!;
+    byId(edited, 'message-actions')!.click();
+    await settle();
+    expect(byId(el, 'message-menu')).not.toBeNull();
+    await expectNoAxeViolations(el, { page: true });
+    byId(el, 'message-action-reply')!.click();
+    await settle();
+    expect(byId(el, 'composer-context')).not.toBeNull();
+    await expectNoAxeViolations(el, { page: true });
+
+    // The recall confirmation.
+    app.askMessage('recall', first);
+    await settle();
+    expect(byId(el, 'recall-message-dialog')).not.toBeNull();
+    await expectNoAxeViolations(el, { page: true });
+    app.messageRequest = null;
+    app.cancelComposerContext('c-jerry');
+  }, AXE_MS);
+
   it('the new chat dialog (a member added, the group hint)', async () => {
     const el = render(MainScreen, {});
     await settle();

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  afterSend,
+  cancelContext,
   charCount,
   composerKeyAction,
+  contextKeyAction,
+  editSave,
+  reEdit,
+  startEdit,
+  startReply,
+  withoutMessage,
+  type ComposerState,
   counterThreshold,
   DEFAULT_MAX_TEXT_CHARS as MAX_TEXT_CHARS,
   limitInfo,
@@ -120,5 +129,78 @@ describe('TypingNotifier', () => {
     n.input('   ');
     n.stop();
     expect(sent).toEqual([]);
+  });
+});
+
+describe('the composer context: replying and editing', () => {
+  const tom = { seq: 4, fromName: 'Tom', text: 'Where is the cheese?', recalled: false };
+  const jerry = { seq: 6, fromName: 'Jerry', text: 'Not telling', recalled: false };
+  const empty: ComposerState = { text: '', context: null };
+  const mine = { seq: 9, clientId: 'c9', text: 'I will find it' };
+
+  it('Reply keeps what is written and quotes the message; another Reply replaces the quote; × drops it, the text stays', () => {
+    let s = startReply({ text: 'half', context: null }, tom);
+    expect(s).toEqual({ text: 'half', context: { kind: 'reply', to: tom } });
+    s = startReply(s, jerry);
+    expect(s.context).toEqual({ kind: 'reply', to: jerry });
+    expect(cancelContext(s)).toEqual({ text: 'half', context: null });
+  });
+
+  it('Edit takes the message text; cancelling puts back what was written and the reply', () => {
+    const before: ComposerState = { text: 'draft', context: { kind: 'reply', to: tom } };
+    const editing = startEdit(before, mine);
+    expect(editing.text).toBe('I will find it');
+    expect(editing.context).toMatchObject({ kind: 'edit', seq: 9, clientId: 'c9', original: 'I will find it' });
+    expect(cancelContext({ ...editing, text: 'I will find it!!' })).toEqual(before);
+  });
+
+  it('editing another message meanwhile keeps what was there before the first edit', () => {
+    const first = startEdit({ text: 'draft', context: null }, mine);
+    const second = startEdit(first, { seq: 10, clientId: 'c10', text: 'other' });
+    expect(second.text).toBe('other');
+    expect(cancelContext(second)).toEqual({ text: 'draft', context: null });
+  });
+
+  it('Reply while editing leaves the edit first (what was written comes back), then quotes', () => {
+    const s = startReply(startEdit({ text: 'draft', context: null }, mine), jerry);
+    expect(s).toEqual({ text: 'draft', context: { kind: 'reply', to: jerry } });
+  });
+
+  it('Enter while editing: unchanged (just leave), empty (not allowed), or the trimmed text to save', () => {
+    const editing = startEdit(empty, mine);
+    expect(editSave(editing)).toEqual({ kind: 'unchanged' });
+    expect(editSave({ ...editing, text: '  I will find it \n' })).toEqual({ kind: 'unchanged' });
+    expect(editSave({ ...editing, text: '   ' })).toEqual({ kind: 'empty' });
+    expect(editSave({ ...editing, text: ' I found it ' })).toEqual({ kind: 'save', text: 'I found it' });
+    expect(editSave({ text: 'x', context: { kind: 'reply', to: tom } })).toBeNull();
+    expect(editSave(empty)).toBeNull();
+  });
+
+  it('sending empties the composer and drops the reply', () => {
+    expect(afterSend()).toEqual(empty);
+  });
+
+  it('Re-edit puts a recalled text back (after what is written, on a new line) with its reply; an edit is left first', () => {
+    expect(reEdit(empty, 'oops', null)).toEqual({ text: 'oops', context: null });
+    expect(reEdit({ text: 'hello  ', context: null }, 'oops', tom)).toEqual({ text: 'hello\noops', context: { kind: 'reply', to: tom } });
+    expect(reEdit(startEdit({ text: 'draft', context: null }, mine), 'oops', null)).toEqual({ text: 'draft\noops', context: null });
+  });
+
+  it('the message being edited is recalled or deleted: the edit ends; another message: nothing changes', () => {
+    const editing = startEdit({ text: 'draft', context: null }, mine);
+    expect(withoutMessage(editing, 9)).toEqual({ text: 'draft', context: null });
+    expect(withoutMessage(editing, 8)).toBe(editing);
+    const replying: ComposerState = { text: 'x', context: { kind: 'reply', to: tom } };
+    expect(withoutMessage(replying, 4)).toBe(replying);
+  });
+
+  it('keys: Esc leaves a reply or an edit; ↑ in an empty composer edits the last message', () => {
+    expect(contextKeyAction({ key: 'Escape' }, 'x', true)).toBe('cancel');
+    expect(contextKeyAction({ key: 'Escape' }, 'x', false)).toBe('none');
+    expect(contextKeyAction({ key: 'ArrowUp' }, '', false)).toBe('editLast');
+    expect(contextKeyAction({ key: 'ArrowUp' }, 'typed', false)).toBe('none');
+    expect(contextKeyAction({ key: 'ArrowUp', shiftKey: true }, '', false)).toBe('none');
+    expect(contextKeyAction({ key: 'ArrowUp', altKey: true }, '', false)).toBe('none'); // (Alt+↑: the previous conversation)
+    expect(contextKeyAction({ key: 'Escape', isComposing: true }, 'x', true)).toBe('none'); // (the IME's)
   });
 });

@@ -3,13 +3,16 @@ import {
   applyMessageToList,
   avatarSeed,
   applyReceipt,
+  applyUpdateToList,
   initials,
   isReadByPeer,
   mergeFirstPage,
   mergePage,
   oneLine,
   previewText,
+  recallText,
   removeConversation,
+  replaceDeletedLast,
   sortConversations,
   titleOf,
   upsertConversation,
@@ -21,6 +24,7 @@ import { createTranslator } from '../i18n';
 import { conv, msg } from './fixtures';
 
 const en = createTranslator('en');
+const zh = createTranslator('zh-CN');
 
 describe('conversation list order', () => {
   it('sorts by most recent activity first', () => {
@@ -280,5 +284,57 @@ describe('bad timestamps from the backend', () => {
     const next = applyMessageToList(list, msg({ conversationId: 'b', seq: 9, timestamp: NaN }));
     expect(next.find((c) => c.id === 'b')).toMatchObject({ lastActivity: 50, lastSeq: 9 });
     expect(next.map((c) => c.id)).toEqual(['a', 'b']);
+  });
+});
+
+describe('recalled and edited last messages', () => {
+  const recalled = (p: Parameters<typeof msg>[0]) => msg({ text: '', recalled: true, ...p });
+
+  it('the preview of a recalled last message says who recalled it', () => {
+    expect(previewText(conv({ lastMessage: recalled({ own: true, fromName: 'Tom', recalledByName: 'Tom' }) }), en)).toBe('You recalled a message');
+    expect(previewText(conv({ lastMessage: recalled({ fromName: 'Tom', recalledByName: 'Tom' }) }), en)).toBe('Tom recalled a message');
+    expect(previewText(conv({ type: 'GROUP_CHAT', lastMessage: recalled({ fromName: 'Jerry', recalledByName: null }) }), zh)).toBe(
+      'Jerry 撤回了一条消息',
+    );
+  });
+
+  it("a group's manager recalling someone else's message is named (the user too, by their name)", () => {
+    const byManager = recalled({ fromName: 'Jerry', recalledByName: 'Spike' });
+    expect(recallText(byManager, en, 'Tom')).toBe('Spike recalled a message from Jerry');
+    expect(recallText(byManager, en, 'Spike')).toBe('You recalled a message from Jerry');
+    expect(recallText(recalled({ own: true, fromName: 'Tom', recalledByName: 'Spike' }), en, 'Tom')).toBe('Spike recalled your message');
+    expect(recallText(recalled({ own: true, fromName: 'Tom', recalledByName: 'Spike' }), zh, 'Tom')).toBe('Spike 撤回了你的一条消息');
+  });
+
+  it('an update of the last message shows in the preview (not moved, not an older revision, not another message)', () => {
+    const last = msg({ conversationId: 'a', seq: 4, text: 'typo' });
+    const list = [conv({ id: 'a', lastActivity: 10, lastMessage: last }), conv({ id: 'b', lastActivity: 5 })];
+    const edited = { ...last, text: 'fixed', editedAt: 20 };
+    const next = applyUpdateToList(list, edited);
+    expect(next[0].lastMessage?.text).toBe('fixed');
+    expect(next[0].lastActivity).toBe(10);
+    expect(applyUpdateToList(next, last)).toBe(next); // an older copy
+    expect(applyUpdateToList(next, msg({ conversationId: 'a', seq: 2, editedAt: 30 }))).toBe(next); // not the last one
+    // A stale copy as a `message` event does not take the recall back either.
+    const gone = applyUpdateToList(next, { ...edited, text: '', recalled: true, recalledByName: 'Jerry' });
+    expect(applyMessageToList(gone, last)[0].lastMessage).toBe(gone[0].lastMessage);
+  });
+
+  it('a `conversation` copy made before an edit that arrived after it does not take the edit back', () => {
+    const last = msg({ conversationId: 'a', seq: 4, text: 'typo' });
+    const held = [conv({ id: 'a', lastActivity: 10, lastMessage: { ...last, text: 'fixed', editedAt: 20 } })];
+    const stale = conv({ id: 'a', lastActivity: 10, lastMessage: last, unreadCount: 3 });
+    const next = upsertConversation(held, stale);
+    expect(next[0].unreadCount).toBe(3);
+    expect(next[0].lastMessage?.text).toBe('fixed');
+  });
+
+  it('a last message deleted here: the one before it shows, when known', () => {
+    const last = msg({ conversationId: 'a', seq: 4 });
+    const before = msg({ conversationId: 'a', seq: 3 });
+    const list = [conv({ id: 'a', lastMessage: last })];
+    expect(replaceDeletedLast(list, 'a', last.clientId, before)[0].lastMessage).toBe(before);
+    expect(replaceDeletedLast(list, 'a', last.clientId, null)).toBe(list);
+    expect(replaceDeletedLast(list, 'a', 'other', before)).toBe(list);
   });
 });

@@ -16,6 +16,12 @@ export function msg(p: Partial<UiMessage> = {}): UiMessage {
     timestamp: new Date(2024, 4, 10, 12, 0).getTime() + n * 1000,
     status: 'sent',
     error: null,
+    editedAt: null,
+    recalled: false,
+    recalledByName: null,
+    replyTo: null,
+    editableUntil: null,
+    recallableUntil: null,
     ...p,
   };
 }

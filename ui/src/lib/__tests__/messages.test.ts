@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { compareMessages, maxSeq, mergeMessages, mergeNewestPage, minSeq, pageLeavesGap, upsertMessage } from '../messages';
+import {
+  applyUpdate,
+  compareMessages,
+  compareRevisions,
+  maxSeq,
+  mergeMessages,
+  mergeNewestPage,
+  minSeq,
+  pageLeavesGap,
+  pickVersion,
+  removeMessage,
+  upsertMessage,
+} from '../messages';
 import { msg } from './fixtures';
 
 const texts = (list: { text: string }[]) => list.map((m) => m.text);
@@ -164,5 +176,72 @@ describe('mergeNewestPage (opening again, resync)', () => {
   it('compareMessages is a total order', () => {
     const a = msg({ seq: 1 });
     expect(compareMessages(a, a)).toBe(0);
+  });
+});
+
+describe('edits and recalls: the later revision wins, in whatever order the copies come', () => {
+  const original = msg({ seq: 5, text: 'hello' });
+  const edited = { ...original, text: 'hello!', editedAt: 1000 };
+  const editedAgain = { ...original, text: 'hello!!', editedAt: 2000 };
+  const recalled = { ...edited, text: '', recalled: true, recalledByName: 'Jerry' };
+
+  it('orders revisions: acked over not acked, recalled over anything, then the later edit', () => {
+    expect(compareRevisions(edited, original)).toBeGreaterThan(0);
+    expect(compareRevisions(editedAgain, edited)).toBeGreaterThan(0);
+    expect(compareRevisions(recalled, editedAgain)).toBeGreaterThan(0);
+    expect(compareRevisions(original, { ...original, status: 'sent' })).toBe(0);
+    expect(compareRevisions({ ...original, seq: null }, original)).toBeLessThan(0);
+  });
+
+  it('pickVersion never undoes an edit or a recall, and takes the newcomer on a tie (a status change)', () => {
+    expect(pickVersion(editedAgain, edited)).toBe(editedAgain);
+    expect(pickVersion(recalled, original)).toBe(recalled);
+    expect(pickVersion(original, edited)).toBe(edited);
+    const copy = { ...edited };
+    expect(pickVersion(edited, copy)).toBe(copy);
+  });
+
+  it('a page fetched before an edit (merged after it) does not bring the old text back', () => {
+    const list = [msg({ seq: 4 }), editedAgain];
+    expect(mergeMessages(list, [original, edited]).map((m) => m.text)).toEqual([list[0].text, 'hello!!']);
+    expect(upsertMessage([recalled], original)).toEqual([recalled]);
+  });
+
+  it('applyUpdate replaces the message with the same seq (its row keeps its clientId), adds nothing', () => {
+    const held = [msg({ seq: 4 }), original, msg({ seq: 6 })];
+    const update = { ...edited, clientId: 'from-the-server' };
+    const out = applyUpdate(held, update);
+    expect(out.map((m) => m.text)).toEqual([held[0].text, 'hello!', held[2].text]);
+    expect(out[1].clientId).toBe(original.clientId);
+    // Not held (a page not loaded, deleted here): nothing is added.
+    const elsewhere = msg({ seq: 99, editedAt: 5 });
+    expect(applyUpdate(held, elsewhere)).toBe(held);
+    // Older than what is held: nothing changes.
+    expect(applyUpdate([recalled], edited)).toEqual([recalled]);
+    // An update that finds the own message still "sending" here (the ack came only in a page): it is the acked copy.
+    const sending = msg({ clientId: 'mine', seq: null, id: null, own: true, status: 'sending', text: 'x' });
+    const ackedAndEdited = { ...sending, seq: 7, id: 's7', status: 'sent' as const, text: 'y', editedAt: 3 };
+    expect(applyUpdate([sending], ackedAndEdited)).toEqual([ackedAndEdited]);
+  });
+
+  it('removeMessage takes one message out by clientId (the same list when it is not there)', () => {
+    const a = msg({ seq: 1 });
+    const b = msg({ seq: 2 });
+    expect(removeMessage([a, b], a.clientId)).toEqual([b]);
+    const list = [a, b];
+    expect(removeMessage(list, 'nope')).toBe(list);
+  });
+});
+
+describe('messages deleted on this device leave no hole', () => {
+  it('a page right after the seqs deleted here joins up with what is held', () => {
+    const held = [msg({ seq: 8 }), msg({ seq: 9 })];
+    const page = [msg({ seq: 12 }), msg({ seq: 13 })];
+    expect(pageLeavesGap(held, page, true)).toBe(true);
+    expect(pageLeavesGap(held, page, true, new Set([10, 11]))).toBe(false);
+    expect(pageLeavesGap(held, page, true, new Set([11]))).toBe(true);
+    const out = mergeNewestPage(held, false, { messages: page, hasMore: true }, new Set([10, 11]));
+    expect(out.messages.map((m) => m.seq)).toEqual([8, 9, 12, 13]);
+    expect(out.hasMore).toBe(false);
   });
 });

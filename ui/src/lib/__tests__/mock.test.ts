@@ -1,11 +1,15 @@
 // The mock backend's accounts: who may sign up (`?signup=`, or a server named invite.… / closed.…),
 // invite codes, a disabled account, the account's devices and changing the password; and its
-// notifications (the text preference, a click on one), the desktop settings, the self-update and
-// the message cache on this computer.
+// notifications (the text preference, a click on one), the desktop settings, the self-update,
+// the message cache on this computer, and what is done to messages after they are sent (edit,
+// recall, delete for me, replies) with the backend's rules, errors and events.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { useBackend, type AppError, type CacheUsage, type ImEvent, type SessionInfo, type UpdateStatus } from '../api';
+import { useBackend, type AppError, type CacheUsage, type ConversationItem, type ImEvent, type MessagePage, type SessionInfo, type UiMessage, type UpdateStatus } from '../api';
 import {
   createMockBackend,
+  EDIT_WINDOW_MS,
+  MANAGER_RECALL_UNTIL,
+  RECALL_WINDOW_MS,
   MOCK_INVITE_CODE,
   MOCK_PASSWORD_TRIES,
   MOCK_RESTORED_PASSWORD,
@@ -422,5 +426,165 @@ describe('the message cache', () => {
     expect((await refusal(m.invoke('clear_cache'))).code).toBe('cache');
     m.control.failCache(false);
     expect(await m.invoke('cache_usage')).toMatchObject({ bytes: expect.any(Number) });
+  });
+});
+
+describe('editing, recalling, deleting for me, replying', () => {
+  const NOW = 1_700_000_000_000;
+  /** Signed in; the events kept in `events`; the clock moved on by hand (`later`). */
+  async function signedIn() {
+    let clock = NOW;
+    const events: ImEvent[] = [];
+    const m = createMockBackend({
+      search: '?mock=signedin',
+      scripted: true,
+      latencyMs: null,
+      storage: null,
+      quiet: true,
+      history: 6,
+      now: () => (clock += 1000),
+      deliver: (fire) => fire(),
+    });
+    await m.listen((e) => events.push(e));
+    await m.invoke('restore_session');
+    events.length = 0;
+    return { m, events, later: (ms: number) => (clock += ms) };
+  }
+  const page = (m: ReturnType<typeof createMockBackend>, id: string) =>
+    m.invoke<MessagePage>('load_messages', { conversationId: id, beforeSeq: null, limit: 50 }).then((p) => p.messages);
+  const newestOwn = async (m: ReturnType<typeof createMockBackend>, id: string) => (await page(m, id)).filter((x) => x.own && x.seq !== null).slice(-1)[0]!;
+
+  it('says what the user may do: an own text can be edited for 48 h, recalled for 24 h; in a group the manager recalls anyone', async () => {
+    const { m } = await signedIn();
+    const jerry = await page(m, 'c-jerry');
+    const own = jerry.filter((x) => x.own).slice(-1)[0]!;
+    expect(own.editableUntil).toBe(own.timestamp + EDIT_WINDOW_MS);
+    expect(own.recallableUntil).toBe(own.timestamp + RECALL_WINDOW_MS);
+    const theirs = jerry.find((x) => !x.own)!;
+    expect([theirs.editableUntil, theirs.recallableUntil]).toEqual([null, null]);
+    const group = await page(m, 'c-group'); // (Tom manages it)
+    const spike = group.find((x) => x.from === 'u-spike')!;
+    expect([spike.editableUntil, spike.recallableUntil]).toEqual([null, MANAGER_RECALL_UNTIL]);
+    const mineThere = group.find((x) => x.own)!; // (the manager's own: any time too)
+    expect([mineThere.editableUntil, mineThere.recallableUntil]).toEqual([mineThere.timestamp + EDIT_WINDOW_MS, MANAGER_RECALL_UNTIL]);
+    // The seeded group: an edited message, and a reply quoting the first one.
+    expect(group.find((x) => x.editedAt !== null)?.text).toBe('I will bring snacks.');
+    expect(group.slice(-1)[0]!.replyTo).toEqual({ seq: 1, fromName: 'Spike', text: 'Meeting at noon.', recalled: false });
+    // Not acked yet: nothing; acked: from the time of the ack.
+    const sending = await m.invoke<UiMessage>('send_text', { conversationId: 'c-spike', text: 'x' });
+    expect([sending.editableUntil, sending.recallableUntil]).toEqual([null, null]);
+    const acked = m.control.ack('c-spike', sending.clientId)!;
+    expect(acked.editableUntil).toBe(acked.timestamp + EDIT_WINDOW_MS);
+  });
+
+  it('edit_message: the message after the edit, a messageUpdated event (and conversation, when it is the last one)', async () => {
+    const { m, events } = await signedIn();
+    const own = await newestOwn(m, 'c-jerry');
+    const edited = await m.invoke<UiMessage>('edit_message', { conversationId: 'c-jerry', seq: own.seq, text: 'better' });
+    expect(edited).toMatchObject({ clientId: own.clientId, seq: own.seq, text: 'better', editedAt: expect.any(Number) });
+    expect(events.map((e) => e.kind)).toEqual(['messageUpdated', 'conversation']);
+    expect(events[0]).toEqual({ kind: 'messageUpdated', message: edited });
+    expect((events[1] as { conversation: ConversationItem }).conversation.lastMessage).toEqual(edited);
+    // The same text again: nothing changes, no event.
+    events.length = 0;
+    expect(await m.invoke('edit_message', { conversationId: 'c-jerry', seq: own.seq, text: 'better' })).toEqual(edited);
+    expect(events).toEqual([]);
+  });
+
+  it("edit_message refuses: another's message, a recalled one, too late, empty or too long, a seq that does not exist, offline", async () => {
+    const { m, later } = await signedIn();
+    const jerry = await page(m, 'c-jerry');
+    const code = async (args: Record<string, unknown>) => (await refusal(m.invoke('edit_message', { conversationId: 'c-jerry', ...args }))).code;
+    expect(await code({ seq: jerry.find((x) => !x.own)!.seq, text: 'x' })).toBe('not_sender');
+    expect(await code({ seq: 999, text: 'x' })).toBe('message_not_found');
+    const own = await newestOwn(m, 'c-jerry');
+    expect(await code({ seq: own.seq, text: '  ' })).toBe('invalid_params');
+    expect(await code({ seq: own.seq, text: 'x'.repeat(4097) })).toBe('text_too_long');
+    later(EDIT_WINDOW_MS);
+    expect(await code({ seq: own.seq, text: 'x' })).toBe('window_closed');
+    m.control.recall('c-jerry', own.seq!);
+    expect(await code({ seq: own.seq, text: 'x' })).toBe('not_editable');
+    m.control.setOnline(false);
+    expect(await code({ seq: own.seq, text: 'x' })).toBe('offline');
+  });
+
+  it('edit_message in a 1:1 chat where one blocks the other: blocked', async () => {
+    const { m } = await signedIn();
+    const own = await newestOwn(m, 'c-jerry');
+    m.control.blockedBy('u-jerry', true);
+    expect((await refusal(m.invoke('edit_message', { conversationId: 'c-jerry', seq: own.seq, text: 'x' }))).code).toBe('blocked');
+  });
+
+  it('recall_message: the text is gone, who recalled it is said; replies quoting it say it was recalled', async () => {
+    const { m, events } = await signedIn();
+    const own = await newestOwn(m, 'c-jerry');
+    const reply = m.control.incoming('c-jerry', 'u-jerry', 'what did you say?', own.seq);
+    events.length = 0;
+    const recalled = await m.invoke<UiMessage>('recall_message', { conversationId: 'c-jerry', seq: own.seq });
+    expect(recalled).toMatchObject({ clientId: own.clientId, recalled: true, text: '', recalledByName: 'Tom', editableUntil: null, recallableUntil: null });
+    expect(events.map((e) => e.kind)).toEqual(['messageUpdated', 'conversation']); // (the last message quotes it)
+    const after = await page(m, 'c-jerry');
+    expect(after.find((x) => x.clientId === reply.clientId)!.replyTo).toEqual({ seq: own.seq, fromName: 'Tom', text: null, recalled: true });
+    // Again: as it is, no event.
+    events.length = 0;
+    expect(await m.invoke('recall_message', { conversationId: 'c-jerry', seq: own.seq })).toEqual(recalled);
+    expect(events).toEqual([]);
+  });
+
+  it('recall_message refuses: too late (24 h), someone else’s message outside a group one manages', async () => {
+    const { m, later } = await signedIn();
+    const own = await newestOwn(m, 'c-jerry');
+    const theirs = (await page(m, 'c-jerry')).find((x) => !x.own)!;
+    expect((await refusal(m.invoke('recall_message', { conversationId: 'c-jerry', seq: theirs.seq }))).code).toBe('not_sender');
+    const spike = (await page(m, 'c-group')).find((x) => x.from === 'u-spike')!;
+    expect(await m.invoke('recall_message', { conversationId: 'c-group', seq: spike.seq })).toMatchObject({ recalled: true, recalledByName: 'Tom' });
+    later(RECALL_WINDOW_MS);
+    expect((await refusal(m.invoke('recall_message', { conversationId: 'c-jerry', seq: own.seq }))).code).toBe('window_closed');
+    // A group's manager: any of its messages at any time, their own too (it keeps what it replied to).
+    const reply = (await page(m, 'c-group')).find((x) => x.replyTo !== null)!;
+    expect(await m.invoke('recall_message', { conversationId: 'c-group', seq: reply.seq })).toMatchObject({ recalled: true, replyTo: { seq: 1 } });
+    const ownInGroup = (await page(m, 'c-group')).find((x) => x.own)!;
+    expect(await m.invoke('recall_message', { conversationId: 'c-group', seq: ownInGroup.seq })).toMatchObject({ recalled: true });
+    // The group's manager changes: Tom may no longer recall the others'.
+    m.control.setManager('c-group', 'u-jerry');
+    const jerrys = (await page(m, 'c-group')).find((x) => x.from === 'u-jerry' && !x.recalled)!;
+    expect((await refusal(m.invoke('recall_message', { conversationId: 'c-group', seq: jerrys.seq }))).code).toBe('not_sender');
+  });
+
+  it('delete_for_me: gone from this device only (pages, the list, the cache, the search); a failed one is discarded; one being sent refused', async () => {
+    const { m, events } = await signedIn();
+    const before = await page(m, 'c-jerry');
+    const last = before.slice(-1)[0]!;
+    const usage = (await m.invoke<CacheUsage>('cache_usage')).messages;
+    expect(await m.invoke('delete_for_me', { conversationId: 'c-jerry', clientId: last.clientId })).toBeNull();
+    expect((await page(m, 'c-jerry')).map((x) => x.clientId)).toEqual(before.slice(0, -1).map((x) => x.clientId));
+    expect(events.map((e) => e.kind)).toEqual(['conversation']);
+    expect(m.control.items().find((c) => c.id === 'c-jerry')!.lastMessage?.clientId).toBe(before.slice(-2)[0]!.clientId);
+    expect((await m.invoke<CacheUsage>('cache_usage')).messages).toBe(usage - 1);
+    expect(await m.invoke('search_messages', { query: 'single tick' })).toEqual([]);
+    expect((await refusal(m.invoke('delete_for_me', { conversationId: 'c-jerry', clientId: last.clientId }))).code).toBe('message_not_found');
+    // The seq is not reused.
+    expect(m.control.incoming('c-jerry', 'u-jerry', 'next').seq).toBe(last.seq! + 1);
+
+    const sending = await m.invoke<UiMessage>('send_text', { conversationId: 'c-spike', text: 'x' });
+    expect((await refusal(m.invoke('delete_for_me', { conversationId: 'c-spike', clientId: sending.clientId }))).code).toBe('invalid_params');
+    m.control.fail('c-spike', sending.clientId);
+    expect(await m.invoke('delete_for_me', { conversationId: 'c-spike', clientId: sending.clientId })).toBeNull();
+    expect(m.control.messages('c-spike').some((x) => x.clientId === sending.clientId)).toBe(false);
+    expect((await refusal(m.invoke('retry_send', { conversationId: 'c-spike', clientId: sending.clientId }))).code).toBe('invalid_params');
+  });
+
+  it('send_text with replyTo: the message quotes it (an unknown seq is message_not_found); the others edit and recall theirs', async () => {
+    const { m, events } = await signedIn();
+    const theirs = (await page(m, 'c-jerry')).filter((x) => !x.own).slice(-1)[0]!;
+    const sent = await m.invoke<UiMessage>('send_text', { conversationId: 'c-jerry', text: 'yes', replyTo: theirs.seq });
+    expect(sent.replyTo).toEqual({ seq: theirs.seq, fromName: 'Jerry', text: theirs.text, recalled: false });
+    expect(await m.invoke<UiMessage>('send_text', { conversationId: 'c-jerry', text: 'no reply', replyTo: null })).toMatchObject({ replyTo: null });
+    expect((await refusal(m.invoke('send_text', { conversationId: 'c-jerry', text: 'x', replyTo: 999 }))).code).toBe('message_not_found');
+    events.length = 0;
+    const edited = m.control.edit('c-jerry', theirs.seq!, 'changed my mind')!;
+    expect(events[0]).toEqual({ kind: 'messageUpdated', message: edited });
+    expect(m.control.recall('c-jerry', theirs.seq!)).toMatchObject({ recalled: true, recalledByName: 'Jerry' });
+    expect(m.control.recall('c-jerry', theirs.seq!)).toBeNull(); // (already)
   });
 });

@@ -5,6 +5,8 @@ import type { ConversationItem, ImEvent, UiMessage } from '../api';
 import {
   applyMessageToList,
   applyReceipt,
+  applyUpdateToList,
+  replaceDeletedLast,
   mergeFirstPage,
   mergePage,
   removeConversation,
@@ -342,6 +344,23 @@ export class ConversationListStore {
   applyMessage(msg: UiMessage): void {
     this.items = applyMessageToList(this.items, msg);
     if (this.selectedItem?.id === msg.conversationId) this.selectedItem = applyMessageToList([this.selectedItem], msg)[0];
+  }
+
+  /** A message edited or recalled (event or answer): the preview follows if it is a last message. */
+  applyUpdate(msg: UiMessage): void {
+    this.items = applyUpdateToList(this.items, msg);
+    if (this.selectedItem?.id === msg.conversationId) this.selectedItem = applyUpdateToList([this.selectedItem], msg)[0];
+  }
+
+  /**
+   * A message deleted on this device: a list item whose last message it was shows `previous`
+   * instead (when known; the backend's `conversation` event has the last word).
+   */
+  messageDeleted(conversationId: string, clientId: string, previous: UiMessage | null): void {
+    this.items = replaceDeletedLast(this.items, conversationId, clientId, previous);
+    if (this.selectedItem?.id === conversationId) {
+      this.selectedItem = replaceDeletedLast([this.selectedItem], conversationId, clientId, previous)[0];
+    }
   }
 
   /** Another member read up to readSeq: raises peerReadSeq (the read ticks). */

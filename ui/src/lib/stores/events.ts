@@ -36,12 +36,19 @@ export function routeEvent(e: ImEvent, to: EventTargets): void {
   switch (e.kind) {
     case 'message': {
       if (!signedIn) return;
+      if (to.threads.isDeleted(e.message)) return; // deleted on this device: a late copy
       to.threads.messageEvent(e.message);
       to.list.applyMessage(e.message);
       if (!e.message.own) to.threads.stoppedTyping(e.message.conversationId, e.message.from);
       if (e.message.conversationId === to.list.selectedId) to.threads.maybeMarkRead();
       break;
     }
+    case 'messageUpdated':
+      // An edit or a recall: the held copies (thread, list preview) change; nothing is added.
+      if (!signedIn || to.threads.isDeleted(e.message)) return;
+      to.threads.updateEvent(e.message);
+      to.list.applyUpdate(e.message);
+      break;
     case 'conversation':
       if (!signedIn) return;
       to.list.conversationEvent(e.conversation);

@@ -1,11 +1,23 @@
 // The threads: the loaded messages of the conversations opened lately (paging, sending, retry),
-// read marking of the open one, drafts and who is typing. The merging rules live in
-// `../messages.ts`.
+// what is done to a message afterwards (edit, recall, delete for me, reply), read marking of the
+// open one, the composers' drafts and contexts (replying, editing) and who is typing. The merging
+// rules live in `../messages.ts`, the composer's in `../composer.ts`.
 import { SvelteMap } from 'svelte/reactivity';
 import * as api from '../api';
 import type { ConversationItem, ImEvent, UiMessage } from '../api';
+import {
+  cancelContext,
+  editSave,
+  reEdit,
+  startEdit,
+  startReply,
+  withoutMessage,
+  type ComposerContext,
+  type ComposerState,
+} from '../composer';
 import { DraftStore } from '../drafts';
-import { mergeMessages, mergeNewestPage, maxSeq, minSeq, upsertMessage } from '../messages';
+import { applyUpdate, mergeMessages, mergeNewestPage, maxSeq, minSeq, pickVersion, removeMessage, upsertMessage } from '../messages';
+import { canReEdit, previewOf, type RecalledText } from '../messageActions';
 import { TypingTracker } from '../typing';
 import type { Phase } from './session.svelte';
 import type { ToastStore } from './toasts.svelte';
@@ -35,6 +47,13 @@ export type ThreadDeps = {
   selected(): ConversationItem | null;
   /** A message the backend answered with (send, retry): into its thread and the list. */
   applyMessage(msg: UiMessage): void;
+  /** A message edited or recalled (the answer of edit / recall): into its thread and the list. */
+  applyUpdate(msg: UiMessage): void;
+  /**
+   * A message was deleted on this device: the list item whose last message it was shows `previous`
+   * (the one before it in the thread, if known).
+   */
+  messageDeleted(conversationId: string, clientId: string, previous: UiMessage | null): void;
   /** The read mark sent for a conversation (0: none); sending one; the backend refused one. */
   readMark(id: string): number;
   markRead(id: string, seq: number): void;
@@ -55,11 +74,28 @@ export class ThreadStore {
    */
   private scrolledUp: string | null = null;
   /**
-   * One per page or send / retry in flight: the message events that arrived meanwhile (by
-   * clientId). Command answers and events travel separately, so an event can overtake the answer
-   * of a command issued before it: its copy is the newer one and must not be undone by the answer.
+   * One per page or send / retry in flight: the message events (`message`, `messageUpdated`) that
+   * arrived meanwhile (by clientId). Command answers and events travel separately, so an event can
+   * overtake the answer of a command issued before it: its copy is the newer one and must not be
+   * undone by the answer.
    */
-  private watchers = new Set<Map<string, UiMessage>>();
+  private watchers = new Set<Map<string, Watched>>();
+  /**
+   * The messages deleted on this device (`delete_for_me`), by conversation: clientId → seq (null:
+   * never acked). Copies of them still on their way (pages fetched before, late events) are
+   * dropped, and their seqs are no hole in the history.
+   */
+  private deleted = new Map<string, Map<string, number | null>>();
+  /**
+   * What the user is doing in each conversation's composer besides writing: replying to a message,
+   * or editing one (see `../composer.ts`). The text itself is the draft.
+   */
+  private contexts = new SvelteMap<string, ComposerContext>();
+  /**
+   * The own texts recalled from this device, by `conversationId:seq` (the server drops them): the
+   * recall line offers "Re-edit" for a few minutes.
+   */
+  private recalledTexts = new SvelteMap<string, RecalledText>();
   /** The older page on its way, per thread. */
   private older = new Map<Thread, Promise<boolean>>();
   private typingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -82,7 +118,9 @@ export class ThreadStore {
   async loadNewest(thread: Thread): Promise<void> {
     const meanwhile = this.watch();
     try {
-      const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: null, limit: PAGE_SIZE });
+      const id = thread.conversationId;
+      const got = await api.loadMessages({ conversationId: id, beforeSeq: null, limit: PAGE_SIZE });
+      const page = { messages: this.withoutDeleted(id, got.messages), hasMore: got.hasMore };
       let messages: UiMessage[];
       if (!thread.loaded) {
         // What the thread got while loading (own messages being sent, message events) stays:
@@ -91,14 +129,18 @@ export class ThreadStore {
         thread.hasMore = page.hasMore;
       } else {
         // A refresh (reopened, resync): merge; drop older messages only if a hole would be left.
-        const merged = mergeNewestPage(thread.messages, thread.hasMore, page);
+        const merged = mergeNewestPage(thread.messages, thread.hasMore, page, this.deletedSeqs(id));
         messages = merged.messages;
         thread.hasMore = merged.hasMore;
       }
       // Events that arrived during the fetch are newer than the page's copies (e.g. a failure
-      // after a "sending" copy in the page); an acked copy still never goes back (upsertMessage).
-      for (const m of meanwhile.values()) if (m.conversationId === thread.conversationId) messages = upsertMessage(messages, m);
-      thread.messages = messages;
+      // after a "sending" copy in the page); an acked copy still never goes back (upsertMessage),
+      // nor does an edit or a recall. An update adds nothing the page does not have.
+      for (const w of meanwhile.values()) {
+        if (w.message.conversationId !== id) continue;
+        messages = w.update ? applyUpdate(messages, w.message) : upsertMessage(messages, w.message);
+      }
+      thread.messages = this.withoutDeleted(id, messages);
       thread.loaded = true;
       this.maybeMarkRead();
     } catch (e) {
@@ -134,7 +176,7 @@ export class ThreadStore {
     thread.loadingOlder = true;
     try {
       const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: before, limit });
-      thread.messages = mergeMessages(thread.messages, page.messages);
+      thread.messages = mergeMessages(thread.messages, this.withoutDeleted(thread.conversationId, page.messages));
       thread.hasMore = page.hasMore;
       return true;
     } catch (e) {
@@ -169,11 +211,14 @@ export class ThreadStore {
     }
   }
 
-  /** Sends a text; false (with a toast) when the backend refused it, so the composer keeps it. */
-  async send(conversationId: string, text: string): Promise<boolean> {
+  /**
+   * Sends a text (`replyTo`: the seq of the message it replies to); false (with a toast) when the
+   * backend refused it, so the composer keeps it.
+   */
+  async send(conversationId: string, text: string, replyTo: number | null = null): Promise<boolean> {
     const meanwhile = this.watch();
     try {
-      const msg = await api.sendText({ conversationId, text });
+      const msg = await api.sendText({ conversationId, text, replyTo });
       // The answer is the message's first state ("sending"): its ack or failure may have come first.
       if (!meanwhile.has(msg.clientId)) this.deps.applyMessage(msg);
       return true;
@@ -189,8 +234,8 @@ export class ThreadStore {
     const meanwhile = this.watch();
     try {
       const answer = await api.retrySend({ conversationId: msg.conversationId, clientId: msg.clientId });
-      // "Sending" again, unless the outcome of this retry has already arrived.
-      if (!meanwhile.has(answer.clientId)) this.deps.applyMessage(answer);
+      // "Sending" again, unless the outcome of this retry has already arrived (or it was deleted).
+      if (!meanwhile.has(answer.clientId) && !this.isDeleted(answer)) this.deps.applyMessage(answer);
     } catch (e) {
       this.deps.toasts.show(api.toAppError(e));
     } finally {
@@ -216,7 +261,8 @@ export class ThreadStore {
     const thread = id ? (this.threads.get(id) ?? null) : null;
     if (this.deps.phase() !== 'main' || !id || !thread?.loaded || this.scrolledUp === id) return;
     if (typeof document !== 'undefined' && (document.visibilityState !== 'visible' || !document.hasFocus())) return;
-    const newest = maxSeq(thread.messages);
+    // (A message deleted here was seen: it is read too, or its unread badge would never go.)
+    const newest = maxOf(maxSeq(thread.messages), this.maxDeletedSeq(id));
     if (newest === null) return;
     if (newest <= this.deps.readMark(id)) return;
     const conv = this.deps.selected();
@@ -241,14 +287,203 @@ export class ThreadStore {
 
   /** A `message` event: into its thread, and noted for the pages and sends in flight. */
   messageEvent(msg: UiMessage): void {
-    for (const w of this.watchers) w.set(msg.clientId, msg);
+    if (this.isDeleted(msg)) return;
+    for (const w of this.watchers) {
+      const seen = w.get(msg.clientId);
+      w.set(msg.clientId, { message: seen ? pickVersion(seen.message, msg) : msg, update: false });
+    }
     this.applyMessage(msg);
+  }
+
+  /**
+   * A `messageUpdated` event (an edit or a recall): into its thread if the message is held there
+   * (else there is nothing to do), and noted for the pages and sends in flight.
+   */
+  updateEvent(msg: UiMessage): void {
+    if (this.isDeleted(msg)) return;
+    for (const w of this.watchers) {
+      const seen = w.get(msg.clientId);
+      w.set(msg.clientId, seen ? { message: pickVersion(seen.message, msg), update: seen.update } : { message: msg, update: true });
+    }
+    this.applyUpdate(msg);
   }
 
   /** A message (event or answer): into its thread, if that thread is held. */
   applyMessage(msg: UiMessage): void {
+    if (this.isDeleted(msg)) return;
     const thread = this.threads.get(msg.conversationId);
     if (thread) thread.messages = upsertMessage(thread.messages, msg);
+  }
+
+  /**
+   * A message edited or recalled (event or answer): replaces the held copy, if its thread holds
+   * it and it is not a later revision already. A recalled message can no longer be edited.
+   */
+  applyUpdate(msg: UiMessage): void {
+    if (this.isDeleted(msg)) return;
+    const thread = this.threads.get(msg.conversationId);
+    if (thread) thread.messages = applyUpdate(thread.messages, msg);
+    if (msg.recalled && msg.seq !== null) this.forget(msg.conversationId, msg.seq);
+  }
+
+  // --- what is done to a message --------------------------------------------------------------
+
+  /** Changes the text of an own message (by its seq); false (with a toast) when the backend refused. */
+  async editMessage(conversationId: string, seq: number, text: string): Promise<boolean> {
+    try {
+      const updated = await api.editMessage({ conversationId, seq, text });
+      this.deps.applyUpdate(updated);
+      return true;
+    } catch (e) {
+      this.deps.toasts.show(api.toAppError(e));
+      return false;
+    }
+  }
+
+  /**
+   * Recalls a message for everyone; false (with a toast) when the backend refused. An own text is
+   * kept here for a while (the server drops it): the recall line offers "Re-edit".
+   */
+  async recallMessage(asked: UiMessage): Promise<boolean> {
+    // (The copy held now: it may have been edited since the user asked.)
+    const m = this.threads.get(asked.conversationId)?.messages.find((x) => x.clientId === asked.clientId) ?? asked;
+    if (m.seq === null) return false;
+    const key = recalledKey(m.conversationId, m.seq);
+    const keep = m.own && m.text.trim() !== '';
+    if (keep) this.recalledTexts.set(key, { text: m.text, replyTo: m.replyTo, at: Date.now() });
+    try {
+      const updated = await api.recallMessage({ conversationId: m.conversationId, seq: m.seq });
+      this.deps.applyUpdate(updated);
+      return true;
+    } catch (e) {
+      if (keep) this.recalledTexts.delete(key);
+      this.deps.toasts.show(api.toAppError(e));
+      return false;
+    }
+  }
+
+  /**
+   * Deletes a message on this device only (a failed one is discarded from the outbox); false
+   * (with a toast) when the backend refused. It goes from its thread, and copies of it still on
+   * their way are dropped.
+   */
+  async deleteForMe(m: UiMessage): Promise<boolean> {
+    const id = m.conversationId;
+    try {
+      await api.deleteForMe({ conversationId: id, clientId: m.clientId, seq: m.seq });
+    } catch (e) {
+      this.deps.toasts.show(api.toAppError(e));
+      return false;
+    }
+    let gone = this.deleted.get(id);
+    if (!gone) this.deleted.set(id, (gone = new Map()));
+    gone.set(m.clientId, m.seq);
+    const thread = this.threads.get(id);
+    let previous: UiMessage | null = null;
+    if (thread) {
+      thread.messages = removeMessage(thread.messages, m.clientId);
+      previous = thread.loaded ? (thread.messages[thread.messages.length - 1] ?? null) : null;
+    }
+    this.deps.messageDeleted(id, m.clientId, previous);
+    if (m.seq !== null) this.forget(id, m.seq);
+    return true;
+  }
+
+  /** A message can no longer be edited (recalled, deleted): its composer leaves an edit of it. */
+  private forget(id: string, seq: number): void {
+    const s = this.composer(id);
+    const next = withoutMessage(s, seq);
+    if (next !== s) this.setComposer(id, next);
+  }
+
+  /** Whether a message (or a copy of it) was deleted on this device. */
+  isDeleted(m: Pick<UiMessage, 'conversationId' | 'clientId' | 'seq'>): boolean {
+    const gone = this.deleted.get(m.conversationId);
+    if (!gone) return false;
+    if (gone.has(m.clientId)) return true;
+    if (m.seq === null) return false;
+    for (const seq of gone.values()) if (seq === m.seq) return true;
+    return false;
+  }
+
+  private withoutDeleted(id: string, messages: UiMessage[]): UiMessage[] {
+    if (!this.deleted.get(id)?.size) return messages;
+    const kept = messages.filter((m) => !this.isDeleted(m));
+    return kept.length === messages.length ? messages : kept;
+  }
+
+  private deletedSeqs(id: string): Set<number> {
+    const seqs = new Set<number>();
+    for (const seq of this.deleted.get(id)?.values() ?? []) if (seq !== null) seqs.add(seq);
+    return seqs;
+  }
+
+  private maxDeletedSeq(id: string): number | null {
+    let max: number | null = null;
+    for (const seq of this.deletedSeqs(id)) if (max === null || seq > max) max = seq;
+    return max;
+  }
+
+  /** The own text recalled from this device that "Re-edit" can still put back (see `canReEdit`), if any. */
+  recalledText(m: Pick<UiMessage, 'conversationId' | 'seq'>, now: number): RecalledText | null {
+    if (m.seq === null) return null;
+    const kept = this.recalledTexts.get(recalledKey(m.conversationId, m.seq));
+    return canReEdit(kept, now) ? kept : null;
+  }
+
+  // --- the composers: draft and context -------------------------------------------------------
+
+  /** A conversation's composer: its text (the draft) and what it is doing (replying, editing). */
+  composer(id: string): ComposerState {
+    return { text: this.drafts.get(id), context: this.contexts.get(id) ?? null };
+  }
+
+  setComposer(id: string, s: ComposerState): void {
+    this.drafts.set(id, s.text);
+    if (s.context) this.contexts.set(id, s.context);
+    else this.contexts.delete(id);
+  }
+
+  /** Reply to a message (sent ones only): the composer quotes it. */
+  startReply(m: UiMessage): void {
+    if (m.seq === null || m.recalled) return;
+    this.setComposer(m.conversationId, startReply(this.composer(m.conversationId), previewOf(m)));
+  }
+
+  /** Edit an own message: the composer takes its text (what it held comes back afterwards). */
+  startEdit(m: UiMessage): void {
+    if (m.seq === null || m.recalled) return;
+    this.setComposer(m.conversationId, startEdit(this.composer(m.conversationId), { seq: m.seq, clientId: m.clientId, text: m.text }));
+  }
+
+  /** × or Esc in the composer: the reply is dropped, or the edit left. */
+  cancelComposerContext(id: string): void {
+    this.setComposer(id, cancelContext(this.composer(id)));
+  }
+
+  /**
+   * Enter while editing: saves the text (an unchanged one just leaves the edit). Resolves to
+   * whether the composer left the edit; false when the text is empty (not allowed: recall instead)
+   * or the backend refused (a toast; the edit stays, with its text).
+   */
+  async saveEdit(id: string): Promise<boolean> {
+    const s = this.composer(id);
+    const save = editSave(s);
+    if (!save || s.context?.kind !== 'edit' || save.kind === 'empty') return false;
+    const editing = s.context;
+    if (save.kind === 'save' && !(await this.editMessage(id, editing.seq, save.text))) return false;
+    const now = this.composer(id);
+    if (now.context?.kind === 'edit' && now.context.seq === editing.seq) this.setComposer(id, cancelContext(now));
+    return true;
+  }
+
+  /** "Re-edit" on the recall line of an own text: it comes back into the composer. */
+  reEdit(m: UiMessage, now: number): boolean {
+    const kept = this.recalledText(m, now);
+    if (!kept || m.seq === null) return false;
+    this.recalledTexts.delete(recalledKey(m.conversationId, m.seq));
+    this.setComposer(m.conversationId, reEdit(this.composer(m.conversationId), kept.text, kept.replyTo));
+    return true;
   }
 
   /** A message from someone ends their typing. */
@@ -269,11 +504,12 @@ export class ThreadStore {
     return this.typing.names(conversationId, Date.now());
   }
 
-  /** A removed conversation: its thread and draft go. */
+  /** A removed conversation: its thread and draft go (and what its composer was doing). */
   remove(id: string): void {
     this.threads.delete(id);
     this.order = this.order.filter((x) => x !== id);
     this.drafts.clear(id);
+    this.contexts.delete(id);
   }
 
   reset(): void {
@@ -281,13 +517,16 @@ export class ThreadStore {
     this.order = [];
     this.scrolledUp = null;
     this.drafts.clearAll();
+    this.contexts.clear();
+    this.deleted.clear();
+    this.recalledTexts.clear();
     this.typing.clear();
     clearTimeout(this.typingTimer);
     this.typingVersion++;
   }
 
-  private watch(): Map<string, UiMessage> {
-    const w = new Map<string, UiMessage>();
+  private watch(): Map<string, Watched> {
+    const w = new Map<string, Watched>();
     this.watchers.add(w);
     return w;
   }
@@ -313,4 +552,13 @@ export class ThreadStore {
       this.threads.delete(drop);
     }
   }
+}
+
+/** A message event seen while a command was on its way: its latest copy; `update`: only updates (add nothing). */
+type Watched = { message: UiMessage; update: boolean };
+
+const recalledKey = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
+
+function maxOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
