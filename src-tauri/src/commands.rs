@@ -409,12 +409,22 @@ pub async fn send_text(
     conversation_id: String,
     text: String,
     reply_to: Option<u64>,
+    mentions: Option<Vec<String>>,
+    mention_all: Option<bool>,
 ) -> Result<UiMessage> {
     let client = state.client()?;
     let conversation = client
         .conversation(self::conversation_id(&conversation_id)?)
         .await?;
-    let mut message = TextMessage::new(text);
+    let mentioned = mentions
+        .unwrap_or_default()
+        .iter()
+        .map(|u| user_id(u))
+        .collect::<Result<Vec<Uid>>>()?;
+    let mut message = TextMessage::new(text).mentioning(mentioned);
+    if mention_all == Some(true) {
+        message = message.mentioning_all();
+    }
     if let Some(seq) = reply_to {
         message = message.replying_to(seq);
     }
@@ -451,6 +461,23 @@ pub async fn edit_message(
         .await?;
     let edited = conversation.edit(seq, text).await?;
     Ok(shown(&client, &edited).await)
+}
+
+/// Adds (`on`) or takes back the user's emoji reaction to a message.
+#[tauri::command]
+pub async fn react(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    seq: u64,
+    emoji: String,
+    on: bool,
+) -> Result<UiMessage> {
+    let client = state.client()?;
+    let conversation = client
+        .conversation(self::conversation_id(&conversation_id)?)
+        .await?;
+    let reacted = conversation.react(seq, emoji, on).await?;
+    Ok(shown(&client, &reacted).await)
 }
 
 /// Recalls a message for everyone (the user's own, or any in a group they manage).

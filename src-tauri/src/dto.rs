@@ -106,6 +106,25 @@ pub struct UiMessage {
     pub editable_until: Option<i64>,
     /// Until when (ms) the user may recall it; `None`: not recallable.
     pub recallable_until: Option<i64>,
+    /// Members it mentions (uids), and `@all`.
+    pub mentions: Vec<String>,
+    pub mention_all: bool,
+    /// It mentions the user (by name or `@all`) and is not theirs.
+    pub mentions_me: bool,
+    /// Its emoji reactions, each emoji in the order first used.
+    pub reactions: Vec<UiReaction>,
+}
+
+/// One emoji's reactions on a message, as the UI shows them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UiReaction {
+    pub emoji: String,
+    pub count: usize,
+    /// The user is among them.
+    pub mine: bool,
+    /// Who, by display name.
+    pub names: Vec<String>,
 }
 
 /// The message a reply quotes, as this device's cache holds it (`from_name` and `text` are
@@ -141,6 +160,10 @@ impl UiMessage {
             reply_to: None,
             editable_until: None,
             recallable_until: None,
+            mentions: m.mentions.iter().map(|u| u.to_string()).collect(),
+            mention_all: m.mention_all,
+            mentions_me: me.parse().is_ok_and(|me| m.mentions_user(me)),
+            reactions: Vec::new(),
         }
     }
 
@@ -176,6 +199,10 @@ impl UiMessage {
             }),
             editable_until: None,
             recallable_until: None,
+            mentions: m.mentions.iter().map(|u| u.to_string()).collect(),
+            mention_all: m.mention_all,
+            mentions_me: false,
+            reactions: Vec::new(),
         }
     }
 }
@@ -204,6 +231,8 @@ pub struct ConversationItem {
     pub peer: Option<UserInfo>,
     /// The user muted it: no notifications, a quieter unread badge.
     pub muted: bool,
+    /// Unread messages (as far as this device holds them) that mention the user.
+    pub unread_mentions: u64,
 }
 
 /// The connection state for the banner.

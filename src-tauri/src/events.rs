@@ -111,7 +111,8 @@ async fn translate<R: Runtime>(
                 Ok(c) => c.record().muted,
                 Err(_) => false,
             };
-            if message.from != me && !muted {
+            // A mention notifies even in a muted conversation.
+            if message.from != me && (!muted || message.mentions_user(me)) {
                 if live {
                     notify_message(app, client, &names, &message).await;
                 } else {

@@ -93,6 +93,7 @@ pub fn app<R: Runtime>(
             commands::send_text,
             commands::edit_message,
             commands::recall_message,
+            commands::react,
             commands::delete_for_me,
             commands::retry_send,
             commands::mark_read,

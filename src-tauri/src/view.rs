@@ -56,6 +56,16 @@ pub fn message(client: &ImClient, names: &Names, m: &Message) -> UiMessage {
         ui.recalled_by_name = Some(names.of(*by));
         return ui;
     }
+    ui.reactions = m
+        .reactions
+        .iter()
+        .map(|r| crate::dto::UiReaction {
+            emoji: r.emoji.clone(),
+            count: r.user_ids.len(),
+            mine: r.user_ids.contains(&me),
+            names: r.user_ids.iter().map(|u| names.of(*u)).collect(),
+        })
+        .collect();
     let limits = client.limits();
     let window = |ms: u64| {
         (ms > 0).then(|| {
@@ -112,7 +122,10 @@ pub fn uids_of<'a>(
                 .flatten()
                 .map(|q| q.from)
         });
-        [Some(m.from), recalled_by, quoted].into_iter().flatten()
+        [Some(m.from), recalled_by, quoted]
+            .into_iter()
+            .flatten()
+            .chain(m.reactions.iter().flat_map(|r| r.user_ids.iter().copied()))
     })
 }
 
@@ -149,6 +162,25 @@ pub fn display_title(client: &ImClient, names: &Names, c: &im_sdk::Conversation)
         (_, n) if n <= 3 => others.join(", "),
         (_, n) => format!("{} +{}", others[..3].join(", "), n - 3),
     }
+}
+
+/// How many of the conversation's unread messages that this device holds mention the user
+/// (counting at most the newest 200 unread).
+fn unread_mentions(client: &ImClient, c: &Conversation) -> u64 {
+    let record = c.record();
+    let unread = record.unread_count().min(200) as usize;
+    if unread == 0 {
+        return 0;
+    }
+    let me = client.user().uid;
+    client
+        .cached_messages_before(c.info().id, record.last_seq + 1, unread)
+        .map(|page| {
+            page.iter()
+                .filter(|m| m.seq > record.read_seq && m.mentions_user(me))
+                .count() as u64
+        })
+        .unwrap_or(0)
 }
 
 /// The uids whose names a list of conversations needs.
@@ -204,6 +236,7 @@ pub fn item(
         peer_read_seq: record.peer_read_seq,
         last_activity,
         muted: record.muted,
+        unread_mentions: unread_mentions(client, c),
         peer: peer(client, c).map(|uid| match names.user(uid) {
             Some(user) => crate::dto::UserInfo::from(user),
             None => crate::dto::UserInfo {

@@ -922,3 +922,99 @@ fn replies_edits_recalls_and_delete_for_me_through_the_commands() {
     app.close();
     block_on(server.shutdown());
 }
+
+/// A mention of the user is marked on the message and counted on the list item (also in a muted
+/// group); a reaction through `react` comes back with who reacted.
+#[test]
+fn mentions_and_reactions_through_the_commands() {
+    let (server, _dir) = server();
+    let url = server.url();
+    let tom_session = block_on(im_sdk::sign_up(
+        &url,
+        "tom",
+        &im_sdk::Secret::new("tom-password"),
+        Some("Tom"),
+    ))
+    .unwrap();
+    let tom = block_on(async {
+        let client = im_sdk::ImService::new()
+            .create_im_client(tom_session)
+            .unwrap();
+        client.set_cache(im_sdk::MemoryCache::new()).unwrap();
+        client
+    });
+    let app = TestApp::start("cmd-mentions");
+    let events = app.events();
+    let jerry = app.ok(
+        "sign_up",
+        json!({"serverUrl": url, "username": "jerry", "password": "jerry-password", "displayName": "Jerry"}),
+    );
+    let jerry_uid: im_sdk::Uid = jerry["uid"].as_str().unwrap().parse().unwrap();
+    wait_event(&events, |e| {
+        e["kind"] == "connection" && e["state"]["state"] == "online"
+    });
+    let spike = block_on(im_sdk::sign_up(
+        &url,
+        "spike",
+        &im_sdk::Secret::new("spike-password"),
+        None,
+    ))
+    .unwrap();
+    let group = block_on(tom.create_conversation(im_sdk::CreateConversation {
+        user_ids: vec![jerry_uid, spike.user.uid],
+        title: Some("cheese".into()),
+        ..Default::default()
+    }))
+    .unwrap();
+    wait_event(&events, |e| e["kind"] == "addedToGroup");
+    app.ok(
+        "set_muted",
+        json!({"conversationId": group.id().to_string(), "muted": true}),
+    );
+    block_on(group.send(im_sdk::TextMessage::new("an ordinary message"))).unwrap();
+    let plain = wait_event(&events, |e| e["kind"] == "message");
+    assert_eq!(plain["message"]["mentionsMe"], false);
+    let mention =
+        block_on(group.send(im_sdk::TextMessage::new("@Jerry 起床").mentioning([jerry_uid])))
+            .unwrap();
+    let arrived = wait_event(&events, |e| e["kind"] == "message");
+    assert_eq!(arrived["message"]["mentionsMe"], true);
+    assert_eq!(
+        arrived["message"]["mentions"],
+        json!([jerry_uid.to_string()])
+    );
+    let item = wait_event(&events, |e| e["kind"] == "conversation");
+    assert_eq!(item["conversation"]["muted"], true);
+    assert_eq!(item["conversation"]["unreadMentions"], 1);
+
+    let reacted = app.ok(
+        "react",
+        json!({"conversationId": group.id().to_string(), "seq": mention.seq, "emoji": "👍", "on": true}),
+    );
+    assert_eq!(
+        reacted["reactions"],
+        json!([{"emoji": "👍", "count": 1, "mine": true, "names": ["Jerry"]}])
+    );
+    assert_eq!(
+        app.err(
+            "react",
+            json!({"conversationId": group.id().to_string(), "seq": mention.seq, "emoji": "no", "on": true}),
+        )["code"],
+        "invalid_params"
+    );
+    app.ok(
+        "mark_read",
+        json!({"conversationId": group.id().to_string(), "seq": mention.seq}),
+    );
+    let list = app.ok("list_conversations", json!({}));
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == group.id().to_string())
+        .unwrap();
+    assert_eq!(mine["unreadMentions"], 0, "read: no mention left unread");
+    block_on(tom.close());
+    app.close();
+    block_on(server.shutdown());
+}

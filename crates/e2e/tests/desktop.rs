@@ -1175,23 +1175,31 @@ const EDITED_OFFLINE: &str = "耗子，早饭好了";
 /// Opens the actions menu of the message whose text is `text` and clicks `action` in it
 /// (the ⋯ button shows on hover; a script clicks it as the pointer would).
 async fn message_action(app: &App, text: &str, action: &str) -> Result<()> {
-    app.until("the message's actions open", async || {
+    let item = format!("[data-testid=message-action-{action}]");
+    app.until(&format!("the message's menu offers {action}"), async || {
         let opened = app
             .client
             .execute(
                 "const row = [...document.querySelectorAll('[data-testid=message]')]
-                   .find(r => r.querySelector('[data-testid=message-text]')?.textContent === arguments[0]);
+                   .find(r => r.querySelector('[data-testid=message-text]')?.textContent === arguments[0]
+                         && r.getAttribute('data-status') === 'sent');
                  if (!row) return false;
-                 row.querySelector('[data-testid=message-actions]').click();
+                 if (!document.querySelector(arguments[1])) {
+                   row.querySelector('[data-testid=message-actions]').click();
+                 }
                  return true;",
-                vec![serde_json::json!(text)],
+                vec![serde_json::json!(text), serde_json::json!(item)],
             )
             .await?;
-        Ok((opened == serde_json::Value::Bool(true)).then_some(()))
+        if opened != serde_json::Value::Bool(true) {
+            return Ok(None);
+        }
+        Ok(app.all(&item).await?.into_iter().next())
     })
-    .await?;
-    app.click(&format!("[data-testid=message-action-{action}]"))
-        .await
+    .await?
+    .click()
+    .await
+    .with_context(|| format!("clicking {item}"))
 }
 
 /// The open conversation's messages as (text, edited, recalled, quoting a message).
@@ -1211,7 +1219,9 @@ async fn message_states(app: &App) -> Result<Vec<(String, bool, bool, bool)>> {
 
 /// Tom edits a message and recalls another through his app's message menu; Jerry's open chat
 /// follows live ("edited", the recall line), and Jerry answers as a reply (Tom sees the quote).
-/// Jerry quits; Tom edits again; Jerry's app, started again, shows the edit it missed.
+/// Jerry quits; Tom edits again; Jerry's app, started again, shows the edit it missed. Then in a
+/// group Jerry muted, Tom's ordinary message does not notify Jerry, and his @mention (chosen in
+/// the composer's member picker) does, on the session bus.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tom_edits_and_recalls_and_jerry_follows_live_and_after_a_restart() -> Result<()> {
     require_desktop_session()?;
@@ -1318,7 +1328,54 @@ async fn tom_edits_and_recalls_and_jerry_follows_live_and_after_a_restart() -> R
         )
         .await?;
     jerry.screenshot("changes-03-jerry-after-restart").await?;
+
+    // A group Jerry muted: an ordinary message there does not notify him, a mention does.
+    im_sdk::sign_up(&url, "spike", &im_sdk::Secret::new("spike-password"), None).await?;
+    tom_makes_a_group(&url, "Cheese club", &["jerry", "spike"]).await?;
+    let notifications = NotificationMonitor::start(work.join("notifications.log"))?;
+    for app in [&jerry, &tom] {
+        app.until("the group is in the list", async || {
+            for item in app.all("[data-testid=conversation-item]").await? {
+                let title = text_in(&item, "[data-testid=conversation-title]")
+                    .await?
+                    .unwrap_or_default();
+                if title.contains("Cheese club") {
+                    item.click().await?;
+                    return Ok(Some(()));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+    }
+    jerry.click("[data-testid=chat-menu]").await?;
+    jerry.click("[data-testid=mute-toggle]").await?;
+    jerry.find("[data-testid=chat-muted]").await?;
+    // Jerry goes back to his chat with Tom and turns to another app.
+    conversation_with_preview(&jerry, ANSWER, None)
+        .await?
+        .click()
+        .await?;
+    jerry.look_away().await?;
+    send_from_composer(&tom, MUTED_GROUP_TEXT).await?;
+    tom.type_into("[data-testid=composer]", "@Jer").await?;
+    tom.find("[data-testid=mention-picker]").await?;
+    tom.type_into("[data-testid=composer]", &Key::Enter.to_string())
+        .await?;
+    send_from_composer(&tom, MENTION_TEXT).await?;
+    let shown = notifications
+        .wait_for(&[MENTION_TEXT])
+        .await
+        .context("a mention in a muted group notifies")?;
+    assert!(shown.contains("Jerry"), "the mention's text: {shown}");
+    assert!(
+        !notifications.seen(MUTED_GROUP_TEXT),
+        "an ordinary message in the muted group does not notify"
+    );
     jerry.quit().await?;
     tom.quit().await?;
     Ok(())
 }
+
+const MUTED_GROUP_TEXT: &str = "lunch at noon, anyone?";
+const MENTION_TEXT: &str = "起床开会";

@@ -295,6 +295,9 @@ pub fn fill_cache(
                 )),
                 reply_to: None,
                 edited_at: None,
+                mentions: vec![],
+                mention_all: false,
+                reactions: vec![],
             };
             record.absorb(&m, me);
             batch.push(m);

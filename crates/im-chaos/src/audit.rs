@@ -539,6 +539,9 @@ mod tests {
                 body: MessageBody::text(MessageTag::new(&sender.username, k).text()),
                 reply_to: None,
                 edited_at: None,
+                mentions: vec![],
+                mention_all: false,
+                reactions: vec![],
             });
         }
 

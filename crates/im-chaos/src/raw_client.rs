@@ -309,6 +309,8 @@ impl RawClient {
                     client_id: message.client_id.clone(),
                     text: MessageTag::new(&self.username, message.k).text(),
                     reply_to: None,
+                    mentions: vec![],
+                    mention_all: false,
                 };
                 if let Err(error) = wire.send(id, params, config.dead_after).await {
                     return lost(format!("{error:#}"));

@@ -111,8 +111,11 @@ error_codes! {
     NotSender = "not_sender", transient = false;
     /// Too late: the message is older than the server's edit or recall window.
     WindowClosed = "window_closed", transient = false;
-    /// Only a text message that was not recalled can be edited.
+    /// Only a text message that was not recalled can be edited; a recalled message takes no
+    /// reactions.
     NotEditable = "not_editable", transient = false;
+    /// The message has reactions with `MAX_REACTIONS` (20) different emoji already.
+    TooManyReactions = "too_many_reactions", transient = false;
     /// A title, icon, remark, attrs or display name is longer than its limit.
     FieldTooLong = "field_too_long", transient = false;
     /// The server is shutting down and took no action; retry on another connection.

@@ -297,6 +297,9 @@ mod tests {
             body: MessageBody::text("耗子，起床啦"),
             reply_to: None,
             edited_at: None,
+            mentions: vec![],
+            mention_all: false,
+            reactions: vec![],
         };
         let events = vec![
             Event::Message(message.clone()),

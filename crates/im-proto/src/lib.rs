@@ -16,6 +16,8 @@
 //!         client_id: ClientId::random(),
 //!         text: "耗子，起床啦".into(),
 //!         reply_to: None,
+//!         mentions: vec![],
+//!         mention_all: false,
 //!     }
 //!     .into(),
 //! })
@@ -38,19 +40,19 @@ pub use frame::{
 };
 pub use ids::{BadClientId, BadId, ClientId, ConversationId, MessageId, Uid};
 pub use model::{
-    check_display_name, field_limits, normalize_username, BadDisplayName, Conversation,
-    ConversationType, ConversationView, Limits, Message, MessageBody, Millis, Receipt, Seq, Typing,
-    User,
+    check_display_name, field_limits, is_emoji, normalize_username, BadDisplayName, Conversation,
+    ConversationType, ConversationView, Limits, Message, MessageBody, Millis, Reaction, Receipt,
+    Seq, Typing, User, MAX_REACTIONS,
 };
 pub use request::{
     parse_request, AddMembers, BlockState, BlockUser, Blocked, Call, ChangePassword,
     ConversationPage, CreateConversation, CreatedConversation, EditMessage, Empty, FindUsers,
     GetBlocked, GetConversation, GetMessageChanges, GetMessages, GetUsers, Hello, HelloOk,
     ListConversations, ListSessions, MarkRead, MessageChanges, MessagePage, MuteConversation,
-    MuteState, Op, Ping, Pong, ReadMark, RecallMessage, RemoveMembers, Request, RequestError,
-    RequestId, Resume, Resumed, RevokeSession, SendText, SessionInfo, Sessions, SetTyping, SignIn,
-    SignOut, SignUp, SignUpMode, SignedIn, SignedUp, Sync, SyncPage, UnblockUser,
-    UpdateConversation, Users, OPS, PROTOCOL_VERSION,
+    MuteState, Op, Ping, Pong, React, ReadMark, RecallMessage, RemoveMembers, Request,
+    RequestError, RequestId, Resume, Resumed, RevokeSession, SendText, SessionInfo, Sessions,
+    SetTyping, SignIn, SignOut, SignUp, SignUpMode, SignedIn, SignedUp, Sync, SyncPage,
+    UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
 };
 pub use secret::Secret;
 

@@ -156,6 +156,54 @@ pub struct Message {
     /// When its text was last edited (`edit_message`); absent when never edited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<Millis>,
+    /// Members it mentions (`@name` in a group), in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Uid>,
+    /// It mentions every member (`@all`, by the group's manager).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_all: bool,
+    /// Emoji reactions (`react`), each emoji in the order first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+impl Message {
+    /// Whether it mentions `uid` (by name, or `@all`) and was not sent by them.
+    pub fn mentions_user(&self, uid: Uid) -> bool {
+        self.from != uid && (self.mention_all || self.mentions.contains(&uid))
+    }
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The emoji (one emoji, possibly with modifiers or joined: `👍🏽`, `👨‍👩‍👧`).
+    pub emoji: String,
+    /// Who reacted with it, in the order they did.
+    pub user_ids: Vec<Uid>,
+}
+
+/// The most different emoji one message takes.
+pub const MAX_REACTIONS: usize = 20;
+
+/// Whether `s` is one emoji as `react` takes it: 1 to 32 bytes of emoji code points (pictographs,
+/// symbols, keycaps, flags) with their modifiers, variation selectors and joiners; no text.
+pub fn is_emoji(s: &str) -> bool {
+    fn pictograph(c: char) -> bool {
+        matches!(c as u32,
+            0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2300..=0x23FF | 0x2B00..=0x2BFF
+            | 0x2190..=0x21FF | 0x3030 | 0x303D | 0x3297 | 0x3299 | 0x00A9 | 0x00AE | 0x203C
+            | 0x2049 | 0x2122 | 0x2139 | 0x24C2 | 0x25AA..=0x25FE)
+    }
+    fn joiner(c: char) -> bool {
+        matches!(c as u32, 0x200D | 0xFE0F | 0x20E3 | 0xE0020..=0xE007F)
+    }
+    let keycap_base = |c: char| c.is_ascii_digit() || c == '#' || c == '*';
+    !s.is_empty()
+        && s.len() <= 32
+        && s.chars().any(|c| pictograph(c) || c == '\u{20E3}')
+        && s.chars()
+            .all(|c| pictograph(c) || joiner(c) || keycap_base(c))
 }
 
 /// A conversation as seen by one member: the conversation plus where they stand in it.
@@ -441,6 +489,9 @@ mod tests {
             body: MessageBody::text("耗子，起床啦"),
             reply_to: None,
             edited_at: None,
+            mentions: vec![],
+            mention_all: false,
+            reactions: vec![],
         };
         let json = serde_json::to_value(&msg).unwrap();
         assert_eq!(json["type"], "text");

@@ -115,6 +115,8 @@ ops! {
     EditMessage(EditMessage) = "edit_message" -> Message;
     /// Recalls a message for everyone: its sender within `recall_window_ms`, or a group's manager.
     RecallMessage(RecallMessage) = "recall_message" -> Message;
+    /// Adds or takes back the caller's emoji reaction to a message.
+    React(React) = "react" -> Message;
     /// The messages of a conversation edited or recalled after a change counter, oldest change
     /// first, paged.
     GetMessageChanges(GetMessageChanges) = "get_message_changes" -> MessageChanges;
@@ -477,6 +479,25 @@ pub struct SendText {
     /// The seq of a message in the same conversation that this one replies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Seq>,
+    /// Members the text mentions (`@name`): current members of the conversation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Uid>,
+    /// `@all`: every member (only the manager of a group).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_all: bool,
+}
+
+/// `react` parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct React {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// Which of its messages (not a recalled one).
+    pub seq: Seq,
+    /// One emoji.
+    pub emoji: String,
+    /// True to add the caller's reaction, false to take it back.
+    pub on: bool,
 }
 
 /// `edit_message` parameters.
@@ -719,6 +740,8 @@ mod tests {
                 client_id: "c-1".parse().unwrap(),
                 text: "耗子，起床啦".into(),
                 reply_to: None,
+                mentions: vec![],
+                mention_all: false,
             }
             .into(),
         };
@@ -816,6 +839,8 @@ mod tests {
                 client_id: ClientId::random(),
                 text: "hi".into(),
                 reply_to: Some(1),
+                mentions: vec![Uid::random()],
+                mention_all: true,
             }
             .into(),
             EditMessage {
@@ -827,6 +852,13 @@ mod tests {
             RecallMessage {
                 conversation_id: ConversationId::random(),
                 seq: 1,
+            }
+            .into(),
+            React {
+                conversation_id: ConversationId::random(),
+                seq: 1,
+                emoji: "👍".into(),
+                on: true,
             }
             .into(),
             GetMessageChanges {

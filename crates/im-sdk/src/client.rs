@@ -628,6 +628,17 @@ impl ImClient {
             .map(|r| Conversation::new(self.clone(), r)))
     }
 
+    /// Up to `limit` cached messages of a conversation below seq `before`, ascending (no
+    /// network; messages deleted on this device included).
+    pub fn cached_messages_before(
+        &self,
+        id: ConversationId,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        self.cache()?.messages_before(id, before, limit)
+    }
+
     /// A message this device's cache holds.
     pub fn cached_message(&self, id: ConversationId, seq: u64) -> Result<Option<Message>> {
         Ok(self
@@ -787,7 +798,12 @@ impl ImClient {
         message: TextMessage,
         waiter: Option<oneshot::Sender<Result<Message>>>,
     ) -> Result<OutgoingMessage> {
-        let TextMessage { text, reply_to } = message;
+        let TextMessage {
+            text,
+            reply_to,
+            mentions,
+            mention_all,
+        } = message;
         let limit = self.limits().max_text_chars;
         if text.trim().is_empty() {
             return Err(Error::InvalidInput("the text is empty".into()));
@@ -804,6 +820,8 @@ impl ImClient {
             conversation_id,
             text,
             reply_to,
+            mentions,
+            mention_all,
             created_at: crate::supervisor::now(),
             state: OutboxState::Sending,
         };

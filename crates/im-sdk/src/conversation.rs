@@ -1,7 +1,7 @@
 //! [`Conversation`]: one conversation of an [`ImClient`], with the seed's `send(TextMessage)`.
 
 use im_proto::{
-    AddMembers, ConversationId, EditMessage, Message, MuteConversation, RecallMessage,
+    AddMembers, ConversationId, EditMessage, Message, MuteConversation, React, RecallMessage,
     RemoveMembers, Seq, SetTyping, Uid, UpdateConversation,
 };
 
@@ -15,6 +15,8 @@ use crate::events::ClientEvent;
 pub struct TextMessage {
     pub(crate) text: String,
     pub(crate) reply_to: Option<Seq>,
+    pub(crate) mentions: Vec<Uid>,
+    pub(crate) mention_all: bool,
 }
 
 impl TextMessage {
@@ -23,7 +25,21 @@ impl TextMessage {
         Self {
             text: text.into(),
             reply_to: None,
+            mentions: Vec::new(),
+            mention_all: false,
         }
+    }
+
+    /// The same message mentioning these members (`@name` in its text; in a group).
+    pub fn mentioning(mut self, uids: impl IntoIterator<Item = Uid>) -> Self {
+        self.mentions.extend(uids);
+        self
+    }
+
+    /// The same message mentioning everyone (`@all`: the group's manager only).
+    pub fn mentioning_all(mut self) -> Self {
+        self.mention_all = true;
+        self
     }
 
     /// The same message as a reply to the message `seq` of the conversation it goes to.
@@ -115,6 +131,22 @@ impl Conversation {
                 conversation_id: self.id(),
                 seq,
                 text: text.into(),
+            })
+            .await?;
+        self.client.changed_here(&message)?;
+        Ok(message)
+    }
+
+    /// Adds (`on`) or takes back the user's emoji reaction to a message. Needs the connection.
+    /// The cache and the [`ClientEvent::MessageUpdated`] subscribers hear it at once.
+    pub async fn react(&self, seq: Seq, emoji: impl Into<String>, on: bool) -> Result<Message> {
+        let message = self
+            .client
+            .call(React {
+                conversation_id: self.id(),
+                seq,
+                emoji: emoji.into(),
+                on,
             })
             .await?;
         self.client.changed_here(&message)?;

@@ -31,7 +31,7 @@ pub(crate) struct Connection {
 /// What `next` read.
 #[derive(Debug)]
 pub(crate) enum Incoming {
-    Frame(ServerFrame),
+    Frame(Box<ServerFrame>),
     /// A ping, pong or other control frame: the server is alive.
     Alive,
 }
@@ -128,7 +128,7 @@ impl Connection {
             Some(Ok(Message::Text(text))) => {
                 self.last_heard = Instant::now();
                 decode_server_frame(text.as_str())
-                    .map(Incoming::Frame)
+                    .map(|frame| Incoming::Frame(Box::new(frame)))
                     .map_err(|e| Error::Protocol(e.to_string()))
             }
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Err(Error::Disconnected),
@@ -149,15 +149,17 @@ impl Connection {
     ) -> Result<P::Output> {
         self.send_request(id, params).await?;
         loop {
-            match self.next().await? {
-                Incoming::Frame(ServerFrame::Result { id: got, result }) if got == id => {
+            let Incoming::Frame(frame) = self.next().await? else {
+                continue;
+            };
+            match *frame {
+                ServerFrame::Result { id: got, result } if got == id => {
                     return serde_json::from_str(result.get()).map_err(Error::from)
                 }
-                Incoming::Frame(ServerFrame::Error { id: got, error }) if got == Some(id) => {
+                ServerFrame::Error { id: got, error } if got == Some(id) => {
                     return Err(error.into())
                 }
-                Incoming::Frame(frame) => on_event(frame),
-                Incoming::Alive => {}
+                frame => on_event(frame),
             }
         }
     }

@@ -672,3 +672,60 @@ async fn edits_and_recalls_reach_jerry_live_and_after_a_restart() {
     assert_eq!(record.record().last_message, Some(recalled.clone()));
     assert_eq!(history(&tom).await, vec![recalled, hurried]);
 }
+
+/// Mentions go out with the message and the outbox keeps them; a reaction reaches the other
+/// member as `MessageUpdated` and the cache holds it.
+#[tokio::test]
+async fn mentions_and_reactions_through_the_sdk() {
+    let server = Server::start().await;
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let jerry = client(&ImService::new(), sign_up(&url, "jerry").await, dir.path());
+    let spike = client(&ImService::new(), sign_up(&url, "spike").await, dir.path());
+    let tom = client(&ImService::new(), sign_up(&url, "tom").await, dir.path());
+    for c in [&jerry, &spike, &tom] {
+        online(c).await;
+    }
+    let mut jerry_events = jerry.events();
+    let group = tom
+        .create_conversation(CreateConversation {
+            user_ids: vec![jerry.user().uid, spike.user().uid],
+            title: Some("cheese".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let sent = group
+        .send(TextMessage::new("@JERRY 起床").mentioning([jerry.user().uid]))
+        .await
+        .unwrap();
+    assert_eq!(sent.mentions, vec![jerry.user().uid]);
+    let everyone = group
+        .send(TextMessage::new("@all 开会").mentioning_all())
+        .await
+        .unwrap();
+    assert!(everyone.mention_all);
+    let got = collect_messages(&mut jerry_events, 2).await;
+    assert!(got.iter().all(|m| m.mentions_user(jerry.user().uid)));
+    let jerrys = jerry.conversation(group.id()).await.unwrap();
+    let refused = jerrys
+        .send(TextMessage::new("@all").mentioning_all())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "not_manager");
+
+    let mut tom_events = tom.events();
+    let reacted = jerrys.react(sent.seq, "👍", true).await.unwrap();
+    assert_eq!(reacted.reactions[0].user_ids, vec![jerry.user().uid]);
+    let heard = next_event(&mut tom_events, |e| match e {
+        ClientEvent::MessageUpdated {
+            message,
+            live: true,
+        } => Some(message),
+        _ => None,
+    })
+    .await;
+    assert_eq!(heard, reacted);
+    let cached = tom.cached_message(group.id(), sent.seq).unwrap().unwrap();
+    assert_eq!(cached.reactions, reacted.reactions);
+}

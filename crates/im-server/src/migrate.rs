@@ -135,6 +135,9 @@ const TABLES: &[Table] = &[
             ("reply_to", OptInt8),
             ("edited_at", OptInt8),
             ("change_version", Int8),
+            ("mentions", OptText),
+            ("mention_all", Bool),
+            ("reactions", OptText),
         ],
     },
     Table {

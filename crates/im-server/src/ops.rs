@@ -274,6 +274,8 @@ async fn handle(
                     client_id: p.client_id,
                     text: p.text,
                     reply_to: p.reply_to,
+                    mentions: p.mentions,
+                    mention_all: p.mention_all,
                     order: state.frames,
                     reply: frame!(),
                 },
@@ -290,6 +292,27 @@ async fn handle(
                     conversation_id: p.conversation_id,
                     seq: p.seq,
                     text: p.text,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::React(p) => {
+            if !im_proto::is_emoji(&p.emoji) {
+                return Err(refused(
+                    ErrorCode::InvalidParams,
+                    "react: emoji must be one emoji",
+                ));
+            }
+            submit(
+                shared,
+                state,
+                WriteCmd::React {
+                    by,
+                    conversation_id: p.conversation_id,
+                    seq: p.seq,
+                    emoji: p.emoji,
+                    on: p.on,
                     reply: frame!(),
                 },
             )

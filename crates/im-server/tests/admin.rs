@@ -48,6 +48,8 @@ async fn metrics_count_what_happened() {
             client_id: im_proto::ClientId::random(),
             text: format!("耗子，起床啦 {i}"),
             reply_to: None,
+            mentions: vec![],
+            mention_all: false,
         })
         .await
         .unwrap();

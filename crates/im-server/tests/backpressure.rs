@@ -38,6 +38,8 @@ async fn a_client_pipelining_beyond_its_queue_gets_every_answer_and_stays_connec
                 client_id: ClientId::random(),
                 text: format!("pipelined {i}"),
                 reply_to: None,
+                mentions: vec![],
+                mention_all: false,
             })
             .await,
         );
@@ -91,6 +93,8 @@ async fn a_client_that_does_not_read_is_closed_with_1013_and_catches_up_after_re
                 client_id: ClientId::random(),
                 text: text.clone(),
                 reply_to: None,
+                mentions: vec![],
+                mention_all: false,
             })
             .await;
         }

@@ -45,6 +45,8 @@ async fn a_backup_under_load_holds_every_message_acked_before_it_began() {
                         client_id: ClientId::random(),
                         text: format!("message {n}"),
                         reply_to: None,
+                        mentions: vec![],
+                        mention_all: false,
                     })
                     .await
                     .unwrap();
@@ -111,6 +113,8 @@ async fn a_restore_brings_a_backup_back_and_refuses_a_running_server() {
         client_id: ClientId::random(),
         text: text.into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
     };
     tom.call(send("kept")).await.unwrap();
     let copy = server.sqlite_file().with_extension("backup");

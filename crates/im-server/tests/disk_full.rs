@@ -101,6 +101,8 @@ async fn a_full_disk_refuses_for_now_loses_nothing_and_recovers() {
                 client_id: ClientId::random(),
                 text: text.clone(),
                 reply_to: None,
+                mentions: vec![],
+                mention_all: false,
             };
             ids.insert(tom.send(params.clone()).await, params.clone());
             sent.push(params);

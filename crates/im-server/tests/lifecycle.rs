@@ -19,6 +19,8 @@ fn send(conversation_id: im_proto::ConversationId, text: &str) -> SendText {
         client_id: ClientId::random(),
         text: text.into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
     }
 }
 
@@ -176,6 +178,8 @@ async fn shutdown_commits_or_refuses_everything_in_flight() {
                 client_id: m.client_id.clone(),
                 text: "x".into(),
                 reply_to: None,
+                mentions: vec![],
+                mention_all: false,
             })
             .await
             .unwrap();

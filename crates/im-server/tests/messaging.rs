@@ -18,6 +18,8 @@ fn text(conversation_id: im_proto::ConversationId, body: &str) -> SendText {
         client_id: ClientId::random(),
         text: body.into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
     }
 }
 

@@ -71,6 +71,8 @@ async fn a_single_node_moves_to_postgres_and_carries_on() {
                 client_id: ClientId::random(),
                 text,
                 reply_to: None,
+                mentions: vec![],
+                mention_all: false,
             })
             .await
             .unwrap();
@@ -102,6 +104,8 @@ async fn a_single_node_moves_to_postgres_and_carries_on() {
         client_id: ClientId::random(),
         text: "welcome".into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
     })
     .await
     .unwrap();
@@ -195,6 +199,8 @@ async fn a_single_node_moves_to_postgres_and_carries_on() {
             client_id: ClientId::random(),
             text: "on PostgreSQL".into(),
             reply_to: None,
+            mentions: vec![],
+            mention_all: false,
         })
         .await
         .unwrap();

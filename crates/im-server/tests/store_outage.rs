@@ -30,6 +30,8 @@ async fn postgres_restarting_is_a_transient_refusal_and_the_server_recovers_by_i
         client_id: client_id.clone(),
         text: text.into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
     };
     let before = ClientId::random();
     tom.call(send("before", &before)).await.unwrap();

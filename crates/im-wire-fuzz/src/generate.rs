@@ -32,6 +32,7 @@ pub const GENERATED: &[&str] = &[
     "send_text",
     "edit_message",
     "recall_message",
+    "react",
     "get_message_changes",
     "get_messages",
     "mark_read",
@@ -417,6 +418,13 @@ impl Ctx<'_> {
                 put("conversation_id", json!(self.conversation_id(rng)));
                 put("seq", self.seq(rng));
                 put("text", json!(self.text(rng)));
+            }
+            "react" => {
+                put("conversation_id", json!(self.conversation_id(rng)));
+                put("seq", self.seq(rng));
+                let emoji = ["👍", "❤️", "🎉", "a", ""][rng.random_range(0..5)];
+                put("emoji", json!(emoji));
+                put("on", json!(rng.random_bool(0.7)));
             }
             "recall_message" => {
                 put("conversation_id", json!(self.conversation_id(rng)));

@@ -75,6 +75,8 @@ pub async fn normal_client(url: &str, source: Option<IpAddr>, tag: &str) -> Resu
             client_id: client_id.clone(),
             text: WAKE_UP.into(),
             reply_to: None,
+            mentions: vec![],
+            mention_all: false,
         })
         .await?;
     ensure!(sent.seq == 1, "first message got seq {}", sent.seq);
@@ -126,6 +128,8 @@ pub async fn normal_client(url: &str, source: Option<IpAddr>, tag: &str) -> Resu
             client_id,
             text: "a resend".into(),
             reply_to: None,
+            mentions: vec![],
+            mention_all: false,
         })
         .await?;
     ensure!(resent == sent, "a resend returned {resent:?}");

@@ -222,6 +222,8 @@ impl World {
                 client_id: client_id.clone(),
                 text: text.into(),
                 reply_to: None,
+                mentions: vec![],
+                mention_all: false,
             })
             .await?;
         let conv = &mut self.conversations[c];

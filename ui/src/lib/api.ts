@@ -11,6 +11,11 @@ export type AppError = { code: string; message: string };
 export type Account = { uid: string; username: string; displayName: string; serverUrl: string };
 export type UserInfo = { uid: string; username: string; displayName: string };
 export type MessageStatus = 'sending' | 'sent' | 'failed';
+/**
+ * One emoji's reactions on a message: how many people chose it, whether the user is one of them,
+ * and their display names (for the tooltip; the user's own among them when `mine`).
+ */
+export type Reaction = { emoji: string; count: number; mine: boolean; names: string[] };
 export type UiMessage = {
   conversationId: string;
   clientId: string;
@@ -41,6 +46,17 @@ export type UiMessage = {
    * manager gets a far-future value for the others' messages.
    */
   recallableUntil: number | null;
+  /** The uids mentioned with @ (in a group; empty when none). */
+  mentions: string[];
+  /** "@all" (所有人): the group's manager mentioned everyone. */
+  mentionAll: boolean;
+  /** The signed-in user is mentioned (by uid, or by @all) and did not send it. */
+  mentionsMe: boolean;
+  /**
+   * The emoji reactions, in the order the emoji were first used; empty when none (and always for
+   * a recalled message).
+   */
+  reactions: Reaction[];
 };
 /**
  * The message a reply quotes (by its `seq` in the same conversation). `fromName` / `text` are null
@@ -56,6 +72,11 @@ export type ConversationItem = {
   userIds: string[];
   lastMessage: UiMessage | null;
   unreadCount: number;
+  /**
+   * Of the unread messages, how many mention the user (by uid or @all; not their own): the list
+   * shows "[@me]" before the preview while there are any, muted or not.
+   */
+  unreadMentions: number;
   readSeq: number; // how far I have read
   /**
    * How far the other member(s) have read: the highest read mark among the others (a member's
@@ -113,7 +134,7 @@ export type ServerAddress = {
 export type ImEvent =
   | { kind: 'message'; message: UiMessage }
   /**
-   * A message was edited or recalled (by anyone, on any device; live, or found while catching up):
+   * A message was edited, recalled or reacted to (by anyone, on any device; live, or found while catching up):
    * it replaces the message with the same `conversationId` and `seq`, if that is loaded (else
    * there is nothing to do). A `conversation` event follows when the list's last message changed.
    */
@@ -320,9 +341,26 @@ export const SEARCH_MAX_LIMIT = 500;
  */
 export const searchMessages = (a: { query: string; limit?: number }) =>
   call<SearchHit[]>('search_messages', a.limit === undefined ? { query: a.query } : { query: a.query, limit: a.limit });
-/** Sends a text; `replyTo`: the `seq` of the message it replies to (sent as null when none). */
-export const sendText = (a: { conversationId: string; text: string; replyTo?: number | null }) =>
-  call<UiMessage>('send_text', { conversationId: a.conversationId, text: a.text, replyTo: a.replyTo ?? null });
+/**
+ * Sends a text; `replyTo`: the `seq` of the message it replies to (sent as null when none);
+ * `mentions`: the uids it mentions with @, `mentionAll`: it mentions everyone (@all, a group's
+ * manager only). Both are always sent (`[]` / false when none). A mention of someone who is not a
+ * member is `invalid_params`, @all by someone who does not manage the group `not_manager`.
+ */
+export const sendText = (a: {
+  conversationId: string;
+  text: string;
+  replyTo?: number | null;
+  mentions?: string[];
+  mentionAll?: boolean;
+}) =>
+  call<UiMessage>('send_text', {
+    conversationId: a.conversationId,
+    text: a.text,
+    replyTo: a.replyTo ?? null,
+    mentions: a.mentions ?? [],
+    mentionAll: a.mentionAll === true,
+  });
 /**
  * Changes the text of an own, sent text message (within its `editableUntil`); resolves to the
  * message after the change (a `messageUpdated` event also comes). Rejects with
@@ -338,6 +376,19 @@ export const editMessage = (a: { conversationId: string; seq: number; text: stri
  */
 export const recallMessage = (a: { conversationId: string; seq: number }) =>
   call<UiMessage>('recall_message', { conversationId: a.conversationId, seq: a.seq });
+/**
+ * Adds (`on`) or takes back (`!on`) the user's reaction with one emoji on a sent message;
+ * resolves to the message after the change. A `messageUpdated` event with it also reaches every
+ * member (this device too), and a `conversation` event when it is the list's last message. Adding
+ * one the user has already, or taking back one they do not have, changes nothing. Rejects with
+ * `too_many_reactions` (a message takes at most MAX_REACTION_EMOJI different emoji),
+ * `not_editable` (a recalled message takes no reactions), `message_not_found`, `not_member`,
+ * `invalid_params` (not a single emoji), `offline`.
+ */
+export const react = (a: { conversationId: string; seq: number; emoji: string; on: boolean }) =>
+  call<UiMessage>('react', a);
+/** The most different emoji one message takes (`react` answers `too_many_reactions` beyond). */
+export const MAX_REACTION_EMOJI = 20;
 /** Removes a message from this device only (sent ones by seq; a failed unsent one by clientId). */
 export const deleteForMe = (a: { conversationId: string; clientId: string; seq: number | null }) =>
   call<null>('delete_for_me', { conversationId: a.conversationId, clientId: a.clientId, seq: a.seq });

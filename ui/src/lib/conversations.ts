@@ -209,13 +209,20 @@ export function isReadByPeer(c: Pick<ConversationItem, 'type' | 'peerReadSeq'>, 
 
 /**
  * A conversation as it stands once this device has marked it read up to `seq`: the read mark
- * raised, and the unread count lowered to what lies above it (none once `seq` reaches `lastSeq`).
+ * raised, and the unread count lowered to what lies above it (none once `seq` reaches `lastSeq`);
+ * so are the unread mentions (there are no more of them than unread messages).
  * The same object when the mark is not ahead of the copy's.
  */
 export function withReadMark(c: ConversationItem, seq: number): ConversationItem {
   if (seq <= c.readSeq) return c;
   const unreadCount = seq >= c.lastSeq ? 0 : Math.min(c.unreadCount, c.lastSeq - seq);
-  return { ...c, readSeq: seq, unreadCount };
+  const unreadMentions = Math.min(c.unreadMentions ?? 0, unreadCount);
+  return { ...c, readSeq: seq, unreadCount, unreadMentions };
+}
+
+/** Whether the list shows "[@me]" before the preview: unread messages mention the user (muted or not). */
+export function hasUnreadMention(c: Pick<ConversationItem, 'unreadMentions'>): boolean {
+  return (c.unreadMentions ?? 0) > 0;
 }
 
 export function removeConversation(list: readonly ConversationItem[], id: string): ConversationItem[] {

@@ -106,6 +106,8 @@ const en = {
   'list.unread': '{n} unread',
   'list.failed': 'Not sent',
   'list.muted': 'Muted',
+  'list.mentioned': '[@me]',
+  'list.mentionedLabel': 'You were mentioned',
 
   'chat.members': '{n} members',
   'chat.messages': 'Messages',
@@ -280,6 +282,19 @@ const en = {
   'msg.quoteLabel': 'Go to the message replied to: {name}: {text}',
   'msg.quoteRecalled': 'Message recalled',
   'msg.quoteUnknown': 'Original message',
+  'msg.mentionsMe': 'Mentions you',
+
+  'reaction.quick': 'React',
+  'reaction.react': 'React with {emoji}',
+  'reaction.bar': 'Reactions',
+  'reaction.label': '{emoji} {count}: {names}',
+  'reaction.more': '{names} and {n} more',
+  'reaction.separator': ', ',
+
+  'mention.picker': 'Mention someone',
+  'mention.all': 'Everyone',
+  'mention.allToken': 'all',
+  'mention.allHint': 'Notifies all members',
 
   'recall.you': 'You recalled a message',
   'recall.other': '{name} recalled a message',
@@ -496,6 +511,8 @@ const zh: Dict = {
   'list.unread': '{n} 条未读',
   'list.failed': '发送失败',
   'list.muted': '已静音',
+  'list.mentioned': '[有人@我]',
+  'list.mentionedLabel': '有人@了你',
 
   'chat.members': '{n} 位成员',
   'chat.messages': '消息',
@@ -670,6 +687,19 @@ const zh: Dict = {
   'msg.quoteLabel': '转到被回复的消息：{name}：{text}',
   'msg.quoteRecalled': '消息已撤回',
   'msg.quoteUnknown': '原消息',
+  'msg.mentionsMe': '有人@了你',
+
+  'reaction.quick': '表情回应',
+  'reaction.react': '用 {emoji} 回应',
+  'reaction.bar': '表情回应',
+  'reaction.label': '{emoji} {count}：{names}',
+  'reaction.more': '{names} 及另外 {n} 人',
+  'reaction.separator': '、',
+
+  'mention.picker': '选择要 @ 的人',
+  'mention.all': '所有人',
+  'mention.allToken': '所有人',
+  'mention.allHint': '提醒群里的每一位成员',
 
   'recall.you': '你撤回了一条消息',
   'recall.other': '{name} 撤回了一条消息',

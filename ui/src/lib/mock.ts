@@ -17,7 +17,12 @@
 // Messages can be edited (own texts, 48 h), recalled (own ones for 24 h; any in a group you
 // manage, such as "Cat & Mouse Club") and deleted on this device (delete_for_me), with the
 // backend's errors and `messageUpdated` events; "/edit" and "/recall" make the other person edit
-// or recall their last message in that conversation. `search_messages` searches the mock's acked
+// or recall their last message in that conversation. Messages take emoji reactions (`react`: per
+// person, toggled, at most 20 different emoji, none on a recalled message) and, in groups,
+// @mentions (`send_text`'s `mentions` must be members, `mentionAll` is the manager's); the list
+// counts the unread ones that mention you (`unreadMentions`). Jerry reacts to what you say in the
+// group now and then, and Spike mentions you there; "/react" makes the other person react to your
+// last message, "/mention" (in a group) makes someone mention you. `search_messages` searches the mock's acked
 // messages with the backend's meaning (every term, any case, anywhere; newest first). "Jеrry" (with a Cyrillic е, username
 // jerry_official) is an impostor: the chat header warns that another contact has a similar name.
 // The server field is resolved like the backend does (`resolveServerAddress`): a `ws://` server
@@ -72,6 +77,7 @@ import type {
   SearchHit,
   SessionInfo,
   SignUpMode,
+  Reaction,
   ReplyPreview,
   UiMessage,
   UpdateState,
@@ -80,6 +86,7 @@ import type {
 } from './api';
 import { compareConversations } from './conversations';
 import { matchesAllTerms, searchTerms } from './highlight';
+import { isSingleEmoji } from './reactions';
 
 type Conv = {
   id: string;
@@ -210,7 +217,7 @@ export type MockOptions = {
   /** Delay of every command in ms (default 20, sign-in 400); null: answered without any timer. */
   latencyMs?: number | null;
   /** How an event reaches the listeners (default: a 0 ms timer). Must keep their order. */
-  deliver?: (fire: () => void) => void;
+  deliver?: (fire: () => void, event: ImEvent) => void;
   /** Nothing happens by itself (no acks, replies, reconnects): `control` drives the server side. */
   scripted?: boolean;
   /** Messages in the long 1:1 chat with Jerry (default 2,000). */
@@ -266,10 +273,22 @@ export type MockControl = {
   /** Own messages not acked yet (still sending). */
   pending(): UiMessage[];
   /**
-   * Someone else writes in a conversation (`replyTo`: replying to the message with that seq):
-   * `message` and `conversation` events.
+   * Someone else writes in a conversation (`replyTo`: replying to the message with that seq;
+   * `mention`: whom it mentions, unchecked): `message` and `conversation` events.
    */
-  incoming(conversationId: string, from: string, text: string, replyTo?: number | null): UiMessage;
+  incoming(
+    conversationId: string,
+    from: string,
+    text: string,
+    replyTo?: number | null,
+    mention?: { mentions?: string[]; mentionAll?: boolean },
+  ): UiMessage;
+  /**
+   * Someone (or I, on another device) puts a reaction with `emoji` on a message, or takes theirs
+   * back (`on` false): a `messageUpdated` event (and `conversation`, when it is the last message).
+   * Null when nothing changed (no such message, recalled, already so, or a 21st emoji).
+   */
+  react(conversationId: string, seq: number, uid: string, emoji: string, on: boolean): UiMessage | null;
   /**
    * The sender of a message (someone else, or I on another device) edits it: a `messageUpdated`
    * event (and `conversation`, when it is the last message). Null when there is no such message
@@ -379,6 +398,8 @@ export const EDIT_WINDOW_MS = 48 * 3_600_000;
 export const RECALL_WINDOW_MS = 24 * 3_600_000;
 /** `recallableUntil` of the others' messages in a group the user manages (far in the future). */
 export const MANAGER_RECALL_UNTIL = 8_640_000_000_000_000;
+/** The most different emoji one message takes (the server's `too_many_reactions` beyond). */
+export const MOCK_MAX_REACTIONS = 20;
 
 export function createMockBackend(options: MockOptions = {}): MockBackend {
   const clock = options.now ?? Date.now;
@@ -399,7 +420,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   const keyringError = () =>
     err('keyring_unavailable', 'no Secret Service provider is running (org.freedesktop.secrets)');
   const handlers = new Set<(e: ImEvent) => void>();
-  const emit = (e: ImEvent) => deliver(() => handlers.forEach((h) => h(e)));
+  const emit = (e: ImEvent) => deliver(() => handlers.forEach((h) => h(e)), e);
 
   const users: UserInfo[] = [
     { uid: 'u-tom', username: 'tom', displayName: 'Tom' },
@@ -589,6 +610,19 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   /** A conversation's messages as this device has them (without those deleted here). */
   const visible = (c: Conv) => (hidden.size ? c.messages.filter((m) => !hidden.has(m.clientId)) : c.messages);
   /**
+   * Who reacted with what, per message (`conversationId:seq`): each emoji (in the order first
+   * used) with the uids that chose it (in the order they did). A message's `reactions` are made from it.
+   */
+  const reactors = new Map<string, Map<string, string[]>>();
+  /** A message's reactions as the backend gives them to me. */
+  const reactionsFor = (c: Conv, seq: number): Reaction[] =>
+    [...(reactors.get(`${c.id}:${seq}`) ?? new Map<string, string[]>())].map(([emoji, uids]) => ({
+      emoji,
+      count: uids.length,
+      mine: uids.includes(me.uid),
+      names: uids.map(name),
+    }));
+  /**
    * What a message says of the user's rights on it, as the backend computes them: an own sent text
    * can be edited for 48 h and recalled for 24 h; a group's manager can recall any of its messages
    * at any time.
@@ -609,13 +643,23 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     if (!o) return { seq, fromName: null, text: null, recalled: false };
     return { seq, fromName: o.fromName, text: o.recalled ? null : o.text, recalled: o.recalled };
   };
-  const msg = (c: Conv, from: string, text: string, timestamp: number, replyTo: number | null = null): UiMessage => {
+  const msg = (
+    c: Conv,
+    from: string,
+    text: string,
+    timestamp: number,
+    replyTo: number | null = null,
+    mention: { mentions?: string[]; mentionAll?: boolean } = {},
+  ): UiMessage => {
     const seq = lastSeqOf(c) + 1;
+    const mentions = [...new Set(mention.mentions ?? [])];
+    const mentionAll = mention.mentionAll === true;
     const m: UiMessage = stamp(c, {
       conversationId: c.id, clientId: newId(), id: newId(), seq, from, fromName: name(from),
       own: from === me.uid, text, timestamp, status: 'sent', error: null,
       editedAt: null, recalled: false, recalledByName: null, replyTo: replyTo === null ? null : preview(c, replyTo),
       editableUntil: null, recallableUntil: null,
+      mentions, mentionAll, mentionsMe: from !== me.uid && (mentionAll || mentions.includes(me.uid)), reactions: [],
     });
     // Acked messages first (seq order), pending own ones after them.
     const firstPending = c.messages.findIndex((x) => x.seq === null);
@@ -642,6 +686,13 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
   msg(group, 'u-spike', 'Great, see you all!', now - 50 * 60_000, 1);
   // Jerry edited his.
   group.messages[1] = { ...group.messages[1], editedAt: now - 3 * 86_400_000 + 5 * 60_000 };
+  if (!scripted) {
+    // (In the browser: reactions on the group's last message, and an unread mention of you.)
+    const last = group.messages[group.messages.length - 1];
+    reactors.set(`${group.id}:${last.seq}`, new Map([['👍', ['u-jerry', me.uid]], ['🎉', ['u-jerry']]]));
+    group.messages[group.messages.length - 1] = { ...last, reactions: reactionsFor(group, last.seq!) };
+    msg(group, 'u-jerry', `@${me.displayName} don't forget the cheese 🧀`, now - 20 * 60_000, null, { mentions: [me.uid] });
+  }
   const spike: Conv = { id: 'c-spike', type: 'SINGLE_CHAT', title: '', managerId: 'u-spike', userIds: [me.uid, 'u-spike'], messages: [], readSeq: 1, peerReadSeq: 0 };
   msg(spike, 'u-spike', 'Keep it down, Tom.', now - 40 * 86_400_000);
   // The impostor: a 1:1 chat (titled, as anyone can title a chat they create) from "Jеrry".
@@ -676,6 +727,8 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       peer,
       managerId: c.managerId, userIds: c.userIds, lastMessage,
       unreadCount: c.messages.filter((m) => m.seq !== null && m.seq > c.readSeq && !m.own).length,
+      // (A recalled mention no longer counts.)
+      unreadMentions: c.messages.filter((m) => m.seq !== null && m.seq > c.readSeq && m.mentionsMe && !m.recalled).length,
       readSeq: c.readSeq,
       // Others' read marks; a member's own message counts as read up to it.
       peerReadSeq: c.messages.reduce((s, m) => (!m.own && m.seq !== null ? Math.max(s, m.seq) : s), c.peerReadSeq),
@@ -789,6 +842,31 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     }
     const settled = settle(c, m, next);
     if (settled?.status === 'sent' && c.id === 'c-jerry') void reply(c, settled);
+    if (settled?.status === 'sent' && c.type === 'GROUP_CHAT') void groupChatter(c, settled);
+  };
+
+  /** In a group (outside tests): Jerry reacts to what you said now and then; Spike mentions you. */
+  let chatter = 0;
+  const groupChatter = async (c: Conv, mine: UiMessage) => {
+    const turn = chatter++;
+    const others = c.userIds.filter((u) => u !== me.uid);
+    if (others.length === 0) return;
+    await sleep(900);
+    const stored = c.messages.find((x) => x.seq === mine.seq);
+    if (turn % 2 === 0 && stored && !stored.recalled && convs.has(c.id)) {
+      try {
+        setReaction(c, stored, others[0], turn % 4 === 0 ? '👍' : '❤️', true);
+      } catch {
+        // (a message with 20 different emoji already)
+      }
+    }
+    if (turn % 3 === 1 && convs.has(c.id)) {
+      await sleep(1200);
+      const who = others[others.length - 1];
+      const m = msg(c, who, `@${me.displayName} noted: “${mine.text.slice(0, 40)}”`, clock(), mine.seq, { mentions: [me.uid] });
+      emit({ kind: 'message', message: m });
+      emit({ kind: 'conversation', conversation: item(c) });
+    }
   };
 
   /** An own message's fate (acked or failed): stored, and told with its events. */
@@ -809,7 +887,7 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
    * `messageUpdated` event, and a `conversation` event when the list's last message changed.
    */
   const change = (c: Conv, old: UiMessage, next: UiMessage): UiMessage => {
-    const lastBefore = item(c).lastMessage;
+    const before = item(c);
     const idx = c.messages.indexOf(old);
     if (idx !== -1) c.messages[idx] = next;
     if (next.seq !== null) {
@@ -817,12 +895,41 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       c.messages = c.messages.map((x) => (x.seq !== null && x.replyTo?.seq === seq ? { ...x, replyTo: preview(c, seq) } : x));
     }
     emit({ kind: 'messageUpdated', message: next });
-    if (item(c).lastMessage !== lastBefore) emit({ kind: 'conversation', conversation: item(c) });
+    const after = item(c);
+    if (after.lastMessage !== before.lastMessage || after.unreadMentions !== before.unreadMentions) {
+      emit({ kind: 'conversation', conversation: after });
+    }
     return next;
   };
   const editBy = (c: Conv, m: UiMessage, text: string) => change(c, m, { ...m, text, editedAt: clock() });
-  const recallBy = (c: Conv, m: UiMessage, by: string) =>
-    change(c, m, stamp(c, { ...m, text: '', recalled: true, recalledByName: name(by) }));
+  const recallBy = (c: Conv, m: UiMessage, by: string) => {
+    if (m.seq !== null) reactors.delete(`${c.id}:${m.seq}`); // (a recalled message keeps no reactions)
+    return change(c, m, stamp(c, { ...m, text: '', recalled: true, recalledByName: name(by), reactions: [] }));
+  };
+  /**
+   * `uid` puts a reaction with `emoji` on a (sent, not recalled) message, or takes theirs back:
+   * stored and told (`change`). Null when it is so already; `too_many_reactions` for a new emoji
+   * beyond MOCK_MAX_REACTIONS.
+   */
+  const setReaction = (c: Conv, m: UiMessage, uid: string, emoji: string, on: boolean): UiMessage | null => {
+    const key = `${c.id}:${m.seq}`;
+    let byEmoji = reactors.get(key);
+    const uids = byEmoji?.get(emoji) ?? [];
+    if (uids.includes(uid) === on) return null;
+    if (on) {
+      if (!byEmoji) reactors.set(key, (byEmoji = new Map()));
+      if (!byEmoji.has(emoji) && byEmoji.size >= MOCK_MAX_REACTIONS) {
+        throw err('too_many_reactions', `a message takes at most ${MOCK_MAX_REACTIONS} different emoji`);
+      }
+      byEmoji.set(emoji, [...uids, uid]);
+    } else {
+      const rest = uids.filter((u) => u !== uid);
+      if (rest.length) byEmoji!.set(emoji, rest);
+      else byEmoji!.delete(emoji);
+      if (byEmoji!.size === 0) reactors.delete(key);
+    }
+    return change(c, m, { ...m, reactions: reactionsFor(c, m.seq!) });
+  };
   /** The acked message with this seq (deleted here or not: the server has it). */
   const bySeq = (c: Conv, seq: unknown) => {
     const m = c.messages.find((x) => x.seq !== null && x.seq === Number(seq));
@@ -990,6 +1097,28 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       }
       if (text === '/blockme' && c.type === 'SINGLE_CHAT') blockers.add(c.userIds.find((u) => u !== me.uid)!);
       if (text === '/added') setTimeout(() => addToGroup('u-tyke', 'Puppy Playdate'), 800);
+      if (text === '/react') {
+        setTimeout(() => {
+          const other = c.userIds.find((u) => u !== me.uid);
+          const mineLast = [...c.messages].reverse().find((x) => x.from === me.uid && x.seq !== null && !x.recalled && x.text !== '/react');
+          if (other && mineLast) {
+            try {
+              setReaction(c, mineLast, other, '😂', true);
+            } catch {
+              // (20 different emoji already)
+            }
+          }
+        }, 1200);
+      }
+      if (text === '/mention' && c.type === 'GROUP_CHAT') {
+        setTimeout(() => {
+          const who = c.userIds.find((u) => u !== me.uid);
+          if (!who || !convs.has(c.id)) return;
+          const m = msg(c, who, `@${me.displayName} have a look at this`, clock(), null, { mentions: [me.uid] });
+          emit({ kind: 'message', message: m });
+          emit({ kind: 'conversation', conversation: item(c) });
+        }, 300);
+      }
       if (text === '/edit' || text === '/recall') {
         setTimeout(() => {
           const theirs = othersLast(c);
@@ -999,10 +1128,18 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
         }, 300);
       }
       const replyTo = a.replyTo === undefined || a.replyTo === null ? null : preview(c, bySeq(c, a.replyTo).seq!);
+      // Like the backend: mentions of members only, in a group; @all by its manager only.
+      const mentions = a.mentions === undefined || a.mentions === null ? [] : a.mentions;
+      if (!Array.isArray(mentions) || mentions.some((u) => typeof u !== 'string')) throw err('invalid_params', 'mentions must be a list of uids');
+      const mentionAll = a.mentionAll === true;
+      if ((mentions.length > 0 || mentionAll) && c.type !== 'GROUP_CHAT') throw err('invalid_params', 'mentions are for groups');
+      if ((mentions as string[]).some((u) => !c.userIds.includes(u))) throw err('invalid_params', 'a mention of someone who is not a member');
+      if (mentionAll && c.managerId !== me.uid) throw err('not_manager', "only the group's manager may mention everyone");
       const m: UiMessage = {
         conversationId: c.id, clientId: newId(), id: null, seq: null, from: me.uid, fromName: me.displayName,
         own: true, text, timestamp: clock(), status: 'sending', error: null,
         editedAt: null, recalled: false, recalledByName: null, replyTo, editableUntil: null, recallableUntil: null,
+        mentions: [...new Set(mentions as string[])], mentionAll, mentionsMe: false, reactions: [],
       };
       c.messages.push(m);
       emit({ kind: 'conversation', conversation: item(c) });
@@ -1046,6 +1183,19 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       if (!manager && m.from !== me.uid) throw err('not_sender', "only the sender (or the group's manager) may recall a message");
       if (!manager && clock() > m.timestamp + RECALL_WINDOW_MS) throw err('window_closed', 'the recall window of this message has closed');
       return recallBy(c, m, me.uid);
+    },
+    // Like the backend: a single emoji on a sent message that is not recalled (not in a 1:1 chat
+    // where one blocks the other); at most 20 different emoji; already so: as it is (no event).
+    react: (a) => {
+      needOnline();
+      const c = conv(a.conversationId);
+      const m = bySeq(c, a.seq);
+      const emoji = typeof a.emoji === 'string' ? a.emoji : '';
+      if (!isSingleEmoji(emoji)) throw err('invalid_params', 'a reaction is a single emoji');
+      if (typeof a.on !== 'boolean') throw err('invalid_params', 'on must be true or false');
+      if (m.recalled) throw err('not_editable', 'a recalled message takes no reactions');
+      if (blockedChat(c)) throw blockedError();
+      return setReaction(c, m, me.uid, emoji, a.on) ?? m;
     },
     // Like the backend: this device only (also offline). A sent message is hidden here (the server
     // keeps it); a failed one is discarded from the outbox; one being sent cannot be. A
@@ -1297,9 +1447,9 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
     items: () => [...convs.values()].map(item).sort(compareConversations),
     messages: (id) => structuredClone(visible(conv(id))),
     pending: () => [...convs.values()].flatMap((c) => c.messages.filter((m) => m.own && m.status === 'sending')),
-    incoming(conversationId, from, text, replyTo = null) {
+    incoming(conversationId, from, text, replyTo = null, mention = {}) {
       const c = conv(conversationId);
-      const m = msg(c, from, text, clock(), replyTo);
+      const m = msg(c, from, text, clock(), replyTo, mention);
       emit({ kind: 'message', message: m });
       emit({ kind: 'conversation', conversation: item(c) });
       return m;
@@ -1331,6 +1481,16 @@ export function createMockBackend(options: MockOptions = {}): MockBackend {
       const c = conv(conversationId);
       const m = c.messages.find((x) => x.seq === seq);
       return m && !m.recalled ? recallBy(c, m, by ?? m.from) : null;
+    },
+    react(conversationId, seq, uid, emoji, on) {
+      const c = conv(conversationId);
+      const m = c.messages.find((x) => x.seq === seq);
+      if (!m || m.recalled) return null;
+      try {
+        return setReaction(c, m, uid, emoji, on);
+      } catch {
+        return null; // (a 21st emoji)
+      }
     },
     create(userIds, title) {
       const ids = [me.uid, ...userIds.filter((u) => u !== me.uid)];

@@ -21,8 +21,10 @@ import { Thread, ThreadStore } from './stores/threads.svelte';
 import { ToastStore } from './stores/toasts.svelte';
 import { SearchStore } from './stores/search.svelte';
 import { GroupInfoStore } from './stores/groupInfo.svelte';
+import { MemberStore } from './stores/members.svelte';
 import { UpdateStore } from './stores/updates.svelte';
 import type { ComposerState } from './composer';
+import type { MentionPick, MentionsToSend } from './mentions';
 import { similarNames, type Person } from './identity';
 import { adjacentConversation } from './shortcuts';
 import { locale, t } from './i18n';
@@ -61,6 +63,8 @@ export class App {
   readonly cache: CacheStore;
   /** The message search (Ctrl+F) over the conversation list. */
   readonly search = new SearchStore();
+  /** The members of groups (the @mention picker, the mentions highlighted in messages). */
+  readonly members = new MemberStore();
   /** The message the open conversation's view is to scroll to and flash (see `openMessage`). */
   jumpTarget = $state.raw<JumpTarget | null>(null);
 
@@ -135,6 +139,7 @@ export class App {
         this.devices.reset();
         this.cache.reset();
         this.noticeStore.reset();
+        this.members.reset();
         this.newChatOpen = false;
         this.blockedUsersOpen = false;
         this.settingsOpen = false;
@@ -177,6 +182,7 @@ export class App {
         this.threadStore.applyUpdate(msg);
         this.list.applyUpdate(msg);
       },
+      myName: () => this.session.account?.displayName ?? '',
       messageDeleted: (id, clientId, previous) => this.list.messageDeleted(id, clientId, previous),
       readMark: (id) => this.list.readMark(id),
       markRead: (id, seq) => this.list.markRead(id, seq),
@@ -503,6 +509,7 @@ export class App {
       return false;
     }
     this.threadStore.remove(conversationId);
+    this.members.remove(conversationId);
     this.noticeStore.hold(conversationId);
     if (this.groupInfo?.conversationId === conversationId) this.closeGroupInfo();
     if (this.list.selectedId === conversationId) void this.select(null);
@@ -591,9 +598,26 @@ export class App {
     return this.threadStore.loadOlder(thread);
   }
 
-  /** Sends a text (`replyTo`: the seq of the message it replies to). */
-  send(conversationId: string, text: string, replyTo: number | null = null): Promise<boolean> {
-    return this.threadStore.send(conversationId, text, replyTo);
+  /** Sends a text (`replyTo`: the seq of the message it replies to; `mentions`: whom it mentions). */
+  send(conversationId: string, text: string, replyTo: number | null = null, mentions?: MentionsToSend): Promise<boolean> {
+    return this.threadStore.send(conversationId, text, replyTo, mentions);
+  }
+
+  /** The mentions chosen in a conversation's composer (the member picker). */
+  mentionPicks(conversationId: string): MentionPick[] {
+    return this.threadStore.mentionPicksOf(conversationId);
+  }
+
+  setMentionPicks(conversationId: string, picks: MentionPick[]): void {
+    this.threadStore.setMentionPicks(conversationId, picks);
+  }
+
+  /**
+   * A quick reaction of the actions menu, or a click on a reaction under a message: the user's
+   * reaction with this emoji goes on (or off, when they have it). False (with a toast) when refused.
+   */
+  react(m: UiMessage, emoji: string): Promise<boolean> {
+    return this.threadStore.react(m, emoji);
   }
 
   // --- what is done to a message: reply, copy, edit, recall, delete for me --------------------

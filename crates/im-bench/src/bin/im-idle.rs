@@ -233,6 +233,8 @@ async fn main() -> Result<()> {
                 client_id: im_proto::ClientId::random(),
                 text: format!("missed {k}"),
                 reply_to: None,
+                mentions: vec![],
+                mention_all: false,
             };
             match &mut moved {
                 Some(socket) => {

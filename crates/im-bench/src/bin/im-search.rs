@@ -159,6 +159,9 @@ fn fill(args: &Args) -> Result<()> {
                 body: MessageBody::text(text),
                 reply_to: None,
                 edited_at: None,
+                mentions: vec![],
+                mention_all: false,
+                reactions: vec![],
             };
             record.absorb(&m, me);
             batch.push(m);

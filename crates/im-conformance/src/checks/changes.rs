@@ -274,3 +274,94 @@ pub async fn catch_up_on_changes(cx: Ctx) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// `send_text`'s `mentions` and `mention_all`, and `react`: reactions reach every other session
+/// as `message_updated`, repeat nothing, stop at 20 emoji, and are refused on a recalled message.
+pub async fn mentions_and_reactions(cx: Ctx) -> Result<()> {
+    let mut tom = cx.user("tom").await?;
+    let mut jerry = cx.user("jerry").await?;
+    let mut spike = cx.user("spike").await?;
+    let tyke = cx.user("tyke").await?;
+    let group = create(&mut tom, &[jerry.uid(), spike.uid()], "cheese").await?;
+    for conn in [&mut jerry, &mut spike] {
+        conn.drain().await?;
+    }
+    let mut mention = text(group.id, "@Jerry 起床啦");
+    mention["mentions"] = json!([jerry.uid(), jerry.uid()]);
+    let sent: Message = call_as(&mut tom, "send_text", mention).await?;
+    same!(sent.mentions, vec![jerry.uid()], "mentions, once each");
+    ensure!(!sent.mention_all, "not @all");
+    jerry
+        .expect_events(&[Event::Message(sent.clone())], "the mentioned member")
+        .await?;
+    spike.drain().await?;
+    let mut everyone = text(group.id, "@all 开会");
+    everyone["mention_all"] = json!(true);
+    jerry
+        .refused("send_text", everyone.clone(), ErrorCode::NotManager)
+        .await?;
+    let all: Message = call_as(&mut tom, "send_text", everyone).await?;
+    ensure!(all.mention_all, "the manager's @all");
+    let mut outsider = text(group.id, "@Tyke");
+    outsider["mentions"] = json!([tyke.uid()]);
+    tom.refused("send_text", outsider, ErrorCode::InvalidParams)
+        .await?;
+    for conn in [&mut jerry, &mut spike] {
+        conn.drain().await?;
+    }
+
+    let react = |emoji: &str, on: bool| json!({"conversation_id": group.id, "seq": sent.seq, "emoji": emoji, "on": on});
+    let liked: Message = call_as(&mut jerry, "react", react("👍", true)).await?;
+    same!(
+        liked.reactions,
+        vec![im_proto::Reaction {
+            emoji: "👍".into(),
+            user_ids: vec![jerry.uid()]
+        }],
+        "react's result"
+    );
+    for (conn, who) in [(&mut tom, "the sender"), (&mut spike, "another member")] {
+        conn.expect_events(&[Event::MessageUpdated(liked.clone())], who)
+            .await?;
+    }
+    let again: Message = call_as(&mut jerry, "react", react("👍", true)).await?;
+    same!(again, liked, "a reaction repeated");
+    tom.expect_no_events("a reaction that changed nothing")
+        .await?;
+    let both: Message = call_as(&mut spike, "react", react("👍", true)).await?;
+    same!(
+        both.reactions[0].user_ids,
+        vec![jerry.uid(), spike.uid()],
+        "who, in order"
+    );
+    let back: Message = call_as(&mut jerry, "react", react("👍", false)).await?;
+    same!(
+        back.reactions[0].user_ids,
+        vec![spike.uid()],
+        "a reaction taken back"
+    );
+    for emoji in ["a", "👍 👍", "", "👍a"] {
+        jerry
+            .refused("react", react(emoji, true), ErrorCode::InvalidParams)
+            .await?;
+    }
+    // Twenty different emoji in all; the twenty-first is refused.
+    let more = [
+        "😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊", "😋", "😎", "😍", "😘", "🥰",
+        "😗", "😙", "😚", "🙂",
+    ];
+    for emoji in more {
+        tom.ok("react", react(emoji, true)).await?;
+    }
+    tom.refused("react", react("🤩", true), ErrorCode::TooManyReactions)
+        .await?;
+    tom.ok(
+        "recall_message",
+        json!({"conversation_id": group.id, "seq": sent.seq}),
+    )
+    .await?;
+    jerry
+        .refused("react", react("👍", true), ErrorCode::NotEditable)
+        .await?;
+    Ok(())
+}

@@ -137,6 +137,8 @@ pub async fn idempotent_resend(cx: Ctx) -> Result<()> {
             client_id: key.parse()?,
             text: "same key, another conversation".into(),
             reply_to: None,
+            mentions: vec![],
+            mention_all: false,
         })
         .await?;
     same!(
@@ -150,6 +152,8 @@ pub async fn idempotent_resend(cx: Ctx) -> Result<()> {
             client_id: key.parse()?,
             text: "same key, another sender".into(),
             reply_to: None,
+            mentions: vec![],
+            mention_all: false,
         })
         .await?;
     same!(

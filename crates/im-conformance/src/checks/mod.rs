@@ -147,6 +147,10 @@ checks! {
         "error:message_not_found", "error:not_sender", "error:not_editable", "error:not_member",
         "error:invalid_params", "error:text_too_long",
     ],
+    changes::mentions_and_reactions => [
+        "op:send_text", "op:react", "event:message_updated", "error:not_manager",
+        "error:invalid_params", "error:too_many_reactions", "error:not_editable",
+    ],
     changes::catch_up_on_changes => [
         "op:get_message_changes", "op:sync", "op:list_conversations", "error:not_member",
     ],

@@ -212,6 +212,7 @@ pub fn params_for(op: &str, c: ConversationId, u: Uid) -> Value {
         "get_messages" => json!({"conversation_id": c}),
         "edit_message" => json!({"conversation_id": c, "seq": 1, "text": "mine now"}),
         "recall_message" => json!({"conversation_id": c, "seq": 1}),
+        "react" => json!({"conversation_id": c, "seq": 1, "emoji": "👍", "on": true}),
         "get_message_changes" => json!({"conversation_id": c, "after": 0}),
         "mark_read" => json!({"conversation_id": c, "seq": 1}),
         "typing" => json!({"conversation_id": c, "typing": true}),
@@ -223,7 +224,7 @@ pub fn params_for(op: &str, c: ConversationId, u: Uid) -> Value {
 }
 
 /// The ops that act on one conversation and need its membership (§5: "member").
-pub const CONVERSATION_OPS: [&str; 12] = [
+pub const CONVERSATION_OPS: [&str; 13] = [
     "get_conversation",
     "update_conversation",
     "add_members",
@@ -231,6 +232,7 @@ pub const CONVERSATION_OPS: [&str; 12] = [
     "send_text",
     "edit_message",
     "recall_message",
+    "react",
     "get_message_changes",
     "get_messages",
     "mark_read",

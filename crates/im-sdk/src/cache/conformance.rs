@@ -71,6 +71,9 @@ fn message(conversation_id: ConversationId, seq: u64) -> Message {
         body: MessageBody::text(format!("message {seq}")),
         reply_to: None,
         edited_at: None,
+        mentions: vec![],
+        mention_all: false,
+        reactions: vec![],
     }
 }
 
@@ -355,6 +358,8 @@ pub fn outbox_keeps_order_and_replaces_in_place(cache: &dyn Cache) {
             conversation_id: c,
             text: format!("draft {i}"),
             reply_to: None,
+            mentions: vec![],
+            mention_all: false,
             created_at: 10 - i,
             state: OutboxState::Sending,
         })
@@ -429,6 +434,8 @@ pub fn clearing_forgets_messages_and_keeps_the_rest(cache: &dyn Cache) {
         conversation_id: id,
         text: "not yet sent".into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
         created_at: 7,
         state: OutboxState::Sending,
     };

@@ -833,6 +833,9 @@ mod tests {
             body: im_proto::MessageBody::text(text),
             reply_to: None,
             edited_at: None,
+            mentions: vec![],
+            mention_all: false,
+            reactions: vec![],
         }
     }
 
@@ -951,6 +954,8 @@ mod tests {
             conversation_id: ConversationId::random(),
             text: text.into(),
             reply_to: None,
+            mentions: vec![],
+            mention_all: false,
             created_at: 1,
             state: super::super::OutboxState::Sending,
         }

@@ -171,6 +171,12 @@ pub struct OutgoingMessage {
     /// The seq of the message it replies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Seq>,
+    /// Members it mentions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Uid>,
+    /// It mentions everyone (`@all`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_all: bool,
     /// When the user sent it (local clock).
     pub created_at: Millis,
     /// Sending or failed.

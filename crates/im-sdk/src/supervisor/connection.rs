@@ -183,7 +183,7 @@ impl Supervisor {
                 }
                 incoming = conn.next() => {
                     let frame = match incoming {
-                        Ok(Incoming::Frame(frame)) => frame,
+                        Ok(Incoming::Frame(frame)) => *frame,
                         Ok(Incoming::Alive) => continue,
                         Err(error) => return self.lost(error, pending),
                     };
@@ -260,6 +260,8 @@ impl Supervisor {
                     client_id: entry.client_id,
                     text: entry.text,
                     reply_to: entry.reply_to,
+                    mentions: entry.mentions,
+                    mention_all: entry.mention_all,
                 },
             )
             .await?;

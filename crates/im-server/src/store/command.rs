@@ -131,6 +131,9 @@ pub enum WriteCmd {
         text: String,
         /// The seq of the message it replies to.
         reply_to: Option<Seq>,
+        /// Members it mentions, and `@all`.
+        mentions: Vec<Uid>,
+        mention_all: bool,
         /// The request's place among its connection's frames (for send holds).
         order: u64,
         reply: Reply<Message>,
@@ -141,6 +144,15 @@ pub enum WriteCmd {
         conversation_id: ConversationId,
         seq: Seq,
         text: String,
+        reply: Reply<Message>,
+    },
+    /// Add or take back an emoji reaction.
+    React {
+        by: Origin,
+        conversation_id: ConversationId,
+        seq: Seq,
+        emoji: String,
+        on: bool,
         reply: Reply<Message>,
     },
     /// Recall a message for everyone.
@@ -398,6 +410,7 @@ impl WriteCmd {
             })),
             WriteCmd::SendText { reply, .. }
             | WriteCmd::EditMessage { reply, .. }
+            | WriteCmd::React { reply, .. }
             | WriteCmd::RecallMessage { reply, .. } => match (result, reply) {
                 // One serialization for the caller's answer and everyone's event.
                 (

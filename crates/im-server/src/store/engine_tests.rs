@@ -99,6 +99,8 @@ fn send(f: &Fixture, from: Uid, client_id: &str, text: &str) -> (WriteCmd, Answe
         client_id: client_id.parse::<ClientId>().unwrap(),
         text: text.into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
         order: 0,
         reply: Reply::Direct(tx),
     };

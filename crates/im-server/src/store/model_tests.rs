@@ -16,7 +16,9 @@
 //!   spends one use, checked before the username; a used-up, expired or unknown code refuses);
 //! - mutes (in every view, and told to the member's other connections) and blocks (no messages
 //!   in a single chat between the two, no conversation with or adding of the one who blocks);
-//! - replies (to a seq that exists), edits (own text messages, not recalled; the same text again
+//! - mentions (of members only; `@all` by a group's manager only), emoji reactions (added,
+//!   taken back, each emoji once per user, at most `MAX_REACTIONS` emoji; none on a recalled
+//!   message), replies (to a seq that exists), edits (own text messages, not recalled; the same text again
 //!   changes nothing) and recalls (own messages, or any in a group by its manager): what every
 //!   member's connections are told, the messages as stored, `sync` bringing the conversation
 //!   back and `get_message_changes` from the cursor before the batch naming exactly the changed
@@ -124,6 +126,17 @@ enum Step {
         resend: Option<u8>,
         /// Reply to a seq: 0, one of the conversation's, or one beyond its last.
         reply: Option<ReadTarget>,
+        /// Users to mention (members or not), and `@all`.
+        mentions: Vec<u8>,
+        mention_all: bool,
+    },
+    React {
+        conn: u8,
+        conv: u8,
+        target: ReadTarget,
+        /// Which of a few emoji.
+        emoji: u8,
+        on: bool,
     },
     Edit {
         conn: u8,
@@ -203,8 +216,24 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (n(), n(), users())
             .prop_map(|(conn, conv, users)| Step::Remove { conn, conv, users }),
         1 => (n(), n()).prop_map(|(conn, conv)| Step::Leave { conn, conv }),
-        12 => (n(), n(), prop::option::weighted(0.2, n()), prop::option::weighted(0.2, read_target()))
-            .prop_map(|(conn, conv, resend, reply)| Step::Send { conn, conv, resend, reply }),
+        12 => (
+            n(),
+            n(),
+            prop::option::weighted(0.2, n()),
+            prop::option::weighted(0.2, read_target()),
+            prop::collection::vec(any::<u8>(), 0..3),
+            prop::bool::weighted(0.1),
+        )
+            .prop_map(|(conn, conv, resend, reply, mentions, mention_all)| Step::Send {
+                conn,
+                conv,
+                resend,
+                reply,
+                mentions,
+                mention_all,
+            }),
+        3 => (n(), n(), read_target(), 0u8..4, prop::bool::weighted(0.7))
+            .prop_map(|(conn, conv, target, emoji, on)| Step::React { conn, conv, target, emoji, on }),
         3 => (n(), n(), read_target(), prop::bool::weighted(0.2))
             .prop_map(|(conn, conv, target, same_text)| Step::Edit { conn, conv, target, same_text }),
         2 => (n(), n(), read_target())
@@ -250,6 +279,10 @@ enum Ev {
         reply_to: Option<u64>,
         edited: bool,
         recalled_by: Option<usize>,
+        mentions: Vec<usize>,
+        mention_all: bool,
+        /// (emoji, who) in order.
+        reactions: Vec<(String, Vec<usize>)>,
         /// Told as `message_updated` (an edit or recall), not `message`.
         updated: bool,
     },
@@ -290,6 +323,9 @@ impl Ev {
                 reply_to,
                 edited,
                 recalled_by,
+                mentions,
+                mention_all,
+                reactions,
                 ..
             } => Ev::Message {
                 conv,
@@ -300,6 +336,9 @@ impl Ev {
                 reply_to,
                 edited,
                 recalled_by,
+                mentions,
+                mention_all,
+                reactions,
                 updated: true,
             },
             other => other,
@@ -383,6 +422,9 @@ struct MMessage {
     reply_to: Option<u64>,
     edited: bool,
     recalled_by: Option<usize>,
+    mentions: Vec<usize>,
+    mention_all: bool,
+    reactions: Vec<(String, Vec<usize>)>,
 }
 
 impl MMessage {
@@ -396,6 +438,9 @@ impl MMessage {
             reply_to: self.reply_to,
             edited: self.edited,
             recalled_by: self.recalled_by,
+            mentions: self.mentions.clone(),
+            mention_all: self.mention_all,
+            reactions: self.reactions.clone(),
             updated,
         }
     }
@@ -671,6 +716,7 @@ impl Model {
         Expect::Conv(snap)
     }
 
+    #[allow(clippy::too_many_arguments)] // the request's fields, as the writer's command has them
     fn send(
         &mut self,
         conn: usize,
@@ -678,6 +724,8 @@ impl Model {
         client_id: String,
         text: String,
         reply_to: Option<u64>,
+        mentions: Vec<usize>,
+        mention_all: bool,
     ) -> Expect {
         let by = self.conns[conn].user;
         let c = &mut self.convs[conv];
@@ -697,6 +745,18 @@ impl Model {
         if reply_to.is_some_and(|r| r == 0 || r > c.last_seq) {
             return Expect::Refused(ErrorCode::MessageNotFound);
         }
+        let mut mentioned: Vec<usize> = Vec::new();
+        for u in mentions {
+            if !mentioned.contains(&u) {
+                mentioned.push(u);
+            }
+        }
+        if mentioned.iter().any(|u| !c.members.contains(u)) {
+            return Expect::Refused(ErrorCode::InvalidParams);
+        }
+        if mention_all && !(c.kind == ConversationType::GroupChat && c.manager == by) {
+            return Expect::Refused(ErrorCode::NotManager);
+        }
         c.last_seq += 1;
         let seq = c.last_seq;
         c.by_client_id.insert((by, client_id.clone()), seq);
@@ -707,6 +767,9 @@ impl Model {
             reply_to,
             edited: false,
             recalled_by: None,
+            mentions: mentioned,
+            mention_all,
+            reactions: Vec::new(),
         };
         let ev = message.ev(conv, seq, false);
         c.messages.push(message);
@@ -758,6 +821,54 @@ impl Model {
         let members = c.members.clone();
         self.messages_changed.insert((conv, seq));
         self.deliver(&members, ev.clone().updated(), Some(conn));
+        Expect::Message(ev)
+    }
+
+    fn react(&mut self, conn: usize, conv: usize, seq: u64, emoji: &str, on: bool) -> Expect {
+        let by = self.conns[conn].user;
+        let blocked = self.single_chat_blocked(conv);
+        let c = &mut self.convs[conv];
+        if !c.members.contains(&by) {
+            return Expect::Refused(ErrorCode::NotMember);
+        }
+        if seq == 0 || seq > c.last_seq {
+            return Expect::Refused(ErrorCode::MessageNotFound);
+        }
+        let m = &mut c.messages[seq as usize - 1];
+        if m.recalled_by.is_some() {
+            return Expect::Refused(ErrorCode::NotEditable);
+        }
+        if blocked {
+            return Expect::Refused(ErrorCode::Blocked);
+        }
+        let at = m.reactions.iter().position(|(e, _)| e == emoji);
+        let changed = match (on, at) {
+            (true, Some(i)) if !m.reactions[i].1.contains(&by) => {
+                m.reactions[i].1.push(by);
+                true
+            }
+            (true, None) => {
+                if m.reactions.len() >= im_proto::MAX_REACTIONS {
+                    return Expect::Refused(ErrorCode::TooManyReactions);
+                }
+                m.reactions.push((emoji.to_owned(), vec![by]));
+                true
+            }
+            (false, Some(i)) if m.reactions[i].1.contains(&by) => {
+                m.reactions[i].1.retain(|u| *u != by);
+                if m.reactions[i].1.is_empty() {
+                    m.reactions.remove(i);
+                }
+                true
+            }
+            _ => false,
+        };
+        let ev = m.ev(conv, seq, false);
+        if changed {
+            let members = c.members.clone();
+            self.messages_changed.insert((conv, seq));
+            self.deliver(&members, ev.clone().updated(), Some(conn));
+        }
         Expect::Message(ev)
     }
 
@@ -1436,6 +1547,8 @@ impl<B: Backend> Harness<B> {
                 conv,
                 resend,
                 reply,
+                mentions,
+                mention_all,
             } => {
                 let (Some(conn), Some(conv)) = (
                     Self::pick(&self.ready_conns(), *conn),
@@ -1471,16 +1584,27 @@ impl<B: Backend> Harness<B> {
                 let id = self.request_id();
                 let text = format!("text of request {id}");
                 let reply_to = reply.map(|target| self.seq_of(conv, target));
+                let mentioned = self.pick_users(mentions);
                 self.batch.push(WriteCmd::SendText {
                     by: self.origin(conn),
                     conversation_id: self.model.convs[conv].id.unwrap(),
                     client_id: client_id.parse().unwrap(),
                     text: text.clone(),
                     reply_to,
+                    mentions: mentioned.iter().map(|&u| self.uid(u)).collect(),
+                    mention_all: *mention_all,
                     order: id,
                     reply: self.frame(conn, id),
                 });
-                let expect = self.model.send(conn, conv, client_id, text, reply_to);
+                let expect = self.model.send(
+                    conn,
+                    conv,
+                    client_id,
+                    text,
+                    reply_to,
+                    mentioned,
+                    *mention_all,
+                );
                 self.expect_frame(conn, id, expect);
             }
             Step::Edit {
@@ -1515,6 +1639,33 @@ impl<B: Backend> Harness<B> {
                     reply: self.frame(conn, id),
                 });
                 let expect = self.model.edit(conn, conv, seq, text);
+                self.expect_frame(conn, id, expect);
+            }
+            Step::React {
+                conn,
+                conv,
+                target,
+                emoji,
+                on,
+            } => {
+                let (Some(conn), Some(conv)) = (
+                    Self::pick(&self.ready_conns(), *conn),
+                    Self::pick(&self.known_convs(), *conv),
+                ) else {
+                    return;
+                };
+                let id = self.request_id();
+                let seq = self.seq_of(conv, *target);
+                let emoji = ["👍", "❤️", "😂", "🎉"][*emoji as usize % 4];
+                self.batch.push(WriteCmd::React {
+                    by: self.origin(conn),
+                    conversation_id: self.model.convs[conv].id.unwrap(),
+                    seq,
+                    emoji: emoji.to_owned(),
+                    on: *on,
+                    reply: self.frame(conn, id),
+                });
+                let expect = self.model.react(conn, conv, seq, emoji, *on);
                 self.expect_frame(conn, id, expect);
             }
             Step::Recall { conn, conv, target } => {
@@ -2127,6 +2278,18 @@ impl Names {
             reply_to: m.reply_to,
             edited: m.edited_at.is_some(),
             recalled_by,
+            mentions: m.mentions.iter().map(|u| self.user(*u)).collect(),
+            mention_all: m.mention_all,
+            reactions: m
+                .reactions
+                .iter()
+                .map(|r| {
+                    (
+                        r.emoji.clone(),
+                        r.user_ids.iter().map(|u| self.user(*u)).collect(),
+                    )
+                })
+                .collect(),
             updated,
         }
     }
@@ -2298,6 +2461,8 @@ fn sends_and_a_rename_in_one_batch_keep_last_seq() {
             conv: 0,
             resend: None,
             reply: None,
+            mentions: vec![],
+            mention_all: false,
         },
         Step::Update {
             conn: 3,
@@ -2309,6 +2474,8 @@ fn sends_and_a_rename_in_one_batch_keep_last_seq() {
             conv: 0,
             resend: None,
             reply: None,
+            mentions: vec![],
+            mention_all: false,
         },
         Step::Cut,
         Step::Send {
@@ -2316,6 +2483,8 @@ fn sends_and_a_rename_in_one_batch_keep_last_seq() {
             conv: 0,
             resend: None,
             reply: None,
+            mentions: vec![],
+            mention_all: false,
         },
         Step::MarkRead {
             conn: 0,
@@ -2336,6 +2505,8 @@ fn batch_interleavings_the_review_named() {
         conv: 0,
         resend,
         reply: None,
+        mentions: vec![],
+        mention_all: false,
     };
     let steps = [
         // A group of users 0, 1, 2 (connections 0–8; user 3 has 9–11).
@@ -2408,6 +2579,8 @@ fn a_recall_is_synced_once() {
             conv: 0,
             resend: None,
             reply: None,
+            mentions: vec![],
+            mention_all: false,
         },
         Step::Cut,
         Step::Recall {

@@ -227,7 +227,7 @@ impl ReadConn for Connection {
         let changes = stmt
             .query_map(
                 params![id.as_bytes(), after.min(MAX_BOUND), limit as i64],
-                |r| Ok((rows::message(r)?, r.get(10)?)),
+                |r| Ok((rows::message(r)?, r.get(13)?)),
             )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(changes)

@@ -29,8 +29,35 @@ pub fn conversation_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<Conversati
 }
 
 /// The columns [`message`] reads, in order.
-pub const MESSAGE_COLUMNS: &str =
-    "conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to, edited_at";
+pub const MESSAGE_COLUMNS: &str = "conversation_id, seq, id, sender, client_id, type, body, \
+     timestamp, reply_to, edited_at, mentions, mention_all, reactions";
+
+/// The stored form of a message's mentions: a JSON array of uids, `None` for none.
+pub fn stored_mentions(m: &Message) -> Option<String> {
+    (!m.mentions.is_empty()).then(|| serde_json::to_string(&m.mentions).expect("uids serialize"))
+}
+
+/// The stored form of a message's reactions: JSON, `None` for none.
+pub fn stored_reactions(m: &Message) -> Option<String> {
+    (!m.reactions.is_empty())
+        .then(|| serde_json::to_string(&m.reactions).expect("reactions serialize"))
+}
+
+/// Mentions and reactions read back from their stored forms.
+pub fn message_extras(
+    mentions: Option<String>,
+    reactions: Option<String>,
+) -> std::result::Result<(Vec<im_proto::Uid>, Vec<im_proto::Reaction>), String> {
+    let mentions = match mentions {
+        Some(json) => serde_json::from_str(&json).map_err(|e| format!("mentions: {e}"))?,
+        None => Vec::new(),
+    };
+    let reactions = match reactions {
+        Some(json) => serde_json::from_str(&json).map_err(|e| format!("reactions: {e}"))?,
+        None => Vec::new(),
+    };
+    Ok((mentions, reactions))
+}
 
 /// A message body from its stored `type` and `body` (a recalled one keeps who recalled it).
 pub fn message_body(kind: &str, body: String) -> std::result::Result<MessageBody, String> {
@@ -59,6 +86,8 @@ pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
     let kind: String = row.get(5)?;
     let body = message_body(&kind, row.get(6)?)
         .map_err(|e| conversion(5, Type::Text, std::io::Error::other(e)))?;
+    let (mentions, reactions) = message_extras(row.get(10)?, row.get(12)?)
+        .map_err(|e| conversion(10, Type::Text, std::io::Error::other(e)))?;
     Ok(Message {
         conversation_id: conversation_id(row, 0)?,
         seq: row.get(1)?,
@@ -71,6 +100,9 @@ pub fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         body,
         reply_to: row.get(8)?,
         edited_at: row.get(9)?,
+        mentions,
+        mention_all: row.get(11)?,
+        reactions,
     })
 }
 

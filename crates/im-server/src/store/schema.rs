@@ -147,6 +147,15 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         ALTER TABLE conversations ADD COLUMN changes_version INTEGER NOT NULL DEFAULT 0;
         "#,
         ),
+        // Mentions (a JSON array of uids, NULL for none; `mention_all` for `@all`) and emoji
+        // reactions (JSON `[{emoji, user_ids}]`, NULL for none; changed like an edit).
+        M::up(
+            r#"
+        ALTER TABLE messages ADD COLUMN mentions TEXT;
+        ALTER TABLE messages ADD COLUMN mention_all INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN reactions TEXT;
+        "#,
+        ),
     ])
 });
 

@@ -381,8 +381,9 @@ impl WriteTx for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO messages
-                     (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to,
+                      mentions, mention_all)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (conversation_id, sender, client_id) DO NOTHING",
             )?
             .execute(params![
@@ -395,6 +396,8 @@ impl WriteTx for SqliteTx<'_> {
                 m.body.preview(),
                 m.timestamp,
                 m.reply_to,
+                rows::stored_mentions(m),
+                m.mention_all,
             ])?;
         Ok(inserted == 1)
     }
@@ -407,7 +410,8 @@ impl WriteTx for SqliteTx<'_> {
         let changed = self
             .conn
             .prepare_cached(
-                "UPDATE messages SET type = ?3, body = ?4, edited_at = ?5, change_version = ?6
+                "UPDATE messages SET type = ?3, body = ?4, edited_at = ?5, change_version = ?6,
+                     reactions = ?7
                  WHERE conversation_id = ?1 AND seq = ?2",
             )?
             .execute(params![
@@ -417,6 +421,7 @@ impl WriteTx for SqliteTx<'_> {
                 rows::stored_body(&m.body),
                 m.edited_at,
                 version,
+                rows::stored_reactions(m),
             ])?;
         if changed != 1 {
             return Err(crate::error::Error::Corrupt(format!(

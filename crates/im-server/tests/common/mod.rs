@@ -396,6 +396,8 @@ pub fn text(conversation_id: im_proto::ConversationId, body: String) -> im_proto
         client_id: im_proto::ClientId::random(),
         text: body,
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
     }
 }
 

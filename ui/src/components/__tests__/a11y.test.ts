@@ -38,6 +38,11 @@ vi.mock('../../lib/api', async (importOriginal) => {
       { id: '9c1e0f4b7a2d8e63', device: '', createdAt: Date.now() - 2 * DAY, current: false },
     ],
     blockedUsers: async () => [people.spike],
+    conversationMembers: async () => [
+      { uid: 'u-tom', username: 'tom', displayName: 'Tom', manager: true, me: true },
+      { uid: 'u-jerry', username: 'jerry', displayName: 'Jerry', manager: false, me: false },
+      { uid: 'u-spike', username: 'spike', displayName: 'Spike', manager: false, me: false },
+    ],
     // (The storage and the updates: updates.test.ts.)
     cacheUsage: async () => ({ bytes: 1_234_567, messages: 321 }),
     updateStatus: async () => ({ currentVersion: '1', autoCheck: true, checkedAt: null, state: { kind: 'idle' } }),
@@ -249,6 +254,52 @@ describe('no accessibility violations', () => {
     await expectNoAxeViolations(el, { page: true });
     app.messageRequest = null;
     app.cancelComposerContext('c-jerry');
+  }, AXE_MS);
+
+  it('a group with mentions and reactions, [@me] in the list; the mention picker open; the menu with its quick reactions', async () => {
+    const base = Date.now() - 60 * 60_000;
+    const r = (emoji: string, names: string[], mine = false) => ({ emoji, count: names.length, mine, names });
+    vi.mocked(api.loadMessages).mockResolvedValue({
+      messages: [
+        msg({ conversationId: 'c-group', from: 'u-jerry', fromName: 'Jerry', text: '@Tom @Spike cheese at noon?', seq: 1, timestamp: base, mentions: ['u-tom', 'u-spike'], mentionsMe: true, reactions: [r('👍', ['Spike', 'Tom'], true), r('🎉', ['Spike'])] }),
+        msg({ conversationId: 'c-group', own: true, from: 'u-tom', fromName: 'Tom', text: '@all yes', seq: 2, timestamp: base + 60_000, mentionAll: true, reactions: [r('❤️', ['Jerry'])] }),
+      ],
+      hasMore: false,
+    });
+    showMain(app, [jerry, fake, { ...group, unreadMentions: 1 }]);
+    const el = render(MainScreen, {});
+    await settle();
+    expect(byId(el, 'conversation-mention-badge')).not.toBeNull();
+    await expectNoAxeViolations(el, { page: true });
+
+    await app.select('c-group');
+    await settle();
+    await settle();
+    expect(el.querySelectorAll('[data-testid="reaction"]')).toHaveLength(3);
+    expect([...el.querySelectorAll('[data-testid="mention"]')].map((x) => x.textContent)).toEqual(['@Tom', '@Spike', '@all']);
+    expect(el.querySelector('[data-mentions-me="true"]')).not.toBeNull();
+    await expectNoAxeViolations(el, { page: true });
+
+    // The picker, as `@` is typed.
+    const input = byId(el, 'composer') as HTMLTextAreaElement;
+    input.focus();
+    input.value = '@';
+    input.setSelectionRange(1, 1);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    await settle();
+    expect(el.querySelectorAll('[data-testid="mention-option"]')).toHaveLength(3);
+    await expectNoAxeViolations(el, { page: true });
+    type(input, '');
+    await settle();
+
+    // The menu, with its row of quick reactions.
+    const first = el.querySelector<HTMLElement>('[data-testid="message"][data-seq="1"]')!;
+    byId(first, 'message-actions')!.click();
+    await settle();
+    expect(el.querySelectorAll('[data-testid="message-react"]')).toHaveLength(8);
+    await expectNoAxeViolations(el, { page: true });
+    document.body.dispatchEvent(new MouseEvent('pointerdown', { bubbles: true }));
+    await settle();
   }, AXE_MS);
 
   it('the new chat dialog (a member added, the group hint)', async () => {

@@ -128,8 +128,16 @@ describe('the actions menu', () => {
     expect(document.activeElement?.getAttribute('data-testid')).toBe('message-action-copy');
     press(document.activeElement!, 'End');
     expect(document.activeElement?.getAttribute('data-testid')).toBe('message-action-delete');
-    press(document.activeElement!, 'ArrowDown'); // (around)
+    press(document.activeElement!, 'ArrowDown'); // (around: the quick reactions' row, on top)
+    expect(document.activeElement?.getAttribute('data-testid')).toBe('message-react');
+    expect(document.activeElement?.getAttribute('data-emoji')).toBe('👍');
+    press(document.activeElement!, 'ArrowRight'); // (along the row)
+    expect(document.activeElement?.getAttribute('data-emoji')).toBe('❤️');
+    press(document.activeElement!, 'ArrowDown');
     expect(document.activeElement?.getAttribute('data-testid')).toBe('message-action-reply');
+    press(document.activeElement!, 'ArrowUp'); // (back to the row, where it was)
+    expect(document.activeElement?.getAttribute('data-emoji')).toBe('❤️');
+    press(document.activeElement!, 'ArrowDown');
     const esc = press(document.activeElement!, 'Escape');
     await settle();
     expect(esc.defaultPrevented).toBe(true);

@@ -4,6 +4,7 @@ import {
   avatarSeed,
   applyReceipt,
   applyUpdateToList,
+  hasUnreadMention,
   initials,
   isReadByPeer,
   mergeFirstPage,
@@ -166,6 +167,16 @@ describe('read marks and ticks', () => {
     expect(withReadMark(conv({ readSeq: 4, lastSeq: 9, unreadCount: 1 }), 7).unreadCount).toBe(1); // own messages
     expect(withReadMark(c, 4)).toBe(c);
     expect(withReadMark(c, 2)).toBe(c);
+  });
+
+  it('so are the unread mentions ("[@me]"): gone once read to the end, never more than the unread messages', () => {
+    const c = conv({ readSeq: 4, lastSeq: 9, unreadCount: 5, unreadMentions: 3 });
+    expect(hasUnreadMention(c)).toBe(true);
+    expect(withReadMark(c, 9)).toMatchObject({ unreadCount: 0, unreadMentions: 0 });
+    expect(hasUnreadMention(withReadMark(c, 9))).toBe(false);
+    expect(withReadMark(c, 8)).toMatchObject({ unreadCount: 1, unreadMentions: 1 });
+    expect(withReadMark(c, 5)).toMatchObject({ unreadCount: 4, unreadMentions: 3 });
+    expect(hasUnreadMention(conv({ unreadMentions: 0, unreadCount: 4 }))).toBe(false);
   });
 
   it("a member's own message counts as read up to it", () => {

@@ -22,6 +22,10 @@ export function msg(p: Partial<UiMessage> = {}): UiMessage {
     replyTo: null,
     editableUntil: null,
     recallableUntil: null,
+    mentions: [],
+    mentionAll: false,
+    mentionsMe: false,
+    reactions: [],
     ...p,
   };
 }
@@ -37,6 +41,7 @@ export function conv(p: Partial<ConversationItem> = {}): ConversationItem {
     userIds: ['u-tom', 'u-jerry'],
     lastMessage: null,
     unreadCount: 0,
+    unreadMentions: 0,
     readSeq: 0,
     peerReadSeq: 0,
     lastSeq: 0,

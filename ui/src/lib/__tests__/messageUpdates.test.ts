@@ -338,7 +338,7 @@ describe('replies', () => {
     const reply = app.composer('c-jerry').context;
     expect(reply).toEqual({ kind: 'reply', to: { seq: theirs.seq, fromName: 'Jerry', text: theirs.text, recalled: false } });
     await app.send('c-jerry', 'found it', theirs.seq);
-    expect(calls('send_text').slice(-1)[0]!.args).toEqual({ conversationId: 'c-jerry', text: 'found it', replyTo: theirs.seq });
+    expect(calls('send_text').slice(-1)[0]!.args).toEqual({ conversationId: 'c-jerry', text: 'found it', replyTo: theirs.seq, mentions: [], mentionAll: false });
     const sent = thread(app).slice(-1)[0]!;
     expect(sent.replyTo).toEqual({ seq: theirs.seq, fromName: 'Jerry', text: theirs.text, recalled: false });
     const answer = control.incoming('c-jerry', 'u-jerry', 'no you did not', 2);

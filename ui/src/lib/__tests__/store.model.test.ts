@@ -6,23 +6,26 @@
 //    created, read on another device, read by the other
 //    person (receipts), removed, typing, messages missed and then a `resync`; muted or unmuted and
 //    someone blocked or unblocked on another device, someone blocking the user, the user added to
-//    a new group or back to one they left (`addedToGroup`);
+//    a new group or back to one they left (`addedToGroup`); reactions put on messages and taken back
+//    by others (and the user on another device), messages that mention the user (by uid or @all);
 //  - what the user does: open a conversation, send, reply, edit (through the composer's edit
-//    mode), recall, delete for me (also a failed message: discarded), retry, mark read (the window comes back),
+//    mode), recall, delete for me (also a failed message: discarded), react (toggle an emoji, shown
+//    at once), send a text mentioning members (or @all), retry, mark read (the window comes back),
 //    load older history, scroll the view up away from the newest messages and back, start a chat, mute / unmute, leave a group (with or without the backend sending
 //    this device a `conversationRemoved`: the real server does not, tests try both), block /
 //    unblock, open the blocked list, dismiss an "added you" notice;
 //  - and when the backend's answers and events arrive: every command answer and every event goes
 //    through fast-check's scheduler, so an answer can arrive before or after any event emitted
 //    after it was computed (as with Tauri, whose command answers and events travel separately),
-//    while events keep their order among themselves (one channel).
+//    while events keep their order among themselves (one channel); in half of the cases every
+//    `messageUpdated` event comes twice (a reaction's, an edit's…).
 // After every step the state must be well-formed (the list sorted by activity, no duplicate ids,
 // each message once per clientId / seq, in seq order). Whenever everything has arrived (after a
 // `settle` step, or any step that leaves nothing on its way, and at the end) the UI must agree with the reference, the backend: the same list in the
 // same order with the backend's last word on every item (unread counts, read marks, last message),
-// the open conversation marked read (no unread badge) unless its view is scrolled up, and its thread holding exactly the
+// the open conversation marked read (no unread badge, no unread mention) unless its view is scrolled up, and its thread holding exactly the
 // backend's messages from the oldest one loaded on (none lost or stale: the same texts, edits,
-// recalls and replies; none deleted here brought back), the blocked list the
+// recalls, replies, mentions and reactions; none deleted here brought back), the blocked list the
 // backend's (same people, most recently blocked first), and an "added you" notice for exactly the
 // groups the user was added to since, still in, and not dismissed.
 import { describe, expect, it } from 'vitest';
@@ -53,6 +56,8 @@ type Action =
   | { kind: 'incomingReply'; conv: number; from: number; which: number }
   | { kind: 'editElsewhere'; conv: number; which: number }
   | { kind: 'recallElsewhere'; conv: number; which: number; byManager: boolean }
+  | { kind: 'reactElsewhere'; conv: number; which: number; who: number; emoji: number; on: boolean }
+  | { kind: 'incomingMention'; conv: number; from: number; all: boolean }
   // the user
   | { kind: 'open'; conv: number }
   | { kind: 'close' }
@@ -72,11 +77,26 @@ type Action =
   | { kind: 'edit'; which: number; text: string }
   | { kind: 'recall'; which: number }
   | { kind: 'deleteForMe'; which: number }
+  | { kind: 'react'; which: number; emoji: number }
+  | { kind: 'sendMention'; who: number; all: boolean }
   // delivery
   | { kind: 'deliver'; count: number }
   | { kind: 'settle' };
 
 const n = fc.nat(30);
+/** The emoji of the reactions (few, so that the user and the others often pick the same). */
+const EMOJI = ['👍', '❤️', '😂', '🎉'];
+const reactElsewhere = fc.record({
+  kind: fc.constant('reactElsewhere' as const),
+  conv: n,
+  which: n,
+  who: n,
+  emoji: fc.nat(EMOJI.length - 1),
+  on: fc.boolean(),
+});
+const incomingMention = fc.record({ kind: fc.constant('incomingMention' as const), conv: n, from: n, all: fc.boolean() });
+const react = fc.record({ kind: fc.constant('react' as const), which: n, emoji: fc.nat(EMOJI.length - 1) });
+const sendMention = fc.record({ kind: fc.constant('sendMention' as const), who: n, all: fc.boolean() });
 const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('incoming' as const), conv: n, from: n }), weight: 5 },
   { arbitrary: fc.record({ kind: fc.constant('ack' as const), which: n }), weight: 3 },
@@ -116,13 +136,17 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('edit' as const), which: n, text: fc.constantFrom('fixed', 'hi', '改好了') }), weight: 3 },
   { arbitrary: fc.record({ kind: fc.constant('recall' as const), which: n }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('deleteForMe' as const), which: n }), weight: 2 },
+  { arbitrary: reactElsewhere, weight: 2 },
+  { arbitrary: incomingMention, weight: 2 },
+  { arbitrary: react, weight: 2 },
+  { arbitrary: sendMention, weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('deliver' as const), count: fc.integer({ min: 1, max: 4 }) }), weight: 8 },
   { arbitrary: fc.constant({ kind: 'settle' as const }), weight: 2 },
 );
 
 /**
  * The same, weighted towards what is done to messages after they are sent (edits, recalls,
- * deletes, replies, from both sides) racing with pages and acks: the second property.
+ * deletes, replies, reactions, from both sides) racing with pages and acks: the second property.
  */
 const updateAction: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('open' as const), conv: n }), weight: 2 },
@@ -137,11 +161,40 @@ const updateAction: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('edit' as const), which: n, text: fc.constantFrom('fixed', 'hi', '改好了') }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('recall' as const), which: n }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('deleteForMe' as const), which: n }), weight: 3 },
+  { arbitrary: reactElsewhere, weight: 4 },
+  { arbitrary: react, weight: 4 },
+  { arbitrary: incomingMention, weight: 1 },
+  { arbitrary: sendMention, weight: 1 },
   { arbitrary: fc.constant({ kind: 'loadOlder' as const }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('missedThenResync' as const), conv: n, count: fc.integer({ min: 1, max: 4 }) }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'resync' as const }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('scroll' as const), atBottom: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('deliver' as const), count: fc.integer({ min: 1, max: 4 }) }), weight: 5 },
+  { arbitrary: fc.constant({ kind: 'settle' as const }), weight: 2 },
+);
+
+/**
+ * Reactions (the user's toggles and the others', on the same messages) and mentions racing with
+ * pages, acks, edits and recalls, in a conversation open from the start: the third property.
+ */
+const reactionAction: fc.Arbitrary<Action> = fc.oneof(
+  { arbitrary: react, weight: 6 },
+  { arbitrary: reactElsewhere, weight: 6 },
+  { arbitrary: incomingMention, weight: 2 },
+  { arbitrary: sendMention, weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('incoming' as const), conv: n, from: n }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('send' as const), text: fc.constantFrom('hi', '你好') }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('ack' as const), which: n }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('editElsewhere' as const), conv: n, which: n }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('edit' as const), which: n, text: fc.constantFrom('fixed', '改好了') }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('recallElsewhere' as const), conv: n, which: n, byManager: fc.boolean() }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('deleteForMe' as const), which: n }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'loadOlder' as const }), weight: 2 },
+  { arbitrary: fc.constant({ kind: 'resync' as const }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('scroll' as const), atBottom: fc.boolean() }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('open' as const), conv: n }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'markRead' as const }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('deliver' as const), count: fc.integer({ min: 1, max: 4 }) }), weight: 6 },
   { arbitrary: fc.constant({ kind: 'settle' as const }), weight: 2 },
 );
 
@@ -155,8 +208,11 @@ const microtasks = async (count = 30) => {
   for (let i = 0; i < count; i++) await Promise.resolve();
 };
 
-/** The app, booted against a fresh scripted mock whose answers and events go through `s`. */
-async function setup(s: fc.Scheduler, leaveEvent: boolean) {
+/**
+ * The app, booted against a fresh scripted mock whose answers and events go through `s`
+ * (`dupUpdates`: each `messageUpdated` event twice in a row).
+ */
+async function setup(s: fc.Scheduler, leaveEvent: boolean, dupUpdates = false) {
   let clock = 1_700_000_000_000;
   const events: (() => void)[] = [];
   const mock: MockBackend = createMockBackend({
@@ -169,9 +225,12 @@ async function setup(s: fc.Scheduler, leaveEvent: boolean) {
     leaveEvent,
     now: () => (clock += 1000),
     // One channel: each release delivers the oldest event, so events keep their order.
-    deliver: (fire) => {
-      events.push(fire);
-      void s.schedule(Promise.resolve(), 'event').then(() => events.shift()!());
+    deliver: (fire, event) => {
+      const times = dupUpdates && event.kind === 'messageUpdated' ? 2 : 1;
+      for (let i = 0; i < times; i++) {
+        events.push(fire);
+        void s.schedule(Promise.resolve(), 'event').then(() => events.shift()!());
+      }
     },
   });
   const backend: Backend = {
@@ -226,6 +285,10 @@ const summary = (m: UiMessage) => ({
   recalled: m.recalled,
   recalledByName: m.recalledByName,
   replyTo: m.replyTo?.seq ?? null,
+  mentions: m.mentions,
+  mentionAll: m.mentionAll,
+  mentionsMe: m.mentionsMe,
+  reactions: m.reactions,
 });
 
 /**
@@ -253,6 +316,7 @@ function checkSettled(app: App, mock: MockBackend, notices: readonly string[], s
   const thread = app.currentThread!;
   expect(thread.loaded).toBe(true);
   if (id !== scrolledUp) expect(app.selected!.unreadCount, 'the open conversation has no unread badge').toBe(0);
+  if (id !== scrolledUp) expect(app.selected!.unreadMentions, 'nor an unread mention').toBe(0);
   // The thread holds exactly the backend's messages from the oldest loaded one on.
   const oldest = minSeq(thread.messages);
   const held = mock.control.messages(id);
@@ -263,11 +327,12 @@ function checkSettled(app: App, mock: MockBackend, notices: readonly string[], s
 
 // --- the run ------------------------------------------------------------------------------------
 
-export async function runForProbe(s: fc.Scheduler, actions: Action[], leaveEvent = true): Promise<void> {
-  return run(s, leaveEvent, actions);
+export async function runForProbe(s: fc.Scheduler, actions: Action[], leaveEvent = true, dupUpdates = false, openFirst?: number): Promise<void> {
+  return run(s, leaveEvent, actions, dupUpdates, openFirst);
 }
-async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[]): Promise<void> {
-  const { app, mock, control } = await setup(s, leaveEvent);
+/** `openFirst`: a conversation (by its place in the list) is open and loaded before the actions. */
+async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[], dupUpdates = false, openFirst?: number): Promise<void> {
+  const { app, mock, control } = await setup(s, leaveEvent, dupUpdates);
   /** The reference for the notices: groups added to (oldest first), pruned when left or removed. */
   let notices: string[] = [];
   /** The open conversation whose view the user scrolled up, away from the newest messages. */
@@ -282,6 +347,13 @@ async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[]): Pro
   try {
     checkAlways(app);
     checkSettled(app, mock, notices, scrolledUp);
+    if (openFirst !== undefined) {
+      const first = pick(app.conversations, openFirst);
+      if (first) void app.select(first.id);
+      await s.waitIdle();
+      await microtasks();
+      checkSettled(app, mock, notices, scrolledUp);
+    }
     const others = control.users.filter((u) => u.uid !== control.me.uid);
     for (const a of actions) {
       const convs = control.items();
@@ -394,6 +466,25 @@ async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[]): Pro
           if (m && c) control.recall(c.id, m.seq!, a.byManager && c.type === 'GROUP_CHAT' ? c.managerId : m.from);
           break;
         }
+        case 'reactElsewhere': {
+          // A member reacts (or takes theirs back), or the user on another device.
+          const m = serverPick(target(a.conv), a.which, (x) => x.seq !== null && !x.recalled);
+          const c = m && convs.find((x) => x.id === m.conversationId);
+          const who = c && pick(c.userIds, a.who);
+          if (m && who) control.react(m.conversationId, m.seq!, who, EMOJI[a.emoji], a.on);
+          break;
+        }
+        case 'incomingMention': {
+          // Someone in a group mentions the user, or everyone.
+          const groups = convs.filter((x) => x.type === 'GROUP_CHAT');
+          const c = (a.conv % 3 !== 0 ? groups.find((x) => x.id === app.selectedId) : undefined) ?? pick(groups, a.conv);
+          const from = c && pick(membersOf(c), a.from);
+          if (c && from) {
+            const mention = a.all ? { mentionAll: true } : { mentions: [control.me.uid] };
+            control.incoming(c.id, from, a.all ? '@all meeting' : `@${control.me.displayName} look`, null, mention);
+          }
+          break;
+        }
         case 'open': {
           // The user clicks a row of the list they see.
           const c = pick(app.conversations, a.conv);
@@ -496,6 +587,26 @@ async function run(s: fc.Scheduler, leaveEvent: boolean, actions: Action[]): Pro
           if (m) void app.deleteForMe(m);
           break;
         }
+        case 'react': {
+          // A quick reaction of the menu, or a click on a reaction under the message: a toggle.
+          const m = userPick(a.which, (x) => x.seq !== null && x.status === 'sent' && !x.recalled);
+          if (m) void app.react(m, EMOJI[a.emoji]);
+          break;
+        }
+        case 'sendMention': {
+          // In a group: a member chosen in the picker (and @all, which the backend refuses unless
+          // the user manages the group).
+          const id = app.selectedId;
+          const c = app.selected;
+          if (id && c?.type === 'GROUP_CHAT' && app.currentThread?.loaded) {
+            const other = pick(
+              c.userIds.filter((u) => u !== control.me.uid),
+              a.who,
+            );
+            void app.send(id, '@someone hi', null, { mentions: other ? [other] : [], mentionAll: a.all });
+          }
+          break;
+        }
         case 'dismissNotice': {
           // Once nothing is on its way, so that the reference knows which notice went.
           if (s.count() !== 0) break;
@@ -537,7 +648,13 @@ const CASES = Number(process.env.UI_MODEL_CASES) || 150;
 describe('the UI stores against the mock backend (model-based)', () => {
   it('stay well-formed at every step and agree with the backend once everything has arrived', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.scheduler(), fc.boolean(), fc.array(action, { minLength: 1, maxLength: 50 }), run),
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.boolean(),
+        fc.array(action, { minLength: 1, maxLength: 50 }),
+        fc.boolean(),
+        (s, leave, acts, dup) => run(s, leave, acts, dup),
+      ),
       {
         numRuns: CASES,
         // Replaying a failure: UI_MODEL_SEED=<seed> UI_MODEL_PATH=<path> npm test (both printed by it;
@@ -549,9 +666,34 @@ describe('the UI stores against the mock backend (model-based)', () => {
     );
   }, 60_000 + CASES * 100);
 
-  it('edits, recalls, deletes and replies racing with pages, acks and each other: the same', async () => {
+  it('edits, recalls, deletes, replies and reactions racing with pages, acks and each other: the same', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.scheduler(), fc.boolean(), fc.array(updateAction, { minLength: 1, maxLength: 40 }), run),
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.boolean(),
+        fc.array(updateAction, { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        (s, leave, acts, dup) => run(s, leave, acts, dup),
+      ),
+      {
+        numRuns: CASES,
+        ...(process.env.UI_MODEL_SEED
+          ? { seed: Number(process.env.UI_MODEL_SEED), path: process.env.UI_MODEL_PATH, endOnFailure: true }
+          : {}),
+      },
+    );
+  }, 60_000 + CASES * 100);
+
+  it('reactions (the user’s, shown at once, and the others’) and mentions racing in an open conversation: the same', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.boolean(),
+        fc.array(reactionAction, { minLength: 4, maxLength: 40, size: 'medium' }),
+        fc.boolean(),
+        fc.nat(3),
+        run,
+      ),
       {
         numRuns: CASES,
         ...(process.env.UI_MODEL_SEED

@@ -1,7 +1,8 @@
 // The threads: the loaded messages of the conversations opened lately (paging, sending, retry),
-// what is done to a message afterwards (edit, recall, delete for me, reply), read marking of the
-// open one, the composers' drafts and contexts (replying, editing) and who is typing. The merging
-// rules live in `../messages.ts`, the composer's in `../composer.ts`.
+// what is done to a message afterwards (edit, recall, delete for me, reply, react), read marking
+// of the open one, the composers' drafts, contexts (replying, editing) and the mentions chosen in
+// them, and who is typing. The merging rules live in `../messages.ts`, the composer's in
+// `../composer.ts`, the reactions' in `../reactions.ts` and the mentions' in `../mentions.ts`.
 import { SvelteMap } from 'svelte/reactivity';
 import * as api from '../api';
 import type { ConversationItem, ImEvent, UiMessage } from '../api';
@@ -16,8 +17,20 @@ import {
   type ComposerState,
 } from '../composer';
 import { DraftStore } from '../drafts';
-import { applyUpdate, mergeMessages, mergeNewestPage, maxSeq, minSeq, pickVersion, removeMessage, upsertMessage } from '../messages';
+import {
+  applyUpdate,
+  compareRevisions,
+  mergeMessages,
+  mergeNewestPage,
+  maxSeq,
+  minSeq,
+  pickVersion,
+  removeMessage,
+  upsertMessage,
+} from '../messages';
 import { canReEdit, previewOf, type RecalledText } from '../messageActions';
+import { canReact, setMine, toggledCopy } from '../reactions';
+import type { MentionPick, MentionsToSend } from '../mentions';
 import { TypingTracker } from '../typing';
 import type { Phase } from './session.svelte';
 import type { ToastStore } from './toasts.svelte';
@@ -47,8 +60,10 @@ export type ThreadDeps = {
   selected(): ConversationItem | null;
   /** A message the backend answered with (send, retry): into its thread and the list. */
   applyMessage(msg: UiMessage): void;
-  /** A message edited or recalled (the answer of edit / recall): into its thread and the list. */
+  /** A message edited, recalled or reacted to (the answer of edit / recall / react): into its thread and the list. */
   applyUpdate(msg: UiMessage): void;
+  /** The signed-in user's display name (their reaction shows under it until the backend's copy comes). */
+  myName(): string;
   /**
    * A message was deleted on this device: the list item whose last message it was shows `previous`
    * (the one before it in the thread, if known).
@@ -91,6 +106,11 @@ export class ThreadStore {
    * or editing one (see `../composer.ts`). The text itself is the draft.
    */
   private contexts = new SvelteMap<string, ComposerContext>();
+  /**
+   * The mentions chosen in each conversation's composer (the member picker): sent with the text
+   * while their `@name` is still in it.
+   */
+  private mentionPicks = new SvelteMap<string, MentionPick[]>();
   /**
    * The own texts recalled from this device, by `conversationId:seq` (the server drops them): the
    * recall line offers "Re-edit" for a few minutes.
@@ -174,15 +194,25 @@ export class ThreadStore {
 
   private async loadOlderPage(thread: Thread, before: number, limit: number): Promise<boolean> {
     thread.loadingOlder = true;
+    const meanwhile = this.watch();
     try {
-      const page = await api.loadMessages({ conversationId: thread.conversationId, beforeSeq: before, limit });
-      thread.messages = mergeMessages(thread.messages, this.withoutDeleted(thread.conversationId, page.messages));
+      const id = thread.conversationId;
+      const page = await api.loadMessages({ conversationId: id, beforeSeq: before, limit });
+      let messages = mergeMessages(thread.messages, this.withoutDeleted(id, page.messages));
+      // The updates that came while the page was on its way (an edit, a recall, a reaction of a
+      // message in it, not held then) are newer than the page's copies.
+      for (const w of meanwhile.values()) {
+        if (w.message.conversationId !== id) continue;
+        messages = w.update ? applyUpdate(messages, w.message) : upsertMessage(messages, w.message);
+      }
+      thread.messages = this.withoutDeleted(id, messages);
       thread.hasMore = page.hasMore;
       return true;
     } catch (e) {
       this.deps.toasts.show(api.toAppError(e));
       return false;
     } finally {
+      this.watchers.delete(meanwhile);
       thread.loadingOlder = false;
       this.older.delete(thread);
     }
@@ -212,13 +242,19 @@ export class ThreadStore {
   }
 
   /**
-   * Sends a text (`replyTo`: the seq of the message it replies to); false (with a toast) when the
-   * backend refused it, so the composer keeps it.
+   * Sends a text (`replyTo`: the seq of the message it replies to; `mentions`: whom it mentions);
+   * false (with a toast) when the backend refused it, so the composer keeps it.
    */
-  async send(conversationId: string, text: string, replyTo: number | null = null): Promise<boolean> {
+  async send(
+    conversationId: string,
+    text: string,
+    replyTo: number | null = null,
+    mentions: MentionsToSend = NO_MENTIONS,
+  ): Promise<boolean> {
     const meanwhile = this.watch();
     try {
-      const msg = await api.sendText({ conversationId, text, replyTo });
+      const { mentions: uids, mentionAll } = mentions;
+      const msg = await api.sendText({ conversationId, text, replyTo, mentions: uids, mentionAll });
       // The answer is the message's first state ("sending"): its ack or failure may have come first.
       if (!meanwhile.has(msg.clientId)) this.deps.applyMessage(msg);
       return true;
@@ -330,14 +366,33 @@ export class ThreadStore {
 
   /** Changes the text of an own message (by its seq); false (with a toast) when the backend refused. */
   async editMessage(conversationId: string, seq: number, text: string): Promise<boolean> {
+    const meanwhile = this.watch();
     try {
       const updated = await api.editMessage({ conversationId, seq, text });
-      this.deps.applyUpdate(updated);
+      this.applyAnswer(meanwhile, updated);
       return true;
     } catch (e) {
       this.deps.toasts.show(api.toAppError(e));
       return false;
+    } finally {
+      this.watchers.delete(meanwhile);
     }
+  }
+
+  /**
+   * The answer of a command that changed a message (edit, recall, react): into its thread and the
+   * list, unless an event about the message that is not an older revision came while the command
+   * was on its way. Then that copy is at least as new: a reaction made after the answer was
+   * computed, say, which the answer (same text, same revision) would take back.
+   */
+  private applyAnswer(meanwhile: Map<string, Watched>, answer: UiMessage): void {
+    for (const w of meanwhile.values()) {
+      const m = w.message;
+      if (m.conversationId !== answer.conversationId) continue;
+      if (m.clientId !== answer.clientId && (answer.seq === null || m.seq !== answer.seq)) continue;
+      if (compareRevisions(answer, m) <= 0) return;
+    }
+    this.deps.applyUpdate(answer);
   }
 
   /**
@@ -351,14 +406,52 @@ export class ThreadStore {
     const key = recalledKey(m.conversationId, m.seq);
     const keep = m.own && m.text.trim() !== '';
     if (keep) this.recalledTexts.set(key, { text: m.text, replyTo: m.replyTo, at: Date.now() });
+    const meanwhile = this.watch();
     try {
       const updated = await api.recallMessage({ conversationId: m.conversationId, seq: m.seq });
-      this.deps.applyUpdate(updated);
+      this.applyAnswer(meanwhile, updated);
       return true;
     } catch (e) {
       if (keep) this.recalledTexts.delete(key);
       this.deps.toasts.show(api.toAppError(e));
       return false;
+    } finally {
+      this.watchers.delete(meanwhile);
+    }
+  }
+
+  /**
+   * Toggles the user's reaction with `emoji` on a message (on unless they have it): shown at once,
+   * then as the backend's answer says (or the `messageUpdated` event, whichever is newer). False
+   * (with a toast) when the backend refused; the reaction shown then goes back, unless an event
+   * about the message has come since (it says how things stand).
+   */
+  async react(asked: UiMessage, emoji: string): Promise<boolean> {
+    const id = asked.conversationId;
+    const thread = this.threads.get(id);
+    // (The copy held now: the menu or the bar may show an older one.)
+    const m = thread?.messages.find((x) => x.clientId === asked.clientId) ?? asked;
+    if (!canReact(m) || m.seq === null) return false;
+    const seq = m.seq;
+    const myName = this.deps.myName();
+    const { message: shown, on } = toggledCopy(m, emoji, myName);
+    if (thread) thread.messages = applyUpdate(thread.messages, shown);
+    const meanwhile = this.watch();
+    try {
+      const updated = await api.react({ conversationId: id, seq, emoji, on });
+      this.applyAnswer(meanwhile, updated);
+      return true;
+    } catch (e) {
+      const heard = [...meanwhile.values()].some((w) => w.message.conversationId === id && w.message.seq === seq);
+      const now = this.threads.get(id);
+      const held = now?.messages.find((x) => x.seq === seq);
+      if (!heard && now && held) {
+        now.messages = applyUpdate(now.messages, { ...held, reactions: setMine(held.reactions ?? [], emoji, !on, myName) });
+      }
+      this.deps.toasts.show(api.toAppError(e));
+      return false;
+    } finally {
+      this.watchers.delete(meanwhile);
     }
   }
 
@@ -456,6 +549,17 @@ export class ThreadStore {
     this.setComposer(m.conversationId, startEdit(this.composer(m.conversationId), { seq: m.seq, clientId: m.clientId, text: m.text }));
   }
 
+  /** The mentions chosen in a conversation's composer (the member picker), oldest first. */
+  mentionPicksOf(id: string): MentionPick[] {
+    return this.mentionPicks.get(id) ?? [];
+  }
+
+  /** Puts the mentions chosen in a conversation's composer (none: forgotten). */
+  setMentionPicks(id: string, picks: MentionPick[]): void {
+    if (picks.length) this.mentionPicks.set(id, picks);
+    else this.mentionPicks.delete(id);
+  }
+
   /** × or Esc in the composer: the reply is dropped, or the edit left. */
   cancelComposerContext(id: string): void {
     this.setComposer(id, cancelContext(this.composer(id)));
@@ -510,6 +614,7 @@ export class ThreadStore {
     this.order = this.order.filter((x) => x !== id);
     this.drafts.clear(id);
     this.contexts.delete(id);
+    this.mentionPicks.delete(id);
   }
 
   reset(): void {
@@ -518,6 +623,7 @@ export class ThreadStore {
     this.scrolledUp = null;
     this.drafts.clearAll();
     this.contexts.clear();
+    this.mentionPicks.clear();
     this.deleted.clear();
     this.recalledTexts.clear();
     this.typing.clear();
@@ -558,6 +664,9 @@ export class ThreadStore {
 type Watched = { message: UiMessage; update: boolean };
 
 const recalledKey = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
+
+/** A text that mentions nobody. */
+const NO_MENTIONS: MentionsToSend = { mentions: [], mentionAll: false };
 
 function maxOf(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.max(a, b);

@@ -118,7 +118,7 @@ impl ReadConn for PgReader {
         }
         self.query_opt(
             "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
-                 reply_to, edited_at
+                 reply_to, edited_at, mentions, mention_all, reactions
              FROM messages WHERE conversation_id = $1 AND seq = $2",
             &[&id.as_bytes().as_slice(), &big(seq)?],
         )?
@@ -180,13 +180,13 @@ impl ReadConn for PgReader {
     ) -> Result<Vec<(Message, u64)>> {
         self.query(
             "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
-                 reply_to, edited_at, change_version
+                 reply_to, edited_at, mentions, mention_all, reactions, change_version
              FROM messages WHERE conversation_id = $1 AND change_version > $2
              ORDER BY change_version LIMIT $3",
             &[&id.as_bytes().as_slice(), &bound(after)?, &limit(count)?],
         )?
         .iter()
-        .map(|r| Ok((message(r)?, unsigned(r.get(10))?)))
+        .map(|r| Ok((message(r)?, unsigned(r.get(13))?)))
         .collect()
     }
 
@@ -200,13 +200,13 @@ impl ReadConn for PgReader {
         let (sql, seq) = match direction {
             Direction::After(seq) => (
                 "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
-                     reply_to, edited_at
+                     reply_to, edited_at, mentions, mention_all, reactions
                  FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 seq,
             ),
             Direction::Before(seq) => (
                 "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
-                     reply_to, edited_at
+                     reply_to, edited_at, mentions, mention_all, reactions
                  FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
                 seq,
             ),

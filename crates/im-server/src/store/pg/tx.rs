@@ -271,11 +271,13 @@ pub struct PgTx<'a> {
 }
 
 /// A message row: `conversation_id, seq, id, sender, client_id, type, body, timestamp,
-/// reply_to, edited_at`.
+/// reply_to, edited_at, mentions, mention_all, reactions`.
 pub(super) fn message(row: &Row) -> Result<Message> {
     let kind: &str = row.get(5);
     let body = crate::store::rows::message_body(kind, row.get(6)).map_err(Error::Corrupt)?;
     let reply_to: Option<i64> = row.get(8);
+    let (mentions, reactions) =
+        crate::store::rows::message_extras(row.get(10), row.get(12)).map_err(Error::Corrupt)?;
     Ok(Message {
         conversation_id: ConversationId::from_bytes(id16(row.get(0))?),
         seq: unsigned(row.get(1))?,
@@ -289,6 +291,9 @@ pub(super) fn message(row: &Row) -> Result<Message> {
         body,
         reply_to: reply_to.map(unsigned).transpose()?,
         edited_at: row.get(9),
+        mentions,
+        mention_all: row.get(11),
+        reactions,
     })
 }
 
@@ -313,6 +318,8 @@ impl PgTx<'_> {
             let mut bodies = Vec::with_capacity(messages.len());
             let mut times = Vec::with_capacity(messages.len());
             let mut replies = Vec::with_capacity(messages.len());
+            let mut mentions = Vec::with_capacity(messages.len());
+            let mut mention_all = Vec::with_capacity(messages.len());
             for m in &messages {
                 conversations.push(m.conversation_id.as_bytes().as_slice());
                 seqs.push(big(m.seq)?);
@@ -322,13 +329,17 @@ impl PgTx<'_> {
                 bodies.push(m.body.preview());
                 times.push(m.timestamp);
                 replies.push(m.reply_to.map(big).transpose()?);
+                mentions.push(crate::store::rows::stored_mentions(m));
+                mention_all.push(m.mention_all);
             }
             let inserted = self.db.execute(
                 "INSERT INTO messages
-                     (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to)
-                 SELECT c, s, i, f, k, 'text', b, t, r
+                     (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to,
+                      mentions, mention_all)
+                 SELECT c, s, i, f, k, 'text', b, t, r, n, a
                  FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], $4::bytea[], $5::text[],
-                             $6::text[], $7::bigint[], $8::bigint[]) AS v(c, s, i, f, k, b, t, r)
+                             $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::bool[])
+                     AS v(c, s, i, f, k, b, t, r, n, a)
                  ON CONFLICT (client_id, sender, conversation_id) DO NOTHING",
                 &[
                     &conversations,
@@ -339,6 +350,8 @@ impl PgTx<'_> {
                     &bodies,
                     &times,
                     &replies,
+                    &mentions,
+                    &mention_all,
                 ],
             )?;
             // The batch looked its keys up inside this transaction and this writer is the only
@@ -798,8 +811,9 @@ impl WriteTx for PgTx<'_> {
         self.flush()?;
         let inserted = self.db.execute(
             "INSERT INTO messages
-                 (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to,
+                  mentions, mention_all)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (client_id, sender, conversation_id) DO NOTHING",
             &[
                 &m.conversation_id.as_bytes().as_slice(),
@@ -811,6 +825,8 @@ impl WriteTx for PgTx<'_> {
                 &m.body.preview(),
                 &m.timestamp,
                 &m.reply_to.map(big).transpose()?,
+                &crate::store::rows::stored_mentions(m),
+                &m.mention_all,
             ],
         )?;
         Ok(inserted == 1)
@@ -821,7 +837,7 @@ impl WriteTx for PgTx<'_> {
         self.db
             .query_opt(
                 "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
-                     reply_to, edited_at
+                     reply_to, edited_at, mentions, mention_all, reactions
                  FROM messages WHERE conversation_id = $1 AND seq = $2",
                 &[&id.as_bytes().as_slice(), &big(seq)?],
             )?
@@ -834,7 +850,8 @@ impl WriteTx for PgTx<'_> {
         let id = m.conversation_id.as_bytes().as_slice();
         let version = big(version)?;
         let changed = self.db.execute(
-            "UPDATE messages SET type = $3, body = $4, edited_at = $5, change_version = $6
+            "UPDATE messages SET type = $3, body = $4, edited_at = $5, change_version = $6,
+                 reactions = $7
              WHERE conversation_id = $1 AND seq = $2",
             &[
                 &id,
@@ -843,6 +860,7 @@ impl WriteTx for PgTx<'_> {
                 &crate::store::rows::stored_body(&m.body).as_ref(),
                 &m.edited_at,
                 &version,
+                &crate::store::rows::stored_reactions(m),
             ],
         )?;
         if changed != 1 {
@@ -868,7 +886,7 @@ impl WriteTx for PgTx<'_> {
         self.db
             .query_opt(
                 "SELECT conversation_id, seq, id, sender, client_id, type, body, timestamp,
-                     reply_to, edited_at
+                     reply_to, edited_at, mentions, mention_all, reactions
                  FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_id = $3",
                 &[
                     &id.as_bytes().as_slice(),

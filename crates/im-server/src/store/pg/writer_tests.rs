@@ -74,6 +74,8 @@ fn send(
         client_id: client_id.parse::<ClientId>().unwrap(),
         text: text.into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
         order: 0,
         reply: Reply::Direct(tx),
     };
@@ -154,6 +156,8 @@ fn the_writer_keeps_its_promises_on_postgres() {
         client_id: "c1".parse().unwrap(),
         text: "again".into(),
         reply_to: None,
+        mentions: vec![],
+        mention_all: false,
         order: 0,
         reply,
     })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use im_proto::{
     encode_event_json, ClientId, ConversationId, ConversationType, ErrorCode, Event, Message,
-    MessageBody, MessageId, ReadMark, Receipt, Seq,
+    MessageBody, MessageId, Reaction, ReadMark, Receipt, Seq, Uid, MAX_REACTIONS,
 };
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -14,14 +14,27 @@ use crate::error::{Error, Result};
 use crate::store::command::{Origin, Push, Value};
 use crate::store::tx::WriteTx;
 
+/// What a new text message says besides its client id.
+pub struct NewText<'a> {
+    pub text: &'a str,
+    pub reply_to: Option<Seq>,
+    pub mentions: &'a [Uid],
+    pub mention_all: bool,
+}
+
 pub fn send_text<T: WriteTx>(
     ctx: &mut Ctx<'_, T>,
     by: Origin,
     id: ConversationId,
     client_id: &ClientId,
-    text: &str,
-    reply_to: Option<Seq>,
+    new: NewText<'_>,
 ) -> Result<Value> {
+    let NewText {
+        text,
+        reply_to,
+        mentions,
+        mention_all,
+    } = new;
     let hot = match ctx.member_of(id, by.uid) {
         Ok(hot) => hot,
         // A resend of a message stored before the sender left still gets its original.
@@ -64,6 +77,34 @@ pub fn send_text<T: WriteTx>(
             ));
         }
     }
+    let mut mentioned: Vec<Uid> = Vec::with_capacity(mentions.len());
+    for &uid in mentions {
+        if !mentioned.contains(&uid) {
+            mentioned.push(uid);
+        }
+    }
+    let refusal = if let Some(outsider) = mentioned.iter().find(|u| !hot.members.contains(u)) {
+        Some(refused(
+            ErrorCode::InvalidParams,
+            format!("mentions: user {outsider} is not a member of conversation {id}"),
+        ))
+    } else if mention_all && !(hot.kind == ConversationType::GroupChat && hot.manager == by.uid) {
+        Some(refused(
+            ErrorCode::NotManager,
+            "only the group's manager can mention everyone",
+        ))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        return match ctx.tx.message_by_client_id(id, by.uid, client_id)? {
+            Some(original) => Ok(Value::Message {
+                message: original,
+                json: None,
+            }),
+            None => Err(refusal),
+        };
+    }
     let seq = hot.last_seq + 1;
     let message = Message {
         id: MessageId::time_ordered(),
@@ -77,6 +118,9 @@ pub fn send_text<T: WriteTx>(
         },
         reply_to,
         edited_at: None,
+        mentions: mentioned,
+        mention_all,
+        reactions: Vec::new(),
     };
     if !ctx.tx.insert_message(&message)? {
         // A resend: the original, and nobody hears of it again.
@@ -238,6 +282,67 @@ pub fn recall<T: WriteTx>(
         }
     }
     message.body = MessageBody::Recalled { by: by.uid };
+    store_change(ctx, by, message, hot.members)
+}
+
+/// Adds (`on`) or takes back the caller's reaction `emoji` to a message that is not recalled.
+/// A reaction already there (or not there to take back) changes nothing and tells nobody.
+pub fn react<T: WriteTx>(
+    ctx: &mut Ctx<'_, T>,
+    by: Origin,
+    id: ConversationId,
+    seq: Seq,
+    emoji: &str,
+    on: bool,
+) -> Result<Value> {
+    let hot = ctx.member_of(id, by.uid)?;
+    let mut message = stored_message(ctx, id, seq, hot.last_seq)?;
+    if message.body.is_recalled() {
+        return Err(refused(
+            ErrorCode::NotEditable,
+            "a recalled message takes no reactions",
+        ));
+    }
+    if hot.blocked {
+        return Err(refused(
+            ErrorCode::Blocked,
+            "one of you has blocked the other: this chat takes no changes",
+        ));
+    }
+    let at = message.reactions.iter().position(|r| r.emoji == emoji);
+    let changed = match (on, at) {
+        (true, Some(i)) if !message.reactions[i].user_ids.contains(&by.uid) => {
+            message.reactions[i].user_ids.push(by.uid);
+            true
+        }
+        (true, None) => {
+            if message.reactions.len() >= MAX_REACTIONS {
+                return Err(refused(
+                    ErrorCode::TooManyReactions,
+                    format!("a message takes at most {MAX_REACTIONS} different emoji"),
+                ));
+            }
+            message.reactions.push(Reaction {
+                emoji: emoji.to_owned(),
+                user_ids: vec![by.uid],
+            });
+            true
+        }
+        (false, Some(i)) if message.reactions[i].user_ids.contains(&by.uid) => {
+            message.reactions[i].user_ids.retain(|u| *u != by.uid);
+            if message.reactions[i].user_ids.is_empty() {
+                message.reactions.remove(i);
+            }
+            true
+        }
+        _ => false,
+    };
+    if !changed {
+        return Ok(Value::Message {
+            message,
+            json: None,
+        });
+    }
     store_change(ctx, by, message, hot.members)
 }
 

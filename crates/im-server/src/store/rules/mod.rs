@@ -110,8 +110,29 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &WriteCmd) -> Result<Value> 
             client_id,
             text,
             reply_to,
+            mentions,
+            mention_all,
             ..
-        } => messages::send_text(ctx, *by, *conversation_id, client_id, text, *reply_to),
+        } => messages::send_text(
+            ctx,
+            *by,
+            *conversation_id,
+            client_id,
+            messages::NewText {
+                text,
+                reply_to: *reply_to,
+                mentions,
+                mention_all: *mention_all,
+            },
+        ),
+        WriteCmd::React {
+            by,
+            conversation_id,
+            seq,
+            emoji,
+            on,
+            ..
+        } => messages::react(ctx, *by, *conversation_id, *seq, emoji, *on),
         WriteCmd::EditMessage {
             by,
             conversation_id,
