@@ -87,8 +87,8 @@ pub struct Conversation {
 }
 
 /// What a message carries. Clients must show an unknown `type` as "unsupported message" rather
-/// than fail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// than fail: it reads as [`MessageBody::Unsupported`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", content = "content", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MessageBody {
@@ -102,6 +102,44 @@ pub enum MessageBody {
         /// Who recalled it: the sender, or a group's manager.
         by: Uid,
     },
+    /// A `type` this version does not know (from a newer server): shown as "unsupported
+    /// message", never sent. Read only; it serializes without its content.
+    Unsupported,
+}
+
+impl<'de> Deserialize<'de> for MessageBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        struct Tagged {
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(default)]
+            content: serde_json::Value,
+        }
+        #[derive(Deserialize)]
+        struct TextContent {
+            text: String,
+        }
+        #[derive(Deserialize)]
+        struct RecalledContent {
+            by: Uid,
+        }
+        let tagged = Tagged::deserialize(deserializer)?;
+        Ok(match tagged.kind.as_str() {
+            "text" => MessageBody::Text {
+                text: serde_json::from_value::<TextContent>(tagged.content)
+                    .map_err(D::Error::custom)?
+                    .text,
+            },
+            "recalled" => MessageBody::Recalled {
+                by: serde_json::from_value::<RecalledContent>(tagged.content)
+                    .map_err(D::Error::custom)?
+                    .by,
+            },
+            _ => MessageBody::Unsupported,
+        })
+    }
 }
 
 impl MessageBody {
@@ -114,7 +152,7 @@ impl MessageBody {
     pub fn preview(&self) -> &str {
         match self {
             Self::Text { text } => text,
-            Self::Recalled { .. } => "",
+            Self::Recalled { .. } | Self::Unsupported => "",
         }
     }
 
@@ -123,6 +161,7 @@ impl MessageBody {
         match self {
             Self::Text { .. } => "text",
             Self::Recalled { .. } => "recalled",
+            Self::Unsupported => "unsupported",
         }
     }
 
@@ -513,6 +552,19 @@ mod tests {
             (Some(1), Some(1_764_096_000_200))
         );
         assert_eq!(serde_json::from_value::<Message>(json).unwrap(), recalled);
+    }
+
+    #[test]
+    fn a_type_from_a_newer_server_reads_as_unsupported() {
+        let json = r#"{"id":"01a2142b1cd2710eb2c140dd4c2b3c91","conversation_id":"0eebf6e330b64d92bc607f41309d62b7","seq":3,"from":"62c55add6b6f43c4bfd9c4547b597b7a","client_id":"c3","timestamp":1,"type":"image","content":{"blob":"ab","width":4,"height":3}}"#;
+        let m: Message = serde_json::from_str(json).unwrap();
+        assert_eq!(m.body, MessageBody::Unsupported);
+        assert_eq!((m.seq, m.body.preview()), (3, ""));
+        let event = format!(r#"{{"type":"event","event":"message","data":{json}}}"#);
+        assert!(matches!(
+            crate::decode_server_frame(&event).unwrap(),
+            crate::ServerFrame::Event(crate::Event::Message(_))
+        ));
     }
 
     #[test]
