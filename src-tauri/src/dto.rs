@@ -98,6 +98,8 @@ pub struct UiMessage {
     pub edited_at: Option<i64>,
     /// Recalled for everyone: `text` is empty.
     pub recalled: bool,
+    /// A kind of message this version cannot show (from a newer server): `text` is empty.
+    pub unsupported: bool,
     /// Who recalled it (the sender, or a group's manager).
     pub recalled_by_name: Option<String>,
     /// The message it replies to.
@@ -156,6 +158,7 @@ impl UiMessage {
             error: None,
             edited_at: m.edited_at,
             recalled: m.body.is_recalled(),
+            unsupported: matches!(m.body, im_sdk::MessageBody::Unsupported),
             recalled_by_name: None,
             reply_to: None,
             editable_until: None,
@@ -190,6 +193,7 @@ impl UiMessage {
             error,
             edited_at: None,
             recalled: false,
+            unsupported: false,
             recalled_by_name: None,
             reply_to: m.reply_to.map(|seq| ReplyPreview {
                 seq,

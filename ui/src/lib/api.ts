@@ -35,6 +35,8 @@ export type UiMessage = {
    * recalled a message") instead of a bubble.
    */
   recalled: boolean;
+  /** A kind of message this version of the app cannot show (from a newer server): shown as such. Absent: false. */
+  unsupported?: boolean;
   /** Who recalled it (the sender, or a group's manager), when recalled. */
   recalledByName: string | null;
   /** The message this one replies to (quotes), if any. */

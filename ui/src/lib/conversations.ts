@@ -322,7 +322,7 @@ export function previewText(c: ConversationItem, t: Translate, myName?: string |
   const m = c.lastMessage;
   if (!m) return t('list.noMessages');
   if (m.recalled) return recallText(m, t, myName);
-  const text = oneLine(m.text);
+  const text = m.unsupported ? t('msg.unsupported') : oneLine(m.text);
   if (m.own) return t('list.you', { text });
   if (c.type === 'GROUP_CHAT' && m.fromName) return t('list.sender', { name: m.fromName, text });
   return text;

@@ -282,6 +282,7 @@ const en = {
   'msg.quoteLabel': 'Go to the message replied to: {name}: {text}',
   'msg.quoteRecalled': 'Message recalled',
   'msg.quoteUnknown': 'Original message',
+  'msg.unsupported': 'A message this version of Gtedx IM cannot show: update the app to see it',
   'msg.mentionsMe': 'Mentions you',
 
   'reaction.quick': 'React',
@@ -687,6 +688,7 @@ const zh: Dict = {
   'msg.quoteLabel': '转到被回复的消息：{name}：{text}',
   'msg.quoteRecalled': '消息已撤回',
   'msg.quoteUnknown': '原消息',
+  'msg.unsupported': '当前版本的 Gtedx IM 无法显示此消息，请更新应用后查看',
   'msg.mentionsMe': '有人@了你',
 
   'reaction.quick': '表情回应',

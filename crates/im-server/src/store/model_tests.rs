@@ -792,16 +792,33 @@ impl Model {
         }
     }
 
+    /// Why `by` may not change message `seq` of `conv`: not a member, or no such message.
+    fn message_refusal(&self, by: usize, conv: usize, seq: u64) -> Option<Expect> {
+        let c = &self.convs[conv];
+        if !c.members.contains(&by) {
+            return Some(Expect::Refused(ErrorCode::NotMember));
+        }
+        if seq == 0 || seq > c.last_seq {
+            return Some(Expect::Refused(ErrorCode::MessageNotFound));
+        }
+        None
+    }
+
+    /// Message `seq` of `conv` changed as `ev`: its members but `conn` hear `message_updated`,
+    /// and it counts as changed in this batch.
+    fn message_changed(&mut self, conn: usize, conv: usize, seq: u64, ev: &Ev) {
+        let members = self.convs[conv].members.clone();
+        self.messages_changed.insert((conv, seq));
+        self.deliver(&members, ev.clone().updated(), Some(conn));
+    }
+
     fn edit(&mut self, conn: usize, conv: usize, seq: u64, text: String) -> Expect {
         let by = self.conns[conn].user;
         let blocked = self.single_chat_blocked(conv);
+        if let Some(refusal) = self.message_refusal(by, conv, seq) {
+            return refusal;
+        }
         let c = &mut self.convs[conv];
-        if !c.members.contains(&by) {
-            return Expect::Refused(ErrorCode::NotMember);
-        }
-        if seq == 0 || seq > c.last_seq {
-            return Expect::Refused(ErrorCode::MessageNotFound);
-        }
         let m = &mut c.messages[seq as usize - 1];
         if m.from != by {
             return Expect::Refused(ErrorCode::NotSender);
@@ -818,22 +835,17 @@ impl Model {
         m.text = text;
         m.edited = true;
         let ev = m.ev(conv, seq, false);
-        let members = c.members.clone();
-        self.messages_changed.insert((conv, seq));
-        self.deliver(&members, ev.clone().updated(), Some(conn));
+        self.message_changed(conn, conv, seq, &ev);
         Expect::Message(ev)
     }
 
     fn react(&mut self, conn: usize, conv: usize, seq: u64, emoji: &str, on: bool) -> Expect {
         let by = self.conns[conn].user;
         let blocked = self.single_chat_blocked(conv);
+        if let Some(refusal) = self.message_refusal(by, conv, seq) {
+            return refusal;
+        }
         let c = &mut self.convs[conv];
-        if !c.members.contains(&by) {
-            return Expect::Refused(ErrorCode::NotMember);
-        }
-        if seq == 0 || seq > c.last_seq {
-            return Expect::Refused(ErrorCode::MessageNotFound);
-        }
         let m = &mut c.messages[seq as usize - 1];
         if m.recalled_by.is_some() {
             return Expect::Refused(ErrorCode::NotEditable);
@@ -865,22 +877,17 @@ impl Model {
         };
         let ev = m.ev(conv, seq, false);
         if changed {
-            let members = c.members.clone();
-            self.messages_changed.insert((conv, seq));
-            self.deliver(&members, ev.clone().updated(), Some(conn));
+            self.message_changed(conn, conv, seq, &ev);
         }
         Expect::Message(ev)
     }
 
     fn recall(&mut self, conn: usize, conv: usize, seq: u64) -> Expect {
         let by = self.conns[conn].user;
+        if let Some(refusal) = self.message_refusal(by, conv, seq) {
+            return refusal;
+        }
         let c = &mut self.convs[conv];
-        if !c.members.contains(&by) {
-            return Expect::Refused(ErrorCode::NotMember);
-        }
-        if seq == 0 || seq > c.last_seq {
-            return Expect::Refused(ErrorCode::MessageNotFound);
-        }
         let manager = c.kind == ConversationType::GroupChat && c.manager == by;
         let m = &mut c.messages[seq as usize - 1];
         if m.recalled_by.is_some() {
@@ -892,9 +899,7 @@ impl Model {
         m.recalled_by = Some(by);
         m.text.clear();
         let ev = m.ev(conv, seq, false);
-        let members = c.members.clone();
-        self.messages_changed.insert((conv, seq));
-        self.deliver(&members, ev.clone().updated(), Some(conn));
+        self.message_changed(conn, conv, seq, &ev);
         Expect::Message(ev)
     }
 

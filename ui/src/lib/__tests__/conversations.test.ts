@@ -90,6 +90,14 @@ describe('preview and title', () => {
     expect(previewText(conv(), en)).toBe('No messages yet');
   });
 
+  it('names a message this version cannot show instead of an empty line, in both languages', () => {
+    const unknown = msg({ text: '', unsupported: true });
+    expect(previewText(conv({ lastMessage: unknown }), en)).toBe(
+      'A message this version of Gtedx IM cannot show: update the app to see it',
+    );
+    expect(previewText(conv({ lastMessage: unknown }), zh)).toBe('当前版本的 Gtedx IM 无法显示此消息，请更新应用后查看');
+  });
+
   it('uses the display title, then the title', () => {
     expect(titleOf(conv({ displayTitle: 'Jerry', title: '' }))).toBe('Jerry');
     expect(titleOf(conv({ type: 'GROUP_CHAT', displayTitle: '', title: 'Club' }))).toBe('Club');

@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{now_millis, refused, Ctx};
 use crate::error::{Error, Result};
 use crate::store::command::{Origin, Push, Value};
+use crate::store::hot::Hot;
 use crate::store::tx::WriteTx;
 
 /// What a new text message says besides its client id.
@@ -35,9 +36,22 @@ pub fn send_text<T: WriteTx>(
         mentions,
         mention_all,
     } = new;
-    let hot = match ctx.member_of(id, by.uid) {
+    let mut mentioned: Vec<Uid> = Vec::with_capacity(mentions.len());
+    for &uid in mentions {
+        if !mentioned.contains(&uid) {
+            mentioned.push(uid);
+        }
+    }
+    // Every refusal first looks for a resend: a message already stored under this client id
+    // (before the sender left, before a block, …) gets its original, and nobody hears of it.
+    let checked = ctx.member_of(id, by.uid).and_then(|hot| {
+        match new_text_refusal(&hot, by, id, reply_to, &mentioned, mention_all) {
+            Some(refusal) => Err(refusal),
+            None => Ok(hot),
+        }
+    });
+    let hot = match checked {
         Ok(hot) => hot,
-        // A resend of a message stored before the sender left still gets its original.
         Err(refusal) => {
             return match ctx.tx.message_by_client_id(id, by.uid, client_id)? {
                 Some(original) => Ok(Value::Message {
@@ -48,63 +62,6 @@ pub fn send_text<T: WriteTx>(
             }
         }
     };
-    if hot.blocked {
-        // Still idempotent: a resend of what was stored before the block gets its original.
-        return match ctx.tx.message_by_client_id(id, by.uid, client_id)? {
-            Some(original) => Ok(Value::Message {
-                message: original,
-                json: None,
-            }),
-            None => Err(refused(
-                ErrorCode::Blocked,
-                "one of you has blocked the other: this chat takes no messages",
-            )),
-        };
-    }
-    if let Some(replied) = reply_to {
-        // Seqs are gapless and messages never deleted: every seq up to the last one exists.
-        // (A resend of a stored message was answered above, before this check.)
-        if replied == 0 || replied > hot.last_seq {
-            if let Some(original) = ctx.tx.message_by_client_id(id, by.uid, client_id)? {
-                return Ok(Value::Message {
-                    message: original,
-                    json: None,
-                });
-            }
-            return Err(refused(
-                ErrorCode::MessageNotFound,
-                format!("reply_to: conversation {id} has no message {replied}"),
-            ));
-        }
-    }
-    let mut mentioned: Vec<Uid> = Vec::with_capacity(mentions.len());
-    for &uid in mentions {
-        if !mentioned.contains(&uid) {
-            mentioned.push(uid);
-        }
-    }
-    let refusal = if let Some(outsider) = mentioned.iter().find(|u| !hot.members.contains(u)) {
-        Some(refused(
-            ErrorCode::InvalidParams,
-            format!("mentions: user {outsider} is not a member of conversation {id}"),
-        ))
-    } else if mention_all && !(hot.kind == ConversationType::GroupChat && hot.manager == by.uid) {
-        Some(refused(
-            ErrorCode::NotManager,
-            "only the group's manager can mention everyone",
-        ))
-    } else {
-        None
-    };
-    if let Some(refusal) = refusal {
-        return match ctx.tx.message_by_client_id(id, by.uid, client_id)? {
-            Some(original) => Ok(Value::Message {
-                message: original,
-                json: None,
-            }),
-            None => Err(refusal),
-        };
-    }
     let seq = hot.last_seq + 1;
     let message = Message {
         id: MessageId::time_ordered(),
@@ -148,6 +105,56 @@ pub fn send_text<T: WriteTx>(
         message,
         json: Some(json),
     })
+}
+
+/// Why a member may not send this new text, if they may not: a blocked single chat, a reply to a
+/// seq that does not exist, a mention of someone who is not a member, `@all` by anyone but a
+/// group's manager.
+fn new_text_refusal(
+    hot: &Hot,
+    by: Origin,
+    id: ConversationId,
+    reply_to: Option<Seq>,
+    mentions: &[Uid],
+    mention_all: bool,
+) -> Option<Error> {
+    if hot.blocked {
+        return Some(refused(
+            ErrorCode::Blocked,
+            "one of you has blocked the other: this chat takes no messages",
+        ));
+    }
+    // Seqs are gapless and messages never deleted: every seq up to the last one exists.
+    if let Some(replied) = reply_to.filter(|&r| r == 0 || r > hot.last_seq) {
+        return Some(refused(
+            ErrorCode::MessageNotFound,
+            format!("reply_to: conversation {id} has no message {replied}"),
+        ));
+    }
+    if let Some(outsider) = mentions.iter().find(|u| !hot.members.contains(u)) {
+        return Some(refused(
+            ErrorCode::InvalidParams,
+            format!("mentions: user {outsider} is not a member of conversation {id}"),
+        ));
+    }
+    if mention_all && !(hot.kind == ConversationType::GroupChat && hot.manager == by.uid) {
+        return Some(refused(
+            ErrorCode::NotManager,
+            "only the group's manager can mention everyone",
+        ));
+    }
+    None
+}
+
+/// Refuses a change to a message in a single chat where one of the two blocks the other.
+fn not_blocked(hot: &Hot) -> Result<()> {
+    if hot.blocked {
+        return Err(refused(
+            ErrorCode::Blocked,
+            "one of you has blocked the other: this chat takes no changes",
+        ));
+    }
+    Ok(())
 }
 
 /// The message `seq` of conversation `id` (whose last seq is `last_seq`).
@@ -224,12 +231,7 @@ pub fn edit<T: WriteTx>(
             ))
         }
     }
-    if hot.blocked {
-        return Err(refused(
-            ErrorCode::Blocked,
-            "one of you has blocked the other: this chat takes no changes",
-        ));
-    }
+    not_blocked(&hot)?;
     let now = now_millis();
     if now.saturating_sub(message.timestamp) > window(ctx.edit_window_ms) {
         return Err(refused(
@@ -303,12 +305,7 @@ pub fn react<T: WriteTx>(
             "a recalled message takes no reactions",
         ));
     }
-    if hot.blocked {
-        return Err(refused(
-            ErrorCode::Blocked,
-            "one of you has blocked the other: this chat takes no changes",
-        ));
-    }
+    not_blocked(&hot)?;
     let at = message.reactions.iter().position(|r| r.emoji == emoji);
     let changed = match (on, at) {
         (true, Some(i)) if !message.reactions[i].user_ids.contains(&by.uid) => {
