@@ -5,102 +5,12 @@
 // the ack, overtaking an answer), replies (sent, quoted) and the jump to the message a reply
 // quotes, far up in the history (older pages loaded until it is there).
 import { afterEach, describe, expect, it } from 'vitest';
-import * as api from '../api';
-import type { Backend, ImEvent, UiMessage } from '../api';
-import { createMockBackend, type MockBackend } from '../mock';
-import { createApp, type App } from '../store.svelte';
+import type { UiMessage } from '../api';
 import { errorText, t } from '../i18n';
 
-type Call = { cmd: string; args: Record<string, unknown> };
+import { bySeq, disposeApps, emit, HOUR, ownSent, setup, thread } from './scriptedApp';
 
-let apps: App[] = [];
-afterEach(() => {
-  apps.forEach((a) => a.dispose());
-  apps = [];
-});
-
-const HOUR = 3_600_000;
-
-/**
- * The app signed in against a scripted mock (its clock at the real time, so that the edit and
- * recall windows are the UI's too). `hold(cmd, args)`: answers to keep back until `release()`;
- * events are delivered at once (before the answer of the command that caused them) unless held
- * with `holdEvents`.
- */
-async function setup(history = 20) {
-  let clock = Date.now() - 10 * 60_000;
-  const held: (() => void)[] = [];
-  let holding: ((cmd: string, args: Record<string, unknown>) => boolean) | null = null;
-  let eventsHeld = false;
-  const events: (() => void)[] = [];
-  const mock: MockBackend = createMockBackend({
-    search: '?mock=signedin',
-    scripted: true,
-    latencyMs: null,
-    storage: null,
-    quiet: true,
-    history,
-    now: () => (clock += 1000),
-    deliver: (fire) => (eventsHeld ? events.push(fire) : fire()),
-  });
-  const calls: Call[] = [];
-  const backend: Backend = {
-    invoke: async <T,>(cmd: string, args?: Record<string, unknown>) => {
-      calls.push({ cmd, args: args ?? {} });
-      const answer = mock.invoke<T>(cmd, args);
-      if (holding?.(cmd, args ?? {})) {
-        // (Settled or not, it is answered when released.)
-        const settled = answer.then(
-          (v) => ({ ok: true as const, v }),
-          (e: unknown) => ({ ok: false as const, e }),
-        );
-        await new Promise<void>((r) => held.push(r));
-        const result = await settled;
-        if (!result.ok) throw result.e;
-        return result.v;
-      }
-      return answer;
-    },
-    listen: (h) => mock.listen(h),
-  };
-  api.useBackend(backend);
-  const app = createApp();
-  apps.push(app);
-  await app.boot();
-  const tick = async () => {
-    for (let i = 0; i < 20; i++) await Promise.resolve();
-  };
-  return {
-    app,
-    mock,
-    control: mock.control,
-    calls: (cmd: string) => calls.filter((c) => c.cmd === cmd),
-    hold(f: (cmd: string, args: Record<string, unknown>) => boolean) {
-      holding = f;
-    },
-    async release() {
-      holding = null;
-      held.splice(0).forEach((r) => r());
-      await tick();
-    },
-    holdEvents() {
-      eventsHeld = true;
-    },
-    async releaseEvents() {
-      eventsHeld = false;
-      events.splice(0).forEach((f) => f());
-      await tick();
-    },
-    tick,
-  };
-}
-
-/** An event as the backend would send it, straight to the app (e.g. one the mock would not send). */
-const emit = (app: App, e: ImEvent) => (app as unknown as { onEvent(e: ImEvent): void }).onEvent(e);
-
-const thread = (app: App) => app.currentThread!.messages;
-const bySeq = (app: App, seq: number) => thread(app).find((m) => m.seq === seq);
-const ownSent = (app: App) => thread(app).filter((m) => m.own && m.seq !== null);
+afterEach(disposeApps);
 
 describe('editing through the composer', () => {
   it('Edit: the composer takes the text; Enter saves it (the message shows edited), the draft and the reply come back', async () => {
