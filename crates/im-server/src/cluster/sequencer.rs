@@ -148,6 +148,13 @@ impl Sequencer {
                 }
             }
         }
+        if order < self.batches.next() {
+            // Its turn passed while it was on its way here: NATS came back meanwhile and the
+            // turn moved to the commits' count. This node's own batch still reaches the sessions
+            // here — its answers above all — before any later batch, as commits go.
+            self.carry_out(deliveries);
+            return;
+        }
         self.offer(order, deliveries);
     }
 
