@@ -1,7 +1,7 @@
 //! The commands the web UI invokes. Each is thin: parse ids, call the SDK, shape the result.
 //! Passwords arrive here and go straight into a `Secret`; tokens never leave the backend.
 
-use im_sdk::{ClientId, ConversationId, CreateConversation, ImClient, Secret, TextMessage, Uid};
+use im_sdk::{ClientId, ConversationId, CreateConversation, Secret, TextMessage, Uid};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -295,7 +295,14 @@ pub async fn search_messages(
     let hits: Vec<SearchHit> = found
         .iter()
         .map(|m| SearchHit {
-            message: view::message(&client, &names, m),
+            message: view::message(
+                &client,
+                &names,
+                conversations
+                    .iter()
+                    .any(|c| c.info().id == m.conversation_id && view::manages(&client, c)),
+                m,
+            ),
             conversation_title: conversations
                 .iter()
                 .find(|c| c.info().id == m.conversation_id)
@@ -372,6 +379,7 @@ pub async fn load_messages(
     let client = state.client()?;
     let id = self::conversation_id(&conversation_id)?;
     let conversation = client.conversation(id).await?;
+    let manages = view::manages(&client, &conversation);
     let page = conversation
         .messages(before_seq, limit.unwrap_or(50))
         .await?;
@@ -383,7 +391,7 @@ pub async fn load_messages(
     let mut messages: Vec<UiMessage> = page
         .messages
         .iter()
-        .map(|m| view::message(&client, &names, m))
+        .map(|m| view::message(&client, &names, manages, m))
         .collect();
     if before_seq.is_none() {
         let sent: std::collections::HashSet<String> =
@@ -441,12 +449,6 @@ pub async fn send_text(
     Ok(ui)
 }
 
-/// A stored message as the UI shows it, with the names it needs.
-async fn shown(client: &ImClient, m: &im_sdk::Message) -> UiMessage {
-    let names = Names::load(client, view::uids_of(client, [m]).collect::<Vec<_>>()).await;
-    view::message(client, &names, m)
-}
-
 /// Replaces the text of one of the user's own messages, for everyone.
 #[tauri::command]
 pub async fn edit_message(
@@ -460,7 +462,7 @@ pub async fn edit_message(
         .conversation(self::conversation_id(&conversation_id)?)
         .await?;
     let edited = conversation.edit(seq, text).await?;
-    Ok(shown(&client, &edited).await)
+    Ok(view::shown(&client, &edited).await.0)
 }
 
 /// Adds (`on`) or takes back the user's emoji reaction to a message.
@@ -477,7 +479,7 @@ pub async fn react(
         .conversation(self::conversation_id(&conversation_id)?)
         .await?;
     let reacted = conversation.react(seq, emoji, on).await?;
-    Ok(shown(&client, &reacted).await)
+    Ok(view::shown(&client, &reacted).await.0)
 }
 
 /// Recalls a message for everyone (the user's own, or any in a group they manage).
@@ -492,7 +494,7 @@ pub async fn recall_message(
         .conversation(self::conversation_id(&conversation_id)?)
         .await?;
     let recalled = conversation.recall(seq).await?;
-    Ok(shown(&client, &recalled).await)
+    Ok(view::shown(&client, &recalled).await.0)
 }
 
 /// Deletes a message on this computer only: a sent one (`seq`) is hidden from history, search

@@ -101,16 +101,8 @@ async fn translate<R: Runtime>(
     };
     match event {
         ClientEvent::Message { message, live } => {
-            let names = Names::load(
-                client,
-                view::uids_of(client, [&message]).collect::<Vec<_>>(),
-            )
-            .await;
-            let ui = view::message(client, &names, &message);
-            let muted = match client.conversation(message.conversation_id).await {
-                Ok(c) => c.record().muted,
-                Err(_) => false,
-            };
+            let (ui, names, shown_in) = view::shown(client, &message).await;
+            let muted = shown_in.is_some_and(|c| c.record().muted);
             // A mention notifies even in a muted conversation.
             if message.from != me && (!muted || message.mentions_user(me)) {
                 if live {
@@ -125,21 +117,15 @@ async fn translate<R: Runtime>(
         }
         ClientEvent::MessageUpdated { message, .. }
         | ClientEvent::MessageRecalled { message, .. } => {
-            let names = Names::load(
-                client,
-                view::uids_of(client, [&message]).collect::<Vec<_>>(),
-            )
-            .await;
             let mut out = vec![ImEvent::MessageUpdated {
-                message: view::message(client, &names, &message),
+                message: view::shown(client, &message).await.0,
             }];
             out.extend(conversation(message.conversation_id).await);
             out
         }
         ClientEvent::MessageSent(message) => {
-            let names = Names::load(client, []).await;
             let mut out = vec![ImEvent::Message {
-                message: view::message(client, &names, &message),
+                message: view::shown(client, &message).await.0,
             }];
             out.extend(conversation(message.conversation_id).await);
             out

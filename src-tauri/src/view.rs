@@ -47,9 +47,24 @@ impl Names {
 /// A far-future time for "any time" (what JavaScript's `Date` can still hold).
 const ANY_TIME: i64 = 8_640_000_000_000_000;
 
+/// Whether the user manages `c` as a group (and so may recall anyone's message there, any time).
+pub fn manages(client: &ImClient, c: &Conversation) -> bool {
+    c.info().kind == ConversationType::GroupChat && c.info().manager_id == client.user().uid
+}
+
+/// One stored message as the UI shows it, with what that takes: the names it needs and its
+/// conversation (the cache first), both handed back for the caller's further use.
+pub async fn shown(client: &ImClient, m: &Message) -> (UiMessage, Names, Option<Conversation>) {
+    let names = Names::load(client, uids_of(client, [m]).collect::<Vec<_>>()).await;
+    let conversation = client.conversation(m.conversation_id).await.ok();
+    let manager = conversation.as_ref().is_some_and(|c| manages(client, c));
+    (message(client, &names, manager, m), names, conversation)
+}
+
 /// A stored message for the UI: with the quoted message (as the cache holds it), who recalled
-/// it, and until when the user may edit and recall it.
-pub fn message(client: &ImClient, names: &Names, m: &Message) -> UiMessage {
+/// it, and until when the user may edit and recall it (`manages`: the user manages its
+/// conversation as a group).
+pub fn message(client: &ImClient, names: &Names, manages: bool, m: &Message) -> UiMessage {
     let me = client.user().uid;
     let mut ui = UiMessage::sent(m, &me.to_string(), names.of(m.from));
     if let im_sdk::MessageBody::Recalled { by } = &m.body {
@@ -73,15 +88,11 @@ pub fn message(client: &ImClient, names: &Names, m: &Message) -> UiMessage {
                 .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))
         })
     };
-    let manager = match client.cached_conversation(m.conversation_id) {
-        Ok(Some(c)) => c.info().kind == ConversationType::GroupChat && c.info().manager_id == me,
-        _ => false,
-    };
     if m.from == me {
         ui.editable_until = window(limits.edit_window_ms);
         ui.recallable_until = window(limits.recall_window_ms);
     }
-    if manager {
+    if manages {
         ui.recallable_until = Some(ANY_TIME);
     }
     ui.reply_to =
@@ -206,7 +217,7 @@ pub fn item(
     let mut last_message = record
         .last_message
         .as_ref()
-        .map(|m| message(client, names, m));
+        .map(|m| message(client, names, manages(client, c), m));
     let mut last_activity = record.activity;
     if let Some(pending) = outbox
         .iter()

@@ -206,6 +206,17 @@ pub enum Value {
     Block(BlockState),
 }
 
+impl Value {
+    /// A message as stored before (a resend, or a change that changes nothing): answered, and
+    /// nobody is told again.
+    pub fn unchanged(message: Message) -> Self {
+        Value::Message {
+            message,
+            json: None,
+        }
+    }
+}
+
 /// A side effect of a command, carried out only once it is committed.
 #[derive(Debug)]
 pub enum Push {

@@ -54,10 +54,7 @@ pub fn send_text<T: WriteTx>(
         Ok(hot) => hot,
         Err(refusal) => {
             return match ctx.tx.message_by_client_id(id, by.uid, client_id)? {
-                Some(original) => Ok(Value::Message {
-                    message: original,
-                    json: None,
-                }),
+                Some(original) => Ok(Value::unchanged(original)),
                 None => Err(refusal),
             }
         }
@@ -85,10 +82,7 @@ pub fn send_text<T: WriteTx>(
             .tx
             .message_by_client_id(id, by.uid, client_id)?
             .ok_or_else(|| Error::Corrupt("conflicting message vanished".into()))?;
-        return Ok(Value::Message {
-            message: original,
-            json: None,
-        });
+        return Ok(Value::unchanged(original));
     }
     // The sender has read everything up to their own message.
     ctx.tx.raise_read_seq(by.uid, id, seq)?;
@@ -217,12 +211,7 @@ pub fn edit<T: WriteTx>(
         ));
     }
     match &message.body {
-        MessageBody::Text { text: old } if old == text => {
-            return Ok(Value::Message {
-                message,
-                json: None,
-            })
-        }
+        MessageBody::Text { text: old } if old == text => return Ok(Value::unchanged(message)),
         MessageBody::Text { .. } => {}
         _ => {
             return Err(refused(
@@ -260,10 +249,7 @@ pub fn recall<T: WriteTx>(
     let hot = ctx.member_of(id, by.uid)?;
     let mut message = stored_message(ctx, id, seq, hot.last_seq)?;
     if message.body.is_recalled() {
-        return Ok(Value::Message {
-            message,
-            json: None,
-        });
+        return Ok(Value::unchanged(message));
     }
     let manager = hot.kind == ConversationType::GroupChat && hot.manager == by.uid;
     if !manager {
@@ -335,10 +321,7 @@ pub fn react<T: WriteTx>(
         _ => false,
     };
     if !changed {
-        return Ok(Value::Message {
-            message,
-            json: None,
-        });
+        return Ok(Value::unchanged(message));
     }
     store_change(ctx, by, message, hot.members)
 }
