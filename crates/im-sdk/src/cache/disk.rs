@@ -475,17 +475,33 @@ impl Cache for DiskCache {
     fn replace_message(&self, m: &Message) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let replaced = tx
+        let rowid: Option<i64> = tx
             .prepare_cached(
-                "UPDATE messages SET message = ?3 WHERE conversation_id = ?1 AND seq = ?2",
+                "UPDATE messages SET message = ?3 WHERE conversation_id = ?1 AND seq = ?2
+                 RETURNING rowid",
             )?
-            .execute(params![m.conversation_id.as_bytes(), m.seq, json(m)?])?
-            == 1;
-        if replaced {
+            .query_row(
+                params![m.conversation_id.as_bytes(), m.seq, json(m)?],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let replaced = rowid.is_some();
+        if let Some(rowid) = rowid {
+            // Indexed already unless the background indexer has yet to reach it (it indexes
+            // from `search_backlog_below` down): then it indexes the message as it is now.
+            let backlog_below: i64 = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'search_backlog_below'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let indexed = rowid >= backlog_below;
             // Its search keys lie at its time (timestamp × 1024 + a tie-breaker). The old text
             // goes from the trigram index; the short-gram index cannot forget it, but a search
-            // only returns keys that still exist. Not indexed yet (the backlog): the backlog
-            // indexes it as it is now.
+            // only returns keys that still exist.
             let from = m.timestamp.max(0).saturating_mul(1024);
             let keys: Vec<i64> = tx
                 .prepare_cached(
@@ -508,7 +524,7 @@ impl Cache for DiskCache {
                 tx.prepare_cached("DELETE FROM search_text WHERE rowid = ?1")?
                     .execute([key])?;
             }
-            if !keys.is_empty() && !m.body.is_recalled() {
+            if indexed && !m.body.is_recalled() {
                 index_for_search(&tx, m)?;
             }
         }
@@ -882,6 +898,108 @@ mod tests {
                     ids(memory.search_messages(&query, limit).unwrap()),
                     "query {:?} limit {}", query, limit
                 );
+            }
+        }
+    }
+
+    /// An operation on a cache in [`changes_agree_with_the_memory_cache`].
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Store message `i` of the pool (again, perhaps).
+        Put(usize),
+        /// Message `i` edited to a new text.
+        Edit(usize, String),
+        /// Message `i` recalled.
+        Recall(usize),
+        /// Message `i` deleted on this device.
+        Hide(usize),
+        /// The user cleared the cache.
+        Clear,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0usize..16).prop_map(Op::Put),
+            2 => (0usize..16, "[aAb起床啦 ]{1,8}").prop_map(|(i, t)| Op::Edit(i, t)),
+            1 => (0usize..16).prop_map(Op::Recall),
+            1 => (0usize..16).prop_map(Op::Hide),
+            1 => Just(Op::Clear),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Edits, recalls, hides, clears and (re)stores in random order on the disk cache and on
+        /// the memory cache (the reference): after every step both hold the same messages as
+        /// they are now, hide the same ones, agree whether a replace found its message, and
+        /// find the same messages for every query (an edit found by its new text only, a
+        /// recalled message by nothing).
+        #[test]
+        fn changes_agree_with_the_memory_cache(
+            texts in proptest::collection::vec("[aAb起床啦 ]{1,8}", 16),
+            ops in proptest::collection::vec(op(), 1..40),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let disk = DiskCache::open(dir.path().join("c.sqlite3")).unwrap();
+            let memory = super::super::MemoryCache::new();
+            let conversations = [ConversationId::random(), ConversationId::random()];
+            // The pool as it stands now (what a fetch from the server would give).
+            let mut pool: Vec<Message> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| text_message(conversations[i % 2], (i / 2 + 1) as u64, 10_000 + i as i64, t))
+                .collect();
+            for op in ops {
+                match op {
+                    Op::Put(i) => {
+                        proptest::prop_assert_eq!(
+                            disk.put_messages(&pool[i..=i]).unwrap().len(),
+                            memory.put_messages(&pool[i..=i]).unwrap().len()
+                        );
+                    }
+                    Op::Edit(i, text) => {
+                        pool[i].body = im_proto::MessageBody::text(text);
+                        pool[i].edited_at = Some(20_000);
+                        proptest::prop_assert_eq!(
+                            disk.replace_message(&pool[i]).unwrap(),
+                            memory.replace_message(&pool[i]).unwrap()
+                        );
+                    }
+                    Op::Recall(i) => {
+                        pool[i].body = im_proto::MessageBody::Recalled { by: pool[i].from };
+                        proptest::prop_assert_eq!(
+                            disk.replace_message(&pool[i]).unwrap(),
+                            memory.replace_message(&pool[i]).unwrap()
+                        );
+                    }
+                    Op::Hide(i) => {
+                        disk.hide_message(pool[i].conversation_id, pool[i].seq).unwrap();
+                        memory.hide_message(pool[i].conversation_id, pool[i].seq).unwrap();
+                    }
+                    Op::Clear => {
+                        disk.clear_messages().unwrap();
+                        memory.clear_messages().unwrap();
+                    }
+                }
+                for c in conversations {
+                    proptest::prop_assert_eq!(
+                        disk.messages_before(c, u64::MAX >> 1, 100).unwrap(),
+                        memory.messages_before(c, u64::MAX >> 1, 100).unwrap()
+                    );
+                    proptest::prop_assert_eq!(
+                        disk.hidden_messages(c).unwrap(),
+                        memory.hidden_messages(c).unwrap()
+                    );
+                }
+                for query in ["a", "b", "起", "起床", "床啦", "aA"] {
+                    let ids = |found: Vec<Message>| found.into_iter().map(|m| m.id).collect::<Vec<_>>();
+                    proptest::prop_assert_eq!(
+                        ids(disk.search_messages(query, 50).unwrap()),
+                        ids(memory.search_messages(query, 50).unwrap()),
+                        "query {:?}", query
+                    );
+                }
             }
         }
     }
