@@ -51,6 +51,11 @@ pub const NOT_REMOTE: &[(&str, &str)] = &[
          default); im-server's tests/messaging.rs checks it with short windows",
     ),
     (
+        "error:quota_exceeded",
+        "needs a user's storage quota (5 GiB by default) filled; im-server's tests/blobs.rs \
+         checks it with a small quota",
+    ),
+    (
         "error:sign_up_closed",
         "needs a server started with --sign-up closed; im-server's tests/accounts.rs checks it",
     ),

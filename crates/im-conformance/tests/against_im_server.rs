@@ -42,7 +42,9 @@ impl Server {
     }
 
     async fn boot(&mut self) {
-        let config = Config::new("127.0.0.1:0".parse().unwrap(), self.database());
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), self.database());
+        // Named explicitly: PostgreSQL has no file to keep blobs beside.
+        config.blobs.dir = Some(self._dir.path().join("blobs"));
         let running = im_server::start(config).await.unwrap();
         self.url = running.url();
         self.running = Some(running);
@@ -136,6 +138,7 @@ async fn the_whole_kit_passes_against_im_server() {
 async fn the_whole_kit_passes_against_three_nodes() {
     let db = im_test_services::TestDatabase::create().unwrap();
     let nats = im_test_services::Nats::start().unwrap();
+    let blobs = tempfile::tempdir().unwrap();
     let mut nodes = Vec::new();
     for _ in 0..3 {
         let mut config = Config::new(
@@ -143,6 +146,8 @@ async fn the_whole_kit_passes_against_three_nodes() {
             db.url().parse::<Database>().unwrap(),
         );
         config.cluster = Some(nats.url());
+        // One directory the nodes share (one machine: a shared filesystem's stand-in).
+        config.blobs.dir = Some(blobs.path().to_owned());
         nodes.push(im_server::start(config).await.unwrap());
     }
     let options = Options {

@@ -116,6 +116,30 @@ error_codes! {
     NotEditable = "not_editable", transient = false;
     /// The message has reactions with `MAX_REACTIONS` (20) different emoji already.
     TooManyReactions = "too_many_reactions", transient = false;
+    /// An HTTP request under `/v1/` is malformed: a bad path, header, JSON body or hash, a
+    /// wrong content type or no length (HTTP 400, 411 or 415).
+    InvalidRequest = "invalid_request", transient = false;
+    /// The upload is larger than the server's `max_upload_bytes` (HTTP 413).
+    TooLarge = "too_large", transient = false;
+    /// The upload would take the user over their storage quota (HTTP 413).
+    QuotaExceeded = "quota_exceeded", transient = false;
+    /// The user has the most unfinished uploads the server allows (HTTP 429): finish or
+    /// cancel one first.
+    TooManyUploads = "too_many_uploads", transient = false;
+    /// The caller has no unfinished upload with that id (unknown, another user's, expired,
+    /// finished or cancelled): create it again to learn which (HTTP 404).
+    UploadNotFound = "upload_not_found", transient = false;
+    /// No blob with that hash that the caller may read (HTTP 404, whether it exists or not).
+    BlobNotFound = "blob_not_found", transient = false;
+    /// The request's `Upload-Offset` is not where the upload stands; the answer's
+    /// `Upload-Offset` says where (HTTP 409).
+    OffsetMismatch = "offset_mismatch", transient = false;
+    /// The uploaded bytes' SHA-256 is not the one declared: the upload is deleted (HTTP 422).
+    HashMismatch = "hash_mismatch", transient = false;
+    /// Another request is writing this upload; `Retry-After` says when to try again (HTTP 423).
+    UploadBusy = "upload_busy", transient = true;
+    /// The `Range` starts past the blob's end (HTTP 416).
+    RangeNotSatisfiable = "range_not_satisfiable", transient = false;
     /// A title, icon, remark, attrs or display name is longer than its limit.
     FieldTooLong = "field_too_long", transient = false;
     /// The server is shutting down and took no action; retry on another connection.
@@ -128,6 +152,27 @@ error_codes! {
     StoreUnavailable = "store_unavailable", transient = true;
     /// Something failed inside the server; nothing was half-done. Retrying may help.
     Internal = "internal", transient = true;
+}
+
+impl ErrorCode {
+    /// The HTTP status an answer with this code carries on the server's HTTP endpoints
+    /// (`/v1/uploads`, `/v1/blobs`). Codes that only the WebSocket gives answer 400.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Unauthenticated | ErrorCode::InvalidToken => 401,
+            ErrorCode::UploadNotFound | ErrorCode::BlobNotFound => 404,
+            ErrorCode::OffsetMismatch => 409,
+            ErrorCode::TooLarge | ErrorCode::QuotaExceeded => 413,
+            ErrorCode::RangeNotSatisfiable => 416,
+            ErrorCode::HashMismatch => 422,
+            ErrorCode::UploadBusy => 423,
+            ErrorCode::RateLimited | ErrorCode::TooManyUploads => 429,
+            ErrorCode::Internal => 500,
+            ErrorCode::ShuttingDown | ErrorCode::StoreUnavailable => 503,
+            ErrorCode::StorageFull => 507,
+            _ => 400,
+        }
+    }
 }
 
 impl fmt::Display for ErrorCode {

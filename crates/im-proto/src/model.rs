@@ -322,6 +322,14 @@ pub struct Limits {
     /// manager may recall any message in it at any time).
     #[serde(default = "default_recall_window_ms")]
     pub recall_window_ms: u64,
+    /// The largest blob (image or file) the server takes, in bytes; 0: attachments are off.
+    /// Uploads go over HTTP on the server's port (PROTOCOL.md, "Blobs over HTTP").
+    #[serde(default)]
+    pub max_upload_bytes: u64,
+    /// How far apart an upload's checkpoints are, in bytes: an interrupted upload resumes from
+    /// the last one.
+    #[serde(default)]
+    pub upload_chunk_bytes: u64,
 }
 
 fn default_edit_window_ms() -> u64 {
@@ -343,6 +351,8 @@ impl Default for Limits {
             max_page: 200,
             edit_window_ms: default_edit_window_ms(),
             recall_window_ms: default_recall_window_ms(),
+            max_upload_bytes: 100 * 1024 * 1024,
+            upload_chunk_bytes: 8 * 1024 * 1024,
         }
     }
 }

@@ -60,9 +60,51 @@ pub struct Config {
     /// How often the TLS files are checked for a change (a renewal) and reloaded; zero: never
     /// (reload on SIGHUP or [`crate::RunningServer::reload_tls`] only).
     pub tls_reload_check: Duration,
+    /// Images and files: where their bytes are kept and what one user may store (the largest
+    /// blob and the checkpoint spacing are in `limits`, which clients are told).
+    pub blobs: BlobSettings,
     /// Fault injection for the crash-only tests: the writer panics after this many batches.
     #[doc(hidden)]
     pub debug_writer_panic_after: Option<u64>,
+}
+
+/// Where blobs (the bytes of images and files) are kept and how much a user may store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobSettings {
+    /// The directory blobs are kept in; `None`: beside an SQLite database (`<database>-blobs`),
+    /// and no attachments on PostgreSQL (its nodes must name a directory they share).
+    pub dir: Option<PathBuf>,
+    /// Bytes one user may keep in blobs and unfinished uploads (0: no limit).
+    pub quota_bytes: u64,
+    /// Unfinished uploads one user may have at once (0: no limit).
+    pub uploads_in_progress: u32,
+    /// An upload that makes no progress for this long is deleted.
+    pub upload_expiry: Duration,
+}
+
+impl Default for BlobSettings {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            quota_bytes: 5 * 1024 * 1024 * 1024,
+            uploads_in_progress: 16,
+            upload_expiry: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl Config {
+    /// The directory blobs are kept in, if attachments are on (see [`BlobSettings::dir`]).
+    pub fn blob_dir(&self) -> Option<PathBuf> {
+        if self.limits.max_upload_bytes == 0 {
+            return None;
+        }
+        match (&self.blobs.dir, &self.database) {
+            (Some(dir), _) => Some(dir.clone()),
+            (None, Database::Sqlite(file)) => Some(crate::store::beside(file, "-blobs")),
+            (None, Database::Postgres(_)) => None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -85,6 +127,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             tls: None,
             tls_reload_check: Duration::from_secs(10),
+            blobs: BlobSettings::default(),
             debug_writer_panic_after: None,
         }
     }

@@ -167,7 +167,14 @@ pub async fn serve(
     let kill = life.kill.clone();
     tokio::select! {
         _ = kill.cancelled() => {}
-        _ = serve_until_done(stream, peer, shared, life) => {}
+        _ = async move {
+            if let Some((stream, buffered)) =
+                serve_until_done(stream, peer, shared.clone(), life.clone()).await
+            {
+                // Boxed: a WebSocket's task does not carry the HTTP server's state.
+                Box::pin(crate::blobs::serve(stream, buffered, peer, shared, life)).await;
+            }
+        } => {}
     }
 }
 
@@ -176,7 +183,7 @@ async fn serve_until_done(
     peer: SocketAddr,
     shared: Arc<Shared>,
     life: Lifecycle,
-) {
+) -> Option<(Transport, Vec<u8>)> {
     let _ = stream.set_nodelay(true);
     let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     let stream = match &shared.tls {
@@ -193,11 +200,11 @@ async fn serve_until_done(
                 }
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
+                    return None;
                 }
                 Err(_) => {
                     tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
+                    return None;
                 }
             }
         }
@@ -210,18 +217,21 @@ async fn serve_until_done(
         &shared.config.allowed_origins,
     ));
     let (ws, forwarded_for) = match tokio::time::timeout_at(deadline, handshake).await {
-        Ok(Ok(upgraded)) => (upgraded.ws, upgraded.forwarded_for),
+        Ok(Ok(crate::http::Accepted::WebSocket(upgraded))) => (upgraded.ws, upgraded.forwarded_for),
+        Ok(Ok(crate::http::Accepted::Http { stream, buffered })) => {
+            return Some((stream, buffered));
+        }
         Ok(Err(crate::http::Refused::Status(status))) => {
             tracing::debug!(%peer, status, "not a WebSocket request: answered with an HTTP status");
-            return;
+            return None;
         }
         Ok(Err(crate::http::Refused::Gone)) => {
             tracing::debug!(%peer, "gone before its request head arrived");
-            return;
+            return None;
         }
         Err(_) => {
             tracing::debug!(%peer, "handshake timed out");
-            return;
+            return None;
         }
     };
     let (handle, outbound) =
@@ -250,6 +260,7 @@ async fn serve_until_done(
     let opened = Instant::now();
     let end = conn.run(&life).await;
     conn.finish(end, opened).await;
+    None
 }
 
 struct Connection {
@@ -638,6 +649,8 @@ mod tests {
             hub,
             tls: None,
             cluster: None,
+            blobs: None,
+            uploads: Default::default(),
             _lock: None,
         });
         let slot = shared.guard.connections.take(peer.ip()).unwrap();

@@ -1,8 +1,9 @@
 //! The HTTP side of an accepted connection: reads the request head, upgrades a WebSocket
-//! request for `/ws`, and answers everything else with a proper HTTP status and a short body
-//! (`404` for other paths, `405` for other methods on `/ws`, `426` for a plain request to `/ws`,
-//! `403` for a web page's origin that is not allowed, `400` for a malformed head, `431` for an
-//! oversized one), then closes.
+//! request for `/ws`, hands a request under `/v1/` (blobs: uploads and downloads) to the HTTP
+//! server in `blobs/http.rs`, and answers everything else with a proper HTTP status and a short
+//! body (`404` for other paths, `405` for other methods on `/ws`, `426` for a plain request to
+//! `/ws`, `403` for a web page's origin that is not allowed, `400` for a malformed head, `431`
+//! for an oversized one), then closes.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
@@ -33,6 +34,21 @@ pub struct Upgraded<S> {
     /// The request's `X-Forwarded-For` (all of them, comma-joined), if any.
     pub forwarded_for: Option<String>,
 }
+
+/// What an accepted connection turned out to be (taken apart at once: the size of the
+/// WebSocket variant costs nothing).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Accepted<S> {
+    /// A WebSocket.
+    WebSocket(Upgraded<S>),
+    /// HTTP requests under [`HTTP_PREFIX`]: the stream and every byte read from it so far (the
+    /// first request's head, perhaps more), to be read again by the HTTP server.
+    Http { stream: S, buffered: Vec<u8> },
+}
+
+/// The paths served over plain HTTP (uploads and downloads of blobs).
+pub const HTTP_PREFIX: &str = "/v1/";
 
 /// A parsed request head.
 struct Head {
@@ -120,7 +136,7 @@ pub async fn accept<S>(
     mut stream: S,
     config: WebSocketConfig,
     allowed_origins: &[String],
-) -> Result<Upgraded<S>, Refused>
+) -> Result<Accepted<S>, Refused>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -142,6 +158,25 @@ where
             Err(()) => return Err(answer(&mut stream, 400, "", "bad request\n").await),
         }
     };
+    let origin_allowed = head
+        .origin
+        .as_ref()
+        .is_none_or(|origin| allowed_origins.iter().any(|allowed| allowed == origin));
+    if head.path.starts_with(HTTP_PREFIX) {
+        if !origin_allowed {
+            return Err(answer(
+                &mut stream,
+                403,
+                "",
+                "web pages from this origin may not use this server\n",
+            )
+            .await);
+        }
+        return Ok(Accepted::Http {
+            stream,
+            buffered: buf,
+        });
+    }
     if head.path != WS_PATH {
         let body = format!("not found: connect to {WS_PATH}\n");
         return Err(answer(&mut stream, 404, "", &body).await);
@@ -155,16 +190,14 @@ where
         )
         .await);
     }
-    if let Some(origin) = &head.origin {
-        if !allowed_origins.iter().any(|allowed| allowed == origin) {
-            return Err(answer(
-                &mut stream,
-                403,
-                "",
-                "web pages from this origin may not connect to this server\n",
-            )
-            .await);
-        }
+    if !origin_allowed {
+        return Err(answer(
+            &mut stream,
+            403,
+            "",
+            "web pages from this origin may not connect to this server\n",
+        )
+        .await);
     }
     let response = head.request.as_ref().and_then(|r| create_response(r).ok());
     let Some(response) = response else {
@@ -186,10 +219,10 @@ where
     // Whatever the client sent after the head (its first frames) belongs to the WebSocket.
     let early = buf.split_off(size);
     let ws = WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config)).await;
-    Ok(Upgraded {
+    Ok(Accepted::WebSocket(Upgraded {
         ws,
         forwarded_for: head.forwarded_for,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -207,7 +240,7 @@ mod tests {
         });
         let allowed = ["https://ok.example".to_owned()];
         let upgraded = accept(server, WebSocketConfig::default(), &allowed).await;
-        let ok = upgraded.is_ok();
+        let ok = matches!(upgraded, Ok(Accepted::WebSocket(_)));
         drop(upgraded);
         (sent.await.unwrap(), ok)
     }
@@ -259,6 +292,29 @@ mod tests {
         ))
         .await;
         assert!(upgraded, "an allowed origin: {reply}");
+    }
+
+    #[tokio::test]
+    async fn a_blob_request_is_handed_over_with_what_was_read_unless_its_origin_is_refused() {
+        let request = "POST /v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        client.write_all(request.as_bytes()).await.unwrap();
+        let accepted = accept(server, WebSocketConfig::default(), &[]).await;
+        let Ok(Accepted::Http { buffered, .. }) = accepted else {
+            panic!("not handed over: {accepted:?}");
+        };
+        assert_eq!(
+            buffered,
+            request.as_bytes(),
+            "the server reads the head again"
+        );
+
+        let (reply, handed) = exchange(
+            "GET /v1/blobs/00 HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n\r\n",
+        )
+        .await;
+        assert!(!handed);
+        assert!(reply.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{reply}");
     }
 
     #[tokio::test]

@@ -20,6 +20,7 @@
 
 mod admin;
 mod auth;
+mod blobs;
 mod client_address;
 mod cluster;
 mod config;
@@ -50,8 +51,8 @@ pub use admin::{
 };
 pub use client_address::parse_trusted as parse_trusted_proxy;
 pub use config::{
-    Config, Database, GuardLimits, PostgresUrl, DEFAULT_ADMIN_LISTEN, DEFAULT_DATABASE,
-    DEFAULT_LISTEN,
+    BlobSettings, Config, Database, GuardLimits, PostgresUrl, DEFAULT_ADMIN_LISTEN,
+    DEFAULT_DATABASE, DEFAULT_LISTEN,
 };
 pub use error::{Error, Result};
 pub use migrate::{migrate, migrate_with, Limits as MigrateLimits, MigrateReport, TableReport};
@@ -80,6 +81,10 @@ pub(crate) struct Shared {
     pub tls: Option<Tls>,
     /// Present when other nodes share the database (NATS between them).
     pub cluster: Option<cluster::Cluster>,
+    /// Where images and files are kept; `None`: attachments are off.
+    pub blobs: Option<Arc<blobs::DirStore>>,
+    /// The uploads being received (waited for at shutdown, before the writer stops).
+    pub uploads: TaskTracker,
     /// No other process works on the database while this is held.
     pub _lock: Option<store::DatabaseLock>,
 }
@@ -236,7 +241,20 @@ fn listen(addr: SocketAddr) -> Result<TcpListener> {
 }
 
 /// Opens the database, binds the address and starts serving.
-pub async fn start(config: Config) -> Result<RunningServer> {
+pub async fn start(mut config: Config) -> Result<RunningServer> {
+    let blobs = match config.blob_dir() {
+        Some(dir) => Some(Arc::new(blobs::DirStore::open(&dir).map_err(|e| {
+            Error::Config(format!("cannot use {} for blobs: {e}", dir.display()))
+        })?)),
+        None => {
+            if config.limits.max_upload_bytes > 0 {
+                tracing::warn!("no --blob-dir on PostgreSQL: images and files are off");
+            }
+            // Clients are told in `hello`, and hide attachments.
+            config.limits.max_upload_bytes = 0;
+            None
+        }
+    };
     let tls = match &config.tls {
         Some(files) => {
             let certificates = Arc::new(tls::Certificates::load(files.clone())?);
@@ -331,6 +349,8 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         passwords,
         tls,
         cluster,
+        blobs,
+        uploads: TaskTracker::new(),
         _lock: lock,
     });
     let scheme = if shared.tls.is_some() { "wss" } else { "ws" };
@@ -453,6 +473,10 @@ async fn accept_loop(
         "shutting down: taking no new requests, committing what was taken"
     );
     life.stop_reading.cancel();
+    // Uploads stop at once, keeping what is checkpointed; their leases are released through the
+    // writer, so that their clients resume at once on the next server.
+    shared.uploads.close();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), shared.uploads.wait()).await;
     shared.store.stop_writer().await;
     life.close.cancel();
     connections.close();

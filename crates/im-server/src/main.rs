@@ -86,6 +86,28 @@ struct Cli {
     /// group's manager may recall any message of the group at any time).
     #[arg(long, env = "IM_RECALL_WINDOW_SECS", default_value_t = Limits::default().recall_window_ms / 1000)]
     recall_window_secs: u64,
+    /// The largest image or file a user may upload, in bytes (0: no attachments).
+    #[arg(long, env = "IM_MAX_UPLOAD_BYTES", default_value_t = Limits::default().max_upload_bytes)]
+    max_upload_bytes: u64,
+    /// How far apart an upload's checkpoints are, in bytes (an interrupted upload resumes from
+    /// the last one): 1 MiB to 64 MiB.
+    #[arg(long, env = "IM_UPLOAD_CHUNK_BYTES", default_value_t = Limits::default().upload_chunk_bytes,
+          value_parser = clap::value_parser!(u64).range(1024 * 1024..=64 * 1024 * 1024))]
+    upload_chunk_bytes: u64,
+    /// Where images and files are kept: a directory (default: beside the SQLite database,
+    /// `<database>-blobs`; on PostgreSQL every node must name the same shared directory, and
+    /// without one there are no attachments).
+    #[arg(long, env = "IM_BLOB_DIR")]
+    blob_dir: Option<std::path::PathBuf>,
+    /// Bytes of images and files one user may keep (0: no limit).
+    #[arg(long, env = "IM_STORAGE_QUOTA_BYTES", default_value_t = im_server::BlobSettings::default().quota_bytes)]
+    storage_quota_bytes: u64,
+    /// Unfinished uploads one user may have at once (0: no limit).
+    #[arg(long, env = "IM_UPLOADS_IN_PROGRESS_PER_USER", default_value_t = im_server::BlobSettings::default().uploads_in_progress)]
+    uploads_in_progress_per_user: u32,
+    /// An upload that makes no progress for this many seconds is deleted.
+    #[arg(long, env = "IM_UPLOAD_EXPIRY_SECS", default_value_t = im_server::BlobSettings::default().upload_expiry.as_secs())]
+    upload_expiry_secs: u64,
     /// Most writes committed in one transaction (group commit).
     #[arg(long, env = "IM_MAX_BATCH", default_value_t = Config::default().max_batch)]
     max_batch: usize,
@@ -429,6 +451,14 @@ impl Cli {
                 max_page: self.max_page,
                 edit_window_ms: self.edit_window_secs.saturating_mul(1000),
                 recall_window_ms: self.recall_window_secs.saturating_mul(1000),
+                max_upload_bytes: self.max_upload_bytes,
+                upload_chunk_bytes: self.upload_chunk_bytes,
+            },
+            blobs: im_server::BlobSettings {
+                dir: self.blob_dir,
+                quota_bytes: self.storage_quota_bytes,
+                uploads_in_progress: self.uploads_in_progress_per_user,
+                upload_expiry: std::time::Duration::from_secs(self.upload_expiry_secs),
             },
             max_batch: self.max_batch,
             readers: self.readers,

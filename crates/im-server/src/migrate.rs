@@ -20,6 +20,7 @@ use crate::store::pg;
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Bytes,
+    OptBytes,
     Text,
     OptText,
     Int8,
@@ -152,6 +153,36 @@ const TABLES: &[Table] = &[
             ("uses_left", Int4),
             ("expires_at", OptInt8),
             ("created_at", Int8),
+        ],
+    },
+    Table {
+        name: "blobs",
+        columns: &[
+            ("sha256", Bytes),
+            ("size", Int8),
+            ("object_key", Text),
+            ("kind", Text),
+            ("created_at", Int8),
+        ],
+    },
+    Table {
+        name: "blob_claims",
+        columns: &[("uid", Bytes), ("sha256", Bytes), ("created_at", Int8)],
+    },
+    Table {
+        name: "uploads",
+        columns: &[
+            ("id", Bytes),
+            ("uid", Bytes),
+            ("sha256", Bytes),
+            ("size", Int8),
+            ("received", Int8),
+            ("hash_state", OptBytes),
+            ("kind", OptText),
+            ("lease_token", Int8),
+            ("lease_until", Int8),
+            ("created_at", Int8),
+            ("expires_at", Int8),
         ],
     },
     Table {
@@ -400,7 +431,8 @@ fn insert_chunk(
 fn pg_param(table: &str, column: &str, kind: Kind, value: &Value) -> Result<Box<dyn ToSql + Sync>> {
     let wrong = || Error::Corrupt(format!("{table}.{column}: unexpected {value:?}"));
     Ok(match (kind, value) {
-        (Bytes, Value::Bytes(b)) => Box::new(b.clone()),
+        (Bytes | OptBytes, Value::Bytes(b)) => Box::new(b.clone()),
+        (OptBytes, Value::Null) => Box::new(None::<Vec<u8>>),
         (Text | OptText, Value::Text(t)) => Box::new(t.clone()),
         (OptText, Value::Null) => Box::new(None::<String>),
         (Int8 | OptInt8, Value::Int(n)) => Box::new(*n),
@@ -465,6 +497,9 @@ fn pg_checksum(client: &mut postgres::Client, table: &Table) -> Result<(u64, u64
 fn pg_value(row: &postgres::Row, i: usize, kind: Kind) -> Result<Value> {
     Ok(match kind {
         Bytes => Value::Bytes(row.try_get::<_, Vec<u8>>(i)?),
+        OptBytes => row
+            .try_get::<_, Option<Vec<u8>>>(i)?
+            .map_or(Value::Null, Value::Bytes),
         Text => Value::Text(row.try_get(i)?),
         OptText => row
             .try_get::<_, Option<String>>(i)?

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod authorization;
+pub mod blobs;
 pub mod changes;
 pub mod connection;
 pub mod conversations;
@@ -180,6 +181,15 @@ checks! {
     authorization::before_hello => ["error:hello_required"],
     authorization::non_manager => ["error:not_manager"],
 
+    blobs::upload_and_download => [
+        "error:offset_mismatch", "error:upload_not_found", "error:range_not_satisfiable",
+        "error:blob_not_found", "error:invalid_request",
+    ],
+    blobs::verification_and_size => [
+        "error:too_large", "error:hash_mismatch", "error:upload_not_found", "error:blob_not_found",
+    ],
+    blobs::one_writer_at_a_time => ["error:upload_busy"],
+    blobs::unfinished_uploads_are_capped => ["error:too_many_uploads"],
     limits::rate_limited => ["error:rate_limited"],
     limits::unreadable_frames_are_charged => [
         "error:rate_limited", "error:malformed_frame", "error:unknown_op", "error:bad_id",

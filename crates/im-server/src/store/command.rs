@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::blobs::{BlobId, BlobRow, Kind, UploadId, UploadLimits, UploadRow};
 use crate::error::{Error, Result};
 use crate::hub::{ConnHandle, ConnId, TokenHash};
 
@@ -185,6 +186,11 @@ pub enum WriteCmd {
     },
     /// Write a timestamp, proving the database takes writes (the admin listener's `/readyz`).
     Probe { reply: Reply<()> },
+    /// A change to an upload or a blob (`blobs/`), for the HTTP request that asked.
+    Blob {
+        cmd: BlobCmd,
+        reply: Reply<BlobAnswer>,
+    },
     /// Commit what came before, then stop; later commands are refused.
     Stop(oneshot::Sender<()>),
 }
@@ -204,6 +210,85 @@ pub enum Value {
     ReadMark(ReadMark),
     Mute(MuteState),
     Block(BlockState),
+    Blob(BlobAnswer),
+}
+
+/// A change to an upload or a blob (see `rules/blobs.rs`).
+#[derive(Debug, Clone)]
+pub enum BlobCmd {
+    /// Start an upload of content with this hash and size (or find the user's unfinished one,
+    /// or learn that they have the blob already).
+    Create {
+        uid: Uid,
+        sha256: BlobId,
+        size: u64,
+        limits: UploadLimits,
+    },
+    /// Let the request holding `token` write the upload from `offset`, if nobody else is and
+    /// the upload stands there.
+    Lease {
+        id: UploadId,
+        uid: Uid,
+        offset: u64,
+        token: u64,
+    },
+    /// Keep the lease a while longer.
+    Renew { id: UploadId, token: u64 },
+    /// Count the bytes up to `to` as stored, with the hash state after them.
+    Checkpoint {
+        id: UploadId,
+        token: u64,
+        from: u64,
+        to: u64,
+        hash_state: Vec<u8>,
+        kind: Option<Kind>,
+        expiry_ms: im_proto::Millis,
+    },
+    /// The upload is complete and verified; its bytes are at `object_key`.
+    Finish {
+        id: UploadId,
+        token: u64,
+        object_key: String,
+        kind: Kind,
+    },
+    /// The request holding `token` is done with the upload for now.
+    Release { id: UploadId, token: u64 },
+    /// Delete the user's upload (nothing if it is gone).
+    Cancel { id: UploadId, uid: Uid },
+}
+
+/// Blob answers go to the HTTP task that asked ([`Reply::Direct`]), never into a frame.
+impl Serialize for BlobAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+/// What a [`BlobCmd`] came to.
+#[derive(Debug, Clone)]
+pub enum BlobAnswer {
+    /// The caller has this blob already.
+    Blob(BlobRow),
+    /// The upload (as created, found or leased); `expired` are the caller's uploads deleted
+    /// because they made no progress for too long (their staging files go too).
+    Upload {
+        row: UploadRow,
+        created: bool,
+        expired: Vec<UploadId>,
+    },
+    /// Another request holds the lease for this long still.
+    Busy {
+        retry_after_ms: u64,
+    },
+    /// The upload stands at this offset, not the one asked.
+    Offset(u64),
+    /// Finished: the blob, and this upload's own object to delete if the same content was
+    /// stored already.
+    Finished {
+        blob: BlobRow,
+        discard: Option<String>,
+    },
+    Done,
 }
 
 impl Value {
@@ -441,6 +526,10 @@ impl WriteCmd {
             },
             WriteCmd::MarkRead { reply, .. } => reply.settle(result.and_then(|v| match v {
                 Value::ReadMark(r) => Ok(r),
+                other => Err(mismatch(&other)),
+            })),
+            WriteCmd::Blob { reply, .. } => reply.settle(result.and_then(|v| match v {
+                Value::Blob(b) => Ok(b),
                 other => Err(mismatch(&other)),
             })),
             WriteCmd::Mute { reply, .. } => reply.settle(result.and_then(|v| match v {

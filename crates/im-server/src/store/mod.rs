@@ -21,6 +21,7 @@ mod read_conn;
 mod rows;
 mod rules;
 mod schema;
+mod sqlite_blobs;
 mod sqlite_tx;
 mod tx;
 
@@ -35,7 +36,7 @@ use crate::hub::Hub;
 use crate::Config;
 
 pub use backup::{backup, restore, BackupReport};
-pub use command::{session_id, Delivery, Origin, Push, Reply, WriteCmd};
+pub use command::{session_id, BlobAnswer, BlobCmd, Delivery, Origin, Push, Reply, WriteCmd};
 pub use lock::DatabaseLock;
 pub use read::Direction;
 pub use read_conn::ReadConn;

@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::read::Direction;
 use super::rows::{self, ConversationRow, MemberState};
 use crate::admin::{AdminInvite, AdminSession, AdminUser};
+use crate::blobs::{BlobId, BlobRow, UploadId, UploadRow};
 use crate::error::Result;
 use crate::hub::TokenHash;
 use crate::store::session_id;
@@ -85,6 +86,10 @@ pub trait ReadConn {
     fn session_owners(&self) -> Result<Vec<(TokenHash, Uid)>>;
     /// Invites with uses left, unexpired at `now`, oldest first (for the operator).
     fn open_invites(&self, now: Millis) -> Result<Vec<AdminInvite>>;
+    /// An unfinished upload.
+    fn upload(&self, id: UploadId) -> Result<Option<UploadRow>>;
+    /// A blob, if `uid` may read it.
+    fn visible_blob(&self, uid: Uid, sha256: BlobId) -> Result<Option<BlobRow>>;
 
     /// Where the order of every writer's commits stands (`None`: one writer, unnumbered).
     fn commit_order(&self) -> Result<Option<u64>> {
@@ -356,6 +361,14 @@ impl ReadConn for Connection {
         let mut stmt = self.prepare("SELECT token_hash, uid FROM sessions")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, Uid::from_bytes(r.get(1)?))))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn upload(&self, id: UploadId) -> Result<Option<UploadRow>> {
+        super::sqlite_blobs::upload(self, id)
+    }
+
+    fn visible_blob(&self, uid: Uid, sha256: BlobId) -> Result<Option<BlobRow>> {
+        super::sqlite_blobs::visible_blob(self, uid, sha256)
     }
 
     fn open_invites(&self, now: Millis) -> Result<Vec<AdminInvite>> {

@@ -156,6 +156,42 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         ALTER TABLE messages ADD COLUMN reactions TEXT;
         "#,
         ),
+        // Images and files (blobs/): a blob is stored once by its SHA-256; a claim says a user
+        // uploaded it; an upload is one in progress, resumable from `received` with the hash
+        // state at that offset, written by one request at a time (the lease).
+        M::up(
+            r#"
+        CREATE TABLE blobs (
+            sha256     BLOB PRIMARY KEY,
+            size       INTEGER NOT NULL,
+            object_key TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE blob_claims (
+            uid        BLOB NOT NULL REFERENCES users(uid),
+            sha256     BLOB NOT NULL REFERENCES blobs(sha256),
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (uid, sha256)
+        ) STRICT;
+        CREATE INDEX blob_claims_by_blob ON blob_claims(sha256);
+        CREATE TABLE uploads (
+            id          BLOB PRIMARY KEY,
+            uid         BLOB NOT NULL REFERENCES users(uid),
+            sha256      BLOB NOT NULL,
+            size        INTEGER NOT NULL,
+            received    INTEGER NOT NULL DEFAULT 0,
+            hash_state  BLOB,
+            kind        TEXT,
+            lease_token INTEGER NOT NULL DEFAULT 0,
+            lease_until INTEGER NOT NULL DEFAULT 0,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL
+        ) STRICT;
+        CREATE UNIQUE INDEX uploads_by_owner ON uploads(uid, sha256);
+        CREATE INDEX uploads_by_expiry ON uploads(expires_at);
+        "#,
+        ),
     ])
 });
 

@@ -11,6 +11,7 @@ use super::backend::{Backend, Begun};
 use super::checkpoint::Checkpointer;
 use super::rows::{self, ConversationRow};
 use super::tx::{Fields, NewInvite, WriteTx};
+use crate::blobs::{BlobId, BlobRow, UploadId, UploadRow};
 use crate::error::Result;
 use crate::hub::TokenHash;
 
@@ -453,6 +454,50 @@ impl WriteTx for SqliteTx<'_> {
                 rows::message,
             )
             .optional()?)
+    }
+
+    fn blob(&self, sha256: BlobId) -> Result<Option<BlobRow>> {
+        super::sqlite_blobs::blob(self.conn, sha256)
+    }
+
+    fn insert_blob(&self, blob: &BlobRow) -> Result<()> {
+        super::sqlite_blobs::insert_blob(self.conn, blob)
+    }
+
+    fn has_claim(&self, uid: Uid, sha256: BlobId) -> Result<bool> {
+        super::sqlite_blobs::has_claim(self.conn, uid, sha256)
+    }
+
+    fn claim_blob(&self, uid: Uid, sha256: BlobId, at: Millis) -> Result<()> {
+        super::sqlite_blobs::claim_blob(self.conn, uid, sha256, at)
+    }
+
+    fn upload(&self, id: UploadId) -> Result<Option<UploadRow>> {
+        super::sqlite_blobs::upload(self.conn, id)
+    }
+
+    fn upload_of(&self, uid: Uid, sha256: BlobId) -> Result<Option<UploadRow>> {
+        super::sqlite_blobs::upload_of(self.conn, uid, sha256)
+    }
+
+    fn insert_upload(&self, upload: &UploadRow) -> Result<()> {
+        super::sqlite_blobs::insert_upload(self.conn, upload)
+    }
+
+    fn update_upload(&self, upload: &UploadRow) -> Result<()> {
+        super::sqlite_blobs::update_upload(self.conn, upload)
+    }
+
+    fn delete_upload(&self, id: UploadId) -> Result<()> {
+        super::sqlite_blobs::delete_upload(self.conn, id)
+    }
+
+    fn expired_uploads(&self, uid: Uid, now: Millis) -> Result<Vec<UploadId>> {
+        super::sqlite_blobs::expired_uploads(self.conn, uid, now)
+    }
+
+    fn upload_usage(&self, uid: Uid) -> Result<(u32, u64)> {
+        super::sqlite_blobs::upload_usage(self.conn, uid)
     }
 
     fn note_probe(&self, at: Millis) -> Result<()> {

@@ -8,6 +8,7 @@
 use im_proto::{ClientId, Conversation, ConversationId, Message, Millis, Seq, Uid, User};
 
 use super::rows::ConversationRow;
+use crate::blobs::{BlobId, BlobRow, UploadId, UploadRow};
 use crate::error::Result;
 use crate::hub::TokenHash;
 
@@ -122,6 +123,29 @@ pub trait WriteTx {
     fn insert_invite(&self, invite: &NewInvite, created_at: Millis) -> Result<()>;
     /// Deletes an invite code by id; false if there is none.
     fn delete_invite(&self, id: &str) -> Result<bool>;
+
+    /// A stored blob.
+    fn blob(&self, sha256: BlobId) -> Result<Option<BlobRow>>;
+    /// Stores a finished blob.
+    fn insert_blob(&self, blob: &BlobRow) -> Result<()>;
+    /// Whether a user uploaded (claimed) a blob.
+    fn has_claim(&self, uid: Uid, sha256: BlobId) -> Result<bool>;
+    /// Records that a user uploaded a blob (or refreshes when they did).
+    fn claim_blob(&self, uid: Uid, sha256: BlobId, at: Millis) -> Result<()>;
+    /// An unfinished upload.
+    fn upload(&self, id: UploadId) -> Result<Option<UploadRow>>;
+    /// A user's unfinished upload of some content.
+    fn upload_of(&self, uid: Uid, sha256: BlobId) -> Result<Option<UploadRow>>;
+    /// Stores a new upload.
+    fn insert_upload(&self, upload: &UploadRow) -> Result<()>;
+    /// Writes an upload's progress, hash state, kind, lease and expiry.
+    fn update_upload(&self, upload: &UploadRow) -> Result<()>;
+    /// Deletes an upload; nothing if it is gone.
+    fn delete_upload(&self, id: UploadId) -> Result<()>;
+    /// A user's uploads that expired by `now`.
+    fn expired_uploads(&self, uid: Uid, now: Millis) -> Result<Vec<UploadId>>;
+    /// A user's unfinished uploads, and the bytes of those and of the blobs they claim.
+    fn upload_usage(&self, uid: Uid) -> Result<(u32, u64)>;
 
     /// Records when the database last took a write probe (a health check).
     fn note_probe(&self, at: Millis) -> Result<()>;

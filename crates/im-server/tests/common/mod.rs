@@ -59,11 +59,17 @@ impl TestServer {
             store,
         };
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), this.database());
+        config.blobs.dir = Some(this.blob_dir());
         tune(&mut config);
         let server = im_server::start(config).await.unwrap();
         this.url = server.url();
         this.server = Some(server);
         this
+    }
+
+    /// Where it keeps images and files (named explicitly, as PostgreSQL needs).
+    pub fn blob_dir(&self) -> PathBuf {
+        self.dir.path().join("blobs")
     }
 
     /// Where its state is: the SQLite file, or its PostgreSQL database.
@@ -82,8 +88,16 @@ impl TestServer {
 
     /// Stops the server gracefully and starts a new one on the same database (another port).
     pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await;
+    }
+
+    /// Stops the server gracefully and starts a new one on the same database (another port),
+    /// with settings of its own.
+    pub async fn restart_with(&mut self, tune: impl FnOnce(&mut Config)) {
         self.stop().await;
-        let config = Config::new("127.0.0.1:0".parse().unwrap(), self.database());
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), self.database());
+        config.blobs.dir = Some(self.blob_dir());
+        tune(&mut config);
         let server = im_server::start(config).await.unwrap();
         self.url = server.url();
         self.server = Some(server);

@@ -3,6 +3,7 @@
 //! ([`PgBackend`]: the write rules' statements on PostgreSQL) and the readers' queries
 //! ([`PgReader`]).
 
+mod blobs;
 mod conn;
 mod read;
 mod schema;

@@ -9,6 +9,7 @@ use super::tx::{
     big, conversation_row, id16, message, unsigned, ACTIVE_MEMBERS_SQL, CONVERSATION_SQL,
 };
 use crate::admin::{AdminInvite, AdminSession, AdminUser};
+use crate::blobs::{BlobId, BlobRow, UploadId, UploadRow};
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
 use crate::store::read::Direction;
@@ -363,6 +364,14 @@ impl ReadConn for PgReader {
             .iter()
             .map(|r| Ok((token_hash(r.get(0))?, Uid::from_bytes(id16(r.get(1))?))))
             .collect()
+    }
+
+    fn upload(&self, id: UploadId) -> Result<Option<UploadRow>> {
+        super::blobs::upload(&self.conn, id)
+    }
+
+    fn visible_blob(&self, uid: Uid, sha256: BlobId) -> Result<Option<BlobRow>> {
+        super::blobs::visible_blob(&self.conn, uid, sha256)
     }
 
     fn open_invites(&self, now: Millis) -> Result<Vec<AdminInvite>> {

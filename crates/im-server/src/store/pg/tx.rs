@@ -18,6 +18,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use super::conn::PgConn;
+use crate::blobs::{BlobId, BlobRow, UploadId, UploadRow};
 
 use crate::error::{Error, Result};
 use crate::hub::TokenHash;
@@ -980,6 +981,61 @@ impl WriteTx for PgTx<'_> {
             .db
             .execute("DELETE FROM invites WHERE id = $1", &[&id])?
             == 1)
+    }
+
+    fn blob(&self, sha256: BlobId) -> Result<Option<BlobRow>> {
+        self.flush()?;
+        super::blobs::blob(self.db, sha256)
+    }
+
+    fn insert_blob(&self, blob: &BlobRow) -> Result<()> {
+        self.flush()?;
+        super::blobs::insert_blob(self.db, blob)
+    }
+
+    fn has_claim(&self, uid: Uid, sha256: BlobId) -> Result<bool> {
+        self.flush()?;
+        super::blobs::has_claim(self.db, uid, sha256)
+    }
+
+    fn claim_blob(&self, uid: Uid, sha256: BlobId, at: Millis) -> Result<()> {
+        self.flush()?;
+        super::blobs::claim_blob(self.db, uid, sha256, at)
+    }
+
+    fn upload(&self, id: UploadId) -> Result<Option<UploadRow>> {
+        self.flush()?;
+        super::blobs::upload(self.db, id)
+    }
+
+    fn upload_of(&self, uid: Uid, sha256: BlobId) -> Result<Option<UploadRow>> {
+        self.flush()?;
+        super::blobs::upload_of(self.db, uid, sha256)
+    }
+
+    fn insert_upload(&self, upload: &UploadRow) -> Result<()> {
+        self.flush()?;
+        super::blobs::insert_upload(self.db, upload)
+    }
+
+    fn update_upload(&self, upload: &UploadRow) -> Result<()> {
+        self.flush()?;
+        super::blobs::update_upload(self.db, upload)
+    }
+
+    fn delete_upload(&self, id: UploadId) -> Result<()> {
+        self.flush()?;
+        super::blobs::delete_upload(self.db, id)
+    }
+
+    fn expired_uploads(&self, uid: Uid, now: Millis) -> Result<Vec<UploadId>> {
+        self.flush()?;
+        super::blobs::expired_uploads(self.db, uid, now)
+    }
+
+    fn upload_usage(&self, uid: Uid) -> Result<(u32, u64)> {
+        self.flush()?;
+        super::blobs::upload_usage(self.db, uid)
     }
 
     fn note_probe(&self, at: Millis) -> Result<()> {

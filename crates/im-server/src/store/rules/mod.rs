@@ -3,6 +3,7 @@
 //! storage backend shares them. One file per group of commands.
 
 mod accounts;
+pub mod blobs;
 mod conversations;
 mod members;
 mod messages;
@@ -164,6 +165,7 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &WriteCmd) -> Result<Value> 
             blocked,
             ..
         } => privacy::block(ctx, *by, *user_id, *blocked),
+        WriteCmd::Blob { cmd, .. } => blobs::apply(ctx, cmd),
         WriteCmd::Probe { .. } => {
             ctx.tx.note_probe(now_millis())?;
             Ok(Value::Unit)
