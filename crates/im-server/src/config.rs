@@ -80,6 +80,8 @@ pub struct BlobSettings {
     pub uploads_in_progress: u32,
     /// An upload that makes no progress for this long is deleted.
     pub upload_expiry: Duration,
+    /// How often expired uploads are looked for (and deleted with their files).
+    pub sweep_every: Duration,
 }
 
 impl Default for BlobSettings {
@@ -89,6 +91,7 @@ impl Default for BlobSettings {
             quota_bytes: 5 * 1024 * 1024 * 1024,
             uploads_in_progress: 16,
             upload_expiry: Duration::from_secs(24 * 3600),
+            sweep_every: Duration::from_secs(600),
         }
     }
 }

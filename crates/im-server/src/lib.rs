@@ -363,6 +363,14 @@ pub async fn start(mut config: Config) -> Result<RunningServer> {
     if shared.tls.is_some() && !shared.config.tls_reload_check.is_zero() {
         tokio::spawn(watch_tls_files(shared.clone(), shutdown.clone()));
     }
+    if let Some(blobs) = &shared.blobs {
+        tokio::spawn(blobs::sweep_expired_uploads(
+            shared.store.clone(),
+            blobs.clone(),
+            shared.config.blobs.sweep_every,
+            shutdown.clone(),
+        ));
+    }
     let life = Lifecycle::default();
     let kill = life.kill.clone();
     let admin_token = match admin_listener {

@@ -459,6 +459,7 @@ impl Cli {
                 quota_bytes: self.storage_quota_bytes,
                 uploads_in_progress: self.uploads_in_progress_per_user,
                 upload_expiry: std::time::Duration::from_secs(self.upload_expiry_secs),
+                ..im_server::BlobSettings::default()
             },
             max_batch: self.max_batch,
             readers: self.readers,

@@ -748,6 +748,18 @@ async fn bad_requests_get_a_clear_status_and_a_stable_code() {
         (too_long.status, too_long.code().as_str()),
         (400, "invalid_request")
     );
+    // A large body refused before it is read is still answered (the server reads it away).
+    let far_too_long = tom.patch(&id, 0, &vec![0u8; 4 * 1024 * 1024]).await;
+    assert_eq!(
+        (far_too_long.status, far_too_long.code().as_str()),
+        (400, "invalid_request")
+    );
+    // Declaring other content under a hash already in use is refused.
+    let other_size = tom.create_declared(11, &"a".repeat(64)).await;
+    assert_eq!(
+        (other_size.status, other_size.code().as_str()),
+        (400, "invalid_request")
+    );
     assert_eq!(tom.status(&id).await.header("upload-offset"), Some("0"));
 
     let bad_id = tom.status("not-an-id").await;
@@ -777,4 +789,133 @@ async fn bad_requests_get_a_clear_status_and_a_stable_code() {
         (405, "invalid_request")
     );
     assert_eq!(method.header("allow"), Some("POST"));
+}
+
+#[tokio::test]
+async fn an_upload_that_makes_no_progress_is_deleted_with_its_file() {
+    let server = TestServer::start_with(|config| {
+        tune(config);
+        config.blobs.upload_expiry = Duration::from_millis(300);
+        config.blobs.sweep_every = Duration::from_millis(100);
+    })
+    .await;
+    let (_tom, tom) = Uploader::new(&server, "tom").await;
+    let bytes = content(3 * CHUNK as usize, 12);
+    let id = tom.create(&bytes).await.json()["upload_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = tom.patch(&id, 0, &bytes[..CHUNK as usize]).await;
+    assert_eq!(first.status, 204, "{first:?}");
+    let staging = server.blob_dir().join("uploads").join(&id);
+    assert!(staging.exists(), "the first chunk is staged");
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while staging.exists() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!staging.exists(), "the sweep deleted the staged bytes");
+    assert_eq!(tom.status(&id).await.code(), "upload_not_found");
+    // Creating it again starts over.
+    let again = tom.create(&bytes).await;
+    assert_eq!(again.status, 201, "{again:?}");
+    assert_eq!(again.json()["offset"], 0);
+}
+
+#[tokio::test]
+async fn every_request_on_a_connection_is_checked_for_its_origin() {
+    let server = server().await;
+    let (_tom, tom) = Uploader::new(&server, "tom").await;
+    let sha = tom.upload(&content(1000, 13)).await;
+    let mut stream = TcpStream::connect(tom.at).await.unwrap();
+    let path = format!("/v1/blobs/{sha}");
+    let first = format!(
+        "GET {path} HTTP/1.1\r\nHost: test\r\n{}: {}\r\n\r\n",
+        tom.auth.0, tom.auth.1
+    );
+    let second = format!(
+        "GET {path} HTTP/1.1\r\nHost: test\r\n{}: {}\r\nOrigin: https://evil.example\r\nConnection: close\r\n\r\n",
+        tom.auth.0, tom.auth.1
+    );
+    stream
+        .write_all(format!("{first}{second}").as_bytes())
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    let later = text.rfind("HTTP/1.1 ").unwrap();
+    assert!(
+        text[later..].starts_with("HTTP/1.1 403 Forbidden\r\n"),
+        "the second request, from a web page: {}",
+        &text[later..]
+    );
+}
+
+#[tokio::test]
+async fn an_image_is_recognised_when_its_first_bytes_come_apart() {
+    let server = server().await;
+    let (_tom, tom) = Uploader::new(&server, "tom").await;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(content(3000, 14));
+    let id = tom.create(&png).await.json()["upload_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stream = TcpStream::connect(tom.at).await.unwrap();
+    let head = head_text(
+        "PATCH",
+        &format!("/v1/uploads/{id}"),
+        &tom.patch_headers(0),
+        Some(png.len()),
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for piece in [&png[..3], &png[3..7], &png[7..]] {
+        stream.write_all(piece).await.unwrap();
+        stream.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let done = read_answer(&mut stream, "PATCH").await;
+    assert_eq!(done.status, 200, "{done:?}");
+    let answer = tom.download(&sha_hex(&png), &[]).await;
+    assert_eq!(answer.header("content-type"), Some("image/png"));
+}
+
+#[tokio::test]
+async fn an_upload_cancelled_while_its_last_bytes_arrive_is_not_kept() {
+    let server = server().await;
+    let (_tom, tom) = Uploader::new(&server, "tom").await;
+    let bytes = content(20_000, 15);
+    let id = tom.create(&bytes).await.json()["upload_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stream = TcpStream::connect(tom.at).await.unwrap();
+    let head = head_text(
+        "PATCH",
+        &format!("/v1/uploads/{id}"),
+        &tom.patch_headers(0),
+        Some(bytes.len()),
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&bytes[..19_999]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let cancel = request(
+        tom.at,
+        "DELETE",
+        &format!("/v1/uploads/{id}"),
+        std::slice::from_ref(&tom.auth),
+        None,
+    )
+    .await;
+    assert_eq!(cancel.status, 204);
+    stream.write_all(&bytes[19_999..]).await.unwrap();
+    let end = read_answer(&mut stream, "PATCH").await;
+    assert_eq!(end.status, 404, "{end:?}");
+    assert_eq!(end.code(), "upload_not_found");
+    assert_eq!(tom.download(&sha_hex(&bytes), &[]).await.status, 404);
 }

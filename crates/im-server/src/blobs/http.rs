@@ -40,6 +40,8 @@ const RENEW_AFTER: Duration = Duration::from_secs(20);
 const WRITE_BATCH: usize = 1024 * 1024;
 /// Bytes read from a blob at a time for a download.
 const READ_BLOCK: usize = 256 * 1024;
+/// The first bytes of a blob its kind is told by.
+const SNIFF_BYTES: u64 = 16;
 /// The largest `POST /v1/uploads` body.
 const MAX_CREATE_BODY: u64 = 1024;
 
@@ -359,12 +361,22 @@ async fn route(
                 .header(header::ALLOW, HeaderValue::from_static(allowed)),
         );
     }
+    // The connection's first request was checked before it got here; a later one on the same
+    // connection is checked the same way.
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        let allowed = &shared.config.allowed_origins;
+        if !origin
+            .to_str()
+            .is_ok_and(|o| allowed.iter().any(|a| a == o))
+        {
+            return Err(
+                Failure::invalid("web pages from this origin may not use this server").status(403),
+            );
+        }
+    }
     let user = authenticate(request.headers(), shared).await?;
     let Some(store) = shared.blobs.as_ref() else {
-        return Err(Failure::new(
-            ErrorCode::TooLarge,
-            "this server takes no images or files",
-        ));
+        return Err(Failure::invalid("this server takes no images or files").status(404));
     };
     match (collection, id) {
         ("uploads", None) => create(request, shared, &user).await,
@@ -480,6 +492,18 @@ async fn create(
         },
     )
     .await?;
+    let stored_size = match &answer {
+        BlobAnswer::Blob(blob) => Some(blob.size),
+        BlobAnswer::Upload { row, .. } => Some(row.size),
+        _ => None,
+    };
+    if stored_size.is_some_and(|size| size != create.size) {
+        return Err(Failure::invalid(format!(
+            "content with that SHA-256 is {} bytes, not {}",
+            stored_size.unwrap_or_default(),
+            create.size
+        )));
+    }
     match answer {
         BlobAnswer::Blob(blob) => Ok(blob_json(&blob)),
         BlobAnswer::Upload {
@@ -617,6 +641,7 @@ async fn patch(
             token,
             renewed: Instant::now(),
             stop,
+            tasks: tasks.clone(),
         };
         let result = receiving.receive(row, length, body).await;
         if !matches!(result, Ok(Received::Finished(_))) {
@@ -700,6 +725,8 @@ struct Receiving<'a> {
     renewed: Instant,
     /// The server is stopping: keep what is checkpointed, release the lease.
     stop: tokio_util::sync::CancellationToken,
+    /// Where a refused request's body is drained.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 impl Receiving<'_> {
@@ -707,8 +734,29 @@ impl Receiving<'_> {
         &mut self,
         row: UploadRow,
         length: u64,
-        mut body: Incoming,
+        body: Incoming,
     ) -> Result<Received, Failure> {
+        // Answered before the body is read: it is drained meanwhile.
+        let file = match self.prepare(&row, length).await {
+            Ok(Ok(file)) => file,
+            Ok(Err(received)) => {
+                drain_later(body, &self.tasks);
+                return Ok(received);
+            }
+            Err(failure) => {
+                drain_later(body, &self.tasks);
+                return Err(failure);
+            }
+        };
+        self.stream(row, file, body).await
+    }
+
+    /// The staging file to write from the committed offset, or how the request ends at once.
+    async fn prepare(
+        &mut self,
+        row: &UploadRow,
+        length: u64,
+    ) -> Result<Result<StagingFile, Received>, Failure> {
         let id = row.id;
         if length == 0 || length > row.size - row.received {
             return Err(Failure::invalid(format!(
@@ -718,24 +766,37 @@ impl Receiving<'_> {
                 row.received
             )));
         }
-        let mut file = match self.store.take_over(&row).await? {
-            Staged::Writing(file) => file,
+        match self.store.take_over(row).await? {
+            Staged::Writing(file) => Ok(Ok(file)),
             Staged::AlreadyFinished => {
-                let blob = self.finish(&row, row.id.object_key()).await?;
-                return Ok(Received::Finished(blob));
+                let blob = self.finish(row, row.id.object_key()).await?;
+                Ok(Err(Received::Finished(blob)))
             }
             Staged::Lost => {
                 tracing::warn!(upload = %id.hex(), "an upload's staged bytes are gone: it starts over");
                 blob_cmd(self.shared, BlobCmd::Cancel { id, uid: row.uid }).await?;
-                return Err(upload_not_found());
+                Err(upload_not_found())
             }
-        };
+        }
+    }
+
+    /// Streams the body into the staging file, checkpointing at every chunk boundary, and
+    /// finishes the upload at its end.
+    async fn stream(
+        &mut self,
+        row: UploadRow,
+        mut file: StagingFile,
+        mut body: Incoming,
+    ) -> Result<Received, Failure> {
+        let id = row.id;
         let mut hash = UploadHash::restore(row.hash_state.as_deref())
             .ok_or_else(|| Error::Corrupt(format!("upload {}: bad hash state", id.hex())))?;
         let chunk = self.shared.config.limits.upload_chunk_bytes.max(1);
         let mut committed = row.received;
         let mut kind = row.kind;
         let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
+        // The first bytes of the blob, to tell its kind by (they may come in several frames).
+        let mut head: Vec<u8> = Vec::new();
         loop {
             let next = tokio::select! {
                 next = tokio::time::timeout(BODY_IDLE, body.frame()) => next,
@@ -760,10 +821,14 @@ impl Receiving<'_> {
                 let part = data.split_to(take);
                 hash.update(&part);
                 pending.extend_from_slice(&part);
-                if kind.is_none() && at == 0 {
-                    kind = Some(Kind::sniff(&pending[..pending.len().min(16)]));
-                }
                 let reached = file.offset + pending.len() as u64;
+                if kind.is_none() && at < SNIFF_BYTES {
+                    let wanted = (SNIFF_BYTES - at) as usize;
+                    head.extend_from_slice(&part[..part.len().min(wanted)]);
+                    if head.len() as u64 >= SNIFF_BYTES || reached == row.size {
+                        kind = Some(Kind::sniff(&head));
+                    }
+                }
                 if pending.len() >= WRITE_BATCH || reached == boundary {
                     self.keep_lease(id).await?;
                     file.write(&pending).await?;
@@ -848,7 +913,14 @@ impl Receiving<'_> {
         }
         let mut row = row.clone();
         row.kind = row.kind.or(kind);
-        let key = self.store.finish(file, row.id).await?;
+        let key = match self.store.finish(file, row.id).await {
+            Ok(key) => key,
+            // Cancelled while its last bytes arrived: the staging file went with it.
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(upload_not_found());
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.finish(&row, key).await
     }
 

@@ -13,6 +13,51 @@ use sha2_11::Digest;
 pub use dir::DirStore;
 pub(crate) use http::serve;
 
+/// Deletes expired uploads and their staging files every `every` until `stop`.
+pub(crate) async fn sweep_expired_uploads(
+    store: crate::store::Store,
+    blobs: std::sync::Arc<DirStore>,
+    every: std::time::Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        loop {
+            let swept = store
+                .write(|reply| crate::store::WriteCmd::Blob {
+                    cmd: crate::store::BlobCmd::Sweep { limit: 500 },
+                    reply,
+                })
+                .await;
+            let ids = match swept {
+                Ok(crate::store::BlobAnswer::Swept(ids)) => ids,
+                Ok(other) => {
+                    tracing::error!(?other, "the upload sweep got a strange answer");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the upload sweep failed; trying again later");
+                    break;
+                }
+            };
+            for id in &ids {
+                if let Err(e) = blobs.discard_staging(*id).await {
+                    tracing::warn!(error = %e, "could not delete an expired upload's file");
+                }
+            }
+            if !ids.is_empty() {
+                tracing::info!(uploads = ids.len(), "deleted uploads that made no progress");
+            }
+            if ids.len() < 500 {
+                break;
+            }
+        }
+    }
+}
+
 /// A blob's name: the SHA-256 of its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlobId(pub [u8; 32]);

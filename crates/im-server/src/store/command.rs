@@ -255,6 +255,8 @@ pub enum BlobCmd {
     Release { id: UploadId, token: u64 },
     /// Delete the user's upload (nothing if it is gone).
     Cancel { id: UploadId, uid: Uid },
+    /// Delete up to `limit` uploads that made no progress for too long.
+    Sweep { limit: u32 },
 }
 
 /// Blob answers go to the HTTP task that asked ([`Reply::Direct`]), never into a frame.
@@ -288,6 +290,8 @@ pub enum BlobAnswer {
         blob: BlobRow,
         discard: Option<String>,
     },
+    /// These expired uploads were deleted (their staging files go too).
+    Swept(Vec<UploadId>),
     Done,
 }
 

@@ -25,6 +25,13 @@
 //!   messages. (The edit and recall windows are checked against the clock in
 //!   `tests/messaging.rs`.)
 //!
+//! - uploads and blobs (`rules/blobs.rs`): uploads created (found again, or "you have it") under
+//!   the size cap, the count of unfinished uploads and the storage quota, some expiring at once;
+//!   leases (one token at a time, at the stored offset), checkpoints, renewals, releases,
+//!   cancels (by the owner only), finishing (content stored once, claimed by its uploader) and
+//!   sweeps of expired uploads, in any order and in one batch with everything else: the stored
+//!   uploads and who may read which blob are compared with the model after every batch.
+//!
 //! The writer's hot-conversation cache is sometimes tiny (1 to 8 members in all), so
 //! conversations leave it mid-batch and are loaded back.
 //!
@@ -188,6 +195,44 @@ enum Step {
         name: u8,
         invite: u8,
     },
+    /// A user starts an upload of one of a few contents (one over the size cap); a short-lived
+    /// one expires at once.
+    BlobCreate {
+        user: u8,
+        content: u8,
+        short_lived: bool,
+    },
+    /// A request takes an upload's lease (as its owner or not, at its offset or not).
+    BlobLease {
+        upload: u8,
+        token: u8,
+        stranger: bool,
+        wrong_offset: bool,
+    },
+    /// A lease holder (or not) commits bytes from the offset (or not), by 0 or more bytes.
+    BlobCheckpoint {
+        upload: u8,
+        token: u8,
+        stale_from: bool,
+        advance: u8,
+    },
+    BlobRenew {
+        upload: u8,
+        token: u8,
+    },
+    BlobFinish {
+        upload: u8,
+        token: u8,
+    },
+    BlobRelease {
+        upload: u8,
+        token: u8,
+    },
+    BlobCancel {
+        upload: u8,
+        stranger: bool,
+    },
+    BlobSweep,
 }
 
 fn read_target() -> impl Strategy<Value = ReadTarget> {
@@ -250,7 +295,34 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0u8..3, prop::bool::weighted(0.2))
             .prop_map(|(uses, expired)| Step::Invite { uses, expired }),
         1 => (n(), n()).prop_map(|(name, invite)| Step::SignUpInvited { name, invite }),
+        2 => (n(), 0u8..BLOB_CONTENTS as u8, prop::bool::weighted(0.15))
+            .prop_map(|(user, content, short_lived)| Step::BlobCreate { user, content, short_lived }),
+        3 => (n(), 1u8..4, prop::bool::weighted(0.15), prop::bool::weighted(0.15)).prop_map(
+            |(upload, token, stranger, wrong_offset)| Step::BlobLease { upload, token, stranger, wrong_offset }
+        ),
+        3 => (n(), 1u8..4, prop::bool::weighted(0.15), 0u8..4).prop_map(
+            |(upload, token, stale_from, advance)| Step::BlobCheckpoint { upload, token, stale_from, advance }
+        ),
+        1 => (n(), 1u8..4).prop_map(|(upload, token)| Step::BlobRenew { upload, token }),
+        2 => (n(), 1u8..4).prop_map(|(upload, token)| Step::BlobFinish { upload, token }),
+        1 => (n(), 1u8..4).prop_map(|(upload, token)| Step::BlobRelease { upload, token }),
+        1 => (n(), prop::bool::weighted(0.3))
+            .prop_map(|(upload, stranger)| Step::BlobCancel { upload, stranger }),
+        1 => Just(Step::BlobSweep),
     ]
+}
+
+/// Contents uploads are made of, by size: the last is over the cap.
+const BLOB_CONTENTS: usize = 3;
+const BLOB_SIZES: [u64; BLOB_CONTENTS] = [400, 900, 1_200];
+const BLOB_MAX: u64 = 1_000;
+const BLOB_QUOTA: u64 = 1_500;
+const BLOB_IN_PROGRESS: u32 = 2;
+/// How far a checkpoint moves an upload, by `advance`.
+const BLOB_STEPS: [u64; 4] = [0, 100, 300, 1_000];
+
+fn blob_sha(content: usize) -> crate::blobs::BlobId {
+    crate::blobs::BlobId([content as u8 + 1; 32])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +442,41 @@ enum Expect {
         user: usize,
         blocked: bool,
     },
+    Blob(BlobExpect),
     Refused(ErrorCode),
+}
+
+/// What a blob command answers, with uploads and contents by model index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BlobExpect {
+    Have(usize),
+    Upload {
+        upload: usize,
+        received: u64,
+        created: bool,
+    },
+    Busy,
+    Offset(u64),
+    Finished {
+        content: usize,
+        discard: bool,
+    },
+    Swept(usize),
+    Done,
+}
+
+/// An upload as the model knows it.
+#[derive(Debug, Clone)]
+struct MUpload {
+    /// Learned when the batch that created it commits.
+    id: Option<crate::blobs::UploadId>,
+    user: usize,
+    content: usize,
+    received: u64,
+    /// The token of the request holding it.
+    lease: Option<u64>,
+    expired: bool,
+    live: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -488,6 +594,11 @@ struct Model {
     /// (who blocks, whom).
     blocks: HashSet<(usize, usize)>,
     invites: Vec<MInvite>,
+    uploads: Vec<MUpload>,
+    /// Contents stored as blobs.
+    blobs: BTreeSet<usize>,
+    /// (user, content): the user uploaded it.
+    claims: BTreeSet<(usize, usize)>,
 }
 
 /// What an operator's command on `user` answers: done, or no such user for the ghost.
@@ -1011,6 +1122,7 @@ enum Reads {
 enum Direct {
     Unit(oneshot::Receiver<Result<()>>),
     User(oneshot::Receiver<Result<User>>),
+    Blob(oneshot::Receiver<Result<super::command::BlobAnswer>>),
 }
 
 struct Harness<B: Backend = SqliteBackend> {
@@ -1028,6 +1140,8 @@ struct Harness<B: Backend = SqliteBackend> {
     creating: Vec<(RequestId, usize)>,
     /// Users signing up in the current batch.
     signing_up: Vec<(RequestId, usize)>,
+    /// Uploads created in the current batch, by request id.
+    creating_uploads: Vec<(RequestId, usize)>,
 }
 
 impl Harness<SqliteBackend> {
@@ -1103,6 +1217,7 @@ impl<B: Backend> Harness<B> {
             direct: Vec::new(),
             creating: Vec::new(),
             signing_up: Vec::new(),
+            creating_uploads: Vec::new(),
         };
         for i in 0..NAMES {
             this.model.users.push(MUser {
@@ -1350,6 +1465,14 @@ impl<B: Backend> Harness<B> {
     fn step(&mut self, step: &Step) {
         match step {
             Step::Cut => self.cut(),
+            Step::BlobCreate { .. }
+            | Step::BlobLease { .. }
+            | Step::BlobCheckpoint { .. }
+            | Step::BlobRenew { .. }
+            | Step::BlobFinish { .. }
+            | Step::BlobRelease { .. }
+            | Step::BlobCancel { .. }
+            | Step::BlobSweep => self.blob_step(step),
             Step::SignUp(n) => self.sign_up(*n as usize % NAMES, None),
             Step::SignUpInvited { name, invite } => {
                 let invite = *invite as usize % (self.model.invites.len() + 1);
@@ -1834,6 +1957,24 @@ impl<B: Backend> Harness<B> {
                 }
             }
         }
+        for (id, upload) in std::mem::take(&mut self.creating_uploads) {
+            let pos = self
+                .direct
+                .iter()
+                .position(|(r, _)| *r == id)
+                .expect("a create's reply");
+            if let (_, Direct::Blob(rx)) = &mut self.direct[pos] {
+                match rx.try_recv() {
+                    Ok(Ok(answer)) => {
+                        if let super::command::BlobAnswer::Upload { row, .. } = &answer {
+                            self.model.uploads[upload].id = Some(row.id);
+                        }
+                        self.direct[pos].1 = Direct::Blob(settled(Ok(answer)));
+                    }
+                    other => panic!("upload create {id} answered {other:?}"),
+                }
+            }
+        }
         for (id, conv) in std::mem::take(&mut self.creating) {
             let conn = self
                 .model
@@ -1865,6 +2006,10 @@ impl<B: Backend> Harness<B> {
                 },
                 Direct::User(mut rx) => match rx.try_recv().expect("answered after the commit") {
                     Ok(user) => Expect::User(names.user(user.uid)),
+                    Err(e) => Expect::Refused(e.to_body().code),
+                },
+                Direct::Blob(mut rx) => match rx.try_recv().expect("answered after the commit") {
+                    Ok(answer) => Expect::Blob(self.blob_expect(answer)),
                     Err(e) => Expect::Refused(e.to_body().code),
                 },
             };
@@ -2089,6 +2234,7 @@ impl<B: Backend> Harness<B> {
     /// the cursor before the batch, every conversation's messages, and every member's (and
     /// former member's) state and view.
     fn check_reads<R: ReadConn>(&self, db: &R, version_before: u64) {
+        self.check_blobs(db);
         let names = Names::new(&self.model);
         for (u, user) in self.model.users.iter().enumerate() {
             let Some(uid) = user.uid else { continue };
@@ -2208,6 +2354,375 @@ impl<B: Backend> Harness<B> {
 }
 
 /// A receiver that already holds its value.
+impl<B: Backend> Harness<B> {
+    /// Uploads a client could name: created in an earlier batch (live or gone).
+    fn known_uploads(&self) -> Vec<usize> {
+        (0..self.model.uploads.len())
+            .filter(|&k| self.model.uploads[k].id.is_some())
+            .collect()
+    }
+
+    fn push_blob(&mut self, cmd: super::command::BlobCmd, expect: BlobExpect) -> RequestId {
+        self.push_blob_expecting(cmd, Expect::Blob(expect))
+    }
+
+    fn push_blob_expecting(&mut self, cmd: super::command::BlobCmd, expect: Expect) -> RequestId {
+        let id = self.request_id();
+        let (tx, rx) = oneshot::channel();
+        self.batch.push(WriteCmd::Blob {
+            cmd,
+            reply: Reply::Direct(tx),
+        });
+        self.direct.push((id, Direct::Blob(rx)));
+        self.model.expect.insert(id, expect);
+        id
+    }
+
+    /// The upload's owner, or (a stranger) any other known user.
+    fn upload_caller(&self, upload: usize, stranger: bool) -> usize {
+        let owner = self.model.uploads[upload].user;
+        if stranger {
+            if let Some(other) = self
+                .known_users()
+                .into_iter()
+                .find(|&u| u != owner && u != GHOST)
+            {
+                return other;
+            }
+        }
+        owner
+    }
+
+    /// The refusal a lease holder's command meets, if any (`leased` in the rules).
+    fn lease_refusal(&self, upload: usize, token: u64) -> Option<Expect> {
+        let u = &self.model.uploads[upload];
+        if !u.live {
+            Some(Expect::Refused(ErrorCode::UploadNotFound))
+        } else if u.lease != Some(token) {
+            Some(Expect::Refused(ErrorCode::UploadBusy))
+        } else {
+            None
+        }
+    }
+
+    fn blob_step(&mut self, step: &Step) {
+        use super::command::BlobCmd;
+        let fixed = |n: u8| u64::from(n);
+        match *step {
+            Step::BlobCreate {
+                user,
+                content,
+                short_lived,
+            } => {
+                let users: Vec<usize> = self
+                    .known_users()
+                    .into_iter()
+                    .filter(|&u| u != GHOST)
+                    .collect();
+                let Some(user) = Self::pick(&users, user) else {
+                    return;
+                };
+                let c = content as usize % BLOB_CONTENTS;
+                let cmd = BlobCmd::Create {
+                    uid: self.uid(user),
+                    sha256: blob_sha(c),
+                    size: BLOB_SIZES[c],
+                    limits: crate::blobs::UploadLimits {
+                        max_upload_bytes: BLOB_MAX,
+                        quota_bytes: BLOB_QUOTA,
+                        uploads_in_progress: BLOB_IN_PROGRESS,
+                        expiry_ms: if short_lived { 0 } else { 3_600_000 },
+                    },
+                };
+                let m = &mut self.model;
+                if m.claims.contains(&(user, c)) {
+                    self.push_blob(cmd, BlobExpect::Have(c));
+                    return;
+                }
+                if let Some(k) = (0..m.uploads.len()).find(|&k| {
+                    let u = &m.uploads[k];
+                    u.live && !u.expired && u.user == user && u.content == c
+                }) {
+                    let received = m.uploads[k].received;
+                    self.push_blob(
+                        cmd,
+                        BlobExpect::Upload {
+                            upload: k,
+                            received,
+                            created: false,
+                        },
+                    );
+                    return;
+                }
+                let mine = || {
+                    m.uploads
+                        .iter()
+                        .filter(|u| u.live && !u.expired && u.user == user)
+                };
+                let count = mine().count() as u32;
+                let bytes: u64 = mine().map(|u| BLOB_SIZES[u.content]).sum::<u64>()
+                    + m.claims
+                        .iter()
+                        .filter(|(u, _)| *u == user)
+                        .map(|(_, c)| BLOB_SIZES[*c])
+                        .sum::<u64>();
+                let refusal = if BLOB_SIZES[c] > BLOB_MAX {
+                    Some(ErrorCode::TooLarge)
+                } else if count >= BLOB_IN_PROGRESS {
+                    Some(ErrorCode::TooManyUploads)
+                } else if bytes + BLOB_SIZES[c] > BLOB_QUOTA {
+                    Some(ErrorCode::QuotaExceeded)
+                } else {
+                    None
+                };
+                if let Some(code) = refusal {
+                    self.push_blob_expecting(cmd, Expect::Refused(code));
+                    return;
+                }
+                // The caller's expired uploads make way.
+                let m = &mut self.model;
+                for u in m.uploads.iter_mut() {
+                    if u.live && u.user == user && u.expired {
+                        u.live = false;
+                    }
+                }
+                let k = m.uploads.len();
+                m.uploads.push(MUpload {
+                    id: None,
+                    user,
+                    content: c,
+                    received: 0,
+                    lease: None,
+                    expired: short_lived,
+                    live: true,
+                });
+                let id = self.push_blob(
+                    cmd,
+                    BlobExpect::Upload {
+                        upload: k,
+                        received: 0,
+                        created: true,
+                    },
+                );
+                self.creating_uploads.push((id, k));
+            }
+            Step::BlobLease {
+                upload,
+                token,
+                stranger,
+                wrong_offset,
+            } => {
+                let Some(k) = Self::pick(&self.known_uploads(), upload) else {
+                    return;
+                };
+                let caller = self.upload_caller(k, stranger);
+                let u = self.model.uploads[k].clone();
+                let offset = u.received + u64::from(wrong_offset);
+                let cmd = BlobCmd::Lease {
+                    id: u.id.expect("known"),
+                    uid: self.uid(caller),
+                    offset,
+                    token: fixed(token),
+                };
+                let expect = if !u.live || u.expired || caller != u.user {
+                    Expect::Refused(ErrorCode::UploadNotFound)
+                } else if u.lease.is_some() {
+                    Expect::Blob(BlobExpect::Busy)
+                } else if offset != u.received {
+                    Expect::Blob(BlobExpect::Offset(u.received))
+                } else {
+                    self.model.uploads[k].lease = Some(fixed(token));
+                    Expect::Blob(BlobExpect::Upload {
+                        upload: k,
+                        received: u.received,
+                        created: false,
+                    })
+                };
+                self.push_blob_expecting(cmd, expect);
+            }
+            Step::BlobCheckpoint {
+                upload,
+                token,
+                stale_from,
+                advance,
+            } => {
+                let Some(k) = Self::pick(&self.known_uploads(), upload) else {
+                    return;
+                };
+                let u = self.model.uploads[k].clone();
+                let from = u.received + u64::from(stale_from);
+                let to = from + BLOB_STEPS[advance as usize % BLOB_STEPS.len()];
+                let cmd = BlobCmd::Checkpoint {
+                    id: u.id.expect("known"),
+                    token: fixed(token),
+                    from,
+                    to,
+                    hash_state: vec![advance; 8],
+                    kind: None,
+                    expiry_ms: 3_600_000,
+                };
+                let expect = match self.lease_refusal(k, fixed(token)) {
+                    Some(refusal) => refusal,
+                    None if from != u.received || to <= from || to > BLOB_SIZES[u.content] => {
+                        Expect::Refused(ErrorCode::OffsetMismatch)
+                    }
+                    None => {
+                        let m = &mut self.model.uploads[k];
+                        m.received = to;
+                        m.expired = false;
+                        Expect::Blob(BlobExpect::Done)
+                    }
+                };
+                self.push_blob_expecting(cmd, expect);
+            }
+            Step::BlobRenew { upload, token } => {
+                let Some(k) = Self::pick(&self.known_uploads(), upload) else {
+                    return;
+                };
+                let cmd = BlobCmd::Renew {
+                    id: self.model.uploads[k].id.expect("known"),
+                    token: fixed(token),
+                };
+                let expect = self
+                    .lease_refusal(k, fixed(token))
+                    .unwrap_or(Expect::Blob(BlobExpect::Done));
+                self.push_blob_expecting(cmd, expect);
+            }
+            Step::BlobFinish { upload, token } => {
+                let Some(k) = Self::pick(&self.known_uploads(), upload) else {
+                    return;
+                };
+                let u = self.model.uploads[k].clone();
+                let cmd = BlobCmd::Finish {
+                    id: u.id.expect("known"),
+                    token: fixed(token),
+                    object_key: format!("objects/{k}"),
+                    kind: crate::blobs::Kind::Other,
+                };
+                let expect = match self.lease_refusal(k, fixed(token)) {
+                    Some(refusal) => refusal,
+                    None => {
+                        let m = &mut self.model;
+                        m.uploads[k].live = false;
+                        let discard = !m.blobs.insert(u.content);
+                        m.claims.insert((u.user, u.content));
+                        Expect::Blob(BlobExpect::Finished {
+                            content: u.content,
+                            discard,
+                        })
+                    }
+                };
+                self.push_blob_expecting(cmd, expect);
+            }
+            Step::BlobRelease { upload, token } => {
+                let Some(k) = Self::pick(&self.known_uploads(), upload) else {
+                    return;
+                };
+                let cmd = BlobCmd::Release {
+                    id: self.model.uploads[k].id.expect("known"),
+                    token: fixed(token),
+                };
+                if self.lease_refusal(k, fixed(token)).is_none() {
+                    self.model.uploads[k].lease = None;
+                }
+                self.push_blob(cmd, BlobExpect::Done);
+            }
+            Step::BlobCancel { upload, stranger } => {
+                let Some(k) = Self::pick(&self.known_uploads(), upload) else {
+                    return;
+                };
+                let caller = self.upload_caller(k, stranger);
+                let cmd = BlobCmd::Cancel {
+                    id: self.model.uploads[k].id.expect("known"),
+                    uid: self.uid(caller),
+                };
+                if caller == self.model.uploads[k].user {
+                    self.model.uploads[k].live = false;
+                }
+                self.push_blob(cmd, BlobExpect::Done);
+            }
+            Step::BlobSweep => {
+                let mut swept = 0;
+                for u in self.model.uploads.iter_mut() {
+                    if u.live && u.expired {
+                        u.live = false;
+                        swept += 1;
+                    }
+                }
+                self.push_blob(
+                    super::command::BlobCmd::Sweep { limit: 1_000 },
+                    BlobExpect::Swept(swept),
+                );
+            }
+            _ => unreachable!("not a blob step"),
+        }
+    }
+
+    /// A blob answer in the model's terms.
+    fn blob_expect(&self, answer: super::command::BlobAnswer) -> BlobExpect {
+        use super::command::BlobAnswer;
+        let content = |sha: crate::blobs::BlobId| {
+            (0..BLOB_CONTENTS)
+                .find(|&c| blob_sha(c) == sha)
+                .expect("a model content")
+        };
+        let upload = |id: crate::blobs::UploadId| {
+            self.model
+                .uploads
+                .iter()
+                .position(|u| u.id == Some(id))
+                .expect("a model upload")
+        };
+        match answer {
+            BlobAnswer::Blob(blob) => BlobExpect::Have(content(blob.sha256)),
+            BlobAnswer::Upload { row, created, .. } => BlobExpect::Upload {
+                upload: upload(row.id),
+                received: row.received,
+                created,
+            },
+            BlobAnswer::Busy { .. } => BlobExpect::Busy,
+            BlobAnswer::Offset(at) => BlobExpect::Offset(at),
+            BlobAnswer::Finished { blob, discard } => {
+                assert_eq!(blob.size, BLOB_SIZES[content(blob.sha256)]);
+                BlobExpect::Finished {
+                    content: content(blob.sha256),
+                    discard: discard.is_some(),
+                }
+            }
+            BlobAnswer::Swept(ids) => BlobExpect::Swept(ids.len()),
+            BlobAnswer::Done => BlobExpect::Done,
+        }
+    }
+
+    /// The uploads stored, and who may read which blob, against the model.
+    fn check_blobs<R: ReadConn>(&self, db: &R) {
+        for (k, u) in self.model.uploads.iter().enumerate() {
+            let Some(id) = u.id else { continue };
+            let stored = db.upload(id).unwrap();
+            match (&stored, u.live) {
+                (None, false) => {}
+                (Some(row), true) => {
+                    assert_eq!(row.received, u.received, "upload {k}'s offset");
+                    assert_eq!(row.uid, self.uid(u.user), "upload {k}'s owner");
+                    assert_eq!(row.sha256, blob_sha(u.content));
+                }
+                _ => panic!("upload {k}: stored {stored:?}, the model has {u:?}"),
+            }
+        }
+        for (user, m) in self.model.users.iter().enumerate() {
+            let Some(uid) = m.uid else { continue };
+            for (c, size) in BLOB_SIZES.into_iter().enumerate() {
+                let visible = db.visible_blob(uid, blob_sha(c)).unwrap();
+                assert_eq!(
+                    visible.as_ref().map(|b| b.size),
+                    self.model.claims.contains(&(user, c)).then_some(size),
+                    "user {user} reading content {c}"
+                );
+            }
+        }
+    }
+}
+
 fn settled<T>(value: Result<T>) -> oneshot::Receiver<Result<T>> {
     let (tx, rx) = oneshot::channel();
     let _ = tx.send(value);

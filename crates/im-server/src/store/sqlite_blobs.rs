@@ -169,22 +169,30 @@ pub fn delete_upload(conn: &Connection, id: UploadId) -> Result<()> {
     Ok(())
 }
 
-pub fn expired_uploads(conn: &Connection, uid: Uid, now: Millis) -> Result<Vec<UploadId>> {
-    let mut statement =
-        conn.prepare_cached("SELECT id FROM uploads WHERE uid = ?1 AND expires_at <= ?2")?;
+pub fn expired_uploads(
+    conn: &Connection,
+    uid: Option<Uid>,
+    now: Millis,
+    limit: u32,
+) -> Result<Vec<UploadId>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id FROM uploads WHERE (?1 IS NULL OR uid = ?1) AND expires_at <= ?2 LIMIT ?3",
+    )?;
     let ids = statement
-        .query_map(params![uid.as_bytes(), now], |r| Ok(UploadId(bytes(r, 0)?)))?
+        .query_map(params![uid.as_ref().map(Uid::as_bytes), now, limit], |r| {
+            Ok(UploadId(bytes(r, 0)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(ids)
 }
 
-pub fn upload_usage(conn: &Connection, uid: Uid) -> Result<(u32, u64)> {
+pub fn upload_usage(conn: &Connection, uid: Uid, now: Millis) -> Result<(u32, u64)> {
     Ok(conn
         .prepare_cached(
-            "SELECT (SELECT count(*) FROM uploads WHERE uid = ?1),
-                    (SELECT coalesce(sum(size), 0) FROM uploads WHERE uid = ?1)
+            "SELECT (SELECT count(*) FROM uploads WHERE uid = ?1 AND expires_at > ?2),
+                    (SELECT coalesce(sum(size), 0) FROM uploads WHERE uid = ?1 AND expires_at > ?2)
                   + (SELECT coalesce(sum(b.size), 0) FROM blob_claims c
                      JOIN blobs b ON b.sha256 = c.sha256 WHERE c.uid = ?1)",
         )?
-        .query_row([uid.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        .query_row(params![uid.as_bytes(), now], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }

@@ -492,12 +492,12 @@ impl WriteTx for SqliteTx<'_> {
         super::sqlite_blobs::delete_upload(self.conn, id)
     }
 
-    fn expired_uploads(&self, uid: Uid, now: Millis) -> Result<Vec<UploadId>> {
-        super::sqlite_blobs::expired_uploads(self.conn, uid, now)
+    fn expired_uploads(&self, uid: Option<Uid>, now: Millis, limit: u32) -> Result<Vec<UploadId>> {
+        super::sqlite_blobs::expired_uploads(self.conn, uid, now, limit)
     }
 
-    fn upload_usage(&self, uid: Uid) -> Result<(u32, u64)> {
-        super::sqlite_blobs::upload_usage(self.conn, uid)
+    fn upload_usage(&self, uid: Uid, now: Millis) -> Result<(u32, u64)> {
+        super::sqlite_blobs::upload_usage(self.conn, uid, now)
     }
 
     fn note_probe(&self, at: Millis) -> Result<()> {

@@ -142,10 +142,11 @@ pub trait WriteTx {
     fn update_upload(&self, upload: &UploadRow) -> Result<()>;
     /// Deletes an upload; nothing if it is gone.
     fn delete_upload(&self, id: UploadId) -> Result<()>;
-    /// A user's uploads that expired by `now`.
-    fn expired_uploads(&self, uid: Uid, now: Millis) -> Result<Vec<UploadId>>;
-    /// A user's unfinished uploads, and the bytes of those and of the blobs they claim.
-    fn upload_usage(&self, uid: Uid) -> Result<(u32, u64)>;
+    /// Uploads (a user's, or anyone's) that expired by `now`, at most `limit` of them.
+    fn expired_uploads(&self, uid: Option<Uid>, now: Millis, limit: u32) -> Result<Vec<UploadId>>;
+    /// A user's unfinished uploads that have not expired by `now`, and the bytes of those and
+    /// of the blobs they claim.
+    fn upload_usage(&self, uid: Uid, now: Millis) -> Result<(u32, u64)>;
 
     /// Records when the database last took a write probe (a health check).
     fn note_probe(&self, at: Millis) -> Result<()>;

@@ -170,24 +170,35 @@ pub(super) fn delete_upload(db: &PgConn, id: UploadId) -> Result<()> {
         .map(drop)
 }
 
-pub(super) fn expired_uploads(db: &PgConn, uid: Uid, now: Millis) -> Result<Vec<UploadId>> {
+pub(super) fn expired_uploads(
+    db: &PgConn,
+    uid: Option<Uid>,
+    now: Millis,
+    limit: u32,
+) -> Result<Vec<UploadId>> {
     db.query(
-        "SELECT id FROM uploads WHERE uid = $1 AND expires_at <= $2",
-        &[&uid.as_bytes().as_slice(), &now],
+        "SELECT id FROM uploads WHERE ($1::bytea IS NULL OR uid = $1) AND expires_at <= $2
+         LIMIT $3",
+        &[
+            &uid.as_ref().map(|u| u.as_bytes().as_slice()),
+            &now,
+            &i64::from(limit),
+        ],
     )?
     .iter()
     .map(|r| Ok(UploadId(bytes(r, 0)?)))
     .collect()
 }
 
-pub(super) fn upload_usage(db: &PgConn, uid: Uid) -> Result<(u32, u64)> {
+pub(super) fn upload_usage(db: &PgConn, uid: Uid, now: Millis) -> Result<(u32, u64)> {
     let row = db
         .query_opt(
-            "SELECT (SELECT count(*) FROM uploads WHERE uid = $1),
-                    (SELECT coalesce(sum(size), 0) FROM uploads WHERE uid = $1)::bigint
+            "SELECT (SELECT count(*) FROM uploads WHERE uid = $1 AND expires_at > $2),
+                    (SELECT coalesce(sum(size), 0) FROM uploads
+                     WHERE uid = $1 AND expires_at > $2)::bigint
                   + (SELECT coalesce(sum(b.size), 0) FROM blob_claims c
                      JOIN blobs b ON b.sha256 = c.sha256 WHERE c.uid = $1)::bigint",
-            &[&uid.as_bytes().as_slice()],
+            &[&uid.as_bytes().as_slice(), &now],
         )?
         .ok_or_else(|| Error::Corrupt("no usage row".into()))?;
     let count: i64 = row.get(0);

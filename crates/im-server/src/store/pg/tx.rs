@@ -1028,14 +1028,14 @@ impl WriteTx for PgTx<'_> {
         super::blobs::delete_upload(self.db, id)
     }
 
-    fn expired_uploads(&self, uid: Uid, now: Millis) -> Result<Vec<UploadId>> {
+    fn expired_uploads(&self, uid: Option<Uid>, now: Millis, limit: u32) -> Result<Vec<UploadId>> {
         self.flush()?;
-        super::blobs::expired_uploads(self.db, uid, now)
+        super::blobs::expired_uploads(self.db, uid, now, limit)
     }
 
-    fn upload_usage(&self, uid: Uid) -> Result<(u32, u64)> {
+    fn upload_usage(&self, uid: Uid, now: Millis) -> Result<(u32, u64)> {
         self.flush()?;
-        super::blobs::upload_usage(self.db, uid)
+        super::blobs::upload_usage(self.db, uid, now)
     }
 
     fn note_probe(&self, at: Millis) -> Result<()> {

@@ -31,16 +31,14 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &BlobCmd) -> Result<Value> {
                 })?;
                 return Ok(Value::Blob(BlobAnswer::Blob(blob)));
             }
-            let expired = ctx.tx.expired_uploads(*uid, now)?;
-            for id in &expired {
-                ctx.tx.delete_upload(*id)?;
-            }
             if let Some(row) = ctx.tx.upload_of(*uid, *sha256)? {
-                return Ok(Value::Blob(BlobAnswer::Upload {
-                    row,
-                    created: false,
-                    expired,
-                }));
+                if row.expires_at > now {
+                    return Ok(Value::Blob(BlobAnswer::Upload {
+                        row,
+                        created: false,
+                        expired: Vec::new(),
+                    }));
+                }
             }
             if *size > limits.max_upload_bytes {
                 return Err(refused(
@@ -51,7 +49,7 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &BlobCmd) -> Result<Value> {
                     ),
                 ));
             }
-            let (count, bytes) = ctx.tx.upload_usage(*uid)?;
+            let (count, bytes) = ctx.tx.upload_usage(*uid, now)?;
             if limits.uploads_in_progress > 0 && count >= limits.uploads_in_progress {
                 return Err(refused(
                     ErrorCode::TooManyUploads,
@@ -67,6 +65,12 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &BlobCmd) -> Result<Value> {
                         limits.quota_bytes
                     ),
                 ));
+            }
+            // Refusals write nothing; now the caller's expired uploads make way (one of them
+            // may be of this very content).
+            let expired = ctx.tx.expired_uploads(Some(*uid), now, u32::MAX)?;
+            for id in &expired {
+                ctx.tx.delete_upload(*id)?;
             }
             let row = UploadRow {
                 id: crate::blobs::UploadId::random(),
@@ -176,6 +180,13 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &BlobCmd) -> Result<Value> {
                 }
             }
             BlobAnswer::Done
+        }
+        BlobCmd::Sweep { limit } => {
+            let expired = ctx.tx.expired_uploads(None, now, *limit)?;
+            for id in &expired {
+                ctx.tx.delete_upload(*id)?;
+            }
+            BlobAnswer::Swept(expired)
         }
         BlobCmd::Cancel { id, uid } => {
             if let Some(row) = ctx.tx.upload(*id)? {
