@@ -158,7 +158,14 @@ impl UiMessage {
             error: None,
             edited_at: m.edited_at,
             recalled: m.body.is_recalled(),
-            unsupported: matches!(m.body, im_sdk::MessageBody::Unsupported),
+            // Images and files travel, but this version of the app does not show them yet
+            // (issue 13's next steps): it says so rather than showing a bare name.
+            unsupported: matches!(
+                m.body,
+                im_sdk::MessageBody::Unsupported
+                    | im_sdk::MessageBody::Image(_)
+                    | im_sdk::MessageBody::File(_)
+            ),
             recalled_by_name: None,
             reply_to: None,
             editable_until: None,

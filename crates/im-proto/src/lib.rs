@@ -41,8 +41,9 @@ pub use frame::{
 pub use ids::{BadClientId, BadId, ClientId, ConversationId, MessageId, Uid};
 pub use model::{
     check_display_name, field_limits, is_emoji, normalize_username, BadDisplayName, Conversation,
-    ConversationType, ConversationView, Limits, Message, MessageBody, Millis, Reaction, Receipt,
-    Seq, Typing, User, MAX_REACTIONS,
+    ConversationType, ConversationView, FileContent, ImageContent, Limits, Message, MessageBody,
+    Millis, Reaction, Receipt, Seq, Thumbnail, Typing, User, MAX_FILE_NAME_CHARS, MAX_REACTIONS,
+    MAX_THUMBNAIL_BYTES,
 };
 pub use request::{
     parse_request, AddMembers, BlockState, BlockUser, Blocked, Call, ChangePassword,
@@ -50,9 +51,9 @@ pub use request::{
     GetBlocked, GetConversation, GetMessageChanges, GetMessages, GetUsers, Hello, HelloOk,
     ListConversations, ListSessions, MarkRead, MessageChanges, MessagePage, MuteConversation,
     MuteState, Op, Ping, Pong, React, ReadMark, RecallMessage, RemoveMembers, Request,
-    RequestError, RequestId, Resume, Resumed, RevokeSession, SendText, SessionInfo, Sessions,
-    SetTyping, SignIn, SignOut, SignUp, SignUpMode, SignedIn, SignedUp, Sync, SyncPage,
-    UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
+    RequestError, RequestId, Resume, Resumed, RevokeSession, SendFile, SendImage, SendText,
+    SessionInfo, Sessions, SetTyping, SignIn, SignOut, SignUp, SignUpMode, SignedIn, SignedUp,
+    Sync, SyncPage, UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
 };
 pub use secret::Secret;
 

@@ -97,6 +97,11 @@ pub enum MessageBody {
         /// The text, at most `max_text_chars` characters.
         text: String,
     },
+    /// An image (`send_image`): its blob, shown through its thumbnail first. (Boxed, as
+    /// `File`: a text message stays small.)
+    Image(Box<ImageContent>),
+    /// A file (`send_file`): its blob, with its name.
+    File(Box<FileContent>),
     /// A message recalled for everyone (`recall_message`): what it said is gone from the server.
     Recalled {
         /// Who recalled it: the sender, or a group's manager.
@@ -132,6 +137,12 @@ impl<'de> Deserialize<'de> for MessageBody {
                     .map_err(D::Error::custom)?
                     .text,
             },
+            // A newer server's image or file with content this version cannot read shows as
+            // unsupported rather than failing the frame (and the page of history it came in).
+            "image" => serde_json::from_value::<Box<ImageContent>>(tagged.content)
+                .map_or(MessageBody::Unsupported, MessageBody::Image),
+            "file" => serde_json::from_value::<Box<FileContent>>(tagged.content)
+                .map_or(MessageBody::Unsupported, MessageBody::File),
             "recalled" => MessageBody::Recalled {
                 by: serde_json::from_value::<RecalledContent>(tagged.content)
                     .map_err(D::Error::custom)?
@@ -148,11 +159,23 @@ impl MessageBody {
         Self::Text { text: text.into() }
     }
 
-    /// The text of a text message; empty for a recalled one.
+    /// The text of a text message, an image's caption, a file's caption or else its name;
+    /// empty for a recalled one.
     pub fn preview(&self) -> &str {
         match self {
             Self::Text { text } => text,
+            Self::Image(image) => image.caption.as_deref().unwrap_or_default(),
+            Self::File(file) => file.caption.as_deref().unwrap_or(&file.name),
             Self::Recalled { .. } | Self::Unsupported => "",
+        }
+    }
+
+    /// The blobs the message names (an image's and its thumbnail's, or a file's).
+    pub fn blobs(&self) -> Vec<&str> {
+        match self {
+            Self::Image(image) => vec![image.blob.as_str(), image.thumbnail.blob.as_str()],
+            Self::File(file) => vec![file.blob.as_str()],
+            _ => Vec::new(),
         }
     }
 
@@ -160,6 +183,8 @@ impl MessageBody {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Text { .. } => "text",
+            Self::Image(_) => "image",
+            Self::File(_) => "file",
             Self::Recalled { .. } => "recalled",
             Self::Unsupported => "unsupported",
         }
@@ -170,6 +195,63 @@ impl MessageBody {
         matches!(self, Self::Recalled { .. })
     }
 }
+
+/// What an image message says (`send_image`'s parameters, and the message's `content`). Its
+/// bytes are a blob uploaded beforehand (PROTOCOL.md §11), named by SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageContent {
+    /// The image's blob: 64 lowercase hex characters (its SHA-256).
+    pub blob: String,
+    /// Its size in bytes (as stored).
+    pub size: u64,
+    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp` (what its bytes are).
+    pub mime: String,
+    /// Its size on screen, in pixels (1 to 32768 each).
+    pub width: u32,
+    pub height: u32,
+    /// A small picture shown until (and instead of) the full image is fetched.
+    pub thumbnail: Thumbnail,
+    /// The file name it had, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Text sent with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+/// An image's thumbnail: a blob of at most [`MAX_THUMBNAIL_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thumbnail {
+    /// Its blob (SHA-256, 64 lowercase hex characters).
+    pub blob: String,
+    pub size: u64,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub mime: String,
+    /// 1 to 1024 pixels each.
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What a file message says (`send_file`'s parameters, and the message's `content`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileContent {
+    /// The file's blob (SHA-256, 64 lowercase hex characters).
+    pub blob: String,
+    /// Its size in bytes (as stored).
+    pub size: u64,
+    /// Its media type as the sender declares it (never trusted to open it).
+    pub mime: String,
+    /// Its name: 1 to 255 characters, no `/` or `\`, no control or text-direction characters.
+    pub name: String,
+    /// Text sent with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+/// The largest thumbnail, in bytes.
+pub const MAX_THUMBNAIL_BYTES: u64 = 256 * 1024;
+/// The longest file name, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -565,9 +647,59 @@ mod tests {
     }
 
     #[test]
+    fn images_and_files_round_trip_with_their_content() {
+        let image = MessageBody::Image(Box::new(ImageContent {
+            blob: "9f".repeat(32),
+            size: 2_481_731,
+            mime: "image/jpeg".into(),
+            width: 3024,
+            height: 4032,
+            thumbnail: Thumbnail {
+                blob: "41".repeat(32),
+                size: 31_877,
+                mime: "image/jpeg".into(),
+                width: 360,
+                height: 480,
+            },
+            name: Some("IMG_2041.jpg".into()),
+            caption: Some("the view from the roof".into()),
+        }));
+        let json = serde_json::to_value(&image).unwrap();
+        assert_eq!(json["type"], "image");
+        assert_eq!(json["content"]["thumbnail"]["width"], 360);
+        assert_eq!(serde_json::from_value::<MessageBody>(json).unwrap(), image);
+        assert_eq!(image.preview(), "the view from the roof");
+        assert_eq!(image.blobs(), ["9f".repeat(32), "41".repeat(32)]);
+
+        let file = MessageBody::File(Box::new(FileContent {
+            blob: "c0".repeat(32),
+            size: 52_428_800,
+            mime: "application/pdf".into(),
+            name: "Q3 report.pdf".into(),
+            caption: None,
+        }));
+        let json = serde_json::to_value(&file).unwrap();
+        assert_eq!(json["type"], "file");
+        assert!(
+            json["content"].get("caption").is_none(),
+            "no caption: absent"
+        );
+        assert_eq!(serde_json::from_value::<MessageBody>(json).unwrap(), file);
+        assert_eq!(
+            file.preview(),
+            "Q3 report.pdf",
+            "a file without a caption: its name"
+        );
+    }
+
+    #[test]
     fn a_type_from_a_newer_server_reads_as_unsupported() {
-        let json = r#"{"id":"01a2142b1cd2710eb2c140dd4c2b3c91","conversation_id":"0eebf6e330b64d92bc607f41309d62b7","seq":3,"from":"62c55add6b6f43c4bfd9c4547b597b7a","client_id":"c3","timestamp":1,"type":"image","content":{"blob":"ab","width":4,"height":3}}"#;
+        let json = r#"{"id":"01a2142b1cd2710eb2c140dd4c2b3c91","conversation_id":"0eebf6e330b64d92bc607f41309d62b7","seq":3,"from":"62c55add6b6f43c4bfd9c4547b597b7a","client_id":"c3","timestamp":1,"type":"video","content":{"blob":"ab","width":4,"height":3}}"#;
         let m: Message = serde_json::from_str(json).unwrap();
+        assert_eq!(m.body, MessageBody::Unsupported);
+        // An image whose content this version cannot read, too.
+        let odd_image = json.replace(r#""type":"video""#, r#""type":"image""#);
+        let m: Message = serde_json::from_str(&odd_image).unwrap();
         assert_eq!(m.body, MessageBody::Unsupported);
         assert_eq!((m.seq, m.body.preview()), (3, ""));
         let event = format!(r#"{{"type":"event","event":"message","data":{json}}}"#);

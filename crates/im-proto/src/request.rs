@@ -111,6 +111,10 @@ ops! {
     RemoveMembers(RemoveMembers) = "remove_members" -> Conversation;
     /// Sends a text message; acked once committed.
     SendText(SendText) = "send_text" -> Message;
+    /// Sends an image uploaded beforehand (its blob and its thumbnail's); acked once committed.
+    SendImage(SendImage) = "send_image" -> Message;
+    /// Sends a file uploaded beforehand; acked once committed.
+    SendFile(SendFile) = "send_file" -> Message;
     /// Replaces the text of one of the caller's text messages (within `edit_window_ms`).
     EditMessage(EditMessage) = "edit_message" -> Message;
     /// Recalls a message for everyone: its sender within `recall_window_ms`, or a group's manager.
@@ -487,6 +491,41 @@ pub struct SendText {
     pub mention_all: bool,
 }
 
+/// `send_image` parameters: those of `send_text` but the text, and the image's content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendImage {
+    pub conversation_id: ConversationId,
+    /// The idempotency key, as for `send_text`.
+    pub client_id: ClientId,
+    /// What the message says (becomes its `content`). Boxed: a request is held while it is
+    /// handled, and most are far smaller.
+    #[serde(flatten)]
+    pub image: Box<crate::ImageContent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Uid>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_all: bool,
+}
+
+/// `send_file` parameters: those of `send_text` but the text, and the file's content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendFile {
+    pub conversation_id: ConversationId,
+    /// The idempotency key, as for `send_text`.
+    pub client_id: ClientId,
+    /// What the message says (becomes its `content`). Boxed, as `send_image`'s.
+    #[serde(flatten)]
+    pub file: Box<crate::FileContent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Uid>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_all: bool,
+}
+
 /// `react` parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct React {
@@ -841,6 +880,45 @@ mod tests {
                 reply_to: Some(1),
                 mentions: vec![Uid::random()],
                 mention_all: true,
+            }
+            .into(),
+            SendImage {
+                conversation_id: ConversationId::random(),
+                client_id: "i1".parse().unwrap(),
+                image: Box::new(crate::ImageContent {
+                    blob: "9f".repeat(32),
+                    size: 2_481_731,
+                    mime: "image/jpeg".into(),
+                    width: 3024,
+                    height: 4032,
+                    thumbnail: crate::Thumbnail {
+                        blob: "41".repeat(32),
+                        size: 31_877,
+                        mime: "image/jpeg".into(),
+                        width: 360,
+                        height: 480,
+                    },
+                    name: Some("IMG_2041.jpg".into()),
+                    caption: Some("the view".into()),
+                }),
+                reply_to: Some(2),
+                mentions: vec![],
+                mention_all: false,
+            }
+            .into(),
+            SendFile {
+                conversation_id: ConversationId::random(),
+                client_id: "f1".parse().unwrap(),
+                file: Box::new(crate::FileContent {
+                    blob: "c0".repeat(32),
+                    size: 52_428_800,
+                    mime: "application/pdf".into(),
+                    name: "Q3 report.pdf".into(),
+                    caption: None,
+                }),
+                reply_to: None,
+                mentions: vec![Uid::random()],
+                mention_all: false,
             }
             .into(),
             EditMessage {

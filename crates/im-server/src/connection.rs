@@ -124,7 +124,8 @@ fn request_id_of(text: &str) -> Option<u64> {
     id_and_op(text).0
 }
 
-/// The conversation and client id of a `send_text` frame refused before it was parsed.
+/// The conversation and client id of a send (`send_text`, `send_image`, `send_file`) refused
+/// before it was parsed.
 fn send_key(text: &str) -> Option<(im_proto::ConversationId, im_proto::ClientId)> {
     #[derive(serde::Deserialize)]
     struct SendKey<'a> {
@@ -133,7 +134,8 @@ fn send_key(text: &str) -> Option<(im_proto::ConversationId, im_proto::ClientId)
         client_id: im_proto::ClientId,
     }
     let key: SendKey<'_> = serde_json::from_str(text).ok()?;
-    (key.op == "send_text").then_some((key.conversation_id, key.client_id))
+    matches!(key.op, "send_text" | "send_image" | "send_file")
+        .then_some((key.conversation_id, key.client_id))
 }
 
 /// Answers a connection from an address that has too many open already (HTTP 429) and closes it.

@@ -186,6 +186,10 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "message_blobs",
+        columns: &[("sha256", Bytes), ("conversation_id", Bytes), ("seq", Int8)],
+    },
+    Table {
         name: "server_state",
         columns: &[("key", Text), ("value", Int8)],
     },

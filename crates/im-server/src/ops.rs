@@ -259,20 +259,55 @@ async fn handle(
         }
         Call::SendText(p) => {
             check_text(&p.text, limits.max_text_chars, "send_text")?;
-            if p.reply_to == Some(0) {
-                return Err(refused(
-                    ErrorCode::InvalidParams,
-                    "send_text: reply_to is a seq, 1 or more",
-                ));
-            }
+            check_reply_to(p.reply_to, "send_text")?;
             submit(
                 shared,
                 state,
-                WriteCmd::SendText {
+                WriteCmd::Send {
                     by,
                     conversation_id: p.conversation_id,
                     client_id: p.client_id,
-                    text: p.text,
+                    body: im_proto::MessageBody::Text { text: p.text },
+                    reply_to: p.reply_to,
+                    mentions: p.mentions,
+                    mention_all: p.mention_all,
+                    order: state.frames,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::SendImage(mut p) => {
+            crate::blobs::content::check_image(&mut p.image, content_limits(limits))?;
+            check_reply_to(p.reply_to, "send_image")?;
+            submit(
+                shared,
+                state,
+                WriteCmd::Send {
+                    by,
+                    conversation_id: p.conversation_id,
+                    client_id: p.client_id,
+                    body: im_proto::MessageBody::Image(p.image),
+                    reply_to: p.reply_to,
+                    mentions: p.mentions,
+                    mention_all: p.mention_all,
+                    order: state.frames,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }
+        Call::SendFile(mut p) => {
+            crate::blobs::content::check_file(&mut p.file, content_limits(limits))?;
+            check_reply_to(p.reply_to, "send_file")?;
+            submit(
+                shared,
+                state,
+                WriteCmd::Send {
+                    by,
+                    conversation_id: p.conversation_id,
+                    client_id: p.client_id,
+                    body: im_proto::MessageBody::File(p.file),
                     reply_to: p.reply_to,
                     mentions: p.mentions,
                     mention_all: p.mention_all,
@@ -740,6 +775,24 @@ async fn resume(
 }
 
 /// Refuses a message text that is too long or has nothing but white space.
+/// A reply names a seq: 1 or more.
+fn check_reply_to(reply_to: Option<im_proto::Seq>, op: &str) -> Result<()> {
+    if reply_to == Some(0) {
+        return Err(refused(
+            ErrorCode::InvalidParams,
+            format!("{op}: reply_to is a seq, 1 or more"),
+        ));
+    }
+    Ok(())
+}
+
+fn content_limits(limits: &im_proto::Limits) -> crate::blobs::content::ContentLimits {
+    crate::blobs::content::ContentLimits {
+        max_upload_bytes: limits.max_upload_bytes,
+        max_text_chars: limits.max_text_chars,
+    }
+}
+
 fn check_text(text: &str, max_chars: usize, op: &str) -> Result<()> {
     let chars = text.chars().count();
     if chars > max_chars {

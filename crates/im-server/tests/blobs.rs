@@ -919,3 +919,197 @@ async fn an_upload_cancelled_while_its_last_bytes_arrive_is_not_kept() {
     assert_eq!(end.code(), "upload_not_found");
     assert_eq!(tom.download(&sha_hex(&bytes), &[]).await.status, 404);
 }
+
+fn file_message(
+    conversation_id: im_proto::ConversationId,
+    sha: &str,
+    size: usize,
+    name: &str,
+) -> im_proto::SendFile {
+    im_proto::SendFile {
+        conversation_id,
+        client_id: im_proto::ClientId::random(),
+        file: Box::new(im_proto::FileContent {
+            blob: sha.to_owned(),
+            size: size as u64,
+            mime: "application/pdf".into(),
+            name: name.into(),
+            caption: None,
+        }),
+        reply_to: None,
+        mentions: Vec::new(),
+        mention_all: false,
+    }
+}
+
+#[tokio::test]
+async fn members_read_a_sent_file_until_they_leave_or_it_is_recalled() {
+    let server = server().await;
+    let (mut tom_ws, tom) = Uploader::new(&server, "tom").await;
+    let (mut jerry_ws, jerry) = Uploader::new(&server, "jerry").await;
+    let (_spike_ws, spike) = Uploader::new(&server, "spike").await;
+    let (tyke_ws, tyke) = Uploader::new(&server, "tyke").await;
+    let group = tom_ws
+        .call(im_proto::CreateConversation {
+            user_ids: vec![jerry_ws.uid(), tyke_ws.uid()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .conversation;
+    let bytes = content(50_000, 16);
+    let sha = tom.upload(&bytes).await;
+    assert_eq!(jerry.download(&sha, &[]).await.status, 404, "not sent yet");
+
+    let sent = tom_ws
+        .call(file_message(group.id, &sha, bytes.len(), "Q3 report.pdf"))
+        .await
+        .unwrap();
+    let told = jerry_ws
+        .event_where(|e| match e {
+            im_proto::Event::Message(m) => Some(m),
+            _ => None,
+        })
+        .await;
+    assert_eq!(told, sent, "members are told of the file as sent");
+    assert!(matches!(&sent.body, im_proto::MessageBody::File(f) if f.name == "Q3 report.pdf"));
+    assert!(
+        jerry.download(&sha, &[]).await.body == bytes,
+        "a member reads it"
+    );
+    assert_eq!(spike.download(&sha, &[]).await.code(), "blob_not_found");
+    // Resending the same client id is the same message, whatever the file.
+    let mut again = file_message(group.id, &sha, bytes.len(), "Q3 report.pdf");
+    again.client_id = sent.client_id.clone();
+    assert_eq!(tom_ws.call(again).await.unwrap(), sent);
+
+    // A member who leaves loses access; the others keep it.
+    tom_ws
+        .call(im_proto::RemoveMembers {
+            conversation_id: group.id,
+            user_ids: vec![tyke_ws.uid()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(tyke.download(&sha, &[]).await.status, 404);
+    assert_eq!(jerry.download(&sha, &[]).await.status, 200);
+
+    // Recalled: the members' access goes, the uploader keeps theirs.
+    tom_ws
+        .call(im_proto::RecallMessage {
+            conversation_id: group.id,
+            seq: sent.seq,
+        })
+        .await
+        .unwrap();
+    assert_eq!(jerry.download(&sha, &[]).await.code(), "blob_not_found");
+    assert_eq!(tom.download(&sha, &[]).await.status, 200);
+    // Jerry read it before the recall, but cannot forward it now.
+    let forward = jerry_ws
+        .call(file_message(group.id, &sha, bytes.len(), "Q3 report.pdf"))
+        .await;
+    common::assert_code(forward, im_proto::ErrorCode::BlobNotFound);
+}
+
+#[tokio::test]
+async fn an_image_message_must_match_its_blobs() {
+    let server = server().await;
+    let (mut tom_ws, tom) = Uploader::new(&server, "tom").await;
+    let (jerry_ws, _jerry) = Uploader::new(&server, "jerry").await;
+    let c = tom_ws
+        .call(im_proto::CreateConversation {
+            user_ids: vec![jerry_ws.uid()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .conversation;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(content(40_000, 17));
+    let mut thumb = b"\x89PNG\r\n\x1a\n".to_vec();
+    thumb.extend(content(3_000, 18));
+    let image = tom.upload(&png).await;
+    let thumbnail = tom.upload(&thumb).await;
+    let message = |mime: &str, size: usize, thumb_size: usize| im_proto::SendImage {
+        conversation_id: c.id,
+        client_id: im_proto::ClientId::random(),
+        image: Box::new(im_proto::ImageContent {
+            blob: image.clone(),
+            size: size as u64,
+            mime: mime.into(),
+            width: 800,
+            height: 600,
+            thumbnail: im_proto::Thumbnail {
+                blob: thumbnail.clone(),
+                size: thumb_size as u64,
+                mime: "image/png".into(),
+                width: 400,
+                height: 300,
+            },
+            name: Some("roof.png".into()),
+            caption: Some("the view".into()),
+        }),
+        reply_to: None,
+        mentions: Vec::new(),
+        mention_all: false,
+    };
+    let sent = tom_ws
+        .call(message("image/PNG", png.len(), thumb.len()))
+        .await
+        .unwrap();
+    match &sent.body {
+        im_proto::MessageBody::Image(i) => {
+            assert_eq!(i.mime, "image/png");
+            assert_eq!(i.caption.as_deref(), Some("the view"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sent.body.preview(), "the view");
+    // Read back as stored.
+    let page = tom_ws
+        .call(im_proto::GetMessages {
+            conversation_id: c.id,
+            before: None,
+            after: None,
+            limit: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.messages.last(), Some(&sent));
+
+    for (wrong, code) in [
+        (
+            message("image/jpeg", png.len(), thumb.len()),
+            "blob_mismatch",
+        ),
+        (
+            message("image/png", png.len() + 1, thumb.len()),
+            "blob_mismatch",
+        ),
+        (
+            message("image/png", png.len(), thumb.len() - 1),
+            "blob_mismatch",
+        ),
+        (
+            message("image/tiff", png.len(), thumb.len()),
+            "invalid_params",
+        ),
+        (
+            message("image/png", png.len(), 300 * 1024),
+            "invalid_params",
+        ),
+    ] {
+        let reply = tom_ws.call(wrong).await;
+        assert_eq!(
+            reply.as_ref().map_err(|e| e.code.as_str()).err(),
+            Some(code),
+            "{reply:?}"
+        );
+    }
+    let edit = im_proto::EditMessage {
+        conversation_id: c.id,
+        seq: sent.seq,
+        text: "an image is not edited".into(),
+    };
+    common::assert_code(tom_ws.call(edit).await, im_proto::ErrorCode::NotEditable);
+}

@@ -3,6 +3,8 @@
 //! another node of a cluster), verified against its declared SHA-256 and read back whole and in
 //! ranges; who may read it; one writer at a time; the caps; and every refusal's status, JSON
 //! body and `Im-Error` header. The HTTP base is the WebSocket URL with its path replaced.
+//! Then image and file messages (§5 `send_image`, `send_file`): what they carry, who may read
+//! their blobs (the conversation's members, until a recall), forwarding, and what is refused.
 
 use anyhow::{anyhow, ensure, Context, Result};
 use rand::Rng;
@@ -481,5 +483,225 @@ pub async fn unfinished_uploads_are_capped(cx: Ctx) -> Result<()> {
     for id in ids {
         http.cancel(&id).await?;
     }
+    Ok(())
+}
+
+/// Uploads `bytes` through `http` in one request; the blob's id.
+async fn upload(http: &Http, bytes: &[u8]) -> Result<String> {
+    let sha = sha_hex(bytes);
+    let created = http.create(bytes.len() as u64, &sha).await?;
+    if created.status == 200 && created.json()?["blob"].is_string() {
+        return Ok(sha);
+    }
+    let id = upload_id(&created)?;
+    http.patch(&id, 0, bytes).await?.expect(200, None)?;
+    Ok(sha)
+}
+
+/// Bytes that start like a PNG file (the server tells images by their first bytes).
+fn png_like(size: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend(random_bytes(size - 8));
+    bytes
+}
+
+/// `send_image` and `send_file`: the message carries what was sent (media types lowercased);
+/// the other member gets it as an event and may read its blobs, an outsider may not; a member
+/// may forward a blob it can read into another conversation; a recall takes the members' access
+/// away (the uploader keeps theirs); a blob the sender cannot read is `blob_not_found`, one of
+/// another size or image type `blob_mismatch`.
+pub async fn image_and_file_messages(cx: Ctx) -> Result<()> {
+    chunk_bytes(&cx)?;
+    let mut tom = cx.user("tom").await?;
+    let mut jerry = cx.user("jerry").await?;
+    let spike = cx.user("spike").await?;
+    let tom_http = Http::of(&cx, &tom)?;
+    let jerry_http = Http::of(&cx, &jerry)?;
+    let spike_http = Http::of(&cx, &spike)?;
+    let c = super::support::create(&mut tom, &[jerry.uid()], "t&j").await?;
+    jerry.drain().await?;
+
+    let image = png_like(20_000);
+    let thumbnail = png_like(2_000);
+    let document = random_bytes(30_000);
+    let image_sha = upload(&tom_http, &image).await?;
+    let thumbnail_sha = upload(&tom_http, &thumbnail).await?;
+    let document_sha = upload(&tom_http, &document).await?;
+
+    let sent = tom
+        .ok(
+            "send_image",
+            json!({
+                "conversation_id": c.id, "client_id": super::support::client_id(),
+                "blob": image_sha, "size": image.len(), "mime": "IMAGE/PNG",
+                "width": 640, "height": 480,
+                "thumbnail": {"blob": thumbnail_sha, "size": thumbnail.len(), "mime": "image/png",
+                              "width": 320, "height": 240},
+                "name": "roof.png", "caption": "the view from the roof",
+            }),
+        )
+        .await?;
+    same!(
+        sent["type"].as_str(),
+        Some("image"),
+        "send_image's message type"
+    );
+    let content = &sent["content"];
+    same!(
+        content["blob"].as_str(),
+        Some(image_sha.as_str()),
+        "its blob"
+    );
+    same!(
+        content["mime"].as_str(),
+        Some("image/png"),
+        "its media type, lowercased"
+    );
+    same!(
+        content["thumbnail"]["blob"].as_str(),
+        Some(thumbnail_sha.as_str()),
+        "its thumbnail"
+    );
+    same!(
+        content["caption"].as_str(),
+        Some("the view from the roof"),
+        "its caption"
+    );
+    let event = jerry.next_event().await?;
+    same!(event.name.as_str(), "message", "what jerry is told");
+    same!(
+        event.data["content"],
+        sent["content"],
+        "the image as jerry is told of it"
+    );
+    let read = jerry_http.get(&image_sha, &[]).await?;
+    read.expect(200, None)?;
+    ensure!(
+        read.body == image,
+        "jerry reads the image through the conversation"
+    );
+    jerry_http
+        .get(&thumbnail_sha, &[])
+        .await?
+        .expect(200, None)?;
+    spike_http
+        .get(&image_sha, &[])
+        .await?
+        .expect(404, Some("blob_not_found"))?;
+
+    let file = tom
+        .ok(
+            "send_file",
+            json!({
+                "conversation_id": c.id, "client_id": super::support::client_id(),
+                "blob": document_sha, "size": document.len(), "mime": "application/pdf",
+                "name": "Q3 report.pdf",
+            }),
+        )
+        .await?;
+    same!(
+        file["type"].as_str(),
+        Some("file"),
+        "send_file's message type"
+    );
+    same!(
+        file["content"]["name"].as_str(),
+        Some("Q3 report.pdf"),
+        "the file's name"
+    );
+    jerry.drain().await?;
+    let fetched = jerry_http.get(&document_sha, &[]).await?;
+    fetched.expect(200, None)?;
+    ensure!(fetched.body == document, "jerry reads the file");
+
+    // Jerry forwards the file to Spike: no upload, Spike may read it.
+    let forwarded = super::support::create(&mut jerry, &[spike.uid()], "j&s").await?;
+    jerry
+        .ok(
+            "send_file",
+            json!({
+                "conversation_id": forwarded.id, "client_id": super::support::client_id(),
+                "blob": document_sha, "size": document.len(), "mime": "application/pdf",
+                "name": "Q3 report.pdf",
+            }),
+        )
+        .await?;
+    spike_http
+        .get(&document_sha, &[])
+        .await?
+        .expect(200, None)?;
+
+    // Recalled: the members' access goes; the uploader keeps theirs.
+    let seq = sent["seq"].as_u64().unwrap_or_default();
+    tom.ok(
+        "recall_message",
+        json!({"conversation_id": c.id, "seq": seq}),
+    )
+    .await?;
+    jerry_http
+        .get(&image_sha, &[])
+        .await?
+        .expect(404, Some("blob_not_found"))?;
+    tom_http.get(&image_sha, &[]).await?.expect(200, None)?;
+
+    // Refusals.
+    let file_params = |blob: &str, size: usize| {
+        json!({
+            "conversation_id": c.id, "client_id": super::support::client_id(),
+            "blob": blob, "size": size, "mime": "text/plain", "name": "notes.txt",
+        })
+    };
+    tom.refused(
+        "send_file",
+        file_params(&sha_hex(b"never uploaded"), 14),
+        im_proto::ErrorCode::BlobNotFound,
+    )
+    .await?;
+    tom.refused(
+        "send_file",
+        file_params(&document_sha, document.len() + 1),
+        im_proto::ErrorCode::BlobMismatch,
+    )
+    .await?;
+    // Spike may read Jerry's forwarded file but is no member of Tom's chat.
+    let mut spike = spike;
+    spike
+        .refused(
+            "send_file",
+            file_params(&document_sha, document.len()),
+            im_proto::ErrorCode::NotMember,
+        )
+        .await?;
+    tom.refused(
+        "send_image",
+        json!({
+            "conversation_id": c.id, "client_id": super::support::client_id(),
+            "blob": image_sha, "size": image.len(), "mime": "image/jpeg",
+            "width": 640, "height": 480,
+            "thumbnail": {"blob": thumbnail_sha, "size": thumbnail.len(), "mime": "image/png",
+                          "width": 320, "height": 240},
+        }),
+        im_proto::ErrorCode::BlobMismatch,
+    )
+    .await?;
+    tom.refused(
+        "send_file",
+        json!({
+            "conversation_id": c.id, "client_id": super::support::client_id(),
+            "blob": "NOT-A-HASH", "size": 10, "mime": "text/plain", "name": "x.txt",
+        }),
+        im_proto::ErrorCode::BadId,
+    )
+    .await?;
+    tom.refused(
+        "send_file",
+        json!({
+            "conversation_id": c.id, "client_id": super::support::client_id(),
+            "blob": document_sha, "size": document.len(), "mime": "text/plain",
+            "name": "../../etc/passwd",
+        }),
+        im_proto::ErrorCode::InvalidParams,
+    )
+    .await?;
     Ok(())
 }

@@ -190,6 +190,10 @@ checks! {
     ],
     blobs::one_writer_at_a_time => ["error:upload_busy"],
     blobs::unfinished_uploads_are_capped => ["error:too_many_uploads"],
+    blobs::image_and_file_messages => [
+        "op:send_image", "op:send_file", "error:blob_not_found", "error:blob_mismatch",
+        "error:bad_id", "error:invalid_params", "error:not_member",
+    ],
     limits::rate_limited => ["error:rate_limited"],
     limits::unreadable_frames_are_charged => [
         "error:rate_limited", "error:malformed_frame", "error:unknown_op", "error:bad_id",

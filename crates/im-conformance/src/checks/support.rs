@@ -209,6 +209,15 @@ pub fn params_for(op: &str, c: ConversationId, u: Uid) -> Value {
         "update_conversation" => json!({"conversation_id": c, "title": "taken over"}),
         "add_members" | "remove_members" => json!({"conversation_id": c, "user_ids": [u]}),
         "send_text" => json!({"conversation_id": c, "client_id": client_id(), "text": "let me in"}),
+        "send_image" => json!({
+            "conversation_id": c, "client_id": client_id(), "blob": "a".repeat(64), "size": 10,
+            "mime": "image/png", "width": 10, "height": 10,
+            "thumbnail": {"blob": "b".repeat(64), "size": 10, "mime": "image/png", "width": 10, "height": 10},
+        }),
+        "send_file" => json!({
+            "conversation_id": c, "client_id": client_id(), "blob": "a".repeat(64), "size": 10,
+            "mime": "text/plain", "name": "notes.txt",
+        }),
         "get_messages" => json!({"conversation_id": c}),
         "edit_message" => json!({"conversation_id": c, "seq": 1, "text": "mine now"}),
         "recall_message" => json!({"conversation_id": c, "seq": 1}),
@@ -224,12 +233,14 @@ pub fn params_for(op: &str, c: ConversationId, u: Uid) -> Value {
 }
 
 /// The ops that act on one conversation and need its membership (§5: "member").
-pub const CONVERSATION_OPS: [&str; 13] = [
+pub const CONVERSATION_OPS: [&str; 15] = [
     "get_conversation",
     "update_conversation",
     "add_members",
     "remove_members",
     "send_text",
+    "send_image",
+    "send_file",
     "edit_message",
     "recall_message",
     "react",

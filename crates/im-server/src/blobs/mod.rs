@@ -3,6 +3,7 @@
 //! database knows of them (uploads, blobs, claims) changes through the writer only
 //! (`store/rules/blobs.rs`); this module names those rows and the hashing they rely on.
 
+pub mod content;
 mod dir;
 mod http;
 

@@ -125,11 +125,12 @@ pub enum WriteCmd {
         reply: Reply<Conversation>,
     },
     /// Store a text message.
-    SendText {
+    Send {
         by: Origin,
         conversation_id: ConversationId,
         client_id: ClientId,
-        text: String,
+        /// What it says: a text, an image or a file.
+        body: im_proto::MessageBody,
         /// The seq of the message it replies to.
         reply_to: Option<Seq>,
         /// Members it mentions, and `@all`.
@@ -508,7 +509,7 @@ impl WriteCmd {
                 Value::Conversation(c) => Ok(c),
                 other => Err(mismatch(&other)),
             })),
-            WriteCmd::SendText { reply, .. }
+            WriteCmd::Send { reply, .. }
             | WriteCmd::EditMessage { reply, .. }
             | WriteCmd::React { reply, .. }
             | WriteCmd::RecallMessage { reply, .. } => match (result, reply) {

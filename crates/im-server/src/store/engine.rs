@@ -130,7 +130,7 @@ struct SendKey {
 
 fn send_key(cmd: &WriteCmd) -> Option<SendKey> {
     match cmd {
-        WriteCmd::SendText {
+        WriteCmd::Send {
             conversation_id,
             client_id,
             order,
@@ -369,7 +369,7 @@ impl<B: Backend> Writer<B> {
             .zip(failed)
             .filter_map(|(cmd, failed)| match (cmd, failed) {
                 (
-                    WriteCmd::SendText {
+                    WriteCmd::Send {
                         by,
                         conversation_id,
                         client_id,
@@ -471,7 +471,7 @@ impl<B: Backend> Writer<B> {
     /// conversation.
     fn answer(&mut self, cmd: WriteCmd, result: Result<Value>) -> Answer {
         let key = send_key(&cmd);
-        if let (WriteCmd::SendText { .. }, Ok(Value::Message { json, .. })) = (&cmd, &result) {
+        if let (WriteCmd::Send { .. }, Ok(Value::Message { json, .. })) = (&cmd, &result) {
             match json {
                 None => self.metrics.resend(),
                 Some(_) => self.metrics.messages_stored.increment(1),

@@ -93,11 +93,11 @@ type Answer<T> = oneshot::Receiver<Result<T>>;
 
 fn send(f: &Fixture, from: Uid, client_id: &str, text: &str) -> (WriteCmd, Answer<Message>) {
     let (tx, rx) = oneshot::channel();
-    let cmd = WriteCmd::SendText {
+    let cmd = WriteCmd::Send {
         by: origin(from),
         conversation_id: f.conversation,
         client_id: client_id.parse::<ClientId>().unwrap(),
-        text: text.into(),
+        body: im_proto::MessageBody::text(text),
         reply_to: None,
         mentions: vec![],
         mention_all: false,

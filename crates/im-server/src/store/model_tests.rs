@@ -25,6 +25,10 @@
 //!   messages. (The edit and recall windows are checked against the clock in
 //!   `tests/messaging.rs`.)
 //!
+//! - file messages naming those blobs: sent only by who may read the blob (its uploader, or a
+//!   member of a conversation where it was sent: forwarding), with its stored size; readable by
+//!   each conversation's members while they are members and until the message is recalled;
+//!   not editable;
 //! - uploads and blobs (`rules/blobs.rs`): uploads created (found again, or "you have it") under
 //!   the size cap, the count of unfinished uploads and the storage quota, some expiring at once;
 //!   leases (one token at a time, at the stored offset), checkpoints, renewals, releases,
@@ -136,6 +140,9 @@ enum Step {
         /// Users to mention (members or not), and `@all`.
         mentions: Vec<u8>,
         mention_all: bool,
+        /// A file message instead of a text: which content, and whether its declared size is
+        /// wrong.
+        file: Option<(u8, bool)>,
     },
     React {
         conn: u8,
@@ -233,6 +240,10 @@ enum Step {
         stranger: bool,
     },
     BlobSweep,
+    /// A whole upload in one request, as its owner sends it: lease, then finish.
+    BlobPatch {
+        upload: u8,
+    },
 }
 
 fn read_target() -> impl Strategy<Value = ReadTarget> {
@@ -268,14 +279,16 @@ fn step() -> impl Strategy<Value = Step> {
             prop::option::weighted(0.2, read_target()),
             prop::collection::vec(any::<u8>(), 0..3),
             prop::bool::weighted(0.1),
+            prop::option::weighted(0.25, (any::<u8>(), prop::bool::weighted(0.1))),
         )
-            .prop_map(|(conn, conv, resend, reply, mentions, mention_all)| Step::Send {
+            .prop_map(|(conn, conv, resend, reply, mentions, mention_all, file)| Step::Send {
                 conn,
                 conv,
                 resend,
                 reply,
                 mentions,
                 mention_all,
+                file,
             }),
         3 => (n(), n(), read_target(), 0u8..4, prop::bool::weighted(0.7))
             .prop_map(|(conn, conv, target, emoji, on)| Step::React { conn, conv, target, emoji, on }),
@@ -295,7 +308,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0u8..3, prop::bool::weighted(0.2))
             .prop_map(|(uses, expired)| Step::Invite { uses, expired }),
         1 => (n(), n()).prop_map(|(name, invite)| Step::SignUpInvited { name, invite }),
-        2 => (n(), 0u8..BLOB_CONTENTS as u8, prop::bool::weighted(0.15))
+        4 => (n(), 0u8..BLOB_CONTENTS as u8, prop::bool::weighted(0.15))
             .prop_map(|(user, content, short_lived)| Step::BlobCreate { user, content, short_lived }),
         3 => (n(), 1u8..4, prop::bool::weighted(0.15), prop::bool::weighted(0.15)).prop_map(
             |(upload, token, stranger, wrong_offset)| Step::BlobLease { upload, token, stranger, wrong_offset }
@@ -309,12 +322,15 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (n(), prop::bool::weighted(0.3))
             .prop_map(|(upload, stranger)| Step::BlobCancel { upload, stranger }),
         1 => Just(Step::BlobSweep),
+        4 => n().prop_map(|upload| Step::BlobPatch { upload }),
     ]
 }
 
 /// Contents uploads are made of, by size: the last is over the cap.
-const BLOB_CONTENTS: usize = 3;
-const BLOB_SIZES: [u64; BLOB_CONTENTS] = [400, 900, 1_200];
+/// Enough of them that a user's quota holds only some: the others a user reads only through
+/// messages, so that what a recall or leaving takes away shows.
+const BLOB_CONTENTS: usize = 6;
+const BLOB_SIZES: [u64; BLOB_CONTENTS] = [400, 900, 1_200, 300, 600, 700];
 const BLOB_MAX: u64 = 1_000;
 const BLOB_QUOTA: u64 = 1_500;
 const BLOB_IN_PROGRESS: u32 = 2;
@@ -531,6 +547,8 @@ struct MMessage {
     mentions: Vec<usize>,
     mention_all: bool,
     reactions: Vec<(String, Vec<usize>)>,
+    /// The content a file message names (readable by the members until it is recalled).
+    blob: Option<usize>,
 }
 
 impl MMessage {
@@ -837,6 +855,7 @@ impl Model {
         reply_to: Option<u64>,
         mentions: Vec<usize>,
         mention_all: bool,
+        file: Option<(usize, bool)>,
     ) -> Expect {
         let by = self.conns[conn].user;
         let c = &mut self.convs[conv];
@@ -868,6 +887,15 @@ impl Model {
         if mention_all && !(c.kind == ConversationType::GroupChat && c.manager == by) {
             return Expect::Refused(ErrorCode::NotManager);
         }
+        if let Some((content, wrong_size)) = file {
+            if !self.can_read(by, content) {
+                return Expect::Refused(ErrorCode::BlobNotFound);
+            }
+            if wrong_size {
+                return Expect::Refused(ErrorCode::BlobMismatch);
+            }
+        }
+        let c = &mut self.convs[conv];
         c.last_seq += 1;
         let seq = c.last_seq;
         c.by_client_id.insert((by, client_id.clone()), seq);
@@ -881,6 +909,7 @@ impl Model {
             mentions: mentioned,
             mention_all,
             reactions: Vec::new(),
+            blob: file.map(|(content, _)| content),
         };
         let ev = message.ev(conv, seq, false);
         c.messages.push(message);
@@ -890,6 +919,18 @@ impl Model {
         self.conv_touched.insert(conv);
         self.deliver(&members, ev.clone(), Some(conn));
         Expect::Message(ev)
+    }
+
+    /// Whether `user` may read content `content`: they uploaded it, or they are a member of a
+    /// conversation a message of which (not recalled) names it.
+    fn can_read(&self, user: usize, content: usize) -> bool {
+        self.claims.contains(&(user, content))
+            || self.convs.iter().any(|c| {
+                c.members.contains(&user)
+                    && c.messages
+                        .iter()
+                        .any(|m| m.blob == Some(content) && m.recalled_by.is_none())
+            })
     }
 
     /// Whether the conversation is a single chat where one of the two blocks the other.
@@ -934,7 +975,7 @@ impl Model {
         if m.from != by {
             return Expect::Refused(ErrorCode::NotSender);
         }
-        if m.recalled_by.is_some() {
+        if m.recalled_by.is_some() || m.blob.is_some() {
             return Expect::Refused(ErrorCode::NotEditable);
         }
         if m.text == text {
@@ -1473,6 +1514,25 @@ impl<B: Backend> Harness<B> {
             | Step::BlobRelease { .. }
             | Step::BlobCancel { .. }
             | Step::BlobSweep => self.blob_step(step),
+            Step::BlobPatch { upload } => {
+                // One of the unfinished uploads, as the others step on gone ones enough.
+                let known = self.known_uploads();
+                let live: Vec<usize> = (0..known.len())
+                    .filter(|&i| self.model.uploads[known[i]].live)
+                    .collect();
+                let Some(at) = Self::pick(&live, *upload) else {
+                    return;
+                };
+                let upload = u8::try_from(at).unwrap_or(*upload);
+                // The token no other step uses: this request's own.
+                self.blob_step(&Step::BlobLease {
+                    upload,
+                    token: 9,
+                    stranger: false,
+                    wrong_offset: false,
+                });
+                self.blob_step(&Step::BlobFinish { upload, token: 9 });
+            }
             Step::SignUp(n) => self.sign_up(*n as usize % NAMES, None),
             Step::SignUpInvited { name, invite } => {
                 let invite = *invite as usize % (self.model.invites.len() + 1);
@@ -1677,14 +1737,21 @@ impl<B: Backend> Harness<B> {
                 reply,
                 mentions,
                 mention_all,
+                file,
             } => {
-                let (Some(conn), Some(conv)) = (
-                    Self::pick(&self.ready_conns(), *conn),
-                    Self::pick(&self.known_convs(), *conv),
-                ) else {
+                let Some(conn) = Self::pick(&self.ready_conns(), *conn) else {
                     return;
                 };
                 let user = self.model.conns[conn].user;
+                // A file goes mostly to one of the sender's conversations (else nearly every
+                // one would be refused before its blob is looked at).
+                let mut convs = self.known_convs();
+                if file.is_some() && *conv % 5 != 0 {
+                    convs.retain(|&c| self.model.convs[c].members.contains(&user));
+                }
+                let Some(conv) = Self::pick(&convs, *conv) else {
+                    return;
+                };
                 let used: Vec<String> = self
                     .model
                     .client_ids
@@ -1710,17 +1777,49 @@ impl<B: Backend> Harness<B> {
                     }
                 };
                 let id = self.request_id();
-                let text = format!("text of request {id}");
+                // Mostly a content the sender may read (else sends of files would nearly all be
+                // refused); sometimes any.
+                let sender = self.model.conns[conn].user;
+                let readable: Vec<usize> = (0..BLOB_CONTENTS)
+                    .filter(|&c| self.model.can_read(sender, c))
+                    .collect();
+                let file = file.map(|(n, wrong)| match Self::pick(&readable, n) {
+                    Some(content) if n % 4 != 0 => (content, wrong),
+                    _ => (n as usize % BLOB_CONTENTS, wrong),
+                });
+                let (text, body) = match file {
+                    // A file's preview is its name: the model's text.
+                    Some((content, wrong_size)) => (
+                        format!("file-{content}"),
+                        MessageBody::File(Box::new(im_proto::FileContent {
+                            blob: blob_sha(content).hex(),
+                            size: BLOB_SIZES[content] + u64::from(wrong_size),
+                            mime: "application/octet-stream".into(),
+                            name: format!("file-{content}"),
+                            caption: None,
+                        })),
+                    ),
+                    None => {
+                        let text = format!("text of request {id}");
+                        (text.clone(), MessageBody::text(text))
+                    }
+                };
                 let reply_to = reply.map(|target| self.seq_of(conv, target));
-                let mentioned = self.pick_users(mentions);
-                self.batch.push(WriteCmd::SendText {
+                // Mentions are the texts' business here: a file's are left out (most would name
+                // someone who is not a member, and the file would be refused before its blob).
+                let (mentioned, mention_all) = if file.is_some() {
+                    (Vec::new(), false)
+                } else {
+                    (self.pick_users(mentions), *mention_all)
+                };
+                self.batch.push(WriteCmd::Send {
                     by: self.origin(conn),
                     conversation_id: self.model.convs[conv].id.unwrap(),
                     client_id: client_id.parse().unwrap(),
-                    text: text.clone(),
+                    body,
                     reply_to,
                     mentions: mentioned.iter().map(|&u| self.uid(u)).collect(),
-                    mention_all: *mention_all,
+                    mention_all,
                     order: id,
                     reply: self.frame(conn, id),
                 });
@@ -1731,7 +1830,8 @@ impl<B: Backend> Harness<B> {
                     text,
                     reply_to,
                     mentioned,
-                    *mention_all,
+                    mention_all,
+                    file,
                 );
                 self.expect_frame(conn, id, expect);
             }
@@ -2715,7 +2815,7 @@ impl<B: Backend> Harness<B> {
                 let visible = db.visible_blob(uid, blob_sha(c)).unwrap();
                 assert_eq!(
                     visible.as_ref().map(|b| b.size),
-                    self.model.claims.contains(&(user, c)).then_some(size),
+                    self.model.can_read(user, c).then_some(size),
                     "user {user} reading content {c}"
                 );
             }
@@ -2786,6 +2886,14 @@ impl Names {
     fn message(&self, m: &Message, updated: bool) -> Ev {
         let (text, recalled_by) = match &m.body {
             MessageBody::Text { text } => (text.clone(), None),
+            MessageBody::File(file) => {
+                let content = (0..BLOB_CONTENTS)
+                    .find(|&c| blob_sha(c).hex() == file.blob)
+                    .expect("a model content");
+                assert_eq!(file.size, BLOB_SIZES[content], "a file message's size");
+                assert_eq!(file.name, format!("file-{content}"));
+                (file.name.clone(), None)
+            }
             MessageBody::Recalled { by } => (String::new(), Some(self.user(*by))),
             other => panic!("unexpected body {other:?}"),
         };
@@ -2983,6 +3091,7 @@ fn sends_and_a_rename_in_one_batch_keep_last_seq() {
             reply: None,
             mentions: vec![],
             mention_all: false,
+            file: None,
         },
         Step::Update {
             conn: 3,
@@ -2996,6 +3105,7 @@ fn sends_and_a_rename_in_one_batch_keep_last_seq() {
             reply: None,
             mentions: vec![],
             mention_all: false,
+            file: None,
         },
         Step::Cut,
         Step::Send {
@@ -3005,6 +3115,7 @@ fn sends_and_a_rename_in_one_batch_keep_last_seq() {
             reply: None,
             mentions: vec![],
             mention_all: false,
+            file: None,
         },
         Step::MarkRead {
             conn: 0,
@@ -3027,6 +3138,7 @@ fn batch_interleavings_the_review_named() {
         reply: None,
         mentions: vec![],
         mention_all: false,
+        file: None,
     };
     let steps = [
         // A group of users 0, 1, 2 (connections 0–8; user 3 has 9–11).
@@ -3101,6 +3213,7 @@ fn a_recall_is_synced_once() {
             reply: None,
             mentions: vec![],
             mention_all: false,
+            file: None,
         },
         Step::Cut,
         Step::Recall {

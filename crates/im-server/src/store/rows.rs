@@ -63,6 +63,12 @@ pub fn message_extras(
 pub fn message_body(kind: &str, body: String) -> std::result::Result<MessageBody, String> {
     match kind {
         "text" => Ok(MessageBody::Text { text: body }),
+        "image" => serde_json::from_str(&body)
+            .map(MessageBody::Image)
+            .map_err(|e| format!("image content {body:?}: {e}")),
+        "file" => serde_json::from_str(&body)
+            .map(MessageBody::File)
+            .map_err(|e| format!("file content {body:?}: {e}")),
         "recalled" => Ok(MessageBody::Recalled {
             by: body
                 .parse()
@@ -76,6 +82,12 @@ pub fn message_body(kind: &str, body: String) -> std::result::Result<MessageBody
 pub fn stored_body(body: &MessageBody) -> std::borrow::Cow<'_, str> {
     match body {
         MessageBody::Recalled { by } => by.to_string().into(),
+        MessageBody::Image(image) => serde_json::to_string(image)
+            .expect("contents serialize")
+            .into(),
+        MessageBody::File(file) => serde_json::to_string(file)
+            .expect("contents serialize")
+            .into(),
         other => other.preview().into(),
     }
 }

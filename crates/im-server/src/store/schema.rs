@@ -192,6 +192,19 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         CREATE INDEX uploads_by_expiry ON uploads(expires_at);
         "#,
         ),
+        // Image and file messages: the blobs each names (an image and its thumbnail, or a
+        // file), readable by the conversation's members until the message is recalled.
+        M::up(
+            r#"
+        CREATE TABLE message_blobs (
+            sha256          BLOB NOT NULL REFERENCES blobs(sha256),
+            conversation_id BLOB NOT NULL,
+            seq             INTEGER NOT NULL,
+            PRIMARY KEY (sha256, conversation_id, seq)
+        ) STRICT;
+        CREATE INDEX message_blobs_by_message ON message_blobs(conversation_id, seq);
+        "#,
+        ),
     ])
 });
 

@@ -1,7 +1,7 @@
 //! Uploads, blobs and claims on SQLite: the statements both the writer's transaction
 //! (`sqlite_tx.rs`) and the readers (`read_conn.rs`) run.
 
-use im_proto::{Millis, Uid};
+use im_proto::{ConversationId, Millis, Seq, Uid};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::blobs::{BlobId, BlobRow, Kind, UploadId, UploadRow};
@@ -58,14 +58,18 @@ pub fn blob(conn: &Connection, sha256: BlobId) -> Result<Option<BlobRow>> {
         .optional()?)
 }
 
-/// The blob, if `uid` may read it: they uploaded it. (Through conversations once messages
-/// name blobs.)
+/// The blob, if `uid` may read it: they uploaded it, or they are an active member of a
+/// conversation a message of which (not recalled) names it.
 pub fn visible_blob(conn: &Connection, uid: Uid, sha256: BlobId) -> Result<Option<BlobRow>> {
     Ok(conn
         .prepare_cached(
             "SELECT b.sha256, b.size, b.object_key, b.kind, b.created_at FROM blobs b
              WHERE b.sha256 = ?1
-               AND EXISTS (SELECT 1 FROM blob_claims c WHERE c.uid = ?2 AND c.sha256 = ?1)",
+               AND (EXISTS (SELECT 1 FROM blob_claims c WHERE c.uid = ?2 AND c.sha256 = ?1)
+                    OR EXISTS (SELECT 1 FROM message_blobs mb
+                               JOIN members m ON m.conversation_id = mb.conversation_id
+                                             AND m.uid = ?2 AND m.active = 1
+                               WHERE mb.sha256 = ?1))",
         )?
         .query_row(params![sha256.0.as_slice(), uid.as_bytes()], blob_row)
         .optional()?)
@@ -195,4 +199,26 @@ pub fn upload_usage(conn: &Connection, uid: Uid, now: Millis) -> Result<(u32, u6
                      JOIN blobs b ON b.sha256 = c.sha256 WHERE c.uid = ?1)",
         )?
         .query_row(params![uid.as_bytes(), now], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+pub fn insert_message_blobs(
+    conn: &Connection,
+    id: ConversationId,
+    seq: Seq,
+    blobs: &[BlobId],
+) -> Result<()> {
+    let mut statement = conn.prepare_cached(
+        "INSERT INTO message_blobs (sha256, conversation_id, seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+    )?;
+    for blob in blobs {
+        statement.execute(params![blob.0.as_slice(), id.as_bytes(), seq])?;
+    }
+    Ok(())
+}
+
+pub fn delete_message_blobs(conn: &Connection, id: ConversationId, seq: Seq) -> Result<()> {
+    conn.prepare_cached("DELETE FROM message_blobs WHERE conversation_id = ?1 AND seq = ?2")?
+        .execute(params![id.as_bytes(), seq])?;
+    Ok(())
 }

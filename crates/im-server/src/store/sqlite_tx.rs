@@ -371,7 +371,9 @@ impl WriteTx for SqliteTx<'_> {
 
     fn insert_message(&self, m: &Message) -> Result<bool> {
         let kind = match &m.body {
-            im_proto::MessageBody::Text { .. } => "text",
+            im_proto::MessageBody::Text { .. }
+            | im_proto::MessageBody::Image(_)
+            | im_proto::MessageBody::File(_) => m.body.kind(),
             other => {
                 return Err(crate::error::Error::Corrupt(format!(
                     "cannot store a new message body {other:?}"
@@ -394,7 +396,7 @@ impl WriteTx for SqliteTx<'_> {
                 m.from.as_bytes(),
                 m.client_id.as_str(),
                 kind,
-                m.body.preview(),
+                rows::stored_body(&m.body),
                 m.timestamp,
                 m.reply_to,
                 rows::stored_mentions(m),
@@ -458,6 +460,18 @@ impl WriteTx for SqliteTx<'_> {
 
     fn blob(&self, sha256: BlobId) -> Result<Option<BlobRow>> {
         super::sqlite_blobs::blob(self.conn, sha256)
+    }
+
+    fn visible_blob(&self, uid: Uid, sha256: BlobId) -> Result<Option<BlobRow>> {
+        super::sqlite_blobs::visible_blob(self.conn, uid, sha256)
+    }
+
+    fn insert_message_blobs(&self, id: ConversationId, seq: Seq, blobs: &[BlobId]) -> Result<()> {
+        super::sqlite_blobs::insert_message_blobs(self.conn, id, seq, blobs)
+    }
+
+    fn delete_message_blobs(&self, id: ConversationId, seq: Seq) -> Result<()> {
+        super::sqlite_blobs::delete_message_blobs(self.conn, id, seq)
     }
 
     fn insert_blob(&self, blob: &BlobRow) -> Result<()> {

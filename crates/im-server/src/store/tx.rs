@@ -126,6 +126,13 @@ pub trait WriteTx {
 
     /// A stored blob.
     fn blob(&self, sha256: BlobId) -> Result<Option<BlobRow>>;
+    /// A blob, if `uid` may read it (uploaded it, or is a member of a conversation a message
+    /// of which names it).
+    fn visible_blob(&self, uid: Uid, sha256: BlobId) -> Result<Option<BlobRow>>;
+    /// Records the blobs a new message names (readable by the conversation's members).
+    fn insert_message_blobs(&self, id: ConversationId, seq: Seq, blobs: &[BlobId]) -> Result<()>;
+    /// Forgets the blobs a message names (it was recalled).
+    fn delete_message_blobs(&self, id: ConversationId, seq: Seq) -> Result<()>;
     /// Stores a finished blob.
     fn insert_blob(&self, blob: &BlobRow) -> Result<()>;
     /// Whether a user uploaded (claimed) a blob.

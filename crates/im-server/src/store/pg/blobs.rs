@@ -1,7 +1,7 @@
 //! Uploads, blobs and claims on PostgreSQL: the statements both the writer's transaction
 //! (`tx.rs`) and the readers (`read.rs`) run.
 
-use im_proto::{Millis, Uid};
+use im_proto::{ConversationId, Millis, Seq, Uid};
 use postgres::Row;
 
 use super::conn::PgConn;
@@ -61,13 +61,17 @@ pub(super) fn blob(db: &PgConn, sha256: BlobId) -> Result<Option<BlobRow>> {
     .transpose()
 }
 
-/// The blob, if `uid` may read it: they uploaded it. (Through conversations once messages
-/// name blobs.)
+/// The blob, if `uid` may read it: they uploaded it, or they are an active member of a
+/// conversation a message of which (not recalled) names it.
 pub(super) fn visible_blob(db: &PgConn, uid: Uid, sha256: BlobId) -> Result<Option<BlobRow>> {
     db.query_opt(
         "SELECT b.sha256, b.size, b.object_key, b.kind, b.created_at FROM blobs b
          WHERE b.sha256 = $1
-           AND EXISTS (SELECT 1 FROM blob_claims c WHERE c.uid = $2 AND c.sha256 = $1)",
+           AND (EXISTS (SELECT 1 FROM blob_claims c WHERE c.uid = $2 AND c.sha256 = $1)
+                OR EXISTS (SELECT 1 FROM message_blobs mb
+                           JOIN members m ON m.conversation_id = mb.conversation_id
+                                         AND m.uid = $2 AND m.active
+                           WHERE mb.sha256 = $1))",
         &[&sha256.0.as_slice(), &uid.as_bytes().as_slice()],
     )?
     .map(|r| blob_row(&r))
@@ -206,4 +210,28 @@ pub(super) fn upload_usage(db: &PgConn, uid: Uid, now: Millis) -> Result<(u32, u
         u32::try_from(count).unwrap_or(u32::MAX),
         unsigned(row.get(1))?,
     ))
+}
+
+pub(super) fn insert_message_blobs(
+    db: &PgConn,
+    id: ConversationId,
+    seq: Seq,
+    blobs: &[BlobId],
+) -> Result<()> {
+    for blob in blobs {
+        db.execute(
+            "INSERT INTO message_blobs (sha256, conversation_id, seq) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&blob.0.as_slice(), &id.as_bytes().as_slice(), &big(seq)?],
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn delete_message_blobs(db: &PgConn, id: ConversationId, seq: Seq) -> Result<()> {
+    db.execute(
+        "DELETE FROM message_blobs WHERE conversation_id = $1 AND seq = $2",
+        &[&id.as_bytes().as_slice(), &big(seq)?],
+    )
+    .map(drop)
 }

@@ -317,6 +317,7 @@ impl PgTx<'_> {
             let mut senders = Vec::with_capacity(messages.len());
             let mut client_ids = Vec::with_capacity(messages.len());
             let mut bodies = Vec::with_capacity(messages.len());
+            let mut kinds = Vec::with_capacity(messages.len());
             let mut times = Vec::with_capacity(messages.len());
             let mut replies = Vec::with_capacity(messages.len());
             let mut mentions = Vec::with_capacity(messages.len());
@@ -327,7 +328,8 @@ impl PgTx<'_> {
                 ids.push(m.id.as_bytes().as_slice());
                 senders.push(m.from.as_bytes().as_slice());
                 client_ids.push(m.client_id.as_str());
-                bodies.push(m.body.preview());
+                bodies.push(crate::store::rows::stored_body(&m.body));
+                kinds.push(m.body.kind());
                 times.push(m.timestamp);
                 replies.push(m.reply_to.map(big).transpose()?);
                 mentions.push(crate::store::rows::stored_mentions(m));
@@ -337,10 +339,11 @@ impl PgTx<'_> {
                 "INSERT INTO messages
                      (conversation_id, seq, id, sender, client_id, type, body, timestamp, reply_to,
                       mentions, mention_all)
-                 SELECT c, s, i, f, k, 'text', b, t, r, n, a
+                 SELECT c, s, i, f, k, y, b, t, r, n, a
                  FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], $4::bytea[], $5::text[],
-                             $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::bool[])
-                     AS v(c, s, i, f, k, b, t, r, n, a)
+                             $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::bool[],
+                             $11::text[])
+                     AS v(c, s, i, f, k, b, t, r, n, a, y)
                  ON CONFLICT (client_id, sender, conversation_id) DO NOTHING",
                 &[
                     &conversations,
@@ -353,6 +356,7 @@ impl PgTx<'_> {
                     &replies,
                     &mentions,
                     &mention_all,
+                    &kinds,
                 ],
             )?;
             // The batch looked its keys up inside this transaction and this writer is the only
@@ -789,7 +793,9 @@ impl WriteTx for PgTx<'_> {
 
     fn insert_message(&self, m: &Message) -> Result<bool> {
         let kind = match &m.body {
-            MessageBody::Text { .. } => "text",
+            MessageBody::Text { .. } | MessageBody::Image(_) | MessageBody::File(_) => {
+                m.body.kind()
+            }
             other => {
                 return Err(Error::Corrupt(format!(
                     "cannot store a message body {other:?}"
@@ -823,7 +829,7 @@ impl WriteTx for PgTx<'_> {
                 &m.from.as_bytes().as_slice(),
                 &m.client_id.as_str(),
                 &kind,
-                &m.body.preview(),
+                &crate::store::rows::stored_body(&m.body).as_ref(),
                 &m.timestamp,
                 &m.reply_to.map(big).transpose()?,
                 &crate::store::rows::stored_mentions(m),
@@ -986,6 +992,21 @@ impl WriteTx for PgTx<'_> {
     fn blob(&self, sha256: BlobId) -> Result<Option<BlobRow>> {
         self.flush()?;
         super::blobs::blob(self.db, sha256)
+    }
+
+    fn visible_blob(&self, uid: Uid, sha256: BlobId) -> Result<Option<BlobRow>> {
+        self.flush()?;
+        super::blobs::visible_blob(self.db, uid, sha256)
+    }
+
+    fn insert_message_blobs(&self, id: ConversationId, seq: Seq, blobs: &[BlobId]) -> Result<()> {
+        self.flush()?;
+        super::blobs::insert_message_blobs(self.db, id, seq, blobs)
+    }
+
+    fn delete_message_blobs(&self, id: ConversationId, seq: Seq) -> Result<()> {
+        self.flush()?;
+        super::blobs::delete_message_blobs(self.db, id, seq)
     }
 
     fn insert_blob(&self, blob: &BlobRow) -> Result<()> {

@@ -68,11 +68,11 @@ fn send(
     text: &str,
 ) -> (WriteCmd, Receiver<Message>) {
     let (tx, rx) = oneshot::channel();
-    let cmd = WriteCmd::SendText {
+    let cmd = WriteCmd::Send {
         by: by(from),
         conversation_id: to,
         client_id: client_id.parse::<ClientId>().unwrap(),
-        text: text.into(),
+        body: im_proto::MessageBody::text(text),
         reply_to: None,
         mentions: vec![],
         mention_all: false,
@@ -150,11 +150,11 @@ fn the_writer_keeps_its_promises_on_postgres() {
         [1, 2, 2, 3],
         "gapless, and the resend gets the original"
     );
-    let resent = one(&mut w, |reply| WriteCmd::SendText {
+    let resent = one(&mut w, |reply| WriteCmd::Send {
         by: by(tom),
         conversation_id: chat,
         client_id: "c1".parse().unwrap(),
-        text: "again".into(),
+        body: im_proto::MessageBody::text("again"),
         reply_to: None,
         mentions: vec![],
         mention_all: false,

@@ -1,5 +1,5 @@
-//! Sending messages (gapless seqs from the hot cache, idempotent by client id), editing and
-//! recalling them, and moving read marks.
+//! Sending messages (texts, images and files; gapless seqs from the hot cache, idempotent by
+//! client id), editing and recalling them, and moving read marks.
 
 use std::sync::Arc;
 
@@ -15,27 +15,29 @@ use crate::store::command::{Origin, Push, Value};
 use crate::store::hot::Hot;
 use crate::store::tx::WriteTx;
 
-/// What a new text message says besides its client id.
-pub struct NewText<'a> {
-    pub text: &'a str,
+/// What a new message says besides its client id.
+pub struct NewMessage<'a> {
+    /// A text, an image or a file (checked for form before the writer).
+    pub body: &'a MessageBody,
     pub reply_to: Option<Seq>,
     pub mentions: &'a [Uid],
     pub mention_all: bool,
 }
 
-pub fn send_text<T: WriteTx>(
+pub fn send<T: WriteTx>(
     ctx: &mut Ctx<'_, T>,
     by: Origin,
     id: ConversationId,
     client_id: &ClientId,
-    new: NewText<'_>,
+    new: NewMessage<'_>,
 ) -> Result<Value> {
-    let NewText {
-        text,
+    let NewMessage {
+        body,
         reply_to,
         mentions,
         mention_all,
     } = new;
+    let named = crate::blobs::content::named_blobs(body);
     let mut mentioned: Vec<Uid> = Vec::with_capacity(mentions.len());
     for &uid in mentions {
         if !mentioned.contains(&uid) {
@@ -49,6 +51,14 @@ pub fn send_text<T: WriteTx>(
             Some(refusal) => Err(refusal),
             None => Ok(hot),
         }
+    });
+    // An image or a file names blobs the sender may read, as they are stored.
+    let checked = checked.and_then(|hot| {
+        let stored = named
+            .iter()
+            .map(|(blob, _, _)| ctx.tx.visible_blob(by.uid, *blob))
+            .collect::<Result<Vec<_>>>()?;
+        crate::blobs::content::check_stored(&named, &stored).map(|()| hot)
     });
     let hot = match checked {
         Ok(hot) => hot,
@@ -67,9 +77,7 @@ pub fn send_text<T: WriteTx>(
         from: by.uid,
         client_id: client_id.clone(),
         timestamp: now_millis(),
-        body: MessageBody::Text {
-            text: text.to_owned(),
-        },
+        body: body.clone(),
         reply_to,
         edited_at: None,
         mentions: mentioned,
@@ -83,6 +91,11 @@ pub fn send_text<T: WriteTx>(
             .message_by_client_id(id, by.uid, client_id)?
             .ok_or_else(|| Error::Corrupt("conflicting message vanished".into()))?;
         return Ok(Value::unchanged(original));
+    }
+    if !named.is_empty() {
+        // Members may read the blobs now (until a recall).
+        let blobs: Vec<_> = named.iter().map(|(blob, _, _)| *blob).collect();
+        ctx.tx.insert_message_blobs(id, seq, &blobs)?;
     }
     // The sender has read everything up to their own message.
     ctx.tx.raise_read_seq(by.uid, id, seq)?;
@@ -268,6 +281,10 @@ pub fn recall<T: WriteTx>(
                 ),
             ));
         }
+    }
+    if !message.body.blobs().is_empty() {
+        // Its image or file is no longer readable through this conversation.
+        ctx.tx.delete_message_blobs(id, seq)?;
     }
     message.body = MessageBody::Recalled { by: by.uid };
     store_change(ctx, by, message, hot.members)

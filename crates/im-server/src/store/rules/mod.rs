@@ -105,22 +105,22 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &WriteCmd) -> Result<Value> 
         WriteCmd::UpdateConversation { by, params, .. } => conversations::update(ctx, *by, params),
         WriteCmd::AddMembers { by, params, .. } => members::add(ctx, *by, params),
         WriteCmd::RemoveMembers { by, params, .. } => members::remove(ctx, *by, params),
-        WriteCmd::SendText {
+        WriteCmd::Send {
             by,
             conversation_id,
             client_id,
-            text,
+            body,
             reply_to,
             mentions,
             mention_all,
             ..
-        } => messages::send_text(
+        } => messages::send(
             ctx,
             *by,
             *conversation_id,
             client_id,
-            messages::NewText {
-                text,
+            messages::NewMessage {
+                body,
                 reply_to: *reply_to,
                 mentions,
                 mention_all: *mention_all,
