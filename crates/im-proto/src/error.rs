@@ -138,8 +138,8 @@ error_codes! {
     HashMismatch = "hash_mismatch", transient = false;
     /// Another request is writing this upload; `Retry-After` says when to try again (HTTP 423).
     UploadBusy = "upload_busy", transient = true;
-    /// The blob a message names is not what the message says: its size, type or dimensions
-    /// (or a thumbnail too large).
+    /// The blob a message names is not what the message says: its size, or (for an image or
+    /// its thumbnail) its image type.
     BlobMismatch = "blob_mismatch", transient = false;
     /// The `Range` starts past the blob's end (HTTP 416).
     RangeNotSatisfiable = "range_not_satisfiable", transient = false;

@@ -977,6 +977,10 @@ async fn members_read_a_sent_file_until_they_leave_or_it_is_recalled() {
         jerry.download(&sha, &[]).await.body == bytes,
         "a member reads it"
     );
+    // Nothing for a member to upload again: the content is there for them.
+    let have = jerry.create(&bytes).await;
+    assert_eq!(have.status, 200, "{have:?}");
+    assert_eq!(have.json()["blob"], sha.as_str());
     assert_eq!(spike.download(&sha, &[]).await.code(), "blob_not_found");
     // Resending the same client id is the same message, whatever the file.
     let mut again = file_message(group.id, &sha, bytes.len(), "Q3 report.pdf");

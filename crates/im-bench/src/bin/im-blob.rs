@@ -80,7 +80,16 @@ impl Http {
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).await?;
         for piece in body[..send].chunks(256 * 1024) {
-            stream.write_all(piece).await?;
+            if let Err(e) = stream.write_all(piece).await {
+                // Answered before the body was in (a refusal, e.g. 423 while the request cut a
+                // moment ago still holds the upload): the answer counts.
+                let mut raw = Vec::new();
+                let _ = stream.read_to_end(&mut raw).await;
+                if raw.is_empty() {
+                    bail!("{method} {path}: {e} while sending, and no answer");
+                }
+                return parse_answer(raw).map(Some);
+            }
         }
         if send < body.len() {
             // Cut: the server keeps the last checkpoint.
@@ -89,21 +98,7 @@ impl Http {
         }
         let mut raw = Vec::with_capacity(1024);
         stream.read_to_end(&mut raw).await?;
-        let end = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .context("an HTTP answer")?;
-        let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .context("a status")?;
-        Ok(Some(Answer {
-            status,
-            head,
-            body: raw[end + 4..].to_vec(),
-        }))
+        parse_answer(raw).map(Some)
     }
 
     async fn create(&self, bytes: &[u8]) -> Result<String> {
@@ -155,6 +150,24 @@ impl Http {
             .and_then(|v| v.parse().ok())
             .context("Upload-Offset")
     }
+}
+
+fn parse_answer(raw: Vec<u8>) -> Result<Answer> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("an HTTP answer")?;
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("a status")?;
+    Ok(Answer {
+        status,
+        head,
+        body: raw[end + 4..].to_vec(),
+    })
 }
 
 fn sha_hex(bytes: &[u8]) -> String {

@@ -7,7 +7,11 @@
 /// The text a message is searched by (none for a kind without text).
 pub fn text_of(body: &im_proto::MessageBody) -> &str {
     match body {
-        im_proto::MessageBody::Text { text } => text,
+        // A text; an image's caption; a file's caption, else its name (what a user remembers
+        // of it). A recalled message is found by nothing.
+        im_proto::MessageBody::Text { .. }
+        | im_proto::MessageBody::Image(_)
+        | im_proto::MessageBody::File(_) => body.preview(),
         #[allow(unreachable_patterns)]
         _ => "",
     }
@@ -73,6 +77,25 @@ pub fn fts_string(term: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_are_found_by_caption_or_name_and_a_recall_by_nothing() {
+        let file = |caption: Option<&str>| {
+            im_proto::MessageBody::File(Box::new(im_proto::FileContent {
+                blob: "c0".repeat(32),
+                size: 10,
+                mime: "application/pdf".into(),
+                name: "Q3 report.pdf".into(),
+                caption: caption.map(str::to_owned),
+            }))
+        };
+        assert_eq!(text_of(&file(None)), "Q3 report.pdf");
+        assert_eq!(text_of(&file(Some("the numbers"))), "the numbers");
+        let recalled = im_proto::MessageBody::Recalled {
+            by: im_proto::Uid::random(),
+        };
+        assert_eq!(text_of(&recalled), "");
+    }
 
     #[test]
     fn terms_split_lower_and_dedupe() {

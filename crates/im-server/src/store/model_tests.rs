@@ -2534,11 +2534,11 @@ impl<B: Backend> Harness<B> {
                         expiry_ms: if short_lived { 0 } else { 3_600_000 },
                     },
                 };
-                let m = &mut self.model;
-                if m.claims.contains(&(user, c)) {
+                if self.model.can_read(user, c) {
                     self.push_blob(cmd, BlobExpect::Have(c));
                     return;
                 }
+                let m = &mut self.model;
                 if let Some(k) = (0..m.uploads.len()).find(|&k| {
                     let u = &m.uploads[k];
                     u.live && !u.expired && u.user == user && u.content == c

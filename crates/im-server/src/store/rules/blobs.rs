@@ -23,12 +23,13 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &BlobCmd) -> Result<Value> {
             size,
             limits,
         } => {
-            if ctx.tx.has_claim(*uid, *sha256)? {
-                // Already theirs: nothing to send (and kept alive a while longer).
-                ctx.tx.claim_blob(*uid, *sha256, now)?;
-                let blob = ctx.tx.blob(*sha256)?.ok_or_else(|| {
-                    crate::error::Error::Corrupt("a claim names a missing blob".into())
-                })?;
+            if let Some(blob) = ctx.tx.visible_blob(*uid, *sha256)? {
+                // The caller can read it already (uploaded it, or it was sent in one of their
+                // conversations): nothing to send. Their own upload is kept alive a while
+                // longer; one they only see through a conversation they may forward as it is.
+                if ctx.tx.has_claim(*uid, *sha256)? {
+                    ctx.tx.claim_blob(*uid, *sha256, now)?;
+                }
                 return Ok(Value::Blob(BlobAnswer::Blob(blob)));
             }
             if let Some(row) = ctx.tx.upload_of(*uid, *sha256)? {
