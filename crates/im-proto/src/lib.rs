@@ -51,9 +51,9 @@ pub use request::{
     GetBlocked, GetConversation, GetMessageChanges, GetMessages, GetUsers, Hello, HelloOk,
     ListConversations, ListSessions, MarkRead, MessageChanges, MessagePage, MuteConversation,
     MuteState, Op, Ping, Pong, React, ReadMark, RecallMessage, RemoveMembers, Request,
-    RequestError, RequestId, Resume, Resumed, RevokeSession, SendFile, SendImage, SendText,
-    SessionInfo, Sessions, SetTyping, SignIn, SignOut, SignUp, SignUpMode, SignedIn, SignedUp,
-    Sync, SyncPage, UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
+    RequestError, RequestId, Resume, Resumed, RevokeSession, SendBlob, SendFile, SendImage,
+    SendText, SessionInfo, Sessions, SetTyping, SignIn, SignOut, SignUp, SignUpMode, SignedIn,
+    SignedUp, Sync, SyncPage, UnblockUser, UpdateConversation, Users, OPS, PROTOCOL_VERSION,
 };
 pub use secret::Secret;
 

@@ -491,16 +491,17 @@ pub struct SendText {
     pub mention_all: bool,
 }
 
-/// `send_image` parameters: those of `send_text` but the text, and the image's content.
+/// `send_image` and `send_file` parameters: those of `send_text` but the text, and what the
+/// message says (an image's or a file's content, flattened beside them).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendImage {
+pub struct SendBlob<C> {
     pub conversation_id: ConversationId,
     /// The idempotency key, as for `send_text`.
     pub client_id: ClientId,
     /// What the message says (becomes its `content`). Boxed: a request is held while it is
     /// handled, and most are far smaller.
     #[serde(flatten)]
-    pub image: Box<crate::ImageContent>,
+    pub content: Box<C>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Seq>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -509,22 +510,10 @@ pub struct SendImage {
     pub mention_all: bool,
 }
 
-/// `send_file` parameters: those of `send_text` but the text, and the file's content.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendFile {
-    pub conversation_id: ConversationId,
-    /// The idempotency key, as for `send_text`.
-    pub client_id: ClientId,
-    /// What the message says (becomes its `content`). Boxed, as `send_image`'s.
-    #[serde(flatten)]
-    pub file: Box<crate::FileContent>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<Seq>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mentions: Vec<Uid>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub mention_all: bool,
-}
+/// `send_image` parameters.
+pub type SendImage = SendBlob<crate::ImageContent>;
+/// `send_file` parameters.
+pub type SendFile = SendBlob<crate::FileContent>;
 
 /// `react` parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -885,7 +874,7 @@ mod tests {
             SendImage {
                 conversation_id: ConversationId::random(),
                 client_id: "i1".parse().unwrap(),
-                image: Box::new(crate::ImageContent {
+                content: Box::new(crate::ImageContent {
                     blob: "9f".repeat(32),
                     size: 2_481_731,
                     mime: "image/jpeg".into(),
@@ -909,7 +898,7 @@ mod tests {
             SendFile {
                 conversation_id: ConversationId::random(),
                 client_id: "f1".parse().unwrap(),
-                file: Box::new(crate::FileContent {
+                content: Box::new(crate::FileContent {
                     blob: "c0".repeat(32),
                     size: 52_428_800,
                     mime: "application/pdf".into(),

@@ -142,6 +142,28 @@ async fn handle(
             }
         };
     }
+    // The three sends: their common parameters, and what each says.
+    macro_rules! send {
+        ($p:ident, $body:expr, $op:literal) => {{
+            check_reply_to($p.reply_to, $op)?;
+            submit(
+                shared,
+                state,
+                WriteCmd::Send {
+                    by,
+                    conversation_id: $p.conversation_id,
+                    client_id: $p.client_id,
+                    body: $body,
+                    reply_to: $p.reply_to,
+                    mentions: $p.mentions,
+                    mention_all: $p.mention_all,
+                    order: state.frames,
+                    reply: frame!(),
+                },
+            )
+            .await
+        }};
+    }
     // Block and unblock share one arm; this says which.
     let blocking = matches!(call, Call::BlockUser(_));
     match call {
@@ -259,63 +281,15 @@ async fn handle(
         }
         Call::SendText(p) => {
             check_text(&p.text, limits.max_text_chars, "send_text")?;
-            check_reply_to(p.reply_to, "send_text")?;
-            submit(
-                shared,
-                state,
-                WriteCmd::Send {
-                    by,
-                    conversation_id: p.conversation_id,
-                    client_id: p.client_id,
-                    body: im_proto::MessageBody::Text { text: p.text },
-                    reply_to: p.reply_to,
-                    mentions: p.mentions,
-                    mention_all: p.mention_all,
-                    order: state.frames,
-                    reply: frame!(),
-                },
-            )
-            .await
+            send!(p, im_proto::MessageBody::Text { text: p.text }, "send_text")
         }
         Call::SendImage(mut p) => {
-            crate::blobs::content::check_image(&mut p.image, content_limits(limits))?;
-            check_reply_to(p.reply_to, "send_image")?;
-            submit(
-                shared,
-                state,
-                WriteCmd::Send {
-                    by,
-                    conversation_id: p.conversation_id,
-                    client_id: p.client_id,
-                    body: im_proto::MessageBody::Image(p.image),
-                    reply_to: p.reply_to,
-                    mentions: p.mentions,
-                    mention_all: p.mention_all,
-                    order: state.frames,
-                    reply: frame!(),
-                },
-            )
-            .await
+            crate::blobs::content::check_image(&mut p.content, content_limits(limits))?;
+            send!(p, im_proto::MessageBody::Image(p.content), "send_image")
         }
         Call::SendFile(mut p) => {
-            crate::blobs::content::check_file(&mut p.file, content_limits(limits))?;
-            check_reply_to(p.reply_to, "send_file")?;
-            submit(
-                shared,
-                state,
-                WriteCmd::Send {
-                    by,
-                    conversation_id: p.conversation_id,
-                    client_id: p.client_id,
-                    body: im_proto::MessageBody::File(p.file),
-                    reply_to: p.reply_to,
-                    mentions: p.mentions,
-                    mention_all: p.mention_all,
-                    order: state.frames,
-                    reply: frame!(),
-                },
-            )
-            .await
+            crate::blobs::content::check_file(&mut p.content, content_limits(limits))?;
+            send!(p, im_proto::MessageBody::File(p.content), "send_file")
         }
         Call::EditMessage(p) => {
             check_text(&p.text, limits.max_text_chars, "edit_message")?;

@@ -929,7 +929,7 @@ fn file_message(
     im_proto::SendFile {
         conversation_id,
         client_id: im_proto::ClientId::random(),
-        file: Box::new(im_proto::FileContent {
+        content: Box::new(im_proto::FileContent {
             blob: sha.to_owned(),
             size: size as u64,
             mime: "application/pdf".into(),
@@ -1037,7 +1037,7 @@ async fn an_image_message_must_match_its_blobs() {
     let message = |mime: &str, size: usize, thumb_size: usize| im_proto::SendImage {
         conversation_id: c.id,
         client_id: im_proto::ClientId::random(),
-        image: Box::new(im_proto::ImageContent {
+        content: Box::new(im_proto::ImageContent {
             blob: image.clone(),
             size: size as u64,
             mime: mime.into(),
