@@ -30,6 +30,8 @@ pub const GENERATED: &[&str] = &[
     "add_members",
     "remove_members",
     "send_text",
+    "send_image",
+    "send_file",
     "edit_message",
     "recall_message",
     "react",
@@ -172,6 +174,34 @@ impl Ctx<'_> {
             3 => 0,
             _ => rng.random_range(1..=max),
         })
+    }
+
+    /// A blob id: mostly 64 lowercase hex characters (of no stored blob), sometimes not.
+    fn blob_id(&self, rng: &mut impl Rng) -> Value {
+        match rng.random_range(0..10) {
+            0 => json!("NOT-A-HASH"),
+            1 => json!(42),
+            _ => json!(hex(rng, 64)),
+        }
+    }
+
+    /// A blob size: in range, 0, or past every limit.
+    fn blob_size(&self, rng: &mut impl Rng) -> Value {
+        match rng.random_range(0..6) {
+            0 => json!(0),
+            1 => json!(u64::MAX),
+            2 => json!(-1),
+            _ => json!(rng.random_range(1..10_000_000u64)),
+        }
+    }
+
+    /// An image side in pixels: in range or not.
+    fn side(&self, rng: &mut impl Rng) -> Value {
+        match rng.random_range(0..6) {
+            0 => json!(0),
+            1 => json!(100_000),
+            _ => json!(rng.random_range(1..4000u32)),
+        }
     }
 
     fn text(&self, rng: &mut impl Rng) -> String {
@@ -410,6 +440,44 @@ impl Ctx<'_> {
                 put("conversation_id", json!(self.conversation_id(rng)));
                 put("client_id", json!(self.client_id(rng)));
                 put("text", json!(self.text(rng)));
+                if rng.random_bool(0.2) {
+                    put("reply_to", self.seq(rng));
+                }
+            }
+            "send_image" | "send_file" => {
+                put("conversation_id", json!(self.conversation_id(rng)));
+                put("client_id", json!(self.client_id(rng)));
+                put("blob", self.blob_id(rng));
+                put("size", self.blob_size(rng));
+                if op == "send_image" {
+                    let mime = ["image/png", "image/jpeg", "IMAGE/WEBP", "image/tiff", "png"];
+                    put("mime", json!(mime[rng.random_range(0..mime.len())]));
+                    put("width", self.side(rng));
+                    put("height", self.side(rng));
+                    put(
+                        "thumbnail",
+                        json!({
+                            "blob": self.blob_id(rng),
+                            "size": self.blob_size(rng),
+                            "mime": "image/jpeg",
+                            "width": self.side(rng),
+                            "height": self.side(rng),
+                        }),
+                    );
+                } else {
+                    put("mime", json!("application/pdf"));
+                    let names = [
+                        "Q3 report.pdf",
+                        "../../etc/passwd",
+                        "",
+                        ".",
+                        "a\u{202e}fdp.exe",
+                    ];
+                    put("name", json!(names[rng.random_range(0..names.len())]));
+                }
+                if rng.random_bool(0.3) {
+                    put("caption", json!(self.text(rng)));
+                }
                 if rng.random_bool(0.2) {
                     put("reply_to", self.seq(rng));
                 }
