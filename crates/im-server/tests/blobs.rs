@@ -221,17 +221,31 @@ impl Uploader {
         .await
     }
 
-    /// A PATCH that declares `bytes` but sends only the first `sent` of them, then cuts the
-    /// connection.
-    async fn patch_cut(&self, id: &str, offset: u64, bytes: &[u8], sent: usize) {
+    /// A new upload of `bytes`: its id.
+    async fn new_upload(&self, bytes: &[u8]) -> String {
+        let created = self.create(bytes).await;
+        assert_eq!(created.status, 201, "{created:?}");
+        created.json()["upload_id"].as_str().unwrap().to_owned()
+    }
+
+    /// A connection with a PATCH's head sent, declaring `length` bytes from `offset`: the body
+    /// is the caller's to send (or not).
+    async fn open_patch(&self, id: &str, offset: u64, length: usize) -> TcpStream {
         let mut stream = TcpStream::connect(self.at).await.unwrap();
         let head = head_text(
             "PATCH",
             &format!("/v1/uploads/{id}"),
             &self.patch_headers(offset),
-            Some(bytes.len()),
+            Some(length),
         );
         stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+    }
+
+    /// A PATCH that declares `bytes` but sends only the first `sent` of them, then cuts the
+    /// connection.
+    async fn patch_cut(&self, id: &str, offset: u64, bytes: &[u8], sent: usize) {
+        let mut stream = self.open_patch(id, offset, bytes.len()).await;
         stream.write_all(&bytes[..sent]).await.unwrap();
         stream.flush().await.unwrap();
         // Let the server take in what was sent before the cut.
@@ -382,10 +396,7 @@ async fn an_upload_cut_at_90_percent_resumes_from_its_last_checkpoint() {
     let (_tom, tom) = Uploader::new(&server, "tom").await;
     let size = 10 * CHUNK as usize + 1234;
     let bytes = content(size, 2);
-    let id = tom.create(&bytes).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = tom.new_upload(&bytes).await;
 
     let cut = size * 9 / 10;
     tom.patch_cut(&id, 0, &bytes, cut).await;
@@ -425,10 +436,7 @@ async fn a_request_that_ends_early_is_told_where_the_upload_stands() {
     let server = server().await;
     let (_tom, tom) = Uploader::new(&server, "tom").await;
     let bytes = content(3 * CHUNK as usize, 3);
-    let id = tom.create(&bytes).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = tom.new_upload(&bytes).await;
     // Three requests of a chunk and a half, a half and the rest: the first commits one chunk and
     // drops the half after it.
     let first = tom.patch(&id, 0, &bytes[..(CHUNK * 3 / 2) as usize]).await;
@@ -458,10 +466,7 @@ async fn an_upload_resumes_after_the_server_restarts() {
     let (_tom, tom) = Uploader::new(&server, "tom").await;
     let size = 6 * CHUNK as usize + 77;
     let bytes = content(size, 4);
-    let id = tom.create(&bytes).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = tom.new_upload(&bytes).await;
     tom.patch_cut(&id, 0, &bytes, size / 2).await;
 
     server.restart_with(tune).await;
@@ -489,10 +494,7 @@ async fn bytes_that_do_not_match_the_declared_hash_are_refused_and_kept_nowhere(
     let bytes = content(100_000, 5);
     let mut other = bytes.clone();
     other[50_000] ^= 1;
-    let id = tom.create(&bytes).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = tom.new_upload(&bytes).await;
     let refused = tom.patch(&id, 0, &other).await;
     assert_eq!(refused.status, 422, "{refused:?}");
     assert_eq!(refused.code(), "hash_mismatch");
@@ -555,10 +557,7 @@ async fn a_stranger_can_neither_read_a_blob_nor_touch_an_upload() {
     );
 
     let pending = content(100_000, 8);
-    let id = tom.create(&pending).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = tom.new_upload(&pending).await;
     assert_eq!(jerry.status(&id).await.code(), "upload_not_found");
     assert_eq!(
         jerry.patch(&id, 0, &pending).await.code(),
@@ -596,19 +595,9 @@ async fn a_second_request_for_an_upload_being_sent_is_told_to_wait() {
     let server = server().await;
     let (_tom, tom) = Uploader::new(&server, "tom").await;
     let bytes = content(4 * CHUNK as usize, 10);
-    let id = tom.create(&bytes).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = tom.new_upload(&bytes).await;
     // The first request sends a little and holds its connection open.
-    let mut first = TcpStream::connect(tom.at).await.unwrap();
-    let head = head_text(
-        "PATCH",
-        &format!("/v1/uploads/{id}"),
-        &tom.patch_headers(0),
-        Some(bytes.len()),
-    );
-    first.write_all(head.as_bytes()).await.unwrap();
+    let mut first = tom.open_patch(&id, 0, bytes.len()).await;
     first.write_all(&bytes[..1000]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let second = tom.patch(&id, 0, &bytes).await;
@@ -801,10 +790,7 @@ async fn an_upload_that_makes_no_progress_is_deleted_with_its_file() {
     .await;
     let (_tom, tom) = Uploader::new(&server, "tom").await;
     let bytes = content(3 * CHUNK as usize, 12);
-    let id = tom.create(&bytes).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = tom.new_upload(&bytes).await;
     let first = tom.patch(&id, 0, &bytes[..CHUNK as usize]).await;
     assert_eq!(first.status, 204, "{first:?}");
     let staging = server.blob_dir().join("uploads").join(&id);
@@ -862,18 +848,8 @@ async fn an_image_is_recognised_when_its_first_bytes_come_apart() {
     let (_tom, tom) = Uploader::new(&server, "tom").await;
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(content(3000, 14));
-    let id = tom.create(&png).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut stream = TcpStream::connect(tom.at).await.unwrap();
-    let head = head_text(
-        "PATCH",
-        &format!("/v1/uploads/{id}"),
-        &tom.patch_headers(0),
-        Some(png.len()),
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
+    let id = tom.new_upload(&png).await;
+    let mut stream = tom.open_patch(&id, 0, png.len()).await;
     for piece in [&png[..3], &png[3..7], &png[7..]] {
         stream.write_all(piece).await.unwrap();
         stream.flush().await.unwrap();
@@ -890,18 +866,8 @@ async fn an_upload_cancelled_while_its_last_bytes_arrive_is_not_kept() {
     let server = server().await;
     let (_tom, tom) = Uploader::new(&server, "tom").await;
     let bytes = content(20_000, 15);
-    let id = tom.create(&bytes).await.json()["upload_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut stream = TcpStream::connect(tom.at).await.unwrap();
-    let head = head_text(
-        "PATCH",
-        &format!("/v1/uploads/{id}"),
-        &tom.patch_headers(0),
-        Some(bytes.len()),
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
+    let id = tom.new_upload(&bytes).await;
+    let mut stream = tom.open_patch(&id, 0, bytes.len()).await;
     stream.write_all(&bytes[..19_999]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let cancel = request(

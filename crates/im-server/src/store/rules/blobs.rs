@@ -69,10 +69,7 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &BlobCmd) -> Result<Value> {
             }
             // Refusals write nothing; now the caller's expired uploads make way (one of them
             // may be of this very content).
-            let expired = ctx.tx.expired_uploads(Some(*uid), now, u32::MAX)?;
-            for id in &expired {
-                ctx.tx.delete_upload(*id)?;
-            }
+            let expired = delete_expired(ctx.tx, Some(*uid), now, u32::MAX)?;
             let row = UploadRow {
                 id: crate::blobs::UploadId::random(),
                 uid: *uid,
@@ -183,10 +180,7 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &BlobCmd) -> Result<Value> {
             BlobAnswer::Done
         }
         BlobCmd::Sweep { limit } => {
-            let expired = ctx.tx.expired_uploads(None, now, *limit)?;
-            for id in &expired {
-                ctx.tx.delete_upload(*id)?;
-            }
+            let expired = delete_expired(ctx.tx, None, now, *limit)?;
             BlobAnswer::Swept(expired)
         }
         BlobCmd::Cancel { id, uid } => {
@@ -199,6 +193,20 @@ pub fn apply<T: WriteTx>(ctx: &mut Ctx<'_, T>, cmd: &BlobCmd) -> Result<Value> {
         }
     };
     Ok(Value::Blob(answer))
+}
+
+/// Deletes up to `limit` uploads (of `uid`, or anyone's) that expired by `now`; their ids.
+fn delete_expired<T: WriteTx>(
+    tx: &T,
+    uid: Option<im_proto::Uid>,
+    now: im_proto::Millis,
+    limit: u32,
+) -> Result<Vec<crate::blobs::UploadId>> {
+    let expired = tx.expired_uploads(uid, now, limit)?;
+    for id in &expired {
+        tx.delete_upload(*id)?;
+    }
+    Ok(expired)
 }
 
 fn not_found() -> crate::error::Error {
